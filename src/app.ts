@@ -1,0 +1,61 @@
+import { Elysia } from "elysia";
+import type { Config } from "./config";
+import type { AppContext } from "./context";
+import { type Db, migrate, openDatabase } from "./db";
+import { httpPlugin } from "./http";
+import { createLogger, type Logger } from "./http/logging";
+import { ensureConfigKeyPrincipals } from "./modules/auth/bootstrap";
+import { KeyCache } from "./modules/auth/key-cache";
+import { Authenticator, type VerifiedKey } from "./modules/auth/service";
+import { EnvironmentDirectory } from "./modules/environments/service";
+import { healthController } from "./modules/health";
+import { LastUsedRecorder } from "./modules/secrets/last-used";
+import { usersController } from "./modules/users";
+
+export interface CreateAppOptions {
+  config: Config;
+  /** An open store; when absent, the one at `config.database.path` is opened. */
+  db?: Db;
+  logger?: Logger;
+}
+
+export interface Tollgate {
+  app: ReturnType<typeof buildApp>;
+  context: AppContext;
+  /** Writes what is pending and closes the store. */
+  close(): void;
+}
+
+/** Opens and migrates the store, creates what config keys point to, and wires every module. */
+export function createTollgate(options: CreateAppOptions): Tollgate {
+  const { config } = options;
+  const logger = options.logger ?? createLogger(config.logging.level);
+  const db = options.db ?? openDatabase(config.database.path);
+  migrate(db);
+  ensureConfigKeyPrincipals(db, config);
+
+  const keyCache = new KeyCache<VerifiedKey>({
+    size: config.auth.api_key.cache_size,
+    negativeSize: config.auth.api_key.negative_cache_size,
+  });
+  const environments = new EnvironmentDirectory(db);
+  const lastUsed = new LastUsedRecorder(db, logger);
+  const authenticator = new Authenticator({ db, config, cache: keyCache, environments, lastUsed });
+  const context: AppContext = { config, db, logger, keyCache, environments, lastUsed, authenticator };
+
+  return {
+    app: buildApp(context),
+    context,
+    close() {
+      lastUsed.close();
+      db.close();
+    },
+  };
+}
+
+function buildApp(context: AppContext) {
+  return new Elysia({ normalize: false })
+    .use(httpPlugin(context.logger))
+    .use(healthController(context))
+    .use(usersController(context));
+}

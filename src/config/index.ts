@@ -1,0 +1,118 @@
+import { existsSync, readFileSync } from "node:fs";
+import { Value } from "@sinclair/typebox/value";
+import type { TSchema } from "@sinclair/typebox";
+import { parse as parseYaml } from "yaml";
+import { type Config, ConfigSchema, DEFAULT_CONFIG } from "./schema";
+
+export { type Config, type ConfigKey, DEFAULT_CONFIG, DEV_KEY_HASH, DEFAULT_TENANT_ID, DEFAULT_USER_ID } from "./schema";
+
+export class ConfigError extends Error {}
+
+export interface ConfigSource {
+  /** Explicit path from `--config`; wins over TOLLGATE_CONFIG and the working directory. */
+  path?: string;
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+}
+
+const ENV_PREFIX = "TOLLGATE_";
+
+/**
+ * Defaults, then the YAML file, then TOLLGATE_* variables, then validation.
+ * Any problem throws a ConfigError naming the field, so the process stops before serving.
+ */
+export function loadConfig(source: ConfigSource = {}): Config {
+  const env = source.env ?? process.env;
+  const file = resolveConfigPath(source.path ?? env.TOLLGATE_CONFIG, source.cwd ?? process.cwd());
+  let merged: unknown = structuredClone(DEFAULT_CONFIG);
+  if (file) merged = mergeConfig(ConfigSchema, merged, readYaml(file));
+  merged = applyEnvOverrides(ConfigSchema, merged, env, []);
+  return validateConfig(merged);
+}
+
+function resolveConfigPath(explicit: string | undefined, cwd: string): string | null {
+  if (explicit) {
+    if (!existsSync(explicit)) throw new ConfigError(`Config file not found: ${explicit}`);
+    return explicit;
+  }
+  const local = `${cwd}/config.yaml`;
+  return existsSync(local) ? local : null;
+}
+
+function readYaml(path: string): unknown {
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(readFileSync(path, "utf8"));
+  } catch (err) {
+    throw new ConfigError(`Config file ${path} is not valid YAML: ${(err as Error).message}`);
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (!isPlainObject(parsed)) throw new ConfigError(`Config file ${path} must hold a mapping at the top level`);
+  return parsed;
+}
+
+/**
+ * Objects merge field by field so a partial file keeps the other defaults; maps (such as the
+ * config keys) are replaced whole, so a production file can drop the development key.
+ */
+function mergeConfig(schema: TSchema, base: unknown, override: unknown): unknown {
+  if (override === undefined) return base;
+  if (!isStructSchema(schema) || !isPlainObject(base) || !isPlainObject(override)) return override;
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(override)) {
+    const child = schema.properties[key];
+    out[key] = child ? mergeConfig(child, base[key], value) : value;
+  }
+  return out;
+}
+
+/** TOLLGATE_SERVER_PORT sets server.port; a map such as TOLLGATE_AUTH_API_KEY_KEYS takes JSON. */
+function applyEnvOverrides(
+  schema: TSchema,
+  value: unknown,
+  env: Record<string, string | undefined>,
+  path: string[],
+): unknown {
+  if (isStructSchema(schema)) {
+    const out: Record<string, unknown> = isPlainObject(value) ? { ...value } : {};
+    for (const [key, child] of Object.entries(schema.properties)) {
+      out[key] = applyEnvOverrides(child, out[key], env, [...path, key]);
+    }
+    return out;
+  }
+  const name = ENV_PREFIX + path.join("_").toUpperCase();
+  const raw = env[name];
+  if (raw === undefined) return value;
+  if (schema.type === "object") {
+    try {
+      return JSON.parse(raw);
+    } catch {
+      throw new ConfigError(`Invalid config: ${name} must be a JSON object`);
+    }
+  }
+  return Value.Convert(schema, raw);
+}
+
+function validateConfig(candidate: unknown): Config {
+  const withDefaults = Value.Default(ConfigSchema, candidate);
+  const first = Value.Errors(ConfigSchema, withDefaults).First();
+  if (first) {
+    const field = first.path.split("/").filter(Boolean).join(".") || "(root)";
+    throw new ConfigError(`Invalid config: ${field}: ${first.message}`);
+  }
+  const config = withDefaults as Config;
+  // Hashes are compared as lowercase hex everywhere else.
+  config.auth.api_key.keys = Object.fromEntries(
+    Object.entries(config.auth.api_key.keys).map(([hash, key]) => [hash.toLowerCase(), key]),
+  );
+  config.auth.api_key.header = config.auth.api_key.header.toLowerCase();
+  return config;
+}
+
+function isStructSchema(schema: TSchema): schema is TSchema & { properties: Record<string, TSchema> } {
+  return schema.type === "object" && typeof schema.properties === "object";
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,90 @@
+import { Type as T, type Static } from "@sinclair/typebox";
+
+/** SHA-256 of the documented Flexprice development key; the key itself never appears in config. */
+export const DEV_KEY_HASH = "c3b3fa371183f0df159d659da0b42c5270c8d53c22e180df2286e059c75802ab";
+
+/** The default tenant and its default user, as Flexprice documents them. */
+export const DEFAULT_TENANT_ID = "00000000-0000-0000-0000-000000000000";
+export const DEFAULT_USER_ID = "00000000-0000-0000-0000-000000000000";
+
+const ConfigKeySchema = T.Object(
+  {
+    tenant_id: T.String({ minLength: 1, maxLength: 64 }),
+    user_id: T.String({ minLength: 1, maxLength: 64 }),
+    name: T.String({ default: "Config key", maxLength: 255 }),
+    is_active: T.Boolean({ default: true }),
+  },
+  { additionalProperties: false },
+);
+
+const strict = { additionalProperties: false } as const;
+
+export const ConfigSchema = T.Object(
+  {
+    server: T.Object(
+      {
+        host: T.String({ minLength: 1 }),
+        port: T.Integer({ minimum: 0, maximum: 65535 }),
+      },
+      strict,
+    ),
+    database: T.Object(
+      {
+        path: T.String({ minLength: 1 }),
+      },
+      strict,
+    ),
+    auth: T.Object(
+      {
+        api_key: T.Object(
+          {
+            header: T.String({ pattern: "^[A-Za-z0-9-]+$" }),
+            keys: T.Record(T.String({ pattern: "^[0-9a-fA-F]{64}$" }), ConfigKeySchema),
+            cache_size: T.Integer({ minimum: 1 }),
+            negative_cache_size: T.Integer({ minimum: 1 }),
+          },
+          strict,
+        ),
+      },
+      strict,
+    ),
+    logging: T.Object(
+      {
+        level: T.Union([
+          T.Literal("debug"),
+          T.Literal("info"),
+          T.Literal("warn"),
+          T.Literal("error"),
+          T.Literal("silent"),
+        ]),
+      },
+      strict,
+    ),
+  },
+  strict,
+);
+
+export type Config = Static<typeof ConfigSchema>;
+export type ConfigKey = Static<typeof ConfigKeySchema>;
+
+/** Every value has a default, so Tollgate starts with no config file at all. */
+export const DEFAULT_CONFIG: Config = {
+  server: { host: "127.0.0.1", port: 8080 },
+  database: { path: "data/tollgate.db" },
+  auth: {
+    api_key: {
+      header: "x-api-key",
+      keys: {
+        [DEV_KEY_HASH]: {
+          tenant_id: DEFAULT_TENANT_ID,
+          user_id: DEFAULT_USER_ID,
+          name: "Default development key",
+          is_active: true,
+        },
+      },
+      cache_size: 10_000,
+      negative_cache_size: 10_000,
+    },
+  },
+  logging: { level: "info" },
+};

@@ -1,0 +1,18 @@
+import type { Config } from "./config";
+import type { Db } from "./db";
+import type { Logger } from "./http/logging";
+import type { KeyCache } from "./modules/auth/key-cache";
+import type { Authenticator, VerifiedKey } from "./modules/auth/service";
+import type { EnvironmentDirectory } from "./modules/environments/service";
+import type { LastUsedRecorder } from "./modules/secrets/last-used";
+
+/** The long-lived pieces one running Tollgate shares; built once in app.ts, handed to controllers. */
+export interface AppContext {
+  config: Config;
+  db: Db;
+  logger: Logger;
+  keyCache: KeyCache<VerifiedKey>;
+  environments: EnvironmentDirectory;
+  lastUsed: LastUsedRecorder;
+  authenticator: Authenticator;
+}

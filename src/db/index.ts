@@ -1,0 +1,76 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import { MIGRATIONS, type Migration } from "./migrations";
+
+export type Db = Database.Database;
+
+export const MEMORY_DATABASE = ":memory:";
+
+/**
+ * Opens the store with the settings every caller relies on: WAL so readers never wait for the
+ * writer, foreign keys enforced, a busy timeout for the CLI writing beside a running server, and
+ * synchronous=FULL so a write that was acknowledged survives a crash of the machine, not only
+ * of the process.
+ */
+export function openDatabase(path: string): Db {
+  if (path !== MEMORY_DATABASE) mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = FULL");
+  db.pragma("foreign_keys = ON");
+  db.pragma("busy_timeout = 5000");
+  return db;
+}
+
+/** Applies the migrations not yet recorded, each in its own transaction. Returns what it applied. */
+export function migrate(db: Db, migrations: Migration[] = MIGRATIONS): Migration[] {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+  ) STRICT`);
+  const applied = new Set(
+    db
+      .prepare("SELECT version FROM schema_migrations")
+      .pluck()
+      .all() as number[],
+  );
+  const record = db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
+  const pending = migrations.filter((m) => !applied.has(m.version));
+  for (const m of pending) {
+    db.transaction(() => {
+      db.exec(m.sql);
+      record.run(m.version, m.name, new Date().toISOString());
+    }).immediate();
+  }
+  return pending;
+}
+
+const statements = new WeakMap<Db, Map<string, Database.Statement>>();
+
+/** A prepared statement, compiled once per connection: better-sqlite3 does not cache them itself. */
+export function sql(db: Db, text: string): Database.Statement {
+  return cached(db, text, false);
+}
+
+/** As `sql`, returning the first column of each row instead of an object. */
+export function sqlPluck(db: Db, text: string): Database.Statement {
+  return cached(db, text, true);
+}
+
+function cached(db: Db, text: string, pluck: boolean): Database.Statement {
+  let cache = statements.get(db);
+  if (!cache) {
+    cache = new Map();
+    statements.set(db, cache);
+  }
+  const key = pluck ? `pluck:${text}` : text;
+  let stmt = cache.get(key);
+  if (!stmt) {
+    stmt = db.prepare(text);
+    if (pluck) stmt.pluck();
+    cache.set(key, stmt);
+  }
+  return stmt;
+}

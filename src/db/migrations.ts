@@ -1,0 +1,15 @@
+// Imported as text so `bun build --compile` carries every migration inside the executable.
+import identity from "./migrations/001_identity.sql" with { type: "text" };
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+function migration(name: string, sql: string): Migration {
+  return { version: Number.parseInt(name, 10), name, sql };
+}
+
+/** In order. A test checks that every file in migrations/ is listed here exactly once. */
+export const MIGRATIONS: Migration[] = [migration("001_identity", identity)];

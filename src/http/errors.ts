@@ -1,0 +1,62 @@
+import { t } from "elysia";
+
+export type ErrorCode =
+  | "not_found"
+  | "already_exists"
+  | "version_conflict"
+  | "validation_error"
+  | "invalid_operation"
+  | "permission_denied"
+  | "http_client_error"
+  | "database_error"
+  | "system_error"
+  | "internal_error"
+  | "service_unavailable";
+
+export type ErrorDetails = Record<string, unknown>;
+
+/** The one failure type handlers and services throw; the error plugin turns it into the envelope. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: ErrorDetails,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+export const validationError = (message: string, details?: ErrorDetails) =>
+  new ApiError(400, "validation_error", message, details);
+export const invalidOperation = (message: string, details?: ErrorDetails) =>
+  new ApiError(400, "invalid_operation", message, details);
+export const notFound = (message = "Resource not found") => new ApiError(404, "not_found", message);
+export const alreadyExists = (message: string) => new ApiError(409, "already_exists", message);
+export const payloadTooLarge = (limit: number) =>
+  new ApiError(413, "validation_error", `Request body is larger than the limit of ${limit} bytes`, { limit });
+
+export interface ErrorEnvelope {
+  success: false;
+  error: { message: string; internal_error: ErrorCode; details?: ErrorDetails };
+}
+
+export function envelope(error: ApiError): ErrorEnvelope {
+  const body: ErrorEnvelope = { success: false, error: { message: error.message, internal_error: error.code } };
+  if (error.details) body.error.details = error.details;
+  return body;
+}
+
+/** The envelope as a response schema, for the OpenAPI document. */
+export const ErrorEnvelopeSchema = t.Object(
+  {
+    success: t.Literal(false),
+    error: t.Object({
+      message: t.String(),
+      internal_error: t.String(),
+      details: t.Optional(t.Record(t.String(), t.Unknown())),
+    }),
+  },
+  { title: "ErrorResponse" },
+);

@@ -1,0 +1,88 @@
+import { Elysia, type ValidationError } from "elysia";
+import { ulid } from "ulid";
+import { ApiError, envelope } from "./errors";
+import { bodyLimitFor, parseJsonBody } from "./body";
+import type { Logger } from "./logging";
+import { fromValidationError } from "./validation";
+
+export const REQUEST_ID_HEADER = "x-request-id";
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+interface RequestMeta {
+  id: string;
+  startedAt: number;
+  principalId?: string;
+}
+
+// Keyed by the Request itself, so every lifecycle stage (parse, error, after-response) sees it.
+const requestMeta = new WeakMap<Request, RequestMeta>();
+
+export function requestIdOf(request: Request): string | undefined {
+  return requestMeta.get(request)?.id;
+}
+
+/** Lets the auth layer put the caller's id on the request's log line. */
+export function notePrincipal(request: Request, principalId: string): void {
+  const meta = requestMeta.get(request);
+  if (meta) meta.principalId = principalId;
+}
+
+/**
+ * Transport concerns every route shares: request ids, the JSON body parser with its size
+ * limits, the one error envelope for every failure, and one log line per request.
+ */
+export function httpPlugin(logger: Logger) {
+  return new Elysia({ name: "http" })
+    .onRequest(({ request, set }) => {
+      const sent = request.headers.get(REQUEST_ID_HEADER);
+      const id = sent && SANE_REQUEST_ID.test(sent) ? sent : ulid();
+      requestMeta.set(request, { id, startedAt: performance.now() });
+      set.headers[REQUEST_ID_HEADER] = id;
+    })
+    .onParse({ as: "global" }, ({ request }) =>
+      parseJsonBody(request, bodyLimitFor(new URL(request.url).pathname)),
+    )
+    .onError({ as: "global" }, ({ code, error, set, request, path }) => {
+      const apiError = toApiError(code, error);
+      if (apiError.status >= 500) {
+        logger.error("unhandled error", {
+          request_id: requestIdOf(request),
+          method: request.method,
+          path,
+          error: error instanceof Error ? error.message : String(error),
+          stack: error instanceof Error ? error.stack : undefined,
+        });
+      }
+      set.status = apiError.status;
+      set.headers["content-type"] = "application/json";
+      return envelope(apiError);
+    })
+    .onAfterResponse({ as: "global" }, ({ request, set, route }) => {
+      const meta = requestMeta.get(request);
+      logger.info("request", {
+        request_id: meta?.id,
+        method: request.method,
+        route: route || null,
+        status: typeof set.status === "number" ? set.status : 200,
+        duration_ms: meta ? Math.round((performance.now() - meta.startedAt) * 100) / 100 : undefined,
+        principal_id: meta?.principalId ?? null,
+      });
+    });
+}
+
+function toApiError(code: string | number, error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  switch (code) {
+    case "VALIDATION":
+      return fromValidationError(error as ValidationError);
+    case "NOT_FOUND":
+      return new ApiError(404, "not_found", "Route not found");
+    case "PARSE":
+      return new ApiError(400, "validation_error", "Request body is not valid JSON");
+    case "INVALID_COOKIE_SIGNATURE":
+    case "INVALID_FILE_TYPE":
+      return new ApiError(400, "validation_error", "Invalid request");
+    default:
+      return new ApiError(500, "internal_error", "Internal server error");
+  }
+}

@@ -1,0 +1,67 @@
+import { ValueErrorType } from "@sinclair/typebox/errors";
+import type { ValidationError } from "elysia";
+import { ApiError, validationError } from "./errors";
+
+interface FieldError {
+  path: string;
+  type: number;
+  message: string;
+  schema: Record<string, unknown> & { error?: unknown };
+}
+
+/**
+ * Turns Elysia's validation failure into the envelope: one message a person can read, and
+ * `details` keyed by field (`events[3].event_name`). A schema may carry its own `error` text
+ * where SPEC.md fixes the message exactly.
+ */
+export function fromValidationError(error: ValidationError): ApiError {
+  const fields = (error.all as unknown as FieldError[]).filter((e) => typeof e.path === "string");
+  const details: Record<string, string> = {};
+  let message: string | undefined;
+  for (const field of fields) {
+    const name = fieldName(field.path, error.type);
+    if (name in details) continue;
+    const custom = typeof field.schema?.error === "string" ? field.schema.error : undefined;
+    details[name] = custom ?? describe(field);
+    message ??= custom ?? `${name} ${details[name]}`;
+  }
+  return validationError(message ?? `Invalid request ${error.type}`, details);
+}
+
+/** `/events/3/event_name` → `events[3].event_name` */
+function fieldName(pointer: string, location: string): string {
+  const parts = pointer.split("/").filter(Boolean);
+  if (parts.length === 0) return location;
+  return parts.reduce((acc, part) => (/^\d+$/.test(part) ? `${acc}[${part}]` : acc ? `${acc}.${part}` : part), "");
+}
+
+function describe(e: FieldError): string {
+  const s = e.schema;
+  switch (e.type) {
+    case ValueErrorType.ObjectRequiredProperty:
+      return "is required";
+    case ValueErrorType.ObjectAdditionalProperties:
+      return "is not an accepted field";
+    case ValueErrorType.StringMinLength:
+      return s.minLength === 1 ? "must not be empty" : `must be at least ${s.minLength} characters`;
+    case ValueErrorType.StringMaxLength:
+      return `must be at most ${s.maxLength} characters`;
+    case ValueErrorType.ArrayMinItems:
+      return `must have at least ${s.minItems} items`;
+    case ValueErrorType.ArrayMaxItems:
+      return `must have at most ${s.maxItems} items`;
+    case ValueErrorType.NumberMinimum:
+    case ValueErrorType.IntegerMinimum:
+      return `must be at least ${s.minimum}`;
+    case ValueErrorType.NumberMaximum:
+    case ValueErrorType.IntegerMaximum:
+      return `must be at most ${s.maximum}`;
+    case ValueErrorType.StringFormat:
+      return `must be a valid ${s.format}`;
+    case ValueErrorType.Union:
+    case ValueErrorType.Literal:
+      return "is not one of the accepted values";
+    default:
+      return e.message.charAt(0).toLowerCase() + e.message.slice(1);
+  }
+}

@@ -1,0 +1,49 @@
+import { Elysia } from "elysia";
+import { notePrincipal } from "../../http";
+import type { Permission } from "../rbac/model";
+import type { Access, Principal } from "./model";
+import type { Authenticator } from "./service";
+
+const PRINCIPAL = Symbol("principal");
+
+type WithPrincipal = { request: Request; [PRINCIPAL]?: Principal };
+
+/** How the declaration shows in the route table and the OpenAPI document. */
+export const ACCESS_DETAIL_KEY = "x-tollgate-access";
+
+function describeAccess(access: Access) {
+  const label = access.kind === "permission" ? access.permission : access.kind;
+  return {
+    [ACCESS_DETAIL_KEY]: label,
+    security: access.kind === "public" ? [] : [{ ApiKeyAuth: [] }],
+  } as Record<string, unknown>;
+}
+
+/**
+ * Authorization is declared on the route, never coded in a handler:
+ *   { auth: "public" }            no credential needed
+ *   { auth: "authenticated" }     any valid credential, publishable keys included
+ *   { permission: "event:read" }  a private credential whose roles grant the permission
+ *
+ * The check runs at `transform`, before body validation, so a caller without access learns
+ * nothing about the request shape; handlers receive the verified `principal`.
+ */
+export function authPlugin(authenticator: Authenticator) {
+  const guard = (access: Exclude<Access, { kind: "public" }>) => ({
+    detail: describeAccess(access),
+    transform(ctx: WithPrincipal) {
+      const principal = authenticator.authorize(ctx.request, access);
+      ctx[PRINCIPAL] = principal;
+      notePrincipal(ctx.request, principal.userId);
+    },
+    resolve(ctx: WithPrincipal) {
+      return { principal: ctx[PRINCIPAL] as Principal };
+    },
+  });
+
+  return new Elysia({ name: "auth", seed: authenticator }).macro({
+    auth: (level: "public" | "authenticated") =>
+      level === "public" ? { detail: describeAccess({ kind: "public" }) } : guard({ kind: "authenticated" }),
+    permission: (permission: Permission) => guard({ kind: "permission", permission }),
+  });
+}

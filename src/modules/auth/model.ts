@@ -1,0 +1,57 @@
+import { ApiError } from "../../http/errors";
+import type { Permission } from "../rbac/model";
+import type { PermissionSet } from "../rbac/service";
+
+export type CredentialKind = "config_key" | "api_key" | "session";
+export type KeyType = "private_key" | "publishable_key";
+export type UserType = "user" | "service_account";
+
+export interface Credential {
+  kind: CredentialKind;
+  id: string;
+  type: KeyType;
+  roles: string[];
+  expiresAt: string | null;
+}
+
+/** Who is calling, in which tenant and environment, with what: what every guarded handler gets. */
+export interface Principal {
+  tenantId: string;
+  environmentId: string;
+  userId: string;
+  userType: UserType;
+  credential: Credential;
+  permissions: PermissionSet;
+}
+
+/** Every way a request can fail to get through the door; each maps to one status and message. */
+export enum AccessOutcome {
+  KeyMissing = "key_missing",
+  KeyInvalid = "key_invalid",
+  KeyExpired = "key_expired",
+  KeyInactive = "key_inactive",
+  EnvironmentInaccessible = "environment_inaccessible",
+  PublishableKeyRefused = "publishable_key_refused",
+  PermissionMissing = "permission_missing",
+}
+
+export const ACCESS_RESPONSES: Record<AccessOutcome, { status: 401 | 403; message: string }> = {
+  [AccessOutcome.KeyMissing]: { status: 401, message: "API key required" },
+  [AccessOutcome.KeyInvalid]: { status: 401, message: "Invalid API key" },
+  [AccessOutcome.KeyExpired]: { status: 401, message: "API key has expired" },
+  [AccessOutcome.KeyInactive]: { status: 403, message: "API key is inactive" },
+  [AccessOutcome.EnvironmentInaccessible]: { status: 403, message: "Invalid or inaccessible environment" },
+  [AccessOutcome.PublishableKeyRefused]: { status: 403, message: "Publishable keys cannot access this resource" },
+  [AccessOutcome.PermissionMissing]: { status: 403, message: "Insufficient permissions" },
+};
+
+export function accessDenied(outcome: AccessOutcome, details?: Record<string, unknown>): ApiError {
+  const { status, message } = ACCESS_RESPONSES[outcome];
+  return new ApiError(status, "permission_denied", message, details);
+}
+
+/** What a route declares: exactly one of these, checked by a test over the whole route table. */
+export type Access =
+  | { kind: "public" }
+  | { kind: "authenticated" }
+  | { kind: "permission"; permission: Permission };

@@ -1,0 +1,165 @@
+import { timingSafeEqual } from "node:crypto";
+import type { Config } from "../../config";
+import type { Db } from "../../db";
+import { type PermissionSet, permissionsOf } from "../rbac/service";
+import type { EnvironmentDirectory } from "../environments/service";
+import { isWellFormedApiKey } from "../secrets/key-format";
+import type { LastUsedRecorder } from "../secrets/last-used";
+import { findVerifiableKey } from "../secrets/service";
+import type { VerifiableKeyRow } from "../secrets/model";
+import { USER_ACCOUNT_ROLES } from "../users/service";
+import { sha256, sha256Hex } from "./hash";
+import type { KeyCache } from "./key-cache";
+import { type Access, AccessOutcome, accessDenied, type Credential, type Principal, type UserType } from "./model";
+
+export const ENVIRONMENT_HEADER = "x-environment-id";
+
+/** A key that exists, as the cache holds it. Whether it may be used right now is decided per request. */
+export interface VerifiedKey {
+  hash: Buffer;
+  credential: Credential;
+  tenantId: string;
+  userId: string;
+  userType: UserType;
+  /** Stored keys are pinned to their environment; config keys (null) pick one per request. */
+  environmentId: string | null;
+  active: boolean;
+  expiresAtMs: number | null;
+  permissions: PermissionSet;
+}
+
+export interface AuthenticatorDeps {
+  db: Db;
+  config: Config;
+  cache: KeyCache<VerifiedKey>;
+  environments: EnvironmentDirectory;
+  lastUsed: LastUsedRecorder;
+}
+
+/**
+ * The hot path: who is calling (SPEC.md §1) and may they do this (§2).
+ * Every failure is an AccessOutcome; the table in model.ts turns it into status and message.
+ */
+export class Authenticator {
+  readonly header: string;
+  readonly #configKeys: Map<string, VerifiedKey>;
+
+  constructor(private readonly deps: AuthenticatorDeps) {
+    this.header = deps.config.auth.api_key.header;
+    this.#configKeys = new Map(
+      Object.entries(deps.config.auth.api_key.keys).map(([hash, key]) => [
+        hash,
+        {
+          hash: Buffer.from(hash, "hex"),
+          credential: {
+            kind: "config_key",
+            id: configKeyId(hash),
+            type: "private_key",
+            roles: USER_ACCOUNT_ROLES,
+            expiresAt: null,
+          },
+          tenantId: key.tenant_id,
+          userId: key.user_id,
+          userType: "user",
+          environmentId: null,
+          active: key.is_active,
+          expiresAtMs: null,
+          permissions: permissionsOf(USER_ACCOUNT_ROLES),
+        },
+      ]),
+    );
+  }
+
+  /** Checks a presented key: format, checksum, cache, store, then state and expiry. */
+  verifyApiKey(presented: string, now = Date.now()): VerifiedKey | AccessOutcome {
+    if (presented === "") return AccessOutcome.KeyMissing;
+    const hash = sha256(presented);
+    const hex = hash.toString("hex");
+    const key = this.#configKeys.get(hex) ?? this.#storedKey(presented, hex);
+    if (!key || !timingSafeEqual(key.hash, hash)) return AccessOutcome.KeyInvalid;
+    if (!key.active) return AccessOutcome.KeyInactive;
+    if (key.expiresAtMs !== null && key.expiresAtMs <= now) return AccessOutcome.KeyExpired;
+    return key;
+  }
+
+  #storedKey(presented: string, hex: string): VerifiedKey | undefined {
+    const { cache, db } = this.deps;
+    const cached = cache.get(hex);
+    if (cached) return cached;
+    // A typo or a guess fails its checksum here, before the store is asked anything.
+    if (!isWellFormedApiKey(presented) || cache.isKnownUnknown(hex)) return undefined;
+    const generation = cache.generation;
+    const row = findVerifiableKey(db, hex);
+    if (!row || row.status === "deleted" || row.owner_status !== "published") {
+      cache.fillUnknown(hex, generation);
+      return undefined;
+    }
+    const key = toVerifiedKey(row);
+    cache.fill(hex, key, generation);
+    return key;
+  }
+
+  /** Authenticates the request and checks what the route declared. Throws the outcome's error. */
+  authorize(request: Request, access: Exclude<Access, { kind: "public" }>): Principal {
+    const presented = request.headers.get(this.header);
+    if (presented === null) throw accessDenied(AccessOutcome.KeyMissing);
+    const key = this.verifyApiKey(presented.trim());
+    if (typeof key === "string") throw accessDenied(key);
+
+    const environmentId = this.#environmentFor(key, request.headers.get(ENVIRONMENT_HEADER));
+    if (access.kind === "permission") {
+      if (key.credential.type === "publishable_key") throw accessDenied(AccessOutcome.PublishableKeyRefused);
+      if (!key.permissions.has(access.permission)) {
+        throw accessDenied(AccessOutcome.PermissionMissing, {
+          required: access.permission,
+          roles: key.credential.roles,
+        });
+      }
+    }
+    if (key.credential.kind === "api_key") this.deps.lastUsed.note(key.credential.id);
+    return {
+      tenantId: key.tenantId,
+      environmentId,
+      userId: key.userId,
+      userType: key.userType,
+      credential: key.credential,
+      permissions: key.permissions,
+    };
+  }
+
+  #environmentFor(key: VerifiedKey, requested: string | null): string {
+    const wanted = requested?.trim() || null;
+    if (key.environmentId !== null) {
+      // A stored key works only where it was created; asking for another environment is refused.
+      if (wanted !== null && wanted !== key.environmentId) throw accessDenied(AccessOutcome.EnvironmentInaccessible);
+      return key.environmentId;
+    }
+    const { environments } = this.deps;
+    const id = wanted ?? environments.defaultFor(key.tenantId);
+    if (id === undefined || !environments.belongsTo(key.tenantId, id)) {
+      throw accessDenied(AccessOutcome.EnvironmentInaccessible);
+    }
+    return id;
+  }
+}
+
+function toVerifiedKey(row: VerifiableKeyRow): VerifiedKey {
+  const roles = JSON.parse(row.roles) as string[];
+  return {
+    hash: Buffer.from(row.key_hash, "hex"),
+    credential: { kind: "api_key", id: row.id, type: row.type, roles, expiresAt: row.expires_at },
+    tenantId: row.tenant_id,
+    userId: row.user_id,
+    userType: row.owner_type,
+    environmentId: row.environment_id,
+    active: row.status === "published",
+    expiresAtMs: row.expires_at === null ? null : Date.parse(row.expires_at),
+    // Publishable keys identify their owner but hold no permissions at all.
+    permissions: row.type === "publishable_key" ? new Set() : permissionsOf(roles),
+  };
+}
+
+/** A stable public id for a config key, derived from its hash without revealing it. */
+function configKeyId(hash: string): string {
+  return `cfg_${sha256Hex(`tollgate-config-key:${hash}`).slice(0, 16)}`;
+}

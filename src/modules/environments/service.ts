@@ -1,0 +1,68 @@
+import { type Db, sql, sqlPluck } from "../../db";
+import { newId, nowIso } from "../../db/ids";
+import type { EnvironmentRow, EnvironmentType } from "./model";
+
+const DEFAULT_ENVIRONMENTS: { name: string; type: EnvironmentType; isDefault: boolean }[] = [
+  { name: "Development", type: "development", isDefault: true },
+  { name: "Production", type: "production", isDefault: false },
+];
+
+/** Creates the tenant and its two starting environments if they do not exist yet. Idempotent. */
+export function ensureTenant(db: Db, tenantId: string, name: string): void {
+  const now = nowIso();
+  sql(db, "INSERT OR IGNORE INTO tenants (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)").run(
+    tenantId,
+    name,
+    now,
+    now,
+  );
+  const existing = sqlPluck(db, "SELECT count(*) FROM environments WHERE tenant_id = ?").get(tenantId);
+  if (existing !== 0) return;
+  const insert = sql(db, 
+    "INSERT INTO environments (id, tenant_id, name, type, is_default, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+  );
+  for (const env of DEFAULT_ENVIRONMENTS) {
+    insert.run(newId("env"), tenantId, env.name, env.type, env.isDefault ? 1 : 0, now, now);
+  }
+}
+
+export function findEnvironment(db: Db, tenantId: string, id: string): EnvironmentRow | undefined {
+  return sql(db, "SELECT * FROM environments WHERE tenant_id = ? AND id = ?").get(tenantId, id) as
+    | EnvironmentRow
+    | undefined;
+}
+
+/**
+ * Answers the two questions the auth path asks on every config-key request without touching the
+ * store after the first time: the tenant's default environment, and whether an environment id
+ * belongs to the tenant. Environments are never deleted, so a positive answer stays true;
+ * negative answers are not kept, so a new environment is visible at once.
+ */
+export class EnvironmentDirectory {
+  readonly #defaults = new Map<string, string>();
+  readonly #members = new Set<string>();
+  readonly #defaultOf;
+  readonly #exists;
+
+  constructor(db: Db) {
+    this.#defaultOf = sqlPluck(db, "SELECT id FROM environments WHERE tenant_id = ? AND is_default = 1");
+    this.#exists = sqlPluck(db, "SELECT 1 FROM environments WHERE tenant_id = ? AND id = ?");
+  }
+
+  defaultFor(tenantId: string): string | undefined {
+    let id = this.#defaults.get(tenantId);
+    if (id === undefined) {
+      id = this.#defaultOf.get(tenantId) as string | undefined;
+      if (id !== undefined) this.#defaults.set(tenantId, id);
+    }
+    return id;
+  }
+
+  belongsTo(tenantId: string, environmentId: string): boolean {
+    const key = `${tenantId}\u0000${environmentId}`;
+    if (this.#members.has(key)) return true;
+    if (this.#exists.get(tenantId, environmentId) === undefined) return false;
+    this.#members.add(key);
+    return true;
+  }
+}

@@ -1,0 +1,26 @@
+import { Elysia, t } from "elysia";
+import type { AppContext } from "../../context";
+import { sqlPluck } from "../../db";
+import { ApiError } from "../../http/errors";
+import { errorResponses } from "../../http/openapi";
+import { VERSION } from "../../version";
+import { authPlugin } from "../auth";
+
+export function healthController(ctx: AppContext) {
+  return new Elysia({ tags: ["Operations"] }).use(authPlugin(ctx.authenticator)).get(
+    "/health",
+    () => {
+      try {
+        sqlPluck(ctx.db, "SELECT 1").get();
+      } catch {
+        throw new ApiError(503, "service_unavailable", "Store is unavailable");
+      }
+      return { status: "ok" as const, version: VERSION };
+    },
+    {
+      auth: "public",
+      response: { 200: t.Object({ status: t.Literal("ok"), version: t.String() }), ...errorResponses(503) },
+      detail: { summary: "Liveness and store health" },
+    },
+  );
+}

@@ -1,0 +1,23 @@
+import type { Role, RoleId } from "./model";
+
+/** The roles of SPEC.md §2, as data. Adding a role is adding an entry here. */
+export const ROLES: Record<RoleId, Role> = {
+  super_admin: {
+    id: "super_admin",
+    name: "Super Admin",
+    description: "Full, unrestricted access to every resource; treat its keys as root credentials",
+    permissions: { "*": ["*"] },
+  },
+  event_ingestor: {
+    id: "event_ingestor",
+    name: "Event Ingestor",
+    description: "For services that send events",
+    permissions: { event: ["write"] },
+  },
+  event_reader: {
+    id: "event_reader",
+    name: "Event Reader",
+    description: "For services that read event data",
+    permissions: { event: ["read"] },
+  },
+};

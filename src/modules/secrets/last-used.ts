@@ -1,0 +1,51 @@
+import type { Db } from "../../db";
+import type { Logger } from "../../http/logging";
+import { recordKeysUsed } from "./service";
+
+const RECORD_INTERVAL_MS = 60_000;
+const FLUSH_INTERVAL_MS = 5_000;
+
+/**
+ * Keeps `last_used_at` off the request path: a verified request only notes the key in memory
+ * (at most once a minute per key), and a timer writes the notes in one batch. `close` writes
+ * whatever is left, so a graceful shutdown loses nothing.
+ */
+export class LastUsedRecorder {
+  readonly #lastNoted = new Map<string, number>();
+  #pending = new Map<string, string>();
+  readonly #timer: ReturnType<typeof setInterval>;
+
+  constructor(
+    private readonly db: Db,
+    private readonly logger: Logger,
+    flushIntervalMs = FLUSH_INTERVAL_MS,
+  ) {
+    this.#timer = setInterval(() => this.flush(), flushIntervalMs);
+    this.#timer.unref();
+  }
+
+  note(secretId: string, now = Date.now()): void {
+    const last = this.#lastNoted.get(secretId);
+    if (last !== undefined && now - last < RECORD_INTERVAL_MS) return;
+    this.#lastNoted.set(secretId, now);
+    this.#pending.set(secretId, new Date(now).toISOString());
+  }
+
+  flush(): void {
+    if (this.#pending.size === 0) return;
+    const batch = this.#pending;
+    this.#pending = new Map();
+    try {
+      recordKeysUsed(this.db, batch);
+    } catch (err) {
+      // Put the batch back so the next flush retries it; a busy store must not lose usage.
+      for (const [id, at] of batch) if (!this.#pending.has(id)) this.#pending.set(id, at);
+      this.logger.warn("could not record key usage", { error: (err as Error).message, keys: batch.size });
+    }
+  }
+
+  close(): void {
+    clearInterval(this.#timer);
+    this.flush();
+  }
+}

@@ -1,0 +1,214 @@
+import { describe, expect, spyOn, test } from "bun:test";
+import { sql } from "../src/db";
+import * as secrets from "../src/modules/secrets/service";
+import { generateApiKey } from "../src/modules/secrets/key-format";
+import { sha256Hex } from "../src/modules/auth/hash";
+import { createHarness, DEFAULT_TENANT, DEV_KEY, errorOf } from "./support/harness";
+import { environmentOf, issueTestKey } from "./support/keys";
+
+const ME = "/v1/users/me";
+
+describe("X-API-Key outcomes (SPEC §1)", () => {
+  test("no header: 401 API key required, exactly the documented body", async () => {
+    const h = createHarness();
+    const res = await h.call("GET", ME, { key: null });
+    expect(res.status).toBe(401);
+    expect(res.body).toEqual({
+      success: false,
+      error: { message: "API key required", internal_error: "permission_denied" },
+    });
+  });
+
+  test("empty or blank header: 401 API key required", async () => {
+    const h = createHarness();
+    for (const key of ["", "   "]) {
+      const res = await h.call("GET", ME, { key });
+      expect(res.status).toBe(401);
+      expect(errorOf(res).message).toBe("API key required");
+    }
+  });
+
+  test("the default development key authenticates as the default user", async () => {
+    const h = createHarness();
+    const res = await h.call("GET", ME);
+    expect(res.status).toBe(200);
+    expect(res.body.id).toBe(DEFAULT_TENANT);
+    expect(res.body.tenant.id).toBe(DEFAULT_TENANT);
+    expect(res.body.credential.kind).toBe("config_key");
+    expect(res.body.credential.roles).toEqual(["super_admin"]);
+    expect(res.body.environment_id).toBe(environmentOf(h, "development").id);
+  });
+
+  test("header name is matched in any letter case, and is configurable", async () => {
+    const h = createHarness();
+    for (const name of ["X-API-KEY", "x-api-key", "X-Api-Key"]) {
+      const res = await h.call("GET", ME, { key: null, headers: { [name]: DEV_KEY } });
+      expect(res.status).toBe(200);
+    }
+    const custom = createHarness({ auth: { api_key: { header: "X-Tollgate-Key" } } });
+    expect((await custom.call("GET", ME, { key: null, headers: { "x-tollgate-key": DEV_KEY } })).status).toBe(200);
+    expect((await custom.call("GET", ME)).status).toBe(401);
+  });
+
+  test("unknown, malformed and bad-checksum keys: 401 Invalid API key", async () => {
+    const h = createHarness();
+    const real = issueTestKey(h).apiKey;
+    const flipped = real.slice(0, 20) + (real[20] === "a" ? "b" : "a") + real.slice(21);
+    for (const key of ["nope", DEV_KEY.slice(0, -1), generateApiKey("sk", "test"), flipped, `${real}x`, real.toUpperCase()]) {
+      const res = await h.call("GET", ME, { key });
+      expect(res.status).toBe(401);
+      expect(errorOf(res)).toEqual({ message: "Invalid API key", internal_error: "permission_denied" });
+    }
+  });
+
+  test("a key with a bad checksum never reaches the store", async () => {
+    const h = createHarness();
+    const real = issueTestKey(h).apiKey;
+    const badChecksum = real.slice(0, -1) + (real.endsWith("0") ? "1" : "0");
+    const lookups = spyOn(secrets, "findVerifiableKey");
+    try {
+      expect((await h.call("GET", ME, { key: badChecksum })).status).toBe(401);
+      expect(lookups).not.toHaveBeenCalled();
+      expect((await h.call("GET", ME, { key: real })).status).toBe(200);
+      expect(lookups).toHaveBeenCalledTimes(1);
+    } finally {
+      lookups.mockRestore();
+    }
+  });
+
+  test("a stored key authenticates as its owner, pinned to its environment", async () => {
+    const h = createHarness();
+    const { apiKey, secret } = issueTestKey(h, { environment: "production", roles: ["event_reader"] });
+    expect(apiKey).toMatch(/^sk_live_[0-9a-f]{64}$/);
+    const res = await h.call("GET", ME, { key: apiKey });
+    expect(res.status).toBe(200);
+    expect(res.body.environment_id).toBe(secret.environment_id);
+    expect(res.body.credential).toEqual({
+      kind: "api_key",
+      id: secret.id,
+      type: "private_key",
+      roles: ["event_reader"],
+      expires_at: null,
+    });
+  });
+
+  test("expired key: 401 API key has expired", async () => {
+    const h = createHarness();
+    const { apiKey } = issueTestKey(h, { expiresAt: new Date(Date.now() - 1000).toISOString() });
+    const res = await h.call("GET", ME, { key: apiKey });
+    expect(res.status).toBe(401);
+    expect(errorOf(res).message).toBe("API key has expired");
+  });
+
+  test("a key that expires while cached stops working at its expiry", async () => {
+    const h = createHarness();
+    const expiresAt = new Date(Date.now() + 400).toISOString();
+    const { apiKey } = issueTestKey(h, { expiresAt });
+    expect((await h.call("GET", ME, { key: apiKey })).status).toBe(200);
+    await Bun.sleep(450);
+    const res = await h.call("GET", ME, { key: apiKey });
+    expect(res.status).toBe(401);
+    expect(errorOf(res).message).toBe("API key has expired");
+  });
+
+  test("config key with is_active false: 403 API key is inactive", async () => {
+    const key = "an-operator-key-that-was-switched-off";
+    const h = createHarness({
+      auth: { api_key: { keys: { [sha256Hex(key)]: { tenant_id: DEFAULT_TENANT, user_id: DEFAULT_TENANT, name: "off", is_active: false } } } },
+    });
+    const res = await h.call("GET", ME, { key });
+    expect(res.status).toBe(403);
+    expect(errorOf(res)).toEqual({ message: "API key is inactive", internal_error: "permission_denied" });
+  });
+
+  test("stored key with status archived: 403 API key is inactive", async () => {
+    const h = createHarness();
+    const { apiKey, secret } = issueTestKey(h);
+    sql(h.context.db, "UPDATE secrets SET status = 'archived' WHERE id = ?").run(secret.id);
+    const res = await h.call("GET", ME, { key: apiKey });
+    expect(res.status).toBe(403);
+    expect(errorOf(res).message).toBe("API key is inactive");
+  });
+
+  test("a deleted key is refused once evicted, and the lookup cache never resurrects it", async () => {
+    const h = createHarness();
+    const { apiKey, secret } = issueTestKey(h);
+    expect((await h.call("GET", ME, { key: apiKey })).status).toBe(200);
+    sql(h.context.db, "UPDATE secrets SET status = 'deleted' WHERE id = ?").run(secret.id);
+    h.context.keyCache.invalidate([secret.key_hash]);
+    const res = await h.call("GET", ME, { key: apiKey });
+    expect(res.status).toBe(401);
+    expect(errorOf(res).message).toBe("Invalid API key");
+  });
+
+  test("config keys may be any string and work without a checksum", async () => {
+    const key = "plain operator key with spaces";
+    const h = createHarness({
+      auth: { api_key: { keys: { [sha256Hex(key)]: { tenant_id: "tenant-b", user_id: "ops", name: "ops", is_active: true } } } },
+    });
+    const res = await h.call("GET", ME, { key });
+    expect(res.status).toBe(200);
+    expect(res.body.tenant.id).toBe("tenant-b");
+    expect(res.body.id).toBe("ops");
+    expect((await h.call("GET", ME)).status).toBe(401);
+  });
+});
+
+describe("environment context (SPEC §1)", () => {
+  test("config keys pick the environment with X-Environment-ID, default otherwise", async () => {
+    const h = createHarness();
+    const prod = environmentOf(h, "production");
+    const res = await h.call("GET", ME, { headers: { "X-Environment-ID": prod.id } });
+    expect(res.status).toBe(200);
+    expect(res.body.environment_id).toBe(prod.id);
+  });
+
+  test("an environment outside the caller's tenant: 403 Invalid or inaccessible environment", async () => {
+    const other = "tenant-other-key";
+    const h = createHarness({
+      auth: {
+        api_key: {
+          keys: {
+            [sha256Hex(DEV_KEY)]: { tenant_id: DEFAULT_TENANT, user_id: DEFAULT_TENANT, name: "dev", is_active: true },
+            [sha256Hex(other)]: { tenant_id: "tenant-2", user_id: "user-2", name: "other", is_active: true },
+          },
+        },
+      },
+    });
+    const foreign = environmentOf(h, "development", "tenant-2");
+    for (const envId of [foreign.id, "env_does_not_exist"]) {
+      const res = await h.call("GET", ME, { headers: { "X-Environment-ID": envId } });
+      expect(res.status).toBe(403);
+      expect(errorOf(res)).toEqual({ message: "Invalid or inaccessible environment", internal_error: "permission_denied" });
+    }
+  });
+
+  test("a stored key cannot be moved to another environment", async () => {
+    const h = createHarness();
+    const { apiKey, secret } = issueTestKey(h, { environment: "development" });
+    const prod = environmentOf(h, "production");
+    const moved = await h.call("GET", ME, { key: apiKey, headers: { "X-Environment-ID": prod.id } });
+    expect(moved.status).toBe(403);
+    expect(errorOf(moved).message).toBe("Invalid or inaccessible environment");
+    const same = await h.call("GET", ME, { key: apiKey, headers: { "X-Environment-ID": secret.environment_id } });
+    expect(same.status).toBe(200);
+  });
+});
+
+describe("start-up bootstrap", () => {
+  test("creates each config key's tenant, user and two environments, idempotently", async () => {
+    const h = createHarness();
+    const { db } = h.context;
+    const count = () =>
+      sql(db, "SELECT (SELECT count(*) FROM tenants) t, (SELECT count(*) FROM users) u, (SELECT count(*) FROM environments) e").get();
+    expect(count()).toEqual({ t: 1, u: 1, e: 2 });
+    const { ensureConfigKeyPrincipals } = await import("../src/modules/auth/bootstrap");
+    ensureConfigKeyPrincipals(db, h.context.config);
+    expect(count()).toEqual({ t: 1, u: 1, e: 2 });
+    const envs = sql(db, "SELECT name, type, is_default FROM environments ORDER BY name").all();
+    expect(envs).toEqual([
+      { name: "Development", type: "development", is_default: 1 },
+      { name: "Production", type: "production", is_default: 0 },
+    ]);
+  });
+});

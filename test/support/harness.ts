@@ -1,0 +1,84 @@
+import { type Config, DEFAULT_CONFIG } from "../../src/config";
+import { createTollgate, type Tollgate } from "../../src/app";
+import { MEMORY_DATABASE, openDatabase } from "../../src/db";
+import { createLogger } from "../../src/http/logging";
+
+export const DEV_KEY = "0cc505d7b917e0b1f25ccbea029dd43f4002edfea46b7f941f281911246768fe";
+export const DEFAULT_TENANT = "00000000-0000-0000-0000-000000000000";
+
+export interface Harness extends Tollgate {
+  /** Every log line the app wrote, parsed. */
+  logs: Record<string, unknown>[];
+  call(method: string, path: string, options?: CallOptions): Promise<CallResult>;
+}
+
+export interface CallOptions {
+  /** The X-API-Key value; the development key unless given (null sends none). */
+  key?: string | null;
+  body?: unknown;
+  /** A raw body, sent as is. */
+  rawBody?: string;
+  headers?: Record<string, string>;
+}
+
+export interface CallResult {
+  status: number;
+  body: any;
+  text: string;
+  headers: Headers;
+}
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+/** A Tollgate on an in-memory store with captured logs, driven through app.handle. */
+export function createHarness(overrides: DeepPartial<Config> = {}): Harness {
+  const config = mergeDeep(structuredClone(DEFAULT_CONFIG), overrides) as Config;
+  const logs: Record<string, unknown>[] = [];
+  const logger = createLogger("debug", (line) => logs.push(JSON.parse(line)));
+  const tollgate = createTollgate({ config, db: openDatabase(MEMORY_DATABASE), logger });
+  return {
+    ...tollgate,
+    logs,
+    call: (method, path, options) => callApp(tollgate.app, method, path, options),
+  };
+}
+
+export async function callApp(
+  app: { handle(request: Request): Promise<Response> },
+  method: string,
+  path: string,
+  options: CallOptions = {},
+): Promise<CallResult> {
+  const headers = new Headers(options.headers);
+  const key = options.key === undefined ? DEV_KEY : options.key;
+  if (key !== null) headers.set("x-api-key", key);
+  let body: string | undefined = options.rawBody;
+  if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    headers.set("content-type", "application/json");
+  }
+  const response = await app.handle(new Request(`http://localhost${path}`, { method, headers, body }));
+  const text = await response.text();
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  return { status: response.status, body: parsed, text, headers: response.headers };
+}
+
+function mergeDeep(base: any, override: any): any {
+  for (const [k, v] of Object.entries(override ?? {})) {
+    base[k] = v && typeof v === "object" && !Array.isArray(v) && k !== "keys" ? mergeDeep(base[k] ?? {}, v) : v;
+  }
+  return base;
+}
+
+/** Asserts the one error envelope and returns its error member. */
+export function errorOf(result: CallResult): { message: string; internal_error: string; details?: any } {
+  if (result.body?.success !== false || typeof result.body?.error?.message !== "string") {
+    throw new Error(`not an error envelope (status ${result.status}): ${result.text}`);
+  }
+  return result.body.error;
+}

@@ -11,6 +11,7 @@ import { EnvironmentDirectory } from "./modules/environments/service";
 import { healthController } from "./modules/health";
 import { LastUsedRecorder } from "./modules/secrets/last-used";
 import { usersController } from "./modules/users";
+import { ProfileCache } from "./modules/users/profile-cache";
 
 export interface CreateAppOptions {
   config: Config;
@@ -41,7 +42,8 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
   const environments = new EnvironmentDirectory(db);
   const lastUsed = new LastUsedRecorder(db, logger);
   const authenticator = new Authenticator({ db, config, cache: keyCache, environments, lastUsed });
-  const context: AppContext = { config, db, logger, keyCache, environments, lastUsed, authenticator };
+  const profiles = new ProfileCache(config.auth.api_key.cache_size);
+  const context: AppContext = { config, db, logger, keyCache, environments, lastUsed, authenticator, profiles };
 
   return {
     app: buildApp(context),

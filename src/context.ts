@@ -5,6 +5,7 @@ import type { KeyCache } from "./modules/auth/key-cache";
 import type { Authenticator, VerifiedKey } from "./modules/auth/service";
 import type { EnvironmentDirectory } from "./modules/environments/service";
 import type { LastUsedRecorder } from "./modules/secrets/last-used";
+import type { ProfileCache } from "./modules/users/profile-cache";
 
 /** The long-lived pieces one running Tollgate shares; built once in app.ts, handed to controllers. */
 export interface AppContext {
@@ -15,4 +16,5 @@ export interface AppContext {
   environments: EnvironmentDirectory;
   lastUsed: LastUsedRecorder;
   authenticator: Authenticator;
+  profiles: ProfileCache;
 }

@@ -154,6 +154,39 @@ describe("X-API-Key outcomes (SPEC §1)", () => {
   });
 });
 
+describe("last_used_at", () => {
+  test("is recorded off the request path, written on flush, at most once a minute per key", async () => {
+    const h = createHarness();
+    const { apiKey, secret } = issueTestKey(h);
+    const lastUsed = () =>
+      sql(h.context.db, "SELECT last_used_at FROM secrets WHERE id = ?").pluck().get(secret.id) as string | null;
+    expect((await h.call("GET", ME, { key: apiKey })).status).toBe(200);
+    expect(lastUsed()).toBeNull();
+    h.context.lastUsed.flush();
+    const first = lastUsed();
+    expect(first).not.toBeNull();
+    expect(Date.now() - Date.parse(first as string)).toBeLessThan(5_000);
+    await Bun.sleep(5);
+    expect((await h.call("GET", ME, { key: apiKey })).status).toBe(200);
+    h.context.lastUsed.flush();
+    expect(lastUsed()).toBe(first);
+  });
+
+  test("is flushed when Tollgate closes", async () => {
+    const h = createHarness();
+    const { apiKey, secret } = issueTestKey(h);
+    await h.call("GET", ME, { key: apiKey });
+    const spy = spyOn(secrets, "recordKeysUsed");
+    try {
+      h.context.lastUsed.close();
+      expect(spy).toHaveBeenCalledTimes(1);
+      expect([...(spy.mock.calls[0]?.[1] as Map<string, string>).keys()]).toEqual([secret.id]);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});
+
 describe("environment context (SPEC §1)", () => {
   test("config keys pick the environment with X-Environment-ID, default otherwise", async () => {
     const h = createHarness();

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { Value } from "@sinclair/typebox/value";
 import type { TSchema } from "@sinclair/typebox";
 import { parse as parseYaml } from "yaml";
-import { type Config, ConfigSchema, DEFAULT_CONFIG } from "./schema";
+import { type Config, ConfigKeySchema, ConfigSchema, DEFAULT_CONFIG } from "./schema";
 
 export { type Config, type ConfigKey, DEFAULT_CONFIG, DEV_KEY_HASH, DEFAULT_TENANT_ID, DEFAULT_USER_ID } from "./schema";
 
@@ -94,7 +94,12 @@ function applyEnvOverrides(
 }
 
 function validateConfig(candidate: unknown): Config {
-  const withDefaults = Value.Default(ConfigSchema, candidate);
+  const withDefaults = Value.Default(ConfigSchema, candidate) as Record<string, any>;
+  // Value.Default does not reach into map values; each config key gets its defaults here.
+  const keys = withDefaults.auth?.api_key?.keys;
+  if (isPlainObject(keys)) {
+    for (const [hash, key] of Object.entries(keys)) keys[hash] = Value.Default(ConfigKeySchema, key);
+  }
   const first = Value.Errors(ConfigSchema, withDefaults).First();
   if (first) {
     const field = first.path.split("/").filter(Boolean).join(".") || "(root)";

@@ -7,7 +7,7 @@ export const DEV_KEY_HASH = "c3b3fa371183f0df159d659da0b42c5270c8d53c22e180df228
 export const DEFAULT_TENANT_ID = "00000000-0000-0000-0000-000000000000";
 export const DEFAULT_USER_ID = "00000000-0000-0000-0000-000000000000";
 
-const ConfigKeySchema = T.Object(
+export const ConfigKeySchema = T.Object(
   {
     tenant_id: T.String({ minLength: 1, maxLength: 64 }),
     user_id: T.String({ minLength: 1, maxLength: 64 }),
@@ -39,7 +39,9 @@ export const ConfigSchema = T.Object(
         api_key: T.Object(
           {
             header: T.String({ pattern: "^[A-Za-z0-9-]+$" }),
-            keys: T.Record(T.String({ pattern: "^[0-9a-fA-F]{64}$" }), ConfigKeySchema),
+            keys: T.Record(T.String({ pattern: "^[0-9a-fA-F]{64}$" }), ConfigKeySchema, {
+              additionalProperties: false,
+            }),
             cache_size: T.Integer({ minimum: 1 }),
             negative_cache_size: T.Integer({ minimum: 1 }),
           },

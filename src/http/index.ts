@@ -1,5 +1,5 @@
 import { Elysia, type ValidationError } from "elysia";
-import { ulid } from "ulid";
+import { nextUlid } from "../db/ids";
 import { ApiError, envelope } from "./errors";
 import { bodyLimitFor, parseJsonBody } from "./body";
 import type { Logger } from "./logging";
@@ -14,7 +14,9 @@ interface RequestMeta {
   principalId?: string;
 }
 
-// Keyed by the Request itself, so every lifecycle stage (parse, error, after-response) sees it.
+// Keyed by the Request, which every lifecycle stage can destructure. Hooks here destructure
+// only what they use: a hook that takes Elysia's whole context makes Elysia assume every part
+// of the request is needed, and parse cookies, query and headers on every route.
 const requestMeta = new WeakMap<Request, RequestMeta>();
 
 export function requestIdOf(request: Request): string | undefined {
@@ -35,7 +37,7 @@ export function httpPlugin(logger: Logger) {
   return new Elysia({ name: "http" })
     .onRequest(({ request, set }) => {
       const sent = request.headers.get(REQUEST_ID_HEADER);
-      const id = sent && SANE_REQUEST_ID.test(sent) ? sent : ulid();
+      const id = sent && SANE_REQUEST_ID.test(sent) ? sent : nextUlid();
       requestMeta.set(request, { id, startedAt: performance.now() });
       set.headers[REQUEST_ID_HEADER] = id;
     })
@@ -72,6 +74,8 @@ export function httpPlugin(logger: Logger) {
 
 function toApiError(code: string | number, error: unknown): ApiError {
   if (error instanceof ApiError) return error;
+  // Elysia wraps whatever the body parser throws in a ParseError; ours are already ApiErrors.
+  if (code === "PARSE" && (error as Error).cause instanceof ApiError) return (error as Error).cause as ApiError;
   switch (code) {
     case "VALIDATION":
       return fromValidationError(error as ValidationError);

@@ -4,9 +4,8 @@ import type { Permission } from "../rbac/model";
 import type { Access, Principal } from "./model";
 import type { Authenticator } from "./service";
 
-const PRINCIPAL = Symbol("principal");
-
-type WithPrincipal = { request: Request; [PRINCIPAL]?: Principal };
+// From `transform` (where the check runs) to `resolve` (which hands it to the handler).
+const principals = new WeakMap<Request, Principal>();
 
 /** How the declaration shows in the route table and the OpenAPI document. */
 export const ACCESS_DETAIL_KEY = "x-tollgate-access";
@@ -31,13 +30,13 @@ function describeAccess(access: Access) {
 export function authPlugin(authenticator: Authenticator) {
   const guard = (access: Exclude<Access, { kind: "public" }>) => ({
     detail: describeAccess(access),
-    transform(ctx: WithPrincipal) {
-      const principal = authenticator.authorize(ctx.request, access);
-      ctx[PRINCIPAL] = principal;
-      notePrincipal(ctx.request, principal.userId);
+    transform({ request }: { request: Request }) {
+      const principal = authenticator.authorize(request, access);
+      principals.set(request, principal);
+      notePrincipal(request, principal.userId);
     },
-    resolve(ctx: WithPrincipal) {
-      return { principal: ctx[PRINCIPAL] as Principal };
+    resolve({ request }: { request: Request }) {
+      return { principal: principals.get(request) as Principal };
     },
   });
 

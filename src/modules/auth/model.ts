@@ -45,7 +45,17 @@ export const ACCESS_RESPONSES: Record<AccessOutcome, { status: 401 | 403; messag
   [AccessOutcome.PermissionMissing]: { status: 403, message: "Insufficient permissions" },
 };
 
+// Refusals without details are the same every time; building them once keeps a flood of bad
+// keys from paying for a fresh Error (and its stack trace) per request.
+const PLAIN_DENIALS = new Map(
+  Object.entries(ACCESS_RESPONSES).map(([outcome, { status, message }]) => [
+    outcome,
+    new ApiError(status, "permission_denied", message),
+  ]),
+);
+
 export function accessDenied(outcome: AccessOutcome, details?: Record<string, unknown>): ApiError {
+  if (!details) return PLAIN_DENIALS.get(outcome) as ApiError;
   const { status, message } = ACCESS_RESPONSES[outcome];
   return new ApiError(status, "permission_denied", message, details);
 }

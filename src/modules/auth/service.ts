@@ -4,7 +4,7 @@ import type { Db } from "../../db";
 import { type PermissionSet, permissionsOf } from "../rbac/service";
 import type { EnvironmentDirectory } from "../environments/service";
 import { isWellFormedApiKey } from "../secrets/key-format";
-import type { LastUsedRecorder } from "../secrets/last-used";
+import { LAST_USED_RESOLUTION_MS, type LastUsedRecorder } from "../secrets/last-used";
 import { findVerifiableKey } from "../secrets/service";
 import type { VerifiableKeyRow } from "../secrets/model";
 import { USER_ACCOUNT_ROLES } from "../users/service";
@@ -26,6 +26,8 @@ export interface VerifiedKey {
   active: boolean;
   expiresAtMs: number | null;
   permissions: PermissionSet;
+  /** When this key was last handed to the LastUsedRecorder (ms), so it is noted once a minute. */
+  lastNotedAt: number;
 }
 
 export interface AuthenticatorDeps {
@@ -65,6 +67,7 @@ export class Authenticator {
           active: key.is_active,
           expiresAtMs: null,
           permissions: permissionsOf(USER_ACCOUNT_ROLES),
+          lastNotedAt: 0,
         },
       ]),
     );
@@ -116,7 +119,7 @@ export class Authenticator {
         });
       }
     }
-    if (key.credential.kind === "api_key") this.deps.lastUsed.note(key.credential.id);
+    this.#noteUse(key);
     return {
       tenantId: key.tenantId,
       environmentId,
@@ -127,6 +130,14 @@ export class Authenticator {
     };
   }
 
+  #noteUse(key: VerifiedKey): void {
+    if (key.credential.kind !== "api_key") return;
+    const now = Date.now();
+    if (now - key.lastNotedAt < LAST_USED_RESOLUTION_MS) return;
+    key.lastNotedAt = now;
+    this.deps.lastUsed.note(key.credential.id, now);
+  }
+
   #environmentFor(key: VerifiedKey, requested: string | null): string {
     const wanted = requested?.trim() || null;
     if (key.environmentId !== null) {
@@ -135,11 +146,13 @@ export class Authenticator {
       return key.environmentId;
     }
     const { environments } = this.deps;
-    const id = wanted ?? environments.defaultFor(key.tenantId);
-    if (id === undefined || !environments.belongsTo(key.tenantId, id)) {
-      throw accessDenied(AccessOutcome.EnvironmentInaccessible);
+    if (wanted === null) {
+      const fallback = environments.defaultFor(key.tenantId);
+      if (fallback === undefined) throw accessDenied(AccessOutcome.EnvironmentInaccessible);
+      return fallback;
     }
-    return id;
+    if (!environments.belongsTo(key.tenantId, wanted)) throw accessDenied(AccessOutcome.EnvironmentInaccessible);
+    return wanted;
   }
 }
 
@@ -156,6 +169,7 @@ function toVerifiedKey(row: VerifiableKeyRow): VerifiedKey {
     expiresAtMs: row.expires_at === null ? null : Date.parse(row.expires_at),
     // Publishable keys identify their owner but hold no permissions at all.
     permissions: row.type === "publishable_key" ? new Set() : permissionsOf(roles),
+    lastNotedAt: 0,
   };
 }
 

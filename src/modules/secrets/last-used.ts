@@ -2,16 +2,16 @@ import type { Db } from "../../db";
 import type { Logger } from "../../http/logging";
 import { recordKeysUsed } from "./service";
 
-const RECORD_INTERVAL_MS = 60_000;
+/** `last_used_at` is kept to the minute: a key is noted at most once a minute. */
+export const LAST_USED_RESOLUTION_MS = 60_000;
 const FLUSH_INTERVAL_MS = 5_000;
 
 /**
- * Keeps `last_used_at` off the request path: a verified request only notes the key in memory
- * (at most once a minute per key), and a timer writes the notes in one batch. `close` writes
- * whatever is left, so a graceful shutdown loses nothing.
+ * Keeps `last_used_at` off the request path: the verification path notes a key in memory (the
+ * key-cache entry remembers when, so the check costs no lookup), and a timer writes the notes
+ * in one batch. `close` writes whatever is left, so a graceful shutdown loses nothing.
  */
 export class LastUsedRecorder {
-  readonly #lastNoted = new Map<string, number>();
   #pending = new Map<string, string>();
   readonly #timer: ReturnType<typeof setInterval>;
 
@@ -24,11 +24,8 @@ export class LastUsedRecorder {
     this.#timer.unref();
   }
 
-  note(secretId: string, now = Date.now()): void {
-    const last = this.#lastNoted.get(secretId);
-    if (last !== undefined && now - last < RECORD_INTERVAL_MS) return;
-    this.#lastNoted.set(secretId, now);
-    this.#pending.set(secretId, new Date(now).toISOString());
+  note(secretId: string, at: number): void {
+    this.#pending.set(secretId, new Date(at).toISOString());
   }
 
   flush(): void {

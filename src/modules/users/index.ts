@@ -12,9 +12,9 @@ export function usersController(ctx: AppContext) {
     .get(
       "/me",
       ({ principal }) => {
-        const me = describeMe(ctx.db, principal);
-        if (!me) throw notFound("User not found");
-        return me;
+        const profile = ctx.profiles.get(ctx.db, principal.tenantId, principal.userId);
+        if (!profile) throw notFound("User not found");
+        return describeMe(profile, principal);
       },
       {
         auth: "authenticated",

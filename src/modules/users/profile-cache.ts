@@ -1,0 +1,39 @@
+import type { Static } from "elysia";
+import { LRUCache } from "lru-cache";
+import type { Db } from "../../db";
+import type { UserSchema } from "./model";
+import { findUser, toUserResponse } from "./service";
+
+export type UserProfile = Static<typeof UserSchema>;
+
+/**
+ * Account profiles as `GET /v1/users/me` shows them, so that route reads no SQLite on the hot
+ * path (each read in WAL mode costs a few microseconds of locking). The users service
+ * invalidates an account whenever it changes; the generation fence keeps a read that raced
+ * the change from caching the old profile.
+ */
+export class ProfileCache {
+  readonly #profiles: LRUCache<string, UserProfile>;
+  #generation = 0;
+
+  constructor(size: number) {
+    this.#profiles = new LRUCache({ max: size });
+  }
+
+  get(db: Db, tenantId: string, userId: string): UserProfile | undefined {
+    const key = `${tenantId}\u0000${userId}`;
+    const cached = this.#profiles.get(key);
+    if (cached) return cached;
+    const generation = this.#generation;
+    const row = findUser(db, tenantId, userId);
+    if (!row) return undefined;
+    const profile = toUserResponse(row);
+    if (generation === this.#generation) this.#profiles.set(key, profile);
+    return profile;
+  }
+
+  invalidate(tenantId: string, userId: string): void {
+    this.#generation++;
+    this.#profiles.delete(`${tenantId}\u0000${userId}`);
+  }
+}

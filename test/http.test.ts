@@ -1,0 +1,177 @@
+import { describe, expect, test } from "bun:test";
+import { t } from "elysia";
+import { BULK_BODY_LIMIT, DEFAULT_BODY_LIMIT } from "../src/http/body";
+import { createHarness, DEV_KEY, errorOf } from "./support/harness";
+
+/** Elysia writes after-response hooks (the request log) on the next turn of the event loop. */
+const afterResponses = () => new Promise((resolve) => setImmediate(resolve));
+
+/** A harness with two probe routes, to drive the shared body parser and error handler. */
+function probeHarness() {
+  const h = createHarness();
+  h.app
+    .post("/v1/probe", ({ body }) => ({ received: body }), {
+      body: t.Object(
+        {
+          name: t.String({ minLength: 1, maxLength: 5 }),
+          items: t.Optional(t.Array(t.Object({ event_name: t.String() }))),
+        },
+        { additionalProperties: false },
+      ),
+    })
+    .post("/v1/events/bulk", ({ body }) => ({ size: JSON.stringify(body).length }))
+    .get("/v1/crash", () => {
+      throw new Error("SQLITE_CORRUPT: near table secrets, key_hash=deadbeef");
+    });
+  return h;
+}
+
+describe("the error envelope on every failure (SPEC §0)", () => {
+  test("unknown route: 404 not_found", async () => {
+    const h = createHarness();
+    for (const [method, path] of [["GET", "/v1/nothing-here"], ["DELETE", "/health"], ["GET", "/"]]) {
+      const res = await h.call(method, path);
+      expect(res.status).toBe(404);
+      expect(errorOf(res).internal_error).toBe("not_found");
+    }
+  });
+
+  test("malformed JSON: 400 validation_error", async () => {
+    const h = probeHarness();
+    for (const rawBody of ['{"name": "ab"', "not json", '{"name": "a",}']) {
+      const res = await h.call("POST", "/v1/probe", { rawBody, headers: { "content-type": "application/json" } });
+      expect(res.status).toBe(400);
+      expect(errorOf(res)).toEqual({ message: "Request body is not valid JSON", internal_error: "validation_error" });
+    }
+  });
+
+  test("schema violations: 400 with each field in details", async () => {
+    const h = probeHarness();
+    const res = await h.call("POST", "/v1/probe", { body: { name: "", extra: 1, items: [{}, { event_name: 3 }] } });
+    expect(res.status).toBe(400);
+    const error = errorOf(res);
+    expect(error.internal_error).toBe("validation_error");
+    expect(error.details).toMatchObject({
+      extra: "is not an accepted field",
+      name: "must not be empty",
+      "items[0].event_name": "is required",
+      "items[1].event_name": "expected string",
+    });
+    expect(error.message).toContain(" ");
+  });
+
+  test("a missing body is validated like an empty object", async () => {
+    const h = probeHarness();
+    const res = await h.call("POST", "/v1/probe");
+    expect(res.status).toBe(400);
+    expect(errorOf(res).details).toEqual({ name: "is required" });
+  });
+
+  test("a valid body passes, whatever the Content-Type says", async () => {
+    const h = probeHarness();
+    const res = await h.call("POST", "/v1/probe", {
+      rawBody: '{"name":"ok"}',
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ received: { name: "ok" } });
+  });
+
+  test("oversized body: 413 at 1 MiB, 32 MiB on /v1/events/bulk", async () => {
+    const h = probeHarness();
+    const over = JSON.stringify({ name: "x".repeat(DEFAULT_BODY_LIMIT) });
+    const res = await h.call("POST", "/v1/probe", { rawBody: over, headers: { "content-type": "application/json" } });
+    expect(res.status).toBe(413);
+    expect(errorOf(res).internal_error).toBe("validation_error");
+
+    const twoMiB = JSON.stringify({ blob: "x".repeat(2 * 1024 * 1024) });
+    expect((await h.call("POST", "/v1/events/bulk", { rawBody: twoMiB })).status).toBe(200);
+    const tooBig = JSON.stringify({ blob: "x".repeat(BULK_BODY_LIMIT) });
+    expect((await h.call("POST", "/v1/events/bulk", { rawBody: tooBig })).status).toBe(413);
+  });
+
+  test("oversized chunked body without Content-Length: 413 too", async () => {
+    const h = probeHarness();
+    const chunk = new TextEncoder().encode("x".repeat(256 * 1024));
+    let sent = 0;
+    const stream = new ReadableStream({
+      pull(controller) {
+        if (sent++ < 8) controller.enqueue(chunk);
+        else controller.close();
+      },
+    });
+    const response = await h.app.handle(
+      new Request("http://localhost/v1/probe", {
+        method: "POST",
+        body: stream,
+        headers: { "x-api-key": DEV_KEY, "content-type": "application/json" },
+      }),
+    );
+    expect(response.status).toBe(413);
+    expect((await response.json()).error.internal_error).toBe("validation_error");
+  });
+
+  test("a crash: 500 with nothing internal in the body; the detail is logged with the request id", async () => {
+    const h = probeHarness();
+    const res = await h.call("GET", "/v1/crash", { headers: { "X-Request-ID": "crash-test-1" } });
+    expect(res.status).toBe(500);
+    expect(res.body).toEqual({ success: false, error: { message: "Internal server error", internal_error: "internal_error" } });
+    expect(res.text).not.toContain("SQLITE");
+    const logged = h.logs.find((l) => l.msg === "unhandled error");
+    expect(logged).toMatchObject({ request_id: "crash-test-1", level: "error" });
+    expect(String(logged?.error)).toContain("SQLITE_CORRUPT");
+  });
+});
+
+describe("request ids and request logs", () => {
+  test("every response carries X-Request-ID; a sane one is echoed, others replaced", async () => {
+    const h = createHarness();
+    const echoed = await h.call("GET", "/health", { headers: { "X-Request-ID": "abc-123" } });
+    expect(echoed.headers.get("x-request-id")).toBe("abc-123");
+    const generated = await h.call("GET", "/health");
+    expect(generated.headers.get("x-request-id")).toMatch(/^[0-9A-Z]{26}$/);
+    const insane = await h.call("GET", "/v1/users/me", { key: null, headers: { "X-Request-ID": "bad id\twith junk" } });
+    expect(insane.status).toBe(401);
+    expect(insane.headers.get("x-request-id")).toMatch(/^[0-9A-Z]{26}$/);
+    const notFound = await h.call("GET", "/nowhere", { headers: { "X-Request-ID": "nf-1" } });
+    expect(notFound.headers.get("x-request-id")).toBe("nf-1");
+  });
+
+  test("one JSON log line per request, with route, status, duration and principal, and no secret", async () => {
+    const h = probeHarness();
+    await h.call("GET", "/v1/users/me", { headers: { "X-Request-ID": "log-1" } });
+    await h.call("GET", "/v1/users/me", { key: "sk_test_wrong", headers: { "X-Request-ID": "log-2" } });
+    await h.call("POST", "/v1/probe", { body: { name: "hunter2-password" }, headers: { "X-Request-ID": "log-3" } });
+    await afterResponses();
+    const lines = h.logs.filter((l) => l.msg === "request");
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatchObject({
+      request_id: "log-1",
+      method: "GET",
+      route: "/v1/users/me",
+      status: 200,
+      principal_id: "00000000-0000-0000-0000-000000000000",
+    });
+    expect(typeof lines[0]?.duration_ms).toBe("number");
+    expect(lines[1]).toMatchObject({ request_id: "log-2", status: 401, principal_id: null });
+    const everything = JSON.stringify(h.logs);
+    for (const secret of [DEV_KEY, "sk_test_wrong", "hunter2-password"]) expect(everything).not.toContain(secret);
+  });
+});
+
+describe("GET /health", () => {
+  test("public: ok and the version, with no key", async () => {
+    const h = createHarness();
+    const res = await h.call("GET", "/health", { key: null });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ status: "ok", version: expect.any(String) });
+  });
+
+  test("503 in the envelope when the store is unusable", async () => {
+    const h = createHarness();
+    h.context.db.close();
+    const res = await h.call("GET", "/health", { key: null });
+    expect(res.status).toBe(503);
+    expect(errorOf(res).internal_error).toBe("service_unavailable");
+  });
+});

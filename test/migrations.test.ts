@@ -1,0 +1,38 @@
+import { describe, expect, test } from "bun:test";
+import { readdirSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { MEMORY_DATABASE, migrate, openDatabase } from "../src/db";
+import { MIGRATIONS } from "../src/db/migrations";
+
+describe("migrations", () => {
+  test("every file in src/db/migrations is embedded, once, in order", () => {
+    const files = readdirSync("src/db/migrations")
+      .filter((f) => f.endsWith(".sql"))
+      .sort();
+    expect(MIGRATIONS.map((m) => `${m.name}.sql`)).toEqual(files);
+    expect(MIGRATIONS.map((m) => m.version)).toEqual(files.map((_, i) => i + 1));
+  });
+
+  test("applied once, recorded, and a second run is harmless", () => {
+    const db = openDatabase(MEMORY_DATABASE);
+    expect(migrate(db).length).toBe(MIGRATIONS.length);
+    expect(migrate(db)).toEqual([]);
+    const recorded = db.prepare("SELECT version, name FROM schema_migrations ORDER BY version").all();
+    expect(recorded).toEqual(MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
+  });
+
+  test("a file store runs in WAL mode with foreign keys and a busy timeout", () => {
+    const db = openDatabase(join(mkdtempSync(join(tmpdir(), "tollgate-db-")), "nested", "t.db"));
+    expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
+    expect(db.pragma("foreign_keys", { simple: true })).toBe(1);
+    expect(db.pragma("busy_timeout", { simple: true })).toBe(5000);
+    migrate(db);
+    expect(() =>
+      db
+        .prepare("INSERT INTO environments (id, tenant_id, name, type, created_at, updated_at) VALUES ('e', 'missing', 'n', 'development', '', '')")
+        .run(),
+    ).toThrow(/FOREIGN KEY/);
+  });
+});

@@ -8,7 +8,11 @@ import { ensureConfigKeyPrincipals } from "./modules/auth/bootstrap";
 import { KeyCache } from "./modules/auth/key-cache";
 import { Authenticator, type VerifiedKey } from "./modules/auth/service";
 import { EnvironmentDirectory } from "./modules/environments/service";
+import { auditController } from "./modules/audit";
+import { environmentsController } from "./modules/environments";
 import { healthController } from "./modules/health";
+import { rbacController } from "./modules/rbac";
+import { secretsController } from "./modules/secrets";
 import { LastUsedRecorder } from "./modules/secrets/last-used";
 import { usersController } from "./modules/users";
 import { ProfileCache } from "./modules/users/profile-cache";
@@ -56,8 +60,13 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
 }
 
 function buildApp(context: AppContext) {
+  // normalize: false, so an unknown field in a body is refused with a 400 instead of dropped.
   return new Elysia({ normalize: false })
     .use(httpPlugin(context.logger))
     .use(healthController(context))
-    .use(usersController(context));
+    .use(rbacController(context))
+    .use(usersController(context))
+    .use(secretsController(context))
+    .use(environmentsController(context))
+    .use(auditController(context));
 }

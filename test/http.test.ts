@@ -108,7 +108,7 @@ describe("the error envelope on every failure (SPEC §0)", () => {
       }),
     );
     expect(response.status).toBe(413);
-    expect((await response.json()).error.internal_error).toBe("validation_error");
+    expect(((await response.json()) as any).error.internal_error).toBe("validation_error");
   });
 
   test("a crash: 500 with nothing internal in the body; the detail is logged with the request id", async () => {

@@ -8,7 +8,7 @@ describe("the real server process over loopback", () => {
     try {
       const me = await fetch(`${server.baseUrl}/v1/users/me`, { headers: { "X-API-Key": DEV_KEY } });
       expect(me.status).toBe(200);
-      expect((await me.json()).credential.kind).toBe("config_key");
+      expect(((await me.json()) as any).credential.kind).toBe("config_key");
 
       const anonymous = await fetch(`${server.baseUrl}/v1/users/me`);
       expect(anonymous.status).toBe(401);

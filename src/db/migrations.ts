@@ -1,5 +1,6 @@
 // Imported as text so `bun build --compile` carries every migration inside the executable.
 import identity from "./migrations/001_identity.sql" with { type: "text" };
+import auditLog from "./migrations/002_audit_log.sql" with { type: "text" };
 
 export interface Migration {
   version: number;
@@ -12,4 +13,4 @@ function migration(name: string, sql: string): Migration {
 }
 
 /** In order. A test checks that every file in migrations/ is listed here exactly once. */
-export const MIGRATIONS: Migration[] = [migration("001_identity", identity)];
+export const MIGRATIONS: Migration[] = [migration("001_identity", identity), migration("002_audit_log", auditLog)];

@@ -35,6 +35,17 @@ function fieldName(pointer: string, location: string): string {
   return parts.reduce((acc, part) => (/^\d+$/.test(part) ? `${acc}[${part}]` : acc ? `${acc}.${part}` : part), "");
 }
 
+/** `must be one of: "a", "b"` for enums; the format for nullable formatted strings. */
+function describeUnion(members: Record<string, unknown>[] | undefined): string {
+  const options = (members ?? []).filter((m) => m.type !== "null");
+  if (options.length > 0 && options.every((m) => "const" in m)) {
+    return `must be one of: ${options.map((m) => JSON.stringify(m.const)).join(", ")}`;
+  }
+  const formatted = options.find((m) => typeof m.format === "string");
+  if (formatted) return `must be a valid ${formatted.format}`;
+  return "is not one of the accepted types";
+}
+
 function describe(e: FieldError): string {
   const s = e.schema;
   switch (e.type) {
@@ -59,8 +70,9 @@ function describe(e: FieldError): string {
     case ValueErrorType.StringFormat:
       return `must be a valid ${s.format}`;
     case ValueErrorType.Union:
+      return describeUnion(s.anyOf as Record<string, unknown>[] | undefined);
     case ValueErrorType.Literal:
-      return "is not one of the accepted values";
+      return `must be ${JSON.stringify(s.const)}`;
     default:
       return e.message.charAt(0).toLowerCase() + e.message.slice(1);
   }

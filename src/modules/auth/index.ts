@@ -20,8 +20,8 @@ function describeAccess(access: Access) {
 
 /**
  * Authorization is declared on the route, never coded in a handler:
- *   { auth: "public" }            no credential needed
- *   { auth: "authenticated" }     any valid credential, publishable keys included
+ *   { public: true }              no credential needed
+ *   { authenticated: true }       any valid credential, publishable keys included
  *   { permission: "event:read" }  a private credential whose roles grant the permission
  *
  * The check runs at `transform`, before body validation, so a caller without access learns
@@ -41,8 +41,8 @@ export function authPlugin(authenticator: Authenticator) {
   });
 
   return new Elysia({ name: "auth", seed: authenticator }).macro({
-    auth: (level: "public" | "authenticated") =>
-      level === "public" ? { detail: describeAccess({ kind: "public" }) } : guard({ kind: "authenticated" }),
+    public: { detail: describeAccess({ kind: "public" }) },
+    authenticated: guard({ kind: "authenticated" }),
     permission: (permission: Permission) => guard({ kind: "permission", permission }),
   });
 }

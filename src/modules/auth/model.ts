@@ -9,6 +9,8 @@ export type UserType = "user" | "service_account";
 export interface Credential {
   kind: CredentialKind;
   id: string;
+  /** The config key's or stored key's name, for audit rows. */
+  name: string;
   type: KeyType;
   roles: string[];
   expiresAt: string | null;

@@ -56,6 +56,7 @@ export class Authenticator {
           credential: {
             kind: "config_key",
             id: configKeyId(hash),
+            name: key.name,
             type: "private_key",
             roles: USER_ACCOUNT_ROLES,
             expiresAt: null,
@@ -160,7 +161,7 @@ function toVerifiedKey(row: VerifiableKeyRow): VerifiedKey {
   const roles = JSON.parse(row.roles) as string[];
   return {
     hash: Buffer.from(row.key_hash, "hex"),
-    credential: { kind: "api_key", id: row.id, type: row.type, roles, expiresAt: row.expires_at },
+    credential: { kind: "api_key", id: row.id, name: row.name, type: row.type, roles, expiresAt: row.expires_at },
     tenantId: row.tenant_id,
     userId: row.user_id,
     userType: row.owner_type,

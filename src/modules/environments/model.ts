@@ -22,3 +22,17 @@ export const EnvironmentSchema = t.Object(
   },
   { title: "Environment" },
 );
+
+const name = t.String({ minLength: 1, maxLength: 255, pattern: "\\S" });
+
+export const CreateEnvironmentBody = t.Object(
+  {
+    name,
+    type: t.Union([t.Literal("development"), t.Literal("production")], {
+      error: "Type must be 'development' or 'production'",
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const UpdateEnvironmentBody = t.Object({ name }, { additionalProperties: false });

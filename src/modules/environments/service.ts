@@ -1,6 +1,12 @@
+import type { Static } from "elysia";
 import { type Db, sql, sqlPluck } from "../../db";
 import { newId, nowIso } from "../../db/ids";
-import type { EnvironmentRow, EnvironmentType } from "./model";
+import { alreadyExists, notFound } from "../../http/errors";
+import type { AuditContext } from "../audit/model";
+import { recordAudit } from "../audit/service";
+import type { EnvironmentRow, EnvironmentSchema, EnvironmentType } from "./model";
+
+export type EnvironmentResponse = Static<typeof EnvironmentSchema>;
 
 const DEFAULT_ENVIRONMENTS: { name: string; type: EnvironmentType; isDefault: boolean }[] = [
   { name: "Development", type: "development", isDefault: true },
@@ -30,6 +36,92 @@ export function findEnvironment(db: Db, tenantId: string, id: string): Environme
   return sql(db, "SELECT * FROM environments WHERE tenant_id = ? AND id = ?").get(tenantId, id) as
     | EnvironmentRow
     | undefined;
+}
+
+export function toEnvironmentResponse(row: EnvironmentRow): EnvironmentResponse {
+  return { id: row.id, name: row.name, type: row.type, created_at: row.created_at, updated_at: row.updated_at };
+}
+
+export function listEnvironments(db: Db, tenantId: string): EnvironmentRow[] {
+  return sql(db, "SELECT * FROM environments WHERE tenant_id = ? ORDER BY created_at, id").all(tenantId) as EnvironmentRow[];
+}
+
+export function getEnvironment(db: Db, tenantId: string, id: string): EnvironmentRow {
+  const row = findEnvironment(db, tenantId, id);
+  if (!row) throw notFound("Environment not found");
+  return row;
+}
+
+function nameTaken(db: Db, tenantId: string, name: string, exceptId: string | null): boolean {
+  return (
+    sqlPluck(db, "SELECT 1 FROM environments WHERE tenant_id = ? AND name = ? AND id IS NOT ?").get(
+      tenantId,
+      name,
+      exceptId,
+    ) !== undefined
+  );
+}
+
+const DUPLICATE_NAME = "An environment with this name already exists";
+
+export function createEnvironment(
+  db: Db,
+  audit: AuditContext,
+  input: { name: string; type: EnvironmentType },
+): EnvironmentRow {
+  const name = input.name.trim();
+  return db
+    .transaction(() => {
+      if (nameTaken(db, audit.tenantId, name, null)) throw alreadyExists(DUPLICATE_NAME);
+      const now = nowIso();
+      const row: EnvironmentRow = {
+        id: newId("env"),
+        tenant_id: audit.tenantId,
+        name,
+        type: input.type,
+        is_default: 0,
+        created_at: now,
+        updated_at: now,
+      };
+      sql(
+        db,
+        `INSERT INTO environments (id, tenant_id, name, type, is_default, created_at, updated_at)
+         VALUES (@id, @tenant_id, @name, @type, @is_default, @created_at, @updated_at)`,
+      ).run(row);
+      recordAudit(db, audit, {
+        action: "environment.created",
+        resourceType: "environment",
+        resourceId: row.id,
+        after: toEnvironmentResponse(row),
+      });
+      return row;
+    })
+    .immediate();
+}
+
+export function renameEnvironment(db: Db, audit: AuditContext, id: string, newName: string): EnvironmentRow {
+  const name = newName.trim();
+  return db
+    .transaction(() => {
+      const before = getEnvironment(db, audit.tenantId, id);
+      if (nameTaken(db, audit.tenantId, name, id)) throw alreadyExists(DUPLICATE_NAME);
+      const after: EnvironmentRow = { ...before, name, updated_at: nowIso() };
+      sql(db, "UPDATE environments SET name = ?, updated_at = ? WHERE tenant_id = ? AND id = ?").run(
+        after.name,
+        after.updated_at,
+        audit.tenantId,
+        id,
+      );
+      recordAudit(db, audit, {
+        action: "environment.updated",
+        resourceType: "environment",
+        resourceId: id,
+        before: toEnvironmentResponse(before),
+        after: toEnvironmentResponse(after),
+      });
+      return after;
+    })
+    .immediate();
 }
 
 /**

@@ -18,7 +18,7 @@ export function healthController(ctx: AppContext) {
       return { status: "ok" as const, version: VERSION };
     },
     {
-      auth: "public",
+      public: true,
       response: { 200: t.Object({ status: t.Literal("ok"), version: t.String() }), ...errorResponses(503) },
       detail: { summary: "Liveness and store health" },
     },

@@ -1,3 +1,5 @@
+import { t } from "elysia";
+import { paginationFields } from "../../http/pagination";
 import type { KeyType, UserType } from "../auth/model";
 
 export type SecretStatus = "published" | "archived" | "deleted";
@@ -25,6 +27,7 @@ export interface SecretRow {
 /** What the verification path needs of a key and its owner, read in one indexed lookup. */
 export interface VerifiableKeyRow {
   id: string;
+  name: string;
   key_hash: string;
   tenant_id: string;
   environment_id: string;
@@ -36,3 +39,79 @@ export interface VerifiableKeyRow {
   owner_type: UserType;
   owner_status: "published" | "archived";
 }
+
+export const SECRET_MESSAGES = {
+  notFound: "API key not found",
+  serviceAccountNotFound: "Service account not found",
+  integration: "Integration secrets are a separate resource; type must be 'private_key' or 'publishable_key'",
+  expiresInPast: "expires_at must be in the future",
+  onBehalf: "Only user accounts and super_admin keys can create keys for a service account",
+  notRotatable: "Expired or deleted keys cannot be rotated",
+} as const;
+
+export const SecretSchema = t.Object(
+  {
+    id: t.String(),
+    name: t.String(),
+    description: t.Nullable(t.String()),
+    type: t.Union([t.Literal("private_key"), t.Literal("publishable_key")]),
+    provider: t.String(),
+    display_id: t.String(),
+    roles: t.Array(t.String()),
+    user_type: t.Union([t.Literal("user"), t.Literal("service_account")]),
+    user_id: t.String(),
+    service_account_name: t.Nullable(t.String()),
+    environment_id: t.String(),
+    expires_at: t.Nullable(t.String()),
+    last_used_at: t.Nullable(t.String()),
+    status: t.Union([t.Literal("published"), t.Literal("archived"), t.Literal("deleted")]),
+    created_at: t.String(),
+    updated_at: t.String(),
+  },
+  { title: "SecretResponse" },
+);
+
+export const CreatedKeySchema = t.Object(
+  {
+    api_key: t.String({ description: "The key itself. Shown in this response only; store it now." }),
+    secret: SecretSchema,
+    id: t.String(),
+    name: t.String(),
+    roles: t.Array(t.String()),
+    created_at: t.String(),
+  },
+  { title: "CreateAPIKeyResponse" },
+);
+
+export const CreateKeyBody = t.Object(
+  {
+    name: t.String({ minLength: 1, maxLength: 255, pattern: "\\S" }),
+    type: t.Optional(
+      t.Union([t.Literal("private_key"), t.Literal("publishable_key"), t.Literal("integration")], {
+        error: "Type must be 'private_key' or 'publishable_key'",
+      }),
+    ),
+    expires_at: t.Optional(t.Nullable(t.String({ format: "date-time" }))),
+    service_account_id: t.Optional(t.String({ minLength: 1, maxLength: 64 })),
+    description: t.Optional(t.Nullable(t.String({ maxLength: 1000 }))),
+  },
+  { additionalProperties: false },
+);
+
+export const ListKeysQuery = t.Object(
+  {
+    type: t.Optional(t.Union([t.Literal("private_key"), t.Literal("publishable_key")])),
+    status: t.Optional(t.Union([t.Literal("published"), t.Literal("archived"), t.Literal("deleted")])),
+    ...paginationFields,
+  },
+  { additionalProperties: false },
+);
+
+export const MAX_GRACE_SECONDS = 7 * 24 * 3600;
+
+export const RotateKeyBody = t.Object(
+  { grace_period_seconds: t.Optional(t.Integer({ minimum: 0, maximum: MAX_GRACE_SECONDS })) },
+  { additionalProperties: false },
+);
+
+export type SecretWithOwnerRow = SecretRow & { owner_type: UserType; owner_name: string };

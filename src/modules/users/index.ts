@@ -1,25 +1,100 @@
-import { Elysia } from "elysia";
+import { Elysia, t } from "elysia";
 import type { AppContext } from "../../context";
 import { notFound } from "../../http/errors";
 import { errorResponses } from "../../http/openapi";
+import { ListSchema, listOf, pageOf } from "../../http/pagination";
 import { authPlugin } from "../auth";
-import { MeSchema } from "./model";
-import { describeMe } from "./service";
+import { auditContextOf } from "../audit/context";
+import { CreatedUserSchema, CreateUserBody, MeSchema, SearchUsersBody, UpdateUserBody, UserSchema } from "./model";
+import {
+  archiveAccount,
+  createAccount,
+  describeMe,
+  getAccount,
+  renameAccount,
+  searchAccounts,
+  toUserResponse,
+} from "./service";
 
-export function usersController(ctx: AppContext) {
+const IdParams = t.Object({ id: t.String() });
+
+export function usersController(app: AppContext) {
   return new Elysia({ prefix: "/v1/users", tags: ["Users"] })
-    .use(authPlugin(ctx.authenticator))
+    .use(authPlugin(app.authenticator))
     .get(
       "/me",
       ({ principal }) => {
-        const profile = ctx.profiles.get(ctx.db, principal.tenantId, principal.userId);
+        const profile = app.profiles.get(app.db, principal.tenantId, principal.userId);
         if (!profile) throw notFound("User not found");
         return describeMe(profile, principal);
       },
       {
-        auth: "authenticated",
+        authenticated: true,
         response: { 200: MeSchema, ...errorResponses(401, 403) },
         detail: { summary: "The calling account, its environment and the credential it used" },
+      },
+    )
+    .post(
+      "/",
+      async ({ principal, request, server, body, set }) => {
+        const { row, password } = await createAccount(app, principal, auditContextOf(app, { principal, request, server }), body);
+        set.status = 201;
+        return password === undefined ? toUserResponse(row) : { ...toUserResponse(row), password };
+      },
+      {
+        permission: "user:write",
+        body: CreateUserBody,
+        response: { 201: CreatedUserSchema, ...errorResponses(400, 401, 403, 409) },
+        detail: {
+          summary: "Create a service account with roles, or invite a user account",
+          description: "An invited user account's one-time password is in this response and nowhere else.",
+        },
+      },
+    )
+    .post(
+      "/search",
+      ({ principal, body }) => {
+        const page = pageOf(body);
+        const { limit: _limit, offset: _offset, ...filters } = body;
+        const { rows, total } = searchAccounts(app.db, principal.tenantId, filters, page);
+        return listOf(rows.map(toUserResponse), total, page);
+      },
+      {
+        permission: "user:read",
+        body: SearchUsersBody,
+        response: { 200: ListSchema(UserSchema, "UserList"), ...errorResponses(400, 401, 403) },
+        detail: { summary: "Find accounts by type, id, role or status" },
+      },
+    )
+    .get("/:id", ({ principal, params }) => toUserResponse(getAccount(app.db, principal.tenantId, params.id)), {
+      permission: "user:read",
+      params: IdParams,
+      response: { 200: UserSchema, ...errorResponses(401, 403, 404) },
+      detail: { summary: "One account, archived ones included" },
+    })
+    .put(
+      "/:id",
+      ({ principal, request, server, params, body }) =>
+        toUserResponse(renameAccount(app, auditContextOf(app, { principal, request, server }), params.id, body)),
+      {
+        permission: "user:write",
+        params: IdParams,
+        body: UpdateUserBody,
+        response: { 200: UserSchema, ...errorResponses(400, 401, 403, 404) },
+        detail: { summary: "Rename an account (the name is the only thing that changes)" },
+      },
+    )
+    .delete(
+      "/:id",
+      ({ principal, request, server, params, set }) => {
+        archiveAccount(app, principal, auditContextOf(app, { principal, request, server }), params.id);
+        set.status = 204;
+      },
+      {
+        permission: "user:write",
+        params: IdParams,
+        response: { 204: t.Void(), ...errorResponses(400, 401, 403, 404) },
+        detail: { summary: "Archive an account; every key it holds stops working at once" },
       },
     );
 }

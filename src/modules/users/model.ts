@@ -1,4 +1,5 @@
 import { t } from "elysia";
+import { paginationBodyFields } from "../../http/pagination";
 import type { UserType } from "../auth/model";
 
 export interface UserRow {
@@ -48,3 +49,59 @@ export const MeSchema = t.Composite(
   ],
   { title: "Me" },
 );
+
+export const USER_MESSAGES = {
+  type: "Type must be 'user' or 'service_account'",
+  rolesRequired: "Service accounts must have at least one role assigned",
+  invalidRole: (role: string) => `Invalid role: ${role}`,
+  serviceAccountEmail: "Service accounts cannot have an email",
+  emailRequired: "Email is required for user accounts",
+  userRoles: "User accounts have full access; roles apply to service accounts only",
+  onlyUsersInvite: "Only user accounts can invite users",
+  immutable: "Roles and type are immutable; create a new service account instead",
+  archived: "Archived accounts cannot be changed",
+  alreadyArchived: "Account is already archived",
+  deleteSelf: "You cannot delete your own account",
+  lastUser: "A tenant must keep at least one user account",
+  emailTaken: "A user with this email already exists",
+  notFound: "User not found",
+} as const;
+
+const accountType = t.Union([t.Literal("user"), t.Literal("service_account")], { error: USER_MESSAGES.type });
+const displayName = t.String({ minLength: 1, maxLength: 255, pattern: "\\S" });
+const roleList = t.Array(t.String({ maxLength: 64 }), { maxItems: 16 });
+
+export const CreateUserBody = t.Object(
+  {
+    type: accountType,
+    name: t.Optional(displayName),
+    email: t.Optional(t.String({ maxLength: 320 })),
+    roles: t.Optional(roleList),
+  },
+  { additionalProperties: false },
+);
+
+/** `roles` and `type` are accepted by the schema only to be refused with the message SPEC.md fixes. */
+export const UpdateUserBody = t.Object(
+  {
+    name: t.Optional(displayName),
+    roles: t.Optional(t.Unknown()),
+    type: t.Optional(t.Unknown()),
+  },
+  { additionalProperties: false },
+);
+
+export const SearchUsersBody = t.Object(
+  {
+    type: t.Optional(accountType),
+    user_ids: t.Optional(t.Array(t.String({ maxLength: 64 }), { maxItems: 1000 })),
+    roles: t.Optional(roleList),
+    status: t.Optional(t.Union([t.Literal("published"), t.Literal("archived")])),
+    ...paginationBodyFields,
+  },
+  { additionalProperties: false },
+);
+
+export const CreatedUserSchema = t.Composite([UserSchema, t.Object({ password: t.Optional(t.String()) })], {
+  title: "CreatedUser",
+});

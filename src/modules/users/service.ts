@@ -1,9 +1,17 @@
+import { randomBytes } from "node:crypto";
 import type { Static } from "elysia";
 import { type Db, sql, sqlPluck } from "../../db";
-import { nowIso } from "../../db/ids";
-import type { Principal } from "../auth/model";
-import type { MeSchema, UserRow, UserSchema, UserWithTenantRow } from "./model";
-import type { UserProfile } from "./profile-cache";
+import { newId, nowIso } from "../../db/ids";
+import { ApiError, alreadyExists, invalidOperation, notFound, validationError } from "../../http/errors";
+import type { Page } from "../../http/pagination";
+import type { AuditContext } from "../audit/model";
+import { recordAudit } from "../audit/service";
+import type { KeyCache } from "../auth/key-cache";
+import { AccessOutcome, accessDenied, type Principal, type UserType } from "../auth/model";
+import type { VerifiedKey } from "../auth/service";
+import { isRoleId, isSubset, permissionsOf } from "../rbac/service";
+import { type MeSchema, USER_MESSAGES, type UserRow, type UserSchema, type UserWithTenantRow } from "./model";
+import type { ProfileCache, UserProfile } from "./profile-cache";
 
 /** User accounts have full access; they are shown, and their keys minted, as super_admin. */
 export const USER_ACCOUNT_ROLES = ["super_admin"];
@@ -18,8 +26,8 @@ export function ensureUserAccount(db: Db, tenantId: string, userId: string, name
 }
 
 /**
- * Two primary-key lookups rather than a join: better-sqlite3's build re-plans joined statements
- * on every run (about 15 µs here), and this is on the path of every `GET /v1/users/me`.
+ * Two primary-key lookups rather than a join: better-sqlite3's SQLite build re-plans joined
+ * statements on every run, which costs more than both lookups together.
  */
 export function findUser(db: Db, tenantId: string, userId: string): UserWithTenantRow | undefined {
   const user = sql(db, "SELECT * FROM users WHERE id = ? AND tenant_id = ?").get(userId, tenantId) as
@@ -66,4 +74,217 @@ export function describeMe(profile: UserProfile, principal: Principal): Static<t
       expires_at: credential.expiresAt,
     },
   };
+}
+
+export interface AccountDeps {
+  db: Db;
+  keyCache: KeyCache<VerifiedKey>;
+  profiles: ProfileCache;
+}
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+export interface CreateAccountInput {
+  type: UserType;
+  name?: string;
+  email?: string;
+  roles?: string[];
+}
+
+export interface CreatedAccount {
+  row: UserWithTenantRow;
+  /** The one-time password of an invited user account; shown once, stored only as an argon2id hash. */
+  password?: string;
+}
+
+/** Checks a create request against SPEC.md §4, in the order its table lists the cases. */
+function validateNewAccount(principal: Principal, input: CreateAccountInput): { email: string | null; roles: string[] } {
+  if (input.type === "user") {
+    if (principal.userType !== "user") throw accessDeniedWith(USER_MESSAGES.onlyUsersInvite);
+    if (input.roles !== undefined && input.roles.length > 0) throw validationError(USER_MESSAGES.userRoles);
+    const email = input.email?.trim() ?? "";
+    if (!EMAIL.test(email)) throw validationError(USER_MESSAGES.emailRequired, { email: USER_MESSAGES.emailRequired });
+    return { email, roles: USER_ACCOUNT_ROLES };
+  }
+  if (input.email !== undefined) throw validationError(USER_MESSAGES.serviceAccountEmail);
+  const roles = [...new Set(input.roles ?? [])];
+  if (roles.length === 0) throw validationError(USER_MESSAGES.rolesRequired, { roles: USER_MESSAGES.rolesRequired });
+  const unknown = roles.find((role) => !isRoleId(role));
+  if (unknown !== undefined) throw validationError(USER_MESSAGES.invalidRole(unknown), { roles: USER_MESSAGES.invalidRole(unknown) });
+  // Nobody hands out more than they hold.
+  if (!isSubset(permissionsOf(roles), principal.permissions)) {
+    throw accessDenied(AccessOutcome.PermissionMissing, { required: roles, roles: principal.credential.roles });
+  }
+  return { email: null, roles };
+}
+
+function accessDeniedWith(message: string) {
+  return new ApiError(403, "permission_denied", message);
+}
+
+export async function createAccount(
+  deps: AccountDeps,
+  principal: Principal,
+  audit: AuditContext,
+  input: CreateAccountInput,
+): Promise<CreatedAccount> {
+  const { email, roles } = validateNewAccount(principal, input);
+  const password = input.type === "user" ? randomBytes(18).toString("base64url") : undefined;
+  const passwordHash = password ? await Bun.password.hash(password, { algorithm: "argon2id" }) : null;
+  const { db } = deps;
+  const row = db
+    .transaction(() => {
+      if (email && sqlPluck(db, "SELECT 1 FROM users WHERE tenant_id = ? AND lower(email) = lower(?)").get(principal.tenantId, email)) {
+        throw alreadyExists(USER_MESSAGES.emailTaken);
+      }
+      const now = nowIso();
+      const id = newId("usr");
+      sql(
+        db,
+        `INSERT INTO users (id, tenant_id, type, name, email, password_hash, roles, status, created_by, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'published', ?, ?, ?)`,
+      ).run(
+        id,
+        principal.tenantId,
+        input.type,
+        input.name?.trim() ?? (input.type === "user" ? (email as string) : "Service account"),
+        email,
+        passwordHash,
+        JSON.stringify(roles),
+        principal.userId,
+        now,
+        now,
+      );
+      const created = findUser(db, principal.tenantId, id) as UserWithTenantRow;
+      recordAudit(db, audit, {
+        action: `${input.type}.created`,
+        resourceType: input.type,
+        resourceId: id,
+        after: toUserResponse(created),
+      });
+      return created;
+    })
+    .immediate();
+  return { row, password };
+}
+
+export function getAccount(db: Db, tenantId: string, id: string): UserWithTenantRow {
+  const row = findUser(db, tenantId, id);
+  if (!row) throw notFound(USER_MESSAGES.notFound);
+  return row;
+}
+
+/** PUT /v1/users/{id}: the name, and nothing else, of a live account. */
+export function renameAccount(
+  deps: AccountDeps,
+  audit: AuditContext,
+  id: string,
+  body: { name?: string; roles?: unknown; type?: unknown },
+): UserWithTenantRow {
+  if (body.roles !== undefined || body.type !== undefined) throw validationError(USER_MESSAGES.immutable);
+  if (body.name === undefined) throw validationError("name is required", { name: "is required" });
+  const name = body.name.trim();
+  const { db } = deps;
+  const after = db
+    .transaction(() => {
+      const before = getAccount(db, audit.tenantId, id);
+      if (before.status !== "published") throw invalidOperation(USER_MESSAGES.archived);
+      const updated: UserWithTenantRow = { ...before, name, updated_at: nowIso() };
+      sql(db, "UPDATE users SET name = ?, updated_at = ? WHERE tenant_id = ? AND id = ?").run(
+        name,
+        updated.updated_at,
+        audit.tenantId,
+        id,
+      );
+      recordAudit(db, audit, {
+        action: `${before.type}.updated`,
+        resourceType: before.type,
+        resourceId: id,
+        before: toUserResponse(before),
+        after: toUserResponse(updated),
+      });
+      return updated;
+    })
+    .immediate();
+  deps.profiles.invalidate(audit.tenantId, id);
+  return after;
+}
+
+/**
+ * DELETE /v1/users/{id}: archives the account. Every key it holds stops at once: the key cache
+ * is purged of them before this returns, and the store lookup refuses keys of archived owners.
+ */
+export function archiveAccount(deps: AccountDeps, principal: Principal, audit: AuditContext, id: string): void {
+  const { db } = deps;
+  const keyHashes = db
+    .transaction(() => {
+      const before = getAccount(db, principal.tenantId, id);
+      if (before.status !== "published") throw invalidOperation(USER_MESSAGES.alreadyArchived);
+      if (id === principal.userId) throw invalidOperation(USER_MESSAGES.deleteSelf);
+      if (before.type === "user") {
+        const others = sqlPluck(
+          db,
+          "SELECT count(*) FROM users WHERE tenant_id = ? AND type = 'user' AND status = 'published' AND id != ?",
+        ).get(principal.tenantId, id) as number;
+        if (others === 0) throw invalidOperation(USER_MESSAGES.lastUser);
+      }
+      const updatedAt = nowIso();
+      sql(db, "UPDATE users SET status = 'archived', updated_at = ? WHERE tenant_id = ? AND id = ?").run(
+        updatedAt,
+        principal.tenantId,
+        id,
+      );
+      recordAudit(db, audit, {
+        action: `${before.type}.archived`,
+        resourceType: before.type,
+        resourceId: id,
+        before: toUserResponse(before),
+        after: toUserResponse({ ...before, status: "archived", updated_at: updatedAt }),
+      });
+      return sqlPluck(db, "SELECT key_hash FROM secrets WHERE user_id = ?").all(id) as string[];
+    })
+    .immediate();
+  deps.keyCache.invalidate(keyHashes);
+  deps.profiles.invalidate(principal.tenantId, id);
+}
+
+export interface SearchFilters {
+  type?: UserType;
+  user_ids?: string[];
+  roles?: string[];
+  status?: "published" | "archived";
+}
+
+export function searchAccounts(
+  db: Db,
+  tenantId: string,
+  filters: SearchFilters,
+  page: Page,
+): { rows: UserWithTenantRow[]; total: number } {
+  const where = ["u.tenant_id = @tenantId"];
+  const params: Record<string, unknown> = { tenantId, limit: page.limit, offset: page.offset };
+  if (filters.type) {
+    where.push("u.type = @type");
+    params.type = filters.type;
+  }
+  if (filters.status) {
+    where.push("u.status = @status");
+    params.status = filters.status;
+  }
+  if (filters.user_ids) {
+    where.push("u.id IN (SELECT value FROM json_each(@user_ids))");
+    params.user_ids = JSON.stringify(filters.user_ids);
+  }
+  if (filters.roles) {
+    where.push("EXISTS (SELECT 1 FROM json_each(u.roles) r WHERE r.value IN (SELECT value FROM json_each(@roles)))");
+    params.roles = JSON.stringify(filters.roles);
+  }
+  const clause = where.join(" AND ");
+  const total = sqlPluck(db, `SELECT count(*) FROM users u WHERE ${clause}`).get(params) as number;
+  const rows = sql(
+    db,
+    `SELECT u.*, t.name AS tenant_name FROM users u JOIN tenants t ON t.id = u.tenant_id
+     WHERE ${clause} ORDER BY u.created_at DESC, u.id DESC LIMIT @limit OFFSET @offset`,
+  ).all(params) as UserWithTenantRow[];
+  return { rows, total };
 }

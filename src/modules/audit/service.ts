@@ -1,0 +1,92 @@
+import type { Static } from "elysia";
+import { type Db, sql, sqlPluck } from "../../db";
+import { newId, nowIso } from "../../db/ids";
+import type { Page } from "../../http/pagination";
+import type { AuditContext, AuditEntry, AuditLogQuery, AuditLogRow, AuditLogSchema } from "./model";
+
+/** Field names that must never reach an audit row, whatever a caller passes as before/after. */
+const SECRET_FIELDS = new Set(["api_key", "key", "key_hash", "password", "password_hash", "token", "secret"]);
+
+function redact(value: object | null | undefined): unknown {
+  if (value === null || value === undefined) return null;
+  return JSON.parse(JSON.stringify(value), (key, v) => (SECRET_FIELDS.has(key) ? undefined : v));
+}
+
+/** Appends one audit row. Call it inside the transaction that makes the change. */
+export function recordAudit(db: Db, ctx: AuditContext, entry: AuditEntry): void {
+  sql(
+    db,
+    `INSERT INTO audit_logs (id, tenant_id, environment_id, action, resource_type, resource_id, actor_type, actor_id,
+       actor_name, credential_id, changes, request_id, ip, user_agent, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(
+    newId("aud"),
+    ctx.tenantId,
+    ctx.environmentId,
+    entry.action,
+    entry.resourceType,
+    entry.resourceId,
+    ctx.actor.type,
+    ctx.actor.id,
+    ctx.actor.name,
+    ctx.credentialId,
+    JSON.stringify({ before: redact(entry.before), after: redact(entry.after) }),
+    ctx.requestId,
+    ctx.ip,
+    ctx.userAgent,
+    nowIso(),
+  );
+}
+
+type AuditFilters = Omit<Static<typeof AuditLogQuery>, "limit" | "offset">;
+
+/** The caller's tenant and environment only, newest first. */
+export function listAuditLogs(
+  db: Db,
+  scope: { tenantId: string; environmentId: string },
+  filters: AuditFilters,
+  page: Page,
+): { rows: AuditLogRow[]; total: number } {
+  const where = ["tenant_id = @tenantId", "environment_id = @environmentId"];
+  const params: Record<string, unknown> = { ...scope, limit: page.limit, offset: page.offset };
+  const exact = { action: "action", resource_type: "resource_type", resource_id: "resource_id", actor_id: "actor_id" };
+  for (const [field, column] of Object.entries(exact)) {
+    const value = filters[field as keyof typeof exact];
+    if (value !== undefined) {
+      where.push(`${column} = @${field}`);
+      params[field] = value;
+    }
+  }
+  if (filters.start_time) {
+    where.push("created_at >= @start_time");
+    params.start_time = new Date(filters.start_time).toISOString();
+  }
+  if (filters.end_time) {
+    where.push("created_at < @end_time");
+    params.end_time = new Date(filters.end_time).toISOString();
+  }
+  const clause = where.join(" AND ");
+  const total = sqlPluck(db, `SELECT count(*) FROM audit_logs WHERE ${clause}`).get(params) as number;
+  const rows = sql(
+    db,
+    `SELECT * FROM audit_logs WHERE ${clause} ORDER BY created_at DESC, id DESC LIMIT @limit OFFSET @offset`,
+  ).all(params) as AuditLogRow[];
+  return { rows, total };
+}
+
+export function toAuditLogResponse(row: AuditLogRow): Static<typeof AuditLogSchema> {
+  return {
+    id: row.id,
+    action: row.action,
+    resource_type: row.resource_type,
+    resource_id: row.resource_id,
+    actor: { type: row.actor_type, id: row.actor_id, name: row.actor_name },
+    credential_id: row.credential_id,
+    environment_id: row.environment_id,
+    changes: JSON.parse(row.changes),
+    request_id: row.request_id,
+    ip: row.ip,
+    user_agent: row.user_agent,
+    created_at: row.created_at,
+  };
+}

@@ -1,0 +1,61 @@
+import { Elysia, t } from "elysia";
+import type { AppContext } from "../../context";
+import { errorResponses } from "../../http/openapi";
+import { authPlugin } from "../auth";
+import { auditContextOf } from "../audit/context";
+import { CreateEnvironmentBody, EnvironmentSchema, UpdateEnvironmentBody } from "./model";
+import {
+  createEnvironment,
+  getEnvironment,
+  listEnvironments,
+  renameEnvironment,
+  toEnvironmentResponse,
+} from "./service";
+
+const IdParams = t.Object({ id: t.String() });
+
+export function environmentsController(app: AppContext) {
+  return new Elysia({ prefix: "/v1/environments", tags: ["Environments"] })
+    .use(authPlugin(app.authenticator))
+    .get("/", ({ principal }) => ({ items: listEnvironments(app.db, principal.tenantId).map(toEnvironmentResponse) }), {
+      permission: "environment:read",
+      response: {
+        200: t.Object({ items: t.Array(EnvironmentSchema) }, { title: "EnvironmentList" }),
+        ...errorResponses(401, 403),
+      },
+      detail: { summary: "The tenant's environments" },
+    })
+    .get("/:id", ({ principal, params }) => toEnvironmentResponse(getEnvironment(app.db, principal.tenantId, params.id)), {
+      permission: "environment:read",
+      params: IdParams,
+      response: { 200: EnvironmentSchema, ...errorResponses(401, 403, 404) },
+      detail: { summary: "One environment" },
+    })
+    .post(
+      "/",
+      ({ principal, request, server, body, set }) => {
+        set.status = 201;
+        return toEnvironmentResponse(createEnvironment(app.db, auditContextOf(app, { principal, request, server }), body));
+      },
+      {
+        permission: "environment:write",
+        body: CreateEnvironmentBody,
+        response: { 201: EnvironmentSchema, ...errorResponses(400, 401, 403, 409) },
+        detail: { summary: "Create an environment" },
+      },
+    )
+    .put(
+      "/:id",
+      ({ principal, request, server, params, body }) =>
+        toEnvironmentResponse(
+          renameEnvironment(app.db, auditContextOf(app, { principal, request, server }), params.id, body.name),
+        ),
+      {
+        permission: "environment:write",
+        params: IdParams,
+        body: UpdateEnvironmentBody,
+        response: { 200: EnvironmentSchema, ...errorResponses(400, 401, 403, 404, 409) },
+        detail: { summary: "Rename an environment" },
+      },
+    );
+}

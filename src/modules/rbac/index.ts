@@ -1,0 +1,31 @@
+import { Elysia, t } from "elysia";
+import type { AppContext } from "../../context";
+import { notFound } from "../../http/errors";
+import { errorResponses } from "../../http/openapi";
+import { authPlugin } from "../auth";
+import { RoleSchema } from "./model";
+import { findRole, listRoles } from "./service";
+
+export function rbacController(app: AppContext) {
+  return new Elysia({ prefix: "/v1/rbac/roles", tags: ["RBAC"] })
+    .use(authPlugin(app.authenticator))
+    .get("/", () => ({ items: listRoles() }), {
+      authenticated: true,
+      response: { 200: t.Object({ items: t.Array(RoleSchema) }, { title: "RoleList" }), ...errorResponses(401, 403) },
+      detail: { summary: "The roles a service account can hold, with their permissions" },
+    })
+    .get(
+      "/:id",
+      ({ params }) => {
+        const role = findRole(params.id);
+        if (!role) throw notFound("Role not found");
+        return role;
+      },
+      {
+        authenticated: true,
+        params: t.Object({ id: t.String() }),
+        response: { 200: RoleSchema, ...errorResponses(401, 403, 404) },
+        detail: { summary: "One role" },
+      },
+    );
+}

@@ -1,0 +1,96 @@
+import { Elysia, t } from "elysia";
+import type { AppContext } from "../../context";
+import { errorResponses } from "../../http/openapi";
+import { ListSchema, listOf, pageOf } from "../../http/pagination";
+import { authPlugin } from "../auth";
+import { auditContextOf } from "../audit/context";
+import { CreatedKeySchema, CreateKeyBody, ListKeysQuery, RotateKeyBody, SecretSchema } from "./model";
+import { type CreatedKey, createKey, getKey, listKeys, revokeKey, rotateKey, toSecretResponse } from "./service";
+
+const IdParams = t.Object({ id: t.String() });
+
+/** Both documented response shapes at once: `api_key` + `secret`, and the flat id/name/roles. */
+function createdKeyResponse({ apiKey, secret }: CreatedKey) {
+  const response = toSecretResponse(secret);
+  return {
+    api_key: apiKey,
+    secret: response,
+    id: response.id,
+    name: response.name,
+    roles: response.roles,
+    created_at: response.created_at,
+  };
+}
+
+export function secretsController(app: AppContext) {
+  return new Elysia({ prefix: "/v1/secrets/api/keys", tags: ["API keys"] })
+    .use(authPlugin(app.authenticator))
+    .post(
+      "/",
+      ({ principal, request, server, body, set }) => {
+        const created = createKey(app, principal, auditContextOf(app, { principal, request, server }), body);
+        set.status = 201;
+        return createdKeyResponse(created);
+      },
+      {
+        permission: "secret:write",
+        body: CreateKeyBody,
+        response: { 201: CreatedKeySchema, ...errorResponses(400, 401, 403, 404) },
+        detail: {
+          summary: "Create an API key for yourself or for a service account",
+          description: "The key is returned in this response only. Its roles are copied now and never change.",
+        },
+      },
+    )
+    .get(
+      "/",
+      ({ principal, query }) => {
+        const page = pageOf(query);
+        const { rows, total } = listKeys(app.db, principal, query, page);
+        return listOf(rows.map(toSecretResponse), total, page);
+      },
+      {
+        permission: "secret:read",
+        query: ListKeysQuery,
+        response: { 200: ListSchema(SecretSchema, "SecretList"), ...errorResponses(400, 401, 403) },
+        detail: { summary: "API keys of the caller's environment (a service account sees its own)" },
+      },
+    )
+    .get("/:id", ({ principal, params }) => toSecretResponse(getKey(app.db, principal, params.id)), {
+      permission: "secret:read",
+      params: IdParams,
+      response: { 200: SecretSchema, ...errorResponses(401, 403, 404) },
+      detail: { summary: "One API key (never the key itself)" },
+    })
+    .delete(
+      "/:id",
+      ({ principal, request, server, params, set }) => {
+        revokeKey(app, principal, auditContextOf(app, { principal, request, server }), params.id);
+        set.status = 204;
+      },
+      {
+        permission: "secret:write",
+        params: IdParams,
+        response: { 204: t.Void(), ...errorResponses(401, 403, 404) },
+        detail: { summary: "Revoke an API key; it fails from the very next request" },
+      },
+    )
+    .post(
+      "/:id/rotate",
+      ({ principal, request, server, params, body, set }) => {
+        const audit = auditContextOf(app, { principal, request, server });
+        const created = rotateKey(app, principal, audit, params.id, body.grace_period_seconds ?? 0);
+        set.status = 201;
+        return createdKeyResponse(created);
+      },
+      {
+        permission: "secret:write",
+        params: IdParams,
+        body: RotateKeyBody,
+        response: { 201: CreatedKeySchema, ...errorResponses(400, 401, 403, 404) },
+        detail: {
+          summary: "Replace an API key, keeping the old one valid for a grace period (0 to 7 days)",
+        },
+      },
+    );
+}

@@ -1,0 +1,5 @@
+// Migrations are imported as text (Bun's `with { type: "text" }`) so the build embeds them.
+declare module "*.sql" {
+  const text: string;
+  export default text;
+}

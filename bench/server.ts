@@ -9,7 +9,8 @@ import { sql } from "../src/db";
 import { issueKey } from "../src/modules/secrets/service";
 
 const readyFile = process.env.BENCH_READY_FILE;
-const keyCount = Number(process.env.BENCH_KEYS ?? "10000");
+// Twice the key cache: cycling through all of them misses the cache on every request.
+const keyCount = Number(process.env.BENCH_KEYS ?? "20000");
 if (!readyFile) throw new Error("BENCH_READY_FILE is required");
 
 const config = structuredClone(DEFAULT_CONFIG);

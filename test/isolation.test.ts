@@ -1,0 +1,102 @@
+// A second tenant's credential sees nothing of the first: 404 on every id, absent from every list.
+import { describe, expect, test } from "bun:test";
+import { sha256Hex } from "../src/modules/auth/hash";
+import { createHarness, DEFAULT_TENANT, DEV_KEY, errorOf, type Harness } from "./support/harness";
+import { environmentOf } from "./support/keys";
+
+const OTHER_KEY = "second-tenant-operator-key";
+
+function twoTenants(): Harness {
+  return createHarness({
+    auth: {
+      api_key: {
+        keys: {
+          [sha256Hex(DEV_KEY)]: { tenant_id: DEFAULT_TENANT, user_id: DEFAULT_TENANT, name: "dev", is_active: true },
+          [sha256Hex(OTHER_KEY)]: { tenant_id: "tenant-two", user_id: "user-two", name: "other", is_active: true },
+        },
+      },
+    },
+  });
+}
+
+/** Everything the first tenant owns that has an id. */
+async function firstTenantResources(h: Harness) {
+  const account = await h.call("POST", "/v1/users", { body: { type: "service_account", name: "sa", roles: ["event_reader"] } });
+  const key = await h.call("POST", "/v1/secrets/api/keys", { body: { name: "k", service_account_id: account.body.id } });
+  const env = await h.call("POST", "/v1/environments", { body: { name: "Staging", type: "development" } });
+  for (const res of [account, key, env]) expect(res.status).toBe(201);
+  return { userId: account.body.id as string, keyId: key.body.id as string, envId: env.body.id as string };
+}
+
+describe("tenant isolation", () => {
+  test("every id of the first tenant is 404 to the second, for reads and writes alike", async () => {
+    const h = twoTenants();
+    const { userId, keyId, envId } = await firstTenantResources(h);
+    const attempts: [string, string, unknown?][] = [
+      ["GET", `/v1/users/${userId}`],
+      ["PUT", `/v1/users/${userId}`, { name: "taken over" }],
+      ["DELETE", `/v1/users/${userId}`],
+      ["GET", `/v1/secrets/api/keys/${keyId}`],
+      ["DELETE", `/v1/secrets/api/keys/${keyId}`],
+      ["POST", `/v1/secrets/api/keys/${keyId}/rotate`, {}],
+      ["GET", `/v1/environments/${envId}`],
+      ["PUT", `/v1/environments/${envId}`, { name: "taken over" }],
+    ];
+    for (const [method, path, body] of attempts) {
+      const res = await h.call(method, path, { key: OTHER_KEY, body });
+      expect({ method, path, status: res.status }).toEqual({ method, path, status: 404 });
+      expect(errorOf(res).internal_error).toBe("not_found");
+    }
+    const keyForForeignAccount = await h.call("POST", "/v1/secrets/api/keys", {
+      key: OTHER_KEY,
+      body: { name: "x", service_account_id: userId },
+    });
+    expect(keyForForeignAccount.status).toBe(404);
+    expect(errorOf(keyForForeignAccount).message).toBe("Service account not found");
+
+    // Nothing was changed by any of it.
+    expect((await h.call("GET", `/v1/users/${userId}`)).body).toMatchObject({ name: "sa", status: "published" });
+    expect((await h.call("GET", `/v1/secrets/api/keys/${keyId}`)).body.status).toBe("published");
+    expect((await h.call("GET", `/v1/environments/${envId}`)).body.name).toBe("Staging");
+  });
+
+  test("the second tenant's lists never show the first tenant's rows", async () => {
+    const h = twoTenants();
+    const { userId, keyId, envId } = await firstTenantResources(h);
+    const lists = [
+      await h.call("POST", "/v1/users/search", { key: OTHER_KEY, body: {} }),
+      await h.call("GET", "/v1/secrets/api/keys?status=published", { key: OTHER_KEY }),
+      await h.call("GET", "/v1/environments", { key: OTHER_KEY }),
+      await h.call("GET", "/v1/audit-logs", { key: OTHER_KEY }),
+    ];
+    for (const res of lists) {
+      expect(res.status).toBe(200);
+      for (const id of [userId, keyId, envId]) expect(res.text).not.toContain(id);
+    }
+    const envs = lists[2]?.body.items.map((e: { name: string }) => e.name).sort();
+    expect(envs).toEqual(["Development", "Production"]);
+  });
+
+  test("the first tenant's environment id is not a way in: 403", async () => {
+    const h = twoTenants();
+    const res = await h.call("GET", "/v1/users/me", {
+      key: OTHER_KEY,
+      headers: { "X-Environment-ID": environmentOf(h, "development").id },
+    });
+    expect(res.status).toBe(403);
+    expect(errorOf(res).message).toBe("Invalid or inaccessible environment");
+  });
+});
+
+describe("environment isolation", () => {
+  test("a key made in one environment is invisible from the other", async () => {
+    const h = createHarness();
+    const prod = environmentOf(h, "production").id;
+    const key = await h.call("POST", "/v1/secrets/api/keys", { body: { name: "dev-only" } });
+    expect(key.status).toBe(201);
+    const fromProd = await h.call("GET", `/v1/secrets/api/keys/${key.body.id}`, { headers: { "X-Environment-ID": prod } });
+    expect(fromProd.status).toBe(404);
+    const list = await h.call("GET", "/v1/secrets/api/keys", { headers: { "X-Environment-ID": prod } });
+    expect(list.text).not.toContain(key.body.id);
+  });
+});

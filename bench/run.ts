@@ -116,7 +116,11 @@ const scenarios: Scenario[] = [
     path: "/v1/users/me",
     args: ["-s", rotatingKeysScript("cold", server.keys)],
   },
-  { name: "GET /v1/users/me, random well-formed keys (401)", path: "/v1/users/me", args: ["-s", rotatingKeysScript("random", randomKeys)] },
+  {
+    name: "GET /v1/users/me, random well-formed keys (401)",
+    path: "/v1/users/me",
+    args: ["-s", rotatingKeysScript("random", randomKeys)],
+  },
 ];
 
 try {

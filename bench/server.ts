@@ -19,7 +19,9 @@ config.database.path = process.env.BENCH_DB ?? join(mkdtempSync(join(tmpdir(), "
 const tollgate = createTollgate({ config });
 
 const { db } = tollgate.context;
-const env = sql(db, "SELECT id, type FROM environments WHERE tenant_id = ? AND is_default = 1").get(DEFAULT_TENANT_ID) as {
+const env = sql(db, "SELECT id, type FROM environments WHERE tenant_id = ? AND is_default = 1").get(
+  DEFAULT_TENANT_ID,
+) as {
   id: string;
   type: "development";
 };

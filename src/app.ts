@@ -6,10 +6,15 @@ import { httpPlugin } from "./http";
 import { createLogger, type Logger } from "./http/logging";
 import { ensureConfigKeyPrincipals } from "./modules/auth/bootstrap";
 import { KeyCache } from "./modules/auth/key-cache";
+import { PortalTokens } from "./modules/auth/portal-tokens";
 import { Authenticator, type VerifiedKey } from "./modules/auth/service";
 import { EnvironmentDirectory } from "./modules/environments/service";
 import { auditController } from "./modules/audit";
+import { customersController } from "./modules/customers";
+import { customerPortalController } from "./modules/customers/portal";
 import { environmentsController } from "./modules/environments";
+import { eventsController } from "./modules/events";
+import { EventWriter } from "./modules/events/writer";
 import { healthController } from "./modules/health";
 import { rbacController } from "./modules/rbac";
 import { secretsController } from "./modules/secrets";
@@ -47,12 +52,30 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
   const lastUsed = new LastUsedRecorder(db, logger);
   const authenticator = new Authenticator({ db, config, cache: keyCache, environments, lastUsed });
   const profiles = new ProfileCache(config.auth.api_key.cache_size);
-  const context: AppContext = { config, db, logger, keyCache, environments, lastUsed, authenticator, profiles };
+  const events = new EventWriter(db, logger);
+  const portalTokens = new PortalTokens(
+    db,
+    config.customer_portal.signing_key,
+    config.customer_portal.session_ttl_seconds,
+  );
+  const context: AppContext = {
+    config,
+    db,
+    logger,
+    keyCache,
+    environments,
+    lastUsed,
+    authenticator,
+    profiles,
+    events,
+    portalTokens,
+  };
 
   return {
     app: buildApp(context),
     context,
     close() {
+      events.flush();
       lastUsed.close();
       db.close();
     },
@@ -68,5 +91,8 @@ function buildApp(context: AppContext) {
     .use(usersController(context))
     .use(secretsController(context))
     .use(environmentsController(context))
+    .use(eventsController(context))
+    .use(customersController(context))
+    .use(customerPortalController(context))
     .use(auditController(context));
 }

@@ -2,8 +2,10 @@ import type { Config } from "./config";
 import type { Db } from "./db";
 import type { Logger } from "./http/logging";
 import type { KeyCache } from "./modules/auth/key-cache";
+import type { PortalTokens } from "./modules/auth/portal-tokens";
 import type { Authenticator, VerifiedKey } from "./modules/auth/service";
 import type { EnvironmentDirectory } from "./modules/environments/service";
+import type { EventWriter } from "./modules/events/writer";
 import type { LastUsedRecorder } from "./modules/secrets/last-used";
 import type { ProfileCache } from "./modules/users/profile-cache";
 
@@ -17,4 +19,6 @@ export interface AppContext {
   lastUsed: LastUsedRecorder;
   authenticator: Authenticator;
   profiles: ProfileCache;
+  events: EventWriter;
+  portalTokens: PortalTokens;
 }

@@ -4,7 +4,14 @@ import type { TSchema } from "@sinclair/typebox";
 import { parse as parseYaml } from "yaml";
 import { type Config, ConfigKeySchema, ConfigSchema, DEFAULT_CONFIG } from "./schema";
 
-export { type Config, type ConfigKey, DEFAULT_CONFIG, DEV_KEY_HASH, DEFAULT_TENANT_ID, DEFAULT_USER_ID } from "./schema";
+export {
+  type Config,
+  type ConfigKey,
+  DEFAULT_CONFIG,
+  DEV_KEY_HASH,
+  DEFAULT_TENANT_ID,
+  DEFAULT_USER_ID,
+} from "./schema";
 
 export class ConfigError extends Error {}
 

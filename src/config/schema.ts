@@ -50,6 +50,15 @@ export const ConfigSchema = T.Object(
       },
       strict,
     ),
+    customer_portal: T.Object(
+      {
+        url: T.String({ minLength: 1 }),
+        session_ttl_seconds: T.Integer({ minimum: 60, maximum: 7 * 24 * 3600 }),
+        // HMAC key for portal tokens; when empty, one is generated once and kept in the store.
+        signing_key: T.String({ maxLength: 512 }),
+      },
+      strict,
+    ),
     logging: T.Object(
       {
         level: T.Union([
@@ -88,5 +97,6 @@ export const DEFAULT_CONFIG: Config = {
       negative_cache_size: 10_000,
     },
   },
+  customer_portal: { url: "http://localhost:3000/portal", session_ttl_seconds: 3600, signing_key: "" },
   logging: { level: "info" },
 };

@@ -30,12 +30,7 @@ export function migrate(db: Db, migrations: Migration[] = MIGRATIONS): Migration
     name       TEXT NOT NULL,
     applied_at TEXT NOT NULL
   ) STRICT`);
-  const applied = new Set(
-    db
-      .prepare("SELECT version FROM schema_migrations")
-      .pluck()
-      .all() as number[],
-  );
+  const applied = new Set(db.prepare("SELECT version FROM schema_migrations").pluck().all() as number[]);
   const record = db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
   const pending = migrations.filter((m) => !applied.has(m.version));
   for (const m of pending) {

@@ -1,6 +1,8 @@
 // Imported as text so `bun build --compile` carries every migration inside the executable.
 import identity from "./migrations/001_identity.sql" with { type: "text" };
 import auditLog from "./migrations/002_audit_log.sql" with { type: "text" };
+import events from "./migrations/003_events.sql" with { type: "text" };
+import customers from "./migrations/004_customers.sql" with { type: "text" };
 
 export interface Migration {
   version: number;
@@ -13,4 +15,9 @@ function migration(name: string, sql: string): Migration {
 }
 
 /** In order. A test checks that every file in migrations/ is listed here exactly once. */
-export const MIGRATIONS: Migration[] = [migration("001_identity", identity), migration("002_audit_log", auditLog)];
+export const MIGRATIONS: Migration[] = [
+  migration("001_identity", identity),
+  migration("002_audit_log", auditLog),
+  migration("003_events", events),
+  migration("004_customers", customers),
+];

@@ -41,9 +41,7 @@ export function httpPlugin(logger: Logger) {
       requestMeta.set(request, { id, startedAt: performance.now() });
       set.headers[REQUEST_ID_HEADER] = id;
     })
-    .onParse({ as: "global" }, ({ request }) =>
-      parseJsonBody(request, bodyLimitFor(new URL(request.url).pathname)),
-    )
+    .onParse({ as: "global" }, ({ request }) => parseJsonBody(request, bodyLimitFor(new URL(request.url).pathname)))
     .onError({ as: "global" }, ({ code, error, set, request, path }) => {
       const apiError = toApiError(code, error);
       if (apiError.status >= 500) {

@@ -7,7 +7,7 @@ import { AuditLogQuery, AuditLogSchema } from "./model";
 import { listAuditLogs, toAuditLogResponse } from "./service";
 
 export function auditController(app: AppContext) {
-  return new Elysia({ prefix: "/v1/audit-logs", tags: ["Audit log"] }).use(authPlugin(app.authenticator)).get(
+  return new Elysia({ prefix: "/v1/audit-logs", tags: ["Audit log"] }).use(authPlugin(app)).get(
     "/",
     ({ principal, query }) => {
       const page = pageOf(query);

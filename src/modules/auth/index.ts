@@ -2,10 +2,14 @@ import { Elysia } from "elysia";
 import { notePrincipal } from "../../http";
 import type { Permission } from "../rbac/model";
 import type { Access, Principal } from "./model";
+import { type PortalSession, type PortalTokens, SESSION_REQUIRED } from "./portal-tokens";
 import type { Authenticator } from "./service";
+
+export const SESSION_TOKEN_HEADER = "x-session-token";
 
 // From `transform` (where the check runs) to `resolve` (which hands it to the handler).
 const principals = new WeakMap<Request, Principal>();
+const sessions = new WeakMap<Request, PortalSession>();
 
 /** How the declaration shows in the route table and the OpenAPI document. */
 export const ACCESS_DETAIL_KEY = "x-tollgate-access";
@@ -23,11 +27,18 @@ function describeAccess(access: Access) {
  *   { public: true }              no credential needed
  *   { authenticated: true }       any valid credential, publishable keys included
  *   { permission: "event:read" }  a private credential whose roles grant the permission
+ *   { portal: true }              a customer-portal session token (X-Session-Token), nothing else
  *
  * The check runs at `transform`, before body validation, so a caller without access learns
  * nothing about the request shape; handlers receive the verified `principal`.
  */
-export function authPlugin(authenticator: Authenticator) {
+export function authPlugin({
+  authenticator,
+  portalTokens,
+}: {
+  authenticator: Authenticator;
+  portalTokens: PortalTokens;
+}) {
   const guard = (access: Exclude<Access, { kind: "public" }>) => ({
     detail: describeAccess(access),
     transform({ request }: { request: Request }) {
@@ -44,5 +55,17 @@ export function authPlugin(authenticator: Authenticator) {
     public: { detail: describeAccess({ kind: "public" }) },
     authenticated: guard({ kind: "authenticated" }),
     permission: (permission: Permission) => guard({ kind: "permission", permission }),
+    // API keys are not read here at all: a portal route answers only to a session token.
+    portal: {
+      detail: { [ACCESS_DETAIL_KEY]: "portal", security: [{ SessionToken: [] }] } as Record<string, unknown>,
+      async transform({ request }: { request: Request }) {
+        const token = request.headers.get(SESSION_TOKEN_HEADER)?.trim();
+        if (!token) throw SESSION_REQUIRED();
+        sessions.set(request, await portalTokens.verify(token));
+      },
+      resolve({ request }: { request: Request }) {
+        return { session: sessions.get(request) as PortalSession };
+      },
+    },
   });
 }

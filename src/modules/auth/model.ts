@@ -63,7 +63,4 @@ export function accessDenied(outcome: AccessOutcome, details?: Record<string, un
 }
 
 /** What a route declares: exactly one of these, checked by a test over the whole route table. */
-export type Access =
-  | { kind: "public" }
-  | { kind: "authenticated" }
-  | { kind: "permission"; permission: Permission };
+export type Access = { kind: "public" } | { kind: "authenticated" } | { kind: "permission"; permission: Permission };

@@ -1,6 +1,7 @@
 import { Elysia, t } from "elysia";
 import type { AppContext } from "../../context";
 import { errorResponses } from "../../http/openapi";
+import { ListSchema, listOf, pageOf, paginationFields } from "../../http/pagination";
 import { authPlugin } from "../auth";
 import { auditContextOf } from "../audit/context";
 import { CreateEnvironmentBody, EnvironmentSchema, UpdateEnvironmentBody } from "./model";
@@ -16,26 +17,38 @@ const IdParams = t.Object({ id: t.String() });
 
 export function environmentsController(app: AppContext) {
   return new Elysia({ prefix: "/v1/environments", tags: ["Environments"] })
-    .use(authPlugin(app.authenticator))
-    .get("/", ({ principal }) => ({ items: listEnvironments(app.db, principal.tenantId).map(toEnvironmentResponse) }), {
-      permission: "environment:read",
-      response: {
-        200: t.Object({ items: t.Array(EnvironmentSchema) }, { title: "EnvironmentList" }),
-        ...errorResponses(401, 403),
+    .use(authPlugin(app))
+    .get(
+      "/",
+      ({ principal, query }) => {
+        const page = pageOf(query);
+        const { rows, total } = listEnvironments(app.db, principal.tenantId, page);
+        return listOf(rows.map(toEnvironmentResponse), total, page);
       },
-      detail: { summary: "The tenant's environments" },
-    })
-    .get("/:id", ({ principal, params }) => toEnvironmentResponse(getEnvironment(app.db, principal.tenantId, params.id)), {
-      permission: "environment:read",
-      params: IdParams,
-      response: { 200: EnvironmentSchema, ...errorResponses(401, 403, 404) },
-      detail: { summary: "One environment" },
-    })
+      {
+        permission: "environment:read",
+        query: t.Object(paginationFields, { additionalProperties: false }),
+        response: { 200: ListSchema(EnvironmentSchema, "EnvironmentList"), ...errorResponses(400, 401, 403) },
+        detail: { summary: "The tenant's environments" },
+      },
+    )
+    .get(
+      "/:id",
+      ({ principal, params }) => toEnvironmentResponse(getEnvironment(app.db, principal.tenantId, params.id)),
+      {
+        permission: "environment:read",
+        params: IdParams,
+        response: { 200: EnvironmentSchema, ...errorResponses(401, 403, 404) },
+        detail: { summary: "One environment" },
+      },
+    )
     .post(
       "/",
       ({ principal, request, server, body, set }) => {
         set.status = 201;
-        return toEnvironmentResponse(createEnvironment(app.db, auditContextOf(app, { principal, request, server }), body));
+        return toEnvironmentResponse(
+          createEnvironment(app.db, auditContextOf(app, { principal, request, server }), body),
+        );
       },
       {
         permission: "environment:write",

@@ -2,6 +2,7 @@ import type { Static } from "elysia";
 import { type Db, sql, sqlPluck } from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import { alreadyExists, notFound } from "../../http/errors";
+import type { Page } from "../../http/pagination";
 import type { AuditContext } from "../audit/model";
 import { recordAudit } from "../audit/service";
 import type { EnvironmentRow, EnvironmentSchema, EnvironmentType } from "./model";
@@ -24,7 +25,8 @@ export function ensureTenant(db: Db, tenantId: string, name: string): void {
   );
   const existing = sqlPluck(db, "SELECT count(*) FROM environments WHERE tenant_id = ?").get(tenantId);
   if (existing !== 0) return;
-  const insert = sql(db, 
+  const insert = sql(
+    db,
     "INSERT INTO environments (id, tenant_id, name, type, is_default, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
   );
   for (const env of DEFAULT_ENVIRONMENTS) {
@@ -34,16 +36,21 @@ export function ensureTenant(db: Db, tenantId: string, name: string): void {
 
 export function findEnvironment(db: Db, tenantId: string, id: string): EnvironmentRow | undefined {
   return sql(db, "SELECT * FROM environments WHERE tenant_id = ? AND id = ?").get(tenantId, id) as
-    | EnvironmentRow
-    | undefined;
+    EnvironmentRow | undefined;
 }
 
 export function toEnvironmentResponse(row: EnvironmentRow): EnvironmentResponse {
   return { id: row.id, name: row.name, type: row.type, created_at: row.created_at, updated_at: row.updated_at };
 }
 
-export function listEnvironments(db: Db, tenantId: string): EnvironmentRow[] {
-  return sql(db, "SELECT * FROM environments WHERE tenant_id = ? ORDER BY created_at, id").all(tenantId) as EnvironmentRow[];
+export function listEnvironments(db: Db, tenantId: string, page: Page): { rows: EnvironmentRow[]; total: number } {
+  const total = sqlPluck(db, "SELECT count(*) FROM environments WHERE tenant_id = ?").get(tenantId) as number;
+  const rows = sql(db, "SELECT * FROM environments WHERE tenant_id = ? ORDER BY created_at, id LIMIT ? OFFSET ?").all(
+    tenantId,
+    page.limit,
+    page.offset,
+  ) as EnvironmentRow[];
+  return { rows, total };
 }
 
 export function getEnvironment(db: Db, tenantId: string, id: string): EnvironmentRow {

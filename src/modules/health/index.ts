@@ -7,7 +7,7 @@ import { VERSION } from "../../version";
 import { authPlugin } from "../auth";
 
 export function healthController(ctx: AppContext) {
-  return new Elysia({ tags: ["Operations"] }).use(authPlugin(ctx.authenticator)).get(
+  return new Elysia({ tags: ["Operations"] }).use(authPlugin(ctx)).get(
     "/health",
     () => {
       try {

@@ -8,7 +8,7 @@ import { findRole, listRoles } from "./service";
 
 export function rbacController(app: AppContext) {
   return new Elysia({ prefix: "/v1/rbac/roles", tags: ["RBAC"] })
-    .use(authPlugin(app.authenticator))
+    .use(authPlugin(app))
     .get("/", () => ({ items: listRoles() }), {
       authenticated: true,
       response: { 200: t.Object({ items: t.Array(RoleSchema) }, { title: "RoleList" }), ...errorResponses(401, 403) },

@@ -24,7 +24,7 @@ function createdKeyResponse({ apiKey, secret }: CreatedKey) {
 
 export function secretsController(app: AppContext) {
   return new Elysia({ prefix: "/v1/secrets/api/keys", tags: ["API keys"] })
-    .use(authPlugin(app.authenticator))
+    .use(authPlugin(app))
     .post(
       "/",
       ({ principal, request, server, body, set }) => {

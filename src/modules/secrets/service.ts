@@ -97,7 +97,10 @@ export function findVerifiableKey(db: Db, keyHash: string): VerifiableKeyRow | u
 
 /** Records when keys were last used, in one transaction for the whole batch. */
 export function recordKeysUsed(db: Db, usedAt: Map<string, string>): void {
-  const update = sql(db, "UPDATE secrets SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)");
+  const update = sql(
+    db,
+    "UPDATE secrets SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
+  );
   db.transaction(() => {
     for (const [id, at] of usedAt) update.run(at, id, at);
   })();
@@ -142,12 +145,12 @@ function scopeOf(principal: Principal) {
   };
 }
 
-const SCOPE_CLAUSE = "s.tenant_id = @tenantId AND s.environment_id = @environmentId AND (@ownerId IS NULL OR s.user_id = @ownerId)";
+const SCOPE_CLAUSE =
+  "s.tenant_id = @tenantId AND s.environment_id = @environmentId AND (@ownerId IS NULL OR s.user_id = @ownerId)";
 
 export function getKey(db: Db, principal: Principal, id: string): SecretWithOwnerRow {
   const row = sql(db, `${WITH_OWNER} WHERE s.id = @id AND ${SCOPE_CLAUSE}`).get({ id, ...scopeOf(principal) }) as
-    | SecretWithOwnerRow
-    | undefined;
+    SecretWithOwnerRow | undefined;
   if (!row) throw notFound(SECRET_MESSAGES.notFound);
   return row;
 }
@@ -167,9 +170,10 @@ export function listKeys(
   };
   const where = `${SCOPE_CLAUSE} AND s.status = @status AND (@type IS NULL OR s.type = @type)`;
   const total = sqlPluck(db, `SELECT count(*) FROM secrets s WHERE ${where}`).get(params) as number;
-  const rows = sql(db, `${WITH_OWNER} WHERE ${where} ORDER BY s.created_at DESC, s.id DESC LIMIT @limit OFFSET @offset`).all(
-    params,
-  ) as SecretWithOwnerRow[];
+  const rows = sql(
+    db,
+    `${WITH_OWNER} WHERE ${where} ORDER BY s.created_at DESC, s.id DESC LIMIT @limit OFFSET @offset`,
+  ).all(params) as SecretWithOwnerRow[];
   return { rows, total };
 }
 
@@ -191,14 +195,17 @@ export interface CreatedKey {
  * either way never more permissions than the caller holds. It lives in the caller's environment.
  */
 export function createKey(deps: KeyDeps, principal: Principal, audit: AuditContext, input: CreateKeyInput): CreatedKey {
-  if (input.type === "integration") throw validationError(SECRET_MESSAGES.integration, { type: SECRET_MESSAGES.integration });
+  if (input.type === "integration")
+    throw validationError(SECRET_MESSAGES.integration, { type: SECRET_MESSAGES.integration });
   const type: KeyType = input.type ?? "private_key";
   const expiresAt = futureExpiry(input.expires_at);
   const { db } = deps;
   const created = db
     .transaction(() => {
-      const owner = input.service_account_id === undefined ? null : serviceAccountFor(db, principal, input.service_account_id);
-      const roles = type === "publishable_key" ? [] : owner ? (JSON.parse(owner.roles) as string[]) : principal.credential.roles;
+      const owner =
+        input.service_account_id === undefined ? null : serviceAccountFor(db, principal, input.service_account_id);
+      const roles =
+        type === "publishable_key" ? [] : owner ? (JSON.parse(owner.roles) as string[]) : principal.credential.roles;
       if (!isSubset(permissionsOf(roles), principal.permissions)) {
         throw accessDenied(AccessOutcome.PermissionMissing, { required: roles, roles: principal.credential.roles });
       }
@@ -296,7 +303,10 @@ export function rotateKey(
       const expired = old.expires_at !== null && Date.parse(old.expires_at) <= now;
       if (old.status !== "published" || expired) throw invalidOperation(SECRET_MESSAGES.notRotatable);
       const graceEnd = now + graceSeconds * 1000;
-      const newExpiry = old.expires_at !== null && Date.parse(old.expires_at) < graceEnd ? old.expires_at : new Date(graceEnd).toISOString();
+      const newExpiry =
+        old.expires_at !== null && Date.parse(old.expires_at) < graceEnd
+          ? old.expires_at
+          : new Date(graceEnd).toISOString();
       const after: SecretWithOwnerRow =
         graceSeconds === 0
           ? { ...old, status: "deleted", updated_at: new Date(now).toISOString() }

@@ -20,7 +20,7 @@ const IdParams = t.Object({ id: t.String() });
 
 export function usersController(app: AppContext) {
   return new Elysia({ prefix: "/v1/users", tags: ["Users"] })
-    .use(authPlugin(app.authenticator))
+    .use(authPlugin(app))
     .get(
       "/me",
       ({ principal }) => {
@@ -37,7 +37,12 @@ export function usersController(app: AppContext) {
     .post(
       "/",
       async ({ principal, request, server, body, set }) => {
-        const { row, password } = await createAccount(app, principal, auditContextOf(app, { principal, request, server }), body);
+        const { row, password } = await createAccount(
+          app,
+          principal,
+          auditContextOf(app, { principal, request, server }),
+          body,
+        );
         set.status = 201;
         return password === undefined ? toUserResponse(row) : { ...toUserResponse(row), password };
       },

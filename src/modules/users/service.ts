@@ -19,7 +19,8 @@ export const USER_ACCOUNT_ROLES = ["super_admin"];
 /** Creates a user account for a config key that names one not yet in the store. Idempotent. */
 export function ensureUserAccount(db: Db, tenantId: string, userId: string, name: string): void {
   const now = nowIso();
-  sql(db, 
+  sql(
+    db,
     `INSERT OR IGNORE INTO users (id, tenant_id, type, name, roles, status, created_at, updated_at)
      VALUES (?, ?, 'user', ?, ?, 'published', ?, ?)`,
   ).run(userId, tenantId, name, JSON.stringify(USER_ACCOUNT_ROLES), now, now);
@@ -31,8 +32,7 @@ export function ensureUserAccount(db: Db, tenantId: string, userId: string, name
  */
 export function findUser(db: Db, tenantId: string, userId: string): UserWithTenantRow | undefined {
   const user = sql(db, "SELECT * FROM users WHERE id = ? AND tenant_id = ?").get(userId, tenantId) as
-    | UserRow
-    | undefined;
+    UserRow | undefined;
   if (!user) return undefined;
   const tenantName = sqlPluck(db, "SELECT name FROM tenants WHERE id = ?").get(tenantId) as string;
   return { ...user, tenant_name: tenantName };
@@ -98,7 +98,10 @@ export interface CreatedAccount {
 }
 
 /** Checks a create request against SPEC.md §4, in the order its table lists the cases. */
-function validateNewAccount(principal: Principal, input: CreateAccountInput): { email: string | null; roles: string[] } {
+function validateNewAccount(
+  principal: Principal,
+  input: CreateAccountInput,
+): { email: string | null; roles: string[] } {
   if (input.type === "user") {
     if (principal.userType !== "user") throw accessDeniedWith(USER_MESSAGES.onlyUsersInvite);
     if (input.roles !== undefined && input.roles.length > 0) throw validationError(USER_MESSAGES.userRoles);
@@ -110,7 +113,8 @@ function validateNewAccount(principal: Principal, input: CreateAccountInput): { 
   const roles = [...new Set(input.roles ?? [])];
   if (roles.length === 0) throw validationError(USER_MESSAGES.rolesRequired, { roles: USER_MESSAGES.rolesRequired });
   const unknown = roles.find((role) => !isRoleId(role));
-  if (unknown !== undefined) throw validationError(USER_MESSAGES.invalidRole(unknown), { roles: USER_MESSAGES.invalidRole(unknown) });
+  if (unknown !== undefined)
+    throw validationError(USER_MESSAGES.invalidRole(unknown), { roles: USER_MESSAGES.invalidRole(unknown) });
   // Nobody hands out more than they hold.
   if (!isSubset(permissionsOf(roles), principal.permissions)) {
     throw accessDenied(AccessOutcome.PermissionMissing, { required: roles, roles: principal.credential.roles });
@@ -134,7 +138,13 @@ export async function createAccount(
   const { db } = deps;
   const row = db
     .transaction(() => {
-      if (email && sqlPluck(db, "SELECT 1 FROM users WHERE tenant_id = ? AND lower(email) = lower(?)").get(principal.tenantId, email)) {
+      if (
+        email &&
+        sqlPluck(db, "SELECT 1 FROM users WHERE tenant_id = ? AND lower(email) = lower(?)").get(
+          principal.tenantId,
+          email,
+        )
+      ) {
         throw alreadyExists(USER_MESSAGES.emailTaken);
       }
       const now = nowIso();

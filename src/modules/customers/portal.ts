@@ -1,0 +1,53 @@
+import { Elysia } from "elysia";
+import type { AppContext } from "../../context";
+import { notFound } from "../../http/errors";
+import { errorResponses } from "../../http/openapi";
+import { authPlugin } from "../auth";
+import type { PortalSession } from "../auth/portal-tokens";
+import { usageSummary } from "../events/service";
+import { CustomerSchema, PortalUsageSchema } from "./model";
+import { getCustomer, toCustomerResponse } from "./service";
+
+const USAGE_WINDOW_MS = 30 * 24 * 3600 * 1000;
+
+/** The customer a session belongs to, while it is live (deleting a customer ends its sessions). */
+function sessionCustomer(app: AppContext, session: PortalSession) {
+  const customer = getCustomer(app.db, session, session.customerId);
+  if (customer.status !== "published") throw notFound("Customer not found");
+  return customer;
+}
+
+/** What a customer sees with a portal session token: itself and its own usage, nothing else. */
+export function customerPortalController(app: AppContext) {
+  return new Elysia({ prefix: "/v1/customer/portal", tags: ["Customer portal"] })
+    .use(authPlugin(app))
+    .get(
+      "/info",
+      ({ session }) => toCustomerResponse(sessionCustomer(app, session)),
+      {
+        portal: true,
+        response: { 200: CustomerSchema, ...errorResponses(401, 404) },
+        detail: { summary: "The session's customer" },
+      },
+    )
+    .get(
+      "/usage",
+      ({ session }) => {
+        const customer = sessionCustomer(app, session);
+        const end = new Date();
+        const start = new Date(end.getTime() - USAGE_WINDOW_MS);
+        return {
+          customer_id: customer.id,
+          external_id: customer.external_id,
+          start_time: start.toISOString(),
+          end_time: end.toISOString(),
+          usage: usageSummary(app.db, session, customer.external_id, start.toISOString()),
+        };
+      },
+      {
+        portal: true,
+        response: { 200: PortalUsageSchema, ...errorResponses(401, 404) },
+        detail: { summary: "Event counts by event_name for the session's customer, last 30 days" },
+      },
+    );
+}

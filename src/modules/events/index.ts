@@ -1,0 +1,136 @@
+import { Elysia, t } from "elysia";
+import type { AppContext } from "../../context";
+import { nowIso } from "../../db/ids";
+import { validationError } from "../../http/errors";
+import { errorResponses } from "../../http/openapi";
+import {
+  BulkIngestBody,
+  EventListQuery,
+  EventPageSchema,
+  EventQueryBody,
+  EventSchema,
+  IngestEventBody,
+  MAX_PAGE_SIZE,
+  UsageBody,
+  UsageSchema,
+} from "./model";
+import { authPlugin } from "../auth";
+import {
+  type EventQuery,
+  aggregateUsage,
+  getEvent,
+  insertEvents,
+  prepareEvent,
+  prepareEvents,
+  queryEvents,
+  toEventResponse,
+} from "./service";
+
+const Accepted = t.Object({ message: t.String(), event_id: t.String() }, { title: "EventAccepted" });
+const BulkAccepted = t.Object({ message: t.String() }, { title: "EventsAccepted" });
+
+/** GET /v1/events takes the query body's filters as query parameters. */
+function queryFromParams(params: typeof EventListQuery.static): EventQuery {
+  const { property_filters, page_size, ...rest } = params;
+  const query: EventQuery = { ...rest };
+  if (page_size !== undefined) {
+    const size = Number(page_size);
+    if (size < 1 || size > MAX_PAGE_SIZE) {
+      throw validationError(`page_size must be between 1 and ${MAX_PAGE_SIZE}`, {
+        page_size: `must be between 1 and ${MAX_PAGE_SIZE}`,
+      });
+    }
+    query.page_size = size;
+  }
+  if (property_filters !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(property_filters);
+    } catch {
+      parsed = undefined;
+    }
+    const valid =
+      typeof parsed === "object" &&
+      parsed !== null &&
+      !Array.isArray(parsed) &&
+      Object.entries(parsed).every(([k, v]) => /^[A-Za-z0-9_.:-]{1,64}$/.test(k) && Array.isArray(v) && v.length > 0);
+    if (!valid) {
+      throw validationError('property_filters must be a JSON object like {"region":["us","eu"]}', {
+        property_filters: "must be a JSON object of property name to a list of values",
+      });
+    }
+    query.property_filters = parsed as EventQuery["property_filters"];
+  }
+  return query;
+}
+
+export function eventsController(app: AppContext) {
+  return new Elysia({ prefix: "/v1/events", tags: ["Events"] })
+    .use(authPlugin(app))
+    .post(
+      "/",
+      async ({ principal, body, set }) => {
+        const row = prepareEvent(principal, body, nowIso());
+        await app.events.write(row);
+        set.status = 202;
+        return { message: "Event accepted for processing", event_id: row.id };
+      },
+      {
+        permission: "event:write",
+        body: IngestEventBody,
+        response: { 202: Accepted, ...errorResponses(400, 401, 403, 413) },
+        detail: {
+          summary: "Ingest one usage event",
+          description: "Answered after the event is committed. Idempotent on event_id within the environment.",
+        },
+      },
+    )
+    .post(
+      "/bulk",
+      ({ principal, body, set }) => {
+        insertEvents(app.db, prepareEvents(principal, body.events));
+        set.status = 202;
+        return { message: "Events accepted for processing" };
+      },
+      {
+        permission: "event:write",
+        body: BulkIngestBody,
+        response: { 202: BulkAccepted, ...errorResponses(400, 401, 403, 413) },
+        detail: { summary: "Ingest 1 to 1000 events, all or nothing" },
+      },
+    )
+    .post("/query", ({ principal, body }) => queryEvents(app.db, principal, body), {
+      permission: "event:read",
+      body: EventQueryBody,
+      response: { 200: EventPageSchema, ...errorResponses(400, 401, 403) },
+      detail: { summary: "Find events by filters, one keyset page at a time" },
+    })
+    .get("/", ({ principal, query }) => queryEvents(app.db, principal, queryFromParams(query)), {
+      permission: "event:read",
+      query: EventListQuery,
+      response: { 200: EventPageSchema, ...errorResponses(400, 401, 403) },
+      detail: { summary: "Find events (the query body's filters as query parameters)" },
+    })
+    .post("/usage", ({ principal, body }) => aggregateUsage(app.db, principal, body), {
+      permission: "event:read",
+      body: UsageBody,
+      response: { 200: UsageSchema, ...errorResponses(400, 401, 403) },
+      detail: { summary: "Aggregate usage: COUNT, SUM, MAX, COUNT_UNIQUE or LATEST, optionally per window" },
+    })
+    .get(
+      "/:id",
+      ({ principal, params }) => ({
+        event: toEventResponse(getEvent(app.db, principal, params.id)),
+        status: "processed" as const,
+      }),
+      {
+        permission: "event:read",
+        params: t.Object({ id: t.String() }),
+        response: {
+          200: t.Object({ event: EventSchema, status: t.Literal("processed") }, { title: "EventDetail" }),
+          ...errorResponses(401, 403, 404),
+        },
+        detail: { summary: "One event by its event_id" },
+      },
+    );
+}

@@ -1,0 +1,139 @@
+import { t } from "elysia";
+
+export const MAX_PROPERTIES_BYTES = 16 * 1024;
+export const MAX_BULK_EVENTS = 1000;
+export const MAX_PAGE_SIZE = 1000;
+export const DEFAULT_PAGE_SIZE = 50;
+
+export const IngestEventBody = t.Object(
+  {
+    event_name: t.String({ minLength: 1, maxLength: 255 }),
+    external_customer_id: t.String({ minLength: 1, maxLength: 255 }),
+    event_id: t.Optional(t.String({ minLength: 1, maxLength: 255 })),
+    customer_id: t.Optional(t.Nullable(t.String({ maxLength: 255 }))),
+    timestamp: t.Optional(t.String({ format: "date-time" })),
+    source: t.Optional(t.Nullable(t.String({ maxLength: 255 }))),
+    properties: t.Optional(t.Record(t.String(), t.Unknown())),
+  },
+  { additionalProperties: false, title: "IngestEventRequest" },
+);
+
+export const BulkIngestBody = t.Object(
+  { events: t.Array(IngestEventBody, { minItems: 1, maxItems: MAX_BULK_EVENTS }) },
+  { additionalProperties: false, title: "BulkIngestEventRequest" },
+);
+
+export interface EventRow {
+  seq?: number;
+  id: string;
+  tenant_id: string;
+  environment_id: string;
+  event_name: string;
+  external_customer_id: string;
+  customer_id: string | null;
+  timestamp: string;
+  source: string | null;
+  properties: string;
+  ingested_at: string;
+}
+
+export const EventSchema = t.Object(
+  {
+    id: t.String(),
+    event_name: t.String(),
+    external_customer_id: t.String(),
+    customer_id: t.Nullable(t.String()),
+    timestamp: t.String(),
+    source: t.Nullable(t.String()),
+    properties: t.Record(t.String(), t.Unknown()),
+    environment_id: t.String(),
+  },
+  { title: "Event" },
+);
+
+const timestamp = t.String({ format: "date-time" });
+const text = t.String({ minLength: 1, maxLength: 255 });
+const order = t.Union([t.Literal("asc"), t.Literal("desc")]);
+/** Property names are restricted so they can be used as JSON paths without escaping games. */
+const propertyName = "^[A-Za-z0-9_.:-]{1,64}$";
+const propertyFilters = t.Record(
+  t.String({ pattern: propertyName }),
+  t.Array(t.Union([t.String(), t.Number(), t.Boolean()]), { minItems: 1, maxItems: 100 }),
+  {
+    additionalProperties: false,
+  },
+);
+
+export const EventQueryBody = t.Object(
+  {
+    external_customer_id: t.Optional(text),
+    event_name: t.Optional(text),
+    event_id: t.Optional(text),
+    source: t.Optional(text),
+    start_time: t.Optional(timestamp),
+    end_time: t.Optional(timestamp),
+    property_filters: t.Optional(propertyFilters),
+    page_size: t.Optional(t.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE })),
+    iter_last_key: t.Optional(t.String({ minLength: 1, maxLength: 200 })),
+    order: t.Optional(order),
+  },
+  { additionalProperties: false, title: "EventQueryRequest" },
+);
+
+/** The same filters as query parameters; property_filters as a JSON object, page_size as digits. */
+export const EventListQuery = t.Object(
+  {
+    external_customer_id: t.Optional(text),
+    event_name: t.Optional(text),
+    event_id: t.Optional(text),
+    source: t.Optional(text),
+    start_time: t.Optional(timestamp),
+    end_time: t.Optional(timestamp),
+    property_filters: t.Optional(t.String({ maxLength: 4096 })),
+    page_size: t.Optional(t.String({ pattern: "^[0-9]{1,4}$", error: "must be a whole number" })),
+    iter_last_key: t.Optional(t.String({ minLength: 1, maxLength: 200 })),
+    order: t.Optional(order),
+  },
+  { additionalProperties: false },
+);
+
+export const EventPageSchema = t.Object(
+  {
+    events: t.Array(EventSchema),
+    has_more: t.Boolean(),
+    iter_first_key: t.Nullable(t.String()),
+    iter_last_key: t.Nullable(t.String()),
+    total_count: t.Integer(),
+  },
+  { title: "EventPage" },
+);
+
+export const AGGREGATIONS = ["COUNT", "SUM", "MAX", "COUNT_UNIQUE", "LATEST"] as const;
+export const WINDOWS = ["MINUTE", "HOUR", "DAY"] as const;
+export type Aggregation = (typeof AGGREGATIONS)[number];
+export type WindowSize = (typeof WINDOWS)[number];
+
+export const UsageBody = t.Object(
+  {
+    event_name: text,
+    external_customer_id: t.Optional(text),
+    aggregation_type: t.Union(AGGREGATIONS.map((a) => t.Literal(a))),
+    property_name: t.Optional(t.String({ pattern: propertyName })),
+    start_time: timestamp,
+    end_time: timestamp,
+    window_size: t.Optional(t.Union(WINDOWS.map((w) => t.Literal(w)))),
+  },
+  { additionalProperties: false, title: "UsageRequest" },
+);
+
+const usageValue = t.Union([t.Number(), t.String(), t.Boolean(), t.Null()]);
+
+export const UsageSchema = t.Object(
+  {
+    event_name: t.String(),
+    type: t.String(),
+    value: usageValue,
+    results: t.Array(t.Object({ window_size: t.String(), value: usageValue })),
+  },
+  { title: "UsageResponse" },
+);

@@ -1,0 +1,279 @@
+import type { Static } from "elysia";
+import { type Db, sql, sqlPluck } from "../../db";
+import { newId, nowIso } from "../../db/ids";
+import { notFound, validationError } from "../../http/errors";
+import {
+  type Aggregation,
+  DEFAULT_PAGE_SIZE,
+  type EventQueryBody,
+  type EventRow,
+  type EventSchema,
+  type IngestEventBody,
+  MAX_PROPERTIES_BYTES,
+  type UsageBody,
+  type UsageSchema,
+  type WindowSize,
+} from "./model";
+
+export interface Scope {
+  tenantId: string;
+  environmentId: string;
+}
+
+export type EventInput = Static<typeof IngestEventBody>;
+export type EventResponse = Static<typeof EventSchema>;
+
+/**
+ * Normalises one event for the store: timestamps to UTC, a generated event_id when none was
+ * sent, properties checked against their size limit. `field` prefixes error details
+ * (`events[3].`) for bulk requests.
+ */
+export function prepareEvent(scope: Scope, input: EventInput, now: string, field = ""): EventRow {
+  const properties = JSON.stringify(input.properties ?? {});
+  if (Buffer.byteLength(properties) > MAX_PROPERTIES_BYTES) {
+    const detail = `must be at most ${MAX_PROPERTIES_BYTES} bytes as JSON`;
+    throw validationError(`${field}properties ${detail}`, { [`${field}properties`]: detail });
+  }
+  return {
+    id: input.event_id ?? newId("event"),
+    tenant_id: scope.tenantId,
+    environment_id: scope.environmentId,
+    event_name: input.event_name,
+    external_customer_id: input.external_customer_id,
+    customer_id: input.customer_id ?? null,
+    timestamp: input.timestamp === undefined ? now : new Date(input.timestamp).toISOString(),
+    source: input.source ?? null,
+    properties,
+    ingested_at: now,
+  };
+}
+
+export function prepareEvents(scope: Scope, inputs: EventInput[]): EventRow[] {
+  const now = nowIso();
+  return inputs.map((input, i) => prepareEvent(scope, input, now, `events[${i}].`));
+}
+
+/**
+ * Inserts the rows in one transaction. An event_id already stored in the same tenant and
+ * environment is skipped, not an error: ingestion is idempotent, and of two concurrent
+ * duplicates exactly one row is kept.
+ */
+export function insertEvents(db: Db, rows: EventRow[]): number {
+  const insert = sql(
+    db,
+    `INSERT INTO events (id, tenant_id, environment_id, event_name, external_customer_id, customer_id, timestamp,
+       source, properties, ingested_at)
+     VALUES (@id, @tenant_id, @environment_id, @event_name, @external_customer_id, @customer_id, @timestamp,
+       @source, @properties, @ingested_at)
+     ON CONFLICT (tenant_id, environment_id, id) DO NOTHING`,
+  );
+  return db
+    .transaction(() => {
+      let inserted = 0;
+      for (const row of rows) inserted += insert.run(row).changes;
+      return inserted;
+    })
+    .immediate();
+}
+
+export function toEventResponse(row: EventRow): EventResponse {
+  return {
+    id: row.id,
+    event_name: row.event_name,
+    external_customer_id: row.external_customer_id,
+    customer_id: row.customer_id,
+    timestamp: row.timestamp,
+    source: row.source,
+    properties: JSON.parse(row.properties),
+    environment_id: row.environment_id,
+  };
+}
+
+export function getEvent(db: Db, scope: Scope, id: string): EventRow {
+  const row = sql(db, "SELECT * FROM events WHERE tenant_id = ? AND environment_id = ? AND id = ?").get(
+    scope.tenantId,
+    scope.environmentId,
+    id,
+  ) as EventRow | undefined;
+  if (!row) throw notFound("Event not found");
+  return row;
+}
+
+export type EventQuery = Static<typeof EventQueryBody>;
+
+interface Filter {
+  clauses: string[];
+  params: Record<string, unknown>;
+}
+
+/** The WHERE clause every event read shares: scope first, so an index on it is always usable. */
+function filterOf(scope: Scope, q: Omit<EventQuery, "page_size" | "iter_last_key" | "order">): Filter {
+  const clauses = ["tenant_id = @tenantId", "environment_id = @environmentId"];
+  const params: Record<string, unknown> = { tenantId: scope.tenantId, environmentId: scope.environmentId };
+  const exact = {
+    external_customer_id: q.external_customer_id,
+    event_name: q.event_name,
+    id: q.event_id,
+    source: q.source,
+  };
+  for (const [column, value] of Object.entries(exact)) {
+    if (value === undefined) continue;
+    clauses.push(`${column} = @${column}`);
+    params[column] = value;
+  }
+  if (q.start_time !== undefined) {
+    clauses.push("timestamp >= @start_time");
+    params.start_time = new Date(q.start_time).toISOString();
+  }
+  if (q.end_time !== undefined) {
+    clauses.push("timestamp < @end_time");
+    params.end_time = new Date(q.end_time).toISOString();
+  }
+  Object.entries(q.property_filters ?? {}).forEach(([name, values], i) => {
+    clauses.push(`json_extract(properties, @path${i}) IN (SELECT value FROM json_each(@values${i}))`);
+    params[`path${i}`] = jsonPath(name);
+    params[`values${i}`] = JSON.stringify(values);
+  });
+  return { clauses, params };
+}
+
+function jsonPath(property: string): string {
+  return `$."${property}"`;
+}
+
+/** Keyset cursors: opaque to clients, (timestamp, seq) inside, so pages never repeat or skip. */
+function encodeCursor(row: EventRow): string {
+  return Buffer.from(JSON.stringify([row.timestamp, row.seq])).toString("base64url");
+}
+
+function decodeCursor(cursor: string): [string, number] {
+  try {
+    const value = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+    if (Array.isArray(value) && typeof value[0] === "string" && Number.isInteger(value[1])) return [value[0], value[1]];
+  } catch {
+    // fall through to the error below
+  }
+  throw validationError("iter_last_key is not a cursor this API returned", { iter_last_key: "is not a valid cursor" });
+}
+
+export interface EventPage {
+  events: EventResponse[];
+  has_more: boolean;
+  iter_first_key: string | null;
+  iter_last_key: string | null;
+  total_count: number;
+}
+
+export function queryEvents(db: Db, scope: Scope, query: EventQuery): EventPage {
+  const { page_size, iter_last_key, order, ...filters } = query;
+  const { clauses, params } = filterOf(scope, filters);
+  const pageSize = page_size ?? DEFAULT_PAGE_SIZE;
+  const direction = order === "asc" ? "ASC" : "DESC";
+  const where = clauses.join(" AND ");
+  const total = sqlPluck(db, `SELECT count(*) FROM events WHERE ${where}`).get(params) as number;
+  const pageClauses = [...clauses];
+  if (iter_last_key !== undefined) {
+    const [timestamp, seq] = decodeCursor(iter_last_key);
+    pageClauses.push(`(timestamp, seq) ${direction === "ASC" ? ">" : "<"} (@cursorTimestamp, @cursorSeq)`);
+    params.cursorTimestamp = timestamp;
+    params.cursorSeq = seq;
+  }
+  const rows = sql(
+    db,
+    `SELECT * FROM events WHERE ${pageClauses.join(" AND ")}
+     ORDER BY timestamp ${direction}, seq ${direction} LIMIT @limit`,
+  ).all({ ...params, limit: pageSize + 1 }) as EventRow[];
+  const hasMore = rows.length > pageSize;
+  const page = hasMore ? rows.slice(0, pageSize) : rows;
+  return {
+    events: page.map(toEventResponse),
+    has_more: hasMore,
+    iter_first_key: page.length > 0 ? encodeCursor(page[0] as EventRow) : null,
+    iter_last_key: page.length > 0 ? encodeCursor(page[page.length - 1] as EventRow) : null,
+    total_count: total,
+  };
+}
+
+/** Window start as RFC 3339, computed in SQL from the stored UTC timestamp text. */
+const WINDOW_START: Record<WindowSize, string> = {
+  MINUTE: "substr(timestamp, 1, 16) || ':00.000Z'",
+  HOUR: "substr(timestamp, 1, 13) || ':00:00.000Z'",
+  DAY: "substr(timestamp, 1, 10) || 'T00:00:00.000Z'",
+};
+
+/** Numbers only: a property that holds text is ignored by SUM and MAX rather than coerced. */
+const NUMERIC =
+  "CASE WHEN json_type(properties, @path) IN ('integer', 'real') THEN json_extract(properties, @path) END";
+
+const AGGREGATE: Record<Exclude<Aggregation, "LATEST">, string> = {
+  COUNT: "count(*)",
+  SUM: `coalesce(sum(${NUMERIC}), 0)`,
+  MAX: `max(${NUMERIC})`,
+  COUNT_UNIQUE: "count(DISTINCT json_extract(properties, @path))",
+};
+
+export type UsageQuery = Static<typeof UsageBody>;
+export type UsageResult = Static<typeof UsageSchema>;
+
+export function aggregateUsage(db: Db, scope: Scope, q: UsageQuery): UsageResult {
+  if (q.aggregation_type !== "COUNT" && q.property_name === undefined) {
+    throw validationError(`property_name is required for ${q.aggregation_type}`, { property_name: "is required" });
+  }
+  if (Date.parse(q.end_time) <= Date.parse(q.start_time)) {
+    throw validationError("end_time must be after start_time", { end_time: "must be after start_time" });
+  }
+  const { clauses, params } = filterOf(scope, {
+    event_name: q.event_name,
+    external_customer_id: q.external_customer_id,
+    start_time: q.start_time,
+    end_time: q.end_time,
+  });
+  if (q.property_name !== undefined) params.path = jsonPath(q.property_name);
+  const where = clauses.join(" AND ");
+  const windowed = q.window_size !== undefined;
+  const bucket = windowed ? WINDOW_START[q.window_size as WindowSize] : "NULL";
+
+  let overall: unknown;
+  let windows: { bucket: string; value: unknown }[] = [];
+  if (q.aggregation_type === "LATEST") {
+    overall = sqlPluck(
+      db,
+      `SELECT json_extract(properties, @path) FROM events WHERE ${where} ORDER BY timestamp DESC, seq DESC LIMIT 1`,
+    ).get(params);
+    if (windowed) {
+      windows = sql(
+        db,
+        `SELECT bucket, value FROM (
+           SELECT ${bucket} AS bucket, json_extract(properties, @path) AS value,
+                  row_number() OVER (PARTITION BY ${bucket} ORDER BY timestamp DESC, seq DESC) AS rank
+           FROM events WHERE ${where})
+         WHERE rank = 1 ORDER BY bucket`,
+      ).all(params) as typeof windows;
+    }
+  } else {
+    const aggregate = AGGREGATE[q.aggregation_type];
+    overall = sqlPluck(db, `SELECT ${aggregate} FROM events WHERE ${where}`).get(params);
+    if (windowed) {
+      windows = sql(
+        db,
+        `SELECT ${bucket} AS bucket, ${aggregate} AS value FROM events WHERE ${where} GROUP BY bucket ORDER BY bucket`,
+      ).all(params) as typeof windows;
+    }
+  }
+  return {
+    event_name: q.event_name,
+    type: q.aggregation_type,
+    value: (overall ?? null) as UsageResult["value"],
+    results: windows.map((w) => ({ window_size: w.bucket, value: w.value as UsageResult["value"] })),
+  };
+}
+
+/** Event counts by name for one customer over the last 30 days: the customer portal's usage view. */
+export function usageSummary(db: Db, scope: Scope, externalCustomerId: string, since: string) {
+  return sql(
+    db,
+    `SELECT event_name, count(*) AS count FROM events
+     WHERE tenant_id = ? AND environment_id = ? AND external_customer_id = ? AND timestamp >= ?
+     GROUP BY event_name ORDER BY event_name`,
+  ).all(scope.tenantId, scope.environmentId, externalCustomerId, since) as { event_name: string; count: number }[];
+}

@@ -1,0 +1,335 @@
+import { describe, expect, test } from "bun:test";
+import { sql } from "../src/db";
+import { sha256Hex } from "../src/modules/auth/hash";
+import { createHarness, DEFAULT_TENANT, DEV_KEY, errorOf, type Harness } from "./support/harness";
+import { environmentOf } from "./support/keys";
+
+// SPEC.md §5 (environments), with §1's environment context and §2's access rules.
+
+const ENVS = "/v1/environments";
+const KEYS = "/v1/secrets/api/keys";
+const ENV_ID = /^env_[0-9A-HJKMNP-TV-Z]{26}$/;
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const UNKNOWN = "env_01HZZZZZZZZZZZZZZZZZZZZZZZ";
+
+function environmentCount(h: Harness): number {
+  return (sql(h.context.db, "SELECT count(*) AS n FROM environments WHERE tenant_id = ?").get(DEFAULT_TENANT) as { n: number }).n;
+}
+
+async function getEnvironment(h: Harness, id: string) {
+  const res = await h.call("GET", `${ENVS}/${id}`);
+  expect(res.status).toBe(200);
+  return res.body;
+}
+
+async function createEnvironment(h: Harness, name: string, type: "development" | "production") {
+  const res = await h.call("POST", ENVS, { body: { name, type } });
+  expect(res.status).toBe(201);
+  return res.body;
+}
+
+/** A service-account key with the given roles, minted through the API with the development key. */
+async function serviceAccountKey(h: Harness, roles: string[]): Promise<string> {
+  const sa = await h.call("POST", "/v1/users", { body: { type: "service_account", name: "worker", roles } });
+  expect(sa.status).toBe(201);
+  const key = await h.call("POST", KEYS, { body: { name: "worker key", service_account_id: sa.body.id } });
+  expect(key.status).toBe(201);
+  return key.body.api_key;
+}
+
+describe("the starting environments", () => {
+  test("each tenant starts with Development (development) and Production (production)", async () => {
+    const h = createHarness();
+    const res = await h.call("GET", ENVS);
+    expect(res.status).toBe(200);
+    const items = res.body.items;
+    expect(items.map((e: any) => [e.name, e.type]).sort()).toEqual([
+      ["Development", "development"],
+      ["Production", "production"],
+    ]);
+    for (const env of items) {
+      expect(env).toEqual({
+        id: expect.stringMatching(ENV_ID),
+        name: env.name,
+        type: env.type,
+        created_at: expect.stringMatching(TIMESTAMP),
+        updated_at: expect.stringMatching(TIMESTAMP),
+      });
+    }
+    expect(items.find((e: any) => e.type === "development").id).toBe(environmentOf(h, "development").id);
+    expect(items.find((e: any) => e.type === "production").id).toBe(environmentOf(h, "production").id);
+  });
+
+  test("GET /v1/environments is a list in the §0 shape, with pagination", async () => {
+    const h = createHarness();
+    const res = await h.call("GET", ENVS);
+    expect(res.status).toBe(200);
+    expect(res.body.pagination).toEqual({ total: 2, limit: 50, offset: 0 });
+  });
+
+  test("a second tenant gets its own two environments, invisible to the first", async () => {
+    const otherKey = "second-tenant-operator-key";
+    const h = createHarness({
+      auth: {
+        api_key: {
+          keys: {
+            [sha256Hex(DEV_KEY)]: { tenant_id: DEFAULT_TENANT, user_id: DEFAULT_TENANT, name: "dev", is_active: true },
+            [sha256Hex(otherKey)]: { tenant_id: "tenant-2", user_id: "user-2", name: "other", is_active: true },
+          },
+        },
+      },
+    });
+    const mine = (await h.call("GET", ENVS)).body.items.map((e: any) => e.id);
+    const theirs = (await h.call("GET", ENVS, { key: otherKey })).body.items;
+    expect(theirs.map((e: any) => e.name).sort()).toEqual(["Development", "Production"]);
+    for (const env of theirs) expect(mine).not.toContain(env.id);
+
+    // Another tenant's environment is not found, and cannot be renamed.
+    const foreign = theirs[0];
+    expect((await h.call("GET", `${ENVS}/${foreign.id}`)).status).toBe(404);
+    const rename = await h.call("PUT", `${ENVS}/${foreign.id}`, { body: { name: "Taken over" } });
+    expect(rename.status).toBe(404);
+    expect(errorOf(rename).internal_error).toBe("not_found");
+    expect((await h.call("GET", `${ENVS}/${foreign.id}`, { key: otherKey })).body).toEqual(foreign);
+  });
+});
+
+describe("GET /v1/environments/{id}", () => {
+  test("returns one environment", async () => {
+    const h = createHarness();
+    const prod = environmentOf(h, "production");
+    const env = await getEnvironment(h, prod.id);
+    expect(env).toEqual({
+      id: prod.id,
+      name: "Production",
+      type: "production",
+      created_at: expect.stringMatching(TIMESTAMP),
+      updated_at: expect.stringMatching(TIMESTAMP),
+    });
+  });
+
+  test("an unknown id: 404 not_found", async () => {
+    const h = createHarness();
+    const res = await h.call("GET", `${ENVS}/${UNKNOWN}`);
+    expect(res.status).toBe(404);
+    expect(errorOf(res).internal_error).toBe("not_found");
+  });
+});
+
+describe("POST /v1/environments", () => {
+  test("201 with exactly {id,name,type,created_at,updated_at}; listed and readable afterwards", async () => {
+    const h = createHarness();
+    const res = await h.call("POST", ENVS, { body: { name: "Staging", type: "development" } });
+    expect(res.status).toBe(201);
+    expect(res.body).toEqual({
+      id: expect.stringMatching(ENV_ID),
+      name: "Staging",
+      type: "development",
+      created_at: expect.stringMatching(TIMESTAMP),
+      updated_at: expect.stringMatching(TIMESTAMP),
+    });
+    expect(await getEnvironment(h, res.body.id)).toEqual(res.body);
+    const list = (await h.call("GET", ENVS)).body.items;
+    expect(list.map((e: any) => e.name).sort()).toEqual(["Development", "Production", "Staging"]);
+    // The new environment does not take over as the default.
+    expect((await h.call("GET", "/v1/users/me")).body.environment_id).toBe(environmentOf(h, "development").id);
+  });
+
+  test("a duplicate name: 409 already_exists, nothing created", async () => {
+    const h = createHarness();
+    await createEnvironment(h, "Staging", "development");
+    const before = environmentCount(h);
+    for (const body of [
+      { name: "Staging", type: "production" },
+      { name: "Development", type: "development" },
+      { name: "  Production  ", type: "production" },
+    ]) {
+      const res = await h.call("POST", ENVS, { body });
+      expect(res.status).toBe(409);
+      expect(errorOf(res).internal_error).toBe("already_exists");
+    }
+    expect(environmentCount(h)).toBe(before);
+  });
+
+  test("a bad or missing type: 400 validation_error, nothing created", async () => {
+    const h = createHarness();
+    const before = environmentCount(h);
+    for (const body of [{ name: "QA", type: "staging" }, { name: "QA" }, { name: "QA", type: 1 }, { name: "QA", type: "Production" }]) {
+      const res = await h.call("POST", ENVS, { body });
+      expect(res.status).toBe(400);
+      expect(errorOf(res).internal_error).toBe("validation_error");
+    }
+    expect(environmentCount(h)).toBe(before);
+  });
+
+  test("a missing or blank name, or an unknown field: 400, nothing created", async () => {
+    const h = createHarness();
+    const before = environmentCount(h);
+    for (const body of [
+      { type: "development" },
+      { name: "", type: "development" },
+      { name: "   ", type: "development" },
+      { name: "x".repeat(256), type: "development" },
+      { name: "QA", type: "development", is_default: true },
+    ]) {
+      const res = await h.call("POST", ENVS, { body });
+      expect(res.status).toBe(400);
+      expect(errorOf(res).internal_error).toBe("validation_error");
+    }
+    expect(environmentCount(h)).toBe(before);
+  });
+});
+
+describe("PUT /v1/environments/{id}", () => {
+  test("renames; type and created_at stay", async () => {
+    const h = createHarness();
+    const env = await createEnvironment(h, "Staging", "production");
+    const res = await h.call("PUT", `${ENVS}/${env.id}`, { body: { name: "Pre-production" } });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ ...env, name: "Pre-production", updated_at: expect.stringMatching(TIMESTAMP) });
+    expect(res.body.updated_at >= env.updated_at).toBe(true);
+    expect(await getEnvironment(h, env.id)).toEqual(res.body);
+    // Renaming to its own name is not a conflict.
+    expect((await h.call("PUT", `${ENVS}/${env.id}`, { body: { name: "Pre-production" } })).status).toBe(200);
+  });
+
+  test("a name another environment has: 409 already_exists, nothing changed", async () => {
+    const h = createHarness();
+    const env = await createEnvironment(h, "Staging", "development");
+    const res = await h.call("PUT", `${ENVS}/${env.id}`, { body: { name: "Production" } });
+    expect(res.status).toBe(409);
+    expect(errorOf(res).internal_error).toBe("already_exists");
+    expect(await getEnvironment(h, env.id)).toEqual(env);
+    expect((await getEnvironment(h, environmentOf(h, "production").id)).name).toBe("Production");
+  });
+
+  test("an unknown id: 404 not_found, nothing created", async () => {
+    const h = createHarness();
+    const before = environmentCount(h);
+    const res = await h.call("PUT", `${ENVS}/${UNKNOWN}`, { body: { name: "Ghost" } });
+    expect(res.status).toBe(404);
+    expect(errorOf(res).internal_error).toBe("not_found");
+    expect(environmentCount(h)).toBe(before);
+  });
+
+  test("a body with type, or without a name: 400, nothing changed", async () => {
+    const h = createHarness();
+    const dev = environmentOf(h, "development");
+    const before = await getEnvironment(h, dev.id);
+    for (const body of [{ name: "Dev", type: "production" }, { type: "production" }, {}, { name: "" }]) {
+      const res = await h.call("PUT", `${ENVS}/${dev.id}`, { body });
+      expect(res.status).toBe(400);
+      expect(errorOf(res).internal_error).toBe("validation_error");
+    }
+    expect(await getEnvironment(h, dev.id)).toEqual(before);
+  });
+});
+
+describe("keys and environments (SPEC §1, §3)", () => {
+  test("a key created with X-Environment-ID of Production is sk_live_ and pinned there", async () => {
+    const h = createHarness();
+    const prod = environmentOf(h, "production");
+    const dev = environmentOf(h, "development");
+    const res = await h.call("POST", KEYS, { headers: { "X-Environment-ID": prod.id }, body: { name: "prod key" } });
+    expect(res.status).toBe(201);
+    const { api_key: key, secret } = res.body;
+    expect(key).toMatch(/^sk_live_/);
+    expect(secret.environment_id).toBe(prod.id);
+
+    const me = await h.call("GET", "/v1/users/me", { key });
+    expect(me.status).toBe(200);
+    expect(me.body.environment_id).toBe(prod.id);
+    const moved = await h.call("GET", "/v1/users/me", { key, headers: { "X-Environment-ID": dev.id } });
+    expect(moved.status).toBe(403);
+    expect(errorOf(moved)).toEqual({ message: "Invalid or inaccessible environment", internal_error: "permission_denied" });
+
+    // It is listed in Production only.
+    const inProd = await h.call("GET", `${KEYS}/${secret.id}`, { headers: { "X-Environment-ID": prod.id } });
+    expect(inProd.status).toBe(200);
+    expect((await h.call("GET", `${KEYS}/${secret.id}`)).status).toBe(404);
+    const devList = await h.call("GET", KEYS);
+    expect(devList.body.items.map((s: any) => s.id)).not.toContain(secret.id);
+  });
+
+  test("a key created in Development (explicitly or by default) is sk_test_ and pinned there", async () => {
+    const h = createHarness();
+    const dev = environmentOf(h, "development");
+    for (const headers of [{ "X-Environment-ID": dev.id }, undefined]) {
+      const res = await h.call("POST", KEYS, { headers, body: { name: "dev key" } });
+      expect(res.status).toBe(201);
+      expect(res.body.api_key).toMatch(/^sk_test_/);
+      expect(res.body.secret.environment_id).toBe(dev.id);
+      const me = await h.call("GET", "/v1/users/me", { key: res.body.api_key });
+      expect(me.body.environment_id).toBe(dev.id);
+    }
+  });
+
+  test("a created environment's type decides the key prefix, and its keys are pinned to it", async () => {
+    const h = createHarness();
+    const live = await createEnvironment(h, "EU production", "production");
+    const test_ = await createEnvironment(h, "QA", "development");
+    for (const [env, prefix] of [[live, /^sk_live_/], [test_, /^sk_test_/]] as const) {
+      const res = await h.call("POST", KEYS, { headers: { "X-Environment-ID": env.id }, body: { name: "k" } });
+      expect(res.status).toBe(201);
+      expect(res.body.api_key).toMatch(prefix);
+      expect(res.body.secret.environment_id).toBe(env.id);
+      expect((await h.call("GET", "/v1/users/me", { key: res.body.api_key })).body.environment_id).toBe(env.id);
+    }
+  });
+
+  test("an unknown X-Environment-ID: 403 and no key created", async () => {
+    const h = createHarness();
+    const secretCount = () => (sql(h.context.db, "SELECT count(*) AS n FROM secrets").get() as { n: number }).n;
+    const before = secretCount();
+    const res = await h.call("POST", KEYS, { headers: { "X-Environment-ID": UNKNOWN }, body: { name: "k" } });
+    expect(res.status).toBe(403);
+    expect(errorOf(res).message).toBe("Invalid or inaccessible environment");
+    expect(secretCount()).toBe(before);
+  });
+});
+
+describe("access to /v1/environments (SPEC §2)", () => {
+  test("an event_ingestor service-account key: 403 on every environment route, nothing changed", async () => {
+    const h = createHarness();
+    const key = await serviceAccountKey(h, ["event_ingestor"]);
+    const dev = environmentOf(h, "development");
+    const before = await getEnvironment(h, dev.id);
+    const count = environmentCount(h);
+    const attempts: [string, string, string, unknown?][] = [
+      ["GET", ENVS, "environment:read"],
+      ["GET", `${ENVS}/${dev.id}`, "environment:read"],
+      ["POST", ENVS, "environment:write", { name: "Rogue", type: "production" }],
+      ["PUT", `${ENVS}/${dev.id}`, "environment:write", { name: "Rogue" }],
+    ];
+    for (const [method, path, required, body] of attempts) {
+      const res = await h.call(method, path, { key, body });
+      expect(res.status).toBe(403);
+      expect(errorOf(res)).toEqual({
+        message: "Insufficient permissions",
+        internal_error: "permission_denied",
+        details: { required, roles: ["event_ingestor"] },
+      });
+    }
+    expect(environmentCount(h)).toBe(count);
+    expect(await getEnvironment(h, dev.id)).toEqual(before);
+  });
+
+  test("a publishable key: 403 Publishable keys cannot access this resource", async () => {
+    const h = createHarness();
+    const pk = await h.call("POST", KEYS, { body: { name: "pk", type: "publishable_key" } });
+    expect(pk.status).toBe(201);
+    for (const [method, path, body] of [["GET", ENVS], ["POST", ENVS, { name: "P", type: "development" }]] as const) {
+      const res = await h.call(method, path, { key: pk.body.api_key, body });
+      expect(res.status).toBe(403);
+      expect(errorOf(res).message).toBe("Publishable keys cannot access this resource");
+    }
+    expect(environmentCount(h)).toBe(2);
+  });
+
+  test("no key: 401 API key required", async () => {
+    const h = createHarness();
+    const res = await h.call("GET", ENVS, { key: null });
+    expect(res.status).toBe(401);
+    expect(errorOf(res)).toEqual({ message: "API key required", internal_error: "permission_denied" });
+  });
+});

@@ -1,5 +1,6 @@
 import { type TSchema, t } from "elysia";
 import { validationError } from "./errors";
+import { Int } from "./schemas";
 
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 1000;
@@ -14,8 +15,8 @@ export const paginationFields = {
 
 /** The same rules for a JSON body, where numbers arrive as numbers. */
 export const paginationBodyFields = {
-  limit: t.Optional(t.Integer({ minimum: 1, maximum: MAX_LIMIT })),
-  offset: t.Optional(t.Integer({ minimum: 0 })),
+  limit: t.Optional(Int({ minimum: 1, maximum: MAX_LIMIT })),
+  offset: t.Optional(Int({ minimum: 0 })),
 };
 
 export interface Page {
@@ -49,7 +50,7 @@ export function ListSchema<T extends TSchema>(item: T, title: string) {
   return t.Object(
     {
       items: t.Array(item),
-      pagination: t.Object({ total: t.Integer(), limit: t.Integer(), offset: t.Integer() }),
+      pagination: t.Object({ total: Int(), limit: Int(), offset: Int() }),
     },
     { title },
   );

@@ -35,6 +35,11 @@ function fieldName(pointer: string, location: string): string {
   return parts.reduce((acc, part) => (/^\d+$/.test(part) ? `${acc}[${part}]` : acc ? `${acc}.${part}` : part), "");
 }
 
+const FORMAT_MESSAGES: Record<string, string> = {
+  rfc3339: "must be an RFC 3339 timestamp with an offset, such as 2025-11-14T10:00:00Z",
+  name: "must be 1 to 255 characters, not counting surrounding spaces",
+};
+
 /** `must be one of: "a", "b"` for enums; the format for nullable formatted strings. */
 function describeUnion(members: Record<string, unknown>[] | undefined): string {
   const options = (members ?? []).filter((m) => m.type !== "null");
@@ -42,7 +47,7 @@ function describeUnion(members: Record<string, unknown>[] | undefined): string {
     return `must be one of: ${options.map((m) => JSON.stringify(m.const)).join(", ")}`;
   }
   const formatted = options.find((m) => typeof m.format === "string");
-  if (formatted) return `must be a valid ${formatted.format}`;
+  if (formatted) return FORMAT_MESSAGES[formatted.format as string] ?? `must be a valid ${formatted.format}`;
   return "is not one of the accepted types";
 }
 
@@ -68,7 +73,7 @@ function describe(e: FieldError): string {
     case ValueErrorType.IntegerMaximum:
       return `must be at most ${s.maximum}`;
     case ValueErrorType.StringFormat:
-      return `must be a valid ${s.format}`;
+      return FORMAT_MESSAGES[s.format as string] ?? `must be a valid ${s.format}`;
     case ValueErrorType.Union:
       return describeUnion(s.anyOf as Record<string, unknown>[] | undefined);
     case ValueErrorType.Literal:

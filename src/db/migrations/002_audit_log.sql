@@ -1,5 +1,6 @@
 -- One row per change, written in the same transaction as the change. Append-only: the
--- triggers below refuse UPDATE and DELETE whoever asks, so history cannot be rewritten.
+-- triggers below refuse UPDATE, DELETE and an INSERT reusing an id (INSERT OR REPLACE would
+-- otherwise rewrite a row without firing the DELETE trigger), so history cannot be rewritten.
 
 CREATE TABLE audit_logs (
   id              TEXT PRIMARY KEY,
@@ -29,6 +30,12 @@ BEGIN
 END;
 
 CREATE TRIGGER audit_logs_refuse_delete BEFORE DELETE ON audit_logs
+BEGIN
+  SELECT RAISE(ABORT, 'audit_logs is append-only');
+END;
+
+CREATE TRIGGER audit_logs_refuse_replace BEFORE INSERT ON audit_logs
+WHEN EXISTS (SELECT 1 FROM audit_logs WHERE id = NEW.id)
 BEGIN
   SELECT RAISE(ABORT, 'audit_logs is append-only');
 END;

@@ -1,5 +1,6 @@
 import { t } from "elysia";
 import { paginationFields } from "../../http/pagination";
+import { Timestamp } from "../../http/schemas";
 
 export type ActorType = "user" | "service_account" | "config_key" | "system";
 
@@ -62,7 +63,7 @@ export const AuditLogSchema = t.Object(
   { title: "AuditLog" },
 );
 
-const timestamp = t.String({ format: "date-time" });
+const timestamp = Timestamp();
 
 export const AuditLogQuery = t.Object(
   {

@@ -1,5 +1,6 @@
 import { t } from "elysia";
 import { paginationBodyFields, paginationFields } from "../../http/pagination";
+import { Int } from "../../http/schemas";
 
 export const CUSTOMER_MESSAGES = {
   notFound: "Customer not found",
@@ -72,7 +73,7 @@ export const PortalUsageSchema = t.Object(
     external_id: t.String(),
     start_time: t.String(),
     end_time: t.String(),
-    usage: t.Array(t.Object({ event_name: t.String(), count: t.Integer() })),
+    usage: t.Array(t.Object({ event_name: t.String(), count: Int() })),
   },
   { title: "PortalUsage" },
 );

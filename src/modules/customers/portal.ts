@@ -21,15 +21,11 @@ function sessionCustomer(app: AppContext, session: PortalSession) {
 export function customerPortalController(app: AppContext) {
   return new Elysia({ prefix: "/v1/customer/portal", tags: ["Customer portal"] })
     .use(authPlugin(app))
-    .get(
-      "/info",
-      ({ session }) => toCustomerResponse(sessionCustomer(app, session)),
-      {
-        portal: true,
-        response: { 200: CustomerSchema, ...errorResponses(401, 404) },
-        detail: { summary: "The session's customer" },
-      },
-    )
+    .get("/info", ({ session }) => toCustomerResponse(sessionCustomer(app, session)), {
+      portal: true,
+      response: { 200: CustomerSchema, ...errorResponses(401, 404) },
+      detail: { summary: "The session's customer" },
+    })
     .get(
       "/usage",
       ({ session }) => {

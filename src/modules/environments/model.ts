@@ -1,4 +1,5 @@
 import { t } from "elysia";
+import { Name } from "../../http/schemas";
 
 export type EnvironmentType = "development" | "production";
 
@@ -23,7 +24,7 @@ export const EnvironmentSchema = t.Object(
   { title: "Environment" },
 );
 
-const name = t.String({ minLength: 1, maxLength: 255, pattern: "\\S" });
+const name = Name();
 
 export const CreateEnvironmentBody = t.Object(
   {

@@ -1,4 +1,5 @@
 import { t } from "elysia";
+import { Int, Timestamp } from "../../http/schemas";
 
 export const MAX_PROPERTIES_BYTES = 16 * 1024;
 export const MAX_BULK_EVENTS = 1000;
@@ -11,7 +12,7 @@ export const IngestEventBody = t.Object(
     external_customer_id: t.String({ minLength: 1, maxLength: 255 }),
     event_id: t.Optional(t.String({ minLength: 1, maxLength: 255 })),
     customer_id: t.Optional(t.Nullable(t.String({ maxLength: 255 }))),
-    timestamp: t.Optional(t.String({ format: "date-time" })),
+    timestamp: t.Optional(Timestamp()),
     source: t.Optional(t.Nullable(t.String({ maxLength: 255 }))),
     properties: t.Optional(t.Record(t.String(), t.Unknown())),
   },
@@ -51,7 +52,7 @@ export const EventSchema = t.Object(
   { title: "Event" },
 );
 
-const timestamp = t.String({ format: "date-time" });
+const timestamp = Timestamp();
 const text = t.String({ minLength: 1, maxLength: 255 });
 const order = t.Union([t.Literal("asc"), t.Literal("desc")]);
 /** Property names are restricted so they can be used as JSON paths without escaping games. */
@@ -73,7 +74,7 @@ export const EventQueryBody = t.Object(
     start_time: t.Optional(timestamp),
     end_time: t.Optional(timestamp),
     property_filters: t.Optional(propertyFilters),
-    page_size: t.Optional(t.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE })),
+    page_size: t.Optional(Int({ minimum: 1, maximum: MAX_PAGE_SIZE })),
     iter_last_key: t.Optional(t.String({ minLength: 1, maxLength: 200 })),
     order: t.Optional(order),
   },
@@ -103,7 +104,7 @@ export const EventPageSchema = t.Object(
     has_more: t.Boolean(),
     iter_first_key: t.Nullable(t.String()),
     iter_last_key: t.Nullable(t.String()),
-    total_count: t.Integer(),
+    total_count: Int(),
   },
   { title: "EventPage" },
 );

@@ -1,6 +1,7 @@
 import { t } from "elysia";
 import { paginationFields } from "../../http/pagination";
 import type { KeyType, UserType } from "../auth/model";
+import { Int, Name, Timestamp } from "../../http/schemas";
 
 export type SecretStatus = "published" | "archived" | "deleted";
 
@@ -85,13 +86,13 @@ export const CreatedKeySchema = t.Object(
 
 export const CreateKeyBody = t.Object(
   {
-    name: t.String({ minLength: 1, maxLength: 255, pattern: "\\S" }),
+    name: Name(),
     type: t.Optional(
       t.Union([t.Literal("private_key"), t.Literal("publishable_key"), t.Literal("integration")], {
         error: "Type must be 'private_key' or 'publishable_key'",
       }),
     ),
-    expires_at: t.Optional(t.Nullable(t.String({ format: "date-time" }))),
+    expires_at: t.Optional(t.Nullable(Timestamp())),
     service_account_id: t.Optional(t.String({ minLength: 1, maxLength: 64 })),
     description: t.Optional(t.Nullable(t.String({ maxLength: 1000 }))),
   },
@@ -110,7 +111,7 @@ export const ListKeysQuery = t.Object(
 export const MAX_GRACE_SECONDS = 7 * 24 * 3600;
 
 export const RotateKeyBody = t.Object(
-  { grace_period_seconds: t.Optional(t.Integer({ minimum: 0, maximum: MAX_GRACE_SECONDS })) },
+  { grace_period_seconds: t.Optional(Int({ minimum: 0, maximum: MAX_GRACE_SECONDS })) },
   { additionalProperties: false },
 );
 

@@ -1,4 +1,5 @@
 import { t } from "elysia";
+import { Name } from "../../http/schemas";
 import { paginationBodyFields } from "../../http/pagination";
 import type { UserType } from "../auth/model";
 
@@ -68,7 +69,7 @@ export const USER_MESSAGES = {
 } as const;
 
 const accountType = t.Union([t.Literal("user"), t.Literal("service_account")], { error: USER_MESSAGES.type });
-const displayName = t.String({ minLength: 1, maxLength: 255, pattern: "\\S" });
+const displayName = Name();
 const roleList = t.Array(t.String({ maxLength: 64 }), { maxItems: 16 });
 
 export const CreateUserBody = t.Object(

@@ -32,8 +32,8 @@ export interface CreateAppOptions {
 export interface Tollgate {
   app: ReturnType<typeof buildApp>;
   context: AppContext;
-  /** Writes what is pending and closes the store. */
-  close(): void;
+  /** Commits what is pending and closes the store. */
+  close(): Promise<void>;
 }
 
 /** Opens and migrates the store, creates what config keys point to, and wires every module. */
@@ -52,7 +52,7 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
   const lastUsed = new LastUsedRecorder(db, logger);
   const authenticator = new Authenticator({ db, config, cache: keyCache, environments, lastUsed });
   const profiles = new ProfileCache(config.auth.api_key.cache_size);
-  const events = new EventWriter(db, logger);
+  const events = new EventWriter(db, logger, db.memory ? null : db.name);
   const portalTokens = new PortalTokens(
     db,
     config.customer_portal.signing_key,
@@ -74,8 +74,8 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
   return {
     app: buildApp(context),
     context,
-    close() {
-      events.flush();
+    async close() {
+      await events.close();
       lastUsed.close();
       db.close();
     },

@@ -36,7 +36,7 @@ export function serve(config: Config, logger: Logger): RunningServer {
       logger.info("shutting down");
       // Stop accepting, let in-flight requests finish, then flush pending writes and close the store.
       await tollgate.app.stop();
-      tollgate.close();
+      await tollgate.close();
       logger.info("stopped");
     })();
     return stopping;

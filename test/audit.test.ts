@@ -34,13 +34,20 @@ function rawRows(h: Harness): Row[] {
 }
 
 /** Every row the caller can see, newest first. */
-async function visibleRows(h: Harness, options: { key?: string; headers?: Record<string, string> } = {}): Promise<Row[]> {
+async function visibleRows(
+  h: Harness,
+  options: { key?: string; headers?: Record<string, string> } = {},
+): Promise<Row[]> {
   const res = await h.call("GET", `${AUDIT}?limit=1000`, options);
   expect(res.status).toBe(200);
   return res.body.items;
 }
 
-async function rowsOfRequest(h: Harness, requestId: string, options: { key?: string; headers?: Record<string, string> } = {}) {
+async function rowsOfRequest(
+  h: Harness,
+  requestId: string,
+  options: { key?: string; headers?: Record<string, string> } = {},
+) {
   return (await visibleRows(h, options)).filter((row) => row.request_id === requestId);
 }
 
@@ -133,7 +140,9 @@ describe("each change writes exactly one row", () => {
   test("key rotated: one secret.rotated row for the old key, one secret.created row for its replacement", async () => {
     const h = createHarness();
     const old = await h.call("POST", KEYS, { body: { name: "to rotate" } });
-    const { res, rows } = await audited(h, "POST", `${KEYS}/${old.body.id}/rotate`, { body: { grace_period_seconds: 60 } });
+    const { res, rows } = await audited(h, "POST", `${KEYS}/${old.body.id}/rotate`, {
+      body: { grace_period_seconds: 60 },
+    });
     expect(res.status).toBe(201);
     expect(rows.map((r) => [r.action, r.resource_id]).sort()).toEqual(
       [
@@ -152,24 +161,38 @@ describe("each change writes exactly one row", () => {
 
   test("service account created, updated, archived: one row each", async () => {
     const h = createHarness();
-    const create = await audited(h, "POST", "/v1/users", { body: { type: "service_account", name: "Worker", roles: ["event_reader"] } });
+    const create = await audited(h, "POST", "/v1/users", {
+      body: { type: "service_account", name: "Worker", roles: ["event_reader"] },
+    });
     expect(create.res.status).toBe(201);
     const id = create.res.body.id;
     expect(create.rows).toHaveLength(1);
-    expect(create.rows[0]).toMatchObject({ action: "service_account.created", resource_type: "service_account", resource_id: id });
+    expect(create.rows[0]).toMatchObject({
+      action: "service_account.created",
+      resource_type: "service_account",
+      resource_id: id,
+    });
     expect(create.rows[0]?.changes).toEqual({ before: null, after: create.res.body });
 
     const update = await audited(h, "PUT", `/v1/users/${id}`, { body: { name: "Renamed Worker" } });
     expect(update.res.status).toBe(200);
     expect(update.rows).toHaveLength(1);
-    expect(update.rows[0]).toMatchObject({ action: "service_account.updated", resource_type: "service_account", resource_id: id });
+    expect(update.rows[0]).toMatchObject({
+      action: "service_account.updated",
+      resource_type: "service_account",
+      resource_id: id,
+    });
     expect(update.rows[0]?.changes.before).toMatchObject({ name: "Worker" });
     expect(update.rows[0]?.changes.after).toEqual(update.res.body);
 
     const archive = await audited(h, "DELETE", `/v1/users/${id}`);
     expect(archive.res.status).toBe(204);
     expect(archive.rows).toHaveLength(1);
-    expect(archive.rows[0]).toMatchObject({ action: "service_account.archived", resource_type: "service_account", resource_id: id });
+    expect(archive.rows[0]).toMatchObject({
+      action: "service_account.archived",
+      resource_type: "service_account",
+      resource_id: id,
+    });
     expect(archive.rows[0]?.changes.before).toMatchObject({ status: "published" });
     expect(archive.rows[0]?.changes.after).toMatchObject({ status: "archived", name: "Renamed Worker" });
     expect(rawRows(h)).toHaveLength(3);
@@ -177,7 +200,9 @@ describe("each change writes exactly one row", () => {
 
   test("user invited: one user.created row, without the one-time password or its hash", async () => {
     const h = createHarness();
-    const { res, rows } = await audited(h, "POST", "/v1/users", { body: { type: "user", email: "new.person@example.com", name: "New Person" } });
+    const { res, rows } = await audited(h, "POST", "/v1/users", {
+      body: { type: "user", email: "new.person@example.com", name: "New Person" },
+    });
     expect(res.status).toBe(201);
     expect(typeof res.body.password).toBe("string");
     expect(rows).toHaveLength(1);
@@ -197,13 +222,21 @@ describe("each change writes exactly one row", () => {
     const create = await audited(h, "POST", "/v1/environments", { body: { name: "Staging", type: "development" } });
     expect(create.res.status).toBe(201);
     expect(create.rows).toHaveLength(1);
-    expect(create.rows[0]).toMatchObject({ action: "environment.created", resource_type: "environment", resource_id: create.res.body.id });
+    expect(create.rows[0]).toMatchObject({
+      action: "environment.created",
+      resource_type: "environment",
+      resource_id: create.res.body.id,
+    });
     expect(create.rows[0]?.changes).toEqual({ before: null, after: create.res.body });
 
     const update = await audited(h, "PUT", `/v1/environments/${create.res.body.id}`, { body: { name: "QA" } });
     expect(update.res.status).toBe(200);
     expect(update.rows).toHaveLength(1);
-    expect(update.rows[0]).toMatchObject({ action: "environment.updated", resource_type: "environment", resource_id: create.res.body.id });
+    expect(update.rows[0]).toMatchObject({
+      action: "environment.updated",
+      resource_type: "environment",
+      resource_id: create.res.body.id,
+    });
     expect(update.rows[0]?.changes).toEqual({ before: create.res.body, after: update.res.body });
   });
 
@@ -228,7 +261,10 @@ describe("each change writes exactly one row", () => {
   test("a stored key of a user account is recorded as actor type user", async () => {
     const h = createHarness();
     const { apiKey, secret } = issueTestKey(h);
-    const { res, rows } = await audited(h, "POST", "/v1/environments", { key: apiKey, body: { name: "By key", type: "production" } });
+    const { res, rows } = await audited(h, "POST", "/v1/environments", {
+      key: apiKey,
+      body: { name: "By key", type: "production" },
+    });
     expect(res.status).toBe(201);
     expect(rows).toHaveLength(1);
     expect(rows[0]?.actor).toEqual({ type: "user", id: DEFAULT_TENANT, name: "Default User" });
@@ -251,7 +287,10 @@ describe("secrets never reach the log", () => {
     expect((await h.call("DELETE", `/v1/users/${account.id}`)).status).toBe(204);
 
     const secretsToHide = [...keys, rotated].flatMap((k) => [k.api_key, sha256Hex(k.api_key), k.api_key.slice(12, -4)]);
-    secretsToHide.push(invite.password, sql(h.context.db, "SELECT password_hash FROM users WHERE id = ?").pluck().get(invite.id) as string);
+    secretsToHide.push(
+      invite.password,
+      sql(h.context.db, "SELECT password_hash FROM users WHERE id = ?").pluck().get(invite.id) as string,
+    );
     const served = (await h.call("GET", `${AUDIT}?limit=1000`)).text;
     const stored = JSON.stringify(rawRows(h));
     // service account, 3 keys, rotation (2), deletion, invite, archive
@@ -302,11 +341,19 @@ describe("GET /v1/audit-logs", () => {
     ]);
     expect((await list("?resource_type=secret")).pagination.total).toBe(4);
     expect(summary((await list("?resource_type=environment")).items)).toEqual([`environment.created ${env.id}`]);
-    expect(summary((await list(`?resource_id=${k1.id}`)).items)).toEqual([`secret.deleted ${k1.id}`, `secret.created ${k1.id}`]);
+    expect(summary((await list(`?resource_id=${k1.id}`)).items)).toEqual([
+      `secret.deleted ${k1.id}`,
+      `secret.created ${k1.id}`,
+    ]);
     expect(summary((await list(`?actor_id=${admin.id}`)).items)).toEqual([`secret.created ${byAdmin.id}`]);
     expect((await list(`?actor_id=${DEFAULT_TENANT}`)).pagination.total).toBe(5);
-    expect(summary((await list(`?action=secret.deleted&resource_id=${k1.id}`)).items)).toEqual([`secret.deleted ${k1.id}`]);
-    expect(await list("?action=secret.exploded")).toEqual({ items: [], pagination: { total: 0, limit: 50, offset: 0 } });
+    expect(summary((await list(`?action=secret.deleted&resource_id=${k1.id}`)).items)).toEqual([
+      `secret.deleted ${k1.id}`,
+    ]);
+    expect(await list("?action=secret.exploded")).toEqual({
+      items: [],
+      pagination: { total: 0, limit: 50, offset: 0 },
+    });
 
     const page = await list("?limit=2&offset=1");
     expect(page.pagination).toEqual({ total: 6, limit: 2, offset: 1 });
@@ -316,7 +363,8 @@ describe("GET /v1/audit-logs", () => {
 
   test("start_time (inclusive) and end_time (exclusive) in any RFC 3339 offset", async () => {
     const h = createHarness();
-    const make = async (name: string) => (await h.call("POST", "/v1/environments", { body: { name, type: "development" } })).body.id;
+    const make = async (name: string) =>
+      (await h.call("POST", "/v1/environments", { body: { name, type: "development" } })).body.id;
     const a = await make("A");
     await Bun.sleep(15);
     const t1 = new Date();
@@ -376,17 +424,25 @@ describe("GET /v1/audit-logs", () => {
     expectError(res, 403, "Insufficient permissions", "permission_denied");
     expect(errorOf(res).details).toEqual({ required: "audit_log:read", roles: ["event_reader"] });
     const publishable = (await h.call("POST", KEYS, { body: { name: "pk", type: "publishable_key" } })).body.api_key;
-    expectError(await h.call("GET", AUDIT, { key: publishable }), 403, "Publishable keys cannot access this resource", "permission_denied");
+    expectError(
+      await h.call("GET", AUDIT, { key: publishable }),
+      403,
+      "Publishable keys cannot access this resource",
+      "permission_denied",
+    );
     expectError(await h.call("GET", AUDIT, { key: null }), 401, "API key required", "permission_denied");
   });
 
   test("rows of another environment are listed only in that environment", async () => {
     const h = createHarness();
     const prod = environmentOf(h, "production");
-    const inProd = (await h.call("POST", KEYS, { body: { name: "prod" }, headers: { "X-Environment-ID": prod.id } })).body;
+    const inProd = (await h.call("POST", KEYS, { body: { name: "prod" }, headers: { "X-Environment-ID": prod.id } }))
+      .body;
     expect((await visibleRows(h)).map((r) => r.resource_id)).not.toContain(inProd.id);
     const prodRows = await visibleRows(h, { headers: { "X-Environment-ID": prod.id } });
-    expect(prodRows.map((r) => [r.action, r.resource_id, r.environment_id])).toEqual([["secret.created", inProd.id, prod.id]]);
+    expect(prodRows.map((r) => [r.action, r.resource_id, r.environment_id])).toEqual([
+      ["secret.created", inProd.id, prod.id],
+    ]);
   });
 
   test("rows of another tenant are never visible, whatever the filter", async () => {
@@ -395,7 +451,12 @@ describe("GET /v1/audit-logs", () => {
       auth: {
         api_key: {
           keys: {
-            [sha256Hex(DEV_KEY)]: { tenant_id: DEFAULT_TENANT, user_id: DEFAULT_TENANT, name: "Default development key", is_active: true },
+            [sha256Hex(DEV_KEY)]: {
+              tenant_id: DEFAULT_TENANT,
+              user_id: DEFAULT_TENANT,
+              name: "Default development key",
+              is_active: true,
+            },
             [sha256Hex(otherKey)]: { tenant_id: "tenant-two", user_id: "user-two", name: "two", is_active: true },
           },
         },
@@ -405,7 +466,9 @@ describe("GET /v1/audit-logs", () => {
     const theirAccount = await serviceAccount(h, ["event_reader"], "theirs", otherKey);
     const theirKey = (await h.call("POST", KEYS, { key: otherKey, body: { name: "theirs" } })).body;
     expect((await h.call("DELETE", `${KEYS}/${theirKey.id}`, { key: otherKey })).status).toBe(204);
-    const theirEnv = (await h.call("POST", "/v1/environments", { key: otherKey, body: { name: "Theirs", type: "production" } })).body;
+    const theirEnv = (
+      await h.call("POST", "/v1/environments", { key: otherKey, body: { name: "Theirs", type: "production" } })
+    ).body;
     const theirIds = [theirAccount.id, theirKey.id, theirEnv.id];
 
     // They exist in the store...
@@ -413,13 +476,23 @@ describe("GET /v1/audit-logs", () => {
     // ...and the first tenant sees none of them.
     const seen = await visibleRows(h);
     expect(seen.map((r) => r.resource_id)).toEqual([mine.id]);
-    for (const query of [...theirIds.map((id) => `resource_id=${id}`), "actor_id=user-two", "action=environment.created", "resource_type=service_account"]) {
+    for (const query of [
+      ...theirIds.map((id) => `resource_id=${id}`),
+      "actor_id=user-two",
+      "action=environment.created",
+      "resource_type=service_account",
+    ]) {
       const res = await h.call("GET", `${AUDIT}?${query}`);
       expect({ query, total: res.body.pagination.total }).toEqual({ query, total: 0 });
     }
     // Nor can it reach their environment.
     const theirDefault = environmentOf(h, "development", "tenant-two");
-    expectError(await h.call("GET", AUDIT, { headers: { "X-Environment-ID": theirDefault.id } }), 403, "Invalid or inaccessible environment", "permission_denied");
+    expectError(
+      await h.call("GET", AUDIT, { headers: { "X-Environment-ID": theirDefault.id } }),
+      403,
+      "Invalid or inaccessible environment",
+      "permission_denied",
+    );
     // And the other way round.
     const theirView = await visibleRows(h, { key: otherKey });
     expect(theirView).toHaveLength(4);
@@ -450,7 +523,12 @@ describe("refused and failed changes leave no row", () => {
       [400, "DELETE", `/v1/users/${DEFAULT_TENANT}`, {}],
       [401, "POST", KEYS, { key: null, body: { name: "x" } }],
       [403, "POST", KEYS, { key: ingestorKey.api_key, body: { name: "x" } }],
-      [403, "POST", "/v1/users", { key: ingestorKey.api_key, body: { type: "service_account", name: "x", roles: ["super_admin"] } }],
+      [
+        403,
+        "POST",
+        "/v1/users",
+        { key: ingestorKey.api_key, body: { type: "service_account", name: "x", roles: ["super_admin"] } },
+      ],
       [403, "PUT", `/v1/environments/${env.id}`, { key: ingestorKey.api_key, body: { name: "Taken" } }],
       [404, "DELETE", `${KEYS}/${deleted.id}`, {}],
       [404, "POST", KEYS, { body: { name: "x", service_account_id: "usr_01J00000000000000000000000" } }],

@@ -54,7 +54,14 @@ describe("X-API-Key outcomes (SPEC §1)", () => {
     const h = createHarness();
     const real = issueTestKey(h).apiKey;
     const flipped = real.slice(0, 20) + (real[20] === "a" ? "b" : "a") + real.slice(21);
-    for (const key of ["nope", DEV_KEY.slice(0, -1), generateApiKey("sk", "test"), flipped, `${real}x`, real.toUpperCase()]) {
+    for (const key of [
+      "nope",
+      DEV_KEY.slice(0, -1),
+      generateApiKey("sk", "test"),
+      flipped,
+      `${real}x`,
+      real.toUpperCase(),
+    ]) {
       const res = await h.call("GET", ME, { key });
       expect(res.status).toBe(401);
       expect(errorOf(res)).toEqual({ message: "Invalid API key", internal_error: "permission_denied" });
@@ -114,7 +121,13 @@ describe("X-API-Key outcomes (SPEC §1)", () => {
   test("config key with is_active false: 403 API key is inactive", async () => {
     const key = "an-operator-key-that-was-switched-off";
     const h = createHarness({
-      auth: { api_key: { keys: { [sha256Hex(key)]: { tenant_id: DEFAULT_TENANT, user_id: DEFAULT_TENANT, name: "off", is_active: false } } } },
+      auth: {
+        api_key: {
+          keys: {
+            [sha256Hex(key)]: { tenant_id: DEFAULT_TENANT, user_id: DEFAULT_TENANT, name: "off", is_active: false },
+          },
+        },
+      },
     });
     const res = await h.call("GET", ME, { key });
     expect(res.status).toBe(403);
@@ -144,7 +157,11 @@ describe("X-API-Key outcomes (SPEC §1)", () => {
   test("config keys may be any string and work without a checksum", async () => {
     const key = "plain operator key with spaces";
     const h = createHarness({
-      auth: { api_key: { keys: { [sha256Hex(key)]: { tenant_id: "tenant-b", user_id: "ops", name: "ops", is_active: true } } } },
+      auth: {
+        api_key: {
+          keys: { [sha256Hex(key)]: { tenant_id: "tenant-b", user_id: "ops", name: "ops", is_active: true } },
+        },
+      },
     });
     const res = await h.call("GET", ME, { key });
     expect(res.status).toBe(200);
@@ -212,7 +229,10 @@ describe("environment context (SPEC §1)", () => {
     for (const envId of [foreign.id, "env_does_not_exist"]) {
       const res = await h.call("GET", ME, { headers: { "X-Environment-ID": envId } });
       expect(res.status).toBe(403);
-      expect(errorOf(res)).toEqual({ message: "Invalid or inaccessible environment", internal_error: "permission_denied" });
+      expect(errorOf(res)).toEqual({
+        message: "Invalid or inaccessible environment",
+        internal_error: "permission_denied",
+      });
     }
   });
 
@@ -233,7 +253,10 @@ describe("start-up bootstrap", () => {
     const h = createHarness();
     const { db } = h.context;
     const count = () =>
-      sql(db, "SELECT (SELECT count(*) FROM tenants) t, (SELECT count(*) FROM users) u, (SELECT count(*) FROM environments) e").get();
+      sql(
+        db,
+        "SELECT (SELECT count(*) FROM tenants) t, (SELECT count(*) FROM users) u, (SELECT count(*) FROM environments) e",
+      ).get();
     expect(count()).toEqual({ t: 1, u: 1, e: 2 });
     const { ensureConfigKeyPrincipals } = await import("../src/modules/auth/bootstrap");
     ensureConfigKeyPrincipals(db, h.context.config);

@@ -70,7 +70,9 @@ describe("loadConfig", () => {
     expect(config.auth.api_key.header).toBe("x-key");
     expect(config.auth.api_key.cache_size).toBe(50);
     expect(config.logging.level).toBe("warn");
-    expect(config.auth.api_key.keys).toEqual({ [hash]: { tenant_id: "t", user_id: "u", name: "Config key", is_active: false } });
+    expect(config.auth.api_key.keys).toEqual({
+      [hash]: { tenant_id: "t", user_id: "u", name: "Config key", is_active: false },
+    });
   });
 
   test.each([
@@ -78,7 +80,11 @@ describe("loadConfig", () => {
     ["a port that is not a number", { TOLLGATE_SERVER_PORT: "eighty" }, "server.port"],
     ["an unknown log level", { TOLLGATE_LOGGING_LEVEL: "loud" }, "logging.level"],
     ["keys that are not JSON", { TOLLGATE_AUTH_API_KEY_KEYS: "{nope" }, "TOLLGATE_AUTH_API_KEY_KEYS"],
-    ["a key that is not a SHA-256 hex", { TOLLGATE_AUTH_API_KEY_KEYS: '{"short":{"tenant_id":"t","user_id":"u"}}' }, "auth.api_key.keys"],
+    [
+      "a key that is not a SHA-256 hex",
+      { TOLLGATE_AUTH_API_KEY_KEYS: '{"short":{"tenant_id":"t","user_id":"u"}}' },
+      "auth.api_key.keys",
+    ],
     ["a key without its tenant", { TOLLGATE_AUTH_API_KEY_KEYS: `{"${"c".repeat(64)}":{"user_id":"u"}}` }, "tenant_id"],
   ])("a bad value stops the start and names the field: %s", (_name, env, field) => {
     expect(() => loadConfig({ env, cwd: tempDir() })).toThrow(ConfigError);

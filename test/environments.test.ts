@@ -13,7 +13,9 @@ const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const UNKNOWN = "env_01HZZZZZZZZZZZZZZZZZZZZZZZ";
 
 function environmentCount(h: Harness): number {
-  return (sql(h.context.db, "SELECT count(*) AS n FROM environments WHERE tenant_id = ?").get(DEFAULT_TENANT) as { n: number }).n;
+  return (
+    sql(h.context.db, "SELECT count(*) AS n FROM environments WHERE tenant_id = ?").get(DEFAULT_TENANT) as { n: number }
+  ).n;
 }
 
 async function getEnvironment(h: Harness, id: string) {
@@ -154,7 +156,12 @@ describe("POST /v1/environments", () => {
   test("a bad or missing type: 400 validation_error, nothing created", async () => {
     const h = createHarness();
     const before = environmentCount(h);
-    for (const body of [{ name: "QA", type: "staging" }, { name: "QA" }, { name: "QA", type: 1 }, { name: "QA", type: "Production" }]) {
+    for (const body of [
+      { name: "QA", type: "staging" },
+      { name: "QA" },
+      { name: "QA", type: 1 },
+      { name: "QA", type: "Production" },
+    ]) {
       const res = await h.call("POST", ENVS, { body });
       expect(res.status).toBe(400);
       expect(errorOf(res).internal_error).toBe("validation_error");
@@ -241,7 +248,10 @@ describe("keys and environments (SPEC §1, §3)", () => {
     expect(me.body.environment_id).toBe(prod.id);
     const moved = await h.call("GET", "/v1/users/me", { key, headers: { "X-Environment-ID": dev.id } });
     expect(moved.status).toBe(403);
-    expect(errorOf(moved)).toEqual({ message: "Invalid or inaccessible environment", internal_error: "permission_denied" });
+    expect(errorOf(moved)).toEqual({
+      message: "Invalid or inaccessible environment",
+      internal_error: "permission_denied",
+    });
 
     // It is listed in Production only.
     const inProd = await h.call("GET", `${KEYS}/${secret.id}`, { headers: { "X-Environment-ID": prod.id } });
@@ -268,7 +278,10 @@ describe("keys and environments (SPEC §1, §3)", () => {
     const h = createHarness();
     const live = await createEnvironment(h, "EU production", "production");
     const test_ = await createEnvironment(h, "QA", "development");
-    for (const [env, prefix] of [[live, /^sk_live_/], [test_, /^sk_test_/]] as const) {
+    for (const [env, prefix] of [
+      [live, /^sk_live_/],
+      [test_, /^sk_test_/],
+    ] as const) {
       const res = await h.call("POST", KEYS, { headers: { "X-Environment-ID": env.id }, body: { name: "k" } });
       expect(res.status).toBe(201);
       expect(res.body.api_key).toMatch(prefix);
@@ -318,7 +331,10 @@ describe("access to /v1/environments (SPEC §2)", () => {
     const h = createHarness();
     const pk = await h.call("POST", KEYS, { body: { name: "pk", type: "publishable_key" } });
     expect(pk.status).toBe(201);
-    for (const [method, path, body] of [["GET", ENVS], ["POST", ENVS, { name: "P", type: "development" }]] as const) {
+    for (const [method, path, body] of [
+      ["GET", ENVS],
+      ["POST", ENVS, { name: "P", type: "development" }],
+    ] as const) {
       const res = await h.call(method, path, { key: pk.body.api_key, body });
       expect(res.status).toBe(403);
       expect(errorOf(res).message).toBe("Publishable keys cannot access this resource");

@@ -29,7 +29,11 @@ function probeHarness() {
 describe("the error envelope on every failure (SPEC §0)", () => {
   test("unknown route: 404 not_found", async () => {
     const h = createHarness();
-    for (const [method, path] of [["GET", "/v1/nothing-here"], ["DELETE", "/health"], ["GET", "/"]]) {
+    for (const [method, path] of [
+      ["GET", "/v1/nothing-here"],
+      ["DELETE", "/health"],
+      ["GET", "/"],
+    ]) {
       const res = await h.call(method, path);
       expect(res.status).toBe(404);
       expect(errorOf(res).internal_error).toBe("not_found");
@@ -115,7 +119,10 @@ describe("the error envelope on every failure (SPEC §0)", () => {
     const h = probeHarness();
     const res = await h.call("GET", "/v1/crash", { headers: { "X-Request-ID": "crash-test-1" } });
     expect(res.status).toBe(500);
-    expect(res.body).toEqual({ success: false, error: { message: "Internal server error", internal_error: "internal_error" } });
+    expect(res.body).toEqual({
+      success: false,
+      error: { message: "Internal server error", internal_error: "internal_error" },
+    });
     expect(res.text).not.toContain("SQLITE");
     const logged = h.logs.find((l) => l.msg === "unhandled error");
     expect(logged).toMatchObject({ request_id: "crash-test-1", level: "error" });

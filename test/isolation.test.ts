@@ -21,8 +21,12 @@ function twoTenants(): Harness {
 
 /** Everything the first tenant owns that has an id. */
 async function firstTenantResources(h: Harness) {
-  const account = await h.call("POST", "/v1/users", { body: { type: "service_account", name: "sa", roles: ["event_reader"] } });
-  const key = await h.call("POST", "/v1/secrets/api/keys", { body: { name: "k", service_account_id: account.body.id } });
+  const account = await h.call("POST", "/v1/users", {
+    body: { type: "service_account", name: "sa", roles: ["event_reader"] },
+  });
+  const key = await h.call("POST", "/v1/secrets/api/keys", {
+    body: { name: "k", service_account_id: account.body.id },
+  });
   const env = await h.call("POST", "/v1/environments", { body: { name: "Staging", type: "development" } });
   for (const res of [account, key, env]) expect(res.status).toBe(201);
   return { userId: account.body.id as string, keyId: key.body.id as string, envId: env.body.id as string };
@@ -94,7 +98,9 @@ describe("environment isolation", () => {
     const prod = environmentOf(h, "production").id;
     const key = await h.call("POST", "/v1/secrets/api/keys", { body: { name: "dev-only" } });
     expect(key.status).toBe(201);
-    const fromProd = await h.call("GET", `/v1/secrets/api/keys/${key.body.id}`, { headers: { "X-Environment-ID": prod } });
+    const fromProd = await h.call("GET", `/v1/secrets/api/keys/${key.body.id}`, {
+      headers: { "X-Environment-ID": prod },
+    });
     expect(fromProd.status).toBe(404);
     const list = await h.call("GET", "/v1/secrets/api/keys", { headers: { "X-Environment-ID": prod } });
     expect(list.text).not.toContain(key.body.id);

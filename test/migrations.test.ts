@@ -31,7 +31,9 @@ describe("migrations", () => {
     migrate(db);
     expect(() =>
       db
-        .prepare("INSERT INTO environments (id, tenant_id, name, type, created_at, updated_at) VALUES ('e', 'missing', 'n', 'development', '', '')")
+        .prepare(
+          "INSERT INTO environments (id, tenant_id, name, type, created_at, updated_at) VALUES ('e', 'missing', 'n', 'development', '', '')",
+        )
         .run(),
     ).toThrow(/FOREIGN KEY/);
   });

@@ -30,9 +30,13 @@ async function publishableKey(h: Harness): Promise<string> {
 }
 
 async function eventReaderKey(h: Harness): Promise<string> {
-  const sa = await h.call("POST", "/v1/users", { body: { type: "service_account", name: "reader", roles: ["event_reader"] } });
+  const sa = await h.call("POST", "/v1/users", {
+    body: { type: "service_account", name: "reader", roles: ["event_reader"] },
+  });
   expect(sa.status).toBe(201);
-  const key = await h.call("POST", "/v1/secrets/api/keys", { body: { name: "reader key", service_account_id: sa.body.id } });
+  const key = await h.call("POST", "/v1/secrets/api/keys", {
+    body: { name: "reader key", service_account_id: sa.body.id },
+  });
   expect(key.status).toBe(201);
   expect(key.body.roles).toEqual(["event_reader"]);
   return key.body.api_key;
@@ -195,7 +199,11 @@ describe("the route table (SPEC §2: every route declares its access)", () => {
 
   test("public and merely-authenticated routes are only those SPEC §1 and §2 allow", () => {
     const access = accessOf(routes());
-    const withAccess = (value: string) => [...access].filter(([, a]) => a === value).map(([route]) => route).sort();
+    const withAccess = (value: string) =>
+      [...access]
+        .filter(([, a]) => a === value)
+        .map(([route]) => route)
+        .sort();
     // §1: /health, /swagger*, the dashboard's static files, login/signup and webhooks need no credential.
     const mayBePublic = (route: string) =>
       route === "GET /health" ||
@@ -207,7 +215,9 @@ describe("the route table (SPEC §2: every route declares its access)", () => {
     expect(publicRoutes).toContain("GET /health");
     expect(publicRoutes.filter((route) => !mayBePublic(route))).toEqual([]);
     // §2: only these API routes are open to every principal, publishable keys included.
-    const authenticated = withAccess("authenticated").filter((route) => !/ \/v1\/(auth|customer\/portal)\//.test(route));
+    const authenticated = withAccess("authenticated").filter(
+      (route) => !/ \/v1\/(auth|customer\/portal)\//.test(route),
+    );
     expect(authenticated).toEqual(["GET /v1/rbac/roles", "GET /v1/rbac/roles/:id", "GET /v1/users/me"]);
   });
 

@@ -39,10 +39,21 @@ async function serviceAccount(h: Harness, roles: string[], name = "worker", key?
 }
 
 /** POST /v1/secrets/api/keys; asserts the 201. */
-async function newKey(h: Harness, body: Record<string, unknown> = { name: "k" }, options: { key?: string; headers?: Record<string, string> } = {}) {
+async function newKey(
+  h: Harness,
+  body: Record<string, unknown> = { name: "k" },
+  options: { key?: string; headers?: Record<string, string> } = {},
+) {
   const res = await h.call("POST", KEYS, { ...options, body });
   if (res.status !== 201) throw new Error(`expected 201, got ${res.status}: ${res.text}`);
-  return res.body as { api_key: string; secret: Record<string, any>; id: string; name: string; roles: string[]; created_at: string };
+  return res.body as {
+    api_key: string;
+    secret: Record<string, any>;
+    id: string;
+    name: string;
+    roles: string[];
+    created_at: string;
+  };
 }
 
 /** A service account with these roles and a key of its own, both made with the dev key. */
@@ -153,7 +164,15 @@ describe("POST /v1/secrets/api/keys", () => {
   test("name: required, 1–255 characters after trimming", async () => {
     const h = createHarness();
     const before = secretsSnapshot(h);
-    for (const body of [{}, { name: "" }, { name: "   " }, { name: "\t\n" }, { name: "a".repeat(256) }, { name: 42 }, { name: null }]) {
+    for (const body of [
+      {},
+      { name: "" },
+      { name: "   " },
+      { name: "\t\n" },
+      { name: "a".repeat(256) },
+      { name: 42 },
+      { name: null },
+    ]) {
       const res = await h.call("POST", KEYS, { body });
       expect({ body, status: res.status }).toEqual({ body, status: 400 });
       expect(errorOf(res).internal_error).toBe("validation_error");
@@ -180,10 +199,17 @@ describe("POST /v1/secrets/api/keys", () => {
     const publishable = await newKey(h, { name: "browser", type: "publishable_key" });
     expect(publishable.api_key).toMatch(/^pk_test_[0-9a-f]{64}$/);
     expect(publishable.secret.type).toBe("publishable_key");
-    expect(publishable.secret.display_id).toBe(`${publishable.api_key.slice(0, 12)}***${publishable.api_key.slice(-4)}`);
+    expect(publishable.secret.display_id).toBe(
+      `${publishable.api_key.slice(0, 12)}***${publishable.api_key.slice(-4)}`,
+    );
     // It works, narrowly.
     expect((await h.call("GET", ME, { key: publishable.api_key })).status).toBe(200);
-    expectError(await h.call("GET", KEYS, { key: publishable.api_key }), 403, "Publishable keys cannot access this resource", "permission_denied");
+    expectError(
+      await h.call("GET", KEYS, { key: publishable.api_key }),
+      403,
+      "Publishable keys cannot access this resource",
+      "permission_denied",
+    );
 
     const before = secretsSnapshot(h);
     for (const type of ["integration", "secret_key", "", null, 1]) {
@@ -210,7 +236,9 @@ describe("POST /v1/secrets/api/keys", () => {
 
     const offset = await newKey(h, { name: "offset", expires_at: "2099-06-01T12:00:00+02:00" });
     expect(offset.secret.expires_at).toBe("2099-06-01T10:00:00.000Z");
-    expect((await h.call("GET", ME, { key: offset.api_key })).body.credential.expires_at).toBe("2099-06-01T10:00:00.000Z");
+    expect((await h.call("GET", ME, { key: offset.api_key })).body.credential.expires_at).toBe(
+      "2099-06-01T10:00:00.000Z",
+    );
   });
 
   test("expires_at: an impossible calendar date is 400, not silently moved to another day", async () => {
@@ -218,7 +246,11 @@ describe("POST /v1/secrets/api/keys", () => {
     const before = secretsSnapshot(h);
     for (const expires_at of ["2030-02-30T00:00:00Z", "2030-04-31T12:00:00Z", "2031-02-29T00:00:00Z"]) {
       const res = await h.call("POST", KEYS, { body: { name: "x", expires_at } });
-      expect({ expires_at, status: res.status, stored: res.body?.secret?.expires_at }).toEqual({ expires_at, status: 400, stored: undefined });
+      expect({ expires_at, status: res.status, stored: res.body?.secret?.expires_at }).toEqual({
+        expires_at,
+        status: 400,
+        stored: undefined,
+      });
       expect(errorOf(res).internal_error).toBe("validation_error");
     }
     expect(secretsSnapshot(h)).toEqual(before);
@@ -238,7 +270,11 @@ describe("POST /v1/secrets/api/keys", () => {
   test("unknown fields: 400, and nothing is created", async () => {
     const h = createHarness();
     const before = secretsSnapshot(h);
-    for (const body of [{ name: "x", roles: ["super_admin"] }, { name: "x", permissions: ["*"] }, { name: "x", user_id: DEFAULT_TENANT }]) {
+    for (const body of [
+      { name: "x", roles: ["super_admin"] },
+      { name: "x", permissions: ["*"] },
+      { name: "x", user_id: DEFAULT_TENANT },
+    ]) {
       const res = await h.call("POST", KEYS, { body });
       expect(res.status).toBe(400);
       const error = errorOf(res);
@@ -257,7 +293,10 @@ describe("POST /v1/secrets/api/keys", () => {
     expect(secret.user_id).toBe(DEFAULT_TENANT);
     // It really holds full access: it can mint keys and create accounts.
     expect((await h.call("POST", KEYS, { key: api_key, body: { name: "child" } })).status).toBe(201);
-    expect((await h.call("POST", "/v1/users", { key: api_key, body: { type: "service_account", roles: ["super_admin"] } })).status).toBe(201);
+    expect(
+      (await h.call("POST", "/v1/users", { key: api_key, body: { type: "service_account", roles: ["super_admin"] } }))
+        .status,
+    ).toBe(201);
   });
 
   test("with service_account_id the key copies the account's roles and is owned by it", async () => {
@@ -275,7 +314,11 @@ describe("POST /v1/secrets/api/keys", () => {
     expect(me.status).toBe(200);
     expect(me.body.id).toBe(account.id);
     expect(me.body.type).toBe("service_account");
-    expect(me.body.credential).toMatchObject({ kind: "api_key", id: created.id, roles: ["event_ingestor", "event_reader"] });
+    expect(me.body.credential).toMatchObject({
+      kind: "api_key",
+      id: created.id,
+      roles: ["event_ingestor", "event_reader"],
+    });
   });
 
   test("service_account_id that is unknown, archived, another tenant's, or a user account: 404 Service account not found", async () => {
@@ -311,7 +354,11 @@ describe("POST /v1/secrets/api/keys", () => {
     const reader = await accountWithKey(h, ["event_reader", "event_ingestor"], "reader");
     const before = secretsSnapshot(h);
     for (const { account, apiKey } of [ingestor, reader]) {
-      for (const body of [{ name: "self" }, { name: "other", service_account_id: account.id }, { name: "pk", type: "publishable_key" }]) {
+      for (const body of [
+        { name: "self" },
+        { name: "other", service_account_id: account.id },
+        { name: "pk", type: "publishable_key" },
+      ]) {
         const res = await h.call("POST", KEYS, { key: apiKey, body });
         const error = expectError(res, 403, "Insufficient permissions", "permission_denied");
         expect(error.details).toEqual({ required: "secret:write", roles: account.roles });
@@ -384,7 +431,10 @@ describe("the privilege rule: no key holds more than its minter", () => {
     ];
     for (const [roles, expected] of cases) {
       const { apiKey } = await accountWithKey(h, roles, roles.join("+"));
-      const ingest = await h.call("POST", "/v1/events", { key: apiKey, body: { event_name: "api_call", external_customer_id: "c1" } });
+      const ingest = await h.call("POST", "/v1/events", {
+        key: apiKey,
+        body: { event_name: "api_call", external_customer_id: "c1" },
+      });
       const read = await h.call("GET", "/v1/events", { key: apiKey });
       const keys = await h.call("GET", KEYS, { key: apiKey });
       expect({ roles, ingest: ingest.status, read: read.status, keys: keys.status }).toEqual({ roles, ...expected });
@@ -414,7 +464,11 @@ describe("the privilege rule: no key holds more than its minter", () => {
     const ingestor = await serviceAccount(h, ["event_ingestor"], "ingestor", admin.apiKey);
     const minted = await newKey(h, { name: "ingest", service_account_id: ingestor.id }, { key: admin.apiKey });
     expect(minted.roles).toEqual(["event_ingestor"]);
-    for (const [method, path] of [["GET", KEYS], ["GET", "/v1/audit-logs"], ["GET", "/v1/environments"]] as const) {
+    for (const [method, path] of [
+      ["GET", KEYS],
+      ["GET", "/v1/audit-logs"],
+      ["GET", "/v1/environments"],
+    ] as const) {
       const res = await h.call(method, path, { key: minted.api_key });
       expect(res.status).toBe(403);
       expect(errorOf(res).details).toEqual({ required: expect.any(String), roles: ["event_ingestor"] });
@@ -481,7 +535,18 @@ describe("GET /v1/secrets/api/keys", () => {
     expect(paged.sort()).toEqual(made.sort());
     expect((await h.call("GET", `${KEYS}?offset=10`)).body.items).toEqual([]);
 
-    for (const query of ["limit=0", "limit=1001", "limit=abc", "limit=-1", "limit=2.5", "offset=-1", "offset=x", "type=integration", "status=live", "bogus=1"]) {
+    for (const query of [
+      "limit=0",
+      "limit=1001",
+      "limit=abc",
+      "limit=-1",
+      "limit=2.5",
+      "offset=-1",
+      "offset=x",
+      "type=integration",
+      "status=live",
+      "bogus=1",
+    ]) {
       const res = await h.call("GET", `${KEYS}?${query}`);
       expect({ query, status: res.status }).toEqual({ query, status: 400 });
       expect(errorOf(res).internal_error).toBe("validation_error");
@@ -520,7 +585,12 @@ describe("GET /v1/secrets/api/keys", () => {
 
     expectError(await h.call("GET", `${KEYS}/${inProd.id}`), 404, "API key not found", "not_found");
     expectError(await h.call("DELETE", `${KEYS}/${inProd.id}`), 404, "API key not found", "not_found");
-    expectError(await h.call("POST", `${KEYS}/${inProd.id}/rotate`, { body: {} }), 404, "API key not found", "not_found");
+    expectError(
+      await h.call("POST", `${KEYS}/${inProd.id}/rotate`, { body: {} }),
+      404,
+      "API key not found",
+      "not_found",
+    );
     // Nothing happened to it.
     expect(secretRow(h, inProd.id).status).toBe("published");
     expect((await h.call("GET", ME, { key: inProd.api_key })).status).toBe(200);
@@ -561,7 +631,12 @@ describe("DELETE /v1/secrets/api/keys/{id}", () => {
     const again = await h.call("DELETE", `${KEYS}/${created.id}`);
     expectError(again, 404, "API key not found", "not_found");
     expect(secretRow(h, created.id).updated_at).toBe(read.body.updated_at);
-    expectError(await h.call("DELETE", `${KEYS}/sec_01J00000000000000000000000`), 404, "API key not found", "not_found");
+    expectError(
+      await h.call("DELETE", `${KEYS}/sec_01J00000000000000000000000`),
+      404,
+      "API key not found",
+      "not_found",
+    );
   });
 });
 
@@ -644,14 +719,22 @@ describe("POST /v1/secrets/api/keys/{id}/rotate", () => {
     const h = createHarness();
     const old = await newKey(h, { name: "stay" });
     const before = secretsSnapshot(h);
-    for (const body of [{ grace_period_seconds: 604801 }, { grace_period_seconds: -1 }, { grace_period_seconds: 1.5 }, { grace_period_seconds: true }, { grace: 60 }]) {
+    for (const body of [
+      { grace_period_seconds: 604801 },
+      { grace_period_seconds: -1 },
+      { grace_period_seconds: 1.5 },
+      { grace_period_seconds: true },
+      { grace: 60 },
+    ]) {
       const res = await h.call("POST", `${KEYS}/${old.id}/rotate`, { body });
       expect({ body, status: res.status }).toEqual({ body, status: 400 });
       expect(errorOf(res).internal_error).toBe("validation_error");
     }
     expect(secretsSnapshot(h)).toEqual(before);
     expect((await h.call("GET", ME, { key: old.api_key })).status).toBe(200);
-    expect((await h.call("POST", `${KEYS}/${old.id}/rotate`, { body: { grace_period_seconds: 604800 } })).status).toBe(201);
+    expect((await h.call("POST", `${KEYS}/${old.id}/rotate`, { body: { grace_period_seconds: 604800 } })).status).toBe(
+      201,
+    );
   });
 
   test("grace given as a JSON string is a wrong type: 400, and nothing changes", async () => {

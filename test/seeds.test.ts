@@ -23,7 +23,11 @@ describe("service accounts (seed 002)", () => {
       body: { type: "service_account", name: "Event Ingestion Worker", roles: ["event_ingestor"] },
     });
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ type: "service_account", roles: ["event_ingestor"], name: "Event Ingestion Worker" });
+    expect(res.body).toMatchObject({
+      type: "service_account",
+      roles: ["event_ingestor"],
+      name: "Event Ingestion Worker",
+    });
     expect(res.body.id).toMatch(/^usr_[0-9A-Z]{26}$/);
     expect(Date.parse(res.body.created_at)).not.toBeNaN();
   });
@@ -145,7 +149,9 @@ describe("API keys (seeds 000, 001, 004)", () => {
     const first = await keyFor(h, account.id);
     const second = await keyFor(h, account.id);
     expect(first.api_key).not.toBe(second.api_key);
-    expect((await h.call("GET", "/v1/users/me", { key: first.api_key })).body.credential.roles).toEqual(["event_reader"]);
+    expect((await h.call("GET", "/v1/users/me", { key: first.api_key })).body.credential.roles).toEqual([
+      "event_reader",
+    ]);
   });
 
   test("lost key: create a new one for the same account, delete the old one", async () => {

@@ -24,7 +24,9 @@ async function inviteUser(h: Harness, email: string, name = "Invited") {
 
 /** A stored key for a service account, minted through the API with the development key. */
 async function keyFor(h: Harness, serviceAccountId: string): Promise<string> {
-  const res = await h.call("POST", "/v1/secrets/api/keys", { body: { name: "sa key", service_account_id: serviceAccountId } });
+  const res = await h.call("POST", "/v1/secrets/api/keys", {
+    body: { name: "sa key", service_account_id: serviceAccountId },
+  });
   expect(res.status).toBe(201);
   return res.body.api_key;
 }
@@ -61,17 +63,57 @@ async function getAccount(h: Harness, id: string) {
 
 describe("POST /v1/users: the validation table (SPEC §4)", () => {
   const cases: { name: string; body: unknown; message: string }[] = [
-    { name: "type missing", body: { name: "x", roles: ["event_reader"] }, message: "Type must be 'user' or 'service_account'" },
-    { name: "type not user|service_account", body: { type: "admin", name: "x" }, message: "Type must be 'user' or 'service_account'" },
-    { name: "type of the wrong JSON type", body: { type: 5, name: "x" }, message: "Type must be 'user' or 'service_account'" },
-    { name: "service account without roles", body: { type: "service_account", name: "x" }, message: "Service accounts must have at least one role assigned" },
-    { name: "service account with roles []", body: { type: "service_account", name: "x", roles: [] }, message: "Service accounts must have at least one role assigned" },
-    { name: "a role that does not exist", body: { type: "service_account", name: "x", roles: ["custom_role"] }, message: "Invalid role: custom_role" },
-    { name: "an unknown role next to a real one", body: { type: "service_account", name: "x", roles: ["event_reader", "custom_role"] }, message: "Invalid role: custom_role" },
-    { name: "service account with an email", body: { type: "service_account", name: "x", roles: ["event_reader"], email: "sa@example.com" }, message: "Service accounts cannot have an email" },
+    {
+      name: "type missing",
+      body: { name: "x", roles: ["event_reader"] },
+      message: "Type must be 'user' or 'service_account'",
+    },
+    {
+      name: "type not user|service_account",
+      body: { type: "admin", name: "x" },
+      message: "Type must be 'user' or 'service_account'",
+    },
+    {
+      name: "type of the wrong JSON type",
+      body: { type: 5, name: "x" },
+      message: "Type must be 'user' or 'service_account'",
+    },
+    {
+      name: "service account without roles",
+      body: { type: "service_account", name: "x" },
+      message: "Service accounts must have at least one role assigned",
+    },
+    {
+      name: "service account with roles []",
+      body: { type: "service_account", name: "x", roles: [] },
+      message: "Service accounts must have at least one role assigned",
+    },
+    {
+      name: "a role that does not exist",
+      body: { type: "service_account", name: "x", roles: ["custom_role"] },
+      message: "Invalid role: custom_role",
+    },
+    {
+      name: "an unknown role next to a real one",
+      body: { type: "service_account", name: "x", roles: ["event_reader", "custom_role"] },
+      message: "Invalid role: custom_role",
+    },
+    {
+      name: "service account with an email",
+      body: { type: "service_account", name: "x", roles: ["event_reader"], email: "sa@example.com" },
+      message: "Service accounts cannot have an email",
+    },
     { name: "user without email", body: { type: "user", name: "x" }, message: "Email is required for user accounts" },
-    { name: "user with an invalid email", body: { type: "user", name: "x", email: "not-an-email" }, message: "Email is required for user accounts" },
-    { name: "user with an empty email", body: { type: "user", name: "x", email: "" }, message: "Email is required for user accounts" },
+    {
+      name: "user with an invalid email",
+      body: { type: "user", name: "x", email: "not-an-email" },
+      message: "Email is required for user accounts",
+    },
+    {
+      name: "user with an empty email",
+      body: { type: "user", name: "x", email: "" },
+      message: "Email is required for user accounts",
+    },
   ];
 
   for (const c of cases) {
@@ -93,11 +135,17 @@ describe("POST /v1/users: the validation table (SPEC §4)", () => {
     const before = accountCount(h);
     const res = await h.call("POST", USERS, { key, body: { type: "user", name: "Eve", email: "eve@example.com" } });
     expect(res.status).toBe(403);
-    expect(errorOf(res)).toEqual({ message: "Only user accounts can invite users", internal_error: "permission_denied" });
+    expect(errorOf(res)).toEqual({
+      message: "Only user accounts can invite users",
+      internal_error: "permission_denied",
+    });
     expect(accountCount(h)).toBe(before);
     expect(sql(h.context.db, "SELECT 1 FROM users WHERE email = ?").get("eve@example.com")).toBeUndefined();
     // The same key may still create service accounts: the refusal is about the type, not the permission.
-    const sa = await h.call("POST", USERS, { key, body: { type: "service_account", name: "child", roles: ["event_reader"] } });
+    const sa = await h.call("POST", USERS, {
+      key,
+      body: { type: "service_account", name: "child", roles: ["event_reader"] },
+    });
     expect(sa.status).toBe(201);
   });
 
@@ -302,7 +350,11 @@ describe("PUT /v1/users/{id}", () => {
   test("unknown body fields: 400, nothing changed", async () => {
     const h = createHarness();
     const sa = await createServiceAccount(h, ["event_reader"], "Strict");
-    for (const body of [{ name: "Other", email: "x@example.com" }, { name: "Other", status: "archived" }, { nickname: "x" }]) {
+    for (const body of [
+      { name: "Other", email: "x@example.com" },
+      { name: "Other", status: "archived" },
+      { nickname: "x" },
+    ]) {
       const res = await h.call("PUT", `${USERS}/${sa.id}`, { body });
       expect(res.status).toBe(400);
       expect(errorOf(res).internal_error).toBe("validation_error");
@@ -357,7 +409,10 @@ describe("DELETE /v1/users/{id}", () => {
     await inviteUser(h, "second@example.com");
     const res = await h.call("DELETE", `${USERS}/${DEFAULT_TENANT}`);
     expect(res.status).toBe(400);
-    expect(errorOf(res)).toEqual({ message: "You cannot delete your own account", internal_error: "invalid_operation" });
+    expect(errorOf(res)).toEqual({
+      message: "You cannot delete your own account",
+      internal_error: "invalid_operation",
+    });
     expect((await getAccount(h, DEFAULT_TENANT)).status).toBe("published");
     expect((await h.call("GET", `${USERS}/me`)).status).toBe(200);
   });
@@ -451,7 +506,15 @@ describe("POST /v1/users/search", () => {
     expect((await search({ limit: 1000 })).pagination.limit).toBe(1000);
   });
 
-  for (const body of [{ limit: 0 }, { limit: 1001 }, { limit: -1 }, { limit: "x" }, { limit: 1.5 }, { offset: -1 }, { offset: "x" }]) {
+  for (const body of [
+    { limit: 0 },
+    { limit: 1001 },
+    { limit: -1 },
+    { limit: "x" },
+    { limit: 1.5 },
+    { offset: -1 },
+    { offset: "x" },
+  ]) {
     test(`bad paging ${JSON.stringify(body)}: 400 validation_error`, async () => {
       const h = createHarness();
       const res = await h.call("POST", `${USERS}/search`, { body });
@@ -475,7 +538,10 @@ describe("access to /v1/users (SPEC §2)", () => {
     const h = createHarness();
     const { key } = await serviceAccountKey(h, ["event_ingestor", "event_reader"]);
     const before = accountCount(h);
-    const res = await h.call("POST", USERS, { key, body: { type: "service_account", name: "x", roles: ["event_reader"] } });
+    const res = await h.call("POST", USERS, {
+      key,
+      body: { type: "service_account", name: "x", roles: ["event_reader"] },
+    });
     expect(res.status).toBe(403);
     expect(errorOf(res)).toEqual({
       message: "Insufficient permissions",
@@ -526,8 +592,18 @@ describe("access to /v1/users (SPEC §2)", () => {
 
   test("no key: 401 API key required on every user route", async () => {
     const h = createHarness();
-    for (const [method, path] of [["GET", `${USERS}/me`], ["POST", USERS], ["POST", `${USERS}/search`], ["GET", `${USERS}/${DEFAULT_TENANT}`], ["PUT", `${USERS}/${DEFAULT_TENANT}`], ["DELETE", `${USERS}/${DEFAULT_TENANT}`]] as const) {
-      const res = await h.call(method, path, { key: null, body: method === "GET" || method === "DELETE" ? undefined : {} });
+    for (const [method, path] of [
+      ["GET", `${USERS}/me`],
+      ["POST", USERS],
+      ["POST", `${USERS}/search`],
+      ["GET", `${USERS}/${DEFAULT_TENANT}`],
+      ["PUT", `${USERS}/${DEFAULT_TENANT}`],
+      ["DELETE", `${USERS}/${DEFAULT_TENANT}`],
+    ] as const) {
+      const res = await h.call(method, path, {
+        key: null,
+        body: method === "GET" || method === "DELETE" ? undefined : {},
+      });
       expect(res.status).toBe(401);
       expect(errorOf(res)).toEqual({ message: "API key required", internal_error: "permission_denied" });
     }

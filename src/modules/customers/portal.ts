@@ -37,7 +37,10 @@ export function customerPortalController(app: AppContext) {
           external_id: customer.external_id,
           start_time: start.toISOString(),
           end_time: end.toISOString(),
-          usage: usageSummary(app.db, session, customer.external_id, start.toISOString()),
+          usage: usageSummary(app.db, session, customer.external_id, {
+            start: start.toISOString(),
+            end: end.toISOString(),
+          }),
         };
       },
       {

@@ -15,16 +15,9 @@ import {
   UsageSchema,
 } from "./model";
 import { authPlugin } from "../auth";
-import {
-  type EventQuery,
-  aggregateUsage,
-  getEvent,
-  insertEvents,
-  prepareEvent,
-  prepareEvents,
-  queryEvents,
-  toEventResponse,
-} from "./service";
+import { scopeKeyFor } from "./scopes";
+import { insertEvents } from "./store";
+import { type EventQuery, aggregateUsage, getEvent, prepareEvent, prepareEvents, queryEvents } from "./service";
 
 const Accepted = t.Object({ message: t.String(), event_id: t.String() }, { title: "EventAccepted" });
 const BulkAccepted = t.Object({ message: t.String() }, { title: "EventsAccepted" });
@@ -70,7 +63,7 @@ export function eventsController(app: AppContext) {
     .post(
       "/",
       async ({ principal, body, set }) => {
-        const row = prepareEvent(principal, body, nowIso());
+        const row = prepareEvent(scopeKeyFor(app.db, principal), body, nowIso());
         await app.events.write(row);
         set.status = 202;
         return { message: "Event accepted for processing", event_id: row.id };
@@ -88,7 +81,7 @@ export function eventsController(app: AppContext) {
     .post(
       "/bulk",
       ({ principal, body, set }) => {
-        insertEvents(app.db, prepareEvents(principal, body.events));
+        insertEvents(app.db, prepareEvents(scopeKeyFor(app.db, principal), body.events));
         set.status = 202;
         return { message: "Events accepted for processing" };
       },
@@ -120,7 +113,7 @@ export function eventsController(app: AppContext) {
     .get(
       "/:id",
       ({ principal, params }) => ({
-        event: toEventResponse(getEvent(app.db, principal, params.id)),
+        event: getEvent(app.db, principal, params.id),
         status: "processed" as const,
       }),
       {

@@ -26,9 +26,8 @@ export const BulkIngestBody = t.Object(
 
 export interface EventRow {
   seq?: number;
+  scope: number;
   id: string;
-  tenant_id: string;
-  environment_id: string;
   event_name: string;
   external_customer_id: string;
   customer_id: string | null;

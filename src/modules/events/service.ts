@@ -2,6 +2,7 @@ import type { Static } from "elysia";
 import { type Db, sql, sqlPluck } from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import { notFound, validationError } from "../../http/errors";
+import { findScopeKey, type Scope } from "./scopes";
 import {
   type Aggregation,
   DEFAULT_PAGE_SIZE,
@@ -15,10 +16,7 @@ import {
   type WindowSize,
 } from "./model";
 
-export interface Scope {
-  tenantId: string;
-  environmentId: string;
-}
+export type { Scope };
 
 export type EventInput = Static<typeof IngestEventBody>;
 export type EventResponse = Static<typeof EventSchema>;
@@ -28,16 +26,15 @@ export type EventResponse = Static<typeof EventSchema>;
  * sent, properties checked against their size limit. `field` prefixes error details
  * (`events[3].`) for bulk requests.
  */
-export function prepareEvent(scope: Scope, input: EventInput, now: string, field = ""): EventRow {
+export function prepareEvent(scopeKey: number, input: EventInput, now: string, field = ""): EventRow {
   const properties = JSON.stringify(input.properties ?? {});
   if (Buffer.byteLength(properties) > MAX_PROPERTIES_BYTES) {
     const detail = `must be at most ${MAX_PROPERTIES_BYTES} bytes as JSON`;
     throw validationError(`${field}properties ${detail}`, { [`${field}properties`]: detail });
   }
   return {
+    scope: scopeKey,
     id: input.event_id ?? newId("event"),
-    tenant_id: scope.tenantId,
-    environment_id: scope.environmentId,
     event_name: input.event_name,
     external_customer_id: input.external_customer_id,
     customer_id: input.customer_id ?? null,
@@ -48,35 +45,12 @@ export function prepareEvent(scope: Scope, input: EventInput, now: string, field
   };
 }
 
-export function prepareEvents(scope: Scope, inputs: EventInput[]): EventRow[] {
+export function prepareEvents(scopeKey: number, inputs: EventInput[]): EventRow[] {
   const now = nowIso();
-  return inputs.map((input, i) => prepareEvent(scope, input, now, `events[${i}].`));
+  return inputs.map((input, i) => prepareEvent(scopeKey, input, now, `events[${i}].`));
 }
 
-/**
- * Inserts the rows in one transaction. An event_id already stored in the same tenant and
- * environment is skipped, not an error: ingestion is idempotent, and of two concurrent
- * duplicates exactly one row is kept.
- */
-export function insertEvents(db: Db, rows: EventRow[]): number {
-  const insert = sql(
-    db,
-    `INSERT INTO events (id, tenant_id, environment_id, event_name, external_customer_id, customer_id, timestamp,
-       source, properties, ingested_at)
-     VALUES (@id, @tenant_id, @environment_id, @event_name, @external_customer_id, @customer_id, @timestamp,
-       @source, @properties, @ingested_at)
-     ON CONFLICT (tenant_id, environment_id, id) DO NOTHING`,
-  );
-  return db
-    .transaction(() => {
-      let inserted = 0;
-      for (const row of rows) inserted += insert.run(row).changes;
-      return inserted;
-    })
-    .immediate();
-}
-
-export function toEventResponse(row: EventRow): EventResponse {
+export function toEventResponse(row: EventRow, environmentId: string): EventResponse {
   return {
     id: row.id,
     event_name: row.event_name,
@@ -85,18 +59,18 @@ export function toEventResponse(row: EventRow): EventResponse {
     timestamp: row.timestamp,
     source: row.source,
     properties: JSON.parse(row.properties),
-    environment_id: row.environment_id,
+    environment_id: environmentId,
   };
 }
 
-export function getEvent(db: Db, scope: Scope, id: string): EventRow {
-  const row = sql(db, "SELECT * FROM events WHERE tenant_id = ? AND environment_id = ? AND id = ?").get(
-    scope.tenantId,
-    scope.environmentId,
-    id,
-  ) as EventRow | undefined;
+export function getEvent(db: Db, scope: Scope, id: string): EventResponse {
+  const key = findScopeKey(db, scope);
+  const row =
+    key === undefined
+      ? undefined
+      : (sql(db, "SELECT * FROM events WHERE scope = ? AND id = ?").get(key, id) as EventRow | undefined);
   if (!row) throw notFound("Event not found");
-  return row;
+  return toEventResponse(row, scope.environmentId);
 }
 
 export type EventQuery = Static<typeof EventQueryBody>;
@@ -107,9 +81,9 @@ interface Filter {
 }
 
 /** The WHERE clause every event read shares: scope first, so an index on it is always usable. */
-function filterOf(scope: Scope, q: Omit<EventQuery, "page_size" | "iter_last_key" | "order">): Filter {
-  const clauses = ["tenant_id = @tenantId", "environment_id = @environmentId"];
-  const params: Record<string, unknown> = { tenantId: scope.tenantId, environmentId: scope.environmentId };
+function filterOf(scopeKey: number, q: Omit<EventQuery, "page_size" | "iter_last_key" | "order">): Filter {
+  const clauses = ["scope = @scope"];
+  const params: Record<string, unknown> = { scope: scopeKey };
   const exact = {
     external_customer_id: q.external_customer_id,
     event_name: q.event_name,
@@ -164,16 +138,27 @@ export interface EventPage {
   total_count: number;
 }
 
+const EMPTY_PAGE: EventPage = {
+  events: [],
+  has_more: false,
+  iter_first_key: null,
+  iter_last_key: null,
+  total_count: 0,
+};
+
 export function queryEvents(db: Db, scope: Scope, query: EventQuery): EventPage {
   const { page_size, iter_last_key, order, ...filters } = query;
-  const { clauses, params } = filterOf(scope, filters);
+  const cursor = iter_last_key === undefined ? undefined : decodeCursor(iter_last_key);
+  const key = findScopeKey(db, scope);
+  if (key === undefined) return EMPTY_PAGE;
+  const { clauses, params } = filterOf(key, filters);
   const pageSize = page_size ?? DEFAULT_PAGE_SIZE;
   const direction = order === "asc" ? "ASC" : "DESC";
   const where = clauses.join(" AND ");
   const total = sqlPluck(db, `SELECT count(*) FROM events WHERE ${where}`).get(params) as number;
   const pageClauses = [...clauses];
-  if (iter_last_key !== undefined) {
-    const [timestamp, seq] = decodeCursor(iter_last_key);
+  if (cursor !== undefined) {
+    const [timestamp, seq] = cursor;
     pageClauses.push(`(timestamp, seq) ${direction === "ASC" ? ">" : "<"} (@cursorTimestamp, @cursorSeq)`);
     params.cursorTimestamp = timestamp;
     params.cursorSeq = seq;
@@ -186,7 +171,7 @@ export function queryEvents(db: Db, scope: Scope, query: EventQuery): EventPage 
   const hasMore = rows.length > pageSize;
   const page = hasMore ? rows.slice(0, pageSize) : rows;
   return {
-    events: page.map(toEventResponse),
+    events: page.map((row) => toEventResponse(row, scope.environmentId)),
     has_more: hasMore,
     iter_first_key: page.length > 0 ? encodeCursor(page[0] as EventRow) : null,
     iter_last_key: page.length > 0 ? encodeCursor(page[page.length - 1] as EventRow) : null,
@@ -212,6 +197,9 @@ const AGGREGATE: Record<Exclude<Aggregation, "LATEST">, string> = {
   COUNT_UNIQUE: "count(DISTINCT json_extract(properties, @path))",
 };
 
+/** What each aggregation is over no events at all, as SQL itself would answer. */
+const EMPTY_VALUE: Record<Aggregation, number | null> = { COUNT: 0, SUM: 0, COUNT_UNIQUE: 0, MAX: null, LATEST: null };
+
 export type UsageQuery = Static<typeof UsageBody>;
 export type UsageResult = Static<typeof UsageSchema>;
 
@@ -222,7 +210,11 @@ export function aggregateUsage(db: Db, scope: Scope, q: UsageQuery): UsageResult
   if (Date.parse(q.end_time) <= Date.parse(q.start_time)) {
     throw validationError("end_time must be after start_time", { end_time: "must be after start_time" });
   }
-  const { clauses, params } = filterOf(scope, {
+  const key = findScopeKey(db, scope);
+  if (key === undefined) {
+    return { event_name: q.event_name, type: q.aggregation_type, value: EMPTY_VALUE[q.aggregation_type], results: [] };
+  }
+  const { clauses, params } = filterOf(key, {
     event_name: q.event_name,
     external_customer_id: q.external_customer_id,
     start_time: q.start_time,
@@ -268,12 +260,14 @@ export function aggregateUsage(db: Db, scope: Scope, q: UsageQuery): UsageResult
   };
 }
 
-/** Event counts by name for one customer over the last 30 days: the customer portal's usage view. */
-export function usageSummary(db: Db, scope: Scope, externalCustomerId: string, since: string) {
+/** Event counts by name for one customer within [start, end): the customer portal's usage view. */
+export function usageSummary(db: Db, scope: Scope, externalCustomerId: string, window: { start: string; end: string }) {
+  const key = findScopeKey(db, scope);
+  if (key === undefined) return [];
   return sql(
     db,
     `SELECT event_name, count(*) AS count FROM events
-     WHERE tenant_id = ? AND environment_id = ? AND external_customer_id = ? AND timestamp >= ?
+     WHERE scope = ? AND external_customer_id = ? AND timestamp >= ? AND timestamp < ?
      GROUP BY event_name ORDER BY event_name`,
-  ).all(scope.tenantId, scope.environmentId, externalCustomerId, since) as { event_name: string; count: number }[];
+  ).all(key, externalCustomerId, window.start, window.end) as { event_name: string; count: number }[];
 }

@@ -1,7 +1,8 @@
 import type { Db } from "../../db";
 import type { Logger } from "../../http/logging";
 import type { EventRow } from "./model";
-import { insertEvents } from "./service";
+import { insertEvents } from "./store";
+import type { WriterReply, WriterRequest } from "./writer-thread";
 
 interface Pending {
   row: EventRow;
@@ -9,58 +10,133 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
-/** Rows per transaction at most; a burst larger than this is committed in several. */
+/** Rows per transaction at most; a larger burst is committed in several. */
 const MAX_BATCH = 2000;
 
 /**
- * Group commit for single-event ingestion. Requests that arrive in the same turn of the event
- * loop are written in one transaction (one fsync) on the next turn; each caller's promise
- * settles only when the transaction holding its row has committed, so a 202 always means
- * "on disk". If the transaction fails, every caller in it gets the error and nothing is half
- * written.
+ * Group commit for single-event ingestion. Rows queue up while one batch is being committed
+ * and go together in the next transaction, so one commit (one fsync) serves every request that
+ * arrived meanwhile. Each caller's promise settles only when the transaction holding its row
+ * has committed: a 202 always means "on disk". If a transaction fails, every caller in it gets
+ * the error and nothing of it is written.
+ *
+ * With a file store the commits run on a thread of their own (its own connection; WAL lets the
+ * main thread read meanwhile), so the main thread never blocks on the disk. An in-memory store
+ * cannot be shared with a thread; there the batch is committed on the next event-loop turn.
  */
 export class EventWriter {
   #queue: Pending[] = [];
+  #inFlight: { id: number; batch: Pending[] } | null = null;
+  #nextId = 1;
+  #thread: Worker | null = null;
+  #closed: Promise<void> | null = null;
+  #idle: (() => void) | null = null;
   #scheduled = false;
-  #batches = 0;
-  #rows = 0;
 
   constructor(
     private readonly db: Db,
     private readonly logger: Logger,
-  ) {}
+    storePath: string | null,
+  ) {
+    if (storePath !== null) this.#startThread(storePath);
+  }
 
   write(row: EventRow): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error("event writer is closed"));
     return new Promise((resolve, reject) => {
       this.#queue.push({ row, resolve, reject });
+      // Let the rest of this event-loop turn's requests join the batch before it is sent.
       if (!this.#scheduled) {
         this.#scheduled = true;
-        setImmediate(() => this.flush());
+        setImmediate(() => {
+          this.#scheduled = false;
+          this.#pump();
+        });
       }
     });
   }
 
-  /** Commits everything queued. Called by the scheduler, and at shutdown. */
-  flush(): void {
-    this.#scheduled = false;
-    while (this.#queue.length > 0) {
-      const batch = this.#queue.splice(0, MAX_BATCH);
-      try {
-        insertEvents(
-          this.db,
-          batch.map((p) => p.row),
-        );
-        this.#batches++;
-        this.#rows += batch.length;
-        for (const p of batch) p.resolve();
-      } catch (error) {
-        this.logger.error("event batch failed", { error: (error as Error).message, events: batch.length });
-        for (const p of batch) p.reject(error);
-      }
+  #startThread(path: string): void {
+    const thread = new Worker(new URL("./writer-thread.ts", import.meta.url).href);
+    thread.onmessage = (event: MessageEvent<WriterReply>) => this.#onReply(event.data);
+    thread.onerror = (event) => {
+      // Fall back to committing on the main thread rather than losing the service.
+      this.logger.error("event writer thread failed; committing on the main thread", { error: event.message });
+      this.#thread = null;
+      thread.terminate();
+      const inFlight = this.#inFlight;
+      this.#inFlight = null;
+      if (inFlight) this.#settle(inFlight.batch, new Error(event.message));
+      this.#pump();
+    };
+    thread.postMessage({ type: "open", path } satisfies WriterRequest);
+    this.#thread = thread;
+  }
+
+  #pump(): void {
+    if (this.#inFlight || this.#queue.length === 0) {
+      if (!this.#inFlight && this.#queue.length === 0) this.#idle?.();
+      return;
+    }
+    const batch = this.#queue.splice(0, MAX_BATCH);
+    const id = this.#nextId++;
+    this.#inFlight = { id, batch };
+    const rows = batch.map((p) => p.row);
+    if (this.#thread) {
+      this.#thread.postMessage({ type: "write", id, rows } satisfies WriterRequest);
+      return;
+    }
+    let failure: unknown;
+    try {
+      insertEvents(this.db, rows);
+    } catch (error) {
+      failure = error;
+    }
+    this.#finish(id, failure);
+  }
+
+  #onReply(reply: WriterReply): void {
+    if (reply.type === "written") this.#finish(reply.id, undefined);
+    else if (reply.type === "failed") this.#finish(reply.id, new Error(reply.message));
+  }
+
+  #finish(id: number, failure: unknown): void {
+    const inFlight = this.#inFlight;
+    if (!inFlight || inFlight.id !== id) return;
+    this.#inFlight = null;
+    if (failure)
+      this.logger.error("event batch failed", { error: (failure as Error).message, events: inFlight.batch.length });
+    this.#settle(inFlight.batch, failure);
+    this.#pump();
+  }
+
+  #settle(batch: Pending[], failure: unknown): void {
+    for (const p of batch) {
+      if (failure) p.reject(failure);
+      else p.resolve();
     }
   }
 
-  get stats() {
-    return { batches: this.#batches, rows: this.#rows, queued: this.#queue.length };
+  /** Commits everything accepted so far, then stops the thread. New writes are refused. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      if (this.#inFlight || this.#queue.length > 0) {
+        await new Promise<void>((resolve) => {
+          this.#idle = resolve;
+          this.#pump();
+        });
+      }
+      const thread = this.#thread;
+      if (!thread) return;
+      this.#thread = null;
+      await new Promise<void>((resolve) => {
+        thread.onmessage = (event: MessageEvent<WriterReply>) => {
+          if (event.data.type === "closed") resolve();
+        };
+        thread.postMessage({ type: "close" } satisfies WriterRequest);
+      });
+      thread.terminate();
+    })();
+    return this.#closed;
   }
 }

@@ -1,16 +1,22 @@
-// `npm run bench`: requests per second of the authentication hot path beside a bare route on
-// the same server, in one run. The load generator is wrk (Debian package `wrk`), pinned to one
-// core with the server pinned to the other when taskset is available, so neither steals from
-// the other; scenarios are interleaved over several rounds and the medians reported.
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+// `npm run bench [-- auth|ingest|query]`: every figure is measured beside a baseline in the same
+// run. The load generator is wrk (Debian package `wrk`), pinned to one core with the server
+// pinned to the other when taskset is available; scenarios are interleaved over rounds and
+// the medians reported.
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { migrate, openDatabase } from "../src/db";
+import { prepareEvents } from "../src/modules/events/service";
+import { insertEvents } from "../src/modules/events/store";
 import { generateApiKey } from "../src/modules/secrets/key-format";
+import { syntheticEvents } from "./synthetic";
 
 const DEV_KEY = "0cc505d7b917e0b1f25ccbea029dd43f4002edfea46b7f941f281911246768fe";
 const DURATION = Number(process.env.BENCH_DURATION ?? "2");
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? "32");
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? "5");
+const QUERY_EVENTS = Number(process.env.BENCH_QUERY_EVENTS ?? "1000000");
+const sections = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ["auth", "ingest", "query"];
 
 const wrk = Bun.which("wrk");
 if (!wrk) {
@@ -19,25 +25,32 @@ if (!wrk) {
 }
 const taskset = Bun.which("taskset");
 const pin = (cpu: number, cmd: string[]) => (taskset ? [taskset, "-c", String(cpu), ...cmd] : cmd);
-
 const work = mkdtempSync(join(tmpdir(), "tollgate-bench-"));
 
-async function startServer(): Promise<{ port: number; pid: number; keys: string[]; stop: () => Promise<void> }> {
-  const readyFile = join(work, "ready.json");
+interface Server {
+  base: string;
+  pid: number;
+  keys: string[];
+  stop(): Promise<void>;
+}
+
+async function startServer(name: string, env: Record<string, string> = {}): Promise<Server> {
+  const readyFile = join(work, `${name}.ready.json`);
   const proc = Bun.spawn(pin(0, [process.execPath, join(import.meta.dir, "server.ts")]), {
-    env: { ...process.env, BENCH_READY_FILE: readyFile, BENCH_DB: join(work, "bench.db") },
+    env: { ...process.env, BENCH_READY_FILE: readyFile, BENCH_DB: join(work, `${name}.db`), ...env },
     stdout: "ignore",
     stderr: "inherit",
   });
-  for (let waited = 0; !existsSync(readyFile); waited += 50) {
-    if (waited > 60_000) throw new Error("benchmark server did not start");
-    await Bun.sleep(50);
+  for (let waited = 0; !existsSync(readyFile); waited += 100) {
+    if (waited > 600_000) throw new Error("benchmark server did not start");
+    await Bun.sleep(100);
   }
-  await Bun.sleep(100);
+  await Bun.sleep(200);
   const ready = JSON.parse(readFileSync(readyFile, "utf8"));
   return {
-    ...ready,
+    base: `http://127.0.0.1:${ready.port}`,
     pid: proc.pid,
+    keys: ready.keys,
     stop: async () => {
       proc.kill("SIGTERM");
       await proc.exited;
@@ -45,52 +58,76 @@ async function startServer(): Promise<{ port: number; pid: number; keys: string[
   };
 }
 
-/** A wrk script that sends each request with the next key of `keys`, round robin. */
-function rotatingKeysScript(name: string, keys: string[]): string {
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** A wrk script: every request with `method`, `body`, and the next header set of `headerSets`. */
+function script(name: string, options: { method?: string; body?: string; keys?: string[] }): string {
   const path = join(work, `${name}.lua`);
-  const list = keys.map((k) => `"${k}"`).join(",\n");
-  writeFileSync(
-    path,
-    `local keys = {\n${list}\n}\nlocal i = 0\nrequest = function()\n  i = (i % #keys) + 1\n  return wrk.format(nil, nil, { ["x-api-key"] = keys[i] })\nend\n`,
-  );
+  const lines = [
+    `wrk.method = "${options.method ?? "GET"}"`,
+    `wrk.headers["Content-Type"] = "application/json"`,
+    `wrk.headers["x-api-key"] = "${DEV_KEY}"`,
+  ];
+  if (options.body !== undefined) lines.push(`wrk.body = [==[${options.body}]==]`);
+  if (options.keys) {
+    lines.push(`local keys = {\n${options.keys.map((k) => `"${k}"`).join(",\n")}\n}`);
+    lines.push("local i = 0");
+    lines.push(
+      'request = function()\n  i = (i % #keys) + 1\n  return wrk.format(nil, nil, { ["x-api-key"] = keys[i] })\nend',
+    );
+  }
+  writeFileSync(path, `${lines.join("\n")}\n`);
   return path;
 }
 
 interface Scenario {
   name: string;
   path: string;
-  args: string[];
-  /** Run once, unrecorded, right before each measurement (to refill the cache the cold run emptied). */
+  script?: string;
+  connections?: number;
+  /** Non-2xx answers are the point of the scenario (rejected keys). */
+  refusals?: boolean;
+  /** Run once, unrecorded, right before each measurement (to refill a cache another emptied). */
   prime?: boolean;
-}
-
-/** CPU seconds (user + system) the server process has used so far, from /proc. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 interface Measurement {
   rps: number;
-  /** Server CPU per request, in microseconds: steadier than req/s on a shared machine. */
   cpuUs: number;
+  p50: number;
+  p99: number;
 }
 
-async function measure(base: string, s: Scenario, duration = DURATION): Promise<Measurement> {
+function ms(text: string | undefined): number {
+  if (!text) return Number.NaN;
+  const value = Number.parseFloat(text);
+  return text.endsWith("us") ? value / 1000 : text.endsWith("ms") ? value : value * 1000;
+}
+
+async function measure(server: Server, s: Scenario, duration = DURATION): Promise<Measurement> {
   const cpuBefore = cpuSeconds(server.pid);
-  const proc = Bun.spawn(
-    pin(1, [wrk as string, "-t1", `-c${CONNECTIONS}`, `-d${duration}s`, ...s.args, `${base}${s.path}`]),
-    { stdout: "pipe", stderr: "inherit" },
-  );
+  const args = [wrk as string, "-t1", `-c${s.connections ?? CONNECTIONS}`, `-d${duration}s`, "--latency"];
+  if (s.script) args.push("-s", s.script);
+  else args.push("-H", `x-api-key: ${DEV_KEY}`);
+  const proc = Bun.spawn(pin(1, [...args, `${server.base}${s.path}`]), { stdout: "pipe", stderr: "inherit" });
   const out = await new Response(proc.stdout).text();
   await proc.exited;
   const cpu = cpuSeconds(server.pid) - cpuBefore;
   const rps = out.match(/Requests\/sec:\s+([\d.]+)/);
   const total = out.match(/(\d+) requests in/);
   const non2xx = out.match(/Non-2xx or 3xx responses:\s+(\d+)/);
-  if (!rps) throw new Error(`wrk printed no rate:\n${out}`);
-  if (non2xx && !s.name.includes("401")) throw new Error(`${s.name}: ${non2xx[1]} non-2xx responses`);
-  return { rps: Number(rps[1]), cpuUs: (cpu / Number(total?.[1] ?? 1)) * 1e6 };
+  if (!rps || !total) throw new Error(`wrk printed no rate:\n${out}`);
+  if (non2xx && !s.refusals) throw new Error(`${s.name}: ${non2xx[1]} non-2xx responses`);
+  return {
+    rps: Number(rps[1]),
+    cpuUs: (cpu / Number(total[1])) * 1e6,
+    p50: ms(out.match(/50%\s+(\S+)/)?.[1]),
+    p99: ms(out.match(/99%\s+(\S+)/)?.[1]),
+  };
 }
 
 const median = (xs: number[]) => {
@@ -99,62 +136,207 @@ const median = (xs: number[]) => {
   return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 };
 
-const server = await startServer();
-const base = `http://127.0.0.1:${server.port}`;
-const randomKeys = Array.from({ length: 10_000 }, () => generateApiKey("sk", "test").slice(0, -8) + "00000000");
-const scenarios: Scenario[] = [
-  { name: "bare constant route", path: "/bench/bare", args: [] },
-  { name: "GET /v1/users/me, default config key", path: "/v1/users/me", args: ["-H", `x-api-key: ${DEV_KEY}`] },
-  {
-    name: "GET /v1/users/me, 10,000 stored keys cycling (warm: all cached)",
-    path: "/v1/users/me",
-    args: ["-s", rotatingKeysScript("warm", server.keys.slice(0, 10_000))],
-    prime: true,
-  },
-  {
-    name: "GET /v1/users/me, 20,000 stored keys cycling (cold: every request misses the 10,000-key cache)",
-    path: "/v1/users/me",
-    args: ["-s", rotatingKeysScript("cold", server.keys)],
-  },
-  {
-    name: "GET /v1/users/me, random well-formed keys (401)",
-    path: "/v1/users/me",
-    args: ["-s", rotatingKeysScript("random", randomKeys)],
-  },
-];
-
-try {
-  // Warm-up: JIT, caches.
-  for (const s of scenarios) await measure(base, s, 1);
-  const results = new Map<string, { rps: number[]; cpuUs: number[]; ratio: number[]; cpuRatio: number[] }>(
-    scenarios.map((s) => [s.name, { rps: [], cpuUs: [], ratio: [], cpuRatio: [] }]),
+/** Each round measures the baseline, then every scenario; ratios are taken within a round. */
+async function compare(server: Server, baseline: Scenario, scenarios: Scenario[]) {
+  for (const s of [baseline, ...scenarios]) await measure(server, s, 1);
+  const results = new Map<Scenario, { rps: number[]; cpuUs: number[]; ratio: number[]; cpuRatio: number[] }>(
+    [baseline, ...scenarios].map((s) => [s, { rps: [], cpuUs: [], ratio: [], cpuRatio: [] }]),
   );
   for (let round = 0; round < ROUNDS; round++) {
-    const bare = await measure(base, scenarios[0] as Scenario);
-    for (const s of scenarios) {
-      if (s.prime) await measure(base, s, 1);
-      const m = s === scenarios[0] ? bare : await measure(base, s);
-      const r = results.get(s.name)!;
+    const base = await measure(server, baseline);
+    for (const s of [baseline, ...scenarios]) {
+      if (s.prime) await measure(server, s, 1);
+      const m = s === baseline ? base : await measure(server, s);
+      const r = results.get(s)!;
       r.rps.push(m.rps);
       r.cpuUs.push(m.cpuUs);
-      r.ratio.push(m.rps / bare.rps);
-      r.cpuRatio.push(bare.cpuUs / m.cpuUs);
+      r.ratio.push(m.rps / base.rps);
+      r.cpuRatio.push(base.cpuUs / m.cpuUs);
     }
   }
-  console.log(
-    `\nwrk, ${CONNECTIONS} connections, ${DURATION}s per measurement, ${ROUNDS} interleaved rounds` +
-      `${taskset ? ", server and load generator pinned to separate cores" : ""}; medians.` +
-      "\nRatios are against the bare route measured in the same round; the CPU ratio divides server" +
-      "\nCPU time per request, which a noisy neighbour disturbs far less than wall-clock throughput.\n",
-  );
   console.log("| scenario | req/s | ratio (req/s) | server CPU µs/req | ratio (CPU) |");
   console.log("| --- | ---: | ---: | ---: | ---: |");
-  for (const s of scenarios) {
-    const r = results.get(s.name)!;
+  for (const [s, r] of results) {
     console.log(
       `| ${s.name} | ${Math.round(median(r.rps))} | ${median(r.ratio).toFixed(2)} | ${median(r.cpuUs).toFixed(1)} | ${median(r.cpuRatio).toFixed(2)} |`,
     );
   }
+  return results;
+}
+
+const header = () =>
+  console.log(
+    `\nwrk, ${CONNECTIONS} connections unless noted, ${DURATION}s per measurement, ${ROUNDS} interleaved rounds` +
+      `${taskset ? ", server and wrk pinned to separate cores" : ""}; medians. Ratios are against the` +
+      " baseline measured in the same round; the CPU ratio divides server CPU time per request.\n",
+  );
+
+const BARE: Scenario = { name: "bare constant route (GET)", path: "/bench/bare" };
+const EVENT_BODY = JSON.stringify({
+  event_name: "api_call",
+  external_customer_id: "cus_1",
+  properties: { tokens: 3, region: "us" },
+});
+
+async function authSection(server: Server) {
+  console.log("\n## Authentication hot path");
+  header();
+  const randomKeys = Array.from({ length: 10_000 }, () => `${generateApiKey("sk", "test").slice(0, -8)}00000000`);
+  await compare(server, BARE, [
+    { name: "GET /v1/users/me, default config key", path: "/v1/users/me" },
+    {
+      name: "GET /v1/users/me, 10,000 stored keys cycling (warm: all cached)",
+      path: "/v1/users/me",
+      script: script("warm", { keys: server.keys.slice(0, 10_000) }),
+      prime: true,
+    },
+    {
+      name: "GET /v1/users/me, 20,000 stored keys cycling (cold: every request misses the 10,000-key cache)",
+      path: "/v1/users/me",
+      script: script("cold", { keys: server.keys }),
+    },
+    {
+      name: "GET /v1/users/me, random well-formed keys (401, refused before the store)",
+      path: "/v1/users/me",
+      script: script("random", { keys: randomKeys }),
+      refusals: true,
+    },
+  ]);
+}
+
+/** The same rows, inserted in-process with better-sqlite3 in 1,000-row transactions, for the bulk baseline. */
+function inProcessInsertRate(seconds: number): number {
+  const dir = mkdtempSync(join(work, "inprocess-"));
+  const db = openDatabase(join(dir, "events.db"));
+  migrate(db);
+  db.prepare("INSERT INTO tenants VALUES ('t', 't', '', '')").run();
+  db.prepare("INSERT INTO environments VALUES ('e', 't', 'e', 'development', 1, '', '')").run();
+  db.prepare("INSERT INTO event_scopes (key, tenant_id, environment_id) VALUES (1, 't', 'e')").run();
+  let inserted = 0;
+  const started = performance.now();
+  while (performance.now() - started < seconds * 1000) {
+    inserted += insertEvents(db, prepareEvents(1, syntheticEvents(inserted, 1000)));
+  }
+  const rate = inserted / ((performance.now() - started) / 1000);
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+  return rate;
+}
+
+async function ingestSection(server: Server) {
+  console.log("\n## Event ingestion");
+  header();
+  await compare(server, BARE, [
+    {
+      name: "bare POST reading and parsing the same JSON body",
+      path: "/bench/bare-post",
+      script: script("bare-post", { method: "POST", body: EVENT_BODY }),
+    },
+    {
+      name: "POST /v1/events (validated, authorised, committed before 202)",
+      path: "/v1/events",
+      script: script("event", { method: "POST", body: EVENT_BODY }),
+    },
+  ]);
+
+  console.log("\nBulk: POST /v1/events/bulk with 1,000 events a request (4 connections), against inserting");
+  console.log("the same rows in-process with better-sqlite3 in 1,000-row transactions, alternating.\n");
+  const bulk: Scenario = {
+    name: "bulk",
+    path: "/v1/events/bulk",
+    connections: 4,
+    script: script("bulk", { method: "POST", body: JSON.stringify({ events: syntheticEvents(0, 1000) }) }),
+  };
+  const http: number[] = [];
+  const local: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    http.push((await measure(server, bulk)).rps * 1000);
+    local.push(inProcessInsertRate(DURATION));
+  }
+  console.log("| path | events/s | ratio |");
+  console.log("| --- | ---: | ---: |");
+  console.log(`| in-process better-sqlite3 | ${Math.round(median(local))} | 1.00 |`);
+  console.log(`| POST /v1/events/bulk | ${Math.round(median(http))} | ${(median(http) / median(local)).toFixed(2)} |`);
+}
+
+async function querySection() {
+  console.log(`\n## Queries with ${QUERY_EVENTS.toLocaleString("en")} stored events`);
+  const seeded = performance.now();
+  const server = await startServer("query", { BENCH_KEYS: "0", BENCH_EVENTS: String(QUERY_EVENTS) });
+  console.log(
+    `(stored in ${((performance.now() - seeded) / 1000).toFixed(0)} s; 4 connections, ${DURATION * 2}s each)\n`,
+  );
+  const now = Date.now();
+  const day = 24 * 3600 * 1000;
+  const iso = (t: number) => new Date(t).toISOString();
+  const queries: [string, string, unknown][] = [
+    ["newest 50 events", "/v1/events/query", { page_size: 50 }],
+    ["one customer's newest 100", "/v1/events/query", { external_customer_id: "cus_42", page_size: 100 }],
+    [
+      "one event name, one day, property filter",
+      "/v1/events/query",
+      {
+        event_name: "api_call",
+        start_time: iso(now - 3 * day),
+        end_time: iso(now - 2 * day),
+        property_filters: { region: ["us"] },
+      },
+    ],
+    [
+      "usage: SUM per DAY, one customer, 30 days",
+      "/v1/events/usage",
+      {
+        event_name: "tokens_used",
+        external_customer_id: "cus_42",
+        aggregation_type: "SUM",
+        property_name: "tokens",
+        start_time: iso(now - 30 * day),
+        end_time: iso(now),
+        window_size: "DAY",
+      },
+    ],
+    [
+      "usage: COUNT per HOUR, all customers, 1 day",
+      "/v1/events/usage",
+      {
+        event_name: "api_call",
+        aggregation_type: "COUNT",
+        start_time: iso(now - 2 * day),
+        end_time: iso(now - day),
+        window_size: "HOUR",
+      },
+    ],
+  ];
+  console.log("| query | req/s | p50 ms | p99 ms |");
+  console.log("| --- | ---: | ---: | ---: |");
+  try {
+    for (const [name, path, body] of queries) {
+      const s: Scenario = {
+        name,
+        path,
+        connections: 4,
+        script: script(`q-${name.replace(/\W+/g, "-")}`, { method: "POST", body: JSON.stringify(body) }),
+      };
+      await measure(server, s, 1);
+      const m = await measure(server, s, DURATION * 2);
+      console.log(`| ${name} | ${Math.round(m.rps)} | ${m.p50.toFixed(2)} | ${m.p99.toFixed(2)} |`);
+    }
+  } finally {
+    await server.stop();
+  }
+}
+
+try {
+  if (sections.includes("auth") || sections.includes("ingest")) {
+    const server = await startServer("main");
+    try {
+      if (sections.includes("auth")) await authSection(server);
+      if (sections.includes("ingest")) await ingestSection(server);
+    } finally {
+      await server.stop();
+    }
+  }
+  if (sections.includes("query")) await querySection();
 } finally {
-  await server.stop();
+  rmSync(work, { recursive: true, force: true });
 }

@@ -1,16 +1,23 @@
-// The server side of the benchmark: a real Tollgate on a temporary store, plus one bare
-// constant route that exists only here, so both are measured on the same server in one run.
+// The server side of the benchmark: a real Tollgate on a temporary store, plus bare routes that
+// exist only here, so each scenario is measured beside a baseline on the same server in one run.
+//   BENCH_KEYS    stored keys to issue (default 20,000: twice the key cache)
+//   BENCH_EVENTS  events to store before serving (default 0), for the query benchmark
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTollgate } from "../src/app";
 import { DEFAULT_CONFIG, DEFAULT_TENANT_ID } from "../src/config";
 import { sql } from "../src/db";
+import { nowIso } from "../src/db/ids";
+import { prepareEvents } from "../src/modules/events/service";
+import { scopeKeyFor } from "../src/modules/events/scopes";
+import { insertEvents } from "../src/modules/events/store";
 import { issueKey } from "../src/modules/secrets/service";
+import { syntheticEvents } from "./synthetic";
 
 const readyFile = process.env.BENCH_READY_FILE;
-// Twice the key cache: cycling through all of them misses the cache on every request.
 const keyCount = Number(process.env.BENCH_KEYS ?? "20000");
+const eventCount = Number(process.env.BENCH_EVENTS ?? "0");
 if (!readyFile) throw new Error("BENCH_READY_FILE is required");
 
 const config = structuredClone(DEFAULT_CONFIG);
@@ -21,10 +28,8 @@ const tollgate = createTollgate({ config });
 const { db } = tollgate.context;
 const env = sql(db, "SELECT id, type FROM environments WHERE tenant_id = ? AND is_default = 1").get(
   DEFAULT_TENANT_ID,
-) as {
-  id: string;
-  type: "development";
-};
+) as { id: string; type: "development" };
+
 const keys = db.transaction(() =>
   Array.from(
     { length: keyCount },
@@ -42,11 +47,23 @@ const keys = db.transaction(() =>
   ),
 )();
 
-tollgate.app.get("/bench/bare", () => "ok").listen({ hostname: "127.0.0.1", port: 0 });
-writeFileSync(readyFile, JSON.stringify({ port: tollgate.app.server?.port, keys }));
+if (eventCount > 0) {
+  const scopeKey = scopeKeyFor(db, { tenantId: DEFAULT_TENANT_ID, environmentId: env.id });
+  for (let done = 0; done < eventCount; done += 10_000) {
+    insertEvents(db, prepareEvents(scopeKey, syntheticEvents(done, Math.min(10_000, eventCount - done))));
+  }
+  db.exec("ANALYZE");
+}
+
+tollgate.app
+  .get("/bench/bare", () => "ok")
+  // A POST that reads and parses its JSON body and does nothing else: the floor for ingestion.
+  .post("/bench/bare-post", ({ body }) => (body ? "ok" : "empty"))
+  .listen({ hostname: "127.0.0.1", port: 0 });
+writeFileSync(readyFile, JSON.stringify({ port: tollgate.app.server?.port, keys, now: nowIso() }));
 
 process.on("SIGTERM", async () => {
   await tollgate.app.stop();
-  tollgate.close();
+  await tollgate.close();
   process.exit(0);
 });

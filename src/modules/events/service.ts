@@ -115,15 +115,27 @@ function jsonPath(property: string): string {
   return `$."${property}"`;
 }
 
-/** Keyset cursors: opaque to clients, (timestamp, seq) inside, so pages never repeat or skip. */
-function encodeCursor(row: EventRow): string {
-  return Buffer.from(JSON.stringify([row.timestamp, row.seq])).toString("base64url");
+/**
+ * Keyset cursors: opaque to clients. Inside, the (timestamp, seq) of the row to continue after,
+ * so pages never repeat or skip rows, and the total_count of the first page, so following
+ * pages do not count the whole range again (on millions of rows, the count is the slow part).
+ */
+interface Cursor {
+  timestamp: string;
+  seq: number;
+  total: number;
 }
 
-function decodeCursor(cursor: string): [string, number] {
+function encodeCursor(row: EventRow, total: number): string {
+  return Buffer.from(JSON.stringify([row.timestamp, row.seq, total])).toString("base64url");
+}
+
+function decodeCursor(cursor: string): Cursor {
   try {
-    const value = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-    if (Array.isArray(value) && typeof value[0] === "string" && Number.isInteger(value[1])) return [value[0], value[1]];
+    const [timestamp, seq, total] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+    if (typeof timestamp === "string" && Number.isInteger(seq) && Number.isInteger(total) && total >= 0) {
+      return { timestamp, seq, total };
+    }
   } catch {
     // fall through to the error below
   }
@@ -155,13 +167,12 @@ export function queryEvents(db: Db, scope: Scope, query: EventQuery): EventPage 
   const pageSize = page_size ?? DEFAULT_PAGE_SIZE;
   const direction = order === "asc" ? "ASC" : "DESC";
   const where = clauses.join(" AND ");
-  const total = sqlPluck(db, `SELECT count(*) FROM events WHERE ${where}`).get(params) as number;
+  const total = cursor?.total ?? (sqlPluck(db, `SELECT count(*) FROM events WHERE ${where}`).get(params) as number);
   const pageClauses = [...clauses];
   if (cursor !== undefined) {
-    const [timestamp, seq] = cursor;
     pageClauses.push(`(timestamp, seq) ${direction === "ASC" ? ">" : "<"} (@cursorTimestamp, @cursorSeq)`);
-    params.cursorTimestamp = timestamp;
-    params.cursorSeq = seq;
+    params.cursorTimestamp = cursor.timestamp;
+    params.cursorSeq = cursor.seq;
   }
   const rows = sql(
     db,
@@ -173,8 +184,8 @@ export function queryEvents(db: Db, scope: Scope, query: EventQuery): EventPage 
   return {
     events: page.map((row) => toEventResponse(row, scope.environmentId)),
     has_more: hasMore,
-    iter_first_key: page.length > 0 ? encodeCursor(page[0] as EventRow) : null,
-    iter_last_key: page.length > 0 ? encodeCursor(page[page.length - 1] as EventRow) : null,
+    iter_first_key: page.length > 0 ? encodeCursor(page[0] as EventRow, total) : null,
+    iter_last_key: page.length > 0 ? encodeCursor(page[page.length - 1] as EventRow, total) : null,
     total_count: total,
   };
 }

@@ -32,3 +32,10 @@ CREATE UNIQUE INDEX events_idempotency ON events (scope, id);
 CREATE INDEX events_by_time ON events (scope, timestamp, seq);
 CREATE INDEX events_by_customer ON events (scope, external_customer_id, timestamp, seq);
 CREATE INDEX events_by_name ON events (scope, event_name, timestamp, seq);
+
+-- Events per scope, kept in the same transaction as the inserts, so the total_count of an
+-- unfiltered page is one lookup instead of a count over millions of index entries.
+CREATE TABLE event_counts (
+  scope  INTEGER PRIMARY KEY REFERENCES event_scopes(key),
+  count  INTEGER NOT NULL
+) STRICT;

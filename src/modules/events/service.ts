@@ -150,6 +150,13 @@ export interface EventPage {
   total_count: number;
 }
 
+/** The scope's running count when nothing narrows it, else a count over the filtered range. */
+function countEvents(db: Db, key: number, where: string, params: Record<string, unknown>, unfiltered: boolean): number {
+  if (unfiltered)
+    return (sqlPluck(db, "SELECT count FROM event_counts WHERE scope = ?").get(key) as number | undefined) ?? 0;
+  return sqlPluck(db, `SELECT count(*) FROM events WHERE ${where}`).get(params) as number;
+}
+
 const EMPTY_PAGE: EventPage = {
   events: [],
   has_more: false,
@@ -167,7 +174,7 @@ export function queryEvents(db: Db, scope: Scope, query: EventQuery): EventPage 
   const pageSize = page_size ?? DEFAULT_PAGE_SIZE;
   const direction = order === "asc" ? "ASC" : "DESC";
   const where = clauses.join(" AND ");
-  const total = cursor?.total ?? (sqlPluck(db, `SELECT count(*) FROM events WHERE ${where}`).get(params) as number);
+  const total = cursor?.total ?? countEvents(db, key, where, params, clauses.length === 1);
   const pageClauses = [...clauses];
   if (cursor !== undefined) {
     pageClauses.push(`(timestamp, seq) ${direction === "ASC" ? ">" : "<"} (@cursorTimestamp, @cursorSeq)`);

@@ -17,10 +17,21 @@ export function insertEvents(db: Db, rows: EventRow[]): number {
        @ingested_at)
      ON CONFLICT (scope, id) DO NOTHING`,
   );
+  const counted = sql(
+    db,
+    `INSERT INTO event_counts (scope, count) VALUES (?, ?)
+     ON CONFLICT (scope) DO UPDATE SET count = count + excluded.count`,
+  );
   return db
     .transaction(() => {
+      const perScope = new Map<number, number>();
+      for (const row of rows) {
+        const changes = insert.run(row).changes;
+        if (changes > 0) perScope.set(row.scope, (perScope.get(row.scope) ?? 0) + changes);
+      }
+      for (const [scope, count] of perScope) counted.run(scope, count);
       let inserted = 0;
-      for (const row of rows) inserted += insert.run(row).changes;
+      for (const count of perScope.values()) inserted += count;
       return inserted;
     })
     .immediate();

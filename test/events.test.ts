@@ -1157,3 +1157,29 @@ describe("isolation", () => {
     expect(errorOf(res).message).toBe("Invalid or inaccessible environment");
   });
 });
+
+describe("total_count of an unfiltered page (the per-scope running count)", () => {
+  test("matches the rows stored, through duplicates, bulk batches and environments", async () => {
+    const h = createHarness();
+    const prod = (await h.call("GET", "/v1/environments")).body.items.find(
+      (e: { type: string }) => e.type === "production",
+    ).id;
+    await h.call("POST", "/v1/events", { body: { event_id: "a", event_name: "x", external_customer_id: "c" } });
+    await h.call("POST", "/v1/events", { body: { event_id: "a", event_name: "x", external_customer_id: "c" } });
+    await h.call("POST", "/v1/events/bulk", {
+      body: {
+        events: ["a", "b", "c", "c"].map((event_id) => ({ event_id, event_name: "x", external_customer_id: "c" })),
+      },
+    });
+    await h.call("POST", "/v1/events", {
+      headers: { "X-Environment-ID": prod },
+      body: { event_id: "a", event_name: "x", external_customer_id: "c" },
+    });
+    const page = await h.call("POST", "/v1/events/query", { body: { page_size: 1 } });
+    expect(page.body.total_count).toBe(3);
+    const stored = h.context.db.prepare("SELECT count(*) FROM events").pluck().get();
+    expect(stored).toBe(4);
+    const inProd = await h.call("POST", "/v1/events/query", { headers: { "X-Environment-ID": prod }, body: {} });
+    expect(inProd.body.total_count).toBe(1);
+  });
+});

@@ -3,12 +3,14 @@ import type { Config } from "./config";
 import type { AppContext } from "./context";
 import { type Db, migrate, openDatabase } from "./db";
 import { httpPlugin } from "./http";
+import { openApiPlugin } from "./http/openapi-doc";
 import { createLogger, type Logger } from "./http/logging";
 import { ensureConfigKeyPrincipals } from "./modules/auth/bootstrap";
 import { KeyCache } from "./modules/auth/key-cache";
 import { PortalTokens } from "./modules/auth/portal-tokens";
 import { Authenticator, type VerifiedKey } from "./modules/auth/service";
 import { EnvironmentDirectory } from "./modules/environments/service";
+import { authPlugin } from "./modules/auth";
 import { auditController } from "./modules/audit";
 import { customersController } from "./modules/customers";
 import { customerPortalController } from "./modules/customers/portal";
@@ -84,15 +86,22 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
 
 function buildApp(context: AppContext) {
   // normalize: false, so an unknown field in a body is refused with a 400 instead of dropped.
-  return new Elysia({ normalize: false })
-    .use(httpPlugin(context.logger))
-    .use(healthController(context))
-    .use(rbacController(context))
-    .use(usersController(context))
-    .use(secretsController(context))
-    .use(environmentsController(context))
-    .use(eventsController(context))
-    .use(customersController(context))
-    .use(customerPortalController(context))
-    .use(auditController(context));
+  return (
+    new Elysia({ normalize: false })
+      .use(httpPlugin(context.logger))
+      .use(healthController(context))
+      .use(rbacController(context))
+      .use(usersController(context))
+      .use(secretsController(context))
+      .use(environmentsController(context))
+      .use(eventsController(context))
+      .use(customersController(context))
+      .use(customerPortalController(context))
+      .use(auditController(context))
+      // The OpenAPI document and its UI are public, declared like every other route. Last, so
+      // the guard covers nothing else.
+      .use(authPlugin(context))
+      .guard({ public: true })
+      .use(openApiPlugin())
+  );
 }

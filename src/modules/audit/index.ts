@@ -8,7 +8,7 @@ import { listAuditLogs, toAuditLogResponse } from "./service";
 
 export function auditController(app: AppContext) {
   return new Elysia({ prefix: "/v1/audit-logs", tags: ["Audit log"] }).use(authPlugin(app)).get(
-    "/",
+    "",
     ({ principal, query }) => {
       const page = pageOf(query);
       const { limit: _limit, offset: _offset, ...filters } = query;

@@ -37,7 +37,7 @@ export function customersController(app: AppContext) {
   return new Elysia({ prefix: "/v1/customers", tags: ["Customers"] })
     .use(authPlugin(app))
     .post(
-      "/",
+      "",
       ({ principal, request, server, body, set }) => {
         const row = createCustomer(app.db, auditContextOf(app, { principal, request, server }), body);
         set.status = 201;
@@ -51,7 +51,7 @@ export function customersController(app: AppContext) {
       },
     )
     .get(
-      "/",
+      "",
       ({ principal, query }) => {
         const page = pageOf(query);
         const { rows, total } = listCustomers(app.db, principal, query, page);

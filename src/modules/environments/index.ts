@@ -19,7 +19,7 @@ export function environmentsController(app: AppContext) {
   return new Elysia({ prefix: "/v1/environments", tags: ["Environments"] })
     .use(authPlugin(app))
     .get(
-      "/",
+      "",
       ({ principal, query }) => {
         const page = pageOf(query);
         const { rows, total } = listEnvironments(app.db, principal.tenantId, page);
@@ -43,7 +43,7 @@ export function environmentsController(app: AppContext) {
       },
     )
     .post(
-      "/",
+      "",
       ({ principal, request, server, body, set }) => {
         set.status = 201;
         return toEnvironmentResponse(

@@ -61,7 +61,7 @@ export function eventsController(app: AppContext) {
   return new Elysia({ prefix: "/v1/events", tags: ["Events"] })
     .use(authPlugin(app))
     .post(
-      "/",
+      "",
       async ({ principal, body, set }) => {
         const row = prepareEvent(scopeKeyFor(app.db, principal), body, nowIso());
         await app.events.write(row);
@@ -98,7 +98,7 @@ export function eventsController(app: AppContext) {
       response: { 200: EventPageSchema, ...errorResponses(400, 401, 403) },
       detail: { summary: "Find events by filters, one keyset page at a time" },
     })
-    .get("/", ({ principal, query }) => queryEvents(app.db, principal, queryFromParams(query)), {
+    .get("", ({ principal, query }) => queryEvents(app.db, principal, queryFromParams(query)), {
       permission: "event:read",
       query: EventListQuery,
       response: { 200: EventPageSchema, ...errorResponses(400, 401, 403) },

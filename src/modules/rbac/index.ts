@@ -9,7 +9,7 @@ import { findRole, listRoles } from "./service";
 export function rbacController(app: AppContext) {
   return new Elysia({ prefix: "/v1/rbac/roles", tags: ["RBAC"] })
     .use(authPlugin(app))
-    .get("/", () => ({ items: listRoles() }), {
+    .get("", () => ({ items: listRoles() }), {
       authenticated: true,
       response: { 200: t.Object({ items: t.Array(RoleSchema) }, { title: "RoleList" }), ...errorResponses(401, 403) },
       detail: { summary: "The roles a service account can hold, with their permissions" },

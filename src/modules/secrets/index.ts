@@ -26,7 +26,7 @@ export function secretsController(app: AppContext) {
   return new Elysia({ prefix: "/v1/secrets/api/keys", tags: ["API keys"] })
     .use(authPlugin(app))
     .post(
-      "/",
+      "",
       ({ principal, request, server, body, set }) => {
         const created = createKey(app, principal, auditContextOf(app, { principal, request, server }), body);
         set.status = 201;
@@ -43,7 +43,7 @@ export function secretsController(app: AppContext) {
       },
     )
     .get(
-      "/",
+      "",
       ({ principal, query }) => {
         const page = pageOf(query);
         const { rows, total } = listKeys(app.db, principal, query, page);

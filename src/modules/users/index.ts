@@ -35,7 +35,7 @@ export function usersController(app: AppContext) {
       },
     )
     .post(
-      "/",
+      "",
       async ({ principal, request, server, body, set }) => {
         const { row, password } = await createAccount(
           app,

@@ -24,6 +24,10 @@ import { LastUsedRecorder } from "./modules/secrets/last-used";
 import { usersController } from "./modules/users";
 import { ProfileCache } from "./modules/users/profile-cache";
 
+// Resolved from this file, which sits at the root of the source tree: `bun build --compile`
+// keeps that layout for the writer thread's entrypoint, listed beside main.ts in the build.
+const WRITER_THREAD_ENTRY = new URL("./modules/events/writer-thread.ts", import.meta.url);
+
 export interface CreateAppOptions {
   config: Config;
   /** An open store; when absent, the one at `config.database.path` is opened. */
@@ -54,7 +58,7 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
   const lastUsed = new LastUsedRecorder(db, logger);
   const authenticator = new Authenticator({ db, config, cache: keyCache, environments, lastUsed });
   const profiles = new ProfileCache(config.auth.api_key.cache_size);
-  const events = new EventWriter(db, logger, db.memory ? null : db.name);
+  const events = new EventWriter(db, logger, db.memory ? null : { storePath: db.name, entry: WRITER_THREAD_ENTRY });
   const portalTokens = new PortalTokens(
     db,
     config.customer_portal.signing_key,

@@ -36,9 +36,9 @@ export class EventWriter {
   constructor(
     private readonly db: Db,
     private readonly logger: Logger,
-    storePath: string | null,
+    thread: { storePath: string; entry: URL } | null,
   ) {
-    if (storePath !== null) this.#startThread(storePath);
+    if (thread !== null) this.#startThread(thread.storePath, thread.entry);
   }
 
   write(row: EventRow): Promise<void> {
@@ -56,8 +56,8 @@ export class EventWriter {
     });
   }
 
-  #startThread(path: string): void {
-    const thread = new Worker(new URL("./writer-thread.ts", import.meta.url).href);
+  #startThread(path: string, entry: URL): void {
+    const thread = new Worker(entry.href);
     thread.onmessage = (event: MessageEvent<WriterReply>) => this.#onReply(event.data);
     thread.onerror = (event) => {
       // Fall back to committing on the main thread rather than losing the service.

@@ -3,6 +3,7 @@ import type { Config } from "./config";
 import type { AppContext } from "./context";
 import { type Db, migrate, openDatabase } from "./db";
 import { httpPlugin } from "./http";
+import { Metrics } from "./http/metrics";
 import { openApiPlugin } from "./http/openapi-doc";
 import { createLogger, type Logger } from "./http/logging";
 import { ensureConfigKeyPrincipals } from "./modules/auth/bootstrap";
@@ -17,7 +18,7 @@ import { customerPortalController } from "./modules/customers/portal";
 import { environmentsController } from "./modules/environments";
 import { eventsController } from "./modules/events";
 import { EventWriter } from "./modules/events/writer";
-import { healthController } from "./modules/health";
+import { healthController, metricsController } from "./modules/health";
 import { rbacController } from "./modules/rbac";
 import { secretsController } from "./modules/secrets";
 import { LastUsedRecorder } from "./modules/secrets/last-used";
@@ -56,7 +57,15 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
   });
   const environments = new EnvironmentDirectory(db);
   const lastUsed = new LastUsedRecorder(db, logger);
-  const authenticator = new Authenticator({ db, config, cache: keyCache, environments, lastUsed });
+  const metrics = config.metrics.enabled ? new Metrics(() => keyCache.stats) : null;
+  const authenticator = new Authenticator({
+    db,
+    config,
+    cache: keyCache,
+    environments,
+    lastUsed,
+    recordOutcome: metrics ? (outcome) => metrics.authOutcome(outcome) : undefined,
+  });
   const profiles = new ProfileCache(config.auth.api_key.cache_size);
   const events = new EventWriter(db, logger, db.memory ? null : { storePath: db.name, entry: WRITER_THREAD_ENTRY });
   const portalTokens = new PortalTokens(
@@ -75,6 +84,7 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
     profiles,
     events,
     portalTokens,
+    metrics,
   };
 
   return {
@@ -92,8 +102,9 @@ function buildApp(context: AppContext) {
   // normalize: false, so an unknown field in a body is refused with a 400 instead of dropped.
   return (
     new Elysia({ normalize: false })
-      .use(httpPlugin(context.logger))
+      .use(httpPlugin(context.logger, context.metrics))
       .use(healthController(context))
+      .use(metricsController(context))
       .use(rbacController(context))
       .use(usersController(context))
       .use(secretsController(context))

@@ -1,6 +1,7 @@
 import type { Config } from "./config";
 import type { Db } from "./db";
 import type { Logger } from "./http/logging";
+import type { Metrics } from "./http/metrics";
 import type { KeyCache } from "./modules/auth/key-cache";
 import type { PortalTokens } from "./modules/auth/portal-tokens";
 import type { Authenticator, VerifiedKey } from "./modules/auth/service";
@@ -21,4 +22,6 @@ export interface AppContext {
   profiles: ProfileCache;
   events: EventWriter;
   portalTokens: PortalTokens;
+  /** Null when metrics.enabled is off. */
+  metrics: Metrics | null;
 }

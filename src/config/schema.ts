@@ -59,6 +59,13 @@ export const ConfigSchema = T.Object(
       },
       strict,
     ),
+    metrics: T.Object(
+      {
+        // GET /metrics (Prometheus text format), public when on: bind or firewall accordingly.
+        enabled: T.Boolean(),
+      },
+      strict,
+    ),
     logging: T.Object(
       {
         level: T.Union([
@@ -98,5 +105,6 @@ export const DEFAULT_CONFIG: Config = {
     },
   },
   customer_portal: { url: "http://localhost:3000/portal", session_ttl_seconds: 3600, signing_key: "" },
+  metrics: { enabled: false },
   logging: { level: "info" },
 };

@@ -22,6 +22,8 @@ export class ApiError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly details?: ErrorDetails,
+    /** A machine name for why, where one exists (the access outcome), for metrics. */
+    readonly reason?: string,
   ) {
     super(message);
     this.name = "ApiError";

@@ -3,6 +3,7 @@ import { nextUlid } from "../db/ids";
 import { ApiError, envelope } from "./errors";
 import { bodyLimitFor, parseJsonBody } from "./body";
 import type { Logger } from "./logging";
+import type { Metrics } from "./metrics";
 import { fromValidationError } from "./validation";
 
 export const REQUEST_ID_HEADER = "x-request-id";
@@ -33,7 +34,7 @@ export function notePrincipal(request: Request, principalId: string): void {
  * Transport concerns every route shares: request ids, the JSON body parser with its size
  * limits, the one error envelope for every failure, and one log line per request.
  */
-export function httpPlugin(logger: Logger) {
+export function httpPlugin(logger: Logger, metrics: Metrics | null) {
   return new Elysia({ name: "http" })
     .onRequest(({ request, set }) => {
       const sent = request.headers.get(REQUEST_ID_HEADER);
@@ -59,14 +60,18 @@ export function httpPlugin(logger: Logger) {
     })
     .onAfterResponse({ as: "global" }, ({ request, set, route }) => {
       const meta = requestMeta.get(request);
+      const status = typeof set.status === "number" ? set.status : 200;
+      const elapsedMs = meta ? performance.now() - meta.startedAt : 0;
       logger.info("request", {
         request_id: meta?.id,
         method: request.method,
         route: route || null,
-        status: typeof set.status === "number" ? set.status : 200,
-        duration_ms: meta ? Math.round((performance.now() - meta.startedAt) * 100) / 100 : undefined,
+        status,
+        duration_ms: Math.round(elapsedMs * 100) / 100,
         principal_id: meta?.principalId ?? null,
       });
+      // Unknown paths share one label, so a scan of random URLs cannot grow the label set.
+      metrics?.observeRequest(request.method, route || "(unmatched)", status, elapsedMs / 1000);
     });
 }
 

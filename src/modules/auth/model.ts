@@ -52,14 +52,14 @@ export const ACCESS_RESPONSES: Record<AccessOutcome, { status: 401 | 403; messag
 const PLAIN_DENIALS = new Map(
   Object.entries(ACCESS_RESPONSES).map(([outcome, { status, message }]) => [
     outcome,
-    new ApiError(status, "permission_denied", message),
+    new ApiError(status, "permission_denied", message, undefined, outcome),
   ]),
 );
 
 export function accessDenied(outcome: AccessOutcome, details?: Record<string, unknown>): ApiError {
   if (!details) return PLAIN_DENIALS.get(outcome) as ApiError;
   const { status, message } = ACCESS_RESPONSES[outcome];
-  return new ApiError(status, "permission_denied", message, details);
+  return new ApiError(status, "permission_denied", message, details, outcome);
 }
 
 /** What a route declares: exactly one of these, checked by a test over the whole route table. */

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
 import type { Config } from "../../config";
 import type { Db } from "../../db";
+import type { ApiError } from "../../http/errors";
 import { type PermissionSet, permissionsOf } from "../rbac/service";
 import type { EnvironmentDirectory } from "../environments/service";
 import { isWellFormedApiKey } from "../secrets/key-format";
@@ -36,6 +37,8 @@ export interface AuthenticatorDeps {
   cache: KeyCache<VerifiedKey>;
   environments: EnvironmentDirectory;
   lastUsed: LastUsedRecorder;
+  /** Told every outcome: the credential kind when accepted, the AccessOutcome when refused. */
+  recordOutcome?: (outcome: string) => void;
 }
 
 /**
@@ -105,6 +108,19 @@ export class Authenticator {
 
   /** Authenticates the request and checks what the route declared. Throws the outcome's error. */
   authorize(request: Request, access: Exclude<Access, { kind: "public" }>): Principal {
+    const record = this.deps.recordOutcome;
+    if (!record) return this.#authorize(request, access);
+    try {
+      const principal = this.#authorize(request, access);
+      record(principal.credential.kind);
+      return principal;
+    } catch (error) {
+      record((error as ApiError).reason ?? "error");
+      throw error;
+    }
+  }
+
+  #authorize(request: Request, access: Exclude<Access, { kind: "public" }>): Principal {
     const presented = request.headers.get(this.header);
     if (presented === null) throw accessDenied(AccessOutcome.KeyMissing);
     const key = this.verifyApiKey(presented.trim());

@@ -65,6 +65,7 @@ export function eventsController(app: AppContext) {
       async ({ principal, body, set }) => {
         const row = prepareEvent(scopeKeyFor(app.db, principal), body, nowIso());
         await app.events.write(row);
+        app.metrics?.eventsIngested(1);
         set.status = 202;
         return { message: "Event accepted for processing", event_id: row.id };
       },
@@ -82,6 +83,7 @@ export function eventsController(app: AppContext) {
       "/bulk",
       ({ principal, body, set }) => {
         insertEvents(app.db, prepareEvents(scopeKeyFor(app.db, principal), body.events));
+        app.metrics?.eventsIngested(body.events.length);
         set.status = 202;
         return { message: "Events accepted for processing" };
       },

@@ -24,3 +24,22 @@ export function healthController(ctx: AppContext) {
     },
   );
 }
+
+/** GET /metrics in the Prometheus text format, registered only when metrics.enabled is on. */
+export function metricsController(ctx: AppContext) {
+  const { metrics } = ctx;
+  const controller = new Elysia({ tags: ["Operations"] }).use(authPlugin(ctx));
+  if (!metrics) return controller;
+  return controller.get(
+    "/metrics",
+    async ({ set }) => {
+      set.headers["content-type"] = metrics.contentType;
+      return metrics.render();
+    },
+    {
+      public: true,
+      response: { 200: t.String(), ...errorResponses(500) },
+      detail: { summary: "Prometheus metrics: requests, durations, auth outcomes, key cache, events" },
+    },
+  );
+}

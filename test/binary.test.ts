@@ -11,23 +11,14 @@ const root = join(import.meta.dir, "..");
 let work: string;
 let binary: string;
 
+/** `npm run build`, with the executable written to a temporary folder instead of dist/. */
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "tollgate-binary-"));
   binary = join(work, "tollgate");
-  const build = Bun.spawn(
-    [
-      process.execPath,
-      "build",
-      "--compile",
-      "--minify-whitespace",
-      "--minify-syntax",
-      "src/main.ts",
-      "src/modules/events/writer-thread.ts",
-      "--outfile",
-      binary,
-    ],
-    { cwd: root, stdout: "pipe", stderr: "pipe" },
-  );
+  const script: string = (await Bun.file(join(root, "package.json")).json()).scripts.build;
+  const args = script.split(/\s+/).slice(1);
+  args[args.indexOf("--outfile") + 1] = binary;
+  const build = Bun.spawn([process.execPath, ...args], { cwd: root, stdout: "pipe", stderr: "pipe" });
   if ((await build.exited) !== 0) throw new Error(await new Response(build.stderr).text());
 });
 

@@ -33,6 +33,9 @@ export function isRfc3339(value: string): boolean {
 
 FormatRegistry.Set("rfc3339", isRfc3339);
 
+/** Deliberately loose: something@domain.tld, no spaces. Deliverability is not ours to judge. */
+export const EMAIL_PATTERN = "^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$";
+
 /** A timestamp field: RFC 3339, any offset; services store it as UTC. */
 export function Timestamp(options: StringOptions = {}) {
   return Type.String({ ...options, format: "rfc3339" });

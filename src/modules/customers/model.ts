@@ -1,6 +1,6 @@
 import { t } from "elysia";
 import { paginationBodyFields, paginationFields } from "../../http/pagination";
-import { Int } from "../../http/schemas";
+import { EMAIL_PATTERN, Int } from "../../http/schemas";
 
 export const CUSTOMER_MESSAGES = {
   notFound: "Customer not found",
@@ -38,9 +38,7 @@ export const CustomerSchema = t.Object(
 const externalId = t.String({ minLength: 1, maxLength: 255, pattern: "\\S" });
 const fields = {
   name: t.Optional(t.Nullable(t.String({ maxLength: 255 }))),
-  email: t.Optional(
-    t.Nullable(t.String({ maxLength: 320, pattern: "^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$", error: "must be a valid email" })),
-  ),
+  email: t.Optional(t.Nullable(t.String({ maxLength: 320, pattern: EMAIL_PATTERN, error: "must be a valid email" }))),
   // Like Stripe's metadata: string values, bounded so a customer row stays small.
   metadata: t.Optional(
     t.Record(t.String({ minLength: 1, maxLength: 40 }), t.String({ maxLength: 500 }), { maxProperties: 50 }),

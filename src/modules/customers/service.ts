@@ -125,7 +125,8 @@ export function updateCustomer(
       sql(
         db,
         `UPDATE customers SET external_id = @external_id, name = @name, email = @email, metadata = @metadata,
-           updated_at = @updated_at WHERE id = @id`,
+           updated_at = @updated_at
+         WHERE tenant_id = @tenant_id AND environment_id = @environment_id AND id = @id`,
       ).run(after);
       recordAudit(db, audit, {
         action: "customer.updated",
@@ -145,7 +146,10 @@ export function deleteCustomer(db: Db, audit: AuditContext, id: string): void {
     const before = getCustomer(db, scope, id);
     if (before.status === "deleted") throw notFound(CUSTOMER_MESSAGES.notFound);
     const after: CustomerRow = { ...before, status: "deleted", updated_at: nowIso() };
-    sql(db, "UPDATE customers SET status = 'deleted', updated_at = ? WHERE id = ?").run(after.updated_at, id);
+    sql(
+      db,
+      "UPDATE customers SET status = 'deleted', updated_at = ? WHERE tenant_id = ? AND environment_id = ? AND id = ?",
+    ).run(after.updated_at, scope.tenantId, scope.environmentId, id);
     recordAudit(db, audit, {
       action: "customer.deleted",
       resourceType: "customer",

@@ -11,6 +11,7 @@ import {
   EventSchema,
   IngestEventBody,
   MAX_PAGE_SIZE,
+  PROPERTY_NAME_PATTERN,
   UsageBody,
   UsageSchema,
 } from "./model";
@@ -21,6 +22,8 @@ import { type EventQuery, aggregateUsage, getEvent, prepareEvent, prepareEvents,
 
 const Accepted = t.Object({ message: t.String(), event_id: t.String() }, { title: "EventAccepted" });
 const BulkAccepted = t.Object({ message: t.String() }, { title: "EventsAccepted" });
+
+const PROPERTY_NAME = new RegExp(PROPERTY_NAME_PATTERN);
 
 /** GET /v1/events takes the query body's filters as query parameters. */
 function queryFromParams(params: typeof EventListQuery.static): EventQuery {
@@ -46,7 +49,7 @@ function queryFromParams(params: typeof EventListQuery.static): EventQuery {
       typeof parsed === "object" &&
       parsed !== null &&
       !Array.isArray(parsed) &&
-      Object.entries(parsed).every(([k, v]) => /^[A-Za-z0-9_.:-]{1,64}$/.test(k) && Array.isArray(v) && v.length > 0);
+      Object.entries(parsed).every(([k, v]) => PROPERTY_NAME.test(k) && Array.isArray(v) && v.length > 0);
     if (!valid) {
       throw validationError('property_filters must be a JSON object like {"region":["us","eu"]}', {
         property_filters: "must be a JSON object of property name to a list of values",

@@ -55,9 +55,9 @@ const timestamp = Timestamp();
 const text = t.String({ minLength: 1, maxLength: 255 });
 const order = t.Union([t.Literal("asc"), t.Literal("desc")]);
 /** Property names are restricted so they can be used as JSON paths without escaping games. */
-const propertyName = "^[A-Za-z0-9_.:-]{1,64}$";
+export const PROPERTY_NAME_PATTERN = "^[A-Za-z0-9_.:-]{1,64}$";
 const propertyFilters = t.Record(
-  t.String({ pattern: propertyName }),
+  t.String({ pattern: PROPERTY_NAME_PATTERN }),
   t.Array(t.Union([t.String(), t.Number(), t.Boolean()]), { minItems: 1, maxItems: 100 }),
   {
     additionalProperties: false,
@@ -118,7 +118,7 @@ export const UsageBody = t.Object(
     event_name: text,
     external_customer_id: t.Optional(text),
     aggregation_type: t.Union(AGGREGATIONS.map((a) => t.Literal(a))),
-    property_name: t.Optional(t.String({ pattern: propertyName })),
+    property_name: t.Optional(t.String({ pattern: PROPERTY_NAME_PATTERN })),
     start_time: timestamp,
     end_time: timestamp,
     window_size: t.Optional(t.Union(WINDOWS.map((w) => t.Literal(w)))),

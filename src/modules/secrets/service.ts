@@ -270,7 +270,10 @@ export function revokeKey(deps: KeyDeps, principal: Principal, audit: AuditConte
       const before = getKey(db, principal, id);
       if (before.status === "deleted") throw notFound(SECRET_MESSAGES.notFound);
       const after: SecretWithOwnerRow = { ...before, status: "deleted", updated_at: nowIso() };
-      sql(db, "UPDATE secrets SET status = 'deleted', updated_at = ? WHERE id = ?").run(after.updated_at, id);
+      sql(
+        db,
+        "UPDATE secrets SET status = 'deleted', updated_at = ? WHERE tenant_id = ? AND environment_id = ? AND id = ?",
+      ).run(after.updated_at, before.tenant_id, before.environment_id, id);
       recordAudit(db, audit, {
         action: "secret.deleted",
         resourceType: "secret",
@@ -311,12 +314,10 @@ export function rotateKey(
         graceSeconds === 0
           ? { ...old, status: "deleted", updated_at: new Date(now).toISOString() }
           : { ...old, expires_at: newExpiry, updated_at: new Date(now).toISOString() };
-      sql(db, "UPDATE secrets SET status = ?, expires_at = ?, updated_at = ? WHERE id = ?").run(
-        after.status,
-        after.expires_at,
-        after.updated_at,
-        id,
-      );
+      sql(
+        db,
+        "UPDATE secrets SET status = ?, expires_at = ?, updated_at = ? WHERE tenant_id = ? AND environment_id = ? AND id = ?",
+      ).run(after.status, after.expires_at, after.updated_at, old.tenant_id, old.environment_id, id);
       recordAudit(db, audit, {
         action: "secret.rotated",
         resourceType: "secret",

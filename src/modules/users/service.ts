@@ -4,6 +4,7 @@ import { type Db, sql, sqlPluck } from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import { ApiError, alreadyExists, invalidOperation, notFound, validationError } from "../../http/errors";
 import type { Page } from "../../http/pagination";
+import { EMAIL_PATTERN } from "../../http/schemas";
 import type { AuditContext } from "../audit/model";
 import { recordAudit } from "../audit/service";
 import type { KeyCache } from "../auth/key-cache";
@@ -82,7 +83,7 @@ export interface AccountDeps {
   profiles: ProfileCache;
 }
 
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const EMAIL = new RegExp(EMAIL_PATTERN);
 
 export interface CreateAccountInput {
   type: UserType;

@@ -69,3 +69,24 @@ function cached(db: Db, text: string, pluck: boolean): Database.Statement {
   }
   return stmt;
 }
+
+export interface PageQuery {
+  /** Columns, default `*`. */
+  select?: string;
+  /** Table, or tables joined one row per listed item. */
+  from: string;
+  where: string;
+  orderBy: string;
+  params: Record<string, unknown>;
+  page: { limit: number; offset: number };
+}
+
+/** One page of a list and the count of everything the same WHERE clause matches. */
+export function selectPage<T>(db: Db, q: PageQuery): { rows: T[]; total: number } {
+  const total = sqlPluck(db, `SELECT count(*) FROM ${q.from} WHERE ${q.where}`).get(q.params) as number;
+  const rows = sql(
+    db,
+    `SELECT ${q.select ?? "*"} FROM ${q.from} WHERE ${q.where} ORDER BY ${q.orderBy} LIMIT @limit OFFSET @offset`,
+  ).all({ ...q.params, limit: q.page.limit, offset: q.page.offset }) as T[];
+  return { rows, total };
+}

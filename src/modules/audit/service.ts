@@ -1,5 +1,5 @@
 import type { Static } from "elysia";
-import { type Db, sql, sqlPluck } from "../../db";
+import { type Db, selectPage, sql } from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import type { Page } from "../../http/pagination";
 import type { AuditContext, AuditEntry, AuditLogQuery, AuditLogRow, AuditLogSchema } from "./model";
@@ -48,7 +48,7 @@ export function listAuditLogs(
   page: Page,
 ): { rows: AuditLogRow[]; total: number } {
   const where = ["tenant_id = @tenantId", "environment_id = @environmentId"];
-  const params: Record<string, unknown> = { ...scope, limit: page.limit, offset: page.offset };
+  const params: Record<string, unknown> = { ...scope };
   const exact = { action: "action", resource_type: "resource_type", resource_id: "resource_id", actor_id: "actor_id" };
   for (const [field, column] of Object.entries(exact)) {
     const value = filters[field as keyof typeof exact];
@@ -65,13 +65,13 @@ export function listAuditLogs(
     where.push("created_at < @end_time");
     params.end_time = new Date(filters.end_time).toISOString();
   }
-  const clause = where.join(" AND ");
-  const total = sqlPluck(db, `SELECT count(*) FROM audit_logs WHERE ${clause}`).get(params) as number;
-  const rows = sql(
-    db,
-    `SELECT * FROM audit_logs WHERE ${clause} ORDER BY created_at DESC, id DESC LIMIT @limit OFFSET @offset`,
-  ).all(params) as AuditLogRow[];
-  return { rows, total };
+  return selectPage<AuditLogRow>(db, {
+    from: "audit_logs",
+    where: where.join(" AND "),
+    orderBy: "created_at DESC, id DESC",
+    params,
+    page,
+  });
 }
 
 export function toAuditLogResponse(row: AuditLogRow): Static<typeof AuditLogSchema> {

@@ -1,5 +1,5 @@
 import type { Static } from "elysia";
-import { type Db, sql, sqlPluck } from "../../db";
+import { type Db, selectPage, sql, sqlPluck } from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import { alreadyExists, notFound } from "../../http/errors";
 import type { Page } from "../../http/pagination";
@@ -172,15 +172,8 @@ export function listCustomers(
     environmentId: scope.environmentId,
     externalId: filters.external_id ?? null,
     email: filters.email ?? null,
-    limit: page.limit,
-    offset: page.offset,
   };
   const where = `tenant_id = @tenantId AND environment_id = @environmentId AND status = 'published'
     AND (@externalId IS NULL OR external_id = @externalId) AND (@email IS NULL OR email = @email)`;
-  const total = sqlPluck(db, `SELECT count(*) FROM customers WHERE ${where}`).get(params) as number;
-  const rows = sql(
-    db,
-    `SELECT * FROM customers WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT @limit OFFSET @offset`,
-  ).all(params) as CustomerRow[];
-  return { rows, total };
+  return selectPage<CustomerRow>(db, { from: "customers", where, orderBy: "created_at DESC, id DESC", params, page });
 }

@@ -1,5 +1,5 @@
 import type { Static } from "elysia";
-import { type Db, sql, sqlPluck } from "../../db";
+import { type Db, selectPage, sql, sqlPluck } from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import { alreadyExists, notFound } from "../../http/errors";
 import type { Page } from "../../http/pagination";
@@ -44,13 +44,13 @@ export function toEnvironmentResponse(row: EnvironmentRow): EnvironmentResponse 
 }
 
 export function listEnvironments(db: Db, tenantId: string, page: Page): { rows: EnvironmentRow[]; total: number } {
-  const total = sqlPluck(db, "SELECT count(*) FROM environments WHERE tenant_id = ?").get(tenantId) as number;
-  const rows = sql(db, "SELECT * FROM environments WHERE tenant_id = ? ORDER BY created_at, id LIMIT ? OFFSET ?").all(
-    tenantId,
-    page.limit,
-    page.offset,
-  ) as EnvironmentRow[];
-  return { rows, total };
+  return selectPage<EnvironmentRow>(db, {
+    from: "environments",
+    where: "tenant_id = @tenantId",
+    orderBy: "created_at, id",
+    params: { tenantId },
+    page,
+  });
 }
 
 export function getEnvironment(db: Db, tenantId: string, id: string): EnvironmentRow {

@@ -64,18 +64,23 @@ const propertyFilters = t.Record(
   },
 );
 
+/** The filters POST /v1/events/query and GET /v1/events share. */
+const eventFilters = {
+  external_customer_id: t.Optional(text),
+  event_name: t.Optional(text),
+  event_id: t.Optional(text),
+  source: t.Optional(text),
+  start_time: t.Optional(timestamp),
+  end_time: t.Optional(timestamp),
+  iter_last_key: t.Optional(t.String({ minLength: 1, maxLength: 200 })),
+  order: t.Optional(order),
+};
+
 export const EventQueryBody = t.Object(
   {
-    external_customer_id: t.Optional(text),
-    event_name: t.Optional(text),
-    event_id: t.Optional(text),
-    source: t.Optional(text),
-    start_time: t.Optional(timestamp),
-    end_time: t.Optional(timestamp),
+    ...eventFilters,
     property_filters: t.Optional(propertyFilters),
     page_size: t.Optional(Int({ minimum: 1, maximum: MAX_PAGE_SIZE })),
-    iter_last_key: t.Optional(t.String({ minLength: 1, maxLength: 200 })),
-    order: t.Optional(order),
   },
   { additionalProperties: false, title: "EventQueryRequest" },
 );
@@ -83,16 +88,9 @@ export const EventQueryBody = t.Object(
 /** The same filters as query parameters; property_filters as a JSON object, page_size as digits. */
 export const EventListQuery = t.Object(
   {
-    external_customer_id: t.Optional(text),
-    event_name: t.Optional(text),
-    event_id: t.Optional(text),
-    source: t.Optional(text),
-    start_time: t.Optional(timestamp),
-    end_time: t.Optional(timestamp),
+    ...eventFilters,
     property_filters: t.Optional(t.String({ maxLength: 4096 })),
     page_size: t.Optional(t.String({ pattern: "^[0-9]{1,4}$", error: "must be a whole number" })),
-    iter_last_key: t.Optional(t.String({ minLength: 1, maxLength: 200 })),
-    order: t.Optional(order),
   },
   { additionalProperties: false },
 );

@@ -1,5 +1,5 @@
 import type { Static } from "elysia";
-import { type Db, sql, sqlPluck } from "../../db";
+import { type Db, selectPage, sql } from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import { ApiError, invalidOperation, notFound, validationError } from "../../http/errors";
 import type { Page } from "../../http/pagination";
@@ -134,7 +134,9 @@ export function toSecretResponse(row: SecretWithOwnerRow): SecretResponse {
   };
 }
 
-const WITH_OWNER = `SELECT s.*, u.type AS owner_type, u.name AS owner_name FROM secrets s JOIN users u ON u.id = s.user_id`;
+const OWNER_COLUMNS = "s.*, u.type AS owner_type, u.name AS owner_name";
+const OWNER_JOIN = "secrets s JOIN users u ON u.id = s.user_id";
+const WITH_OWNER = `SELECT ${OWNER_COLUMNS} FROM ${OWNER_JOIN}`;
 
 /** Where a caller may see keys: its tenant and environment, and only its own keys if it is a service account. */
 function scopeOf(principal: Principal) {
@@ -165,16 +167,15 @@ export function listKeys(
     ...scopeOf(principal),
     type: filters.type ?? null,
     status: filters.status ?? "published",
-    limit: page.limit,
-    offset: page.offset,
   };
-  const where = `${SCOPE_CLAUSE} AND s.status = @status AND (@type IS NULL OR s.type = @type)`;
-  const total = sqlPluck(db, `SELECT count(*) FROM secrets s WHERE ${where}`).get(params) as number;
-  const rows = sql(
-    db,
-    `${WITH_OWNER} WHERE ${where} ORDER BY s.created_at DESC, s.id DESC LIMIT @limit OFFSET @offset`,
-  ).all(params) as SecretWithOwnerRow[];
-  return { rows, total };
+  return selectPage<SecretWithOwnerRow>(db, {
+    select: OWNER_COLUMNS,
+    from: OWNER_JOIN,
+    where: `${SCOPE_CLAUSE} AND s.status = @status AND (@type IS NULL OR s.type = @type)`,
+    orderBy: "s.created_at DESC, s.id DESC",
+    params,
+    page,
+  });
 }
 
 export interface CreateKeyInput {

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Static } from "elysia";
-import { type Db, sql, sqlPluck } from "../../db";
+import { type Db, selectPage, sql, sqlPluck } from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import { ApiError, alreadyExists, invalidOperation, notFound, validationError } from "../../http/errors";
 import type { Page } from "../../http/pagination";
@@ -273,7 +273,7 @@ export function searchAccounts(
   page: Page,
 ): { rows: UserWithTenantRow[]; total: number } {
   const where = ["u.tenant_id = @tenantId"];
-  const params: Record<string, unknown> = { tenantId, limit: page.limit, offset: page.offset };
+  const params: Record<string, unknown> = { tenantId };
   if (filters.type) {
     where.push("u.type = @type");
     params.type = filters.type;
@@ -290,12 +290,12 @@ export function searchAccounts(
     where.push("EXISTS (SELECT 1 FROM json_each(u.roles) r WHERE r.value IN (SELECT value FROM json_each(@roles)))");
     params.roles = JSON.stringify(filters.roles);
   }
-  const clause = where.join(" AND ");
-  const total = sqlPluck(db, `SELECT count(*) FROM users u WHERE ${clause}`).get(params) as number;
-  const rows = sql(
-    db,
-    `SELECT u.*, t.name AS tenant_name FROM users u JOIN tenants t ON t.id = u.tenant_id
-     WHERE ${clause} ORDER BY u.created_at DESC, u.id DESC LIMIT @limit OFFSET @offset`,
-  ).all(params) as UserWithTenantRow[];
-  return { rows, total };
+  return selectPage<UserWithTenantRow>(db, {
+    select: "u.*, t.name AS tenant_name",
+    from: "users u JOIN tenants t ON t.id = u.tenant_id",
+    where: where.join(" AND "),
+    orderBy: "u.created_at DESC, u.id DESC",
+    params,
+    page,
+  });
 }

@@ -4,7 +4,7 @@ import type { AppContext } from "./context";
 import { type Db, migrate, openDatabase } from "./db";
 import { httpPlugin } from "./http";
 import { Metrics } from "./http/metrics";
-import { openApiPlugin } from "./http/openapi-doc";
+import { offlineDocsUi, openApiPlugin } from "./http/openapi-doc";
 import { createLogger, type Logger } from "./http/logging";
 import { ensureConfigKeyPrincipals } from "./modules/auth/bootstrap";
 import { KeyCache } from "./modules/auth/key-cache";
@@ -118,5 +118,6 @@ function buildApp(context: AppContext) {
       .use(authPlugin(context))
       .guard({ public: true })
       .use(openApiPlugin())
+      .use(offlineDocsUi())
   );
 }

@@ -24,12 +24,20 @@ async function document() {
 }
 
 describe("OpenAPI document at /swagger/json", () => {
-  test("is public, and the UI at /swagger is served", async () => {
+  test("is public, and the UI at /swagger is served from Tollgate itself, with no outside asset", async () => {
     const h = createHarness();
     expect((await h.call("GET", "/swagger/json", { key: null })).status).toBe(200);
     const ui = await h.call("GET", "/swagger", { key: null });
     expect(ui.status).toBe(200);
     expect(ui.headers.get("content-type")).toContain("text/html");
+    expect(ui.text).not.toMatch(/(src|href)="https?:/);
+    const assets = [...ui.text.matchAll(/(?:src|href)="(\/swagger\/assets\/[^"]+)"/g)].map((m) => m[1] as string);
+    expect(assets.sort()).toEqual(["/swagger/assets/swagger-ui-bundle.js", "/swagger/assets/swagger-ui.css"]);
+    for (const asset of assets) {
+      const res = await h.call("GET", asset, { key: null });
+      expect(res.status).toBe(200);
+      expect(res.text.length).toBeGreaterThan(100_000);
+    }
   });
 
   test("every route of the app appears, with its method", async () => {

@@ -1,5 +1,36 @@
 import { swagger } from "@elysiajs/swagger";
+import { Elysia } from "elysia";
+// Imported as files so `bun build --compile` carries the UI inside the executable.
+import swaggerUiBundle from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "file" };
+import swaggerUiCss from "swagger-ui-dist/swagger-ui.css" with { type: "file" };
 import { VERSION } from "../version";
+
+const UI_PAGE = `<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8" />
+    <title>Tollgate API</title>
+    <link rel="stylesheet" href="/swagger/assets/swagger-ui.css" />
+  </head>
+  <body>
+    <div id="swagger-ui"></div>
+    <script src="/swagger/assets/swagger-ui-bundle.js"></script>
+    <script>SwaggerUIBundle({ url: "/swagger/json", dom_id: "#swagger-ui", deepLinking: true });</script>
+  </body>
+</html>`;
+
+/**
+ * Swagger UI served from the executable itself, so /swagger works without the internet. It is
+ * registered after the swagger plugin and replaces the plugin's page, which loads its script
+ * from a CDN; the plugin still builds /swagger/json from the route table.
+ */
+export function offlineDocsUi() {
+  const hidden = { detail: { hide: true } };
+  return new Elysia({ name: "offline-docs-ui" })
+    .get("/swagger", () => new Response(UI_PAGE, { headers: { "content-type": "text/html; charset=utf-8" } }), hidden)
+    .get("/swagger/assets/swagger-ui-bundle.js", () => Bun.file(swaggerUiBundle), hidden)
+    .get("/swagger/assets/swagger-ui.css", () => Bun.file(swaggerUiCss), hidden);
+}
 
 /**
  * The OpenAPI document at /swagger/json and its UI at /swagger. Each route contributes its

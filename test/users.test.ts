@@ -434,6 +434,28 @@ describe("DELETE /v1/users/{id}", () => {
     expect((await h.call("GET", `${USERS}/me`)).status).toBe(200);
   });
 
+  test("an account a config key acts as: 400, it stays, and the key keeps working", async () => {
+    const opsKey = "second-operator-key";
+    const h = createHarness({
+      auth: {
+        api_key: {
+          keys: {
+            [sha256Hex(DEV_KEY)]: { tenant_id: DEFAULT_TENANT, user_id: DEFAULT_TENANT, name: "dev", is_active: true },
+            [sha256Hex(opsKey)]: { tenant_id: DEFAULT_TENANT, user_id: "ops-user", name: "ops", is_active: true },
+          },
+        },
+      },
+    });
+    const res = await h.call("DELETE", `${USERS}/${DEFAULT_TENANT}`, { key: opsKey });
+    expect(res.status).toBe(400);
+    expect(errorOf(res)).toEqual({
+      message: "A config key acts as this account; remove the key from the config first",
+      internal_error: "invalid_operation",
+    });
+    expect((await getAccount(h, DEFAULT_TENANT)).status).toBe("published");
+    expect((await h.call("GET", `${USERS}/me`)).body.status).toBe("published");
+  });
+
   test("an unknown id: 404 not_found", async () => {
     const h = createHarness();
     const before = accountCount(h);

@@ -64,6 +64,7 @@ export const USER_MESSAGES = {
   alreadyArchived: "Account is already archived",
   deleteSelf: "You cannot delete your own account",
   lastUser: "A tenant must keep at least one user account",
+  configKeyUser: "A config key acts as this account; remove the key from the config first",
   emailTaken: "A user with this email already exists",
   notFound: "User not found",
 } as const;

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Static } from "elysia";
+import type { Config } from "../../config";
 import { type Db, selectPage, sql, sqlPluck } from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import { ApiError, alreadyExists, invalidOperation, notFound, validationError } from "../../http/errors";
@@ -81,6 +82,7 @@ export interface AccountDeps {
   db: Db;
   keyCache: KeyCache<VerifiedKey>;
   profiles: ProfileCache;
+  config: Config;
 }
 
 const EMAIL = new RegExp(EMAIL_PATTERN);
@@ -238,6 +240,11 @@ export function archiveAccount(deps: AccountDeps, principal: Principal, audit: A
           "SELECT count(*) FROM users WHERE tenant_id = ? AND type = 'user' AND status = 'published' AND id != ?",
         ).get(principal.tenantId, id) as number;
         if (others === 0) throw invalidOperation(USER_MESSAGES.lastUser);
+      }
+      // A config key would go on acting as the archived account; the operator removes it first.
+      const configKeys = Object.values(deps.config.auth.api_key.keys);
+      if (configKeys.some((key) => key.tenant_id === principal.tenantId && key.user_id === id)) {
+        throw invalidOperation(USER_MESSAGES.configKeyUser);
       }
       const updatedAt = nowIso();
       sql(db, "UPDATE users SET status = 'archived', updated_at = ? WHERE tenant_id = ? AND id = ?").run(

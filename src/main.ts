@@ -126,7 +126,13 @@ function runServe(args: string[]): number | undefined {
   const parsed = parse("serve", args, configOption);
   if (!parsed) return 0;
   const config = configFrom(parsed.values);
-  serve(config, createLogger(config.logging.level));
+  try {
+    serve(config, createLogger(config.logging.level));
+  } catch (err) {
+    // A store that cannot be opened, a port already taken: say so in one line, not a stack.
+    console.error(`Could not start: ${(err as Error).message}`);
+    return 1;
+  }
   return undefined;
 }
 

@@ -34,6 +34,18 @@ describe("the real server process over loopback", () => {
     expect(await new Response(proc.stderr).text()).toContain("server.port");
   });
 
+  test("a store that cannot be opened stops the start with one clear line", async () => {
+    const proc = Bun.spawn([process.execPath, "src/main.ts", "serve"], {
+      env: { ...process.env, TOLLGATE_SERVER_PORT: "0", TOLLGATE_DATABASE_PATH: "/proc/no-such-dir/tollgate.db" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    expect(await proc.exited).toBe(1);
+    const stderr = await new Response(proc.stderr).text();
+    expect(stderr.trim().split("\n")).toHaveLength(1);
+    expect(stderr).toStartWith("Could not start: ");
+  });
+
   test("warns loudly when the development key is served beyond loopback", async () => {
     const server = await startServer({ env: { TOLLGATE_SERVER_HOST: "0.0.0.0" } });
     await server.stop();

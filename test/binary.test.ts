@@ -158,16 +158,26 @@ describe("dist/tollgate", () => {
     });
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
+    let firstChunkTaken!: () => void;
+    const inFlight = new Promise<void>((resolve) => (firstChunkTaken = resolve));
+    let step = 0;
+    // The second pull means the first chunk has been handed to the connection: the request is
+    // on its way to the server, and its body is not finished until the gate opens.
     const body = new ReadableStream<Uint8Array>({
-      async start(controller) {
-        controller.enqueue(new TextEncoder().encode(events.slice(0, 100)));
+      async pull(controller) {
+        if (step++ === 0) {
+          controller.enqueue(new TextEncoder().encode(events.slice(0, 100)));
+          return;
+        }
+        firstChunkTaken();
         await gate;
         controller.enqueue(new TextEncoder().encode(events.slice(100)));
         controller.close();
       },
     });
     const inflight = fetch(`${server.baseUrl}/v1/events/bulk`, { method: "POST", headers, body });
-    await Bun.sleep(200);
+    await inFlight;
+    await Bun.sleep(100);
     server.proc.kill("SIGTERM");
     await Bun.sleep(200);
     release();

@@ -18,7 +18,7 @@ import { customerPortalController } from "./modules/customers/portal";
 import { environmentsController } from "./modules/environments";
 import { eventsController } from "./modules/events";
 import { EventWriter } from "./modules/events/writer";
-import { healthController, metricsController } from "./modules/health";
+import { healthController, metricsController } from "./modules/operations";
 import { rbacController } from "./modules/rbac";
 import { secretsController } from "./modules/secrets";
 import { LastUsedRecorder } from "./modules/secrets/last-used";

@@ -1,11 +1,10 @@
-import type { Db } from "../../db";
+import { type Db, sql } from "../../db";
+import { newId, nowIso } from "../../db/ids";
 import type { AuditContext } from "../audit/model";
 import { recordAudit } from "../audit/service";
 import type { EnvironmentRow } from "../environments/model";
 import { ensureTenant } from "../environments/service";
 import { isRoleId } from "../rbac/service";
-import { sql } from "../../db";
-import { newId, nowIso } from "../../db/ids";
 import { type IssuedKey, issueKey } from "./service";
 
 export interface OperatorKeyInput {

@@ -183,6 +183,7 @@ async function authSection(server: Server) {
   header();
   const randomKeys = Array.from({ length: 10_000 }, () => `${generateApiKey("sk", "test").slice(0, -8)}00000000`);
   await compare(server, BARE, [
+    { name: 'the bare route\'s constant behind { permission: "event:read" }, default key', path: "/bench/permission" },
     { name: "GET /v1/users/me, default config key", path: "/v1/users/me" },
     {
       name: "GET /v1/users/me, 10,000 stored keys cycling (warm: all cached)",

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { createTollgate } from "../src/app";
 import { DEFAULT_CONFIG, DEFAULT_TENANT_ID } from "../src/config";
 import { sql } from "../src/db";
+import { authPlugin } from "../src/modules/auth";
 import { nowIso } from "../src/db/ids";
 import { prepareEvents } from "../src/modules/events/service";
 import { scopeKeyFor } from "../src/modules/events/scopes";
@@ -58,7 +59,10 @@ if (eventCount > 0) {
 }
 
 tollgate.app
+  .use(authPlugin(tollgate.context))
   .get("/bench/bare", () => "ok")
+  // The same constant behind a permission: the full authentication and RBAC path, no store.
+  .get("/bench/permission", () => "ok", { permission: "event:read" })
   // A POST that reads and parses its JSON body and does nothing else: the floor for ingestion.
   .post("/bench/bare-post", ({ body }) => (body ? "ok" : "empty"))
   .listen({ hostname: "127.0.0.1", port: 0 });

@@ -4,7 +4,15 @@ import { describe, expect, spyOn, test } from "bun:test";
 import { sql } from "../src/db";
 import * as auditService from "../src/modules/audit/service";
 import { sha256Hex } from "../src/modules/auth/hash";
-import { type CallResult, createHarness, DEFAULT_TENANT, DEV_KEY, errorOf, type Harness } from "./support/harness";
+import {
+  type CallResult,
+  createHarness,
+  createTwoTenantHarness,
+  DEFAULT_TENANT,
+  errorOf,
+  type Harness,
+  OTHER_TENANT_KEY,
+} from "./support/harness";
 import { environmentOf, issueTestKey } from "./support/keys";
 
 const AUDIT = "/v1/audit-logs";
@@ -446,22 +454,8 @@ describe("GET /v1/audit-logs", () => {
   });
 
   test("rows of another tenant are never visible, whatever the filter", async () => {
-    const otherKey = "audit-test-tenant-two-key";
-    const h = createHarness({
-      auth: {
-        api_key: {
-          keys: {
-            [sha256Hex(DEV_KEY)]: {
-              tenant_id: DEFAULT_TENANT,
-              user_id: DEFAULT_TENANT,
-              name: "Default development key",
-              is_active: true,
-            },
-            [sha256Hex(otherKey)]: { tenant_id: "tenant-two", user_id: "user-two", name: "two", is_active: true },
-          },
-        },
-      },
-    });
+    const otherKey = OTHER_TENANT_KEY;
+    const h = createTwoTenantHarness();
     const mine = (await h.call("POST", KEYS, { body: { name: "mine" } })).body;
     const theirAccount = await serviceAccount(h, ["event_reader"], "theirs", otherKey);
     const theirKey = (await h.call("POST", KEYS, { key: otherKey, body: { name: "theirs" } })).body;

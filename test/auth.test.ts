@@ -3,7 +3,14 @@ import { sql } from "../src/db";
 import * as secrets from "../src/modules/secrets/service";
 import { generateApiKey } from "../src/modules/secrets/key-format";
 import { sha256Hex } from "../src/modules/auth/hash";
-import { createHarness, DEFAULT_TENANT, DEV_KEY, errorOf } from "./support/harness";
+import {
+  createHarness,
+  createTwoTenantHarness,
+  DEFAULT_TENANT,
+  DEV_KEY,
+  errorOf,
+  OTHER_TENANT,
+} from "./support/harness";
 import { environmentOf, issueTestKey } from "./support/keys";
 
 const ME = "/v1/users/me";
@@ -220,18 +227,8 @@ describe("environment context (SPEC §1)", () => {
   });
 
   test("an environment outside the caller's tenant: 403 Invalid or inaccessible environment", async () => {
-    const other = "tenant-other-key";
-    const h = createHarness({
-      auth: {
-        api_key: {
-          keys: {
-            [sha256Hex(DEV_KEY)]: { tenant_id: DEFAULT_TENANT, user_id: DEFAULT_TENANT, name: "dev", is_active: true },
-            [sha256Hex(other)]: { tenant_id: "tenant-2", user_id: "user-2", name: "other", is_active: true },
-          },
-        },
-      },
-    });
-    const foreign = environmentOf(h, "development", "tenant-2");
+    const h = createTwoTenantHarness();
+    const foreign = environmentOf(h, "development", OTHER_TENANT);
     for (const envId of [foreign.id, "env_does_not_exist"]) {
       const res = await h.call("GET", ME, { headers: { "X-Environment-ID": envId } });
       expect(res.status).toBe(403);

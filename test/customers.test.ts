@@ -1,32 +1,21 @@
 // SPEC.md §7: customers, and customer-portal sessions with their own tokens.
 import { describe, expect, test } from "bun:test";
 import { SignJWT } from "jose";
-import { sha256Hex } from "../src/modules/auth/hash";
-import { type CallResult, createHarness, DEFAULT_TENANT, DEV_KEY, errorOf, type Harness } from "./support/harness";
+import {
+  type CallResult,
+  createHarness,
+  createTwoTenantHarness,
+  DEFAULT_TENANT,
+  DEV_KEY,
+  errorOf,
+  type Harness,
+  OTHER_TENANT_KEY,
+} from "./support/harness";
 import { environmentOf } from "./support/keys";
 
-const OTHER_TENANT_KEY = "second-tenant-operator-key";
 const PORTAL_AUDIENCE = "tollgate:customer-portal";
 const PORTAL_ISSUER = "tollgate";
 const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-
-function twoTenants(): Harness {
-  return createHarness({
-    auth: {
-      api_key: {
-        keys: {
-          [sha256Hex(DEV_KEY)]: { tenant_id: DEFAULT_TENANT, user_id: DEFAULT_TENANT, name: "dev", is_active: true },
-          [sha256Hex(OTHER_TENANT_KEY)]: {
-            tenant_id: "tenant-two",
-            user_id: "user-two",
-            name: "other",
-            is_active: true,
-          },
-        },
-      },
-    },
-  });
-}
 
 interface Customer {
   id: string;
@@ -157,7 +146,7 @@ describe("POST /v1/customers", () => {
   });
 
   test("the same external_id in another environment or tenant is allowed", async () => {
-    const h = twoTenants();
+    const h = createTwoTenantHarness();
     const prod = environmentOf(h, "production").id;
     const dev = await createCustomer(h, { external_id: "acme" });
     const inProd = await createCustomer(h, { external_id: "acme" }, { headers: { "X-Environment-ID": prod } });
@@ -451,7 +440,7 @@ describe("isolation", () => {
   }
 
   test("another tenant: 404 on every route that takes an id, absent from every list", async () => {
-    const h = twoTenants();
+    const h = createTwoTenantHarness();
     await expectIsolated(h, OTHER_TENANT_KEY, {});
     // The second tenant does see its own.
     await createCustomer(h, { external_id: "theirs" }, { key: OTHER_TENANT_KEY });

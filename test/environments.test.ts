@@ -1,7 +1,13 @@
 import { describe, expect, test } from "bun:test";
 import { sql } from "../src/db";
-import { sha256Hex } from "../src/modules/auth/hash";
-import { createHarness, DEFAULT_TENANT, DEV_KEY, errorOf, type Harness } from "./support/harness";
+import {
+  createHarness,
+  createTwoTenantHarness,
+  DEFAULT_TENANT,
+  errorOf,
+  type Harness,
+  OTHER_TENANT_KEY,
+} from "./support/harness";
 import { environmentOf } from "./support/keys";
 
 // SPEC.md §5 (environments), with §1's environment context and §2's access rules.
@@ -70,17 +76,8 @@ describe("the starting environments", () => {
   });
 
   test("a second tenant gets its own two environments, invisible to the first", async () => {
-    const otherKey = "second-tenant-operator-key";
-    const h = createHarness({
-      auth: {
-        api_key: {
-          keys: {
-            [sha256Hex(DEV_KEY)]: { tenant_id: DEFAULT_TENANT, user_id: DEFAULT_TENANT, name: "dev", is_active: true },
-            [sha256Hex(otherKey)]: { tenant_id: "tenant-2", user_id: "user-2", name: "other", is_active: true },
-          },
-        },
-      },
-    });
+    const otherKey = OTHER_TENANT_KEY;
+    const h = createTwoTenantHarness();
     const mine = (await h.call("GET", ENVS)).body.items.map((e: any) => e.id);
     const theirs = (await h.call("GET", ENVS, { key: otherKey })).body.items;
     expect(theirs.map((e: any) => e.name).sort()).toEqual(["Development", "Production"]);

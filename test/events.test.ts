@@ -1,29 +1,16 @@
 // SPEC.md §6: usage events. Ingestion (one and bulk), idempotency on event_id, queries with
 // keyset pagination, aggregation, who may do what, and isolation between environments and tenants.
 import { describe, expect, test } from "bun:test";
-import { sha256Hex } from "../src/modules/auth/hash";
-import { type CallResult, createHarness, DEFAULT_TENANT, DEV_KEY, errorOf, type Harness } from "./support/harness";
+import {
+  type CallResult,
+  createHarness,
+  createTwoTenantHarness,
+  DEV_KEY,
+  errorOf,
+  type Harness,
+  OTHER_TENANT_KEY,
+} from "./support/harness";
 import { environmentOf } from "./support/keys";
-
-const OTHER_TENANT_KEY = "second-tenant-operator-key";
-
-function twoTenants(): Harness {
-  return createHarness({
-    auth: {
-      api_key: {
-        keys: {
-          [sha256Hex(DEV_KEY)]: { tenant_id: DEFAULT_TENANT, user_id: DEFAULT_TENANT, name: "dev", is_active: true },
-          [sha256Hex(OTHER_TENANT_KEY)]: {
-            tenant_id: "tenant-two",
-            user_id: "user-two",
-            name: "other",
-            is_active: true,
-          },
-        },
-      },
-    },
-  });
-}
 
 interface EventInput {
   event_name?: unknown;
@@ -1133,7 +1120,7 @@ describe("isolation", () => {
   });
 
   test("another tenant never sees the event, and its own event with the same id is separate", async () => {
-    const h = twoTenants();
+    const h = createTwoTenantHarness();
     await ingest(h, { ...secret, properties: { owner: "one" } });
     expectNothing(await readAll(h, OTHER_TENANT_KEY));
 
@@ -1147,7 +1134,7 @@ describe("isolation", () => {
   });
 
   test("another tenant's environment id is refused: 403", async () => {
-    const h = twoTenants();
+    const h = createTwoTenantHarness();
     await ingest(h, secret);
     const res = await h.call("GET", "/v1/events/secret-evt", {
       key: OTHER_TENANT_KEY,

@@ -1,23 +1,7 @@
 // A second tenant's credential sees nothing of the first: 404 on every id, absent from every list.
 import { describe, expect, test } from "bun:test";
-import { sha256Hex } from "../src/modules/auth/hash";
-import { createHarness, DEFAULT_TENANT, DEV_KEY, errorOf, type Harness } from "./support/harness";
+import { createHarness, createTwoTenantHarness, errorOf, type Harness, OTHER_TENANT_KEY } from "./support/harness";
 import { environmentOf } from "./support/keys";
-
-const OTHER_KEY = "second-tenant-operator-key";
-
-function twoTenants(): Harness {
-  return createHarness({
-    auth: {
-      api_key: {
-        keys: {
-          [sha256Hex(DEV_KEY)]: { tenant_id: DEFAULT_TENANT, user_id: DEFAULT_TENANT, name: "dev", is_active: true },
-          [sha256Hex(OTHER_KEY)]: { tenant_id: "tenant-two", user_id: "user-two", name: "other", is_active: true },
-        },
-      },
-    },
-  });
-}
 
 /** Everything the first tenant owns that has an id. */
 async function firstTenantResources(h: Harness) {
@@ -34,7 +18,7 @@ async function firstTenantResources(h: Harness) {
 
 describe("tenant isolation", () => {
   test("every id of the first tenant is 404 to the second, for reads and writes alike", async () => {
-    const h = twoTenants();
+    const h = createTwoTenantHarness();
     const { userId, keyId, envId } = await firstTenantResources(h);
     const attempts: [string, string, unknown?][] = [
       ["GET", `/v1/users/${userId}`],
@@ -47,12 +31,12 @@ describe("tenant isolation", () => {
       ["PUT", `/v1/environments/${envId}`, { name: "taken over" }],
     ];
     for (const [method, path, body] of attempts) {
-      const res = await h.call(method, path, { key: OTHER_KEY, body });
+      const res = await h.call(method, path, { key: OTHER_TENANT_KEY, body });
       expect({ method, path, status: res.status }).toEqual({ method, path, status: 404 });
       expect(errorOf(res).internal_error).toBe("not_found");
     }
     const keyForForeignAccount = await h.call("POST", "/v1/secrets/api/keys", {
-      key: OTHER_KEY,
+      key: OTHER_TENANT_KEY,
       body: { name: "x", service_account_id: userId },
     });
     expect(keyForForeignAccount.status).toBe(404);
@@ -65,13 +49,13 @@ describe("tenant isolation", () => {
   });
 
   test("the second tenant's lists never show the first tenant's rows", async () => {
-    const h = twoTenants();
+    const h = createTwoTenantHarness();
     const { userId, keyId, envId } = await firstTenantResources(h);
     const lists = [
-      await h.call("POST", "/v1/users/search", { key: OTHER_KEY, body: {} }),
-      await h.call("GET", "/v1/secrets/api/keys?status=published", { key: OTHER_KEY }),
-      await h.call("GET", "/v1/environments", { key: OTHER_KEY }),
-      await h.call("GET", "/v1/audit-logs", { key: OTHER_KEY }),
+      await h.call("POST", "/v1/users/search", { key: OTHER_TENANT_KEY, body: {} }),
+      await h.call("GET", "/v1/secrets/api/keys?status=published", { key: OTHER_TENANT_KEY }),
+      await h.call("GET", "/v1/environments", { key: OTHER_TENANT_KEY }),
+      await h.call("GET", "/v1/audit-logs", { key: OTHER_TENANT_KEY }),
     ];
     for (const res of lists) {
       expect(res.status).toBe(200);
@@ -82,9 +66,9 @@ describe("tenant isolation", () => {
   });
 
   test("the first tenant's environment id is not a way in: 403", async () => {
-    const h = twoTenants();
+    const h = createTwoTenantHarness();
     const res = await h.call("GET", "/v1/users/me", {
-      key: OTHER_KEY,
+      key: OTHER_TENANT_KEY,
       headers: { "X-Environment-ID": environmentOf(h, "development").id },
     });
     expect(res.status).toBe(403);

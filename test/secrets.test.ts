@@ -4,7 +4,15 @@ import { describe, expect, setSystemTime, spyOn, test } from "bun:test";
 import { sql } from "../src/db";
 import { sha256Hex } from "../src/modules/auth/hash";
 import * as secrets from "../src/modules/secrets/service";
-import { type CallResult, createHarness, DEFAULT_TENANT, DEV_KEY, errorOf, type Harness } from "./support/harness";
+import {
+  type CallResult,
+  createHarness,
+  createTwoTenantHarness,
+  DEFAULT_TENANT,
+  errorOf,
+  type Harness,
+  OTHER_TENANT_KEY,
+} from "./support/harness";
 import { environmentOf, issueTestKey } from "./support/keys";
 
 const KEYS = "/v1/secrets/api/keys";
@@ -322,17 +330,8 @@ describe("POST /v1/secrets/api/keys", () => {
   });
 
   test("service_account_id that is unknown, archived, another tenant's, or a user account: 404 Service account not found", async () => {
-    const otherKey = "operator-key-of-tenant-two";
-    const h = createHarness({
-      auth: {
-        api_key: {
-          keys: {
-            [sha256Hex(DEV_KEY)]: { tenant_id: DEFAULT_TENANT, user_id: DEFAULT_TENANT, name: "dev", is_active: true },
-            [sha256Hex(otherKey)]: { tenant_id: "tenant-two", user_id: "user-two", name: "two", is_active: true },
-          },
-        },
-      },
-    });
+    const otherKey = OTHER_TENANT_KEY;
+    const h = createTwoTenantHarness();
     const archived = await serviceAccount(h, ["event_reader"], "gone");
     expect((await h.call("DELETE", `/v1/users/${archived.id}`)).status).toBe(204);
     const foreign = await serviceAccount(h, ["event_reader"], "theirs", otherKey);

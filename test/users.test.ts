@@ -1,7 +1,16 @@
 import { describe, expect, test } from "bun:test";
 import { sql } from "../src/db";
 import { sha256Hex } from "../src/modules/auth/hash";
-import { createHarness, DEFAULT_TENANT, DEV_KEY, errorOf, type Harness } from "./support/harness";
+import {
+  createHarness,
+  createTwoTenantHarness,
+  DEFAULT_TENANT,
+  DEV_KEY,
+  errorOf,
+  type Harness,
+  OTHER_TENANT_KEY,
+  OTHER_TENANT_USER,
+} from "./support/harness";
 
 // SPEC.md §4 (users and service accounts), with the §0 conventions and the §2 access rules.
 
@@ -264,23 +273,14 @@ describe("GET /v1/users/{id}", () => {
   });
 
   test("an account of another tenant: 404, never revealed", async () => {
-    const otherKey = "the-other-tenants-operator-key";
-    const h = createHarness({
-      auth: {
-        api_key: {
-          keys: {
-            [sha256Hex(DEV_KEY)]: { tenant_id: DEFAULT_TENANT, user_id: DEFAULT_TENANT, name: "dev", is_active: true },
-            [sha256Hex(otherKey)]: { tenant_id: "tenant-2", user_id: "user-2", name: "other", is_active: true },
-          },
-        },
-      },
-    });
+    const otherKey = OTHER_TENANT_KEY;
+    const h = createTwoTenantHarness();
     const sa = await createServiceAccount(h, ["event_reader"]);
     const res = await h.call("GET", `${USERS}/${sa.id}`, { key: otherKey });
     expect(res.status).toBe(404);
     expect(errorOf(res).internal_error).toBe("not_found");
     const search = await h.call("POST", `${USERS}/search`, { key: otherKey, body: {} });
-    expect(search.body.items.map((u: any) => u.id)).toEqual(["user-2"]);
+    expect(search.body.items.map((u: any) => u.id)).toEqual([OTHER_TENANT_USER]);
     const rename = await h.call("PUT", `${USERS}/${sa.id}`, { key: otherKey, body: { name: "stolen" } });
     expect(rename.status).toBe(404);
     const remove = await h.call("DELETE", `${USERS}/${sa.id}`, { key: otherKey });

@@ -2,9 +2,15 @@ import { type Config, DEFAULT_CONFIG } from "../../src/config";
 import { createTollgate, type Tollgate } from "../../src/app";
 import { MEMORY_DATABASE, openDatabase } from "../../src/db";
 import { createLogger } from "../../src/http/logging";
+import { sha256Hex } from "../../src/modules/auth/hash";
 
 export const DEV_KEY = "0cc505d7b917e0b1f25ccbea029dd43f4002edfea46b7f941f281911246768fe";
 export const DEFAULT_TENANT = "00000000-0000-0000-0000-000000000000";
+
+/** A second tenant, with a config key of its own, for isolation tests. */
+export const OTHER_TENANT = "tenant-two";
+export const OTHER_TENANT_USER = "user-two";
+export const OTHER_TENANT_KEY = "second-tenant-operator-key";
 
 export interface Harness extends Tollgate {
   /** Every log line the app wrote, parsed. */
@@ -41,6 +47,25 @@ export function createHarness(overrides: DeepPartial<Config> = {}): Harness {
     logs,
     call: (method, path, options) => callApp(tollgate.app, method, path, options),
   };
+}
+
+/** The development key's tenant and OTHER_TENANT, each with its own config key. */
+export function createTwoTenantHarness(): Harness {
+  return createHarness({
+    auth: {
+      api_key: {
+        keys: {
+          [sha256Hex(DEV_KEY)]: { tenant_id: DEFAULT_TENANT, user_id: DEFAULT_TENANT, name: "dev", is_active: true },
+          [sha256Hex(OTHER_TENANT_KEY)]: {
+            tenant_id: OTHER_TENANT,
+            user_id: OTHER_TENANT_USER,
+            name: "other",
+            is_active: true,
+          },
+        },
+      },
+    },
+  });
 }
 
 export async function callApp(

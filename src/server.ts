@@ -7,13 +7,8 @@ const TRANSPORT_BODY_CEILING = 1024 ** 3;
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
-export interface RunningServer {
-  port: number;
-  stop(): Promise<void>;
-}
-
 /** Starts serving and arranges a graceful stop on SIGTERM and SIGINT. */
-export function serve(config: Config, logger: Logger): RunningServer {
+export function serve(config: Config, logger: Logger): void {
   const tollgate = createTollgate({ config, logger });
   const devKey = config.auth.api_key.keys[DEV_KEY_HASH];
   if (devKey?.is_active && !LOOPBACK.test(config.server.host)) {
@@ -52,5 +47,4 @@ export function serve(config: Config, logger: Logger): RunningServer {
       );
     });
   }
-  return { port, stop };
 }

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { migrate, openDatabase } from "../src/db";
 import { prepareEvents } from "../src/modules/events/service";
 import { insertEvents } from "../src/modules/events/store";
-import { generateApiKey } from "../src/modules/secrets/key-format";
+import { generateApiKey } from "../src/modules/auth/key-format";
 import { syntheticEvents } from "./synthetic";
 
 const DEV_KEY = "0cc505d7b917e0b1f25ccbea029dd43f4002edfea46b7f941f281911246768fe";

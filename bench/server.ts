@@ -13,7 +13,7 @@ import { nowIso } from "../src/db/ids";
 import { prepareEvents } from "../src/modules/events/service";
 import { scopeKeyFor } from "../src/modules/events/scopes";
 import { insertEvents } from "../src/modules/events/store";
-import { issueKey } from "../src/modules/secrets/service";
+import { issueKey } from "../src/modules/secrets/store";
 import { syntheticEvents } from "./synthetic";
 
 const readyFile = process.env.BENCH_READY_FILE;

@@ -6,7 +6,6 @@ import { httpPlugin } from "./http";
 import { Metrics } from "./http/metrics";
 import { offlineDocsUi, openApiPlugin } from "./http/openapi-doc";
 import { createLogger, type Logger } from "./http/logging";
-import { ensureConfigKeyPrincipals } from "./modules/auth/bootstrap";
 import { KeyCache } from "./modules/auth/key-cache";
 import { PortalTokens } from "./modules/auth/portal-tokens";
 import { Authenticator, type VerifiedKey } from "./modules/auth/service";
@@ -22,7 +21,9 @@ import { healthController, metricsController } from "./modules/operations";
 import { rbacController } from "./modules/rbac";
 import { secretsController } from "./modules/secrets";
 import { LastUsedRecorder } from "./modules/secrets/last-used";
+import { findVerifiableKey } from "./modules/secrets/store";
 import { usersController } from "./modules/users";
+import { ensureConfigKeyPrincipals } from "./modules/users/bootstrap";
 import { ProfileCache } from "./modules/users/profile-cache";
 
 // Resolved from this file, which sits at the root of the source tree: `bun build --compile`
@@ -58,15 +59,15 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
   const environments = new EnvironmentDirectory(db);
   const lastUsed = new LastUsedRecorder(db, logger);
   const metrics = config.metrics.enabled ? new Metrics(() => keyCache.stats) : null;
+  const profiles = new ProfileCache(config.auth.api_key.cache_size);
   const authenticator = new Authenticator({
-    db,
     config,
     cache: keyCache,
     environments,
-    lastUsed,
+    findKey: (keyHash) => findVerifiableKey(db, keyHash),
+    keyUsed: (secretId, at) => lastUsed.note(secretId, at),
     recordOutcome: metrics ? (outcome) => metrics.authOutcome(outcome) : undefined,
   });
-  const profiles = new ProfileCache(config.auth.api_key.cache_size);
   const events = new EventWriter(db, logger, db.memory ? null : { storePath: db.name, entry: WRITER_THREAD_ENTRY });
   const portalTokens = new PortalTokens(
     db,

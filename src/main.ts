@@ -6,7 +6,7 @@ import { type Config, ConfigError, loadConfig } from "./config";
 import { migrate, openDatabase } from "./db";
 import { createLogger } from "./http/logging";
 import { sha256Hex } from "./modules/auth/hash";
-import { createOperatorKey, OperatorKeyError } from "./modules/secrets/operator-key";
+import { createOperatorKey, OperatorError } from "./modules/secrets/operator";
 import { serve } from "./server";
 import { VERSION } from "./version";
 
@@ -210,7 +210,7 @@ try {
     console.error(err.message);
     process.exit(2);
   }
-  if (err instanceof ConfigError || err instanceof OperatorKeyError) {
+  if (err instanceof ConfigError || err instanceof OperatorError) {
     console.error(err.message);
     process.exit(1);
   }

@@ -1,7 +1,7 @@
 import { describe, expect, setSystemTime, spyOn, test } from "bun:test";
 import { sql } from "../src/db";
-import * as secrets from "../src/modules/secrets/service";
-import { generateApiKey } from "../src/modules/secrets/key-format";
+import * as secrets from "../src/modules/secrets/store";
+import { generateApiKey } from "../src/modules/auth/key-format";
 import { sha256Hex } from "../src/modules/auth/hash";
 import {
   createHarness,
@@ -261,7 +261,7 @@ describe("start-up bootstrap", () => {
         "SELECT (SELECT count(*) FROM tenants) t, (SELECT count(*) FROM users) u, (SELECT count(*) FROM environments) e",
       ).get();
     expect(count()).toEqual({ t: 1, u: 1, e: 2 });
-    const { ensureConfigKeyPrincipals } = await import("../src/modules/auth/bootstrap");
+    const { ensureConfigKeyPrincipals } = await import("../src/modules/users/bootstrap");
     ensureConfigKeyPrincipals(db, h.context.config);
     expect(count()).toEqual({ t: 1, u: 1, e: 2 });
     const envs = sql(db, "SELECT name, type, is_default FROM environments ORDER BY name").all();

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { displayIdOf, generateApiKey, isWellFormedApiKey } from "../src/modules/secrets/key-format";
+import { displayIdOf, generateApiKey, isWellFormedApiKey } from "../src/modules/auth/key-format";
 
 const SCANNER_REGEX = /\b[sp]k_(live|test)_[0-9a-f]{64}\b/;
 

@@ -3,7 +3,7 @@
 import { describe, expect, setSystemTime, spyOn, test } from "bun:test";
 import { sql } from "../src/db";
 import { sha256Hex } from "../src/modules/auth/hash";
-import * as secrets from "../src/modules/secrets/service";
+import * as secrets from "../src/modules/secrets/store";
 import {
   type CallResult,
   createHarness,

@@ -1,5 +1,5 @@
 import { sql } from "../../src/db";
-import { issueKey } from "../../src/modules/secrets/service";
+import { issueKey } from "../../src/modules/secrets/store";
 import type { Harness } from "./harness";
 import { DEFAULT_TENANT } from "./harness";
 

@@ -16,6 +16,23 @@ export interface Credential {
   expiresAt: string | null;
 }
 
+/** What verification needs of a stored key and its owner, read on a cache miss. */
+export interface StoredKeyRecord {
+  id: string;
+  name: string;
+  key_hash: string;
+  tenant_id: string;
+  environment_id: string;
+  user_id: string;
+  type: KeyType;
+  /** JSON array of role ids. */
+  roles: string;
+  status: "published" | "archived" | "deleted";
+  expires_at: string | null;
+  owner_type: UserType;
+  owner_status: "published" | "archived";
+}
+
 /** Who is calling, in which tenant and environment, with what: what every guarded handler gets. */
 export interface Principal {
   tenantId: string;

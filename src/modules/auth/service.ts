@@ -1,19 +1,26 @@
 import { timingSafeEqual } from "node:crypto";
 import type { Config } from "../../config";
-import type { Db } from "../../db";
 import type { ApiError } from "../../http/errors";
-import { type PermissionSet, permissionsOf } from "../rbac/service";
 import type { EnvironmentDirectory } from "../environments/service";
-import { isWellFormedApiKey } from "../secrets/key-format";
-import { LAST_USED_RESOLUTION_MS, type LastUsedRecorder } from "../secrets/last-used";
-import { findVerifiableKey } from "../secrets/service";
-import type { VerifiableKeyRow } from "../secrets/model";
-import { USER_ACCOUNT_ROLES } from "../users/service";
+import { USER_ACCOUNT_ROLES } from "../rbac/roles";
+import { type PermissionSet, permissionsOf } from "../rbac/service";
 import { sha256, sha256Hex } from "./hash";
 import type { KeyCache } from "./key-cache";
-import { type Access, AccessOutcome, accessDenied, type Credential, type Principal, type UserType } from "./model";
+import { isWellFormedApiKey } from "./key-format";
+import {
+  type Access,
+  AccessOutcome,
+  accessDenied,
+  type Credential,
+  type Principal,
+  type StoredKeyRecord,
+  type UserType,
+} from "./model";
 
 export const ENVIRONMENT_HEADER = "x-environment-id";
+
+/** `last_used_at` is kept to the minute: a key's use is reported at most once a minute. */
+export const LAST_USED_RESOLUTION_MS = 60_000;
 
 /** A key that exists, as the cache holds it. Whether it may be used right now is decided per request. */
 export interface VerifiedKey {
@@ -32,11 +39,13 @@ export interface VerifiedKey {
 }
 
 export interface AuthenticatorDeps {
-  db: Db;
   config: Config;
   cache: KeyCache<VerifiedKey>;
   environments: EnvironmentDirectory;
-  lastUsed: LastUsedRecorder;
+  /** The store lookup on a cache miss, by SHA-256 hex. */
+  findKey(keyHash: string): StoredKeyRecord | undefined;
+  /** Told that a stored key was used, at most once a minute per key. */
+  keyUsed(secretId: string, at: number): void;
   /** Told every outcome: the credential kind when accepted, the AccessOutcome when refused. */
   recordOutcome?: (outcome: string) => void;
 }
@@ -90,13 +99,13 @@ export class Authenticator {
   }
 
   #storedKey(presented: string, hex: string): VerifiedKey | undefined {
-    const { cache, db } = this.deps;
+    const { cache } = this.deps;
     const cached = cache.get(hex);
     if (cached) return cached;
     // A typo or a guess fails its checksum here, before the store is asked anything.
     if (!isWellFormedApiKey(presented) || cache.isKnownUnknown(hex)) return undefined;
     const generation = cache.generation;
-    const row = findVerifiableKey(db, hex);
+    const row = this.deps.findKey(hex);
     if (!row || row.status === "deleted" || row.owner_status !== "published") {
       cache.fillUnknown(hex, generation);
       return undefined;
@@ -152,7 +161,7 @@ export class Authenticator {
     const now = Date.now();
     if (now - key.lastNotedAt < LAST_USED_RESOLUTION_MS) return;
     key.lastNotedAt = now;
-    this.deps.lastUsed.note(key.credential.id, now);
+    this.deps.keyUsed(key.credential.id, now);
   }
 
   #environmentFor(key: VerifiedKey, requested: string | null): string {
@@ -173,7 +182,7 @@ export class Authenticator {
   }
 }
 
-function toVerifiedKey(row: VerifiableKeyRow): VerifiedKey {
+function toVerifiedKey(row: StoredKeyRecord): VerifiedKey {
   const roles = JSON.parse(row.roles) as string[];
   return {
     hash: Buffer.from(row.key_hash, "hex"),

@@ -1,5 +1,8 @@
 import type { Role, RoleId } from "./model";
 
+/** User accounts (people, config keys) have full access; they are shown, and their keys minted, as super_admin. */
+export const USER_ACCOUNT_ROLES: RoleId[] = ["super_admin"];
+
 /** The roles of SPEC.md §2, as data. Adding a role is adding an entry here. */
 export const ROLES: Record<RoleId, Role> = {
   super_admin: {

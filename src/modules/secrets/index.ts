@@ -5,7 +5,10 @@ import { ListSchema, listOf, pageOf } from "../../http/pagination";
 import { authPlugin } from "../auth";
 import { auditContextOf } from "../audit/context";
 import { CreatedKeySchema, CreateKeyBody, ListKeysQuery, RotateKeyBody, SecretSchema } from "./model";
-import { type CreatedKey, createKey, getKey, listKeys, revokeKey, rotateKey, toSecretResponse } from "./service";
+import { type CreatedKey, createKey } from "./create";
+import { getKey, listKeys, scopeOf, toSecretResponse } from "./read";
+import { revokeKey } from "./revoke";
+import { rotateKey } from "./rotate";
 
 const IdParams = t.Object({ id: t.String() });
 
@@ -46,7 +49,7 @@ export function secretsController(app: AppContext) {
       "",
       ({ principal, query }) => {
         const page = pageOf(query);
-        const { rows, total } = listKeys(app.db, principal, query, page);
+        const { rows, total } = listKeys(app.db, scopeOf(principal), query, page);
         return listOf(rows.map(toSecretResponse), total, page);
       },
       {
@@ -56,7 +59,7 @@ export function secretsController(app: AppContext) {
         detail: { summary: "API keys of the caller's environment (a service account sees its own)" },
       },
     )
-    .get("/:id", ({ principal, params }) => toSecretResponse(getKey(app.db, principal, params.id)), {
+    .get("/:id", ({ principal, params }) => toSecretResponse(getKey(app.db, scopeOf(principal), params.id)), {
       permission: "secret:read",
       params: IdParams,
       response: { 200: SecretSchema, ...errorResponses(401, 403, 404) },

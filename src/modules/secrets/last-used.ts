@@ -1,9 +1,7 @@
 import type { Db } from "../../db";
 import type { Logger } from "../../http/logging";
-import { recordKeysUsed } from "./service";
+import { recordKeysUsed } from "./store";
 
-/** `last_used_at` is kept to the minute: a key is noted at most once a minute. */
-export const LAST_USED_RESOLUTION_MS = 60_000;
 const FLUSH_INTERVAL_MS = 5_000;
 
 /**

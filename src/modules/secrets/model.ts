@@ -1,6 +1,9 @@
 import { t } from "elysia";
 import { paginationFields } from "../../http/pagination";
+import type { KeyCache } from "../auth/key-cache";
 import type { KeyType, UserType } from "../auth/model";
+import type { VerifiedKey } from "../auth/service";
+import type { Db } from "../../db";
 import { Int, Name, Timestamp } from "../../http/schemas";
 
 export type SecretStatus = "published" | "archived" | "deleted";
@@ -25,20 +28,10 @@ export interface SecretRow {
   updated_at: string;
 }
 
-/** What the verification path needs of a key and its owner, read in one indexed lookup. */
-export interface VerifiableKeyRow {
-  id: string;
-  name: string;
-  key_hash: string;
-  tenant_id: string;
-  environment_id: string;
-  user_id: string;
-  type: KeyType;
-  roles: string;
-  status: SecretStatus;
-  expires_at: string | null;
-  owner_type: UserType;
-  owner_status: "published" | "archived";
+/** What every verb that changes keys works on: the store, and the cache it must keep honest. */
+export interface KeyDeps {
+  db: Db;
+  keyCache: KeyCache<VerifiedKey>;
 }
 
 export const SECRET_MESSAGES = {

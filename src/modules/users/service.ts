@@ -11,12 +11,10 @@ import { recordAudit } from "../audit/service";
 import type { KeyCache } from "../auth/key-cache";
 import { AccessOutcome, accessDenied, type Principal, type UserType } from "../auth/model";
 import type { VerifiedKey } from "../auth/service";
+import { USER_ACCOUNT_ROLES } from "../rbac/roles";
 import { isRoleId, isSubset, permissionsOf } from "../rbac/service";
 import { type MeSchema, USER_MESSAGES, type UserRow, type UserSchema, type UserWithTenantRow } from "./model";
 import type { ProfileCache, UserProfile } from "./profile-cache";
-
-/** User accounts have full access; they are shown, and their keys minted, as super_admin. */
-export const USER_ACCOUNT_ROLES = ["super_admin"];
 
 /** Creates a user account for a config key that names one not yet in the store. Idempotent. */
 export function ensureUserAccount(db: Db, tenantId: string, userId: string, name: string): void {

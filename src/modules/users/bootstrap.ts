@@ -1,7 +1,7 @@
 import { type Config, DEFAULT_TENANT_ID, DEFAULT_USER_ID } from "../../config";
 import type { Db } from "../../db";
 import { ensureTenant } from "../environments/service";
-import { ensureUserAccount } from "../users/service";
+import { ensureUserAccount } from "./service";
 
 /**
  * Makes every tenant and user a config key points to exist, with the tenant's two starting

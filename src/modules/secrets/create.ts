@@ -1,0 +1,97 @@
+import { type Db, sql } from "../../db";
+import { ApiError, notFound, validationError } from "../../http/errors";
+import type { AuditContext } from "../audit/model";
+import { recordAudit } from "../audit/service";
+import { AccessOutcome, accessDenied, type KeyType, type Principal } from "../auth/model";
+import type { EnvironmentRow } from "../environments/model";
+import { findEnvironment } from "../environments/service";
+import { isSubset, permissionsOf } from "../rbac/service";
+import { type KeyDeps, SECRET_MESSAGES, type SecretWithOwnerRow } from "./model";
+import { toSecretResponse, WITH_OWNER } from "./read";
+import { type IssueKeyInput, issueKey } from "./store";
+
+export interface CreateKeyInput {
+  name: string;
+  type?: KeyType | "integration";
+  expires_at?: string | null;
+  service_account_id?: string;
+  description?: string | null;
+}
+
+export interface CreatedKey {
+  apiKey: string;
+  secret: SecretWithOwnerRow;
+}
+
+/**
+ * POST /v1/secrets/api/keys. The key gets the caller's roles, or the named service account's;
+ * either way never more permissions than the caller holds. It lives in the caller's environment.
+ */
+export function createKey(deps: KeyDeps, principal: Principal, audit: AuditContext, input: CreateKeyInput): CreatedKey {
+  if (input.type === "integration")
+    throw validationError(SECRET_MESSAGES.integration, { type: SECRET_MESSAGES.integration });
+  const type: KeyType = input.type ?? "private_key";
+  const expiresAt = futureExpiry(input.expires_at);
+  const { db } = deps;
+  const created = db
+    .transaction(() => {
+      const owner =
+        input.service_account_id === undefined ? null : serviceAccountFor(db, principal, input.service_account_id);
+      const roles =
+        type === "publishable_key" ? [] : owner ? (JSON.parse(owner.roles) as string[]) : principal.credential.roles;
+      if (!isSubset(permissionsOf(roles), principal.permissions)) {
+        throw accessDenied(AccessOutcome.PermissionMissing, { required: roles, roles: principal.credential.roles });
+      }
+      const environment = findEnvironment(db, principal.tenantId, principal.environmentId) as EnvironmentRow;
+      return issueAudited(db, audit, {
+        tenantId: principal.tenantId,
+        environmentId: environment.id,
+        environmentType: environment.type,
+        userId: owner?.id ?? principal.userId,
+        createdBy: principal.userId,
+        name: input.name.trim(),
+        description: input.description ?? null,
+        type,
+        roles,
+        expiresAt,
+      });
+    })
+    .immediate();
+  // A hash cannot be in the negative cache unless someone guessed the key, but forget it anyway.
+  deps.keyCache.invalidate([created.secret.key_hash]);
+  return created;
+}
+
+function futureExpiry(value: string | null | undefined): string | null {
+  if (value === undefined || value === null) return null;
+  const at = Date.parse(value);
+  if (Number.isNaN(at) || at <= Date.now()) {
+    throw validationError(SECRET_MESSAGES.expiresInPast, { expires_at: SECRET_MESSAGES.expiresInPast });
+  }
+  return new Date(at).toISOString();
+}
+
+function serviceAccountFor(db: Db, principal: Principal, id: string) {
+  if (principal.userType !== "user" && !principal.credential.roles.includes("super_admin")) {
+    throw new ApiError(403, "permission_denied", SECRET_MESSAGES.onBehalf);
+  }
+  const account = sql(
+    db,
+    "SELECT id, roles FROM users WHERE tenant_id = ? AND id = ? AND type = 'service_account' AND status = 'published'",
+  ).get(principal.tenantId, id) as { id: string; roles: string } | undefined;
+  if (!account) throw notFound(SECRET_MESSAGES.serviceAccountNotFound);
+  return account;
+}
+
+/** Issues a key and writes its `secret.created` row; a rotation names the key it replaces. */
+export function issueAudited(db: Db, audit: AuditContext, input: IssueKeyInput, rotatedFrom?: string): CreatedKey {
+  const { apiKey, secret } = issueKey(db, input);
+  const row = sql(db, `${WITH_OWNER} WHERE s.id = ?`).get(secret.id) as SecretWithOwnerRow;
+  recordAudit(db, audit, {
+    action: "secret.created",
+    resourceType: "secret",
+    resourceId: secret.id,
+    after: rotatedFrom ? { ...toSecretResponse(row), rotated_from: rotatedFrom } : toSecretResponse(row),
+  });
+  return { apiKey, secret: row };
+}

@@ -1,0 +1,81 @@
+import type { Static } from "elysia";
+import { type Db, selectPage, sql } from "../../db";
+import { notFound } from "../../http/errors";
+import type { Page } from "../../http/pagination";
+import type { KeyType, Principal } from "../auth/model";
+import { SECRET_MESSAGES, type SecretSchema, type SecretStatus, type SecretWithOwnerRow } from "./model";
+
+export type SecretResponse = Static<typeof SecretSchema>;
+
+export function toSecretResponse(row: SecretWithOwnerRow): SecretResponse {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    type: row.type,
+    provider: row.provider,
+    display_id: row.display_id,
+    roles: JSON.parse(row.roles),
+    user_type: row.owner_type,
+    user_id: row.user_id,
+    service_account_name: row.owner_type === "service_account" ? row.owner_name : null,
+    environment_id: row.environment_id,
+    expires_at: row.expires_at,
+    last_used_at: row.last_used_at,
+    status: row.status,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  };
+}
+
+const OWNER_COLUMNS = "s.*, u.type AS owner_type, u.name AS owner_name";
+const OWNER_JOIN = "secrets s JOIN users u ON u.id = s.user_id";
+export const WITH_OWNER = `SELECT ${OWNER_COLUMNS} FROM ${OWNER_JOIN}`;
+
+/** Where keys are looked for: one tenant and environment, and one owner's keys only when ownerId is set. */
+export interface KeyScope {
+  tenantId: string;
+  environmentId: string;
+  ownerId: string | null;
+}
+
+/** Where a caller may see keys: its tenant and environment, and only its own keys if it is a service account. */
+export function scopeOf(principal: Principal): KeyScope {
+  return {
+    tenantId: principal.tenantId,
+    environmentId: principal.environmentId,
+    ownerId: principal.userType === "service_account" ? principal.userId : null,
+  };
+}
+
+const SCOPE_CLAUSE =
+  "s.tenant_id = @tenantId AND s.environment_id = @environmentId AND (@ownerId IS NULL OR s.user_id = @ownerId)";
+
+export function getKey(db: Db, scope: KeyScope, id: string): SecretWithOwnerRow {
+  const row = sql(db, `${WITH_OWNER} WHERE s.id = @id AND ${SCOPE_CLAUSE}`).get({ id, ...scope }) as
+    SecretWithOwnerRow | undefined;
+  if (!row) throw notFound(SECRET_MESSAGES.notFound);
+  return row;
+}
+
+/** The keys of a scope with one status (default: published), newest first. */
+export function listKeys(
+  db: Db,
+  scope: KeyScope,
+  filters: { type?: KeyType; status?: SecretStatus },
+  page: Page,
+): { rows: SecretWithOwnerRow[]; total: number } {
+  const params = {
+    ...scope,
+    type: filters.type ?? null,
+    status: filters.status ?? "published",
+  };
+  return selectPage<SecretWithOwnerRow>(db, {
+    select: OWNER_COLUMNS,
+    from: OWNER_JOIN,
+    where: `${SCOPE_CLAUSE} AND s.status = @status AND (@type IS NULL OR s.type = @type)`,
+    orderBy: "s.created_at DESC, s.id DESC",
+    params,
+    page,
+  });
+}

@@ -1,0 +1,38 @@
+import { type Db, sql } from "../../db";
+import { nowIso } from "../../db/ids";
+import { notFound } from "../../http/errors";
+import type { AuditContext } from "../audit/model";
+import { recordAudit } from "../audit/service";
+import type { Principal } from "../auth/model";
+import { type KeyDeps, SECRET_MESSAGES, type SecretWithOwnerRow } from "./model";
+import { getKey, scopeOf, toSecretResponse } from "./read";
+
+/** DELETE: the key is marked deleted and evicted before this returns; the next request with it fails. */
+export function revokeKey(deps: KeyDeps, principal: Principal, audit: AuditContext, id: string): void {
+  const { db } = deps;
+  const revoked = db.transaction(() => markRevoked(db, audit, getKey(db, scopeOf(principal), id))).immediate();
+  deps.keyCache.invalidate([revoked.key_hash]);
+}
+
+/**
+ * Marks a key deleted and audits it, inside the caller's transaction. A key already deleted is
+ * not found, as if it had never been. Evicting it from a cache is the caller's part: a server
+ * evicts its own at once, and another server on the store sees the change through the
+ * credential generation the UPDATE bumps.
+ */
+export function markRevoked(db: Db, audit: AuditContext, before: SecretWithOwnerRow): SecretWithOwnerRow {
+  if (before.status === "deleted") throw notFound(SECRET_MESSAGES.notFound);
+  const after: SecretWithOwnerRow = { ...before, status: "deleted", updated_at: nowIso() };
+  sql(
+    db,
+    "UPDATE secrets SET status = 'deleted', updated_at = ? WHERE tenant_id = ? AND environment_id = ? AND id = ?",
+  ).run(after.updated_at, before.tenant_id, before.environment_id, before.id);
+  recordAudit(db, audit, {
+    action: "secret.deleted",
+    resourceType: "secret",
+    resourceId: before.id,
+    before: toSecretResponse(before),
+    after: toSecretResponse(after),
+  });
+  return after;
+}

@@ -1,0 +1,94 @@
+import { type Db, sql } from "../../db";
+import { newId, nowIso } from "../../db/ids";
+import { sha256Hex } from "../auth/hash";
+import { displayIdOf, generateApiKey } from "../auth/key-format";
+import type { KeyType, StoredKeyRecord } from "../auth/model";
+import type { EnvironmentType } from "../environments/model";
+import type { SecretRow } from "./model";
+
+// The secrets table at its lowest level: no caller, no audit. Every verb builds on these.
+
+export interface IssueKeyInput {
+  tenantId: string;
+  environmentId: string;
+  environmentType: EnvironmentType;
+  userId: string;
+  createdBy: string | null;
+  name: string;
+  description?: string | null;
+  type: KeyType;
+  roles: string[];
+  expiresAt?: string | null;
+}
+
+export interface IssuedKey {
+  /** The key itself: returned to the caller once and never stored. */
+  apiKey: string;
+  secret: SecretRow;
+}
+
+/** Generates a key, stores only its hash, and returns the key this one time. */
+export function issueKey(db: Db, input: IssueKeyInput): IssuedKey {
+  const apiKey = generateApiKey(
+    input.type === "publishable_key" ? "pk" : "sk",
+    input.environmentType === "production" ? "live" : "test",
+  );
+  const now = nowIso();
+  const secret: SecretRow = {
+    id: newId("sec"),
+    tenant_id: input.tenantId,
+    environment_id: input.environmentId,
+    user_id: input.userId,
+    created_by: input.createdBy,
+    name: input.name,
+    description: input.description ?? null,
+    type: input.type,
+    provider: "flexprice",
+    key_hash: sha256Hex(apiKey),
+    display_id: displayIdOf(apiKey),
+    roles: JSON.stringify(input.roles),
+    status: "published",
+    expires_at: input.expiresAt ?? null,
+    last_used_at: null,
+    created_at: now,
+    updated_at: now,
+  };
+  sql(
+    db,
+    `INSERT INTO secrets (id, tenant_id, environment_id, user_id, created_by, name, description, type, provider,
+       key_hash, display_id, roles, status, expires_at, last_used_at, created_at, updated_at)
+     VALUES (@id, @tenant_id, @environment_id, @user_id, @created_by, @name, @description, @type, @provider,
+       @key_hash, @display_id, @roles, @status, @expires_at, @last_used_at, @created_at, @updated_at)`,
+  ).run(secret);
+  return { apiKey, secret };
+}
+
+/**
+ * The cold path of verification, handed to the authenticator. Two primary-key reads, not a
+ * join: better-sqlite3's SQLite build re-plans joined statements on every run, which made the
+ * join five times slower.
+ */
+export function findVerifiableKey(db: Db, keyHash: string): StoredKeyRecord | undefined {
+  const secret = sql(
+    db,
+    `SELECT id, name, key_hash, tenant_id, environment_id, user_id, type, roles, status, expires_at
+     FROM secrets WHERE key_hash = ?`,
+  ).get(keyHash) as Omit<StoredKeyRecord, "owner_type" | "owner_status"> | undefined;
+  if (!secret) return undefined;
+  const owner = sql(db, "SELECT type, status FROM users WHERE id = ?").get(secret.user_id) as {
+    type: StoredKeyRecord["owner_type"];
+    status: StoredKeyRecord["owner_status"];
+  };
+  return { ...secret, owner_type: owner.type, owner_status: owner.status };
+}
+
+/** Records when keys were last used, in one transaction for the whole batch. */
+export function recordKeysUsed(db: Db, usedAt: Map<string, string>): void {
+  const update = sql(
+    db,
+    "UPDATE secrets SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
+  );
+  db.transaction(() => {
+    for (const [id, at] of usedAt) update.run(at, id, at);
+  })();
+}

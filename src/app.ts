@@ -2,10 +2,12 @@ import { Elysia } from "elysia";
 import type { Config } from "./config";
 import type { AppContext } from "./context";
 import { type Db, migrate, openDatabase } from "./db";
+import type { Migration } from "./db/migrations";
 import { httpPlugin } from "./http";
 import { Metrics } from "./http/metrics";
 import { offlineDocsUi, openApiPlugin } from "./http/openapi-doc";
 import { createLogger, type Logger } from "./http/logging";
+import { CredentialChangeWatch } from "./modules/auth/change-watch";
 import { KeyCache } from "./modules/auth/key-cache";
 import { PortalTokens } from "./modules/auth/portal-tokens";
 import { Authenticator, type VerifiedKey } from "./modules/auth/service";
@@ -40,6 +42,8 @@ export interface CreateAppOptions {
 export interface Tollgate {
   app: ReturnType<typeof buildApp>;
   context: AppContext;
+  /** The migrations this start applied (none when the store was up to date). */
+  migrationsApplied: Migration[];
   /** Commits what is pending and closes the store. */
   close(): Promise<void>;
 }
@@ -49,7 +53,7 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
   const { config } = options;
   const logger = options.logger ?? createLogger(config.logging.level);
   const db = options.db ?? openDatabase(config.database.path);
-  migrate(db);
+  const migrationsApplied = migrate(db);
   ensureConfigKeyPrincipals(db, config);
 
   const keyCache = new KeyCache<VerifiedKey>({
@@ -66,6 +70,10 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
     environments,
     findKey: (keyHash) => findVerifiableKey(db, keyHash),
     keyUsed: (secretId, at) => lastUsed.note(secretId, at),
+    changes: new CredentialChangeWatch(db, () => {
+      keyCache.clear();
+      profiles.clear();
+    }),
     recordOutcome: metrics ? (outcome) => metrics.authOutcome(outcome) : undefined,
   });
   const events = new EventWriter(db, logger, db.memory ? null : { storePath: db.name, entry: WRITER_THREAD_ENTRY });
@@ -91,6 +99,7 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
   return {
     app: buildApp(context),
     context,
+    migrationsApplied,
     async close() {
       await events.close();
       lastUsed.close();

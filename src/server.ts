@@ -1,29 +1,56 @@
-import { DEV_KEY_HASH, type Config } from "./config";
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import { createTollgate } from "./app";
+import { type Config, DEV_KEY_HASH } from "./config";
+import { MEMORY_DATABASE } from "./db";
+import { lockStore } from "./db/lock";
+import type { Migration } from "./db/migrations";
 import type { Logger } from "./http/logging";
+import { VERSION } from "./version";
 
 /** Bun's own ceiling; the real limits (1 MiB, 32 MiB for bulk) are enforced with the error envelope. */
 const TRANSPORT_BODY_CEILING = 1024 ** 3;
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
-/** Starts serving and arranges a graceful stop on SIGTERM and SIGINT. */
-export function serve(config: Config, logger: Logger): void {
-  const tollgate = createTollgate({ config, logger });
-  const devKey = config.auth.api_key.keys[DEV_KEY_HASH];
-  if (devKey?.is_active && !LOOPBACK.test(config.server.host)) {
-    logger.warn(
-      "THE DEFAULT DEVELOPMENT API KEY IS ACTIVE ON A NON-LOOPBACK ADDRESS: anyone who can reach this port has full access. Remove it from auth.api_key.keys.",
-      { host: config.server.host },
-    );
+/** The documented Flexprice development key. Public: it is printed so a newcomer can try the API. */
+const DEV_KEY_FOR_GUIDE = "0cc505d7b917e0b1f25ccbea029dd43f4002edfea46b7f941f281911246768fe";
+
+/**
+ * Takes the store, opens and migrates it, listens, and arranges a graceful stop on SIGTERM and
+ * SIGINT. The start-up guide goes to `print` (the console), never into the request log.
+ */
+export async function serve(config: Config, logger: Logger, print: (text: string) => void): Promise<void> {
+  // First, so a second server on the same store stops before it migrates or writes anything.
+  const lock = lockStore(config.database.path);
+  const databaseExisted = config.database.path === MEMORY_DATABASE || existsSync(config.database.path);
+  let tollgate: ReturnType<typeof createTollgate>;
+  try {
+    tollgate = createTollgate({ config, logger });
+  } catch (err) {
+    lock.release();
+    throw err;
   }
-  tollgate.app.listen({
-    hostname: config.server.host,
-    port: config.server.port,
-    maxRequestBodySize: TRANSPORT_BODY_CEILING,
-  });
+  try {
+    tollgate.app.listen({
+      hostname: config.server.host,
+      port: config.server.port,
+      maxRequestBodySize: TRANSPORT_BODY_CEILING,
+      // Elysia turns SO_REUSEPORT on, which lets a second server bind the same port and take
+      // half its requests with a cache of its own. One port, one server.
+      reusePort: false,
+    });
+  } catch (err) {
+    await tollgate.close();
+    lock.release();
+    if ((err as { code?: string }).code === "EADDRINUSE") {
+      throw new Error(
+        `port ${config.server.port} on ${config.server.host} is already in use; stop what is using it, or choose another port with --port or server.port`,
+      );
+    }
+    throw err;
+  }
   const port = tollgate.app.server?.port ?? config.server.port;
-  logger.info("listening", { host: config.server.host, port });
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
@@ -32,6 +59,7 @@ export function serve(config: Config, logger: Logger): void {
       // Stop accepting, let in-flight requests finish, then flush pending writes and close the store.
       await tollgate.app.stop();
       await tollgate.close();
+      lock.release();
       logger.info("stopped");
     })();
     return stopping;
@@ -47,4 +75,88 @@ export function serve(config: Config, logger: Logger): void {
       );
     });
   }
+
+  const devKeyActive = config.auth.api_key.keys[DEV_KEY_HASH]?.is_active === true;
+  const devKeyExposed = devKeyActive && !LOOPBACK.test(config.server.host);
+  if (devKeyExposed) {
+    logger.warn(
+      "THE DEFAULT DEVELOPMENT API KEY IS ACTIVE ON A NON-LOOPBACK ADDRESS: anyone who can reach this port has full access. Remove it from auth.api_key.keys.",
+      { host: config.server.host },
+    );
+  }
+  print(
+    startupGuide({
+      baseUrl: `http://${urlHost(config.server.host)}:${port}`,
+      allInterfaces: config.server.host === "0.0.0.0" || config.server.host === "::",
+      databasePath: config.database.path,
+      databaseCreated: !databaseExisted,
+      migrationsApplied: tollgate.migrationsApplied,
+      devKeyActive,
+      devKeyExposed,
+      configKeys: Object.keys(config.auth.api_key.keys).length,
+    }),
+  );
+  // Last: whoever waits for this line (a supervisor, a test) finds the server ready and stoppable.
+  logger.info("listening", { host: config.server.host, port });
+}
+
+/** A host as it goes in a URL a person can open: the wildcard addresses become loopback. */
+function urlHost(host: string): string {
+  if (host === "0.0.0.0") return "127.0.0.1";
+  if (host === "::") return "[::1]";
+  return host.includes(":") ? `[${host}]` : host;
+}
+
+export interface GuideFacts {
+  baseUrl: string;
+  allInterfaces: boolean;
+  databasePath: string;
+  databaseCreated: boolean;
+  migrationsApplied: Migration[];
+  devKeyActive: boolean;
+  devKeyExposed: boolean;
+  configKeys: number;
+}
+
+/** What a person starting Tollgate needs to know first, in plain words. */
+export function startupGuide(facts: GuideFacts): string {
+  const { baseUrl } = facts;
+  const lines = [
+    `Tollgate ${VERSION} is running${facts.allInterfaces ? " on every network interface" : ""}.`,
+    "",
+    `  API        ${baseUrl}/v1`,
+    `  API docs   ${baseUrl}/swagger`,
+    `  Health     ${baseUrl}/health`,
+    `  Database   ${describeDatabase(facts)}`,
+    "",
+  ];
+  if (facts.devKeyActive) {
+    lines.push(
+      "The development key is active: it has full access to the default tenant. Try it:",
+      "",
+      `  curl -H 'X-API-Key: ${DEV_KEY_FOR_GUIDE}' ${baseUrl}/v1/users/me`,
+      "",
+      facts.devKeyExposed
+        ? "WARNING: this address is reachable from other machines, and so is that key. Remove it from auth.api_key.keys now."
+        : "It works on this machine only while Tollgate listens on loopback. Remove it from auth.api_key.keys before exposing Tollgate.",
+    );
+  } else {
+    const keys = facts.configKeys === 1 ? "1 operator key" : `${facts.configKeys} operator keys`;
+    lines.push(
+      `The development key is off; ${keys} from the config. A key for a service:`,
+      "",
+      "  tollgate keys create --tenant <tenant id> --roles event_ingestor",
+    );
+  }
+  lines.push("", "Stop with Ctrl+C (or SIGTERM): requests in flight finish and pending writes are saved.", "");
+  return lines.join("\n");
+}
+
+function describeDatabase(facts: GuideFacts): string {
+  if (facts.databasePath === MEMORY_DATABASE) return "in memory (nothing is kept after a stop)";
+  const path = resolve(facts.databasePath);
+  const applied = facts.migrationsApplied.map((m) => m.name);
+  if (facts.databaseCreated) return `${path} (new: created and migrated to ${applied.at(-1)})`;
+  if (applied.length > 0) return `${path} (migrated: applied ${applied.join(", ")})`;
+  return `${path} (up to date)`;
 }

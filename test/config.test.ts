@@ -1,30 +1,28 @@
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError, DEFAULT_CONFIG, DEV_KEY_HASH, loadConfig } from "../src/config";
+import { tempDir } from "./support/temp";
 
-function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), "tollgate-config-"));
-}
+const SHIPPED_CONFIG = join(import.meta.dir, "..", "config.yaml");
 
 function withFile(yaml: string): string {
-  const dir = tempDir();
+  const dir = tempDir("config-");
   writeFileSync(join(dir, "config.yaml"), yaml);
   return dir;
 }
 
 describe("loadConfig", () => {
   test("no file anywhere: the built-in defaults, development key included as its hash", () => {
-    const config = loadConfig({ env: {}, cwd: tempDir() });
+    const config = loadConfig({ env: {}, cwd: tempDir("config-") });
     expect(config).toEqual(DEFAULT_CONFIG);
     expect(Object.keys(config.auth.api_key.keys)).toEqual([DEV_KEY_HASH]);
   });
 
   test("the shipped config.yaml equals the defaults and never holds the key in clear", async () => {
-    const shipped = await Bun.file("config.yaml").text();
+    const shipped = await Bun.file(SHIPPED_CONFIG).text();
     expect(shipped).not.toContain("0cc505d7b917e0b1f25ccbea029dd43f4002edfea46b7f941f281911246768fe");
-    expect(loadConfig({ path: "config.yaml", env: {} })).toEqual(DEFAULT_CONFIG);
+    expect(loadConfig({ path: SHIPPED_CONFIG, env: {} })).toEqual(DEFAULT_CONFIG);
   });
 
   test("a partial file keeps the other defaults", () => {
@@ -54,7 +52,7 @@ describe("loadConfig", () => {
   test("TOLLGATE_* variables override every value; the keys map takes JSON", () => {
     const hash = "b".repeat(64);
     const config = loadConfig({
-      cwd: tempDir(),
+      cwd: tempDir("config-"),
       env: {
         TOLLGATE_SERVER_HOST: "0.0.0.0",
         TOLLGATE_SERVER_PORT: "9000",
@@ -87,8 +85,61 @@ describe("loadConfig", () => {
     ],
     ["a key without its tenant", { TOLLGATE_AUTH_API_KEY_KEYS: `{"${"c".repeat(64)}":{"user_id":"u"}}` }, "tenant_id"],
   ])("a bad value stops the start and names the field: %s", (_name, env, field) => {
-    expect(() => loadConfig({ env, cwd: tempDir() })).toThrow(ConfigError);
-    expect(() => loadConfig({ env, cwd: tempDir() })).toThrow(field);
+    expect(() => loadConfig({ env, cwd: tempDir("config-") })).toThrow(ConfigError);
+    expect(() => loadConfig({ env, cwd: tempDir("config-") })).toThrow(field);
+  });
+
+  /** The message a bad environment gives, in a folder with no config file. */
+  function errorFor(env: Record<string, string>): string {
+    try {
+      loadConfig({ env, cwd: tempDir("config-") });
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      return (err as Error).message;
+    }
+    throw new Error("no error");
+  }
+
+  test("a choice says what it accepts", () => {
+    expect(errorFor({ TOLLGATE_LOGGING_LEVEL: "loud" })).toBe(
+      "Invalid config: logging.level: must be one of debug, info, warn, error, silent",
+    );
+    expect(errorFor({ TOLLGATE_LOGGING_FORMAT: "fancy" })).toBe(
+      "Invalid config: logging.format: must be one of auto, pretty, json",
+    );
+    expect(loadConfig({ env: { TOLLGATE_LOGGING_FORMAT: "pretty" }, cwd: tempDir("config-") }).logging.format).toBe(
+      "pretty",
+    );
+  });
+
+  test("a key listed in clear instead of its SHA-256 points to `tollgate keys hash`, without echoing the key", () => {
+    const stored = `sk_test_${"ab".repeat(32)}`;
+    const devKey = "0cc505d7b917e0b1f25ccbea029dd43f4002edfea46b7f941f281911246768fe";
+    for (const key of [stored, devKey]) {
+      const message = errorFor({
+        TOLLGATE_AUTH_API_KEY_KEYS: JSON.stringify({ [key]: { tenant_id: "t", user_id: "u" } }),
+      });
+      expect(message).toStartWith(
+        `Invalid config: auth.api_key.keys: the entry "${key.slice(0, 4)}…" is not the SHA-256`,
+      );
+      expect(message).toContain('run "tollgate keys hash <key>"');
+      expect(message).not.toContain(key.slice(0, 12));
+    }
+  });
+
+  test("a host that is not a host, and a database path that is a folder, are named", () => {
+    for (const host of ["http://0.0.0.0", "127.0.0.1:8080", "bad host"]) {
+      expect(errorFor({ TOLLGATE_SERVER_HOST: host })).toBe(
+        `Invalid config: server.host: "${host}" is not a host name or an IP address (such as 127.0.0.1, 0.0.0.0 or ::1); the port goes in server.port`,
+      );
+    }
+    for (const host of ["localhost", "::", "10.0.0.7", "tollgate.internal"]) {
+      expect(loadConfig({ env: { TOLLGATE_SERVER_HOST: host }, cwd: tempDir("config-") }).server.host).toBe(host);
+    }
+    const folder = tempDir("data-");
+    expect(errorFor({ TOLLGATE_DATABASE_PATH: folder })).toBe(
+      `Invalid config: database.path: "${folder}" is a folder; give the path of the database file, such as ${folder}/tollgate.db`,
+    );
   });
 
   test("a misspelt section in the file is refused, not ignored", () => {

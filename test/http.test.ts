@@ -32,11 +32,21 @@ describe("the error envelope on every failure (SPEC §0)", () => {
     for (const [method, path] of [
       ["GET", "/v1/nothing-here"],
       ["DELETE", "/health"],
-      ["GET", "/"],
+      ["POST", "/"],
+      ["GET", "/index.html"],
     ]) {
       const res = await h.call(method, path);
       expect(res.status).toBe(404);
       expect(errorOf(res).internal_error).toBe("not_found");
+    }
+  });
+
+  test("GET / sends a browser to the API documentation, with or without a key", async () => {
+    const h = createHarness();
+    for (const key of [null, undefined]) {
+      const res = await h.call("GET", "/", { key });
+      expect(res.status).toBe(302);
+      expect(res.headers.get("location")).toBe("/swagger");
     }
   });
 

@@ -1,14 +1,13 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MEMORY_DATABASE, migrate, openDatabase } from "../src/db";
 import { MIGRATIONS } from "../src/db/migrations";
+import { tempDir } from "./support/temp";
 
 describe("migrations", () => {
   test("every file in src/db/migrations is embedded, once, in order", () => {
-    const files = readdirSync("src/db/migrations")
+    const files = readdirSync(join(import.meta.dir, "../src/db/migrations"))
       .filter((f) => f.endsWith(".sql"))
       .sort();
     expect(MIGRATIONS.map((m) => `${m.name}.sql`)).toEqual(files);
@@ -24,7 +23,7 @@ describe("migrations", () => {
   });
 
   test("a file store runs in WAL mode with foreign keys and a busy timeout", () => {
-    const db = openDatabase(join(mkdtempSync(join(tmpdir(), "tollgate-db-")), "nested", "t.db"));
+    const db = openDatabase(join(tempDir("db-"), "nested", "t.db"));
     expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
     expect(db.pragma("foreign_keys", { simple: true })).toBe(1);
     expect(db.pragma("busy_timeout", { simple: true })).toBe(5000);

@@ -1,6 +1,12 @@
+// The real server process (`bun src/main.ts serve`), over loopback, as a person starts it.
 import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import Database from "better-sqlite3";
 import { DEV_KEY } from "./support/harness";
-import { startServer } from "./support/process";
+import { logEntries, runToEnd, SOURCE_CLI, startServer } from "./support/process";
+import { tempDir } from "./support/temp";
+
+const json = { "X-API-Key": DEV_KEY, "Content-Type": "application/json" };
 
 describe("the real server process over loopback", () => {
   test("serves the default key, refuses a missing one, and exits 0 on SIGTERM", async () => {
@@ -17,31 +23,66 @@ describe("the real server process over loopback", () => {
         error: { message: "API key required", internal_error: "permission_denied" },
       });
       expect(anonymous.headers.get("x-request-id")).toBeTruthy();
+
+      const home = await fetch(`${server.baseUrl}/`, { redirect: "manual" });
+      expect(home.status).toBe(302);
+      expect(home.headers.get("location")).toBe("/swagger");
     } finally {
       expect(await server.stop("SIGTERM")).toBe(0);
     }
-    expect(server.lines.some((l) => l.includes('"msg":"stopped"'))).toBe(true);
-    expect(server.lines.join("\n")).not.toContain(DEV_KEY);
+    const logs = logEntries(server.lines);
+    expect(logs.some((entry) => entry.msg === "stopped")).toBe(true);
+    const requests = logs.filter((entry) => entry.msg === "request");
+    expect(requests.map((entry) => entry.status)).toEqual([200, 401, 302]);
+    // The request log never holds a key; only the start-up guide shows the (public) development key.
+    expect(JSON.stringify(logs)).not.toContain(DEV_KEY);
+  });
+
+  test("the first start on an empty folder prints a guide: addresses, the new database, the key to try", async () => {
+    const dir = tempDir("guide-");
+    const first = await startServer({ dir });
+    expect(await first.stop()).toBe(0);
+    const guide = first.stderrLines.join("\n");
+    expect(guide).toContain(`API        ${first.baseUrl}/v1`);
+    expect(guide).toContain(`API docs   ${first.baseUrl}/swagger`);
+    expect(guide).toContain(`${join(dir, "tollgate.db")} (new: created and migrated to 005_credential_generation)`);
+    expect(guide).toContain("The development key is active");
+    expect(guide).toContain(`curl -H 'X-API-Key: ${DEV_KEY}' ${first.baseUrl}/v1/users/me`);
+    // Standard output stays the log stream: every line of it is JSON.
+    expect(first.lines.filter((line) => !first.stderrLines.includes(line)).every((l) => l.startsWith("{"))).toBe(true);
+
+    const again = await startServer({ dir, env: { TOLLGATE_AUTH_API_KEY_KEYS: "{}" } });
+    expect(await again.stop()).toBe(0);
+    const second = again.stderrLines.join("\n");
+    expect(second).toContain(`${join(dir, "tollgate.db")} (up to date)`);
+    expect(second).toContain("The development key is off; 0 operator keys from the config");
+    expect(second).not.toContain(DEV_KEY);
+  });
+
+  test("logging.format pretty: readable lines instead of JSON", async () => {
+    const server = await startServer({ env: { TOLLGATE_LOGGING_FORMAT: "pretty" } });
+    await fetch(`${server.baseUrl}/health`);
+    expect(await server.stop()).toBe(0);
+    const out = server.lines.filter((line) => !server.stderrLines.includes(line));
+    expect(out.some((line) => / INFO {2}listening host=127\.0\.0\.1 port=\d+$/.test(line))).toBe(true);
+    expect(out.some((line) => / INFO {2}request .*method=GET route=\/health status=200 /.test(line))).toBe(true);
+    expect(logEntries(out)).toEqual([]);
   });
 
   test("an invalid config stops the start with a message naming the field", async () => {
-    const proc = Bun.spawn([process.execPath, "src/main.ts", "serve"], {
+    const { code, stderr } = await runToEnd([...SOURCE_CLI, "serve"], {
+      cwd: tempDir("bad-config-"),
       env: { ...process.env, TOLLGATE_SERVER_PORT: "not-a-port" },
-      stdout: "pipe",
-      stderr: "pipe",
     });
-    expect(await proc.exited).toBe(1);
-    expect(await new Response(proc.stderr).text()).toContain("server.port");
+    expect(code).toBe(1);
+    expect(stderr).toContain("server.port");
   });
 
   test("a store that cannot be opened stops the start with one clear line", async () => {
-    const proc = Bun.spawn([process.execPath, "src/main.ts", "serve"], {
+    const { code, stderr } = await runToEnd([...SOURCE_CLI, "serve"], {
       env: { ...process.env, TOLLGATE_SERVER_PORT: "0", TOLLGATE_DATABASE_PATH: "/proc/no-such-dir/tollgate.db" },
-      stdout: "pipe",
-      stderr: "pipe",
     });
-    expect(await proc.exited).toBe(1);
-    const stderr = await new Response(proc.stderr).text();
+    expect(code).toBe(1);
     expect(stderr.trim().split("\n")).toHaveLength(1);
     expect(stderr).toStartWith("Could not start: ");
   });
@@ -49,6 +90,109 @@ describe("the real server process over loopback", () => {
   test("warns loudly when the development key is served beyond loopback", async () => {
     const server = await startServer({ env: { TOLLGATE_SERVER_HOST: "0.0.0.0" } });
     await server.stop();
-    expect(server.lines.some((l) => l.includes('"level":"warn"') && l.includes("DEVELOPMENT API KEY"))).toBe(true);
+    const warning = logEntries(server.lines).find((entry) => entry.level === "warn");
+    expect(String(warning?.msg)).toContain("DEVELOPMENT API KEY");
+    const guide = server.stderrLines.join("\n");
+    expect(guide).toContain("is running on every network interface");
+    expect(guide).toContain(`API        http://127.0.0.1:${server.port}/v1`);
+    expect(guide).toContain("WARNING: this address is reachable from other machines");
+  });
+});
+
+describe("one server per port and per database", () => {
+  test("a second server on a port in use exits 1 with one line, and the first keeps serving alone", async () => {
+    const first = await startServer();
+    try {
+      const second = await runToEnd([...SOURCE_CLI, "serve", "--port", String(first.port)], {
+        env: { ...process.env, TOLLGATE_DATABASE_PATH: join(tempDir("second-"), "tollgate.db") },
+      });
+      expect(second.code).toBe(1);
+      expect(second.stderr.trim()).toBe(
+        `Could not start: port ${first.port} on 127.0.0.1 is already in use; stop what is using it, or choose another port with --port or server.port`,
+      );
+      // Every request reaches the one server: a revocation there is the whole truth.
+      const created = await fetch(`${first.baseUrl}/v1/secrets/api/keys`, {
+        method: "POST",
+        headers: json,
+        body: JSON.stringify({ name: "only one server" }),
+      });
+      const { api_key, id } = (await created.json()) as { api_key: string; id: string };
+      const auth = { "X-API-Key": api_key };
+      expect((await fetch(`${first.baseUrl}/v1/users/me`, { headers: auth })).status).toBe(200);
+      const revoked = await fetch(`${first.baseUrl}/v1/secrets/api/keys/${id}`, { method: "DELETE", headers: json });
+      expect(revoked.status).toBe(204);
+      const after = await Promise.all(
+        Array.from({ length: 20 }, () => fetch(`${first.baseUrl}/v1/users/me`, { headers: auth })),
+      );
+      expect(after.map((res) => res.status)).toEqual(Array(20).fill(401));
+    } finally {
+      expect(await first.stop()).toBe(0);
+    }
+  });
+
+  test("a second server on a database in use exits 1 naming the path and the PID that holds it", async () => {
+    const first = await startServer();
+    try {
+      const second = await runToEnd([...SOURCE_CLI, "serve", "--port", "0"], {
+        env: { ...process.env, TOLLGATE_DATABASE_PATH: join(first.dir, "tollgate.db") },
+      });
+      expect(second.code).toBe(1);
+      expect(second.stderr.trim()).toBe(
+        `Could not start: the database ${join(first.dir, "tollgate.db")} is in use by another Tollgate process (PID ${first.proc.pid}); one server per database, so stop that one first`,
+      );
+      expect((await fetch(`${first.baseUrl}/health`)).status).toBe(200);
+    } finally {
+      expect(await first.stop()).toBe(0);
+    }
+    // Stopped, the store is free again; killed, too (the OS drops the lock with the process).
+    const next = await startServer({ dir: first.dir });
+    expect(await next.stop("SIGKILL")).not.toBe(0);
+    const afterKill = await startServer({ dir: first.dir });
+    expect(await afterKill.stop()).toBe(0);
+  });
+});
+
+describe("the CLI beside a running server", () => {
+  test("a key revoked with `tollgate keys revoke` gets 401 on the server's very next request", async () => {
+    const server = await startServer();
+    const env = { ...process.env, TOLLGATE_DATABASE_PATH: join(server.dir, "tollgate.db") };
+    let id = "";
+    try {
+      const created = await runToEnd([...SOURCE_CLI, "keys", "create", "--tenant", "acme", "--roles", "event_reader"], {
+        env,
+      });
+      expect(created.code).toBe(0);
+      const key = created.stdout.trim();
+      id = /Created (sec_\w+)/.exec(created.stderr)?.[1] as string;
+      const auth = { "X-API-Key": key };
+      // Verified once, so the server holds it in its cache.
+      for (let i = 0; i < 3; i++) {
+        expect((await fetch(`${server.baseUrl}/v1/events`, { headers: auth })).status).toBe(200);
+      }
+
+      const listed = await runToEnd([...SOURCE_CLI, "keys", "list", "--tenant", "acme"], { env });
+      expect(listed.code).toBe(0);
+      expect(listed.stdout).toContain("1 published key in Development");
+      expect(listed.stdout).toContain(id);
+
+      const revoked = await runToEnd([...SOURCE_CLI, "keys", "revoke", id], { env });
+      expect(revoked.code).toBe(0);
+      expect(revoked.stdout).toContain(`Revoked ${id}`);
+
+      const next = await fetch(`${server.baseUrl}/v1/events`, { headers: auth });
+      expect(next.status).toBe(401);
+      expect(((await next.json()) as any).error.message).toBe("Invalid API key");
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+    const db = new Database(join(server.dir, "tollgate.db"), { readonly: true });
+    try {
+      const actor = db
+        .prepare("SELECT actor_type, actor_name FROM audit_logs WHERE resource_id = ? AND action = 'secret.deleted'")
+        .get(id);
+      expect(actor).toEqual({ actor_type: "system", actor_name: "tollgate keys revoke" });
+    } finally {
+      db.close();
+    }
   });
 });

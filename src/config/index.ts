@@ -1,8 +1,11 @@
-import { existsSync, readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { isIP } from "node:net";
 import { Value } from "@sinclair/typebox/value";
 import type { TSchema } from "@sinclair/typebox";
 import { parse as parseYaml } from "yaml";
-import { type Config, ConfigKeySchema, ConfigSchema, DEFAULT_CONFIG } from "./schema";
+import { MEMORY_DATABASE } from "../db";
+import { type Config, ConfigKeySchema, ConfigSchema, DEFAULT_CONFIG, DEV_KEY_HASH } from "./schema";
 
 export {
   type Config,
@@ -105,20 +108,72 @@ function validateConfig(candidate: unknown): Config {
   // Value.Default does not reach into map values; each config key gets its defaults here.
   const keys = withDefaults.auth?.api_key?.keys;
   if (isPlainObject(keys)) {
-    for (const [hash, key] of Object.entries(keys)) keys[hash] = Value.Default(ConfigKeySchema, key);
+    for (const [hash, key] of Object.entries(keys)) {
+      // Checked before the schema, whose message would quote the map key: it may be a real key.
+      if (!SHA256_HEX.test(hash) || isDevelopmentKeyInClear(hash)) throw new ConfigError(rawKeyMessage(hash));
+      keys[hash] = Value.Default(ConfigKeySchema, key);
+    }
   }
   const first = Value.Errors(ConfigSchema, withDefaults).First();
   if (first) {
     const field = first.path.split("/").filter(Boolean).join(".") || "(root)";
-    throw new ConfigError(`Invalid config: ${field}: ${first.message}`);
+    throw new ConfigError(`Invalid config: ${field}: ${describeError(first.schema, first.message)}`);
   }
   const config = withDefaults as Config;
+  checkHost(config.server.host);
+  checkDatabasePath(config.database.path);
   // Hashes are compared as lowercase hex everywhere else.
   config.auth.api_key.keys = Object.fromEntries(
     Object.entries(config.auth.api_key.keys).map(([hash, key]) => [hash.toLowerCase(), key]),
   );
   config.auth.api_key.header = config.auth.api_key.header.toLowerCase();
   return config;
+}
+
+const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
+
+/** The development key is 64 hex characters itself, so it passes for a digest unless recognised. */
+function isDevelopmentKeyInClear(entry: string): boolean {
+  return createHash("sha256").update(entry.toLowerCase()).digest("hex") === DEV_KEY_HASH;
+}
+
+function rawKeyMessage(entry: string): string {
+  // Enough to find the entry, too little to use it.
+  const shown = entry.length > 8 ? `${entry.slice(0, 4)}…` : "…";
+  return (
+    `Invalid config: auth.api_key.keys: the entry "${shown}" is not the SHA-256 of a key. ` +
+    `Keys are listed by their digest, never in clear: run "tollgate keys hash <key>" and use what it prints.`
+  );
+}
+
+/** A choice of literals says what it accepts; any other schema keeps TypeBox's message. */
+function describeError(schema: TSchema, message: string): string {
+  const choices = (schema.anyOf as TSchema[] | undefined)?.map((option) => option.const);
+  if (choices?.length && choices.every((c) => typeof c === "string")) return `must be one of ${choices.join(", ")}`;
+  return message;
+}
+
+// RFC 1123 host names: dot-separated labels of letters, digits and inner hyphens.
+const HOST_NAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/** A host name or an IP address, without a scheme or a port. */
+export function isValidHost(host: string): boolean {
+  return isIP(host) !== 0 || HOST_NAME.test(host);
+}
+
+function checkHost(host: string): void {
+  if (isValidHost(host)) return;
+  throw new ConfigError(
+    `Invalid config: server.host: "${host}" is not a host name or an IP address (such as 127.0.0.1, 0.0.0.0 or ::1); the port goes in server.port`,
+  );
+}
+
+function checkDatabasePath(path: string): void {
+  if (path === MEMORY_DATABASE || !existsSync(path) || !statSync(path).isDirectory()) return;
+  throw new ConfigError(
+    `Invalid config: database.path: "${path}" is a folder; give the path of the database file, such as ${path.replace(/\/+$/, "")}/tollgate.db`,
+  );
 }
 
 function isStructSchema(schema: TSchema): schema is TSchema & { properties: Record<string, TSchema> } {

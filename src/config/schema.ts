@@ -75,6 +75,8 @@ export const ConfigSchema = T.Object(
           T.Literal("error"),
           T.Literal("silent"),
         ]),
+        // auto: readable lines when stdout is a terminal, one JSON object per line otherwise.
+        format: T.Union([T.Literal("auto"), T.Literal("pretty"), T.Literal("json")]),
       },
       strict,
     ),
@@ -106,5 +108,5 @@ export const DEFAULT_CONFIG: Config = {
   },
   customer_portal: { url: "http://localhost:3000/portal", session_ttl_seconds: 3600, signing_key: "" },
   metrics: { enabled: false },
-  logging: { level: "info" },
+  logging: { level: "info", format: "auto" },
 };

@@ -23,6 +23,17 @@ export function openDatabase(path: string): Db {
   return db;
 }
 
+/** The migrations not yet recorded in the store, in order. Reads only. */
+export function pendingMigrations(db: Db, migrations: Migration[] = MIGRATIONS): Migration[] {
+  const recorded = db
+    .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
+    .pluck()
+    .get();
+  if (!recorded) return migrations;
+  const applied = new Set(db.prepare("SELECT version FROM schema_migrations").pluck().all() as number[]);
+  return migrations.filter((m) => !applied.has(m.version));
+}
+
 /** Applies the migrations not yet recorded, each in its own transaction. Returns what it applied. */
 export function migrate(db: Db, migrations: Migration[] = MIGRATIONS): Migration[] {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -30,9 +41,8 @@ export function migrate(db: Db, migrations: Migration[] = MIGRATIONS): Migration
     name       TEXT NOT NULL,
     applied_at TEXT NOT NULL
   ) STRICT`);
-  const applied = new Set(db.prepare("SELECT version FROM schema_migrations").pluck().all() as number[]);
   const record = db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
-  const pending = migrations.filter((m) => !applied.has(m.version));
+  const pending = pendingMigrations(db, migrations);
   for (const m of pending) {
     db.transaction(() => {
       db.exec(m.sql);

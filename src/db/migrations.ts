@@ -3,6 +3,7 @@ import identity from "./migrations/001_identity.sql" with { type: "text" };
 import auditLog from "./migrations/002_audit_log.sql" with { type: "text" };
 import events from "./migrations/003_events.sql" with { type: "text" };
 import customers from "./migrations/004_customers.sql" with { type: "text" };
+import credentialGeneration from "./migrations/005_credential_generation.sql" with { type: "text" };
 
 export interface Migration {
   version: number;
@@ -20,4 +21,5 @@ export const MIGRATIONS: Migration[] = [
   migration("002_audit_log", auditLog),
   migration("003_events", events),
   migration("004_customers", customers),
+  migration("005_credential_generation", credentialGeneration),
 ];

@@ -58,9 +58,10 @@ export function httpPlugin(logger: Logger, metrics: Metrics | null) {
       set.headers["content-type"] = "application/json";
       return envelope(apiError);
     })
-    .onAfterResponse({ as: "global" }, ({ request, set, route }) => {
+    .onAfterResponse({ as: "global" }, ({ request, set, route, response }) => {
       const meta = requestMeta.get(request);
-      const status = typeof set.status === "number" ? set.status : 200;
+      // A handler that returns a Response (a redirect, a file) sets its status there, not in `set`.
+      const status = response instanceof Response ? response.status : typeof set.status === "number" ? set.status : 200;
       const elapsedMs = meta ? performance.now() - meta.startedAt : 0;
       logger.info("request", {
         request_id: meta?.id,

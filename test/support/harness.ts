@@ -40,7 +40,7 @@ type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]>
 export function createHarness(overrides: DeepPartial<Config> = {}): Harness {
   const config = mergeDeep(structuredClone(DEFAULT_CONFIG), overrides) as Config;
   const logs: Record<string, unknown>[] = [];
-  const logger = createLogger("debug", (line) => logs.push(JSON.parse(line)));
+  const logger = createLogger("debug", { sink: (line) => logs.push(JSON.parse(line)) });
   const tollgate = createTollgate({ config, db: openDatabase(MEMORY_DATABASE), logger });
   return {
     ...tollgate,

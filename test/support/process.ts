@@ -1,30 +1,44 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { tempDir } from "./temp";
+
+/** `bun src/main.ts`: this checkout's CLI, run from source. */
+export const SOURCE_CLI = [process.execPath, join(import.meta.dir, "../../src/main.ts")];
 
 export interface ServerProcess {
   baseUrl: string;
   port: number;
   dir: string;
   proc: ReturnType<typeof Bun.spawn>;
-  /** Every line the process printed so far. */
+  /** Every line the process printed so far, stdout and stderr. */
   lines: string[];
+  /** What it printed on stderr alone: the start-up guide and usage errors. */
+  stderrLines: string[];
   stop(signal?: NodeJS.Signals): Promise<number>;
 }
 
+export interface StartOptions {
+  /** Variables set on top of the base environment. */
+  env?: Record<string, string>;
+  /** The environment to start from (default: this process's). */
+  baseEnv?: Record<string, string | undefined>;
+  /** Default: this checkout's `bun src/main.ts serve`. */
+  command?: string[];
+  cwd?: string;
+  /** Where the store goes (a new temporary folder unless given). */
+  dir?: string;
+}
+
 /**
- * Starts `command` (default: this checkout's `bun src/main.ts serve`) on a free loopback port
- * (port 0, read back from the "listening" log line) with its own temporary store.
+ * Starts `command` on a free loopback port (port 0, read back from the "listening" log line)
+ * with its own store in `dir`.
  */
-export async function startServer(
-  options: { env?: Record<string, string>; command?: string[]; cwd?: string; dir?: string } = {},
-): Promise<ServerProcess> {
-  const dir = options.dir ?? mkdtempSync(join(tmpdir(), "tollgate-proc-"));
-  const command = options.command ?? [process.execPath, join(import.meta.dir, "../../src/main.ts"), "serve"];
+export async function startServer(options: StartOptions = {}): Promise<ServerProcess> {
+  const dir = options.dir ?? tempDir("proc-");
+  const command = options.command ?? [...SOURCE_CLI, "serve"];
   const proc = Bun.spawn(command, {
     cwd: options.cwd ?? dir,
     env: {
-      ...process.env,
+      ...(options.baseEnv ?? process.env),
       TOLLGATE_SERVER_PORT: "0",
       TOLLGATE_DATABASE_PATH: join(dir, "tollgate.db"),
       ...options.env,
@@ -33,20 +47,20 @@ export async function startServer(
     stderr: "pipe",
   });
   const lines: string[] = [];
+  const stderrLines: string[] = [];
+  let outputDone: Promise<unknown> = Promise.resolve();
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${lines.join("\n")}`)), 15_000);
-    collectLines(proc.stdout as ReadableStream<Uint8Array>, lines, (line) => {
-      try {
-        const entry = JSON.parse(line);
-        if (entry.msg === "listening") {
+    outputDone = Promise.all([
+      collectLines(proc.stdout as ReadableStream<Uint8Array>, lines, (line) => {
+        const port = listeningPort(line);
+        if (port !== null) {
           clearTimeout(timer);
-          resolve(entry.port);
+          resolve(port);
         }
-      } catch {
-        // not a log line
-      }
-    });
-    collectLines(proc.stderr as ReadableStream<Uint8Array>, lines, () => {});
+      }),
+      collectLines(proc.stderr as ReadableStream<Uint8Array>, lines, (line) => stderrLines.push(line)),
+    ]);
     proc.exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`server exited with ${code} before listening:\n${lines.join("\n")}`));
@@ -58,11 +72,68 @@ export async function startServer(
     dir,
     proc,
     lines,
+    stderrLines,
     async stop(signal = "SIGTERM") {
       proc.kill(signal);
-      return proc.exited;
+      const code = await proc.exited;
+      await outputDone;
+      return code;
     },
   };
+}
+
+/** The JSON log lines among what a process printed. */
+export function logEntries(lines: string[]): Record<string, unknown>[] {
+  return lines.map(parseLogLine).filter((entry) => entry !== null);
+}
+
+/** The port of the "listening" entry, in either log format. */
+function listeningPort(line: string): number | null {
+  const entry = parseLogLine(line);
+  if (entry) return entry.msg === "listening" ? (entry.port as number) : null;
+  const pretty = / INFO {2}listening .*\bport=(\d+)/.exec(line);
+  return pretty ? Number(pretty[1]) : null;
+}
+
+function parseLogLine(line: string): Record<string, unknown> | null {
+  if (!line.startsWith("{")) return null;
+  try {
+    return JSON.parse(line);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Runs a command to completion and returns what it printed. One still running after
+ * `timeoutMs` is killed and reported as an error, so a command that should have exited fails
+ * its test with a message instead of hanging it.
+ */
+export async function runToEnd(
+  command: string[],
+  options: { cwd?: string; env?: Record<string, string | undefined>; timeoutMs?: number } = {},
+) {
+  const proc = Bun.spawn(command, {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    proc.kill("SIGKILL");
+  }, options.timeoutMs ?? 10_000);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  clearTimeout(timer);
+  if (timedOut)
+    throw new Error(`${command.join(" ")} was still running after its time; it printed:\n${stdout}${stderr}`);
+  return { stdout, stderr, code };
 }
 
 async function collectLines(stream: ReadableStream<Uint8Array>, into: string[], onLine: (line: string) => void) {

@@ -61,6 +61,13 @@ export class KeyCache<Entry extends {}> {
     }
   }
 
+  /** Forgets everything, and fences off every lookup in flight. */
+  clear(): void {
+    this.#generation++;
+    this.#known.clear();
+    this.#unknown.clear();
+  }
+
   get stats() {
     return { size: this.#known.size, unknown: this.#unknown.size, hits: this.#hits, misses: this.#misses };
   }

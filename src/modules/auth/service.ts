@@ -4,6 +4,7 @@ import type { ApiError } from "../../http/errors";
 import type { EnvironmentDirectory } from "../environments/service";
 import { USER_ACCOUNT_ROLES } from "../rbac/roles";
 import { type PermissionSet, permissionsOf } from "../rbac/service";
+import type { CredentialChangeWatch } from "./change-watch";
 import { sha256, sha256Hex } from "./hash";
 import type { KeyCache } from "./key-cache";
 import { isWellFormedApiKey } from "./key-format";
@@ -46,6 +47,8 @@ export interface AuthenticatorDeps {
   findKey(keyHash: string): StoredKeyRecord | undefined;
   /** Told that a stored key was used, at most once a minute per key. */
   keyUsed(secretId: string, at: number): void;
+  /** Asked before each verification whether another process changed credentials. */
+  changes: CredentialChangeWatch;
   /** Told every outcome: the credential kind when accepted, the AccessOutcome when refused. */
   recordOutcome?: (outcome: string) => void;
 }
@@ -132,6 +135,7 @@ export class Authenticator {
   #authorize(request: Request, access: Exclude<Access, { kind: "public" }>): Principal {
     const presented = request.headers.get(this.header);
     if (presented === null) throw accessDenied(AccessOutcome.KeyMissing);
+    this.deps.changes.check();
     const key = this.verifyApiKey(presented.trim());
     if (typeof key === "string") throw accessDenied(key);
 

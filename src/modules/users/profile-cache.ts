@@ -32,6 +32,12 @@ export class ProfileCache {
     return profile;
   }
 
+  /** Forgets every profile, as when an account changed in another process. */
+  clear(): void {
+    this.#generation++;
+    this.#profiles.clear();
+  }
+
   invalidate(tenantId: string, userId: string): void {
     this.#generation++;
     this.#profiles.delete(`${tenantId}\u0000${userId}`);

@@ -1,0 +1,171 @@
+import { DEFAULT_TENANT_ID } from "../config";
+import { sha256Hex } from "../modules/auth/hash";
+import type { KeyType } from "../modules/auth/model";
+import { isRoleId, listRoles } from "../modules/rbac/service";
+import type { SecretStatus, SecretWithOwnerRow } from "../modules/secrets/model";
+import { createOperatorKey, listOperatorKeys, revokeOperatorKey } from "../modules/secrets/operator";
+import { type CommandSpec, type ParsedCommand, stringOption, UsageError } from "./args";
+import { CONFIG_OPTION, configFrom } from "./config-option";
+import { openExistingStore, withWritableStore } from "./store";
+
+const ROLE_IDS = listRoles().map((role) => role.id);
+const STATUSES: SecretStatus[] = ["published", "archived", "deleted"];
+
+export const keysCreate: CommandSpec = {
+  name: "keys create",
+  usage: `Usage: tollgate keys create --tenant <id> --roles <role,...> [options]
+
+Create a service account with the roles and an API key for it. The key is printed once.
+
+  --tenant <id>          tenant (created, with its environments, if it does not exist)
+  --roles <r1,r2>        ${ROLE_IDS.join(", ")}
+  --environment <env>    environment id or name (default: the tenant's default environment)
+  --name <name>          account and key name (default: "Operator key")
+  --type <type>          private_key (default) or publishable_key
+  --expires-at <time>    RFC 3339 expiry (default: never)
+${CONFIG_OPTION}`,
+  options: {
+    config: "string",
+    tenant: "string",
+    roles: "string",
+    environment: "string",
+    name: "string",
+    type: "string",
+    "expires-at": "string",
+  },
+};
+
+export function runKeysCreate(parsed: ParsedCommand): number {
+  const usage = (message: string) => new UsageError(message, keysCreate.usage);
+  const tenantId = stringOption(parsed, "tenant");
+  const rolesOption = stringOption(parsed, "roles");
+  if (tenantId === undefined || rolesOption === undefined) throw usage("--tenant and --roles are required.");
+  const roles = rolesOption
+    .split(",")
+    .map((role) => role.trim())
+    .filter(Boolean);
+  const unknown = roles.find((role) => !isRoleId(role));
+  if (unknown !== undefined) throw usage(`Unknown role "${unknown}"; the roles are ${ROLE_IDS.join(", ")}.`);
+  if (roles.length === 0) throw usage(`--roles needs at least one of ${ROLE_IDS.join(", ")}.`);
+  const type = stringOption(parsed, "type") ?? "private_key";
+  if (type !== "private_key" && type !== "publishable_key") {
+    throw usage("--type must be private_key or publishable_key.");
+  }
+  const expiresAt = stringOption(parsed, "expires-at");
+  if (expiresAt !== undefined && !(Date.parse(expiresAt) > Date.now())) {
+    throw usage("--expires-at must be a future RFC 3339 time, such as 2027-01-31T00:00:00Z.");
+  }
+  const config = configFrom(parsed);
+  const { apiKey, secret, environment } = withWritableStore(config, (db) =>
+    createOperatorKey(db, {
+      tenantId,
+      environment: stringOption(parsed, "environment"),
+      roles,
+      name: stringOption(parsed, "name") ?? "Operator key",
+      type: type as KeyType,
+      expiresAt: expiresAt === undefined ? null : new Date(expiresAt).toISOString(),
+    }),
+  );
+  console.log(apiKey);
+  console.error(
+    `Created ${secret.id} (${secret.display_id}) for service account ${secret.user_id} in ${environment.name} (${environment.id}), roles ${roles.join(", ")}. The key above is shown once.`,
+  );
+  return 0;
+}
+
+export const keysList: CommandSpec = {
+  name: "keys list",
+  usage: `Usage: tollgate keys list [options]
+
+List the API keys of one environment, newest first. Works while the server runs.
+
+  --tenant <id>          tenant (default: ${DEFAULT_TENANT_ID})
+  --environment <env>    environment id or name (default: the tenant's default environment)
+  --status <status>      ${STATUSES.join(", ")} (default: published)
+${CONFIG_OPTION}`,
+  options: { config: "string", tenant: "string", environment: "string", status: "string" },
+};
+
+export function runKeysList(parsed: ParsedCommand): number {
+  const status = stringOption(parsed, "status") ?? "published";
+  if (!STATUSES.includes(status as SecretStatus)) {
+    throw new UsageError(`--status must be one of ${STATUSES.join(", ")}.`, keysList.usage);
+  }
+  const tenantId = stringOption(parsed, "tenant") ?? DEFAULT_TENANT_ID;
+  const db = openExistingStore(configFrom(parsed));
+  try {
+    const { environment, rows, total } = listOperatorKeys(db, {
+      tenantId,
+      environment: stringOption(parsed, "environment"),
+      status: status as SecretStatus,
+    });
+    const shown = rows.length < total ? `, the newest ${rows.length} shown` : "";
+    console.log(
+      `${total} ${status} key${total === 1 ? "" : "s"} in ${environment.name} (${environment.id}) of tenant ${tenantId}${shown}`,
+    );
+    if (rows.length > 0) console.log(`\n${keyTable(rows)}`);
+    return 0;
+  } finally {
+    db.close();
+  }
+}
+
+function keyTable(rows: SecretWithOwnerRow[]): string {
+  const minute = (at: string | null, none: string) => (at === null ? none : `${at.slice(0, 16).replace("T", " ")}Z`);
+  const table = [
+    ["ID", "KEY", "NAME", "ACCOUNT", "ROLES", "STATUS", "CREATED", "LAST USED", "EXPIRES"],
+    ...rows.map((row) => [
+      row.id,
+      row.display_id,
+      row.name,
+      `${row.owner_name} (${row.owner_type === "user" ? "user" : "service account"})`,
+      (JSON.parse(row.roles) as string[]).join(",") || "-",
+      row.status,
+      minute(row.created_at, "-"),
+      minute(row.last_used_at, "never"),
+      minute(row.expires_at, "never"),
+    ]),
+  ];
+  const widths = table[0]!.map((_, column) => Math.max(...table.map((cells) => cells[column]!.length)));
+  return table
+    .map((cells) =>
+      cells
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
+}
+
+export const keysRevoke: CommandSpec = {
+  name: "keys revoke",
+  usage: `Usage: tollgate keys revoke <key id>
+
+Revoke an API key (its id, such as sec_01J…, from "tollgate keys list"). It fails from the next
+request on, on a server running on the same database too.
+
+${CONFIG_OPTION}`,
+  options: { config: "string" },
+  positionals: ["the key id"],
+};
+
+export function runKeysRevoke(parsed: ParsedCommand): number {
+  const id = parsed.positionals[0] as string;
+  const revoked = withWritableStore(configFrom(parsed), (db) => revokeOperatorKey(db, id));
+  console.log(`Revoked ${revoked.id} (${revoked.display_id}, "${revoked.name}").`);
+  return 0;
+}
+
+export const keysHash: CommandSpec = {
+  name: "keys hash",
+  usage: `Usage: tollgate keys hash <key>
+
+Print the SHA-256 hex of <key>: the form auth.api_key.keys in config.yaml lists keys in.`,
+  options: {},
+  positionals: ["the key"],
+};
+
+export function runKeysHash(parsed: ParsedCommand): number {
+  console.log(sha256Hex(parsed.positionals[0] as string));
+  return 0;
+}

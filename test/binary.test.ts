@@ -1,144 +1,177 @@
-// The compiled executable, run as a user would: `npm run build`, then dist/tollgate.
+// The compiled executable, run as a user runs it: built by `npm run build` in a copy of the
+// project, that copy deleted, then run from an empty folder with a bare environment. It must
+// need no Node, no Bun and no node_modules. Run as root, each command also runs in a mount
+// namespace with an empty tmpfs over this checkout's node_modules, so not even those are there.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { cpSync, existsSync, rmSync } from "node:fs";
+import { join, relative } from "node:path";
 import Database from "better-sqlite3";
 import { DEV_KEY } from "./support/harness";
-import { startServer } from "./support/process";
+import { runToEnd, startServer } from "./support/process";
+import { tempDir } from "./support/temp";
+import pkg from "../package.json" with { type: "json" };
 
 const root = join(import.meta.dir, "..");
+const nodeModules = join(root, "node_modules");
+/** Build tools, not inputs of the build: left out of the copy (they are most of its size). */
+const BUILD_TOOLS = new Set(["bun", "@oven", "typescript", "@typescript", "prettier", "@types", "bun-types", ".bin"]);
+
 let work: string;
 let binary: string;
 
-/** `npm run build`, with the executable written to a temporary folder instead of dist/. */
 beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), "tollgate-binary-"));
+  work = tempDir("binary-");
   binary = join(work, "tollgate");
-  const script: string = (await Bun.file(join(root, "package.json")).json()).scripts.build;
-  const args = script.split(/\s+/).slice(1);
-  args[args.indexOf("--outfile") + 1] = binary;
-  const build = Bun.spawn([process.execPath, ...args], { cwd: root, stdout: "pipe", stderr: "pipe" });
-  if ((await build.exited) !== 0) throw new Error(await new Response(build.stderr).text());
-});
+  const copy = join(work, "project");
+  for (const entry of ["src", "package.json", "tsconfig.json", "bunfig.toml"]) {
+    cpSync(join(root, entry), join(copy, entry), { recursive: true });
+  }
+  cpSync(nodeModules, join(copy, "node_modules"), {
+    recursive: true,
+    filter: (source) => !BUILD_TOOLS.has(relative(nodeModules, source).split("/")[0] as string),
+  });
+  // `npm run build`, with the executable written beside the copy instead of into dist/.
+  const [, ...args] = pkg.scripts.build.split(/\s+/);
+  const build = await runToEnd([process.execPath, ...args, "--outfile", binary], { cwd: copy, timeoutMs: 120_000 });
+  if (build.code !== 0) throw new Error(`build failed:\n${build.stdout}${build.stderr}`);
+  rmSync(copy, { recursive: true, force: true });
+}, 150_000);
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-/** Runs the binary to completion in an empty folder of its own. */
-async function cli(args: string[], env: Record<string, string> = {}) {
-  const cwd = mkdtempSync(join(work, "cli-"));
-  const proc = Bun.spawn([binary, ...args], {
-    cwd,
-    env: { ...process.env, TOLLGATE_DATABASE_PATH: join(cwd, "t.db"), ...env },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { stdout, stderr, code, cwd };
+/** A bare environment: no PATH to Node or Bun, no TOLLGATE_* from the test run. */
+function bareEnv(dir: string, env: Record<string, string> = {}): Record<string, string> {
+  return { HOME: dir, PATH: "/nonexistent", TOLLGATE_DATABASE_PATH: join(dir, "tollgate.db"), ...env };
 }
 
-describe("dist/tollgate", () => {
-  test("starts in an empty folder on its embedded defaults: /health, the default key, swagger", async () => {
-    const server = await startServer({ command: [binary] });
+const canHideNodeModules = process.getuid?.() === 0 && Bun.which("unshare") !== null && Bun.which("mount") !== null;
+
+/** The binary and its arguments, inside a mount namespace where node_modules is empty (as root). */
+function isolated(args: string[]): string[] {
+  if (!canHideNodeModules) return [binary, ...args];
+  return [
+    Bun.which("unshare") as string,
+    "--mount",
+    "--",
+    "/bin/sh",
+    "-c",
+    `${Bun.which("mount")} -t tmpfs tmpfs "$0" && exec "$@"`,
+    nodeModules,
+    binary,
+    ...args,
+  ];
+}
+
+/** Runs the binary to completion in an empty folder of its own. */
+async function cli(args: string[], env: Record<string, string> = {}, dir = tempDir("cli-")) {
+  return { ...(await runToEnd(isolated(args), { cwd: dir, env: bareEnv(dir, env) })), dir };
+}
+
+function serveBinary(dir = tempDir("serve-"), env: Record<string, string> = {}) {
+  return startServer({ command: isolated(["serve"]), dir, baseEnv: bareEnv(dir), env });
+}
+
+describe("dist/tollgate, with no Node, Bun or node_modules", () => {
+  test("the build embedded what it needs: the copy it was built from is gone", () => {
+    expect(existsSync(binary)).toBe(true);
+    expect(existsSync(join(work, "project"))).toBe(false);
+  });
+
+  test("migrate, keys create, serve, an authenticated request, an event in and out, SIGTERM exit 0", async () => {
+    const dir = tempDir("journey-");
+    const migrated = await cli(["migrate"], {}, dir);
+    expect(migrated.code).toBe(0);
+    expect(migrated.stdout).toContain("Applied 001_identity");
+
+    const created = await cli(
+      ["keys", "create", "--tenant", "acme", "--roles", "event_ingestor,event_reader"],
+      {},
+      dir,
+    );
+    expect(created.code).toBe(0);
+    const key = created.stdout.trim();
+    expect(key).toMatch(/^sk_test_[0-9a-f]{64}$/);
+
+    const server = await serveBinary(dir, { TOLLGATE_AUTH_API_KEY_KEYS: "{}" });
     try {
-      const health = await fetch(`${server.baseUrl}/health`);
-      expect(health.status).toBe(200);
-      expect(((await health.json()) as { status: string }).status).toBe("ok");
-      const me = await fetch(`${server.baseUrl}/v1/users/me`, { headers: { "X-API-Key": DEV_KEY } });
+      const headers = { "X-API-Key": key, "Content-Type": "application/json" };
+      const me = await fetch(`${server.baseUrl}/v1/users/me`, { headers });
       expect(me.status).toBe(200);
-      expect((await fetch(`${server.baseUrl}/v1/users/me`)).status).toBe(401);
-      expect((await fetch(`${server.baseUrl}/swagger/json`)).status).toBe(200);
+      expect(((await me.json()) as any).credential.roles).toEqual(["event_ingestor", "event_reader"]);
+      const ingested = await fetch(`${server.baseUrl}/v1/events`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ event_id: "evt-1", event_name: "api_call", external_customer_id: "cus_42" }),
+      });
+      expect(ingested.status).toBe(202);
+      const read = await fetch(`${server.baseUrl}/v1/events/evt-1`, { headers });
+      expect(read.status).toBe(200);
+      expect(((await read.json()) as any).event.external_customer_id).toBe("cus_42");
+      expect((await fetch(`${server.baseUrl}/v1/users/me`, { headers: { "X-API-Key": DEV_KEY } })).status).toBe(401);
     } finally {
       expect(await server.stop()).toBe(0);
     }
+    // The event writer thread, which has a SQLite connection of its own, wrote it.
+    expect(server.lines.join("\n")).not.toContain("writer thread failed");
+    const db = new Database(join(dir, "tollgate.db"), { readonly: true });
+    try {
+      expect(db.prepare("SELECT count(*) FROM events").pluck().get()).toBe(1);
+    } finally {
+      db.close();
+    }
   });
 
-  test("keys hash prints the SHA-256 that config.yaml lists", async () => {
-    const { stdout, code } = await cli(["keys", "hash", DEV_KEY]);
-    expect(code).toBe(0);
-    expect(stdout.trim()).toBe("c3b3fa371183f0df159d659da0b42c5270c8d53c22e180df2286e059c75802ab");
+  test("starts in an empty folder on its embedded defaults: guide, /health, the default key, swagger", async () => {
+    const server = await serveBinary();
+    try {
+      const health = await fetch(`${server.baseUrl}/health`);
+      expect(health.status).toBe(200);
+      expect(((await health.json()) as { version: string }).version).toBe(pkg.version);
+      expect((await fetch(`${server.baseUrl}/v1/users/me`, { headers: { "X-API-Key": DEV_KEY } })).status).toBe(200);
+      expect((await fetch(`${server.baseUrl}/v1/users/me`)).status).toBe(401);
+      expect((await fetch(`${server.baseUrl}/swagger/json`)).status).toBe(200);
+      expect((await fetch(`${server.baseUrl}/swagger/assets/swagger-ui-bundle.js`)).status).toBe(200);
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+    expect(server.stderrLines.join("\n")).toContain(`API docs   ${server.baseUrl}/swagger`);
   });
 
-  test("version, --help, and wrong arguments (usage, exit 2)", async () => {
-    const version = await cli(["version"]);
-    expect(version.code).toBe(0);
-    expect(version.stdout.trim()).toBe((await Bun.file(join(root, "package.json")).json()).version);
-    for (const command of [
-      ["--help"],
-      ["serve", "--help"],
-      ["migrate", "--help"],
-      ["keys", "create", "--help"],
-      ["keys", "hash", "--help"],
-      ["healthcheck", "--help"],
-      ["version", "--help"],
-    ]) {
-      const help = await cli(command);
-      expect({ command, code: help.code }).toEqual({ command, code: 0 });
-      expect(help.stdout).toContain("Usage: tollgate");
+  test("keys hash, version and --version", async () => {
+    const hash = await cli(["keys", "hash", DEV_KEY]);
+    expect(hash.code).toBe(0);
+    expect(hash.stdout.trim()).toBe("c3b3fa371183f0df159d659da0b42c5270c8d53c22e180df2286e059c75802ab");
+    for (const args of [["version"], ["--version"]]) {
+      const version = await cli(args);
+      expect({ args, code: version.code, out: version.stdout.trim() }).toEqual({ args, code: 0, out: pkg.version });
     }
-    for (const wrong of [
-      ["frobnicate"],
-      ["keys"],
-      ["keys", "hash"],
-      ["keys", "hash", "a", "b"],
-      ["migrate", "--bogus"],
-      ["keys", "create", "--tenant", "t"],
-    ]) {
-      const res = await cli(wrong);
-      expect({ wrong, code: res.code }).toEqual({ wrong, code: 2 });
-      expect(res.stderr).toContain("Usage: tollgate");
-    }
+    const wrong = await cli(["keys", "create", "--tenant", "t", "--roles", "root"]);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toStartWith('Unknown role "root"; the roles are super_admin, event_ingestor, event_reader.');
   });
 
   test("migrate twice is harmless", async () => {
     const first = await cli(["migrate"]);
     expect(first.code).toBe(0);
-    expect(first.stdout).toContain("Applied");
-    const proc = Bun.spawn([binary, "migrate"], {
-      cwd: first.cwd,
-      env: { ...process.env, TOLLGATE_DATABASE_PATH: join(first.cwd, "t.db") },
-      stdout: "pipe",
-    });
-    expect(await proc.exited).toBe(0);
-    expect((await new Response(proc.stdout).text()).trim()).toBe("Database is up to date");
+    const again = await cli(["migrate"], {}, first.dir);
+    expect(again.code).toBe(0);
+    expect(again.stdout.trim()).toBe("Database is up to date");
   });
 
-  test("keys create bootstraps a working key without the default one; healthcheck tells up from down", async () => {
-    const dir = mkdtempSync(join(work, "bootstrap-"));
-    const env = { TOLLGATE_DATABASE_PATH: join(dir, "t.db"), TOLLGATE_AUTH_API_KEY_KEYS: "{}" };
-    const created = Bun.spawn(
-      [binary, "keys", "create", "--tenant", "acme", "--roles", "event_ingestor", "--name", "ingest"],
-      {
-        env: { ...process.env, ...env },
-        stdout: "pipe",
-        stderr: "pipe",
-      },
-    );
-    expect(await created.exited).toBe(0);
-    const key = (await new Response(created.stdout).text()).trim();
-    expect(key).toMatch(/^sk_test_[0-9a-f]{64}$/);
-
-    const server = await startServer({ command: [binary, "serve"], dir, env });
+  test("healthcheck tells a running server from a stopped one", async () => {
+    const server = await serveBinary();
     try {
-      const me = await fetch(`${server.baseUrl}/v1/users/me`, { headers: { "X-API-Key": key } });
-      expect(me.status).toBe(200);
-      expect(((await me.json()) as { credential: { roles: string[] } }).credential.roles).toEqual(["event_ingestor"]);
-      expect((await fetch(`${server.baseUrl}/v1/users/me`, { headers: { "X-API-Key": DEV_KEY } })).status).toBe(401);
-      const up = await cli(["healthcheck", "--url", server.baseUrl]);
-      expect(up.code).toBe(0);
+      expect((await cli(["healthcheck", "--url", server.baseUrl])).code).toBe(0);
     } finally {
       expect(await server.stop()).toBe(0);
     }
     const down = await cli(["healthcheck", "--url", server.baseUrl]);
     expect(down.code).toBe(1);
+    expect(down.stderr).toStartWith("unhealthy: ");
   });
 
   test("SIGTERM finishes the request in flight, flushes last_used_at and exits 0", async () => {
-    const server = await startServer({ command: [binary] });
+    const server = await serveBinary();
     const headers = { "X-API-Key": DEV_KEY, "Content-Type": "application/json" };
     const created = await fetch(`${server.baseUrl}/v1/secrets/api/keys`, {
       method: "POST",

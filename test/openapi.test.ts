@@ -40,6 +40,11 @@ describe("OpenAPI document at /swagger/json", () => {
     }
   });
 
+  test("speaks to its reader: no reference to documents the reader does not have", async () => {
+    const { doc } = await document();
+    expect(JSON.stringify(doc)).not.toMatch(/SPEC|§|seed doc/i);
+  });
+
   test("every route of the app appears, with its method", async () => {
     const { doc, routes } = await document();
     expect(routes.length).toBeGreaterThan(20);

@@ -76,7 +76,8 @@ export async function serve(config: Config, logger: Logger, print: (text: string
     });
   }
 
-  const devKeyActive = config.auth.api_key.keys[DEV_KEY_HASH]?.is_active === true;
+  const devKey = config.auth.api_key.keys[DEV_KEY_HASH];
+  const devKeyActive = devKey?.is_active === true;
   const devKeyExposed = devKeyActive && !LOOPBACK.test(config.server.host);
   if (devKeyExposed) {
     logger.warn(
@@ -91,7 +92,7 @@ export async function serve(config: Config, logger: Logger, print: (text: string
       databasePath: config.database.path,
       databaseCreated: !databaseExisted,
       migrationsApplied: tollgate.migrationsApplied,
-      devKeyActive,
+      devKeyTenant: devKeyActive ? devKey.tenant_id : null,
       devKeyExposed,
       configKeys: Object.keys(config.auth.api_key.keys).length,
     }),
@@ -113,7 +114,8 @@ export interface GuideFacts {
   databasePath: string;
   databaseCreated: boolean;
   migrationsApplied: Migration[];
-  devKeyActive: boolean;
+  /** The tenant the development key acts in, when it is active. */
+  devKeyTenant: string | null;
   devKeyExposed: boolean;
   configKeys: number;
 }
@@ -130,9 +132,9 @@ export function startupGuide(facts: GuideFacts): string {
     `  Database   ${describeDatabase(facts)}`,
     "",
   ];
-  if (facts.devKeyActive) {
+  if (facts.devKeyTenant !== null) {
     lines.push(
-      "The development key is active: it has full access to the default tenant. Try it:",
+      `The development key is active: it has full access to tenant ${facts.devKeyTenant}. Try it:`,
       "",
       `  curl -H 'X-API-Key: ${DEV_KEY_FOR_GUIDE}' ${baseUrl}/v1/users/me`,
       "",

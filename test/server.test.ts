@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { DEV_KEY } from "./support/harness";
+import { DEFAULT_TENANT, DEV_KEY } from "./support/harness";
 import { logEntries, runToEnd, SOURCE_CLI, startServer } from "./support/process";
 import { tempDir } from "./support/temp";
 
@@ -46,7 +46,7 @@ describe("the real server process over loopback", () => {
     expect(guide).toContain(`API        ${first.baseUrl}/v1`);
     expect(guide).toContain(`API docs   ${first.baseUrl}/swagger`);
     expect(guide).toContain(`${join(dir, "tollgate.db")} (new: created and migrated to 005_credential_generation)`);
-    expect(guide).toContain("The development key is active");
+    expect(guide).toContain(`The development key is active: it has full access to tenant ${DEFAULT_TENANT}. Try it:`);
     expect(guide).toContain(`curl -H 'X-API-Key: ${DEV_KEY}' ${first.baseUrl}/v1/users/me`);
     // Standard output stays the log stream: every line of it is JSON.
     expect(first.lines.filter((line) => !first.stderrLines.includes(line)).every((l) => l.startsWith("{"))).toBe(true);

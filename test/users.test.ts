@@ -417,18 +417,21 @@ describe("DELETE /v1/users/{id}", () => {
     expect((await h.call("GET", `${USERS}/me`)).status).toBe(200);
   });
 
-  test("deleting the last user account of the tenant: 400 invalid_operation", async () => {
+  test("deleting the last user account of the tenant: refused", async () => {
     const h = createHarness();
     const invited = await inviteUser(h, "temp@example.com");
     // With two user accounts, one of them may go.
     expect((await h.call("DELETE", `${USERS}/${invited.id}`)).status).toBe(204);
     // Now the default user is the last one; a super_admin service account tries to delete it.
+    // Only user accounts manage user accounts (issue 9, item 17), so it is refused before the
+    // last-account rule is reached; a user account cannot delete itself (above). The rule
+    // "A tenant must keep at least one user account" stays in the service as a backstop.
     const { key } = await serviceAccountKey(h, ["super_admin"]);
     const res = await h.call("DELETE", `${USERS}/${DEFAULT_TENANT}`, { key });
-    expect(res.status).toBe(400);
+    expect(res.status).toBe(403);
     expect(errorOf(res)).toEqual({
-      message: "A tenant must keep at least one user account",
-      internal_error: "invalid_operation",
+      message: "Only user accounts can manage user accounts",
+      internal_error: "permission_denied",
     });
     expect((await getAccount(h, DEFAULT_TENANT)).status).toBe("published");
     expect((await h.call("GET", `${USERS}/me`)).status).toBe(200);

@@ -80,13 +80,18 @@ export function usersController(app: AppContext) {
     .put(
       "/:id",
       ({ principal, request, server, params, body }) =>
-        toUserResponse(renameAccount(app, auditContextOf(app, { principal, request, server }), params.id, body)),
+        toUserResponse(
+          renameAccount(app, principal, auditContextOf(app, { principal, request, server }), params.id, body),
+        ),
       {
         permission: "user:write",
         params: IdParams,
         body: UpdateUserBody,
         response: { 200: UserSchema, ...errorResponses(400, 401, 403, 404) },
-        detail: { summary: "Rename an account (the name is the only thing that changes)" },
+        detail: {
+          summary: "Rename an account (the name is the only thing that changes)",
+          description: "A user account (a person) is renamed only by a user account; a service account gets a 403.",
+        },
       },
     )
     .delete(
@@ -99,7 +104,10 @@ export function usersController(app: AppContext) {
         permission: "user:write",
         params: IdParams,
         response: { 204: t.Void(), ...errorResponses(400, 401, 403, 404) },
-        detail: { summary: "Archive an account; every key it holds stops working at once" },
+        detail: {
+          summary: "Archive an account; every key it holds stops working at once",
+          description: "A user account (a person) is archived only by a user account; a service account gets a 403.",
+        },
       },
     );
 }

@@ -127,6 +127,19 @@ function accessDeniedWith(message: string) {
   return new ApiError(403, "permission_denied", message);
 }
 
+/** The parallel of "Only user accounts can invite users", for renaming and archiving one. */
+export const ONLY_USERS_MANAGE_USERS = "Only user accounts can manage user accounts";
+
+/**
+ * People are managed by people. A service account (super_admin included) cannot invite a user
+ * account (SPEC §4), so it cannot rename or archive one either: a leaked root key must not be
+ * able to lock the tenant's people out. It still manages service accounts. Checked after the
+ * lookup, so another tenant's account is a 404 as for anyone.
+ */
+function assertMayManage(principal: Principal, target: UserWithTenantRow): void {
+  if (target.type === "user" && principal.userType !== "user") throw accessDeniedWith(ONLY_USERS_MANAGE_USERS);
+}
+
 export async function createAccount(
   deps: AccountDeps,
   principal: Principal,
@@ -188,6 +201,7 @@ export function getAccount(db: Db, tenantId: string, id: string): UserWithTenant
 /** PUT /v1/users/{id}: the name, and nothing else, of a live account. */
 export function renameAccount(
   deps: AccountDeps,
+  principal: Principal,
   audit: AuditContext,
   id: string,
   body: { name?: string; roles?: unknown; type?: unknown },
@@ -198,13 +212,14 @@ export function renameAccount(
   const { db } = deps;
   const after = db
     .transaction(() => {
-      const before = getAccount(db, audit.tenantId, id);
+      const before = getAccount(db, principal.tenantId, id);
+      assertMayManage(principal, before);
       if (before.status !== "published") throw invalidOperation(USER_MESSAGES.archived);
       const updated: UserWithTenantRow = { ...before, name, updated_at: nowIso() };
       sql(db, "UPDATE users SET name = ?, updated_at = ? WHERE tenant_id = ? AND id = ?").run(
         name,
         updated.updated_at,
-        audit.tenantId,
+        principal.tenantId,
         id,
       );
       recordAudit(db, audit, {
@@ -217,19 +232,21 @@ export function renameAccount(
       return updated;
     })
     .immediate();
-  deps.profiles.invalidate(audit.tenantId, id);
+  deps.profiles.invalidate(principal.tenantId, id);
   return after;
 }
 
 /**
  * DELETE /v1/users/{id}: archives the account. Every key it holds stops at once: the key cache
  * is purged of them before this returns, and the store lookup refuses keys of archived owners.
+ * A user account is archived only by a user account (see assertMayManage).
  */
 export function archiveAccount(deps: AccountDeps, principal: Principal, audit: AuditContext, id: string): void {
   const { db } = deps;
   const keyHashes = db
     .transaction(() => {
       const before = getAccount(db, principal.tenantId, id);
+      assertMayManage(principal, before);
       if (before.status !== "published") throw invalidOperation(USER_MESSAGES.alreadyArchived);
       if (id === principal.userId) throw invalidOperation(USER_MESSAGES.deleteSelf);
       if (before.type === "user") {

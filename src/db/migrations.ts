@@ -4,6 +4,7 @@ import auditLog from "./migrations/002_audit_log.sql" with { type: "text" };
 import events from "./migrations/003_events.sql" with { type: "text" };
 import customers from "./migrations/004_customers.sql" with { type: "text" };
 import credentialGeneration from "./migrations/005_credential_generation.sql" with { type: "text" };
+import rotationAndPortalRevocation from "./migrations/006_rotation_and_portal_revocation.sql" with { type: "text" };
 
 export interface Migration {
   version: number;
@@ -22,4 +23,5 @@ export const MIGRATIONS: Migration[] = [
   migration("003_events", events),
   migration("004_customers", customers),
   migration("005_credential_generation", credentialGeneration),
+  migration("006_rotation_and_portal_revocation", rotationAndPortalRevocation),
 ];

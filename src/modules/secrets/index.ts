@@ -90,9 +90,13 @@ export function secretsController(app: AppContext) {
         permission: "secret:write",
         params: IdParams,
         body: RotateKeyBody,
-        response: { 201: CreatedKeySchema, ...errorResponses(400, 401, 403, 404) },
+        response: { 201: CreatedKeySchema, ...errorResponses(400, 401, 403, 404, 409) },
         detail: {
           summary: "Replace an API key, keeping the old one valid for a grace period (0 to 7 days)",
+          description:
+            "The replacement keeps the key's expiry. A key is replaced once: rotating it again is a 409 " +
+            "naming its replacement (rotate that one instead). Expired or deleted keys, and keys of " +
+            "archived accounts, cannot be rotated (400).",
         },
       },
     );

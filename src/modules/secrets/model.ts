@@ -24,6 +24,8 @@ export interface SecretRow {
   status: SecretStatus;
   expires_at: string | null;
   last_used_at: string | null;
+  /** The key that replaced this one in a rotation; a key is replaced at most once. */
+  replaced_by: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -41,6 +43,8 @@ export const SECRET_MESSAGES = {
   expiresInPast: "expires_at must be in the future",
   onBehalf: "Only user accounts and super_admin keys can create keys for a service account",
   notRotatable: "Expired or deleted keys cannot be rotated",
+  alreadyRotated: "API key has already been rotated; rotate its replacement instead",
+  archivedOwner: "Keys of an archived account cannot be rotated",
 } as const;
 
 export const SecretSchema = t.Object(
@@ -108,4 +112,8 @@ export const RotateKeyBody = t.Object(
   { additionalProperties: false },
 );
 
-export type SecretWithOwnerRow = SecretRow & { owner_type: UserType; owner_name: string };
+export type SecretWithOwnerRow = SecretRow & {
+  owner_type: UserType;
+  owner_name: string;
+  owner_status: "published" | "archived";
+};

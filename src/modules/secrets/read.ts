@@ -7,6 +7,18 @@ import { SECRET_MESSAGES, type SecretSchema, type SecretStatus, type SecretWithO
 
 export type SecretResponse = Static<typeof SecretSchema>;
 
+/**
+ * The status a key shows: a live key of an archived account does not work (SPEC §1: its owner is
+ * archived), so it shows `archived`, never `published`. The stored status stays what it was, so
+ * the key fails as a key of an archived account (401), not as an inactive key (403).
+ */
+export function effectiveStatus(row: Pick<SecretWithOwnerRow, "status" | "owner_status">): SecretStatus {
+  return row.status === "published" && row.owner_status === "archived" ? "archived" : row.status;
+}
+
+/** The same rule in SQL, over `secrets s JOIN users u`. */
+const EFFECTIVE_STATUS = "CASE WHEN s.status = 'published' AND u.status = 'archived' THEN 'archived' ELSE s.status END";
+
 export function toSecretResponse(row: SecretWithOwnerRow): SecretResponse {
   return {
     id: row.id,
@@ -22,13 +34,13 @@ export function toSecretResponse(row: SecretWithOwnerRow): SecretResponse {
     environment_id: row.environment_id,
     expires_at: row.expires_at,
     last_used_at: row.last_used_at,
-    status: row.status,
+    status: effectiveStatus(row),
     created_at: row.created_at,
     updated_at: row.updated_at,
   };
 }
 
-const OWNER_COLUMNS = "s.*, u.type AS owner_type, u.name AS owner_name";
+const OWNER_COLUMNS = "s.*, u.type AS owner_type, u.name AS owner_name, u.status AS owner_status";
 const OWNER_JOIN = "secrets s JOIN users u ON u.id = s.user_id";
 export const WITH_OWNER = `SELECT ${OWNER_COLUMNS} FROM ${OWNER_JOIN}`;
 
@@ -58,7 +70,10 @@ export function getKey(db: Db, scope: KeyScope, id: string): SecretWithOwnerRow 
   return row;
 }
 
-/** The keys of a scope with one status (default: published), newest first. */
+/**
+ * The keys of a scope with one status as it shows (default: published), newest first. The rows
+ * carry that shown status, so every listing (API, CLI) says the same.
+ */
 export function listKeys(
   db: Db,
   scope: KeyScope,
@@ -70,12 +85,13 @@ export function listKeys(
     type: filters.type ?? null,
     status: filters.status ?? "published",
   };
-  return selectPage<SecretWithOwnerRow>(db, {
+  const { rows, total } = selectPage<SecretWithOwnerRow>(db, {
     select: OWNER_COLUMNS,
     from: OWNER_JOIN,
-    where: `${SCOPE_CLAUSE} AND s.status = @status AND (@type IS NULL OR s.type = @type)`,
+    where: `${SCOPE_CLAUSE} AND ${EFFECTIVE_STATUS} = @status AND (@type IS NULL OR s.type = @type)`,
     orderBy: "s.created_at DESC, s.id DESC",
     params,
     page,
   });
+  return { rows: rows.map((row) => ({ ...row, status: effectiveStatus(row) })), total };
 }

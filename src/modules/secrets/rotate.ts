@@ -1,5 +1,5 @@
 import { sql } from "../../db";
-import { invalidOperation } from "../../http/errors";
+import { ApiError, invalidOperation } from "../../http/errors";
 import type { AuditContext } from "../audit/model";
 import { recordAudit } from "../audit/service";
 import type { Principal } from "../auth/model";
@@ -12,6 +12,13 @@ import { getKey, scopeOf, toSecretResponse } from "./read";
 /**
  * POST /{id}/rotate: a new key with the same name, type, owner, roles and expiry; the old one
  * now expires at min(its expiry, now + grace), and with no grace it is revoked at once.
+ *
+ * A key is replaced once. The old key records its replacement, so rotating it again (a retry,
+ * or a second request racing the first) is a 409 naming the replacement, never a second new
+ * key: that one would copy the old key's grace deadline as its expiry, and expire with it.
+ * Rotating the replacement is the way on, and it keeps the original expiry. The transaction
+ * is IMMEDIATE, so of two concurrent rotations (in this process or another) the second reads
+ * the first one's replacement.
  */
 export function rotateKey(
   deps: KeyDeps,
@@ -21,32 +28,18 @@ export function rotateKey(
   graceSeconds: number,
 ): CreatedKey {
   const { db } = deps;
-  const now = Date.now();
   const { created, oldHash } = db
     .transaction(() => {
+      const now = Date.now();
       const old = getKey(db, scopeOf(principal), id);
+      if (old.replaced_by !== null) {
+        throw new ApiError(409, "version_conflict", SECRET_MESSAGES.alreadyRotated, { replaced_by: old.replaced_by });
+      }
       const expired = old.expires_at !== null && Date.parse(old.expires_at) <= now;
       if (old.status !== "published" || expired) throw invalidOperation(SECRET_MESSAGES.notRotatable);
-      const graceEnd = now + graceSeconds * 1000;
-      const newExpiry =
-        old.expires_at !== null && Date.parse(old.expires_at) < graceEnd
-          ? old.expires_at
-          : new Date(graceEnd).toISOString();
-      const after: SecretWithOwnerRow =
-        graceSeconds === 0
-          ? { ...old, status: "deleted", updated_at: new Date(now).toISOString() }
-          : { ...old, expires_at: newExpiry, updated_at: new Date(now).toISOString() };
-      sql(
-        db,
-        "UPDATE secrets SET status = ?, expires_at = ?, updated_at = ? WHERE tenant_id = ? AND environment_id = ? AND id = ?",
-      ).run(after.status, after.expires_at, after.updated_at, old.tenant_id, old.environment_id, id);
-      recordAudit(db, audit, {
-        action: "secret.rotated",
-        resourceType: "secret",
-        resourceId: id,
-        before: toSecretResponse(old),
-        after: toSecretResponse(after),
-      });
+      // Its keys fail already; a replacement would be a key that cannot work either.
+      if (old.owner_status !== "published") throw invalidOperation(SECRET_MESSAGES.archivedOwner);
+
       const environment = findEnvironment(db, old.tenant_id, old.environment_id) as EnvironmentRow;
       const created = issueAudited(
         db,
@@ -61,10 +54,36 @@ export function rotateKey(
           description: old.description,
           type: old.type,
           roles: JSON.parse(old.roles),
+          // Never replaced before, so this is still the key's own expiry, not a grace deadline.
           expiresAt: old.expires_at,
         },
         id,
       );
+
+      const graceEnd = now + graceSeconds * 1000;
+      const newExpiry =
+        old.expires_at !== null && Date.parse(old.expires_at) < graceEnd
+          ? old.expires_at
+          : new Date(graceEnd).toISOString();
+      const updatedAt = new Date(now).toISOString();
+      const after: SecretWithOwnerRow =
+        graceSeconds === 0
+          ? { ...old, status: "deleted", replaced_by: created.secret.id, updated_at: updatedAt }
+          : { ...old, expires_at: newExpiry, replaced_by: created.secret.id, updated_at: updatedAt };
+      const changed = sql(
+        db,
+        `UPDATE secrets SET status = ?, expires_at = ?, replaced_by = ?, updated_at = ?
+         WHERE tenant_id = ? AND environment_id = ? AND id = ? AND replaced_by IS NULL`,
+      ).run(after.status, after.expires_at, after.replaced_by, after.updated_at, old.tenant_id, old.environment_id, id);
+      // Unreachable while the read above is in this transaction; a guard, not a path.
+      if (changed.changes !== 1) throw new ApiError(409, "version_conflict", SECRET_MESSAGES.alreadyRotated);
+      recordAudit(db, audit, {
+        action: "secret.rotated",
+        resourceType: "secret",
+        resourceId: id,
+        before: toSecretResponse(old),
+        after: { ...toSecretResponse(after), replaced_by: created.secret.id },
+      });
       return { created, oldHash: old.key_hash };
     })
     .immediate();

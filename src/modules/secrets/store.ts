@@ -50,6 +50,7 @@ export function issueKey(db: Db, input: IssueKeyInput): IssuedKey {
     status: "published",
     expires_at: input.expiresAt ?? null,
     last_used_at: null,
+    replaced_by: null,
     created_at: now,
     updated_at: now,
   };

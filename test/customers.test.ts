@@ -1,6 +1,7 @@
 // SPEC.md §7: customers, and customer-portal sessions with their own tokens.
 import { describe, expect, test } from "bun:test";
 import { SignJWT } from "jose";
+import { ulid } from "ulid";
 import {
   type CallResult,
   createHarness,
@@ -604,16 +605,12 @@ describe("portal routes: /v1/customer/portal/*", () => {
     expect(errorOf(res)).toMatchObject({ message: "Session token required", internal_error: "permission_denied" });
   }
 
-  function signingKey(h: Harness): Uint8Array {
-    const row = h.context.db.prepare("SELECT value FROM settings WHERE key = 'customer_portal.signing_key'").get() as
-      { value: string } | undefined;
-    expect(row).toBeDefined();
-    return new TextEncoder().encode(row?.value);
-  }
+  // The generated key never reaches the store (a key file, or a per-store key in memory): tests
+  // that forge tokens configure a key of their own.
+  const SIGNING_KEY = "customers-test-portal-signing-key-0123456789";
 
-  /** A token made the way Tollgate makes them, with the store's own key, so one defect can be tested at a time. */
+  /** A token made the way Tollgate makes them, with the configured key, so one defect can be tested at a time. */
   async function forge(
-    h: Harness,
     customer: Customer,
     options: { exp?: number; audience?: string; issuer?: string; claims?: Record<string, unknown> } = {},
   ) {
@@ -628,9 +625,10 @@ describe("portal routes: /v1/customer/portal/*", () => {
       .setIssuer(options.issuer ?? PORTAL_ISSUER)
       .setAudience(options.audience ?? PORTAL_AUDIENCE)
       .setSubject(customer.id)
-      .setIssuedAt(now - 3600)
-      .setExpirationTime(options.exp ?? now + 3600)
-      .sign(signingKey(h));
+      .setJti(ulid())
+      .setIssuedAt(now - 30)
+      .setExpirationTime(options.exp ?? now + 30)
+      .sign(new TextEncoder().encode(SIGNING_KEY));
   }
 
   test("info returns the session's customer", async () => {
@@ -787,17 +785,17 @@ describe("portal routes: /v1/customer/portal/*", () => {
   });
 
   test("a token signed with the right key: accepted only with a future exp, the portal audience and issuer", async () => {
-    const h = createHarness({ customer_portal: { session_ttl_seconds: 60 } });
+    const h = createHarness({ customer_portal: { session_ttl_seconds: 60, signing_key: SIGNING_KEY } });
     const acme = await createCustomer(h, { external_id: "acme" });
     const now = Math.floor(Date.now() / 1000);
     // The forging works: a well-formed token is accepted, so each refusal below is for its one defect.
-    const good = await forge(h, acme);
+    const good = await forge(acme);
     expect((await portal(h, "info", good)).body.id).toBe(acme.id);
 
-    const expired = await forge(h, acme, { exp: now - 120 });
-    const wrongAudience = await forge(h, acme, { audience: "tollgate:dashboard" });
-    const wrongIssuer = await forge(h, acme, { issuer: "someone-else" });
-    const noTenant = await forge(h, acme, { claims: { tid: undefined } });
+    const expired = await forge(acme, { exp: now - 1 });
+    const wrongAudience = await forge(acme, { audience: "tollgate:dashboard" });
+    const wrongIssuer = await forge(acme, { issuer: "someone-else" });
+    const noTenant = await forge(acme, { claims: { tid: undefined } });
     for (const bad of [expired, wrongAudience, wrongIssuer, noTenant]) {
       for (const path of ["info", "usage"] as const) expectInvalidSession(await portal(h, path, bad));
     }

@@ -54,7 +54,9 @@ export const ConfigSchema = T.Object(
       {
         url: T.String({ minLength: 1 }),
         session_ttl_seconds: T.Integer({ minimum: 60, maximum: 7 * 24 * 3600 }),
-        // HMAC key for portal tokens; when empty, one is generated once and kept in the store.
+        // HMAC key for portal tokens. When empty, one is generated once into a key file beside
+        // the database (`<database.path>.portal-key`, mode 0600), never into the database itself;
+        // an in-memory store uses a random key per start.
         signing_key: T.String({ maxLength: 512 }),
       },
       strict,

@@ -19,6 +19,7 @@ import {
   getCustomer,
   getCustomerByExternalId,
   listCustomers,
+  revokePortalSessions,
   toCustomerResponse,
   updateCustomer,
 } from "./service";
@@ -134,6 +135,24 @@ export function customersController(app: AppContext) {
         body: UpdateCustomerBody,
         response: { 200: CustomerSchema, ...errorResponses(400, 401, 403, 404, 409) },
         detail: { summary: "Change a customer's fields" },
+      },
+    )
+    .delete(
+      "/:id/portal-sessions",
+      ({ principal, request, server, params, set }) => {
+        revokePortalSessions(app.db, auditContextOf(app, { principal, request, server }), params.id);
+        set.status = 204;
+      },
+      {
+        permission: "customer:write",
+        params: IdParams,
+        response: { 204: t.Void(), ...errorResponses(401, 403, 404) },
+        detail: {
+          summary: "Sign a customer out of the portal everywhere",
+          description:
+            "Every portal session token issued for this customer until now fails from the next request " +
+            "(401 Invalid or expired session token); sessions opened afterwards work.",
+        },
       },
     )
     .delete(

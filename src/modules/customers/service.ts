@@ -5,6 +5,7 @@ import { alreadyExists, notFound } from "../../http/errors";
 import type { Page } from "../../http/pagination";
 import type { AuditContext } from "../audit/model";
 import { recordAudit } from "../audit/service";
+import { revokeSessionsOf } from "../auth/portal-tokens";
 import type { Scope } from "../events/service";
 import {
   CUSTOMER_MESSAGES,
@@ -156,6 +157,26 @@ export function deleteCustomer(db: Db, audit: AuditContext, id: string): void {
       resourceId: id,
       before: toCustomerResponse(before),
       after: toCustomerResponse(after),
+    });
+  }).immediate();
+}
+
+/**
+ * DELETE /v1/customers/{id}/portal-sessions, "sign out everywhere": every portal session opened
+ * for the customer until now fails from the next request on; sessions opened afterwards work.
+ * A deleted customer has no sessions left to end (they fail already): 404, as for PUT.
+ */
+export function revokePortalSessions(db: Db, audit: AuditContext, id: string): void {
+  const scope = scopeOf(audit);
+  db.transaction(() => {
+    const customer = getCustomer(db, scope, id);
+    if (customer.status === "deleted") throw notFound(CUSTOMER_MESSAGES.notFound);
+    const revokedAt = revokeSessionsOf(db, customer.id);
+    recordAudit(db, audit, {
+      action: "customer.portal_sessions_revoked",
+      resourceType: "customer",
+      resourceId: customer.id,
+      after: { external_id: customer.external_id, sessions_revoked_at: revokedAt },
     });
   }).immediate();
 }

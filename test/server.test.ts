@@ -2,6 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import Database from "better-sqlite3";
+import { MIGRATIONS } from "../src/db/migrations";
 import { DEFAULT_TENANT, DEV_KEY } from "./support/harness";
 import { logEntries, runToEnd, SOURCE_CLI, startServer } from "./support/process";
 import { tempDir } from "./support/temp";
@@ -45,7 +46,8 @@ describe("the real server process over loopback", () => {
     const guide = first.stderrLines.join("\n");
     expect(guide).toContain(`API        ${first.baseUrl}/v1`);
     expect(guide).toContain(`API docs   ${first.baseUrl}/swagger`);
-    expect(guide).toContain(`${join(dir, "tollgate.db")} (new: created and migrated to 005_credential_generation)`);
+    const latest = MIGRATIONS.at(-1)?.name;
+    expect(guide).toContain(`${join(dir, "tollgate.db")} (new: created and migrated to ${latest})`);
     expect(guide).toContain(`The development key is active: it has full access to tenant ${DEFAULT_TENANT}. Try it:`);
     expect(guide).toContain(`curl -H 'X-API-Key: ${DEV_KEY}' ${first.baseUrl}/v1/users/me`);
     // Standard output stays the log stream: every line of it is JSON.

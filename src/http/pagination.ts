@@ -4,19 +4,28 @@ import { Int } from "./schemas";
 
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 1000;
+/**
+ * The largest `offset`: 2^31-1. Far past any real list, and well inside what SQLite takes as an
+ * integer; without a cap, `1e300` or `2^63` reached the store and failed there with a 500.
+ */
+export const MAX_OFFSET = 2 ** 31 - 1;
 
-const digits = t.String({ pattern: "^[0-9]{1,9}$", error: "must be a whole number" });
+const LIMIT_RULE = `must be a whole number from 1 to ${MAX_LIMIT}`;
+const OFFSET_RULE = `must be a whole number from 0 to ${MAX_OFFSET}`;
+
+/** Up to 10 digits here (2^31-1 has 10), the range checked by `pageOf`; both answered with the same 400. */
+const digits = (rule: string) => t.String({ pattern: "^[0-9]{1,10}$", error: rule });
 
 /** Query-string pagination: digits here, the range checked by `pageOf`, both answered with a 400. */
 export const paginationFields = {
-  limit: t.Optional(digits),
-  offset: t.Optional(digits),
+  limit: t.Optional(digits(LIMIT_RULE)),
+  offset: t.Optional(digits(OFFSET_RULE)),
 };
 
 /** The same rules for a JSON body, where numbers arrive as numbers. */
 export const paginationBodyFields = {
   limit: t.Optional(Int({ minimum: 1, maximum: MAX_LIMIT })),
-  offset: t.Optional(Int({ minimum: 0 })),
+  offset: t.Optional(Int({ minimum: 0, maximum: MAX_OFFSET })),
 };
 
 export interface Page {
@@ -24,15 +33,15 @@ export interface Page {
   offset: number;
 }
 
-/** `limit` 1..1000 (default 50) and `offset` ≥ 0, from a query string or a JSON body. */
+/** `limit` 1..1000 (default 50) and `offset` 0..2^31-1 (default 0), from a query string or a JSON body. */
 export function pageOf(input: { limit?: number | string; offset?: number | string }): Page {
   const limit = input.limit === undefined ? DEFAULT_LIMIT : Number(input.limit);
   const offset = input.offset === undefined ? 0 : Number(input.offset);
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
-    throw validationError(`limit must be between 1 and ${MAX_LIMIT}`, { limit: `must be between 1 and ${MAX_LIMIT}` });
+    throw validationError(`limit ${LIMIT_RULE}`, { limit: LIMIT_RULE });
   }
-  if (!Number.isInteger(offset) || offset < 0) {
-    throw validationError("offset must be 0 or more", { offset: "must be 0 or more" });
+  if (!Number.isInteger(offset) || offset < 0 || offset > MAX_OFFSET) {
+    throw validationError(`offset ${OFFSET_RULE}`, { offset: OFFSET_RULE });
   }
   return { limit, offset };
 }

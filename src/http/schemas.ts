@@ -1,10 +1,16 @@
-import { FormatRegistry, type IntegerOptions, type StringOptions, Type } from "@sinclair/typebox";
+import { FormatRegistry, type IntegerOptions, type StringOptions, type TSchema, Type } from "@sinclair/typebox";
 
 /**
  * RFC 3339 date-time with a required offset (`Z` or `±hh:mm`), and a real calendar date:
- * `2030-02-30T00:00:00Z` is refused rather than rolled over to March.
+ * `2030-02-30T00:00:00Z` is refused rather than rolled over to March. The instant it names must
+ * also fall in UTC years 0000 to 9999: services store timestamps as UTC ISO strings and compare
+ * them as text, and `9999-12-31T23:00:00-23:59` would become `+010000-01-01T…`, which sorts
+ * before every other year (and `0000-01-01T00:00:00+01:00` would become `-000001-…`).
  */
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-](\d{2}):(\d{2}))$/;
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|([+-])(\d{2}):(\d{2}))$/;
+
+export const MIN_UTC_YEAR = 0;
+export const MAX_UTC_YEAR = 9999;
 
 export function isRfc3339(value: string): boolean {
   const m = RFC3339.exec(value);
@@ -17,18 +23,19 @@ export function isRfc3339(value: string): boolean {
     number,
     number,
   ];
-  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
-  const offsetOk = m[9] === undefined || (Number(m[9]) <= 23 && Number(m[10]) <= 59);
-  return (
-    month >= 1 &&
-    month <= 12 &&
-    day >= 1 &&
-    day <= daysInMonth &&
-    hour <= 23 &&
-    minute <= 59 &&
-    second <= 59 &&
-    offsetOk
-  );
+  const offsetHours = m[10] === undefined ? 0 : Number(m[10]);
+  const offsetMinutes = m[11] === undefined ? 0 : Number(m[11]);
+  if (month < 1 || month > 12 || hour > 23 || minute > 59 || second > 59) return false;
+  if (offsetHours > 23 || offsetMinutes > 59) return false;
+  // setUTCFullYear, not Date.UTC: Date.UTC reads years 0 to 99 as 1900 to 1999 (wrong leap years).
+  const instant = new Date(0);
+  instant.setUTCFullYear(year, month, 0);
+  if (day < 1 || day > instant.getUTCDate()) return false;
+  const sign = m[9] === "-" ? -1 : 1;
+  instant.setUTCFullYear(year, month - 1, day);
+  instant.setUTCHours(hour, minute - sign * (offsetHours * 60 + offsetMinutes), second, 0);
+  const utcYear = instant.getUTCFullYear();
+  return utcYear >= MIN_UTC_YEAR && utcYear <= MAX_UTC_YEAR;
 }
 
 FormatRegistry.Set("rfc3339", isRfc3339);
@@ -53,8 +60,29 @@ export function Name() {
 
 /**
  * A JSON integer, and only that. Elysia's own `t.Integer` also accepts numeric strings
- * ("60"), which SPEC.md §0 counts as a wrong type.
+ * ("60"), which SPEC.md §0 counts as a wrong type. In a request schema, give it a `maximum`
+ * (a test walks every route to check): JSON numbers such as `1e300` or `2^63` are integers to
+ * JavaScript but not to SQLite, and would fail in the store with a 500 instead of a 400 here.
  */
 export function Int(options: IntegerOptions = {}) {
   return Type.Integer(options);
+}
+
+export interface StringMapOptions {
+  maxKeyLength: number;
+  maxKeys: number;
+}
+
+/**
+ * A JSON object of string keys to `value`, keys 1 to `maxKeyLength` characters, at most
+ * `maxKeys` of them. TypeBox's `Record` ignores `minLength`/`maxLength` on its key schema; a
+ * key pattern with `additionalProperties: false` is what holds keys to a length. `keyError` is
+ * the detail the validation error gives for a key that breaks the rule (see validation.ts).
+ */
+export function StringMap<T extends TSchema>(value: T, { maxKeyLength, maxKeys }: StringMapOptions) {
+  return Type.Record(Type.String({ pattern: `^[\\s\\S]{1,${maxKeyLength}}$` }), value, {
+    additionalProperties: false,
+    maxProperties: maxKeys,
+    keyError: `keys must be 1 to ${maxKeyLength} characters`,
+  });
 }

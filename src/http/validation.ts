@@ -6,31 +6,49 @@ interface FieldError {
   path: string;
   type: number;
   message: string;
-  schema: Record<string, unknown> & { error?: unknown };
+  schema: Record<string, unknown> & { error?: unknown; keyError?: unknown };
 }
 
 /**
  * Turns Elysia's validation failure into the envelope: one message a person can read, and
  * `details` keyed by field (`events[3].event_name`). A schema may carry its own `error` text
- * where SPEC.md fixes the message exactly.
+ * where SPEC.md fixes the message exactly; one that starts in lower case (`must be a valid
+ * email`) describes the field, and the message names the field before it.
  */
 export function fromValidationError(error: ValidationError): ApiError {
   const fields = (error.all as unknown as FieldError[]).filter((e) => typeof e.path === "string");
   const details: Record<string, string> = {};
   let message: string | undefined;
   for (const field of fields) {
-    const name = fieldName(field.path, error.type);
+    const { name, detail, custom } = explain(field, error.type);
     if (name in details) continue;
-    const custom = typeof field.schema?.error === "string" ? field.schema.error : undefined;
-    details[name] = custom ?? describe(field);
-    message ??= custom ?? `${name} ${details[name]}`;
+    details[name] = detail;
+    message ??= custom && !/^[a-z]/.test(detail) ? detail : `${name} ${detail}`;
   }
   return validationError(message ?? `Invalid request ${error.type}`, details);
 }
 
-/** `/events/3/event_name` → `events[3].event_name` */
+function explain(field: FieldError, location: string): { name: string; detail: string; custom: boolean } {
+  const s = field.schema;
+  // A key that breaks a map's key rule (see StringMap): the map is the field, and the key is
+  // left out of the answer, since it may be any length.
+  if (field.type === ValueErrorType.ObjectAdditionalProperties && typeof s?.keyError === "string") {
+    return {
+      name: fieldName(field.path.slice(0, field.path.lastIndexOf("/")), location),
+      detail: s.keyError,
+      custom: true,
+    };
+  }
+  const custom = typeof s?.error === "string" ? s.error : undefined;
+  return { name: fieldName(field.path, location), detail: custom ?? describe(field), custom: custom !== undefined };
+}
+
+/** `/events/3/event_name` → `events[3].event_name`; `~1` and `~0` (JSON Pointer) → `/` and `~`. */
 function fieldName(pointer: string, location: string): string {
-  const parts = pointer.split("/").filter(Boolean);
+  const parts = pointer
+    .split("/")
+    .filter(Boolean)
+    .map((part) => part.replace(/~1/g, "/").replace(/~0/g, "~"));
   if (parts.length === 0) return location;
   return parts.reduce((acc, part) => (/^\d+$/.test(part) ? `${acc}[${part}]` : acc ? `${acc}.${part}` : part), "");
 }
@@ -66,6 +84,10 @@ function describe(e: FieldError): string {
       return `must have at least ${s.minItems} items`;
     case ValueErrorType.ArrayMaxItems:
       return `must have at most ${s.maxItems} items`;
+    case ValueErrorType.ObjectMinProperties:
+      return `must have at least ${s.minProperties} keys`;
+    case ValueErrorType.ObjectMaxProperties:
+      return `must have at most ${s.maxProperties} keys`;
     case ValueErrorType.NumberMinimum:
     case ValueErrorType.IntegerMinimum:
       return `must be at least ${s.minimum}`;

@@ -1,6 +1,6 @@
 import { t } from "elysia";
 import { paginationBodyFields, paginationFields } from "../../http/pagination";
-import { EMAIL_PATTERN, Int } from "../../http/schemas";
+import { EMAIL_PATTERN, Int, StringMap } from "../../http/schemas";
 
 export const CUSTOMER_MESSAGES = {
   notFound: "Customer not found",
@@ -35,13 +35,20 @@ export const CustomerSchema = t.Object(
   { title: "Customer" },
 );
 
+/** Like Stripe's metadata: string values, bounded so a customer row stays small. */
+export const METADATA_MAX_KEYS = 50;
+export const METADATA_MAX_KEY_LENGTH = 40;
+export const METADATA_MAX_VALUE_LENGTH = 500;
+
 const externalId = t.String({ minLength: 1, maxLength: 255, pattern: "\\S" });
 const fields = {
   name: t.Optional(t.Nullable(t.String({ maxLength: 255 }))),
   email: t.Optional(t.Nullable(t.String({ maxLength: 320, pattern: EMAIL_PATTERN, error: "must be a valid email" }))),
-  // Like Stripe's metadata: string values, bounded so a customer row stays small.
   metadata: t.Optional(
-    t.Record(t.String({ minLength: 1, maxLength: 40 }), t.String({ maxLength: 500 }), { maxProperties: 50 }),
+    StringMap(t.String({ maxLength: METADATA_MAX_VALUE_LENGTH }), {
+      maxKeyLength: METADATA_MAX_KEY_LENGTH,
+      maxKeys: METADATA_MAX_KEYS,
+    }),
   ),
 };
 

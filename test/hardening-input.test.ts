@@ -1,0 +1,230 @@
+// Issue 9: bad input is always a 400 naming the field, never a 500 or a silently wrong answer.
+import { describe, expect, test } from "bun:test";
+import * as pagination from "../src/http/pagination";
+import { isRfc3339 } from "../src/http/schemas";
+import { type CallResult, createHarness, errorOf, type Harness } from "./support/harness";
+
+function expectFieldError(res: CallResult, field: string, detail?: string) {
+  expect({ status: res.status, text: res.text }).toMatchObject({ status: 400 });
+  const error = errorOf(res);
+  expect(error.internal_error).toBe("validation_error");
+  expect(Object.keys(error.details ?? {})).toContain(field);
+  if (detail !== undefined) {
+    expect(error.details[field]).toBe(detail);
+    expect(error.message).toBe(`${field} ${detail}`);
+  }
+}
+
+const MAX_OFFSET = 2 ** 31 - 1;
+
+/** A JSON body sent as written, so numbers JSON can hold but JavaScript rounds arrive as they are. */
+const raw = (h: Harness, path: string, body: string) =>
+  h.call("POST", path, { rawBody: body, headers: { "content-type": "application/json" } });
+
+describe("integer fields have a maximum (item 9)", () => {
+  test("the offset cap is 2^31-1, exported for the services and the README", () => {
+    expect((pagination as Record<string, unknown>).MAX_OFFSET).toBe(MAX_OFFSET);
+  });
+
+  for (const path of ["/v1/users/search", "/v1/customers/search"]) {
+    test(`${path}: an offset too large for the store is a 400 on offset, not a 500`, async () => {
+      const h = createHarness();
+      for (const offset of ["1e300", "9223372036854775808", "9223372036854775807", "9007199254740993", "2147483648"]) {
+        expectFieldError(await raw(h, path, `{"offset": ${offset}}`), "offset", `must be at most ${MAX_OFFSET}`);
+      }
+      const last = await raw(h, path, `{"offset": ${MAX_OFFSET}}`);
+      expect(last.status).toBe(200);
+      expect(last.body).toMatchObject({ items: [], pagination: { offset: MAX_OFFSET } });
+      expectFieldError(await raw(h, path, `{"limit": 1e300}`), "limit", "must be at most 1000");
+      expectFieldError(await raw(h, path, `{"offset": -1e300}`), "offset", "must be at least 0");
+      expectFieldError(await raw(h, path, `{"offset": 1.5}`), "offset");
+    });
+  }
+
+  for (const path of ["/v1/customers", "/v1/audit-logs", "/v1/secrets/api/keys", "/v1/environments"]) {
+    test(`GET ${path}: offset and limit in the query string have the same bounds, and say so`, async () => {
+      const h = createHarness();
+      for (const offset of ["2147483648", "9999999999", "99999999999999999999999999"]) {
+        expectFieldError(
+          await h.call("GET", `${path}?offset=${offset}`),
+          "offset",
+          `must be a whole number from 0 to ${MAX_OFFSET}`,
+        );
+      }
+      expectFieldError(
+        await h.call("GET", `${path}?offset=1e3`),
+        "offset",
+        `must be a whole number from 0 to ${MAX_OFFSET}`,
+      );
+      expectFieldError(
+        await h.call("GET", `${path}?limit=99999999999`),
+        "limit",
+        "must be a whole number from 1 to 1000",
+      );
+      expectFieldError(await h.call("GET", `${path}?limit=0`), "limit", "must be a whole number from 1 to 1000");
+      const last = await h.call("GET", `${path}?offset=${MAX_OFFSET}`);
+      expect(last.status).toBe(200);
+      expect(last.body.pagination.offset).toBe(MAX_OFFSET);
+    });
+  }
+
+  test("rotate: grace_period_seconds past its maximum is a 400", async () => {
+    const h = createHarness();
+    const created = await h.call("POST", "/v1/secrets/api/keys", { body: { name: "k" } });
+    const res = await raw(h, `/v1/secrets/api/keys/${created.body.id}/rotate`, `{"grace_period_seconds": 1e300}`);
+    expectFieldError(res, "grace_period_seconds", "must be at most 604800");
+  });
+
+  test("every integer in every request body and query schema has a maximum", () => {
+    const h = createHarness();
+    const unbounded: string[] = [];
+    const walk = (schema: unknown, where: string) => {
+      if (!schema || typeof schema !== "object") return;
+      const s = schema as Record<string, unknown>;
+      if (s.type === "integer" && typeof s.maximum !== "number") unbounded.push(where);
+      for (const [key, value] of Object.entries(s)) walk(value, `${where}/${key}`);
+    };
+    const routes = h.app.routes as unknown as { method: string; path: string; hooks?: Record<string, unknown> }[];
+    for (const route of routes) {
+      for (const part of ["body", "query", "params", "headers"]) {
+        walk(route.hooks?.[part], `${route.method} ${route.path} ${part}`);
+      }
+    }
+    expect(unbounded).toEqual([]);
+  });
+});
+
+describe("timestamps stay within years 0000-9999 in UTC (item 11)", () => {
+  test("isRfc3339 refuses an instant whose UTC year leaves 0000..9999", () => {
+    for (const value of [
+      "9999-12-31T23:00:00-23:59",
+      "9999-12-31T23:59:59-00:01",
+      "0000-01-01T00:00:00+00:01",
+      "0000-01-01T00:59:59+01:00",
+    ]) {
+      expect({ value, ok: isRfc3339(value) }).toEqual({ value, ok: false });
+    }
+    for (const value of [
+      "9999-12-31T23:59:59.999999999Z",
+      "9999-12-31T23:00:00-00:59",
+      "0000-01-01T00:00:00Z",
+      "0000-01-01T01:00:00+01:00",
+      "2025-11-14T10:00:00+05:30",
+    ]) {
+      expect({ value, ok: isRfc3339(value) }).toEqual({ value, ok: true });
+    }
+  });
+
+  test("isRfc3339 knows the leap years of years 0000..0099 (not 1900..1999)", () => {
+    expect(isRfc3339("0000-02-29T00:00:00Z")).toBe(true);
+    expect(isRfc3339("0004-02-29T00:00:00Z")).toBe(true);
+    expect(isRfc3339("0100-02-29T00:00:00Z")).toBe(false);
+    expect(isRfc3339("0001-02-29T00:00:00Z")).toBe(false);
+  });
+
+  test("the API refuses them with a 400 on the field, wherever a timestamp is taken", async () => {
+    const h = createHarness();
+    const far = "9999-12-31T23:00:00-23:59";
+    const message = "must be an RFC 3339 timestamp with an offset, such as 2025-11-14T10:00:00Z";
+    expectFieldError(
+      await h.call("POST", "/v1/events", { body: { event_name: "e", external_customer_id: "c", timestamp: far } }),
+      "timestamp",
+      message,
+    );
+    expectFieldError(
+      await h.call("GET", `/v1/audit-logs?start_time=${encodeURIComponent(far)}`),
+      "start_time",
+      message,
+    );
+    expectFieldError(
+      await h.call("POST", "/v1/secrets/api/keys", { body: { name: "k", expires_at: far } }),
+      "expires_at",
+      message,
+    );
+    const early = "0000-01-01T00:00:00+01:00";
+    expectFieldError(
+      await h.call("POST", "/v1/events", { body: { event_name: "e", external_customer_id: "c", timestamp: early } }),
+      "timestamp",
+      message,
+    );
+  });
+
+  test("the last instant of year 9999 is stored as a four-digit year", async () => {
+    const h = createHarness();
+    const res = await h.call("POST", "/v1/secrets/api/keys", {
+      body: { name: "k", expires_at: "9999-12-31T23:00:00-00:59" },
+    });
+    expect(res.status).toBe(201);
+    expect(res.body.secret.expires_at).toBe("9999-12-31T23:59:00.000Z");
+  });
+});
+
+describe("customer metadata: keys 1-40 characters, values up to 500, at most 50 keys (item 12)", () => {
+  const keysMessage = "keys must be 1 to 40 characters";
+
+  async function customer(h: Harness) {
+    const res = await h.call("POST", "/v1/customers", { body: { external_id: "c1" } });
+    expect(res.status).toBe(201);
+    return res.body.id as string;
+  }
+
+  test("create: a key of 41 characters, or an empty key, is a 400 on metadata", async () => {
+    const h = createHarness();
+    for (const key of ["k".repeat(41), "", "k".repeat(5000)]) {
+      const res = await h.call("POST", "/v1/customers", {
+        body: { external_id: "c", metadata: { ok: "v", [key]: "v" } },
+      });
+      expectFieldError(res, "metadata", keysMessage);
+      expect(res.text.length).toBeLessThan(500);
+    }
+    const ok = await h.call("POST", "/v1/customers", {
+      body: { external_id: "c", metadata: { ["k".repeat(40)]: "v", a: "", "ü/~.3": "x" } },
+    });
+    expect(ok.status).toBe(201);
+    expect(ok.body.metadata).toEqual({ ["k".repeat(40)]: "v", a: "", "ü/~.3": "x" });
+  });
+
+  test("update: the same rules", async () => {
+    const h = createHarness();
+    const id = await customer(h);
+    for (const key of ["k".repeat(41), ""]) {
+      const res = await h.call("PUT", `/v1/customers/${id}`, { body: { metadata: { [key]: "v" } } });
+      expectFieldError(res, "metadata", keysMessage);
+    }
+    const ok = await h.call("PUT", `/v1/customers/${id}`, { body: { metadata: { ["k".repeat(40)]: "v" } } });
+    expect(ok.status).toBe(200);
+    expect(ok.body.metadata).toEqual({ ["k".repeat(40)]: "v" });
+  });
+
+  test("values: strings of at most 500 characters, named by their key", async () => {
+    const h = createHarness();
+    const long = await h.call("POST", "/v1/customers", {
+      body: { external_id: "c", metadata: { plan: "x".repeat(501) } },
+    });
+    expectFieldError(long, "metadata.plan", "must be at most 500 characters");
+    const number = await h.call("POST", "/v1/customers", { body: { external_id: "c", metadata: { seats: 5 } } });
+    expectFieldError(number, "metadata.seats");
+    const nested = await h.call("POST", "/v1/customers", { body: { external_id: "c", metadata: { a: { b: "c" } } } });
+    expectFieldError(nested, "metadata.a");
+  });
+
+  test("at most 50 keys", async () => {
+    const h = createHarness();
+    const metadata = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`key${i}`, "v"]));
+    expectFieldError(
+      await h.call("POST", "/v1/customers", { body: { external_id: "c", metadata: metadata(51) } }),
+      "metadata",
+      "must have at most 50 keys",
+    );
+    expect((await h.call("POST", "/v1/customers", { body: { external_id: "c", metadata: metadata(50) } })).status).toBe(
+      201,
+    );
+  });
+
+  test("not an object: 400 on metadata", async () => {
+    const h = createHarness();
+    for (const metadata of [["a"], "a", 1]) {
+      expectFieldError(await h.call("POST", "/v1/customers", { body: { external_id: "c", metadata } }), "metadata");
+    }
+  });
+});

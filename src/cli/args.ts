@@ -77,3 +77,19 @@ export function stringOption(parsed: ParsedCommand, name: string): string | unde
   const value = parsed.values[name];
   return typeof value === "string" ? value : undefined;
 }
+
+/**
+ * A string option's value, held to a rule: absent is `undefined`; a value `valid` refuses is a
+ * usage error that says `--<name> <rule>.`, the API's own words for the same field.
+ */
+export function checkedOption(
+  spec: CommandSpec,
+  parsed: ParsedCommand,
+  name: string,
+  valid: (value: string) => boolean,
+  rule: string,
+): string | undefined {
+  const value = stringOption(parsed, name);
+  if (value !== undefined && !valid(value)) throw new UsageError(`--${name} ${rule}.`, spec.usage);
+  return value;
+}

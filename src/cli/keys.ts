@@ -1,15 +1,36 @@
 import { DEFAULT_TENANT_ID } from "../config";
+import { ConfigKeySchema } from "../config/schema";
+import { isName, isRfc3339, NAME_RULE, TIMESTAMP_RULE } from "../http/schemas";
 import { sha256Hex } from "../modules/auth/hash";
 import type { KeyType } from "../modules/auth/model";
 import { isRoleId, listRoles } from "../modules/rbac/service";
 import type { SecretStatus, SecretWithOwnerRow } from "../modules/secrets/model";
 import { createOperatorKey, listOperatorKeys, revokeOperatorKey } from "../modules/secrets/operator";
-import { type CommandSpec, type ParsedCommand, stringOption, UsageError } from "./args";
+import { type CommandSpec, checkedOption, type ParsedCommand, stringOption, UsageError } from "./args";
 import { CONFIG_OPTION, configFrom } from "./config-option";
 import { openExistingStore, withWritableStore } from "./store";
 
 const ROLE_IDS = listRoles().map((role) => role.id);
 const STATUSES: SecretStatus[] = ["published", "archived", "deleted"];
+
+// The same rules as the API and config.yaml, checked before the store is opened: a tenant id
+// is what a config key's tenant_id may be (1 to 64 characters), and neither spaces at its ends
+// nor control characters, which no one can type into a config file or see in a listing.
+const TENANT_ID_MAX = ConfigKeySchema.properties.tenant_id.maxLength ?? 64;
+const TENANT_RULE = `must be 1 to ${TENANT_ID_MAX} characters, without surrounding spaces or control characters`;
+const isTenantId = (value: string) =>
+  value.length >= 1 && value.length <= TENANT_ID_MAX && value.trim() === value && !/\p{Cc}/u.test(value);
+/** An environment's id (`env_…`) or its name, which is at most 255 characters. */
+const ENVIRONMENT_RULE = "must be an environment id or name of 1 to 255 characters";
+const isEnvironmentRef = (value: string) => value.length >= 1 && value.length <= 255;
+
+function tenantOption(spec: CommandSpec, parsed: ParsedCommand): string | undefined {
+  return checkedOption(spec, parsed, "tenant", isTenantId, TENANT_RULE);
+}
+
+function environmentOption(spec: CommandSpec, parsed: ParsedCommand): string | undefined {
+  return checkedOption(spec, parsed, "environment", isEnvironmentRef, ENVIRONMENT_RULE);
+}
 
 export const keysCreate: CommandSpec = {
   name: "keys create",
@@ -37,31 +58,37 @@ ${CONFIG_OPTION}`,
 
 export function runKeysCreate(parsed: ParsedCommand): number {
   const usage = (message: string) => new UsageError(message, keysCreate.usage);
-  const tenantId = stringOption(parsed, "tenant");
+  const tenantId = tenantOption(keysCreate, parsed);
   const rolesOption = stringOption(parsed, "roles");
   if (tenantId === undefined || rolesOption === undefined) throw usage("--tenant and --roles are required.");
-  const roles = rolesOption
+  const listed = rolesOption
     .split(",")
     .map((role) => role.trim())
     .filter(Boolean);
-  const unknown = roles.find((role) => !isRoleId(role));
+  const unknown = listed.find((role) => !isRoleId(role));
   if (unknown !== undefined) throw usage(`Unknown role "${unknown}"; the roles are ${ROLE_IDS.join(", ")}.`);
-  if (roles.length === 0) throw usage(`--roles needs at least one of ${ROLE_IDS.join(", ")}.`);
+  if (listed.length === 0) throw usage(`--roles needs at least one of ${ROLE_IDS.join(", ")}.`);
+  // A role named twice is held once, as POST /v1/users does.
+  const roles = [...new Set(listed)];
   const type = stringOption(parsed, "type") ?? "private_key";
   if (type !== "private_key" && type !== "publishable_key") {
     throw usage("--type must be private_key or publishable_key.");
   }
-  const expiresAt = stringOption(parsed, "expires-at");
+  const name = checkedOption(keysCreate, parsed, "name", isName, NAME_RULE)?.trim() ?? "Operator key";
+  const environmentRef = environmentOption(keysCreate, parsed);
+  // RFC 3339 with an offset and a real calendar date, as the API takes it: Date.parse alone
+  // accepts `2030-02-30` (rolled over to March) and dates without a time.
+  const expiresAt = checkedOption(keysCreate, parsed, "expires-at", isRfc3339, TIMESTAMP_RULE);
   if (expiresAt !== undefined && !(Date.parse(expiresAt) > Date.now())) {
-    throw usage("--expires-at must be a future RFC 3339 time, such as 2027-01-31T00:00:00Z.");
+    throw usage("--expires-at must be in the future.");
   }
   const config = configFrom(parsed);
   const { apiKey, secret, environment } = withWritableStore(config, (db) =>
     createOperatorKey(db, {
       tenantId,
-      environment: stringOption(parsed, "environment"),
+      environment: environmentRef,
       roles,
-      name: stringOption(parsed, "name") ?? "Operator key",
+      name,
       type: type as KeyType,
       expiresAt: expiresAt === undefined ? null : new Date(expiresAt).toISOString(),
     }),
@@ -91,17 +118,22 @@ export function runKeysList(parsed: ParsedCommand): number {
   if (!STATUSES.includes(status as SecretStatus)) {
     throw new UsageError(`--status must be one of ${STATUSES.join(", ")}.`, keysList.usage);
   }
-  const tenantId = stringOption(parsed, "tenant") ?? DEFAULT_TENANT_ID;
+  const tenantId = tenantOption(keysList, parsed) ?? DEFAULT_TENANT_ID;
+  const environment = environmentOption(keysList, parsed);
   const db = openExistingStore(configFrom(parsed));
   try {
-    const { environment, rows, total } = listOperatorKeys(db, {
+    const {
+      environment: listed,
+      rows,
+      total,
+    } = listOperatorKeys(db, {
       tenantId,
-      environment: stringOption(parsed, "environment"),
+      environment,
       status: status as SecretStatus,
     });
     const shown = rows.length < total ? `, the newest ${rows.length} shown` : "";
     console.log(
-      `${total} ${status} key${total === 1 ? "" : "s"} in ${environment.name} (${environment.id}) of tenant ${tenantId}${shown}`,
+      `${total} ${status} key${total === 1 ? "" : "s"} in ${listed.name} (${listed.id}) of tenant ${tenantId}${shown}`,
     );
     if (rows.length > 0) console.log(`\n${keyTable(rows)}`);
     return 0;

@@ -40,6 +40,9 @@ export function isRfc3339(value: string): boolean {
 
 FormatRegistry.Set("rfc3339", isRfc3339);
 
+/** What a value that fails `isRfc3339` is told, by the API and by the CLI. */
+export const TIMESTAMP_RULE = "must be an RFC 3339 timestamp with an offset, such as 2025-11-14T10:00:00Z";
+
 /** Deliberately loose: something@domain.tld, no spaces. Deliverability is not ours to judge. */
 export const EMAIL_PATTERN = "^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$";
 
@@ -48,10 +51,15 @@ export function Timestamp(options: StringOptions = {}) {
   return Type.String({ ...options, format: "rfc3339" });
 }
 
-FormatRegistry.Set("name", (value) => {
+/** A display name is 1 to 255 characters once trimmed; services store it trimmed. */
+export function isName(value: string): boolean {
   const trimmed = value.trim();
   return trimmed.length >= 1 && trimmed.length <= 255;
-});
+}
+
+FormatRegistry.Set("name", isName);
+
+export const NAME_RULE = "must be 1 to 255 characters, not counting surrounding spaces";
 
 /** A display name: 1 to 255 characters once surrounding spaces are trimmed (services store it trimmed). */
 export function Name() {

@@ -1,6 +1,7 @@
 import { ValueErrorType } from "@sinclair/typebox/errors";
 import type { ValidationError } from "elysia";
 import { ApiError, validationError } from "./errors";
+import { NAME_RULE, TIMESTAMP_RULE } from "./schemas";
 
 interface FieldError {
   path: string;
@@ -54,8 +55,8 @@ function fieldName(pointer: string, location: string): string {
 }
 
 const FORMAT_MESSAGES: Record<string, string> = {
-  rfc3339: "must be an RFC 3339 timestamp with an offset, such as 2025-11-14T10:00:00Z",
-  name: "must be 1 to 255 characters, not counting surrounding spaces",
+  rfc3339: TIMESTAMP_RULE,
+  name: NAME_RULE,
 };
 
 /** `must be one of: "a", "b"` for enums; the format for nullable formatted strings. */

@@ -32,6 +32,12 @@ export async function serve(config: Config, logger: Logger, print: (text: string
     throw err;
   }
   try {
+    // Bun parses the request head natively and answers what it refuses itself, before any hook
+    // of Bun.serve or Elysia runs, so without the error envelope, a request id or a log line:
+    // a head (request line, headers, blank line) over 16 KiB (Bun's --max-http-header-size) or
+    // with more than 198 header lines gets a bare 431, a malformed head a bare 400, another HTTP
+    // version a bare 505; each with `Connection: close` and no body. Bun offers no hook for
+    // these; test/hardening-input.test.ts pins them so an upgrade that changes them is noticed.
     tollgate.app.listen({
       hostname: config.server.host,
       port: config.server.port,

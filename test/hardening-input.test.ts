@@ -1,8 +1,11 @@
 // Issue 9: bad input is always a 400 naming the field, never a 500 or a silently wrong answer.
-import { describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { connect } from "node:net";
 import * as pagination from "../src/http/pagination";
 import { isRfc3339 } from "../src/http/schemas";
+import { VERSION } from "../src/version";
 import { type CallResult, createHarness, errorOf, type Harness } from "./support/harness";
+import { logEntries, type ServerProcess, startServer } from "./support/process";
 
 function expectFieldError(res: CallResult, field: string, detail?: string) {
   expect({ status: res.status, text: res.text }).toMatchObject({ status: 400 });
@@ -226,5 +229,109 @@ describe("customer metadata: keys 1-40 characters, values up to 500, at most 50 
     for (const metadata of [["a"], "a", 1]) {
       expectFieldError(await h.call("POST", "/v1/customers", { body: { external_id: "c", metadata } }), "metadata");
     }
+  });
+});
+
+/**
+ * Bun parses the request head natively (uWebSockets) and answers these itself, before any
+ * JavaScript runs: no Bun.serve or Elysia hook sees them, so they cannot carry the envelope, a
+ * request id, or a log line. These tests pin what a client gets, so a Bun upgrade that changes
+ * it (or adds a hook) is noticed. README "Security" documents the same numbers.
+ */
+describe("request heads Bun refuses before Tollgate sees them (item 13)", () => {
+  const HEAD_LIMIT = 16 * 1024;
+  const BARE_431 = "HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n";
+  const BARE_400 = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n";
+  let server: ServerProcess;
+
+  beforeAll(async () => {
+    server = await startServer({ env: { TOLLGATE_LOGGING_FORMAT: "json" } });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  /** Writes `head` on a new connection and returns everything read until the server closes it. */
+  function rawRequest(head: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      const socket = connect(server.port, "127.0.0.1", () => socket.end(head));
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new Error(`no close after: ${Buffer.concat(chunks).toString()}`));
+      }, 5000);
+      socket.on("data", (chunk) => chunks.push(chunk));
+      socket.on("error", reject);
+      socket.on("close", () => {
+        clearTimeout(timer);
+        resolve(Buffer.concat(chunks).toString("latin1"));
+      });
+    });
+  }
+
+  /** A GET /health whose head (request line, headers, blank line) is exactly `size` bytes. */
+  function headOf(size: number): string {
+    const start = "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Pad: ";
+    const end = "\r\n\r\n";
+    return start + "a".repeat(size - start.length - end.length) + end;
+  }
+
+  test("a head of 16 KiB is served; one byte more is Bun's bare 431, no envelope", async () => {
+    expect(headOf(HEAD_LIMIT).length).toBe(HEAD_LIMIT);
+    const served = await rawRequest(headOf(HEAD_LIMIT));
+    expect(served).toStartWith("HTTP/1.1 200 OK\r\n");
+    expect(served).toEndWith(JSON.stringify({ status: "ok", version: VERSION }));
+    expect(await rawRequest(headOf(HEAD_LIMIT + 1))).toBe(BARE_431);
+  });
+
+  test("a 1 MB header: the same bare 431, and the connection is closed", async () => {
+    expect(await rawRequest(`GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(1024 * 1024)}\r\n\r\n`)).toBe(
+      BARE_431,
+    );
+  });
+
+  test("a request line longer than 16 KiB: bare 431", async () => {
+    expect(await rawRequest(`GET /v1/users?q=${"a".repeat(HEAD_LIMIT)} HTTP/1.1\r\nHost: x\r\n\r\n`)).toBe(BARE_431);
+  });
+
+  test("more than 198 header lines: bare 431", async () => {
+    const lines = (n: number) =>
+      `GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${Array.from({ length: n - 2 }, (_, i) => `X-${i}: v`).join("\r\n")}\r\n\r\n`;
+    expect(await rawRequest(lines(198))).toStartWith("HTTP/1.1 200 OK\r\n");
+    expect(await rawRequest(lines(199))).toBe(BARE_431);
+  });
+
+  test("malformed heads: Bun's bare 400", async () => {
+    for (const head of [
+      "GET /health HTTP/1.1\r\nHost: x\r\nthis is not a header\r\n\r\n",
+      "GET /health HTTP/1.1\r\nHost: x\r\nX-Space : before the colon\r\n\r\n",
+      "GET /health HTTP/1.1\r\nHost: x\r\nX-Ctl: a\u0001b\r\n\r\n",
+      "GET /health HTTP/1.1\r\nConnection: close\r\n\r\n",
+      "NOT HTTP\r\n\r\n",
+    ]) {
+      expect({ head, answer: await rawRequest(head) }).toEqual({ head, answer: BARE_400 });
+    }
+  });
+
+  test("an HTTP version other than 1.0 and 1.1, or lines ended by LF alone: Bun's bare 505", async () => {
+    for (const head of ["GET /health HTTP/9.9\r\nHost: x\r\n\r\n", "GET /health HTTP/1.1\nHost: x\n\n"]) {
+      expect({ head, answer: await rawRequest(head) }).toEqual({
+        head,
+        answer: "HTTP/1.1 505 HTTP Version Not Supported\r\nConnection: close\r\n\r\n",
+      });
+    }
+  });
+
+  test("none of them reaches the request log, and the server keeps serving", async () => {
+    const res = await fetch(`${server.baseUrl}/v1/nothing-here`);
+    expect(res.status).toBe(404);
+    expect((await res.json()).error.internal_error).toBe("not_found");
+    const statuses = () =>
+      logEntries(server.lines)
+        .filter((entry) => entry.msg === "request")
+        .map((entry) => entry.status);
+    // The log line is written after the response, and read from the process's output.
+    for (let i = 0; i < 100 && !statuses().includes(404); i++) await Bun.sleep(20);
+    expect(statuses().filter((status) => status === 400 || status === 431)).toEqual([]);
   });
 });

@@ -260,7 +260,7 @@ describe("request heads Bun refuses before Tollgate sees them (item 13)", () => 
         socket.destroy();
         reject(new Error(`no close after: ${Buffer.concat(chunks).toString()}`));
       }, 5000);
-      socket.on("data", (chunk) => chunks.push(chunk));
+      socket.on("data", (chunk: Buffer) => chunks.push(chunk));
       socket.on("error", reject);
       socket.on("close", () => {
         clearTimeout(timer);
@@ -325,7 +325,7 @@ describe("request heads Bun refuses before Tollgate sees them (item 13)", () => 
   test("none of them reaches the request log, and the server keeps serving", async () => {
     const res = await fetch(`${server.baseUrl}/v1/nothing-here`);
     expect(res.status).toBe(404);
-    expect((await res.json()).error.internal_error).toBe("not_found");
+    expect(((await res.json()) as { error: { internal_error: string } }).error.internal_error).toBe("not_found");
     const statuses = () =>
       logEntries(server.lines)
         .filter((entry) => entry.msg === "request")

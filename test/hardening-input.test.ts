@@ -232,6 +232,17 @@ describe("customer metadata: keys 1-40 characters, values up to 500, at most 50 
   });
 });
 
+describe("validation messages name the field and its rule", () => {
+  test("a nullable field with its own rule says the rule, not 'not one of the accepted types'", async () => {
+    const h = createHarness();
+    expectFieldError(
+      await h.call("POST", "/v1/customers", { body: { external_id: "c", email: "nope" } }),
+      "email",
+      "must be a valid email",
+    );
+  });
+});
+
 /**
  * Bun parses the request head natively (uWebSockets) and answers these itself, before any
  * JavaScript runs: no Bun.serve or Elysia hook sees them, so they cannot carry the envelope, a

@@ -13,23 +13,25 @@ interface FieldError {
 /**
  * Turns Elysia's validation failure into the envelope: one message a person can read, and
  * `details` keyed by field (`events[3].event_name`). A schema may carry its own `error` text
- * where SPEC.md fixes the message exactly; one that starts in lower case (`must be a valid
- * email`) describes the field, and the message names the field before it.
+ * where SPEC.md fixes the message exactly (a sentence, capitalised), or a rule that describes
+ * the field (`must be a valid email`, in lower case), which the message puts after its name.
  */
 export function fromValidationError(error: ValidationError): ApiError {
   const fields = (error.all as unknown as FieldError[]).filter((e) => typeof e.path === "string");
   const details: Record<string, string> = {};
   let message: string | undefined;
   for (const field of fields) {
-    const { name, detail, custom } = explain(field, error.type);
+    const { name, detail } = explain(field, error.type);
     if (name in details) continue;
     details[name] = detail;
-    message ??= custom && !/^[a-z]/.test(detail) ? detail : `${name} ${detail}`;
+    // A detail that is a sentence of its own (SPEC's `Type must be 'user' or 'service_account'`)
+    // is the message as it stands; one that describes the field gets the field's name first.
+    message ??= /^[A-Z]/.test(detail) ? detail : `${name} ${detail}`;
   }
   return validationError(message ?? `Invalid request ${error.type}`, details);
 }
 
-function explain(field: FieldError, location: string): { name: string; detail: string; custom: boolean } {
+function explain(field: FieldError, location: string): { name: string; detail: string } {
   const s = field.schema;
   // A key that breaks a map's key rule (see StringMap): the map is the field, and the key is
   // left out of the answer, since it may be any length.
@@ -37,11 +39,10 @@ function explain(field: FieldError, location: string): { name: string; detail: s
     return {
       name: fieldName(field.path.slice(0, field.path.lastIndexOf("/")), location),
       detail: s.keyError,
-      custom: true,
     };
   }
   const custom = typeof s?.error === "string" ? s.error : undefined;
-  return { name: fieldName(field.path, location), detail: custom ?? describe(field), custom: custom !== undefined };
+  return { name: fieldName(field.path, location), detail: custom ?? describe(field) };
 }
 
 /** `/events/3/event_name` → `events[3].event_name`; `~1` and `~0` (JSON Pointer) → `/` and `~`. */
@@ -65,6 +66,9 @@ function describeUnion(members: Record<string, unknown>[] | undefined): string {
   if (options.length > 0 && options.every((m) => "const" in m)) {
     return `must be one of: ${options.map((m) => JSON.stringify(m.const)).join(", ")}`;
   }
+  // A nullable field with a rule of its own (`t.Nullable(t.String({ error }))`): that rule.
+  const custom = options.find((m) => typeof m.error === "string");
+  if (custom) return custom.error as string;
   const formatted = options.find((m) => typeof m.format === "string");
   if (formatted) return FORMAT_MESSAGES[formatted.format as string] ?? `must be a valid ${formatted.format}`;
   return "is not one of the accepted types";

@@ -14,7 +14,8 @@ FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /src/dist/tollgate /usr/local/bin/tollgate
 COPY --from=build --chown=nonroot:nonroot /data /data
 WORKDIR /data
-ENV TOLLGATE_SERVER_HOST=0.0.0.0 \
+ENV NODE_ENV=production \
+    TOLLGATE_SERVER_HOST=0.0.0.0 \
     TOLLGATE_SERVER_PORT=8080 \
     TOLLGATE_DATABASE_PATH=/data/tollgate.db
 VOLUME ["/data"]

@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
 // The command line. Exit codes: 0 done, 1 the work failed (one line says why), 2 wrong
 // arguments (the sentence and the usage; nothing was read or written).
+import "./production";
 import { type CommandSpec, type ParsedCommand, parseCommand, UsageError } from "./cli/args";
 import {
   healthcheckCommand,

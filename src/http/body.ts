@@ -2,6 +2,12 @@ import { payloadTooLarge, validationError } from "./errors";
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 export const BULK_BODY_LIMIT = 32 * 1024 * 1024;
+/**
+ * How deeply a body may nest arrays and objects. Real requests need a handful of levels (an
+ * event's properties sit at depth 4 in a bulk body); a deep body is only ever an attack on
+ * whatever walks it next: validation, error messages, SQLite's JSON functions.
+ */
+export const MAX_BODY_DEPTH = 32;
 
 /** Routes allowed a larger body than the default; everything else is capped at 1 MiB. */
 const BODY_LIMITS: Record<string, number> = { "/v1/events/bulk": BULK_BODY_LIMIT };
@@ -10,28 +16,102 @@ export function bodyLimitFor(pathname: string): number {
   return BODY_LIMITS[pathname] ?? DEFAULT_BODY_LIMIT;
 }
 
+/** The parse hook every route that takes a body uses, after its access check (see the auth macros). */
+export function jsonBodyParser({ request }: { request: Request }): Promise<unknown> {
+  return parseJsonBody(request, bodyLimitFor(new URL(request.url).pathname));
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
 /**
  * Every request body is JSON, whatever Content-Type says (curl's `-d` sends form encoding by
- * default). The limit is enforced on the declared length before reading, and while streaming
- * a body that declares none, so an oversized body is never held in memory.
+ * default). Refused before anything walks it: a body over the size limit (checked on the
+ * declared length before reading, and while streaming one that declares none, so it is never
+ * held in memory), bytes that are not UTF-8, nesting deeper than MAX_BODY_DEPTH, and strings
+ * that are not well-formed Unicode. Replacing bad bytes or lone surrogates with U+FFFD would
+ * make different values equal: two distinct event_ids would collide and one event be dropped.
  */
 export async function parseJsonBody(request: Request, limit: number): Promise<unknown> {
-  const text = await readBodyText(request, limit);
-  if (text.trim() === "") return {};
+  const bytes = await readBody(request, limit);
+  let text: string;
   try {
-    return JSON.parse(text);
+    text = utf8.decode(bytes);
+  } catch {
+    throw validationError("Request body is not valid UTF-8");
+  }
+  if (text.trim() === "") return {};
+  if (nestingExceeds(text, MAX_BODY_DEPTH)) {
+    throw validationError(`Request body is nested deeper than ${MAX_BODY_DEPTH} levels`, {
+      body: `must nest arrays and objects at most ${MAX_BODY_DEPTH} levels deep`,
+    });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
   } catch {
     throw validationError("Request body is not valid JSON");
   }
+  // Only a \uD800–\uDFFF escape can produce a lone surrogate from valid UTF-8; skip the walk otherwise.
+  if (SURROGATE_ESCAPE.test(text)) {
+    const field = malformedStringAt(value, "");
+    if (field !== undefined) {
+      const name = field || "body";
+      throw validationError(`${name} is not well-formed Unicode (it contains a lone surrogate)`, {
+        [name]: "must be well-formed Unicode",
+      });
+    }
+  }
+  return value;
 }
 
-async function readBodyText(request: Request, limit: number): Promise<string> {
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+
+/** One pass over the text, counting brackets outside strings; stops at the first level too deep. */
+function nestingExceeds(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
+/** The field path (`events[2].event_id`) of the first key or string that is not well-formed, if any. */
+function malformedStringAt(value: unknown, path: string): string | undefined {
+  if (typeof value === "string") return value.isWellFormed() ? undefined : path;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = malformedStringAt(value[i], `${path}[${i}]`);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (typeof value === "object" && value !== null) {
+    for (const [key, item] of Object.entries(value)) {
+      const child = path ? `${path}.${key}` : key;
+      if (!key.isWellFormed()) return path || "body";
+      const found = malformedStringAt(item, child);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
+}
+
+async function readBody(request: Request, limit: number): Promise<Uint8Array> {
   const declared = request.headers.get("content-length");
   if (declared !== null) {
     if (Number(declared) > limit) throw payloadTooLarge(limit);
-    return request.text();
+    return new Uint8Array(await request.arrayBuffer());
   }
-  if (!request.body) return "";
+  if (!request.body) return new Uint8Array(0);
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -45,5 +125,5 @@ async function readBodyText(request: Request, limit: number): Promise<string> {
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks);
 }

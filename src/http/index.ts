@@ -1,7 +1,6 @@
 import { Elysia, type ValidationError } from "elysia";
 import { nextUlid } from "../db/ids";
 import { ApiError, envelope } from "./errors";
-import { bodyLimitFor, parseJsonBody } from "./body";
 import type { Logger } from "./logging";
 import type { Metrics } from "./metrics";
 import { fromValidationError } from "./validation";
@@ -31,8 +30,9 @@ export function notePrincipal(request: Request, principalId: string): void {
 }
 
 /**
- * Transport concerns every route shares: request ids, the JSON body parser with its size
- * limits, the one error envelope for every failure, and one log line per request.
+ * Transport concerns every route shares: request ids, the one error envelope for every
+ * failure, and one log line per request. The JSON body parser (./body.ts) is not global: the
+ * access declarations run it after the credential check.
  */
 export function httpPlugin(logger: Logger, metrics: Metrics | null) {
   return new Elysia({ name: "http" })
@@ -42,7 +42,6 @@ export function httpPlugin(logger: Logger, metrics: Metrics | null) {
       requestMeta.set(request, { id, startedAt: performance.now() });
       set.headers[REQUEST_ID_HEADER] = id;
     })
-    .onParse({ as: "global" }, ({ request }) => parseJsonBody(request, bodyLimitFor(new URL(request.url).pathname)))
     .onError({ as: "global" }, ({ code, error, set, request, path }) => {
       const apiError = toApiError(code, error);
       if (apiError.status >= 500) {

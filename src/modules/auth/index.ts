@@ -1,5 +1,6 @@
 import { Elysia } from "elysia";
 import { notePrincipal } from "../../http";
+import { jsonBodyParser } from "../../http/body";
 import type { Permission } from "../rbac/model";
 import type { Access, Principal } from "./model";
 import { type PortalSession, type PortalTokens, SESSION_REQUIRED } from "./portal-tokens";
@@ -29,8 +30,11 @@ function describeAccess(access: Access) {
  *   { permission: "event:read" }  a private credential whose roles grant the permission
  *   { portal: true }              a customer-portal session token (X-Session-Token), nothing else
  *
- * The check runs at `transform`, before body validation, so a caller without access learns
- * nothing about the request shape; handlers receive the verified `principal`.
+ * The check runs before the body is read: first in the route's `parse` stage (routes that take
+ * a body), else at `transform` (Elysia skips `parse` where there is no body). So a caller
+ * without access costs no body parse and learns nothing about the request shape; the JSON
+ * parser is part of the declaration for the same reason. Handlers receive the verified
+ * `principal`.
  */
 export function authPlugin({
   authenticator,
@@ -39,30 +43,36 @@ export function authPlugin({
   authenticator: Authenticator;
   portalTokens: PortalTokens;
 }) {
-  const guard = (access: Exclude<Access, { kind: "public" }>) => ({
-    detail: describeAccess(access),
-    transform({ request }: { request: Request }) {
+  const guard = (access: Exclude<Access, { kind: "public" }>) => {
+    const check = ({ request }: { request: Request }) => {
+      if (principals.has(request)) return;
       const principal = authenticator.authorize(request, access);
       principals.set(request, principal);
       notePrincipal(request, principal.userId);
-    },
-    resolve({ request }: { request: Request }) {
-      return { principal: principals.get(request) as Principal };
-    },
-  });
+    };
+    return {
+      detail: describeAccess(access),
+      parse: [check, jsonBodyParser],
+      transform: check,
+      resolve: ({ request }: { request: Request }) => ({ principal: principals.get(request) as Principal }),
+    };
+  };
+  const sessionCheck = async ({ request }: { request: Request }) => {
+    if (sessions.has(request)) return;
+    const token = request.headers.get(SESSION_TOKEN_HEADER)?.trim();
+    if (!token) throw SESSION_REQUIRED();
+    sessions.set(request, await portalTokens.verify(token));
+  };
 
   return new Elysia({ name: "auth", seed: authenticator }).macro({
-    public: { detail: describeAccess({ kind: "public" }) },
+    public: { detail: describeAccess({ kind: "public" }), parse: jsonBodyParser },
     authenticated: guard({ kind: "authenticated" }),
     permission: (permission: Permission) => guard({ kind: "permission", permission }),
     // API keys are not read here at all: a portal route answers only to a session token.
     portal: {
       detail: { [ACCESS_DETAIL_KEY]: "portal", security: [{ SessionToken: [] }] } as Record<string, unknown>,
-      async transform({ request }: { request: Request }) {
-        const token = request.headers.get(SESSION_TOKEN_HEADER)?.trim();
-        if (!token) throw SESSION_REQUIRED();
-        sessions.set(request, await portalTokens.verify(token));
-      },
+      parse: [sessionCheck, jsonBodyParser],
+      transform: sessionCheck,
       resolve({ request }: { request: Request }) {
         return { session: sessions.get(request) as PortalSession };
       },

@@ -1,0 +1,176 @@
+// Issue 9, items 2, 4 and 10: what a request body may cost and what it may contain.
+import { describe, expect, test } from "bun:test";
+import { MAX_BODY_DEPTH } from "../src/http/body";
+import { type CallResult, createHarness, errorOf, type Harness } from "./support/harness";
+import { issueTestKey } from "./support/keys";
+
+function ingestKey(h: Harness) {
+  return issueTestKey(h, { roles: ["event_ingestor"] }).apiKey;
+}
+
+/** A body the test can tell was read or not: it records the first pull. */
+function watchedBody(text: string) {
+  const watch = { read: false };
+  const body = new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        watch.read = true;
+        controller.enqueue(new TextEncoder().encode(text));
+        controller.close();
+      },
+    },
+    { highWaterMark: 0 },
+  ); // pulled on a read only, not when the stream is made
+  return { body, watch };
+}
+
+function post(h: Harness, path: string, body: ReadableStream<Uint8Array> | Uint8Array, headers: Record<string, string>) {
+  return h.app.handle(
+    new Request(`http://localhost${path}`, {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/json", ...headers },
+    }),
+  );
+}
+
+const nestedArrays = (depth: number) => "[".repeat(depth) + "]".repeat(depth);
+
+describe("nesting: a deep body is refused before anything walks it (item 2)", () => {
+  test("20 KB of nested arrays on /v1/events: 400 naming the limit, and the server keeps serving", async () => {
+    const h = createHarness();
+    const key = ingestKey(h);
+    const body = `{"event_name":"e","external_customer_id":"c","properties":{"x":${nestedArrays(10_000)}}}`;
+    expect(body.length).toBeGreaterThan(20_000);
+    const res = await h.call("POST", "/v1/events", { key, rawBody: body });
+    expect(res.status).toBe(400);
+    expect(errorOf(res)).toEqual({
+      message: `Request body is nested deeper than ${MAX_BODY_DEPTH} levels`,
+      internal_error: "validation_error",
+      details: { body: `must nest arrays and objects at most ${MAX_BODY_DEPTH} levels deep` },
+    });
+    expect((await h.call("GET", "/health")).status).toBe(200);
+  });
+
+  test("100,000 levels (a stack overflow once): 400, not 500", async () => {
+    const h = createHarness();
+    const res = await h.call("POST", "/v1/events/bulk", { key: ingestKey(h), rawBody: nestedArrays(100_000) });
+    expect(res.status).toBe(400);
+    expect(errorOf(res).internal_error).toBe("validation_error");
+  });
+
+  test("exactly the limit is accepted; brackets inside strings do not count", async () => {
+    const h = createHarness();
+    const key = ingestKey(h);
+    // The body object is level 1 and properties level 2, so the value may add limit - 2 levels.
+    const value = nestedArrays(MAX_BODY_DEPTH - 2);
+    const atLimit = await h.call("POST", "/v1/events", {
+      key,
+      rawBody: `{"event_name":"e","external_customer_id":"c","properties":{"x":${value},"s":"[[[[[[\\"[[[[{{{{"}}`,
+    });
+    expect(atLimit.status).toBe(202);
+    const over = await h.call("POST", "/v1/events", {
+      key,
+      rawBody: `{"event_name":"e","external_customer_id":"c","properties":{"x":[${value}]}}`,
+    });
+    expect(over.status).toBe(400);
+  });
+});
+
+describe("the credential is checked before the body is read (item 4)", () => {
+  const cases = [
+    { name: "no key", headers: {} as Record<string, string>, status: 401 },
+    { name: "an unknown key", headers: { "x-api-key": "sk_test_" + "0".repeat(64) }, status: 401 },
+  ];
+  for (const { name, headers, status } of cases) {
+    test(`${name}: ${status}, and the body is never read`, async () => {
+      const h = createHarness();
+      const { body, watch } = watchedBody(JSON.stringify({ events: [{ event_name: "e" }] }));
+      const res = await post(h, "/v1/events/bulk", body, headers);
+      expect(res.status).toBe(status);
+      expect(watch.read).toBe(false);
+    });
+  }
+
+  test("a valid key without the permission: 403, and the body is never read", async () => {
+    const h = createHarness();
+    const reader = issueTestKey(h, { roles: ["event_reader"] }).apiKey;
+    const { body, watch } = watchedBody("not even JSON");
+    const res = await post(h, "/v1/events/bulk", body, { "x-api-key": reader });
+    expect(res.status).toBe(403);
+    expect(errorOf({ status: res.status, body: await res.json() } as CallResult).message).toBe(
+      "Insufficient permissions",
+    );
+    expect(watch.read).toBe(false);
+  });
+
+  test("with access, the same body is read and judged: malformed JSON is a 400", async () => {
+    const h = createHarness();
+    const { body, watch } = watchedBody("not even JSON");
+    const res = await post(h, "/v1/events/bulk", body, { "x-api-key": ingestKey(h) });
+    expect(res.status).toBe(400);
+    expect(watch.read).toBe(true);
+  });
+});
+
+describe("strings must be well-formed Unicode (item 10)", () => {
+  test('event_ids "a\\ud800" and "a\\udfff" are refused, not merged into one event', async () => {
+    const h = createHarness();
+    const key = ingestKey(h);
+    for (const escape of ["\\ud800", "\\udfff"]) {
+      const res = await h.call("POST", "/v1/events", {
+        key,
+        rawBody: `{"event_name":"e","external_customer_id":"c","event_id":"a${escape}"}`,
+      });
+      expect(res.status).toBe(400);
+      expect(errorOf(res)).toEqual({
+        message: "event_id is not well-formed Unicode (it contains a lone surrogate)",
+        internal_error: "validation_error",
+        details: { event_id: "must be well-formed Unicode" },
+      });
+    }
+    expect(h.context.db.prepare("SELECT count(*) AS n FROM events").get()).toEqual({ n: 0 });
+  });
+
+  test("a lone surrogate deep in a bulk body, or in a property name, names where it is", async () => {
+    const h = createHarness();
+    const key = ingestKey(h);
+    const good = { event_name: "e", external_customer_id: "c" };
+    const inValue = `{"events":[${JSON.stringify(good)},{"event_name":"e","external_customer_id":"c","properties":{"p":["ok","\\udc00x"]}}]}`;
+    const res = await h.call("POST", "/v1/events/bulk", { key, rawBody: inValue });
+    expect(res.status).toBe(400);
+    expect(errorOf(res).details).toEqual({ "events[1].properties.p[1]": "must be well-formed Unicode" });
+
+    const inKey = `{"event_name":"e","external_customer_id":"c","properties":{"\\ud83d":1}}`;
+    const keyRes = await h.call("POST", "/v1/events", { key, rawBody: inKey });
+    expect(keyRes.status).toBe(400);
+    expect(errorOf(keyRes).details).toEqual({ properties: "must be well-formed Unicode" });
+  });
+
+  test("a proper surrogate pair (an emoji written as escapes) is accepted and kept", async () => {
+    const h = createHarness();
+    const key = ingestKey(h);
+    const res = await h.call("POST", "/v1/events", {
+      key,
+      rawBody: `{"event_name":"e","external_customer_id":"c","event_id":"smile-\\ud83d\\ude00"}`,
+    });
+    expect(res.status).toBe(202);
+    expect(res.body.event_id).toBe("smile-😀");
+  });
+
+  test("bytes that are not UTF-8 are refused rather than turned into U+FFFD", async () => {
+    const h = createHarness();
+    const key = ingestKey(h);
+    const prefix = new TextEncoder().encode('{"event_name":"e","external_customer_id":"c","event_id":"a');
+    const suffix = new TextEncoder().encode('"}');
+    for (const bad of [0xff, 0xfe]) {
+      const bytes = new Uint8Array([...prefix, bad, ...suffix]);
+      const res = await post(h, "/v1/events", bytes, { "x-api-key": key });
+      expect(res.status).toBe(400);
+      expect(errorOf({ status: res.status, body: await res.json() } as CallResult).message).toBe(
+        "Request body is not valid UTF-8",
+      );
+    }
+    expect(h.context.db.prepare("SELECT count(*) AS n FROM events").get()).toEqual({ n: 0 });
+  });
+});

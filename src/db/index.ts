@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
+import { LRUCache } from "lru-cache";
 import { MIGRATIONS, type Migration } from "./migrations";
 
 export type Db = Database.Database;
@@ -52,7 +53,14 @@ export function migrate(db: Db, migrations: Migration[] = MIGRATIONS): Migration
   return pending;
 }
 
-const statements = new WeakMap<Db, Map<string, Database.Statement>>();
+/**
+ * Prepared statements kept per connection. Bounded: the SQL text of most statements is fixed,
+ * but not of every one (a list's WHERE clause depends on which filters were sent), and each
+ * compiled statement holds memory in SQLite until it is collected.
+ */
+export const STATEMENT_CACHE_SIZE = 256;
+
+const statements = new WeakMap<Db, LRUCache<string, Database.Statement>>();
 
 /** A prepared statement, compiled once per connection: better-sqlite3 does not cache them itself. */
 export function sql(db: Db, text: string): Database.Statement {
@@ -64,10 +72,15 @@ export function sqlPluck(db: Db, text: string): Database.Statement {
   return cached(db, text, true);
 }
 
+/** How many statements a connection holds compiled right now. */
+export function cachedStatementCount(db: Db): number {
+  return statements.get(db)?.size ?? 0;
+}
+
 function cached(db: Db, text: string, pluck: boolean): Database.Statement {
   let cache = statements.get(db);
   if (!cache) {
-    cache = new Map();
+    cache = new LRUCache({ max: STATEMENT_CACHE_SIZE });
     statements.set(db, cache);
   }
   const key = pluck ? `pluck:${text}` : text;

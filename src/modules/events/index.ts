@@ -1,3 +1,4 @@
+import { Value } from "@sinclair/typebox/value";
 import { Elysia, t } from "elysia";
 import type { AppContext } from "../../context";
 import { nowIso } from "../../db/ids";
@@ -10,8 +11,10 @@ import {
   EventQueryBody,
   EventSchema,
   IngestEventBody,
+  MAX_FILTER_VALUES,
   MAX_PAGE_SIZE,
-  PROPERTY_NAME_PATTERN,
+  MAX_PROPERTY_FILTERS,
+  PropertyFilters,
   UsageBody,
   UsageSchema,
 } from "./model";
@@ -22,8 +25,6 @@ import { type EventQuery, aggregateUsage, getEvent, prepareEvent, prepareEvents,
 
 const Accepted = t.Object({ message: t.String(), event_id: t.String() }, { title: "EventAccepted" });
 const BulkAccepted = t.Object({ message: t.String() }, { title: "EventsAccepted" });
-
-const PROPERTY_NAME = new RegExp(PROPERTY_NAME_PATTERN);
 
 /** GET /v1/events takes the query body's filters as query parameters. */
 function queryFromParams(params: typeof EventListQuery.static): EventQuery {
@@ -45,14 +46,11 @@ function queryFromParams(params: typeof EventListQuery.static): EventQuery {
     } catch {
       parsed = undefined;
     }
-    const valid =
-      typeof parsed === "object" &&
-      parsed !== null &&
-      !Array.isArray(parsed) &&
-      Object.entries(parsed).every(([k, v]) => PROPERTY_NAME.test(k) && Array.isArray(v) && v.length > 0);
-    if (!valid) {
+    // The body's schema, so both forms have the same limits.
+    if (!Value.Check(PropertyFilters, parsed)) {
+      const detail = `must be a JSON object of at most ${MAX_PROPERTY_FILTERS} property names, each to a list of 1 to ${MAX_FILTER_VALUES} values`;
       throw validationError('property_filters must be a JSON object like {"region":["us","eu"]}', {
-        property_filters: "must be a JSON object of property name to a list of values",
+        property_filters: detail,
       });
     }
     query.property_filters = parsed as EventQuery["property_filters"];

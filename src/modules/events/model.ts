@@ -5,6 +5,16 @@ export const MAX_PROPERTIES_BYTES = 16 * 1024;
 export const MAX_BULK_EVENTS = 1000;
 export const MAX_PAGE_SIZE = 1000;
 export const DEFAULT_PAGE_SIZE = 50;
+/** Levels of arrays and objects inside `properties`, the object itself included. */
+export const MAX_PROPERTIES_DEPTH = 16;
+/** property_filters: at most this many properties, each with at most MAX_FILTER_VALUES values. */
+export const MAX_PROPERTY_FILTERS = 20;
+export const MAX_FILTER_VALUES = 100;
+export const MAX_FILTER_VALUE_LENGTH = 255;
+/** A windowed usage query may produce at most this many windows (a week of minutes). */
+export const MAX_USAGE_WINDOWS = 10_080;
+/** What one event read (a page, a count, a usage aggregate) may spend before it is refused. */
+export const READ_BUDGET_MS = 1000;
 
 export const IngestEventBody = t.Object(
   {
@@ -56,12 +66,11 @@ const text = t.String({ minLength: 1, maxLength: 255 });
 const order = t.Union([t.Literal("asc"), t.Literal("desc")]);
 /** Property names are restricted so they can be used as JSON paths without escaping games. */
 export const PROPERTY_NAME_PATTERN = "^[A-Za-z0-9_.:-]{1,64}$";
-const propertyFilters = t.Record(
+const filterValue = t.Union([t.String({ maxLength: MAX_FILTER_VALUE_LENGTH }), t.Number(), t.Boolean()]);
+export const PropertyFilters = t.Record(
   t.String({ pattern: PROPERTY_NAME_PATTERN }),
-  t.Array(t.Union([t.String(), t.Number(), t.Boolean()]), { minItems: 1, maxItems: 100 }),
-  {
-    additionalProperties: false,
-  },
+  t.Array(filterValue, { minItems: 1, maxItems: MAX_FILTER_VALUES }),
+  { additionalProperties: false, maxProperties: MAX_PROPERTY_FILTERS },
 );
 
 /** The filters POST /v1/events/query and GET /v1/events share. */
@@ -79,7 +88,7 @@ const eventFilters = {
 export const EventQueryBody = t.Object(
   {
     ...eventFilters,
-    property_filters: t.Optional(propertyFilters),
+    property_filters: t.Optional(PropertyFilters),
     page_size: t.Optional(Int({ minimum: 1, maximum: MAX_PAGE_SIZE })),
   },
   { additionalProperties: false, title: "EventQueryRequest" },

@@ -2,6 +2,7 @@ import type { Static } from "elysia";
 import { type Db, sql, sqlPluck } from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import { notFound, validationError } from "../../http/errors";
+import { WITHIN_BUDGET, withinBudget } from "./read-budget";
 import { findScopeKey, type Scope } from "./scopes";
 import {
   type Aggregation,
@@ -11,6 +12,9 @@ import {
   type EventSchema,
   type IngestEventBody,
   MAX_PROPERTIES_BYTES,
+  MAX_PROPERTIES_DEPTH,
+  MAX_USAGE_WINDOWS,
+  READ_BUDGET_MS,
   type UsageBody,
   type UsageSchema,
   type WindowSize,
@@ -23,15 +27,21 @@ export type EventResponse = Static<typeof EventSchema>;
 
 /**
  * Normalises one event for the store: timestamps to UTC, a generated event_id when none was
- * sent, properties checked against their size limit. `field` prefixes error details
- * (`events[3].`) for bulk requests.
+ * sent, properties held to their size and depth limits. Everything the store's CHECKs would
+ * refuse is refused here, before the event joins a batch shared with other callers' events.
+ * `field` prefixes error details (`events[3].`) for bulk requests.
  */
 export function prepareEvent(scopeKey: number, input: EventInput, now: string, field = ""): EventRow {
   const properties = JSON.stringify(input.properties ?? {});
+  const refuse = (detail: string) =>
+    validationError(`${field}properties ${detail}`, { [`${field}properties`]: detail });
   if (Buffer.byteLength(properties) > MAX_PROPERTIES_BYTES) {
-    const detail = `must be at most ${MAX_PROPERTIES_BYTES} bytes as JSON`;
-    throw validationError(`${field}properties ${detail}`, { [`${field}properties`]: detail });
+    throw refuse(`must be at most ${MAX_PROPERTIES_BYTES} bytes as JSON`);
   }
+  if (depthOf(input.properties ?? {}) > MAX_PROPERTIES_DEPTH) {
+    throw refuse(`must nest at most ${MAX_PROPERTIES_DEPTH} levels deep`);
+  }
+  if (!properties.isWellFormed()) throw refuse("must be well-formed Unicode");
   return {
     scope: scopeKey,
     id: input.event_id ?? newId("event"),
@@ -43,6 +53,15 @@ export function prepareEvent(scopeKey: number, input: EventInput, now: string, f
     properties,
     ingested_at: now,
   };
+}
+
+/** Levels of arrays and objects, counting the value itself; stops counting past the limit. */
+function depthOf(value: unknown, depth = 1): number {
+  if (typeof value !== "object" || value === null) return depth - 1;
+  if (depth > MAX_PROPERTIES_DEPTH) return depth;
+  let deepest = depth;
+  for (const item of Object.values(value)) deepest = Math.max(deepest, depthOf(item, depth + 1));
+  return deepest;
 }
 
 export function prepareEvents(scopeKey: number, inputs: EventInput[]): EventRow[] {
@@ -80,9 +99,14 @@ interface Filter {
   params: Record<string, unknown>;
 }
 
-/** The WHERE clause every event read shares: scope first, so an index on it is always usable. */
+/**
+ * The WHERE clause every event read shares: scope first, so an index on it is always usable,
+ * then the time budget. Its text depends only on which fixed filters were sent, never on how
+ * many property filters or values: those travel as one JSON parameter, so a caller cannot make
+ * the statement cache (or SQLite's expression tree) grow by sending more of them.
+ */
 function filterOf(scopeKey: number, q: Omit<EventQuery, "page_size" | "iter_last_key" | "order">): Filter {
-  const clauses = ["scope = @scope"];
+  const clauses = ["scope = @scope", WITHIN_BUDGET];
   const params: Record<string, unknown> = { scope: scopeKey };
   const exact = {
     external_customer_id: q.external_customer_id,
@@ -103,11 +127,14 @@ function filterOf(scopeKey: number, q: Omit<EventQuery, "page_size" | "iter_last
     clauses.push("timestamp < @end_time");
     params.end_time = new Date(q.end_time).toISOString();
   }
-  Object.entries(q.property_filters ?? {}).forEach(([name, values], i) => {
-    clauses.push(`json_extract(properties, @path${i}) IN (SELECT value FROM json_each(@values${i}))`);
-    params[`path${i}`] = jsonPath(name);
-    params[`values${i}`] = JSON.stringify(values);
-  });
+  if (q.property_filters !== undefined && Object.keys(q.property_filters).length > 0) {
+    // Every named property holds one of its listed values. Names match PROPERTY_NAME_PATTERN,
+    // so quoting them into a JSON path is safe; a missing property matches nothing.
+    clauses.push(`NOT EXISTS (SELECT 1 FROM json_each(@property_filters) AS filter
+      WHERE NOT coalesce(json_extract(properties, '$."' || filter.key || '"')
+        IN (SELECT value FROM json_each(filter.value)), 0))`);
+    params.property_filters = JSON.stringify(q.property_filters);
+  }
   return { clauses, params };
 }
 
@@ -166,6 +193,10 @@ const EMPTY_PAGE: EventPage = {
 };
 
 export function queryEvents(db: Db, scope: Scope, query: EventQuery): EventPage {
+  return withinBudget(db, READ_BUDGET_MS, () => readEventPage(db, scope, query));
+}
+
+function readEventPage(db: Db, scope: Scope, query: EventQuery): EventPage {
   const { page_size, iter_last_key, order, ...filters } = query;
   const cursor = iter_last_key === undefined ? undefined : decodeCursor(iter_last_key);
   const key = findScopeKey(db, scope);
@@ -174,7 +205,8 @@ export function queryEvents(db: Db, scope: Scope, query: EventQuery): EventPage 
   const pageSize = page_size ?? DEFAULT_PAGE_SIZE;
   const direction = order === "asc" ? "ASC" : "DESC";
   const where = clauses.join(" AND ");
-  const total = cursor?.total ?? countEvents(db, key, where, params, clauses.length === 1);
+  const unfiltered = clauses.length === 2; // scope and the budget
+  const total = cursor?.total ?? countEvents(db, key, where, params, unfiltered);
   const pageClauses = [...clauses];
   if (cursor !== undefined) {
     pageClauses.push(`(timestamp, seq) ${direction === "ASC" ? ">" : "<"} (@cursorTimestamp, @cursorSeq)`);
@@ -204,13 +236,17 @@ const WINDOW_START: Record<WindowSize, string> = {
   DAY: "substr(timestamp, 1, 10) || 'T00:00:00.000Z'",
 };
 
+const WINDOW_MS: Record<WindowSize, number> = { MINUTE: 60_000, HOUR: 3_600_000, DAY: 86_400_000 };
+
 /** Numbers only: a property that holds text is ignored by SUM and MAX rather than coerced. */
 const NUMERIC =
   "CASE WHEN json_type(properties, @path) IN ('integer', 'real') THEN json_extract(properties, @path) END";
 
 const AGGREGATE: Record<Exclude<Aggregation, "LATEST">, string> = {
   COUNT: "count(*)",
-  SUM: `coalesce(sum(${NUMERIC}), 0)`,
+  // total(), not sum(): sum() of integers fails for good once a range holds values adding up
+  // past 2^63; total() adds as floating point and never overflows.
+  SUM: `total(${NUMERIC})`,
   MAX: `max(${NUMERIC})`,
   COUNT_UNIQUE: "count(DISTINCT json_extract(properties, @path))",
 };
@@ -225,9 +261,18 @@ export function aggregateUsage(db: Db, scope: Scope, q: UsageQuery): UsageResult
   if (q.aggregation_type !== "COUNT" && q.property_name === undefined) {
     throw validationError(`property_name is required for ${q.aggregation_type}`, { property_name: "is required" });
   }
-  if (Date.parse(q.end_time) <= Date.parse(q.start_time)) {
+  const span = Date.parse(q.end_time) - Date.parse(q.start_time);
+  if (span <= 0) {
     throw validationError("end_time must be after start_time", { end_time: "must be after start_time" });
   }
+  if (q.window_size !== undefined && Math.ceil(span / WINDOW_MS[q.window_size]) > MAX_USAGE_WINDOWS) {
+    const detail = `gives more than ${MAX_USAGE_WINDOWS} windows between start_time and end_time; use a larger window or a shorter range`;
+    throw validationError(`window_size ${q.window_size} ${detail}`, { window_size: detail });
+  }
+  return withinBudget(db, READ_BUDGET_MS, () => aggregate(db, scope, q));
+}
+
+function aggregate(db: Db, scope: Scope, q: UsageQuery): UsageResult {
   const key = findScopeKey(db, scope);
   if (key === undefined) {
     return { event_name: q.event_name, type: q.aggregation_type, value: EMPTY_VALUE[q.aggregation_type], results: [] };

@@ -36,3 +36,43 @@ export function insertEvents(db: Db, rows: EventRow[]): number {
     })
     .immediate();
 }
+
+/** Why one row of a batch was not stored: SQLite's message and code (SQLITE_FULL, …). */
+export interface RowFailure {
+  index: number;
+  message: string;
+  code?: string;
+}
+
+/**
+ * Commits a batch that rows of many requests share. If the one transaction fails, each row is
+ * retried in a transaction of its own, so one bad row (or a row a CHECK refuses) fails only
+ * its own request and every other row is still stored. Returns the rows that failed.
+ */
+export function commitBatch(db: Db, rows: EventRow[]): RowFailure[] {
+  try {
+    insertEvents(db, rows);
+    return [];
+  } catch (error) {
+    if (rows.length === 1) return [failureOf(0, error)];
+  }
+  const failures: RowFailure[] = [];
+  rows.forEach((row, index) => {
+    try {
+      insertEvents(db, [row]);
+    } catch (error) {
+      failures.push(failureOf(index, error));
+    }
+  });
+  return failures;
+}
+
+function failureOf(index: number, error: unknown): RowFailure {
+  const { message, code } = error as { message?: unknown; code?: unknown };
+  return { index, message: String(message ?? error), code: typeof code === "string" ? code : undefined };
+}
+
+/** A failed row as the Error its caller's promise is rejected with; `code` kept for the HTTP layer. */
+export function rowError(failure: RowFailure): Error & { code?: string } {
+  return Object.assign(new Error(failure.message), failure.code ? { code: failure.code } : {});
+}

@@ -2,12 +2,11 @@
 // thread sends, so the main thread keeps serving requests while a commit waits for the disk.
 import { type Db, openDatabase } from "../../db";
 import type { EventRow } from "./model";
-import { insertEvents } from "./store";
+import { commitBatch, type RowFailure } from "./store";
 
 export type WriterRequest =
   { type: "open"; path: string } | { type: "write"; id: number; rows: EventRow[] } | { type: "close" };
-export type WriterReply =
-  { type: "written"; id: number } | { type: "failed"; id: number; message: string } | { type: "closed" };
+export type WriterReply = { type: "written"; id: number; failures: RowFailure[] } | { type: "closed" };
 
 declare const self: Worker;
 
@@ -20,12 +19,11 @@ self.onmessage = (event: MessageEvent<WriterRequest>) => {
       db = openDatabase(message.path);
       return;
     case "write":
-      try {
-        insertEvents(db as Db, message.rows);
-        postMessage({ type: "written", id: message.id } satisfies WriterReply);
-      } catch (error) {
-        postMessage({ type: "failed", id: message.id, message: (error as Error).message } satisfies WriterReply);
-      }
+      postMessage({
+        type: "written",
+        id: message.id,
+        failures: commitBatch(db as Db, message.rows),
+      } satisfies WriterReply);
       return;
     case "close":
       db?.close();

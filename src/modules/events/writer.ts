@@ -1,7 +1,7 @@
 import type { Db } from "../../db";
 import type { Logger } from "../../http/logging";
 import type { EventRow } from "./model";
-import { insertEvents } from "./store";
+import { commitBatch, type RowFailure, rowError } from "./store";
 import type { WriterReply, WriterRequest } from "./writer-thread";
 
 interface Pending {
@@ -17,8 +17,9 @@ const MAX_BATCH = 2000;
  * Group commit for single-event ingestion. Rows queue up while one batch is being committed
  * and go together in the next transaction, so one commit (one fsync) serves every request that
  * arrived meanwhile. Each caller's promise settles only when the transaction holding its row
- * has committed: a 202 always means "on disk". If a transaction fails, every caller in it gets
- * the error and nothing of it is written.
+ * has committed: a 202 always means "on disk". If the batch's transaction fails, its rows are
+ * retried one by one (commitBatch), so only the callers whose own row cannot be stored get the
+ * error; the error keeps SQLite's `code` (SQLITE_FULL…) for the HTTP layer to answer with.
  *
  * With a file store the commits run on a thread of their own (its own connection; WAL lets the
  * main thread read meanwhile), so the main thread never blocks on the disk. An in-memory store
@@ -66,7 +67,7 @@ export class EventWriter {
       thread.terminate();
       const inFlight = this.#inFlight;
       this.#inFlight = null;
-      if (inFlight) this.#settle(inFlight.batch, new Error(event.message));
+      if (inFlight) this.#rejectAll(inFlight.batch, new Error(event.message));
       this.#pump();
     };
     thread.postMessage({ type: "open", path } satisfies WriterRequest);
@@ -86,35 +87,36 @@ export class EventWriter {
       this.#thread.postMessage({ type: "write", id, rows } satisfies WriterRequest);
       return;
     }
-    let failure: unknown;
-    try {
-      insertEvents(this.db, rows);
-    } catch (error) {
-      failure = error;
-    }
-    this.#finish(id, failure);
+    this.#finish(id, commitBatch(this.db, rows));
   }
 
   #onReply(reply: WriterReply): void {
-    if (reply.type === "written") this.#finish(reply.id, undefined);
-    else if (reply.type === "failed") this.#finish(reply.id, new Error(reply.message));
+    if (reply.type === "written") this.#finish(reply.id, reply.failures);
   }
 
-  #finish(id: number, failure: unknown): void {
+  #finish(id: number, failures: RowFailure[]): void {
     const inFlight = this.#inFlight;
     if (!inFlight || inFlight.id !== id) return;
     this.#inFlight = null;
-    if (failure)
-      this.logger.error("event batch failed", { error: (failure as Error).message, events: inFlight.batch.length });
-    this.#settle(inFlight.batch, failure);
+    if (failures.length > 0) {
+      this.logger.error("events not stored", {
+        error: failures[0]?.message,
+        code: failures[0]?.code ?? null,
+        failed: failures.length,
+        batch: inFlight.batch.length,
+      });
+    }
+    const failed = new Map(failures.map((f) => [f.index, f]));
+    inFlight.batch.forEach((p, index) => {
+      const failure = failed.get(index);
+      if (failure) p.reject(rowError(failure));
+      else p.resolve();
+    });
     this.#pump();
   }
 
-  #settle(batch: Pending[], failure: unknown): void {
-    for (const p of batch) {
-      if (failure) p.reject(failure);
-      else p.resolve();
-    }
+  #rejectAll(batch: Pending[], failure: unknown): void {
+    for (const p of batch) p.reject(failure);
   }
 
   /** Commits everything accepted so far, then stops the thread. New writes are refused. */

@@ -1,0 +1,240 @@
+// Issue 9, items 1, 3, 5, 6 and the property_filters part of 9: one caller's event reads and
+// writes must not cost, or fail, anyone else's.
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { createTollgate } from "../src/app";
+import { DEFAULT_CONFIG } from "../src/config";
+import { cachedStatementCount, openDatabase, STATEMENT_CACHE_SIZE } from "../src/db";
+import { createLogger } from "../src/http/logging";
+import { ApiError } from "../src/http/errors";
+import { MAX_FILTER_VALUES, MAX_PROPERTY_FILTERS, MAX_USAGE_WINDOWS } from "../src/modules/events/model";
+import { WITHIN_BUDGET, withinBudget } from "../src/modules/events/read-budget";
+import type { EventRow } from "../src/modules/events/model";
+import { scopeKeyFor } from "../src/modules/events/scopes";
+import { callApp, createHarness, DEFAULT_TENANT, errorOf, type Harness } from "./support/harness";
+import { environmentOf, issueTestKey } from "./support/keys";
+import { tempDir } from "./support/temp";
+
+const readerKey = (h: Harness) => issueTestKey(h, { roles: ["event_reader"] }).apiKey;
+const filtersOf = (count: number, prefix = "p") =>
+  Object.fromEntries(Array.from({ length: count }, (_, i) => [`${prefix}${i}`, ["x"]]));
+
+describe("reads cannot grow memory: fixed-shape SQL, a bounded statement cache (item 1)", () => {
+  test("queries with 1 to 20 property filters compile no new statement after the first", async () => {
+    const h = createHarness();
+    const key = readerKey(h);
+    const query = (body: unknown) => h.call("POST", "/v1/events/query", { key, body });
+    expect((await query({ property_filters: filtersOf(1) })).status).toBe(200);
+    const compiled = cachedStatementCount(h.context.db);
+    for (let n = 1; n <= MAX_PROPERTY_FILTERS; n++) {
+      const res = await query({ property_filters: filtersOf(n, `k${n}_`) });
+      expect(res.status).toBe(200);
+    }
+    expect(cachedStatementCount(h.context.db)).toBe(compiled);
+  });
+
+  test("however many distinct statements are asked for, the cache holds at most its size", async () => {
+    const h = createHarness();
+    const key = readerKey(h);
+    // Every combination of the optional filters is its own SQL text; cycle through many of them.
+    const optional = ["event_name", "external_customer_id", "source", "event_id"] as const;
+    for (let mask = 0; mask < 16; mask++) {
+      for (const order of ["asc", "desc"]) {
+        const body: Record<string, unknown> = { order };
+        optional.forEach((field, bit) => {
+          if (mask & (1 << bit)) body[field] = "v";
+        });
+        expect((await h.call("POST", "/v1/events/query", { key, body })).status).toBe(200);
+      }
+    }
+    expect(cachedStatementCount(h.context.db)).toBeLessThanOrEqual(STATEMENT_CACHE_SIZE);
+    // Shrink the bound's effect into view: the cache is an LRU, not a map that only grows.
+    const db = h.context.db;
+    for (let i = 0; i < STATEMENT_CACHE_SIZE + 50; i++) {
+      const { sql } = await import("../src/db");
+      sql(db, `SELECT ${i} AS n`).get();
+    }
+    expect(cachedStatementCount(db)).toBe(STATEMENT_CACHE_SIZE);
+  });
+
+  test("property_filters are capped, in the body and in the query string, with a 400 (never a 500)", async () => {
+    const h = createHarness();
+    const key = readerKey(h);
+    const tooMany = filtersOf(MAX_PROPERTY_FILTERS + 1);
+    const thousand = filtersOf(1000);
+    const tooManyValues = { region: Array.from({ length: MAX_FILTER_VALUES + 1 }, (_, i) => `r${i}`) };
+    const longValue = { region: ["x".repeat(256)] };
+    for (const property_filters of [tooMany, thousand, tooManyValues, longValue]) {
+      const body = await h.call("POST", "/v1/events/query", { key, body: { property_filters } });
+      expect(body.status).toBe(400);
+      expect(Object.keys(errorOf(body).details ?? {}).join()).toContain("property_filters");
+      const param = encodeURIComponent(JSON.stringify(property_filters));
+      const query = await h.call("GET", `/v1/events?property_filters=${param}`, { key });
+      expect(query.status).toBe(400);
+      expect(errorOf(query).details).toHaveProperty("property_filters");
+    }
+    const atLimit = await h.call("POST", "/v1/events/query", {
+      key,
+      body: { property_filters: filtersOf(MAX_PROPERTY_FILTERS) },
+    });
+    expect(atLimit.status).toBe(200);
+  });
+
+  test("the fixed-shape filter keeps its meaning: every property must hold one of its values", async () => {
+    const h = createHarness();
+    const events = [
+      { event_id: "a", properties: { region: "us", tier: 1 } },
+      { event_id: "b", properties: { region: "eu", tier: 2 } },
+      { event_id: "c", properties: { region: "us", tier: 2, flag: true } },
+      { event_id: "d", properties: {} },
+    ].map((e) => ({ event_name: "api", external_customer_id: "c1", ...e }));
+    expect((await h.call("POST", "/v1/events/bulk", { body: { events } })).status).toBe(202);
+    const ids = async (property_filters: unknown) => {
+      const res = await h.call("POST", "/v1/events/query", { body: { property_filters, order: "asc" } });
+      expect(res.status).toBe(200);
+      return res.body.events.map((e: { id: string }) => e.id);
+    };
+    expect(await ids({ region: ["us"] })).toEqual(["a", "c"]);
+    expect(await ids({ region: ["us", "eu"], tier: [2] })).toEqual(["b", "c"]);
+    expect(await ids({ flag: [true] })).toEqual(["c"]);
+    expect(await ids({ missing: ["x"] })).toEqual([]);
+    expect(await ids({})).toEqual(["a", "b", "c", "d"]);
+  });
+});
+
+const row = (scope: number, id: string, properties = "{}"): EventRow => ({
+  scope,
+  id,
+  event_name: "api",
+  external_customer_id: "c",
+  customer_id: null,
+  timestamp: new Date().toISOString(),
+  source: null,
+  properties,
+  ingested_at: new Date().toISOString(),
+});
+
+describe("one bad event fails only its own request (item 3)", () => {
+  const stores = {
+    "in memory (batch committed on the main thread)": () => createHarness(),
+    "in a file (batch committed by the writer thread)": () => {
+      const config = structuredClone(DEFAULT_CONFIG);
+      const db = openDatabase(join(tempDir("batch"), "tollgate.db"));
+      const tollgate = createTollgate({ config, db, logger: createLogger("error", { sink: () => {} }) });
+      return { ...tollgate, call: (m: string, p: string, o?: object) => callApp(tollgate.app, m, p, o) } as Harness;
+    },
+  };
+  for (const [name, make] of Object.entries(stores)) {
+    test(`${name}: a row the store refuses is rejected; the rest of its batch is stored`, async () => {
+      const h = make();
+      const [one, two] = ["development", "production"].map((type) => {
+        const environment = environmentOf(h, type as "development" | "production");
+        return scopeKeyFor(h.context.db, { tenantId: DEFAULT_TENANT, environmentId: environment.id });
+      }) as [number, number];
+      // All queued in one turn, so they share one batch; the middle row breaks the JSON CHECK.
+      const writes = [row(one, "good-1"), row(two, "bad", "{not json"), row(two, "good-2"), row(one, "good-3")].map(
+        (r) =>
+          h.context.events.write(r).then(
+            () => "stored",
+            (e: Error) => `refused: ${e.message}`,
+          ),
+      );
+      const outcomes = await Promise.all(writes);
+      expect(outcomes[0]).toBe("stored");
+      expect(outcomes[1]).toMatch(/^refused: .*CHECK constraint/);
+      expect(outcomes.slice(2)).toEqual(["stored", "stored"]);
+      const stored = h.context.db.prepare("SELECT id FROM events ORDER BY id").pluck().all();
+      expect(stored).toEqual(["good-1", "good-2", "good-3"]);
+      await h.close();
+    });
+  }
+
+  test("properties nested past the limit are a 400 before the batch, and other tenants' events all land", async () => {
+    const h = createHarness();
+    let deep: unknown = 1;
+    for (let i = 0; i < 20; i++) deep = { d: deep };
+    const bad = Array.from({ length: 20 }, () =>
+      h.call("POST", "/v1/events", { body: { event_name: "e", external_customer_id: "c", properties: { deep } } }),
+    );
+    const other = issueTestKey(h, { roles: ["event_ingestor"], environment: "production" }).apiKey;
+    const good = Array.from({ length: 100 }, (_, i) =>
+      h.call("POST", "/v1/events", {
+        key: other,
+        body: { event_name: "e", external_customer_id: "c", event_id: `g${i}` },
+      }),
+    );
+    const [badResults, goodResults] = await Promise.all([Promise.all(bad), Promise.all(good)]);
+    expect(new Set(badResults.map((r) => r.status))).toEqual(new Set([400]));
+    expect(errorOf(badResults[0]!).details).toEqual({ properties: "must nest at most 16 levels deep" });
+    expect(new Set(goodResults.map((r) => r.status))).toEqual(new Set([202]));
+    expect(h.context.db.prepare("SELECT count(*) FROM events").pluck().get()).toBe(100);
+  });
+});
+
+describe("usage aggregates never overflow and never produce unbounded windows (items 5, 6)", () => {
+  const usage = (h: Harness, body: Record<string, unknown>) =>
+    h.call("POST", "/v1/events/usage", {
+      body: { event_name: "api", start_time: "2025-01-01T00:00:00Z", end_time: "2025-01-02T00:00:00Z", ...body },
+    });
+
+  test("SUM over two values of 2^62 answers (as a float) instead of failing for good", async () => {
+    const h = createHarness();
+    const big = 2 ** 62;
+    const events = ["a", "b"].map((event_id) => ({
+      event_id,
+      event_name: "api",
+      external_customer_id: "c",
+      timestamp: "2025-01-01T10:00:00Z",
+      properties: { n: big },
+    }));
+    expect((await h.call("POST", "/v1/events/bulk", { body: { events } })).status).toBe(202);
+    const res = await usage(h, { aggregation_type: "SUM", property_name: "n", window_size: "DAY" });
+    expect(res.status).toBe(200);
+    expect(res.body.value).toBe(2 * big);
+    expect(res.body.results).toEqual([{ window_size: "2025-01-01T00:00:00.000Z", value: 2 * big }]);
+    const none = await usage(h, { aggregation_type: "SUM", property_name: "nothing" });
+    expect(none.body.value).toBe(0);
+  });
+
+  test(`a windowed query may produce at most ${MAX_USAGE_WINDOWS} windows`, async () => {
+    const h = createHarness();
+    const tenYears = { start_time: "2015-01-01T00:00:00Z", end_time: "2025-01-01T00:00:00Z" };
+    const minutes = await usage(h, { aggregation_type: "COUNT", window_size: "MINUTE", ...tenYears });
+    expect(minutes.status).toBe(400);
+    expect(Object.keys(errorOf(minutes).details ?? {})).toEqual(["window_size"]);
+    const days = await usage(h, { aggregation_type: "COUNT", window_size: "DAY", ...tenYears });
+    expect(days.status).toBe(200);
+    const week = await usage(h, {
+      aggregation_type: "COUNT",
+      window_size: "MINUTE",
+      start_time: "2025-01-01T00:00:00Z",
+      end_time: "2025-01-08T00:00:00Z",
+    });
+    expect(week.status).toBe(200);
+  });
+});
+
+describe("a read has a time budget (item 5)", () => {
+  test("a statement past its budget stops with a 400 naming the budget; within it, it answers", async () => {
+    const h = createHarness();
+    const events = Array.from({ length: 600 }, (_, i) => ({
+      event_name: "api",
+      external_customer_id: "c",
+      event_id: `${i}`,
+    }));
+    expect((await h.call("POST", "/v1/events/bulk", { body: { events } })).status).toBe(202);
+    const db = h.context.db;
+    const count = () => db.prepare(`SELECT count(*) FROM events WHERE ${WITHIN_BUDGET}`).pluck().get();
+    expect(withinBudget(db, 1000, count)).toBe(600);
+    let refused: unknown;
+    try {
+      withinBudget(db, -1, count);
+    } catch (error) {
+      refused = error;
+    }
+    expect(refused).toBeInstanceOf(ApiError);
+    expect(refused).toMatchObject({ status: 400, code: "invalid_operation", details: { budget_ms: -1 } });
+    // The budget belongs to the read it was given to: the next read starts afresh.
+    expect(withinBudget(db, 1000, count)).toBe(600);
+  });
+});

@@ -64,7 +64,7 @@ tollgate.app
   // The same constant behind a permission: the full authentication and RBAC path, no store.
   .get("/bench/permission", () => "ok", { permission: "event:read" })
   // A POST that reads and parses its JSON body and does nothing else: the floor for ingestion.
-  .post("/bench/bare-post", ({ body }) => (body ? "ok" : "empty"))
+  .post("/bench/bare-post", ({ body }) => (body ? "ok" : "empty"), { public: true })
   .listen({ hostname: "127.0.0.1", port: 0 });
 writeFileSync(readyFile, JSON.stringify({ port: tollgate.app.server?.port, keys, now: nowIso() }));
 

@@ -18,6 +18,7 @@ import { customersController } from "./modules/customers";
 import { customerPortalController } from "./modules/customers/portal";
 import { environmentsController } from "./modules/environments";
 import { eventsController } from "./modules/events";
+import { EventReaders } from "./modules/events/reader";
 import { EventWriter } from "./modules/events/writer";
 import { healthController, metricsController } from "./modules/operations";
 import { rbacController } from "./modules/rbac";
@@ -29,8 +30,11 @@ import { ensureConfigKeyPrincipals } from "./modules/users/bootstrap";
 import { ProfileCache } from "./modules/users/profile-cache";
 
 // Resolved from this file, which sits at the root of the source tree: `bun build --compile`
-// keeps that layout for the writer thread's entrypoint, listed beside main.ts in the build.
+// keeps that layout for the thread entrypoints, listed beside main.ts in the build.
 const WRITER_THREAD_ENTRY = new URL("./modules/events/writer-thread.ts", import.meta.url);
+const READER_THREAD_ENTRY = new URL("./modules/events/reader-thread.ts", import.meta.url);
+/** Event reads that can run at once without touching the main thread; more wait their turn. */
+const READER_THREADS = 2;
 
 export interface CreateAppOptions {
   config: Config;
@@ -77,6 +81,11 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
     recordOutcome: metrics ? (outcome) => metrics.authOutcome(outcome) : undefined,
   });
   const events = new EventWriter(db, logger, db.memory ? null : { storePath: db.name, entry: WRITER_THREAD_ENTRY });
+  const eventReads = new EventReaders(
+    db,
+    logger,
+    db.memory ? null : { storePath: db.name, entry: READER_THREAD_ENTRY, count: READER_THREADS },
+  );
   const portalTokens = new PortalTokens(
     db,
     config.customer_portal.signing_key,
@@ -92,6 +101,7 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
     authenticator,
     profiles,
     events,
+    eventReads,
     portalTokens,
     metrics,
   };
@@ -101,6 +111,7 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
     context,
     migrationsApplied,
     async close() {
+      eventReads.close();
       await events.close();
       lastUsed.close();
       db.close();

@@ -5,7 +5,7 @@
 // disk at run time. better-sqlite3 also ships one entry point per platform that requires its
 // prebuilt addon by a fixed path (better-sqlite3/linux-x64, …), which `bun build --compile`
 // can embed. This build points every import of better-sqlite3 (the main thread's and the
-// event writer thread's) at the entry point of the platform being built for.
+// event threads') at the entry point of the platform being built for.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -76,8 +76,12 @@ async function main(): Promise<number> {
   }
   const outfile = values.outfile ?? join(ROOT, "dist", "tollgate");
   const result = await Bun.build({
-    // The writer thread is an entry point of its own: app.ts starts it by its path in the source tree.
-    entrypoints: [join(ROOT, "src/main.ts"), join(ROOT, "src/modules/events/writer-thread.ts")],
+    // The event threads are entry points of their own: app.ts starts them by their paths in the source tree.
+    entrypoints: [
+      join(ROOT, "src/main.ts"),
+      join(ROOT, "src/modules/events/writer-thread.ts"),
+      join(ROOT, "src/modules/events/reader-thread.ts"),
+    ],
     compile: {
       target: target as Bun.Build.CompileTarget,
       outfile,

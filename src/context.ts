@@ -6,6 +6,7 @@ import type { KeyCache } from "./modules/auth/key-cache";
 import type { PortalTokens } from "./modules/auth/portal-tokens";
 import type { Authenticator, VerifiedKey } from "./modules/auth/service";
 import type { EnvironmentDirectory } from "./modules/environments/service";
+import type { EventReaders } from "./modules/events/reader";
 import type { EventWriter } from "./modules/events/writer";
 import type { LastUsedRecorder } from "./modules/secrets/last-used";
 import type { ProfileCache } from "./modules/users/profile-cache";
@@ -21,6 +22,8 @@ export interface AppContext {
   authenticator: Authenticator;
   profiles: ProfileCache;
   events: EventWriter;
+  /** Event queries and usage aggregates, off the main thread. */
+  eventReads: EventReaders;
   portalTokens: PortalTokens;
   /** Null when metrics.enabled is off. */
   metrics: Metrics | null;

@@ -107,12 +107,21 @@ describe("dist/tollgate, with no Node, Bun or node_modules", () => {
       const read = await fetch(`${server.baseUrl}/v1/events/evt-1`, { headers });
       expect(read.status).toBe(200);
       expect(((await read.json()) as any).event.external_customer_id).toBe("cus_42");
+      // Queries run on a reader thread, another entry point the executable must carry.
+      const found = await fetch(`${server.baseUrl}/v1/events/query`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ external_customer_id: "cus_42" }),
+      });
+      expect(found.status).toBe(200);
+      expect(((await found.json()) as any).events.map((e: { id: string }) => e.id)).toEqual(["evt-1"]);
       expect((await fetch(`${server.baseUrl}/v1/users/me`, { headers: { "X-API-Key": DEV_KEY } })).status).toBe(401);
     } finally {
       expect(await server.stop()).toBe(0);
     }
     // The event writer thread, which has a SQLite connection of its own, wrote it.
     expect(server.lines.join("\n")).not.toContain("writer thread failed");
+    expect(server.lines.join("\n")).not.toContain("reader thread failed");
     const db = new Database(join(dir, "tollgate.db"), { readonly: true });
     try {
       expect(db.prepare("SELECT count(*) FROM events").pluck().get()).toBe(1);

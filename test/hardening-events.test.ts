@@ -238,3 +238,55 @@ describe("a read has a time budget (item 5)", () => {
     expect(withinBudget(db, 1000, count)).toBe(600);
   });
 });
+
+describe("event reads run on reader threads with a file store (item 5)", () => {
+  test("queries, usage and their errors come back from the thread as from the main thread", async () => {
+    const config = structuredClone(DEFAULT_CONFIG);
+    const db = openDatabase(join(tempDir("readers"), "tollgate.db"));
+    const errors: string[] = [];
+    const tollgate = createTollgate({
+      config,
+      db,
+      logger: createLogger("error", { sink: (line) => errors.push(line) }),
+    });
+    const call = (method: string, path: string, body?: unknown) => callApp(tollgate.app, method, path, { body });
+    try {
+      const events = ["a", "b", "c"].map((event_id, i) => ({
+        event_id,
+        event_name: "api",
+        external_customer_id: "c1",
+        timestamp: `2025-01-01T0${i}:00:00Z`,
+        properties: { n: i + 1 },
+      }));
+      expect((await call("POST", "/v1/events/bulk", { events })).status).toBe(202);
+      const page = await call("POST", "/v1/events/query", { page_size: 2, order: "asc" });
+      expect(page.status).toBe(200);
+      expect(page.body.events.map((e: { id: string }) => e.id)).toEqual(["a", "b"]);
+      const next = await call("GET", `/v1/events?page_size=2&order=asc&iter_last_key=${page.body.iter_last_key}`);
+      expect(next.body.events.map((e: { id: string }) => e.id)).toEqual(["c"]);
+      const sum = await call("POST", "/v1/events/usage", {
+        event_name: "api",
+        aggregation_type: "SUM",
+        property_name: "n",
+        start_time: "2025-01-01T00:00:00Z",
+        end_time: "2025-01-02T00:00:00Z",
+      });
+      expect(sum.body).toMatchObject({ value: 6, type: "SUM" });
+      const badCursor = await call("POST", "/v1/events/query", { iter_last_key: "not-a-cursor" });
+      expect(badCursor.status).toBe(400);
+      expect(errorOf(badCursor)).toEqual({
+        message: "iter_last_key is not a cursor this API returned",
+        internal_error: "validation_error",
+        details: { iter_last_key: "is not a valid cursor" },
+      });
+      const other = await callApp(tollgate.app, "POST", "/v1/events/query", {
+        body: {},
+        headers: { "x-environment-id": environmentOf({ context: tollgate.context } as Harness, "production").id },
+      });
+      expect(other.body.events).toEqual([]);
+      expect(errors).toEqual([]); // no "reader thread failed; reading on the main thread"
+    } finally {
+      await tollgate.close();
+    }
+  });
+});

@@ -21,7 +21,7 @@ import {
 import { authPlugin } from "../auth";
 import { scopeKeyFor } from "./scopes";
 import { insertEvents } from "./store";
-import { type EventQuery, aggregateUsage, getEvent, prepareEvent, prepareEvents, queryEvents } from "./service";
+import { type EventQuery, getEvent, prepareEvent, prepareEvents } from "./service";
 
 const Accepted = t.Object({ message: t.String(), event_id: t.String() }, { title: "EventAccepted" });
 const BulkAccepted = t.Object({ message: t.String() }, { title: "EventsAccepted" });
@@ -95,19 +95,19 @@ export function eventsController(app: AppContext) {
         detail: { summary: "Ingest 1 to 1000 events, all or nothing" },
       },
     )
-    .post("/query", ({ principal, body }) => queryEvents(app.db, principal, body), {
+    .post("/query", ({ principal, body }) => app.eventReads.query(principal, body), {
       permission: "event:read",
       body: EventQueryBody,
       response: { 200: EventPageSchema, ...errorResponses(400, 401, 403) },
       detail: { summary: "Find events by filters, one keyset page at a time" },
     })
-    .get("", ({ principal, query }) => queryEvents(app.db, principal, queryFromParams(query)), {
+    .get("", ({ principal, query }) => app.eventReads.query(principal, queryFromParams(query)), {
       permission: "event:read",
       query: EventListQuery,
       response: { 200: EventPageSchema, ...errorResponses(400, 401, 403) },
       detail: { summary: "Find events (the query body's filters as query parameters)" },
     })
-    .post("/usage", ({ principal, body }) => aggregateUsage(app.db, principal, body), {
+    .post("/usage", ({ principal, body }) => app.eventReads.usage(principal, body), {
       permission: "event:read",
       body: UsageBody,
       response: { 200: UsageSchema, ...errorResponses(400, 401, 403) },

@@ -2,6 +2,7 @@ import { Elysia } from "elysia";
 import type { Config } from "./config";
 import type { AppContext } from "./context";
 import { type Db, migrate, openDatabase } from "./db";
+import { StoreHealth } from "./db/health";
 import type { Migration } from "./db/migrations";
 import { httpPlugin } from "./http";
 import { Metrics } from "./http/metrics";
@@ -20,7 +21,7 @@ import { environmentsController } from "./modules/environments";
 import { eventsController } from "./modules/events";
 import { EventReaders } from "./modules/events/reader";
 import { EventWriter } from "./modules/events/writer";
-import { healthController, metricsController } from "./modules/operations";
+import { healthController, metricsController, storeGuard } from "./modules/operations";
 import { rbacController } from "./modules/rbac";
 import { secretsController } from "./modules/secrets";
 import { LastUsedRecorder } from "./modules/secrets/last-used";
@@ -94,6 +95,8 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
   const context: AppContext = {
     config,
     db,
+    // After migrate: the -wal and -shm it is to watch exist by then.
+    storeHealth: new StoreHealth(db.memory ? null : db.name),
     logger,
     keyCache,
     environments,
@@ -123,6 +126,8 @@ function buildApp(context: AppContext) {
   // normalize: false, so an unknown field in a body is refused with a 400 instead of dropped.
   return (
     new Elysia({ normalize: false })
+      // Before the http plugin: its error hook must see a store failure before that one answers it.
+      .use(storeGuard(context))
       .use(httpPlugin(context.logger, context.metrics))
       .use(healthController(context))
       .use(metricsController(context))

@@ -1,5 +1,6 @@
 import type { Config } from "./config";
 import type { Db } from "./db";
+import type { StoreHealth } from "./db/health";
 import type { Logger } from "./http/logging";
 import type { Metrics } from "./http/metrics";
 import type { KeyCache } from "./modules/auth/key-cache";
@@ -15,6 +16,8 @@ import type { ProfileCache } from "./modules/users/profile-cache";
 export interface AppContext {
   config: Config;
   db: Db;
+  /** Whether the store can still keep a write: /health and the write guard ask it. */
+  storeHealth: StoreHealth;
   logger: Logger;
   keyCache: KeyCache<VerifiedKey>;
   environments: EnvironmentDirectory;

@@ -36,6 +36,9 @@ export const invalidOperation = (message: string, details?: ErrorDetails) =>
   new ApiError(400, "invalid_operation", message, details);
 export const notFound = (message = "Resource not found") => new ApiError(404, "not_found", message);
 export const alreadyExists = (message: string) => new ApiError(409, "already_exists", message);
+/** 503: the service cannot do this now (the store cannot keep a write); nothing was done. */
+export const serviceUnavailable = (message: string, details?: ErrorDetails) =>
+  new ApiError(503, "service_unavailable", message, details);
 export const payloadTooLarge = (limit: number) =>
   new ApiError(413, "validation_error", `Request body is larger than the limit of ${limit} bytes`, { limit });
 

@@ -1,6 +1,7 @@
 import { Elysia, type ValidationError } from "elysia";
+import { storeFailureOf } from "../db/health";
 import { nextUlid } from "../db/ids";
-import { ApiError, envelope } from "./errors";
+import { ApiError, envelope, serviceUnavailable } from "./errors";
 import type { Logger } from "./logging";
 import type { Metrics } from "./metrics";
 import { fromValidationError } from "./validation";
@@ -77,6 +78,12 @@ export function httpPlugin(logger: Logger, metrics: Metrics | null) {
 
 function toApiError(code: string | number, error: unknown): ApiError {
   if (error instanceof ApiError) return error;
+  // SQLite could not keep the write (disk full, I/O error, read-only, damaged file): the
+  // service is unavailable, not broken; nothing was stored. Its own words stay in the log.
+  const storeFailure = storeFailureOf(error);
+  if (storeFailure) {
+    return serviceUnavailable(`The store is unavailable: ${storeFailure.says}`, { problem: storeFailure.problem });
+  }
   // Elysia wraps whatever the body parser throws in a ParseError; ours are already ApiErrors.
   if (code === "PARSE" && (error as Error).cause instanceof ApiError) return (error as Error).cause as ApiError;
   switch (code) {

@@ -10,7 +10,9 @@ import { ApiError } from "../src/http/errors";
 import { MAX_FILTER_VALUES, MAX_PROPERTY_FILTERS, MAX_USAGE_WINDOWS } from "../src/modules/events/model";
 import { WITHIN_BUDGET, withinBudget } from "../src/modules/events/read-budget";
 import type { EventRow } from "../src/modules/events/model";
+import { EventReaders, MAX_READS_PER_TENANT } from "../src/modules/events/reader";
 import { scopeKeyFor } from "../src/modules/events/scopes";
+import { commitBatch } from "../src/modules/events/store";
 import { callApp, createHarness, DEFAULT_TENANT, errorOf, type Harness } from "./support/harness";
 import { environmentOf, issueTestKey } from "./support/keys";
 import { tempDir } from "./support/temp";
@@ -23,6 +25,10 @@ describe("reads cannot grow memory: fixed-shape SQL, a bounded statement cache (
   test("queries with 1 to 20 property filters compile no new statement after the first", async () => {
     const h = createHarness();
     const key = readerKey(h);
+    // With no event in the environment a query returns before any SQL: store one.
+    expect((await h.call("POST", "/v1/events", { body: { event_name: "e", external_customer_id: "c" } })).status).toBe(
+      202,
+    );
     const query = (body: unknown) => h.call("POST", "/v1/events/query", { key, body });
     expect((await query({ property_filters: filtersOf(1) })).status).toBe(200);
     const compiled = cachedStatementCount(h.context.db);
@@ -36,6 +42,9 @@ describe("reads cannot grow memory: fixed-shape SQL, a bounded statement cache (
   test("however many distinct statements are asked for, the cache holds at most its size", async () => {
     const h = createHarness();
     const key = readerKey(h);
+    expect((await h.call("POST", "/v1/events", { body: { event_name: "e", external_customer_id: "c" } })).status).toBe(
+      202,
+    );
     // Every combination of the optional filters is its own SQL text; cycle through many of them.
     const optional = ["event_name", "external_customer_id", "source", "event_id"] as const;
     for (let mask = 0; mask < 16; mask++) {
@@ -214,18 +223,29 @@ describe("usage aggregates never overflow and never produce unbounded windows (i
   });
 });
 
+const HOUR_AGO = new Date(Date.now() - 3_600_000).toISOString();
+
+/** 5,000 events: enough that the budget check (one row in 256, at random) is certain to run. */
+async function storeManyEvents(h: Harness, count = 5000) {
+  for (let first = 0; first < count; first += 1000) {
+    const events = Array.from({ length: 1000 }, (_, i) => ({
+      event_name: "api",
+      external_customer_id: "c",
+      event_id: `${first + i}`,
+      timestamp: HOUR_AGO,
+      properties: { region: "us" },
+    }));
+    expect((await h.call("POST", "/v1/events/bulk", { body: { events } })).status).toBe(202);
+  }
+}
+
 describe("a read has a time budget (item 5)", () => {
   test("a statement past its budget stops with a 400 naming the budget; within it, it answers", async () => {
     const h = createHarness();
-    const events = Array.from({ length: 600 }, (_, i) => ({
-      event_name: "api",
-      external_customer_id: "c",
-      event_id: `${i}`,
-    }));
-    expect((await h.call("POST", "/v1/events/bulk", { body: { events } })).status).toBe(202);
+    await storeManyEvents(h);
     const db = h.context.db;
     const count = () => db.prepare(`SELECT count(*) FROM events WHERE ${WITHIN_BUDGET}`).pluck().get();
-    expect(withinBudget(db, 1000, count)).toBe(600);
+    expect(withinBudget(db, 1000, count)).toBe(5000);
     let refused: unknown;
     try {
       withinBudget(db, -1, count);
@@ -235,7 +255,90 @@ describe("a read has a time budget (item 5)", () => {
     expect(refused).toBeInstanceOf(ApiError);
     expect(refused).toMatchObject({ status: 400, code: "invalid_operation", details: { budget_ms: -1 } });
     // The budget belongs to the read it was given to: the next read starts afresh.
-    expect(withinBudget(db, 1000, count)).toBe(600);
+    expect(withinBudget(db, 1000, count)).toBe(5000);
+  });
+
+  test("every event read of the API runs under it: query, list, usage, the portal's usage", async () => {
+    const h = createHarness();
+    await storeManyEvents(h);
+    const created = await h.call("POST", "/v1/customers", { body: { external_id: "c", name: "C" } });
+    expect(created.status).toBe(201);
+    const token = (await h.call("GET", "/v1/customers/portal/c")).body.token;
+    // The same reads with no time at all: each must be stopped by the budget.
+    h.context.eventReads = new EventReaders(h.context.db, h.context.logger, null, -1);
+    // Within the portal's 30 days too.
+    const window = {
+      start_time: new Date(Date.now() - 86_400_000).toISOString(),
+      end_time: new Date(Date.now() + 60_000).toISOString(),
+    };
+    const answers = [
+      await h.call("POST", "/v1/events/query", { body: { property_filters: { region: ["us"] } } }),
+      await h.call("GET", "/v1/events?external_customer_id=c"),
+      await h.call("POST", "/v1/events/usage", { body: { event_name: "api", aggregation_type: "COUNT", ...window } }),
+      await h.call("GET", "/v1/customer/portal/usage", { key: null, headers: { "x-session-token": token } }),
+    ];
+    for (const res of answers) {
+      expect({ status: res.status, text: res.text }).toMatchObject({ status: 400 });
+      expect(errorOf(res)).toMatchObject({ internal_error: "invalid_operation", details: { budget_ms: -1 } });
+    }
+  });
+});
+
+describe("one tenant cannot fill the reader threads (item 5)", () => {
+  test(`a tenant's ${MAX_READS_PER_TENANT + 1}th read under way is a 429; other tenants still read`, async () => {
+    const db = openDatabase(join(tempDir("reads-cap"), "tollgate.db"));
+    const tollgate = createTollgate({
+      config: structuredClone(DEFAULT_CONFIG),
+      db,
+      logger: createLogger("error", { sink: () => {} }),
+    });
+    try {
+      const reads = tollgate.context.eventReads;
+      const scope = { tenantId: "t1", environmentId: "e1" };
+      // Started in one turn: none can have finished before the last one is asked for.
+      const first = Array.from({ length: MAX_READS_PER_TENANT }, () => reads.query(scope, {}));
+      const refused = reads.query(scope, {}).catch((error: unknown) => error);
+      const otherTenant = reads.query({ tenantId: "t2", environmentId: "e1" }, {});
+      expect(await refused).toMatchObject({ status: 429, details: { retry_after_seconds: 1 } });
+      expect((await Promise.all(first)).map((page) => page.total_count)).toEqual(Array(MAX_READS_PER_TENANT).fill(0));
+      expect((await otherTenant).events).toEqual([]);
+      // Finished reads free their places.
+      expect((await reads.query(scope, {})).events).toEqual([]);
+    } finally {
+      await tollgate.close();
+    }
+  });
+});
+
+describe("a failure of the store fails the batch at once, without a retry per row (item 3)", () => {
+  test("the store is locked: one attempt, every row refused with SQLITE_BUSY", () => {
+    const h = createHarness();
+    const path = join(tempDir("busy"), "tollgate.db");
+    h.context.db.exec(`VACUUM INTO '${path}'`); // a migrated store with the default tenant
+    const db = openDatabase(path);
+    const scope = scopeKeyFor(db, { tenantId: DEFAULT_TENANT, environmentId: environmentOf(h, "development").id });
+    db.pragma("busy_timeout = 20");
+    const holder = openDatabase(path);
+    holder.exec("BEGIN IMMEDIATE");
+    const attempts = { count: 0 };
+    const transaction = db.transaction.bind(db);
+    db.transaction = ((fn: never) => {
+      attempts.count++;
+      return transaction(fn);
+    }) as typeof db.transaction;
+    try {
+      const failures = commitBatch(db, [row(scope, "a"), row(scope, "b"), row(scope, "c")]);
+      expect(failures.map((f) => [f.index, f.code])).toEqual([
+        [0, "SQLITE_BUSY"],
+        [1, "SQLITE_BUSY"],
+        [2, "SQLITE_BUSY"],
+      ]);
+      expect(attempts.count).toBe(1);
+    } finally {
+      holder.exec("ROLLBACK");
+      holder.close();
+      db.close();
+    }
   });
 });
 
@@ -259,6 +362,7 @@ describe("event reads run on reader threads with a file store (item 5)", () => {
         properties: { n: i + 1 },
       }));
       expect((await call("POST", "/v1/events/bulk", { events })).status).toBe(202);
+      const compiledOnMain = cachedStatementCount(db);
       const page = await call("POST", "/v1/events/query", { page_size: 2, order: "asc" });
       expect(page.status).toBe(200);
       expect(page.body.events.map((e: { id: string }) => e.id)).toEqual(["a", "b"]);
@@ -279,6 +383,8 @@ describe("event reads run on reader threads with a file store (item 5)", () => {
         internal_error: "validation_error",
         details: { iter_last_key: "is not a valid cursor" },
       });
+      // The query ran on a reader thread: the main connection compiled no statement for it.
+      expect(cachedStatementCount(db)).toBe(compiledOnMain);
       const other = await callApp(tollgate.app, "POST", "/v1/events/query", {
         body: {},
         headers: { "x-environment-id": environmentOf({ context: tollgate.context } as Harness, "production").id },

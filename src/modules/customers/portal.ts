@@ -4,7 +4,6 @@ import { notFound } from "../../http/errors";
 import { errorResponses } from "../../http/openapi";
 import { authPlugin } from "../auth";
 import type { PortalSession } from "../auth/portal-tokens";
-import { usageSummary } from "../events/service";
 import { CustomerSchema, PortalUsageSchema } from "./model";
 import { getCustomer, toCustomerResponse } from "./service";
 
@@ -28,7 +27,7 @@ export function customerPortalController(app: AppContext) {
     })
     .get(
       "/usage",
-      ({ session }) => {
+      async ({ session }) => {
         const customer = sessionCustomer(app, session);
         const end = new Date();
         const start = new Date(end.getTime() - USAGE_WINDOW_MS);
@@ -37,7 +36,7 @@ export function customerPortalController(app: AppContext) {
           external_id: customer.external_id,
           start_time: start.toISOString(),
           end_time: end.toISOString(),
-          usage: usageSummary(app.db, session, customer.external_id, {
+          usage: await app.eventReads.summary(session, customer.external_id, {
             start: start.toISOString(),
             end: end.toISOString(),
           }),

@@ -5,7 +5,8 @@ import { type Db, openDatabase } from "../../db";
 import { ApiError } from "../../http/errors";
 import { type EventRead, runEventRead } from "./reads";
 
-export type ReaderRequest = { type: "open"; path: string } | { type: "read"; id: number; read: EventRead };
+export type ReaderRequest =
+  { type: "open"; path: string } | { type: "read"; id: number; read: EventRead; budgetMs: number };
 export type ReaderReply =
   | { type: "done"; id: number; result: unknown }
   | {
@@ -26,10 +27,20 @@ self.onmessage = (event: MessageEvent<ReaderRequest>) => {
     return;
   }
   try {
-    postMessage({ type: "done", id: message.id, result: runEventRead(db as Db, message.read) } satisfies ReaderReply);
+    postMessage({
+      type: "done",
+      id: message.id,
+      result: runEventRead(db as Db, message.read, message.budgetMs),
+    } satisfies ReaderReply);
   } catch (error) {
-    const e = error as Error;
-    const known = error instanceof ApiError ? { status: error.status, code: error.code, details: error.details } : {};
+    const e = error as Error & { code?: unknown };
+    // An ApiError crosses whole; anything else keeps SQLite's code (SQLITE_IOERR…) for the HTTP layer.
+    const known =
+      error instanceof ApiError
+        ? { status: error.status, code: error.code, details: error.details }
+        : typeof e.code === "string"
+          ? { code: e.code }
+          : {};
     postMessage({ type: "failed", id: message.id, error: { message: e.message, ...known } } satisfies ReaderReply);
   }
 };

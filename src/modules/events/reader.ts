@@ -2,8 +2,24 @@ import type { Db } from "../../db";
 import { ApiError, type ErrorCode } from "../../http/errors";
 import type { Logger } from "../../http/logging";
 import type { ReaderReply, ReaderRequest } from "./reader-thread";
+import { READ_BUDGET_MS } from "./model";
 import { type EventRead, runEventRead } from "./reads";
-import type { EventPage, Scope, UsageQuery, UsageResult, EventQuery } from "./service";
+import type { EventPage, EventQuery, Scope, UsageCount, UsageQuery, UsageResult, UsageWindow } from "./service";
+
+/**
+ * Reads one tenant may have running or waiting at once. Each read may take up to its budget,
+ * so without a cap one tenant's key could fill every thread's queue and make everyone else's
+ * reads wait behind its own.
+ */
+export const MAX_READS_PER_TENANT = 4;
+
+const tooManyReads = () =>
+  new ApiError(
+    429,
+    "service_unavailable",
+    `Too many event reads in progress for this tenant (at most ${MAX_READS_PER_TENANT}); retry when one has finished`,
+    { limit: MAX_READS_PER_TENANT, retry_after_seconds: 1 },
+  );
 
 interface Pending {
   resolve: (value: unknown) => void;
@@ -19,17 +35,21 @@ interface ReaderThread {
  * Runs event queries and usage aggregates on reader threads, each with its own connection, so
  * the main thread (authentication, ingestion, /health) keeps answering while one runs; each
  * read still stops at its time budget (read-budget.ts). A read goes to the thread with the
- * fewest reads waiting. An in-memory store cannot be shared with a thread: there, and if a
+ * fewest reads waiting; a tenant with MAX_READS_PER_TENANT reads under way gets a 429 for the
+ * next. An in-memory store cannot be shared with a thread: there, and if a
  * thread fails, reads run on the main thread.
  */
 export class EventReaders {
   #threads: ReaderThread[] = [];
   #nextId = 1;
+  #perTenant = new Map<string, number>();
 
   constructor(
     private readonly db: Db,
     private readonly logger: Logger,
     threads: { storePath: string; entry: URL; count: number } | null,
+    /** What each read may spend (read-budget.ts). */
+    private readonly budgetMs = READ_BUDGET_MS,
   ) {
     for (let i = 0; i < (threads?.count ?? 0); i++) this.#start(threads!.storePath, threads!.entry);
   }
@@ -42,16 +62,30 @@ export class EventReaders {
     return this.#run({ kind: "usage", scope, query }) as Promise<UsageResult>;
   }
 
+  summary(scope: Scope, externalCustomerId: string, window: UsageWindow): Promise<UsageCount[]> {
+    return this.#run({ kind: "summary", scope, externalCustomerId, window }) as Promise<UsageCount[]>;
+  }
+
   async #run(read: EventRead): Promise<unknown> {
     // Only what the read needs crosses to the thread: a principal carries more than its scope.
     const plain = { ...read, scope: { tenantId: read.scope.tenantId, environmentId: read.scope.environmentId } };
     const thread = this.#leastBusy();
-    if (!thread) return runEventRead(this.db, plain);
+    if (!thread) return runEventRead(this.db, plain, this.budgetMs);
+    const tenant = plain.scope.tenantId;
+    const running = this.#perTenant.get(tenant) ?? 0;
+    if (running >= MAX_READS_PER_TENANT) throw tooManyReads();
+    this.#perTenant.set(tenant, running + 1);
     const id = this.#nextId++;
-    return new Promise((resolve, reject) => {
-      thread.pending.set(id, { resolve, reject });
-      thread.worker.postMessage({ type: "read", id, read: plain } satisfies ReaderRequest);
-    });
+    try {
+      return await new Promise((resolve, reject) => {
+        thread.pending.set(id, { resolve, reject });
+        thread.worker.postMessage({ type: "read", id, read: plain, budgetMs: this.budgetMs } satisfies ReaderRequest);
+      });
+    } finally {
+      const left = (this.#perTenant.get(tenant) ?? 1) - 1;
+      if (left === 0) this.#perTenant.delete(tenant);
+      else this.#perTenant.set(tenant, left);
+    }
   }
 
   #leastBusy(): ReaderThread | undefined {
@@ -90,7 +124,9 @@ export class EventReaders {
   }
 }
 
+/** The thread's error as the main thread would have thrown it: an ApiError, or an Error keeping SQLite's code. */
 function toError(error: Extract<ReaderReply, { type: "failed" }>["error"]): Error {
-  if (error.status === undefined) return new Error(error.message);
-  return new ApiError(error.status, error.code as ErrorCode, error.message, error.details);
+  if (error.status !== undefined)
+    return new ApiError(error.status, error.code as ErrorCode, error.message, error.details);
+  return Object.assign(new Error(error.message), error.code ? { code: error.code } : {});
 }

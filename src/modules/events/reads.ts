@@ -1,15 +1,28 @@
 import type { Db } from "../../db";
-import { aggregateUsage, type EventQuery, queryEvents, type Scope, type UsageQuery } from "./service";
+import {
+  aggregateUsage,
+  type EventQuery,
+  queryEvents,
+  type Scope,
+  type UsageQuery,
+  type UsageWindow,
+  usageSummary,
+} from "./service";
 
 /** The event reads that may scan many rows: what the reader threads run. Plain data, so it can be posted. */
 export type EventRead =
-  { kind: "query"; scope: Scope; query: EventQuery } | { kind: "usage"; scope: Scope; query: UsageQuery };
+  | { kind: "query"; scope: Scope; query: EventQuery }
+  | { kind: "usage"; scope: Scope; query: UsageQuery }
+  | { kind: "summary"; scope: Scope; externalCustomerId: string; window: UsageWindow };
 
-export function runEventRead(db: Db, read: EventRead): unknown {
+/** Runs one read under a time budget of `budgetMs` (read-budget.ts). */
+export function runEventRead(db: Db, read: EventRead, budgetMs: number): unknown {
   switch (read.kind) {
     case "query":
-      return queryEvents(db, read.scope, read.query);
+      return queryEvents(db, read.scope, read.query, budgetMs);
     case "usage":
-      return aggregateUsage(db, read.scope, read.query);
+      return aggregateUsage(db, read.scope, read.query, budgetMs);
+    case "summary":
+      return usageSummary(db, read.scope, read.externalCustomerId, read.window, budgetMs);
   }
 }

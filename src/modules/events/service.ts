@@ -41,7 +41,6 @@ export function prepareEvent(scopeKey: number, input: EventInput, now: string, f
   if (depthOf(input.properties ?? {}) > MAX_PROPERTIES_DEPTH) {
     throw refuse(`must nest at most ${MAX_PROPERTIES_DEPTH} levels deep`);
   }
-  if (!properties.isWellFormed()) throw refuse("must be well-formed Unicode");
   return {
     scope: scopeKey,
     id: input.event_id ?? newId("event"),
@@ -192,8 +191,8 @@ const EMPTY_PAGE: EventPage = {
   total_count: 0,
 };
 
-export function queryEvents(db: Db, scope: Scope, query: EventQuery): EventPage {
-  return withinBudget(db, READ_BUDGET_MS, () => readEventPage(db, scope, query));
+export function queryEvents(db: Db, scope: Scope, query: EventQuery, budgetMs = READ_BUDGET_MS): EventPage {
+  return withinBudget(db, budgetMs, () => readEventPage(db, scope, query));
 }
 
 function readEventPage(db: Db, scope: Scope, query: EventQuery): EventPage {
@@ -257,7 +256,7 @@ const EMPTY_VALUE: Record<Aggregation, number | null> = { COUNT: 0, SUM: 0, COUN
 export type UsageQuery = Static<typeof UsageBody>;
 export type UsageResult = Static<typeof UsageSchema>;
 
-export function aggregateUsage(db: Db, scope: Scope, q: UsageQuery): UsageResult {
+export function aggregateUsage(db: Db, scope: Scope, q: UsageQuery, budgetMs = READ_BUDGET_MS): UsageResult {
   if (q.aggregation_type !== "COUNT" && q.property_name === undefined) {
     throw validationError(`property_name is required for ${q.aggregation_type}`, { property_name: "is required" });
   }
@@ -269,7 +268,7 @@ export function aggregateUsage(db: Db, scope: Scope, q: UsageQuery): UsageResult
     const detail = `gives more than ${MAX_USAGE_WINDOWS} windows between start_time and end_time; use a larger window or a shorter range`;
     throw validationError(`window_size ${q.window_size} ${detail}`, { window_size: detail });
   }
-  return withinBudget(db, READ_BUDGET_MS, () => aggregate(db, scope, q));
+  return withinBudget(db, budgetMs, () => aggregate(db, scope, q));
 }
 
 function aggregate(db: Db, scope: Scope, q: UsageQuery): UsageResult {
@@ -324,13 +323,34 @@ function aggregate(db: Db, scope: Scope, q: UsageQuery): UsageResult {
 }
 
 /** Event counts by name for one customer within [start, end): the customer portal's usage view. */
-export function usageSummary(db: Db, scope: Scope, externalCustomerId: string, window: { start: string; end: string }) {
+export function usageSummary(
+  db: Db,
+  scope: Scope,
+  externalCustomerId: string,
+  window: UsageWindow,
+  budgetMs = READ_BUDGET_MS,
+): UsageCount[] {
   const key = findScopeKey(db, scope);
   if (key === undefined) return [];
-  return sql(
+  return withinBudget(
     db,
-    `SELECT event_name, count(*) AS count FROM events
-     WHERE scope = ? AND external_customer_id = ? AND timestamp >= ? AND timestamp < ?
-     GROUP BY event_name ORDER BY event_name`,
-  ).all(key, externalCustomerId, window.start, window.end) as { event_name: string; count: number }[];
+    budgetMs,
+    () =>
+      sql(
+        db,
+        `SELECT event_name, count(*) AS count FROM events
+         WHERE scope = ? AND ${WITHIN_BUDGET} AND external_customer_id = ? AND timestamp >= ? AND timestamp < ?
+         GROUP BY event_name ORDER BY event_name`,
+      ).all(key, externalCustomerId, window.start, window.end) as UsageCount[],
+  );
+}
+
+export interface UsageWindow {
+  start: string;
+  end: string;
+}
+
+export interface UsageCount {
+  event_name: string;
+  count: number;
 }

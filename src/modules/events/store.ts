@@ -45,16 +45,22 @@ export interface RowFailure {
 }
 
 /**
- * Commits a batch that rows of many requests share. If the one transaction fails, each row is
- * retried in a transaction of its own, so one bad row (or a row a CHECK refuses) fails only
- * its own request and every other row is still stored. Returns the rows that failed.
+ * Commits a batch that rows of many requests share. If the one transaction fails because of a
+ * row (a constraint), each row is retried in a transaction of its own, so only that row's
+ * request fails and every other row is still stored. A failure of the store itself (busy, full,
+ * I/O) would fail every retry the same way, each after its own wait: the whole batch fails at
+ * once instead. Returns the rows that failed.
  */
 export function commitBatch(db: Db, rows: EventRow[]): RowFailure[] {
+  let failure: RowFailure;
   try {
     insertEvents(db, rows);
     return [];
   } catch (error) {
-    if (rows.length === 1) return [failureOf(0, error)];
+    failure = failureOf(0, error);
+  }
+  if (rows.length === 1 || !failure.code?.startsWith("SQLITE_CONSTRAINT")) {
+    return rows.map((_, index) => ({ ...failure, index }));
   }
   const failures: RowFailure[] = [];
   rows.forEach((row, index) => {

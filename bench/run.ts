@@ -2,7 +2,21 @@
 // run. The load generator is wrk (Debian package `wrk`), pinned to one core with the server
 // pinned to the other when taskset is available; scenarios are interleaved over rounds and
 // the medians reported.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+//
+// BENCH_BASELINE_ROOT=<another checkout> starts that checkout's bench server beside this one and
+// measures both in every round (auth and ingest), so a change is compared with what it changed
+// in one run: `git archive <commit> | tar -x -C /tmp/base && ln -s $PWD/node_modules /tmp/base/`.
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { migrate, openDatabase } from "../src/db";
@@ -17,6 +31,8 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? "32");
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? "5");
 const QUERY_EVENTS = Number(process.env.BENCH_QUERY_EVENTS ?? "1000000");
 const sections = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ["auth", "ingest", "query"];
+const BASELINE_ROOT = process.env.BENCH_BASELINE_ROOT;
+const HERE = join(import.meta.dir, "..");
 
 const wrk = Bun.which("wrk");
 if (!wrk) {
@@ -28,17 +44,27 @@ const pin = (cpu: number, cmd: string[]) => (taskset ? [taskset, "-c", String(cp
 const work = mkdtempSync(join(tmpdir(), "tollgate-bench-"));
 
 interface Server {
+  /** Which checkout it runs: "this" or "baseline". */
+  label: string;
   base: string;
   pid: number;
   keys: string[];
+  /** Where its standard output (the log) goes, to count the lines each measurement wrote. */
+  logFile: string;
   stop(): Promise<void>;
 }
 
-async function startServer(name: string, env: Record<string, string> = {}): Promise<Server> {
+async function startServer(
+  name: string,
+  env: Record<string, string> = {},
+  root = HERE,
+  label = "this",
+): Promise<Server> {
   const readyFile = join(work, `${name}.ready.json`);
-  const proc = Bun.spawn(pin(0, [process.execPath, join(import.meta.dir, "server.ts")]), {
+  const logFile = join(work, `${name}.log`);
+  const proc = Bun.spawn(pin(0, [process.execPath, join(root, "bench", "server.ts")]), {
     env: { ...process.env, BENCH_READY_FILE: readyFile, BENCH_DB: join(work, `${name}.db`), ...env },
-    stdout: "ignore",
+    stdout: Bun.file(logFile),
     stderr: "inherit",
   });
   for (let waited = 0; !existsSync(readyFile); waited += 100) {
@@ -48,14 +74,35 @@ async function startServer(name: string, env: Record<string, string> = {}): Prom
   await Bun.sleep(200);
   const ready = JSON.parse(readFileSync(readyFile, "utf8"));
   return {
+    label,
     base: `http://127.0.0.1:${ready.port}`,
     pid: proc.pid,
     keys: ready.keys,
+    logFile,
     stop: async () => {
       proc.kill("SIGTERM");
       await proc.exited;
     },
   };
+}
+
+/** Log lines a server has written so far (newlines in its output file). */
+function logLines(server: Server): number {
+  const size = statSync(server.logFile).size;
+  const fd = openSync(server.logFile, "r");
+  const buffer = Buffer.allocUnsafe(1 << 20);
+  let lines = 0;
+  try {
+    for (let at = 0; at < size;) {
+      const n = readSync(fd, buffer, 0, buffer.length, at);
+      if (n <= 0) break;
+      for (let i = 0; i < n; i++) if (buffer[i] === 10) lines++;
+      at += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return lines;
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc. */
@@ -84,10 +131,21 @@ function script(name: string, options: { method?: string; body?: string; keys?: 
   return path;
 }
 
+/** A script made once per server, on first use. */
+function perServer(make: (server: Server) => string): (server: Server) => string {
+  const made = new Map<Server, string>();
+  return (server) => {
+    let path = made.get(server);
+    if (path === undefined) made.set(server, (path = make(server)));
+    return path;
+  };
+}
+
 interface Scenario {
   name: string;
   path: string;
-  script?: string;
+  /** A wrk script, or one per server (scripts that use the server's own keys). */
+  script?: string | ((server: Server) => string);
   connections?: number;
   /** Non-2xx answers are the point of the scenario (rejected keys). */
   refusals?: boolean;
@@ -98,6 +156,8 @@ interface Scenario {
 interface Measurement {
   rps: number;
   cpuUs: number;
+  /** Log lines written per 1,000 requests. */
+  logPerK: number;
   p50: number;
   p99: number;
 }
@@ -109,9 +169,10 @@ function ms(text: string | undefined): number {
 }
 
 async function measure(server: Server, s: Scenario, duration = DURATION): Promise<Measurement> {
+  const linesBefore = logLines(server);
   const cpuBefore = cpuSeconds(server.pid);
   const args = [wrk as string, "-t1", `-c${s.connections ?? CONNECTIONS}`, `-d${duration}s`, "--latency"];
-  if (s.script) args.push("-s", s.script);
+  if (s.script) args.push("-s", typeof s.script === "string" ? s.script : s.script(server));
   else args.push("-H", `x-api-key: ${DEV_KEY}`);
   const proc = Bun.spawn(pin(1, [...args, `${server.base}${s.path}`]), { stdout: "pipe", stderr: "inherit" });
   const out = await new Response(proc.stdout).text();
@@ -122,9 +183,12 @@ async function measure(server: Server, s: Scenario, duration = DURATION): Promis
   const non2xx = out.match(/Non-2xx or 3xx responses:\s+(\d+)/);
   if (!rps || !total) throw new Error(`wrk printed no rate:\n${out}`);
   if (non2xx && !s.refusals) throw new Error(`${s.name}: ${non2xx[1]} non-2xx responses`);
+  // Lines are written after each response; give the last ones a moment to land.
+  await Bun.sleep(50);
   return {
     rps: Number(rps[1]),
     cpuUs: (cpu / Number(total[1])) * 1e6,
+    logPerK: ((logLines(server) - linesBefore) / Number(total[1])) * 1000,
     p50: ms(out.match(/^\s+50%\s+(\S+)/m)?.[1]),
     p99: ms(out.match(/^\s+99%\s+(\S+)/m)?.[1]),
   };
@@ -136,30 +200,49 @@ const median = (xs: number[]) => {
   return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 };
 
-/** Each round measures the baseline, then every scenario; ratios are taken within a round. */
-async function compare(server: Server, baseline: Scenario, scenarios: Scenario[]) {
-  for (const s of [baseline, ...scenarios]) await measure(server, s, 1);
-  const results = new Map<Scenario, { rps: number[]; cpuUs: number[]; ratio: number[]; cpuRatio: number[] }>(
-    [baseline, ...scenarios].map((s) => [s, { rps: [], cpuUs: [], ratio: [], cpuRatio: [] }]),
+type Results = { rps: number[]; cpuUs: number[]; ratio: number[]; cpuRatio: number[]; logPerK: number[] };
+
+/**
+ * Each round measures, on every server in turn, the baseline, then every scenario; ratios are
+ * taken within a round on the same server. With two servers (BENCH_BASELINE_ROOT), each
+ * scenario gets a row per checkout.
+ */
+async function compare(servers: Server[], baseline: Scenario, scenarios: Scenario[]) {
+  const all = [baseline, ...scenarios];
+  for (const server of servers) for (const s of all) await measure(server, s, 1);
+  const results = new Map<Server, Map<Scenario, Results>>(
+    servers.map((server) => [
+      server,
+      new Map(all.map((s) => [s, { rps: [], cpuUs: [], ratio: [], cpuRatio: [], logPerK: [] }])),
+    ]),
   );
   for (let round = 0; round < ROUNDS; round++) {
-    const base = await measure(server, baseline);
-    for (const s of [baseline, ...scenarios]) {
-      if (s.prime) await measure(server, s, 1);
-      const m = s === baseline ? base : await measure(server, s);
-      const r = results.get(s)!;
-      r.rps.push(m.rps);
-      r.cpuUs.push(m.cpuUs);
-      r.ratio.push(m.rps / base.rps);
-      r.cpuRatio.push(base.cpuUs / m.cpuUs);
+    for (const server of servers) {
+      const base = await measure(server, baseline);
+      for (const s of all) {
+        if (s.prime) await measure(server, s, 1);
+        const m = s === baseline ? base : await measure(server, s);
+        const r = results.get(server)!.get(s)!;
+        r.rps.push(m.rps);
+        r.cpuUs.push(m.cpuUs);
+        r.ratio.push(m.rps / base.rps);
+        r.cpuRatio.push(base.cpuUs / m.cpuUs);
+        r.logPerK.push(m.logPerK);
+      }
     }
   }
-  console.log("| scenario | req/s | ratio (req/s) | server CPU µs/req | ratio (CPU) |");
-  console.log("| --- | ---: | ---: | ---: | ---: |");
-  for (const [s, r] of results) {
-    console.log(
-      `| ${s.name} | ${Math.round(median(r.rps))} | ${median(r.ratio).toFixed(2)} | ${median(r.cpuUs).toFixed(1)} | ${median(r.cpuRatio).toFixed(2)} |`,
-    );
+  const several = servers.length > 1;
+  console.log(
+    `| scenario |${several ? " checkout |" : ""} req/s | ratio (req/s) | server CPU µs/req | ratio (CPU) | log lines per 1k req |`,
+  );
+  console.log(`| --- |${several ? " --- |" : ""} ---: | ---: | ---: | ---: | ---: |`);
+  for (const s of all) {
+    for (const server of servers) {
+      const r = results.get(server)!.get(s)!;
+      console.log(
+        `| ${s.name} |${several ? ` ${server.label} |` : ""} ${Math.round(median(r.rps))} | ${median(r.ratio).toFixed(2)} | ${median(r.cpuUs).toFixed(1)} | ${median(r.cpuRatio).toFixed(2)} | ${median(r.logPerK).toFixed(1)} |`,
+      );
+    }
   }
   return results;
 }
@@ -178,26 +261,27 @@ const EVENT_BODY = JSON.stringify({
   properties: { tokens: 3, region: "us" },
 });
 
-async function authSection(server: Server) {
+async function authSection(servers: Server[]) {
   console.log("\n## Authentication hot path");
   header();
   const randomKeys = Array.from({ length: 10_000 }, () => `${generateApiKey("sk", "test").slice(0, -8)}00000000`);
-  await compare(server, BARE, [
+  await compare(servers, BARE, [
     { name: 'the bare route\'s constant behind { permission: "event:read" }, default key', path: "/bench/permission" },
     { name: "GET /v1/users/me, default config key", path: "/v1/users/me" },
     {
       name: "GET /v1/users/me, 10,000 stored keys cycling (warm: all cached)",
       path: "/v1/users/me",
-      script: script("warm", { keys: server.keys.slice(0, 10_000) }),
+      script: perServer((server) => script(`warm-${server.label}`, { keys: server.keys.slice(0, 10_000) })),
       prime: true,
     },
     {
       name: "GET /v1/users/me, 20,000 stored keys cycling (cold: every request misses the 10,000-key cache)",
       path: "/v1/users/me",
-      script: script("cold", { keys: server.keys }),
+      script: perServer((server) => script(`cold-${server.label}`, { keys: server.keys })),
     },
     {
-      name: "GET /v1/users/me, random well-formed keys (401, refused before the store)",
+      // From one address: past auth.failed_attempts.max_failures (30 a minute) they are 429s.
+      name: "GET /v1/users/me, random well-formed keys from one address (401, refused before the store; 429 once over the failure budget)",
       path: "/v1/users/me",
       script: script("random", { keys: randomKeys }),
       refusals: true,
@@ -231,10 +315,10 @@ function inProcessInserter() {
   };
 }
 
-async function ingestSection(server: Server) {
+async function ingestSection(servers: Server[]) {
   console.log("\n## Event ingestion");
   header();
-  await compare(server, BARE, [
+  await compare(servers, BARE, [
     {
       name: "bare POST reading and parsing the same JSON body",
       path: "/bench/bare-post",
@@ -378,12 +462,13 @@ async function healthUnderLoad(server: Server) {
 
 try {
   if (sections.includes("auth") || sections.includes("ingest")) {
-    const server = await startServer("main");
+    const servers = [await startServer("main")];
+    if (BASELINE_ROOT) servers.push(await startServer("baseline", {}, BASELINE_ROOT, "baseline"));
     try {
-      if (sections.includes("auth")) await authSection(server);
-      if (sections.includes("ingest")) await ingestSection(server);
+      if (sections.includes("auth")) await authSection(servers);
+      if (sections.includes("ingest")) await ingestSection(servers);
     } finally {
-      await server.stop();
+      for (const server of servers) await server.stop();
     }
   }
   if (sections.includes("query")) await querySection();

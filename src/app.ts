@@ -9,6 +9,7 @@ import { Metrics } from "./http/metrics";
 import { offlineDocsUi, openApiPlugin } from "./http/openapi-doc";
 import { createLogger, type Logger } from "./http/logging";
 import { CredentialChangeWatch } from "./modules/auth/change-watch";
+import { FailedAuthLimiter } from "./modules/auth/failure-limiter";
 import { KeyCache } from "./modules/auth/key-cache";
 import { PortalTokens } from "./modules/auth/portal-tokens";
 import { Authenticator, type VerifiedKey } from "./modules/auth/service";
@@ -42,6 +43,10 @@ export interface CreateAppOptions {
   /** An open store; when absent, the one at `config.database.path` is opened. */
   db?: Db;
   logger?: Logger;
+  /** The client address of a request (default: the listening server's peer address; tests inject one). */
+  clientAddress?: (request: Request) => string | null;
+  /** The clock of the failed-authentication limit (tests inject one). */
+  now?: () => number;
 }
 
 export interface Tollgate {
@@ -69,6 +74,11 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
   const lastUsed = new LastUsedRecorder(db, logger);
   const metrics = config.metrics.enabled ? new Metrics(() => keyCache.stats) : null;
   const profiles = new ProfileCache(config.auth.api_key.cache_size);
+  const failures = new FailedAuthLimiter(config.auth.failed_attempts, logger, options.now);
+  // Bound once the app exists; only asked on a failed credential check. No server (app.handle): null.
+  let app: ReturnType<typeof buildApp> | undefined;
+  const clientAddress =
+    options.clientAddress ?? ((request: Request) => app?.server?.requestIP(request)?.address ?? null);
   const authenticator = new Authenticator({
     config,
     cache: keyCache,
@@ -80,6 +90,8 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
       profiles.clear();
     }),
     recordOutcome: metrics ? (outcome) => metrics.authOutcome(outcome) : undefined,
+    failures,
+    clientAddress,
   });
   const events = new EventWriter(db, logger, db.memory ? null : { storePath: db.name, entry: WRITER_THREAD_ENTRY });
   const eventReads = new EventReaders(
@@ -109,11 +121,13 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
     metrics,
   };
 
+  app = buildApp(context);
   return {
-    app: buildApp(context),
+    app,
     context,
     migrationsApplied,
     async close() {
+      failures.close();
       eventReads.close();
       await events.close();
       lastUsed.close();

@@ -1,7 +1,11 @@
 // Issue 9, items 2, 4 and 10: what a request body may cost and what it may contain.
 import { describe, expect, test } from "bun:test";
 import { MAX_BODY_DEPTH } from "../src/http/body";
-import { type CallResult, createHarness, errorOf, type Harness } from "./support/harness";
+import { Elysia } from "elysia";
+import { httpPlugin } from "../src/http";
+import { createLogger } from "../src/http/logging";
+import { authPlugin } from "../src/modules/auth";
+import { type CallResult, createHarness, DEV_KEY, errorOf, type Harness } from "./support/harness";
 import { issueTestKey } from "./support/keys";
 
 function ingestKey(h: Harness) {
@@ -115,6 +119,53 @@ describe("the credential is checked before the body is read (item 4)", () => {
       "Insufficient permissions",
     );
     expect(watch.read).toBe(false);
+  });
+
+  // The check runs in the parse stage on routes with a body, and Elysia wraps whatever a parse
+  // hook throws as "Bad Request": a failure of the check itself must not read as a bad body.
+  test("the store failing during the check: 503 on a POST as on a GET, never 400 'not valid JSON'", async () => {
+    const h = createHarness();
+    h.context.authenticator.authorize = () => {
+      throw Object.assign(new Error("disk I/O error"), { code: "SQLITE_IOERR_READ" });
+    };
+    const get = await h.call("GET", "/v1/users/me");
+    const post = await h.call("POST", "/v1/events", { body: { event_name: "e", external_customer_id: "c" } });
+    for (const res of [get, post]) {
+      expect(res.status).toBe(503);
+      expect(errorOf(res)).toMatchObject({ internal_error: "service_unavailable", details: { problem: "io_error" } });
+    }
+  });
+
+  test("a bug during the check: 500 internal_error on a POST, logged with its message", async () => {
+    const h = createHarness();
+    h.context.authenticator.authorize = () => {
+      throw new TypeError("cannot read properties of undefined");
+    };
+    const res = await h.call("POST", "/v1/events/query", { body: {} });
+    expect(res.status).toBe(500);
+    expect(errorOf(res).message).toBe("Internal server error");
+    expect(h.logs.find((e) => e.msg === "unhandled error")).toMatchObject({
+      error: "cannot read properties of undefined",
+    });
+  });
+
+  test("a route that declares two accesses has both checked, also when the body comes first", async () => {
+    const h = createHarness();
+    const reader = issueTestKey(h, { roles: ["event_reader"] }).apiKey;
+    const app = new Elysia()
+      .use(httpPlugin(createLogger("silent"), null))
+      .use(authPlugin(h.context))
+      .post("/both", () => ({ ok: true }), { authenticated: true, permission: "customer:write" });
+    const call = (key: string) =>
+      app.handle(
+        new Request("http://localhost/both", {
+          method: "POST",
+          headers: { "x-api-key": key, "content-type": "application/json" },
+          body: "{}",
+        }),
+      );
+    expect((await call(reader)).status).toBe(403);
+    expect((await call(DEV_KEY)).status).toBe(200);
   });
 
   test("with access, the same body is read and judged: malformed JSON is a 400", async () => {

@@ -47,6 +47,20 @@ export const ConfigSchema = T.Object(
           },
           strict,
         ),
+        // Failed credential checks (401s) per client address: past max_failures in a window,
+        // failures are answered 429 until the window ends. Valid credentials are never refused.
+        failed_attempts: T.Object(
+          {
+            // 0 turns the per-address limit off (failure log lines are still sampled).
+            max_failures: T.Integer({ minimum: 0, maximum: 1_000_000 }),
+            window_seconds: T.Integer({ minimum: 1, maximum: 86_400 }),
+            // Addresses tracked at once (IPv6 by /64); the least recently failing are forgotten first.
+            max_addresses: T.Integer({ minimum: 1, maximum: 10_000_000 }),
+            // Failure log lines written per second at most; one summary per window counts the rest.
+            log_lines_per_second: T.Integer({ minimum: 0, maximum: 1_000_000 }),
+          },
+          strict,
+        ),
       },
       strict,
     ),
@@ -107,6 +121,7 @@ export const DEFAULT_CONFIG: Config = {
       cache_size: 10_000,
       negative_cache_size: 10_000,
     },
+    failed_attempts: { max_failures: 30, window_seconds: 60, max_addresses: 10_000, log_lines_per_second: 10 },
   },
   customer_portal: { url: "http://localhost:3000/portal", session_ttl_seconds: 3600, signing_key: "" },
   metrics: { enabled: false },

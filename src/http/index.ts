@@ -1,4 +1,4 @@
-import { Elysia, type ValidationError } from "elysia";
+import { Elysia, ParseError, type ValidationError } from "elysia";
 import { storeFailureOf } from "../db/health";
 import { nextUlid } from "../db/ids";
 import { ApiError, envelope, serviceUnavailable } from "./errors";
@@ -13,6 +13,8 @@ interface RequestMeta {
   id: string;
   startedAt: number;
   principalId?: string;
+  /** Accounted for elsewhere (a sampled or limited auth failure): no line of its own. */
+  unlogged?: boolean;
 }
 
 // Keyed by the Request, which every lifecycle stage can destructure. Hooks here destructure
@@ -30,6 +32,12 @@ export function notePrincipal(request: Request, principalId: string): void {
   if (meta) meta.principalId = principalId;
 }
 
+/** Leaves the request out of the request log: the auth failure limiter counts it instead. */
+export function skipRequestLog(request: Request): void {
+  const meta = requestMeta.get(request);
+  if (meta) meta.unlogged = true;
+}
+
 /**
  * Transport concerns every route shares: request ids, the one error envelope for every
  * failure, and one log line per request. The JSON body parser (./body.ts) is not global: the
@@ -43,7 +51,8 @@ export function httpPlugin(logger: Logger, metrics: Metrics | null) {
       requestMeta.set(request, { id, startedAt: performance.now() });
       set.headers[REQUEST_ID_HEADER] = id;
     })
-    .onError({ as: "global" }, ({ code, error, set, request, path }) => {
+    .onError({ as: "global" }, ({ code, error: raised, set, request, path }) => {
+      const error = failureOf(code, raised);
       const apiError = toApiError(code, error);
       if (apiError.status >= 500) {
         logger.error("unhandled error", {
@@ -56,6 +65,9 @@ export function httpPlugin(logger: Logger, metrics: Metrics | null) {
       }
       set.status = apiError.status;
       set.headers["content-type"] = "application/json";
+      // An error that says when to come back (a 429) says it in the standard header too.
+      const retryAfter = apiError.details?.retry_after_seconds;
+      if (typeof retryAfter === "number") set.headers["retry-after"] = String(retryAfter);
       return envelope(apiError);
     })
     .onAfterResponse({ as: "global" }, ({ request, set, route, response }) => {
@@ -63,17 +75,31 @@ export function httpPlugin(logger: Logger, metrics: Metrics | null) {
       // A handler that returns a Response (a redirect, a file) sets its status there, not in `set`.
       const status = response instanceof Response ? response.status : typeof set.status === "number" ? set.status : 200;
       const elapsedMs = meta ? performance.now() - meta.startedAt : 0;
-      logger.info("request", {
-        request_id: meta?.id,
-        method: request.method,
-        route: route || null,
-        status,
-        duration_ms: Math.round(elapsedMs * 100) / 100,
-        principal_id: meta?.principalId ?? null,
-      });
+      if (!meta?.unlogged) {
+        logger.info("request", {
+          request_id: meta?.id,
+          method: request.method,
+          route: route || null,
+          status,
+          duration_ms: Math.round(elapsedMs * 100) / 100,
+          principal_id: meta?.principalId ?? null,
+        });
+      }
       // Unknown paths share one label, so a scan of random URLs cannot grow the label set.
       metrics?.observeRequest(request.method, route || "(unmatched)", status, elapsedMs / 1000);
     });
+}
+
+/**
+ * What actually went wrong. Elysia wraps whatever a `parse` hook throws in a ParseError (400),
+ * and the parse stage runs more than the JSON parser: the access check runs there first (auth
+ * macros), so a store failure or a bug while checking a key arrives wrapped. Only a failure to
+ * read the body as JSON (an ApiError from ./body.ts, or a SyntaxError) is the client's fault.
+ */
+export function failureOf(code: string | number, error: unknown): unknown {
+  if (code !== "PARSE" || !(error instanceof Error)) return error;
+  const { cause } = error;
+  return cause === undefined || cause instanceof SyntaxError ? error : cause;
 }
 
 function toApiError(code: string | number, error: unknown): ApiError {
@@ -84,15 +110,17 @@ function toApiError(code: string | number, error: unknown): ApiError {
   if (storeFailure) {
     return serviceUnavailable(`The store is unavailable: ${storeFailure.says}`, { problem: storeFailure.problem });
   }
-  // Elysia wraps whatever the body parser throws in a ParseError; ours are already ApiErrors.
-  if (code === "PARSE" && (error as Error).cause instanceof ApiError) return (error as Error).cause as ApiError;
   switch (code) {
     case "VALIDATION":
       return fromValidationError(error as ValidationError);
     case "NOT_FOUND":
       return new ApiError(404, "not_found", "Route not found");
     case "PARSE":
-      return new ApiError(400, "validation_error", "Request body is not valid JSON");
+      // Still Elysia's ParseError: the body was not JSON. Otherwise failureOf unwrapped what the
+      // access check threw: the server's fault, not the client's.
+      return error instanceof ParseError
+        ? new ApiError(400, "validation_error", "Request body is not valid JSON")
+        : new ApiError(500, "internal_error", "Internal server error");
     case "INVALID_COOKIE_SIGNATURE":
     case "INVALID_FILE_TYPE":
       return new ApiError(400, "validation_error", "Invalid request");

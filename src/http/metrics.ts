@@ -28,7 +28,7 @@ export class Metrics {
   });
   readonly #auth = new Counter({
     name: "tollgate_auth_outcomes_total",
-    help: "Credential checks by outcome: the credential kind when accepted, the reason when refused",
+    help: "Credential checks by outcome: the credential kind when accepted, the reason when refused (too_many_failures: a failure answered 429 by the per-address limit)",
     labelNames: ["outcome"] as const,
     registers: [this.registry],
   });

@@ -44,9 +44,13 @@ export function authPlugin({
   portalTokens: PortalTokens;
 }) {
   const guard = (access: Exclude<Access, { kind: "public" }>) => {
+    // Per declaration: the check runs at `parse` or `transform`, whichever comes first, once;
+    // a route that declared two accesses has each checked.
+    const checked = new WeakSet<Request>();
     const check = ({ request }: { request: Request }) => {
-      if (principals.has(request)) return;
+      if (checked.has(request)) return;
       const principal = authenticator.authorize(request, access);
+      checked.add(request);
       principals.set(request, principal);
       notePrincipal(request, principal.userId);
     };
@@ -60,8 +64,13 @@ export function authPlugin({
   const sessionCheck = async ({ request }: { request: Request }) => {
     if (sessions.has(request)) return;
     const token = request.headers.get(SESSION_TOKEN_HEADER)?.trim();
-    if (!token) throw SESSION_REQUIRED();
-    sessions.set(request, await portalTokens.verify(token));
+    try {
+      if (!token) throw SESSION_REQUIRED();
+      sessions.set(request, await portalTokens.verify(token));
+    } catch (error) {
+      // A bad session token is a failed credential check like a bad key: same budget per address.
+      throw authenticator.refused(error, request);
+    }
   };
 
   return new Elysia({ name: "auth", seed: authenticator }).macro({

@@ -52,9 +52,11 @@ export enum AccessOutcome {
   EnvironmentInaccessible = "environment_inaccessible",
   PublishableKeyRefused = "publishable_key_refused",
   PermissionMissing = "permission_missing",
+  /** The client's address used up its budget of failed credential checks (failure-limiter.ts). */
+  TooManyFailures = "too_many_failures",
 }
 
-export const ACCESS_RESPONSES: Record<AccessOutcome, { status: 401 | 403; message: string }> = {
+export const ACCESS_RESPONSES: Record<AccessOutcome, { status: 401 | 403 | 429; message: string }> = {
   [AccessOutcome.KeyMissing]: { status: 401, message: "API key required" },
   [AccessOutcome.KeyInvalid]: { status: 401, message: "Invalid API key" },
   [AccessOutcome.KeyExpired]: { status: 401, message: "API key has expired" },
@@ -62,6 +64,8 @@ export const ACCESS_RESPONSES: Record<AccessOutcome, { status: 401 | 403; messag
   [AccessOutcome.EnvironmentInaccessible]: { status: 403, message: "Invalid or inaccessible environment" },
   [AccessOutcome.PublishableKeyRefused]: { status: 403, message: "Publishable keys cannot access this resource" },
   [AccessOutcome.PermissionMissing]: { status: 403, message: "Insufficient permissions" },
+  // Answered instead of a 401 once an address is over its budget; details say why and until when.
+  [AccessOutcome.TooManyFailures]: { status: 429, message: "Too many failed authentication attempts" },
 };
 
 // Refusals without details are the same every time; building them once keeps a flood of bad

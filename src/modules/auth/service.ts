@@ -1,10 +1,12 @@
 import { timingSafeEqual } from "node:crypto";
 import type { Config } from "../../config";
-import type { ApiError } from "../../http/errors";
+import { skipRequestLog } from "../../http";
+import { ApiError } from "../../http/errors";
 import type { EnvironmentDirectory } from "../environments/service";
 import { USER_ACCOUNT_ROLES } from "../rbac/roles";
 import { type PermissionSet, permissionsOf } from "../rbac/service";
 import type { CredentialChangeWatch } from "./change-watch";
+import type { FailedAuthLimiter } from "./failure-limiter";
 import { sha256, sha256Hex } from "./hash";
 import type { KeyCache } from "./key-cache";
 import { isWellFormedApiKey } from "./key-format";
@@ -51,6 +53,10 @@ export interface AuthenticatorDeps {
   changes: CredentialChangeWatch;
   /** Told every outcome: the credential kind when accepted, the AccessOutcome when refused. */
   recordOutcome?: (outcome: string) => void;
+  /** Counts failed credential checks per client address; consulted on failures only. */
+  failures: FailedAuthLimiter;
+  /** The client's address (null when unknown, e.g. app.handle without a socket: not limited). */
+  clientAddress(request: Request): string | null;
 }
 
 /**
@@ -120,16 +126,54 @@ export class Authenticator {
 
   /** Authenticates the request and checks what the route declared. Throws the outcome's error. */
   authorize(request: Request, access: Exclude<Access, { kind: "public" }>): Principal {
-    const record = this.deps.recordOutcome;
-    if (!record) return this.#authorize(request, access);
     try {
       const principal = this.#authorize(request, access);
-      record(principal.credential.kind);
+      this.deps.recordOutcome?.(principal.credential.kind);
       return principal;
     } catch (error) {
-      record((error as ApiError).reason ?? "error");
-      throw error;
+      const refusal = this.refused(error, request);
+      if (refusal === error) this.deps.recordOutcome?.((error as ApiError).reason ?? "error");
+      throw refusal;
     }
+  }
+
+  get failures(): FailedAuthLimiter {
+    return this.deps.failures;
+  }
+
+  /**
+   * Every refused credential passes here (API keys above, portal session tokens in the auth
+   * plugin). A 401 is a failed credential check: it is counted against the client's address,
+   * and once the address is over its budget it becomes a 429 saying until when. Requests that
+   * get through never come here, so successful traffic pays nothing for the limit.
+   */
+  refused(error: unknown, request: Request): unknown {
+    if (!(error instanceof ApiError) || error.status !== 401) return error;
+    const verdict = this.deps.failures.fail(this.deps.clientAddress(request));
+    if (!verdict.log) skipRequestLog(request);
+    if (verdict.retryAfterSeconds === 0) return error;
+    this.deps.recordOutcome?.(AccessOutcome.TooManyFailures);
+    return this.#tooManyFailures(verdict.retryAfterSeconds);
+  }
+
+  // One error per distinct wait, built once: a flood of refusals does not pay for a fresh Error
+  // (and its stack trace) each. At most window_seconds of them.
+  readonly #tooMany = new Map<number, ApiError>();
+
+  #tooManyFailures(retryAfterSeconds: number): ApiError {
+    let error = this.#tooMany.get(retryAfterSeconds);
+    if (error === undefined) {
+      if (this.#tooMany.size >= 3600) this.#tooMany.clear();
+      const { maxFailures, windowSeconds } = this.deps.failures;
+      error = accessDenied(AccessOutcome.TooManyFailures, {
+        reason: `More than ${maxFailures} failed credential checks from this address within ${windowSeconds} seconds; a valid credential is still accepted`,
+        retry_after_seconds: retryAfterSeconds,
+        max_failures: maxFailures,
+        window_seconds: windowSeconds,
+      });
+      this.#tooMany.set(retryAfterSeconds, error);
+    }
+    return error;
   }
 
   #authorize(request: Request, access: Exclude<Access, { kind: "public" }>): Principal {

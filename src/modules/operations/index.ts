@@ -2,6 +2,7 @@ import { Elysia, t } from "elysia";
 import type { AppContext } from "../../context";
 import { sqlPluck } from "../../db";
 import { type StoreStatus, storeFailureOf } from "../../db/health";
+import { failureOf } from "../../http";
 import { envelope, serviceUnavailable } from "../../http/errors";
 import { errorResponses } from "../../http/openapi";
 import { VERSION } from "../../version";
@@ -100,8 +101,8 @@ function noteStore(ctx: AppContext, store: StoreStatus): void {
 export function storeGuard(ctx: AppContext) {
   const health = ctx.storeHealth;
   return new Elysia({ name: "store-guard" })
-    .onError({ as: "global" }, ({ error }) => {
-      const failure = storeFailureOf(error);
+    .onError({ as: "global" }, ({ code, error }) => {
+      const failure = storeFailureOf(failureOf(code, error));
       if (!failure) return;
       health.recordFailure(failure.code);
       noteStore(ctx, { ok: false, problem: failure.problem, message: failure.says });

@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { isProduction } from "elysia/error";
 import { resolve } from "node:path";
 import { createTollgate } from "./app";
 import { type Config, DEV_KEY_HASH } from "./config";
@@ -64,6 +65,10 @@ export async function serve(config: Config, logger: Logger, print: (text: string
       logger.info("shutting down");
       // Stop accepting, let in-flight requests finish, then flush pending writes and close the store.
       await tollgate.app.stop();
+      // A request's log line and metrics are written by Elysia in a setImmediate after its
+      // response is sent; a signal can arrive first. One more turn runs those already queued,
+      // so the last requests before a stop are never missing from the log.
+      await new Promise((resolve) => setImmediate(resolve));
       await tollgate.close();
       lock.release();
       logger.info("stopped");
@@ -104,7 +109,9 @@ export async function serve(config: Config, logger: Logger, print: (text: string
     }),
   );
   // Last: whoever waits for this line (a supervisor, a test) finds the server ready and stoppable.
-  logger.info("listening", { host: config.server.host, port });
+  // `production`: what Elysia decided when it loaded (src/production.ts), so an operator and the
+  // process tests can see that the cheap validation-error path is the one running.
+  logger.info("listening", { host: config.server.host, port, production: isProduction });
 }
 
 /** A host as it goes in a URL a person can open: the wildcard addresses become loopback. */

@@ -7,7 +7,7 @@ import { cpSync, existsSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
 import Database from "better-sqlite3";
 import { DEV_KEY } from "./support/harness";
-import { runToEnd, startServer } from "./support/process";
+import { logEntries, runToEnd, startServer } from "./support/process";
 import { tempDir } from "./support/temp";
 import pkg from "../package.json" with { type: "json" };
 
@@ -92,7 +92,9 @@ describe("dist/tollgate, with no Node, Bun or node_modules", () => {
     const key = created.stdout.trim();
     expect(key).toMatch(/^sk_test_[0-9a-f]{64}$/);
 
-    const server = await serveBinary(dir, { TOLLGATE_AUTH_API_KEY_KEYS: "{}" });
+    // The caller's environment says development; the executable runs production regardless.
+    const server = await serveBinary(dir, { TOLLGATE_AUTH_API_KEY_KEYS: "{}", NODE_ENV: "development" });
+    expect(logEntries(server.lines).find((e) => e.msg === "listening")).toMatchObject({ production: true });
     try {
       const headers = { "X-API-Key": key, "Content-Type": "application/json" };
       const me = await fetch(`${server.baseUrl}/v1/users/me`, { headers });

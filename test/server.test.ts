@@ -61,12 +61,22 @@ describe("the real server process over loopback", () => {
     expect(second).not.toContain(DEV_KEY);
   });
 
+  // Elysia decides at load time, from NODE_ENV, whether a validation failure pretty-prints the
+  // whole value (seconds for a hostile body): whoever starts Tollgate gets the production path.
+  test("runs in production mode whatever NODE_ENV the caller set", async () => {
+    for (const NODE_ENV of ["development", "test"]) {
+      const server = await startServer({ env: { NODE_ENV } });
+      expect(await server.stop()).toBe(0);
+      expect(logEntries(server.lines).find((e) => e.msg === "listening")).toMatchObject({ production: true });
+    }
+  });
+
   test("logging.format pretty: readable lines instead of JSON", async () => {
     const server = await startServer({ env: { TOLLGATE_LOGGING_FORMAT: "pretty" } });
     await fetch(`${server.baseUrl}/health`);
     expect(await server.stop()).toBe(0);
     const out = server.lines.filter((line) => !server.stderrLines.includes(line));
-    expect(out.some((line) => / INFO {2}listening host=127\.0\.0\.1 port=\d+$/.test(line))).toBe(true);
+    expect(out.some((line) => / INFO {2}listening host=127\.0\.0\.1 port=\d+ production=true$/.test(line))).toBe(true);
     expect(out.some((line) => / INFO {2}request .*method=GET route=\/health status=200 /.test(line))).toBe(true);
     expect(logEntries(out)).toEqual([]);
   });

@@ -1,6 +1,7 @@
 // The OpenAPI document describes every route of the app, with what a client needs to call it.
 import { describe, expect, test } from "bun:test";
 import { ACCESS_DETAIL_KEY } from "../src/modules/auth";
+import { isWriteRequest } from "../src/modules/operations";
 import { createHarness } from "./support/harness";
 
 interface RouteEntry {
@@ -70,6 +71,21 @@ describe("OpenAPI document at /swagger/json", () => {
           status,
           envelope: ["error", "success"],
         });
+      }
+    }
+  });
+
+  // What the hardening added must be in the contract a client generates code from.
+  test("a route that checks credentials documents 429 (the failed-attempt limit); a write documents 503", async () => {
+    const { doc, routes } = await document();
+    for (const route of routes) {
+      const op = doc.paths[openApiPath(route.path)][route.method.toLowerCase()];
+      const where = `${route.method} ${route.path}`;
+      const statuses = Object.keys(op.responses);
+      if (statuses.includes("401"))
+        expect({ where, has429: statuses.includes("429") }).toEqual({ where, has429: true });
+      if (isWriteRequest(route.method, route.path)) {
+        expect({ where, has503: statuses.includes("503") }).toEqual({ where, has503: true });
       }
     }
   });

@@ -47,7 +47,7 @@ export function customersController(app: AppContext) {
       {
         permission: "customer:write",
         body: CreateCustomerBody,
-        response: { 201: CustomerSchema, ...errorResponses(400, 401, 403, 409) },
+        response: { 201: CustomerSchema, ...errorResponses(400, 401, 403, 409, 503) },
         detail: { summary: "Create a customer (external_id unique in the environment)" },
       },
     )
@@ -133,7 +133,7 @@ export function customersController(app: AppContext) {
         permission: "customer:write",
         params: IdParams,
         body: UpdateCustomerBody,
-        response: { 200: CustomerSchema, ...errorResponses(400, 401, 403, 404, 409) },
+        response: { 200: CustomerSchema, ...errorResponses(400, 401, 403, 404, 409, 503) },
         detail: { summary: "Change a customer's fields" },
       },
     )
@@ -146,7 +146,7 @@ export function customersController(app: AppContext) {
       {
         permission: "customer:write",
         params: IdParams,
-        response: { 204: t.Void(), ...errorResponses(401, 403, 404) },
+        response: { 204: t.Void(), ...errorResponses(401, 403, 404, 503) },
         detail: {
           summary: "Sign a customer out of the portal everywhere",
           description:
@@ -164,7 +164,7 @@ export function customersController(app: AppContext) {
       {
         permission: "customer:write",
         params: IdParams,
-        response: { 204: t.Void(), ...errorResponses(401, 403, 404) },
+        response: { 204: t.Void(), ...errorResponses(401, 403, 404, 503) },
         detail: { summary: "Delete a customer (soft: its external_id becomes free)" },
       },
     );

@@ -53,7 +53,7 @@ export function environmentsController(app: AppContext) {
       {
         permission: "environment:write",
         body: CreateEnvironmentBody,
-        response: { 201: EnvironmentSchema, ...errorResponses(400, 401, 403, 409) },
+        response: { 201: EnvironmentSchema, ...errorResponses(400, 401, 403, 409, 503) },
         detail: { summary: "Create an environment" },
       },
     )
@@ -67,7 +67,7 @@ export function environmentsController(app: AppContext) {
         permission: "environment:write",
         params: IdParams,
         body: UpdateEnvironmentBody,
-        response: { 200: EnvironmentSchema, ...errorResponses(400, 401, 403, 404, 409) },
+        response: { 200: EnvironmentSchema, ...errorResponses(400, 401, 403, 404, 409, 503) },
         detail: { summary: "Rename an environment" },
       },
     );

@@ -73,7 +73,7 @@ export function eventsController(app: AppContext) {
       {
         permission: "event:write",
         body: IngestEventBody,
-        response: { 202: Accepted, ...errorResponses(400, 401, 403, 413) },
+        response: { 202: Accepted, ...errorResponses(400, 401, 403, 413, 503) },
         detail: {
           summary: "Ingest one usage event",
           description: "Answered after the event is committed. Idempotent on event_id within the environment.",
@@ -91,7 +91,7 @@ export function eventsController(app: AppContext) {
       {
         permission: "event:write",
         body: BulkIngestBody,
-        response: { 202: BulkAccepted, ...errorResponses(400, 401, 403, 413) },
+        response: { 202: BulkAccepted, ...errorResponses(400, 401, 403, 413, 503) },
         detail: { summary: "Ingest 1 to 1000 events, all or nothing" },
       },
     )

@@ -38,7 +38,7 @@ export function secretsController(app: AppContext) {
       {
         permission: "secret:write",
         body: CreateKeyBody,
-        response: { 201: CreatedKeySchema, ...errorResponses(400, 401, 403, 404) },
+        response: { 201: CreatedKeySchema, ...errorResponses(400, 401, 403, 404, 503) },
         detail: {
           summary: "Create an API key for yourself or for a service account",
           description: "The key is returned in this response only. Its roles are copied now and never change.",
@@ -74,7 +74,7 @@ export function secretsController(app: AppContext) {
       {
         permission: "secret:write",
         params: IdParams,
-        response: { 204: t.Void(), ...errorResponses(401, 403, 404) },
+        response: { 204: t.Void(), ...errorResponses(401, 403, 404, 503) },
         detail: { summary: "Revoke an API key; it fails from the very next request" },
       },
     )
@@ -90,7 +90,7 @@ export function secretsController(app: AppContext) {
         permission: "secret:write",
         params: IdParams,
         body: RotateKeyBody,
-        response: { 201: CreatedKeySchema, ...errorResponses(400, 401, 403, 404, 409) },
+        response: { 201: CreatedKeySchema, ...errorResponses(400, 401, 403, 404, 409, 503) },
         detail: {
           summary: "Replace an API key, keeping the old one valid for a grace period (0 to 7 days)",
           description:

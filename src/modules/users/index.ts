@@ -49,7 +49,7 @@ export function usersController(app: AppContext) {
       {
         permission: "user:write",
         body: CreateUserBody,
-        response: { 201: CreatedUserSchema, ...errorResponses(400, 401, 403, 409) },
+        response: { 201: CreatedUserSchema, ...errorResponses(400, 401, 403, 409, 503) },
         detail: {
           summary: "Create a service account with roles, or invite a user account",
           description: "An invited user account's one-time password is in this response and nowhere else.",
@@ -87,7 +87,7 @@ export function usersController(app: AppContext) {
         permission: "user:write",
         params: IdParams,
         body: UpdateUserBody,
-        response: { 200: UserSchema, ...errorResponses(400, 401, 403, 404) },
+        response: { 200: UserSchema, ...errorResponses(400, 401, 403, 404, 503) },
         detail: {
           summary: "Rename an account (the name is the only thing that changes)",
           description: "A user account (a person) is renamed only by a user account; a service account gets a 403.",
@@ -103,7 +103,7 @@ export function usersController(app: AppContext) {
       {
         permission: "user:write",
         params: IdParams,
-        response: { 204: t.Void(), ...errorResponses(400, 401, 403, 404) },
+        response: { 204: t.Void(), ...errorResponses(400, 401, 403, 404, 503) },
         detail: {
           summary: "Archive an account; every key it holds stops working at once",
           description: "A user account (a person) is archived only by a user account; a service account gets a 403.",

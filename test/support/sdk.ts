@@ -25,9 +25,12 @@ export async function startSdkServer(env: Record<string, string> = {}): Promise<
   };
 }
 
-/** Creates a service account with `roles` and a key for it, through the SDK; returns the key. */
-export async function serviceAccountKey(sdk: Flexprice, roles: string[], name = `svc ${roles.join("+")}`) {
-  const account = await sdk.users.createUser({ type: "service_account", name, roles });
-  const created = await sdk.secrets.createApiKey({ name: `${name} key`, serviceAccountId: account.id });
+/**
+ * Creates a service account with `roles` and a key for it, through the SDK; returns the key.
+ * (The SDK's createUser sends only `type` and `roles`: it has no field for a name.)
+ */
+export async function serviceAccountKey(sdk: Flexprice, roles: string[], keyName = `${roles.join("+")} key`) {
+  const account = await sdk.users.createUser({ type: "service_account", roles });
+  const created = await sdk.secrets.createApiKey({ name: keyName, type: "private_key", serviceAccountId: account.id });
   return created.apiKey as string;
 }

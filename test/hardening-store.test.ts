@@ -3,6 +3,7 @@
 // answers 503 and writes answer 503 `service_unavailable` instead of a 201/202 that a restart
 // would lose, or a 500.
 import { afterEach, describe, expect, test } from "bun:test";
+import Database from "better-sqlite3";
 import { copyFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { createTollgate, type Tollgate } from "../src/app";
@@ -278,6 +279,44 @@ describe("a write SQLite cannot make durable", () => {
     const crash = await h.call("POST", "/v1/events", { body });
     expect(crash.status).toBe(500);
     expect(errorOf(crash).internal_error).toBe("internal_error");
+  });
+});
+
+describe("a store busy beyond the busy timeout (another process holding the write lock)", () => {
+  test("503 service_unavailable with Retry-After, and /health stays 200: busy is not broken", async () => {
+    const h = memoryHarness();
+    const events = h.context.events as { write: (...args: unknown[]) => Promise<void> };
+    events.write = async () => {
+      throw Object.assign(new Error("database is locked"), { code: "SQLITE_BUSY" });
+    };
+    const res = await h.call("POST", "/v1/events", { body: { event_name: "api_call", external_customer_id: "c" } });
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("1");
+    expect(errorOf(res)).toEqual({
+      message: "The store is busy (another process is writing to it); retry shortly",
+      internal_error: "service_unavailable",
+      details: { problem: "busy", retry_after_seconds: 1 },
+    });
+    expect((await h.call("GET", "/health", { key: null })).status).toBe(200);
+    expect(h.logs.some((e) => e.msg === "unhandled error")).toBe(false);
+  });
+
+  test("for real: another connection holds the write lock past the busy timeout, a customer write is 503", async () => {
+    const h = fileHarness();
+    // The server waits 5 s for a lock; a short wait keeps the test fast and changes nothing else.
+    (h.context.db as unknown as { pragma(sql: string): unknown }).pragma("busy_timeout = 50");
+    const other = new Database(h.dbPath);
+    other.exec("BEGIN IMMEDIATE");
+    try {
+      const res = await h.call("POST", "/v1/customers", { body: { external_id: "acme" } });
+      expect(res.status).toBe(503);
+      expect(errorOf(res).details).toEqual({ problem: "busy", retry_after_seconds: 1 });
+    } finally {
+      other.exec("ROLLBACK");
+      other.close();
+    }
+    expect((await h.call("GET", "/health", { key: null })).status).toBe(200);
+    expect((await h.call("POST", "/v1/customers", { body: { external_id: "acme" } })).status).toBe(201);
   });
 });
 

@@ -54,7 +54,9 @@ export function httpPlugin(logger: Logger, metrics: Metrics | null) {
     .onError({ as: "global" }, ({ code, error: raised, set, request, path }) => {
       const error = failureOf(code, raised);
       const apiError = toApiError(code, error);
-      if (apiError.status >= 500) {
+      if (apiError.details?.problem === "busy") {
+        logger.warn("store busy", { request_id: requestIdOf(request), method: request.method, path });
+      } else if (apiError.status >= 500) {
         logger.error("unhandled error", {
           request_id: requestIdOf(request),
           method: request.method,
@@ -102,6 +104,11 @@ export function failureOf(code: string | number, error: unknown): unknown {
   return cause === undefined || cause instanceof SyntaxError ? error : cause;
 }
 
+function isStoreBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^SQLITE_(BUSY|LOCKED)(_|$)/.test(code);
+}
+
 function toApiError(code: string | number, error: unknown): ApiError {
   if (error instanceof ApiError) return error;
   // SQLite could not keep the write (disk full, I/O error, read-only, damaged file): the
@@ -109,6 +116,14 @@ function toApiError(code: string | number, error: unknown): ApiError {
   const storeFailure = storeFailureOf(error);
   if (storeFailure) {
     return serviceUnavailable(`The store is unavailable: ${storeFailure.says}`, { problem: storeFailure.problem });
+  }
+  // Another process (the CLI beside the server) held the write lock past the busy timeout:
+  // nothing was written and nothing is broken; the same request will succeed in a moment.
+  if (isStoreBusy(error)) {
+    return serviceUnavailable("The store is busy (another process is writing to it); retry shortly", {
+      problem: "busy",
+      retry_after_seconds: 1,
+    });
   }
   switch (code) {
     case "VALIDATION":

@@ -27,6 +27,7 @@ import { rbacController } from "./modules/rbac";
 import { secretsController } from "./modules/secrets";
 import { LastUsedRecorder } from "./modules/secrets/last-used";
 import { findVerifiableKey } from "./modules/secrets/store";
+import { tenantsController } from "./modules/tenants";
 import { usersController } from "./modules/users";
 import { ensureConfigKeyPrincipals } from "./modules/users/bootstrap";
 import { ProfileCache } from "./modules/users/profile-cache";
@@ -149,6 +150,7 @@ function buildApp(context: AppContext) {
       .use(usersController(context))
       .use(secretsController(context))
       .use(environmentsController(context))
+      .use(tenantsController(context))
       .use(eventsController(context))
       .use(customersController(context))
       .use(customerPortalController(context))

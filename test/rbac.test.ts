@@ -175,6 +175,8 @@ describe("the route table (SPEC §2: every route declares its access)", () => {
       "GET /v1/environments/:id": "environment:read",
       "POST /v1/environments": "environment:write",
       "PUT /v1/environments/:id": "environment:write",
+      "GET /v1/tenants/:id": "tenant:read",
+      "PUT /v1/tenants/update": "tenant:write",
       "GET /v1/audit-logs": "audit_log:read",
       "POST /v1/events": "event:write",
       "POST /v1/events/bulk": "event:write",

@@ -18,6 +18,16 @@ const USERS = "/v1/users";
 const ID = /^usr_[0-9A-HJKMNP-TV-Z]{26}$/;
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const IMMUTABLE = "Roles and type are immutable; create a new service account instead";
+/** The development key's tenant, in full, as every account response shows it (issue 10). */
+const DEFAULT_TENANT_RESPONSE = {
+  id: DEFAULT_TENANT,
+  name: "Default Tenant",
+  status: "published",
+  billing_details: null,
+  metadata: {},
+  created_at: expect.stringMatching(TIMESTAMP),
+  updated_at: expect.stringMatching(TIMESTAMP),
+};
 
 async function createServiceAccount(h: Harness, roles: string[], name = "Worker", key: string | null = DEV_KEY) {
   const res = await h.call("POST", USERS, { key, body: { type: "service_account", name, roles } });
@@ -184,7 +194,7 @@ describe("POST /v1/users: created accounts", () => {
       email: null,
       roles: ["event_ingestor"],
       status: "published",
-      tenant: { id: DEFAULT_TENANT, name: "Default Tenant" },
+      tenant: DEFAULT_TENANT_RESPONSE,
       created_at: expect.stringMatching(TIMESTAMP),
       updated_at: expect.stringMatching(TIMESTAMP),
     });
@@ -203,7 +213,7 @@ describe("POST /v1/users: created accounts", () => {
       email: "alice@example.com",
       roles: expect.any(Array),
       status: "published",
-      tenant: { id: DEFAULT_TENANT, name: "Default Tenant" },
+      tenant: DEFAULT_TENANT_RESPONSE,
       created_at: expect.stringMatching(TIMESTAMP),
       updated_at: expect.stringMatching(TIMESTAMP),
     });

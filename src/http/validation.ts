@@ -8,6 +8,9 @@ interface FieldError {
   type: number;
   message: string;
   schema: Record<string, unknown> & { error?: unknown; keyError?: unknown };
+  value?: unknown;
+  /** For a union: the errors against each member, in order. */
+  errors?: { First(): FieldError | undefined }[];
 }
 
 /**
@@ -32,6 +35,8 @@ export function fromValidationError(error: ValidationError): ApiError {
 }
 
 function explain(field: FieldError, location: string): { name: string; detail: string } {
+  const inner = objectMemberError(field);
+  if (inner) return explain(inner, location);
   const s = field.schema;
   // A key that breaks a map's key rule (see StringMap): the map is the field, and the key is
   // left out of the answer, since it may be any length.
@@ -43,6 +48,20 @@ function explain(field: FieldError, location: string): { name: string; detail: s
   }
   const custom = typeof s?.error === "string" ? s.error : undefined;
   return { name: fieldName(field.path, location), detail: custom ?? describe(field) };
+}
+
+/**
+ * A nullable object (`t.Nullable(t.Object(…))`) given an object that breaks one of its fields:
+ * that field's error (`billing_details.address.address_country …`), not "not one of the
+ * accepted types" for the whole object.
+ */
+function objectMemberError(field: FieldError): FieldError | undefined {
+  if (field.type !== ValueErrorType.Union || typeof field.value !== "object" || field.value === null) return undefined;
+  if (Array.isArray(field.value)) return undefined;
+  const members = (field.schema.anyOf ?? []) as Record<string, unknown>[];
+  const objects = members.flatMap((m, i) => (m.type === "object" ? [i] : []));
+  if (objects.length !== 1) return undefined;
+  return field.errors?.[objects[0] as number]?.First();
 }
 
 /** `/events/3/event_name` → `events[3].event_name`; `~1` and `~0` (JSON Pointer) → `/` and `~`. */

@@ -6,6 +6,7 @@ import { ListSchema, listOf, pageOf } from "../../http/pagination";
 import { authPlugin } from "../auth";
 import { auditContextOf } from "../audit/context";
 import { CreatedUserSchema, CreateUserBody, MeSchema, SearchUsersBody, UpdateUserBody, UserSchema } from "./model";
+import { getTenant } from "../tenants/service";
 import {
   archiveAccount,
   createAccount,
@@ -62,7 +63,13 @@ export function usersController(app: AppContext) {
         const page = pageOf(body);
         const { limit: _limit, offset: _offset, ...filters } = body;
         const { rows, total } = searchAccounts(app.db, principal.tenantId, filters, page);
-        return listOf(rows.map(toUserResponse), total, page);
+        // Every account found is of the caller's tenant: read it once for all of them.
+        const tenant = getTenant(app.db, principal.tenantId);
+        return listOf(
+          rows.map((row) => toUserResponse({ ...row, tenant })),
+          total,
+          page,
+        );
       },
       {
         permission: "user:read",

@@ -2,6 +2,7 @@ import { t } from "elysia";
 import { Name } from "../../http/schemas";
 import { paginationBodyFields } from "../../http/pagination";
 import type { UserType } from "../auth/model";
+import { type TenantRow, TenantSchema } from "../tenants/model";
 
 export interface UserRow {
   id: string;
@@ -17,7 +18,8 @@ export interface UserRow {
   updated_at: string;
 }
 
-export type UserWithTenantRow = UserRow & { tenant_name: string };
+/** An account with its tenant, which every account response shows in full. */
+export type UserWithTenantRow = UserRow & { tenant: TenantRow };
 
 export const UserSchema = t.Object(
   {
@@ -27,7 +29,7 @@ export const UserSchema = t.Object(
     email: t.Nullable(t.String()),
     roles: t.Array(t.String()),
     status: t.String(),
-    tenant: t.Object({ id: t.String(), name: t.String() }),
+    tenant: TenantSchema,
     created_at: t.String(),
     updated_at: t.String(),
   },

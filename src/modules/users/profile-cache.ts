@@ -9,8 +9,9 @@ export type UserProfile = Static<typeof UserSchema>;
 /**
  * Account profiles as `GET /v1/users/me` shows them, so that route reads no SQLite on the hot
  * path (each read in WAL mode costs a few microseconds of locking). The users service
- * invalidates an account whenever it changes; the generation fence keeps a read that raced
- * the change from caching the old profile.
+ * invalidates an account whenever it changes, the tenants controller every account of a tenant
+ * whenever the tenant changes; the generation fence keeps a read that raced the change from
+ * caching the old profile.
  */
 export class ProfileCache {
   readonly #profiles: LRUCache<string, UserProfile>;
@@ -41,5 +42,12 @@ export class ProfileCache {
   invalidate(tenantId: string, userId: string): void {
     this.#generation++;
     this.#profiles.delete(`${tenantId}\u0000${userId}`);
+  }
+
+  /** Forgets every profile of a tenant: each one shows the tenant, which just changed. */
+  invalidateTenant(tenantId: string): void {
+    this.#generation++;
+    const prefix = `${tenantId}\u0000`;
+    for (const key of [...this.#profiles.keys()]) if (key.startsWith(prefix)) this.#profiles.delete(key);
   }
 }

@@ -13,6 +13,8 @@ import { AccessOutcome, accessDenied, type Principal, type UserType } from "../a
 import type { VerifiedKey } from "../auth/service";
 import { USER_ACCOUNT_ROLES } from "../rbac/roles";
 import { isRoleId, isSubset, permissionsOf } from "../rbac/service";
+import type { TenantRow } from "../tenants/model";
+import { findTenant, toTenantResponse } from "../tenants/service";
 import { type MeSchema, USER_MESSAGES, type UserRow, type UserSchema, type UserWithTenantRow } from "./model";
 import type { ProfileCache, UserProfile } from "./profile-cache";
 
@@ -34,8 +36,7 @@ export function findUser(db: Db, tenantId: string, userId: string): UserWithTena
   const user = sql(db, "SELECT * FROM users WHERE id = ? AND tenant_id = ?").get(userId, tenantId) as
     UserRow | undefined;
   if (!user) return undefined;
-  const tenantName = sqlPluck(db, "SELECT name FROM tenants WHERE id = ?").get(tenantId) as string;
-  return { ...user, tenant_name: tenantName };
+  return { ...user, tenant: findTenant(db, tenantId) as TenantRow };
 }
 
 export function toUserResponse(row: UserWithTenantRow): Static<typeof UserSchema> {
@@ -46,7 +47,7 @@ export function toUserResponse(row: UserWithTenantRow): Static<typeof UserSchema
     email: row.email,
     roles: JSON.parse(row.roles),
     status: row.status,
-    tenant: { id: row.tenant_id, name: row.tenant_name },
+    tenant: toTenantResponse(row.tenant),
     created_at: row.created_at,
     updated_at: row.updated_at,
   };
@@ -293,7 +294,7 @@ export function searchAccounts(
   tenantId: string,
   filters: SearchFilters,
   page: Page,
-): { rows: UserWithTenantRow[]; total: number } {
+): { rows: UserRow[]; total: number } {
   const where = ["u.tenant_id = @tenantId"];
   const params: Record<string, unknown> = { tenantId };
   if (filters.type) {
@@ -312,9 +313,9 @@ export function searchAccounts(
     where.push("EXISTS (SELECT 1 FROM json_each(u.roles) r WHERE r.value IN (SELECT value FROM json_each(@roles)))");
     params.roles = JSON.stringify(filters.roles);
   }
-  return selectPage<UserWithTenantRow>(db, {
-    select: "u.*, t.name AS tenant_name",
-    from: "users u JOIN tenants t ON t.id = u.tenant_id",
+  return selectPage<UserRow>(db, {
+    select: "u.*",
+    from: "users u",
     where: where.join(" AND "),
     orderBy: "u.created_at DESC, u.id DESC",
     params,

@@ -1,0 +1,120 @@
+import { t } from "elysia";
+import { EMAIL_PATTERN, Name, StringMap } from "../../http/schemas";
+
+export interface TenantRow {
+  id: string;
+  name: string;
+  /** JSON of StoredBillingDetails, or null when never set (or cleared). */
+  billing_details: string | null;
+  /** JSON object of strings. */
+  metadata: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export const ADDRESS_FIELDS = [
+  "address_line1",
+  "address_line2",
+  "address_city",
+  "address_state",
+  "address_postal_code",
+  "address_country",
+] as const;
+
+export type AddressField = (typeof ADDRESS_FIELDS)[number];
+
+/** As stored and as answered: every field present, null where unknown. */
+export interface StoredBillingDetails {
+  email: string | null;
+  help_email: string | null;
+  phone: string | null;
+  address: Record<AddressField, string | null>;
+}
+
+const nullableText = () => t.Nullable(t.String());
+
+export const AddressSchema = t.Object(
+  {
+    address_line1: nullableText(),
+    address_line2: nullableText(),
+    address_city: nullableText(),
+    address_state: nullableText(),
+    address_postal_code: nullableText(),
+    address_country: nullableText(),
+  },
+  { title: "Address" },
+);
+
+export const BillingDetailsSchema = t.Object(
+  { email: nullableText(), help_email: nullableText(), phone: nullableText(), address: AddressSchema },
+  { title: "TenantBillingDetails" },
+);
+
+export const TenantSchema = t.Object(
+  {
+    id: t.String(),
+    name: t.String(),
+    /** Always `published`: a tenant cannot be archived. */
+    status: t.Literal("published"),
+    billing_details: t.Nullable(BillingDetailsSchema),
+    metadata: t.Record(t.String(), t.String()),
+    created_at: t.String(),
+    updated_at: t.String(),
+  },
+  { title: "Tenant" },
+);
+
+export const TENANT_MESSAGES = {
+  notFound: "Tenant not found",
+  nothingToUpdate: "name, billing_details or metadata is required",
+} as const;
+
+export const COUNTRY_RULE = "must be a two-letter ISO 3166-1 country code, such as US";
+const EMAIL_RULE = "must be a valid email";
+
+/** Flexprice's limits for an address (dto.Address); an empty string means "not set", as there. */
+const text = (maxLength: number) =>
+  t.Optional(t.Nullable(t.String({ maxLength, error: `must be at most ${maxLength} characters` })));
+const email = () =>
+  t.Optional(t.Nullable(t.String({ maxLength: 320, pattern: `^$|${EMAIL_PATTERN}`, error: EMAIL_RULE })));
+
+export const AddressBody = t.Object(
+  {
+    address_line1: text(255),
+    address_line2: text(255),
+    address_city: text(100),
+    address_state: text(100),
+    address_postal_code: text(20),
+    address_country: t.Optional(t.Nullable(t.String({ pattern: "^([A-Za-z]{2})?$", error: COUNTRY_RULE }))),
+  },
+  { additionalProperties: false },
+);
+
+export const BillingDetailsBody = t.Object(
+  {
+    email: email(),
+    help_email: email(),
+    phone: text(50),
+    address: t.Optional(t.Nullable(AddressBody)),
+  },
+  { additionalProperties: false },
+);
+
+/** Like customers' metadata: string values, bounded so the row stays small. */
+export const TENANT_METADATA_LIMITS = { maxKeys: 50, maxKeyLength: 40, maxValueLength: 500 } as const;
+
+export const UpdateTenantBody = t.Object(
+  {
+    name: t.Optional(Name()),
+    /** Replaces the billing details as a whole; null (or nothing but empty fields) clears them. */
+    billing_details: t.Optional(t.Nullable(BillingDetailsBody)),
+    /** Replaces the metadata as a whole. */
+    metadata: t.Optional(
+      StringMap(t.String({ maxLength: TENANT_METADATA_LIMITS.maxValueLength }), {
+        maxKeys: TENANT_METADATA_LIMITS.maxKeys,
+        maxKeyLength: TENANT_METADATA_LIMITS.maxKeyLength,
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);

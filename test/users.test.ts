@@ -560,7 +560,7 @@ describe("POST /v1/users/search", () => {
 
   test("bad filters and unknown fields: 400 validation_error", async () => {
     const h = createHarness();
-    for (const body of [{ type: "robot" }, { status: "deleted" }, { user_ids: "usr_x" }, { email: "x@example.com" }]) {
+    for (const body of [{ type: "robot" }, { status: "removed" }, { user_ids: "usr_x" }, { email: "x@example.com" }]) {
       const res = await h.call("POST", `${USERS}/search`, { body });
       expect(res.status).toBe(400);
       expect(errorOf(res).internal_error).toBe("validation_error");

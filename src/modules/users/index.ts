@@ -7,15 +7,8 @@ import { authPlugin } from "../auth";
 import { auditContextOf } from "../audit/context";
 import { CreatedUserSchema, CreateUserBody, MeSchema, SearchUsersBody, UpdateUserBody, UserSchema } from "./model";
 import { getTenant } from "../tenants/service";
-import {
-  archiveAccount,
-  createAccount,
-  describeMe,
-  getAccount,
-  renameAccount,
-  searchAccounts,
-  toUserResponse,
-} from "./service";
+import { searchAccounts } from "./search";
+import { archiveAccount, createAccount, describeMe, getAccount, renameAccount, toUserResponse } from "./service";
 
 const IdParams = t.Object({ id: t.String() });
 
@@ -75,7 +68,14 @@ export function usersController(app: AppContext) {
         permission: "user:read",
         body: SearchUsersBody,
         response: { 200: ListSchema(UserSchema, "UserList"), ...errorResponses(400, 401, 403) },
-        detail: { summary: "Find accounts by type, id, role or status" },
+        detail: {
+          summary: "Find accounts by type, id, role, status, creation time or filter conditions",
+          description:
+            "Flexprice's UserFilter. `sort` and `filters` name fields among created_at, updated_at, name, email, " +
+            "type, status and id; a field, operator or expansion that cannot be applied is a 400 naming it, never " +
+            'ignored. `start_time`/`end_time` bound created_at, both ends included. `status: "deleted"` matches ' +
+            "no account (accounts are archived, never deleted).",
+        },
       },
     )
     .get("/:id", ({ principal, params }) => toUserResponse(getAccount(app.db, principal.tenantId, params.id)), {

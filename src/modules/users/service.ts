@@ -1,10 +1,9 @@
 import { randomBytes } from "node:crypto";
 import type { Static } from "elysia";
 import type { Config } from "../../config";
-import { type Db, selectPage, sql, sqlPluck } from "../../db";
+import { type Db, sql, sqlPluck } from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import { ApiError, alreadyExists, invalidOperation, notFound, validationError } from "../../http/errors";
-import type { Page } from "../../http/pagination";
 import { EMAIL_PATTERN } from "../../http/schemas";
 import type { AuditContext } from "../audit/model";
 import { recordAudit } from "../audit/service";
@@ -280,45 +279,4 @@ export function archiveAccount(deps: AccountDeps, principal: Principal, audit: A
     .immediate();
   deps.keyCache.invalidate(keyHashes);
   deps.profiles.invalidate(principal.tenantId, id);
-}
-
-export interface SearchFilters {
-  type?: UserType;
-  user_ids?: string[];
-  roles?: string[];
-  status?: "published" | "archived";
-}
-
-export function searchAccounts(
-  db: Db,
-  tenantId: string,
-  filters: SearchFilters,
-  page: Page,
-): { rows: UserRow[]; total: number } {
-  const where = ["u.tenant_id = @tenantId"];
-  const params: Record<string, unknown> = { tenantId };
-  if (filters.type) {
-    where.push("u.type = @type");
-    params.type = filters.type;
-  }
-  if (filters.status) {
-    where.push("u.status = @status");
-    params.status = filters.status;
-  }
-  if (filters.user_ids) {
-    where.push("u.id IN (SELECT value FROM json_each(@user_ids))");
-    params.user_ids = JSON.stringify(filters.user_ids);
-  }
-  if (filters.roles) {
-    where.push("EXISTS (SELECT 1 FROM json_each(u.roles) r WHERE r.value IN (SELECT value FROM json_each(@roles)))");
-    params.roles = JSON.stringify(filters.roles);
-  }
-  return selectPage<UserRow>(db, {
-    select: "u.*",
-    from: "users u",
-    where: where.join(" AND "),
-    orderBy: "u.created_at DESC, u.id DESC",
-    params,
-    page,
-  });
 }

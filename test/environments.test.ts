@@ -216,7 +216,7 @@ describe("PUT /v1/environments/{id}", () => {
     expect(environmentCount(h)).toBe(before);
   });
 
-  test("a body with type, or without a name: 400, nothing changed", async () => {
+  test("a body that changes the type, or has neither name nor type: 400, nothing changed", async () => {
     const h = createHarness();
     const dev = environmentOf(h, "development");
     const before = await getEnvironment(h, dev.id);
@@ -226,6 +226,74 @@ describe("PUT /v1/environments/{id}", () => {
       expect(errorOf(res).internal_error).toBe("validation_error");
     }
     expect(await getEnvironment(h, dev.id)).toEqual(before);
+  });
+
+  // Issue 10: the SDK's UpdateEnvironmentRequest carries `type`, and `name` is optional.
+  test("type, as the environment already has it, is accepted: alone it changes nothing", async () => {
+    const h = createHarness();
+    const env = await createEnvironment(h, "Staging", "production");
+    const audits = () => sql(h.context.db, "SELECT count(*) FROM audit_logs").pluck().get() as number;
+    const before = audits();
+    const same = await h.call("PUT", `${ENVS}/${env.id}`, { body: { type: "production" } });
+    expect(same.status).toBe(200);
+    expect(same.body).toEqual(env);
+    expect(audits()).toBe(before);
+    const renamed = await h.call("PUT", `${ENVS}/${env.id}`, { body: { name: "Live-2", type: "production" } });
+    expect(renamed.status).toBe(200);
+    expect(renamed.body).toEqual({ ...env, name: "Live-2", updated_at: expect.stringMatching(TIMESTAMP) });
+    expect(audits()).toBe(before + 1);
+  });
+
+  test("changing the type: 400 naming it, for the defaults and created environments alike", async () => {
+    const h = createHarness();
+    const staging = await createEnvironment(h, "Staging", "development");
+    const targets: [string, string][] = [
+      [environmentOf(h, "development").id, "production"],
+      [environmentOf(h, "production").id, "development"],
+      [staging.id, "production"],
+    ];
+    for (const [id, type] of targets) {
+      const before = await getEnvironment(h, id);
+      const res = await h.call("PUT", `${ENVS}/${id}`, { body: { name: "Renamed too", type } });
+      expect(res.status).toBe(400);
+      expect(errorOf(res)).toEqual({
+        message: "Environment type cannot be changed",
+        internal_error: "validation_error",
+        details: { type: `cannot be changed; this environment is ${before.type}` },
+      });
+      expect(await getEnvironment(h, id)).toEqual(before);
+    }
+    // The default pair is intact: Development is still the development default.
+    const dev = sql(
+      h.context.db,
+      "SELECT type, is_default FROM environments WHERE tenant_id = ? AND name = 'Development'",
+    ).get(DEFAULT_TENANT);
+    expect(dev).toEqual({ type: "development", is_default: 1 });
+  });
+
+  test("a type that is not an environment type: 400 with the create message", async () => {
+    const h = createHarness();
+    const dev = environmentOf(h, "development");
+    const res = await h.call("PUT", `${ENVS}/${dev.id}`, { body: { type: "staging" } });
+    expect(res.status).toBe(400);
+    expect(errorOf(res).message).toBe("Type must be 'development' or 'production'");
+  });
+
+  test("{} says what is required", async () => {
+    const h = createHarness();
+    const res = await h.call("PUT", `${ENVS}/${environmentOf(h, "development").id}`, { body: {} });
+    expect(errorOf(res)).toEqual({
+      message: "name is required",
+      internal_error: "validation_error",
+      details: { name: "is required when type is absent" },
+    });
+  });
+
+  test("another tenant's environment: 404, with a type too", async () => {
+    const h = createTwoTenantHarness();
+    const theirs = environmentOf(h, "production", "tenant-two");
+    const res = await h.call("PUT", `${ENVS}/${theirs.id}`, { body: { type: "production" } });
+    expect(res.status).toBe(404);
   });
 });
 

@@ -9,8 +9,8 @@ import {
   createEnvironment,
   getEnvironment,
   listEnvironments,
-  renameEnvironment,
   toEnvironmentResponse,
+  updateEnvironment,
 } from "./service";
 
 const IdParams = t.Object({ id: t.String() });
@@ -61,14 +61,19 @@ export function environmentsController(app: AppContext) {
       "/:id",
       ({ principal, request, server, params, body }) =>
         toEnvironmentResponse(
-          renameEnvironment(app.db, auditContextOf(app, { principal, request, server }), params.id, body.name),
+          updateEnvironment(app.db, auditContextOf(app, { principal, request, server }), params.id, body),
         ),
       {
         permission: "environment:write",
         params: IdParams,
         body: UpdateEnvironmentBody,
         response: { 200: EnvironmentSchema, ...errorResponses(400, 401, 403, 404, 409, 503) },
-        detail: { summary: "Rename an environment" },
+        detail: {
+          summary: "Rename an environment",
+          description:
+            "`name`, `type` or both. `type` may only repeat the environment's type: a type never changes " +
+            "(400 `Environment type cannot be changed`).",
+        },
       },
     );
 }

@@ -25,15 +25,26 @@ export const EnvironmentSchema = t.Object(
 );
 
 const name = Name();
+const type = t.Union([t.Literal("development"), t.Literal("production")], {
+  error: "Type must be 'development' or 'production'",
+});
 
-export const CreateEnvironmentBody = t.Object(
-  {
-    name,
-    type: t.Union([t.Literal("development"), t.Literal("production")], {
-      error: "Type must be 'development' or 'production'",
-    }),
-  },
+export const CreateEnvironmentBody = t.Object({ name, type }, { additionalProperties: false });
+
+/**
+ * Flexprice's UpdateEnvironmentRequest: either or both. `type` is accepted only as the type the
+ * environment already has: an environment's type never changes (as in Flexprice), since its
+ * keys are `sk_live_`/`sk_test_` by it and each tenant keeps one development and one
+ * production default.
+ */
+export const UpdateEnvironmentBody = t.Object(
+  { name: t.Optional(name), type: t.Optional(type) },
   { additionalProperties: false },
 );
 
-export const UpdateEnvironmentBody = t.Object({ name }, { additionalProperties: false });
+export const ENVIRONMENT_MESSAGES = {
+  notFound: "Environment not found",
+  duplicateName: "An environment with this name already exists",
+  nothingToUpdate: "name is required",
+  typeImmutable: "Environment type cannot be changed",
+} as const;

@@ -1,11 +1,11 @@
 import type { Static } from "elysia";
 import { type Db, selectPage, sql, sqlPluck } from "../../db";
 import { newId, nowIso } from "../../db/ids";
-import { alreadyExists, notFound } from "../../http/errors";
+import { alreadyExists, notFound, validationError } from "../../http/errors";
 import type { Page } from "../../http/pagination";
 import type { AuditContext } from "../audit/model";
 import { recordAudit } from "../audit/service";
-import type { EnvironmentRow, EnvironmentSchema, EnvironmentType } from "./model";
+import { ENVIRONMENT_MESSAGES, type EnvironmentRow, type EnvironmentSchema, type EnvironmentType } from "./model";
 
 export type EnvironmentResponse = Static<typeof EnvironmentSchema>;
 
@@ -55,7 +55,7 @@ export function listEnvironments(db: Db, tenantId: string, page: Page): { rows: 
 
 export function getEnvironment(db: Db, tenantId: string, id: string): EnvironmentRow {
   const row = findEnvironment(db, tenantId, id);
-  if (!row) throw notFound("Environment not found");
+  if (!row) throw notFound(ENVIRONMENT_MESSAGES.notFound);
   return row;
 }
 
@@ -69,8 +69,6 @@ function nameTaken(db: Db, tenantId: string, name: string, exceptId: string | nu
   );
 }
 
-const DUPLICATE_NAME = "An environment with this name already exists";
-
 export function createEnvironment(
   db: Db,
   audit: AuditContext,
@@ -79,7 +77,7 @@ export function createEnvironment(
   const name = input.name.trim();
   return db
     .transaction(() => {
-      if (nameTaken(db, audit.tenantId, name, null)) throw alreadyExists(DUPLICATE_NAME);
+      if (nameTaken(db, audit.tenantId, name, null)) throw alreadyExists(ENVIRONMENT_MESSAGES.duplicateName);
       const now = nowIso();
       const row: EnvironmentRow = {
         id: newId("env"),
@@ -106,12 +104,32 @@ export function createEnvironment(
     .immediate();
 }
 
-export function renameEnvironment(db: Db, audit: AuditContext, id: string, newName: string): EnvironmentRow {
-  const name = newName.trim();
+/**
+ * PUT /v1/environments/{id}: renames it. `type`, when sent, must be the type it has: an
+ * environment's type never changes (its keys are sk_live_/sk_test_ by it, and the tenant's
+ * development and production defaults stay what they are). A request that only confirms the
+ * type changes nothing and writes no audit row.
+ */
+export function updateEnvironment(
+  db: Db,
+  audit: AuditContext,
+  id: string,
+  input: { name?: string; type?: EnvironmentType },
+): EnvironmentRow {
+  if (input.name === undefined && input.type === undefined) {
+    throw validationError(ENVIRONMENT_MESSAGES.nothingToUpdate, { name: "is required when type is absent" });
+  }
+  const name = input.name?.trim();
   return db
     .transaction(() => {
       const before = getEnvironment(db, audit.tenantId, id);
-      if (nameTaken(db, audit.tenantId, name, id)) throw alreadyExists(DUPLICATE_NAME);
+      if (input.type !== undefined && input.type !== before.type) {
+        throw validationError(ENVIRONMENT_MESSAGES.typeImmutable, {
+          type: `cannot be changed; this environment is ${before.type}`,
+        });
+      }
+      if (name === undefined) return before;
+      if (nameTaken(db, audit.tenantId, name, id)) throw alreadyExists(ENVIRONMENT_MESSAGES.duplicateName);
       const after: EnvironmentRow = { ...before, name, updated_at: nowIso() };
       sql(db, "UPDATE environments SET name = ?, updated_at = ? WHERE tenant_id = ? AND id = ?").run(
         after.name,

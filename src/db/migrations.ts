@@ -6,6 +6,7 @@ import customers from "./migrations/004_customers.sql" with { type: "text" };
 import credentialGeneration from "./migrations/005_credential_generation.sql" with { type: "text" };
 import rotationAndPortalRevocation from "./migrations/006_rotation_and_portal_revocation.sql" with { type: "text" };
 import tenantDetails from "./migrations/007_tenant_details.sql" with { type: "text" };
+import customerAddressParent from "./migrations/008_customer_address_parent.sql" with { type: "text" };
 
 export interface Migration {
   version: number;
@@ -26,4 +27,5 @@ export const MIGRATIONS: Migration[] = [
   migration("005_credential_generation", credentialGeneration),
   migration("006_rotation_and_portal_revocation", rotationAndPortalRevocation),
   migration("007_tenant_details", tenantDetails),
+  migration("008_customer_address_parent", customerAddressParent),
 ];

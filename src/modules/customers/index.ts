@@ -1,5 +1,6 @@
 import { Elysia, t } from "elysia";
 import type { AppContext } from "../../context";
+import { notFound } from "../../http/errors";
 import { errorResponses } from "../../http/openapi";
 import { ListSchema, listOf, pageOf } from "../../http/pagination";
 import { authPlugin } from "../auth";
@@ -12,15 +13,17 @@ import {
   PortalSessionSchema,
   SearchCustomersBody,
   UpdateCustomerBody,
+  UpdateTargetQuery,
 } from "./model";
 import {
   createCustomer,
+  customerResponse,
+  customerResponses,
   deleteCustomer,
   getCustomer,
   getCustomerByExternalId,
   listCustomers,
   revokePortalSessions,
-  toCustomerResponse,
   updateCustomer,
 } from "./service";
 
@@ -34,7 +37,90 @@ function portalUrl(base: string, token: string): string {
   return url.toString();
 }
 
+/** Every customer id Tollgate makes starts with this (then a ULID); see onlyCustomerIds. */
+const CUSTOMER_ID_PREFIX = "cust_";
+
+/**
+ * `/v1/customers/{id}` takes customer ids only. A segment without the prefix every customer id
+ * has is not an id but the name of a route Tollgate does not serve (the SDK's
+ * GET /v1/customers/usage and /v1/customers/wallets, or whatever Flexprice adds next), so it is
+ * answered as the router answers an unknown route: 404 Route not found, before any credential
+ * check, instead of a "Customer not found" that would say a customer called "usage" was looked
+ * up. No list of reserved words to keep in step with Flexprice: the id format decides.
+ * Runs as the instance's own parse and transform hooks, which come before the access check.
+ */
+function onlyCustomerIds({ params }: { params: Record<string, string | undefined> }) {
+  if (!params.id?.startsWith(CUSTOMER_ID_PREFIX)) throw notFound("Route not found");
+}
+
 export function customersController(app: AppContext) {
+  // Mounted below under /v1/customers; its own hooks apply to its routes only.
+  const byId = new Elysia({ tags: ["Customers"] })
+    .use(authPlugin(app))
+    .onParse(onlyCustomerIds)
+    .onTransform(onlyCustomerIds)
+    .get(
+      "/:id",
+      ({ principal, params }) => customerResponse(app.db, principal, getCustomer(app.db, principal, params.id)),
+      {
+        permission: "customer:read",
+        params: IdParams,
+        response: { 200: CustomerSchema, ...errorResponses(401, 403, 404) },
+        detail: { summary: "One customer, deleted ones included, with its parent" },
+      },
+    )
+    .put(
+      "/:id",
+      ({ principal, request, server, params, body }) =>
+        customerResponse(
+          app.db,
+          principal,
+          updateCustomer(app.db, auditContextOf(app, { principal, request, server }), { id: params.id }, body),
+        ),
+      {
+        permission: "customer:write",
+        params: IdParams,
+        body: UpdateCustomerBody,
+        response: { 200: CustomerSchema, ...errorResponses(400, 401, 403, 404, 409, 503) },
+        detail: { summary: "Change a customer's fields (as PUT /v1/customers?id=)" },
+      },
+    )
+    .delete(
+      "/:id/portal-sessions",
+      ({ principal, request, server, params, set }) => {
+        revokePortalSessions(app.db, auditContextOf(app, { principal, request, server }), params.id);
+        set.status = 204;
+      },
+      {
+        permission: "customer:write",
+        params: IdParams,
+        response: { 204: t.Void(), ...errorResponses(401, 403, 404, 503) },
+        detail: {
+          summary: "Sign a customer out of the portal everywhere",
+          description:
+            "Every portal session token issued for this customer until now fails from the next request " +
+            "(401 Invalid or expired session token); sessions opened afterwards work.",
+        },
+      },
+    )
+    .delete(
+      "/:id",
+      ({ principal, request, server, params, set }) => {
+        deleteCustomer(app.db, auditContextOf(app, { principal, request, server }), params.id);
+        set.status = 204;
+      },
+      {
+        permission: "customer:write",
+        params: IdParams,
+        response: { 204: t.Void(), ...errorResponses(400, 401, 403, 404, 503) },
+        detail: {
+          summary: "Delete a customer (soft: its external_id becomes free)",
+          description:
+            "A customer that is the parent of live customers is kept (400) until they are detached or deleted.",
+        },
+      },
+    );
+
   return new Elysia({ prefix: "/v1/customers", tags: ["Customers"] })
     .use(authPlugin(app))
     .post(
@@ -42,13 +128,42 @@ export function customersController(app: AppContext) {
       ({ principal, request, server, body, set }) => {
         const row = createCustomer(app.db, auditContextOf(app, { principal, request, server }), body);
         set.status = 201;
-        return toCustomerResponse(row);
+        return customerResponse(app.db, principal, row);
       },
       {
         permission: "customer:write",
         body: CreateCustomerBody,
-        response: { 201: CustomerSchema, ...errorResponses(400, 401, 403, 409, 503) },
-        detail: { summary: "Create a customer (external_id unique in the environment)" },
+        response: { 201: CustomerSchema, ...errorResponses(400, 401, 403, 404, 409, 503) },
+        detail: {
+          summary: "Create a customer (external_id unique in the environment)",
+          description: "404: the parent named by parent_customer_id or parent_customer_external_id does not exist.",
+        },
+      },
+    )
+    .put(
+      "",
+      ({ principal, request, server, query, body }) =>
+        customerResponse(
+          app.db,
+          principal,
+          updateCustomer(
+            app.db,
+            auditContextOf(app, { principal, request, server }),
+            { id: query.id, externalCustomerId: query.external_customer_id },
+            body,
+          ),
+        ),
+      {
+        permission: "customer:write",
+        query: UpdateTargetQuery,
+        body: UpdateCustomerBody,
+        response: { 200: CustomerSchema, ...errorResponses(400, 401, 403, 404, 409, 503) },
+        detail: {
+          summary: "Change a customer's fields, naming it by ?id= or ?external_customer_id=",
+          description:
+            "external_customer_id finds the live customer holding that external id (to change the external id " +
+            "itself, send external_id in the body). Both given: they must name the same customer.",
+        },
       },
     )
     .get(
@@ -56,7 +171,7 @@ export function customersController(app: AppContext) {
       ({ principal, query }) => {
         const page = pageOf(query);
         const { rows, total } = listCustomers(app.db, principal, query, page);
-        return listOf(rows.map(toCustomerResponse), total, page);
+        return listOf(customerResponses(app.db, principal, rows), total, page);
       },
       {
         permission: "customer:read",
@@ -70,23 +185,28 @@ export function customersController(app: AppContext) {
       ({ principal, body }) => {
         const page = pageOf(body);
         const { rows, total } = listCustomers(app.db, principal, body, page);
-        return listOf(rows.map(toCustomerResponse), total, page);
+        return listOf(customerResponses(app.db, principal, rows), total, page);
       },
       {
         permission: "customer:read",
         body: SearchCustomersBody,
         response: { 200: ListSchema(CustomerSchema, "CustomerList"), ...errorResponses(400, 401, 403) },
-        detail: { summary: "Find live customers by external_id or email" },
+        detail: {
+          summary: "Find customers: by ids, external ids, parents, status, time, filters; sorted",
+          description:
+            "Flexprice's CustomerFilter. A filter or expansion Tollgate cannot apply is a 400, never ignored.",
+        },
       },
     )
     .get(
       "/external/:external_id",
-      ({ principal, params }) => toCustomerResponse(getCustomerByExternalId(app.db, principal, params.external_id)),
+      ({ principal, params }) =>
+        customerResponse(app.db, principal, getCustomerByExternalId(app.db, principal, params.external_id)),
       {
         permission: "customer:read",
         params: ExternalIdParams,
         response: { 200: CustomerSchema, ...errorResponses(401, 403, 404) },
-        detail: { summary: "The live customer with this external_id" },
+        detail: { summary: "The live customer with this external_id, with its parent" },
       },
     )
     .get(
@@ -117,55 +237,5 @@ export function customersController(app: AppContext) {
         },
       },
     )
-    .get("/:id", ({ principal, params }) => toCustomerResponse(getCustomer(app.db, principal, params.id)), {
-      permission: "customer:read",
-      params: IdParams,
-      response: { 200: CustomerSchema, ...errorResponses(401, 403, 404) },
-      detail: { summary: "One customer, deleted ones included" },
-    })
-    .put(
-      "/:id",
-      ({ principal, request, server, params, body }) =>
-        toCustomerResponse(
-          updateCustomer(app.db, auditContextOf(app, { principal, request, server }), params.id, body),
-        ),
-      {
-        permission: "customer:write",
-        params: IdParams,
-        body: UpdateCustomerBody,
-        response: { 200: CustomerSchema, ...errorResponses(400, 401, 403, 404, 409, 503) },
-        detail: { summary: "Change a customer's fields" },
-      },
-    )
-    .delete(
-      "/:id/portal-sessions",
-      ({ principal, request, server, params, set }) => {
-        revokePortalSessions(app.db, auditContextOf(app, { principal, request, server }), params.id);
-        set.status = 204;
-      },
-      {
-        permission: "customer:write",
-        params: IdParams,
-        response: { 204: t.Void(), ...errorResponses(401, 403, 404, 503) },
-        detail: {
-          summary: "Sign a customer out of the portal everywhere",
-          description:
-            "Every portal session token issued for this customer until now fails from the next request " +
-            "(401 Invalid or expired session token); sessions opened afterwards work.",
-        },
-      },
-    )
-    .delete(
-      "/:id",
-      ({ principal, request, server, params, set }) => {
-        deleteCustomer(app.db, auditContextOf(app, { principal, request, server }), params.id);
-        set.status = 204;
-      },
-      {
-        permission: "customer:write",
-        params: IdParams,
-        response: { 204: t.Void(), ...errorResponses(401, 403, 404, 503) },
-        detail: { summary: "Delete a customer (soft: its external_id becomes free)" },
-      },
-    );
+    .use(byId);
 }

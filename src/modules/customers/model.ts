@@ -1,10 +1,21 @@
+import { FormatRegistry } from "@sinclair/typebox";
 import { t } from "elysia";
 import { paginationBodyFields, paginationFields } from "../../http/pagination";
-import { EMAIL_PATTERN, Int, StringMap } from "../../http/schemas";
+import { EMAIL_PATTERN, Int, StringMap, Timestamp } from "../../http/schemas";
+import { COUNTRY_CODES, COUNTRY_RULE } from "./countries";
 
 export const CUSTOMER_MESSAGES = {
   notFound: "Customer not found",
   duplicate: "A customer with this external_id already exists",
+  parentNotFound: "Parent customer not found",
+  oneParentReference: "Only one of parent_customer_id or parent_customer_external_id may be provided",
+  ownParent: "A customer cannot be its own parent",
+  parentHasParent: "The parent customer has a parent of its own: customer hierarchies are one level deep",
+  isParent: "This customer is the parent of other customers, so it cannot have a parent itself",
+  hasChildren: "This customer is the parent of other customers: detach or delete them first",
+  updateTarget: "Either id or external_customer_id is required",
+  differentTargets: "id and external_customer_id refer to different customers",
+  taxRates: "tax_rate_overrides is not supported: Tollgate keeps no tax rates",
 } as const;
 
 export interface CustomerRow {
@@ -16,21 +27,66 @@ export interface CustomerRow {
   email: string | null;
   metadata: string;
   status: "published" | "deleted";
+  address_line1: string | null;
+  address_line2: string | null;
+  address_city: string | null;
+  address_state: string | null;
+  address_postal_code: string | null;
+  address_country: string | null;
+  parent_customer_id: string | null;
+  created_by: string | null;
+  updated_by: string | null;
   created_at: string;
   updated_at: string;
 }
 
+/** The address fields, each with Flexprice's length limit (the country: an ISO 3166-1 alpha-2 code). */
+export const ADDRESS_FIELDS = [
+  "address_line1",
+  "address_line2",
+  "address_city",
+  "address_state",
+  "address_postal_code",
+  "address_country",
+] as const;
+
+export type AddressField = (typeof ADDRESS_FIELDS)[number];
+
+/** A customer's own fields: everything but the expanded parent. */
+const customerFields = {
+  id: t.String(),
+  external_id: t.String(),
+  name: t.Nullable(t.String()),
+  email: t.Nullable(t.String()),
+  metadata: t.Record(t.String(), t.String()),
+  status: t.Union([t.Literal("published"), t.Literal("deleted")]),
+  address_line1: t.Nullable(t.String()),
+  address_line2: t.Nullable(t.String()),
+  address_city: t.Nullable(t.String()),
+  address_state: t.Nullable(t.String()),
+  address_postal_code: t.Nullable(t.String()),
+  address_country: t.Nullable(t.String({ description: "ISO 3166-1 alpha-2" })),
+  parent_customer_id: t.Nullable(t.String()),
+  tenant_id: t.String(),
+  environment_id: t.String(),
+  created_by: t.Nullable(t.String({ description: "The user or service account that created the customer" })),
+  updated_by: t.Nullable(t.String({ description: "The user or service account that last changed the customer" })),
+  created_at: t.String(),
+  updated_at: t.String(),
+};
+
+/** A parent as it appears inside its child: hierarchies are one level deep, so it has no parent. */
+export const ParentCustomerSchema = t.Object(
+  { ...customerFields, parent_customer: t.Null({ description: "Always null: a parent has no parent" }) },
+  { title: "ParentCustomer" },
+);
+
 export const CustomerSchema = t.Object(
   {
-    id: t.String(),
-    external_id: t.String(),
-    name: t.Nullable(t.String()),
-    email: t.Nullable(t.String()),
-    metadata: t.Record(t.String(), t.String()),
-    status: t.Union([t.Literal("published"), t.Literal("deleted")]),
-    environment_id: t.String(),
-    created_at: t.String(),
-    updated_at: t.String(),
+    ...customerFields,
+    parent_customer: t.Nullable(ParentCustomerSchema, {
+      description: "The parent customer in full, or null (on the customer portal: always null)",
+    }),
   },
   { title: "Customer" },
 );
@@ -40,7 +96,23 @@ export const METADATA_MAX_KEYS = 50;
 export const METADATA_MAX_KEY_LENGTH = 40;
 export const METADATA_MAX_VALUE_LENGTH = 500;
 
+/** An empty string clears the country, as for every address field. */
+FormatRegistry.Set("iso3166-alpha2", (value) => value === "" || COUNTRY_CODES.has(value));
+
 const externalId = t.String({ minLength: 1, maxLength: 255, pattern: "\\S" });
+const address = (maxLength: number) =>
+  t.Optional(
+    t.Nullable(
+      t.String({
+        maxLength,
+        error: `must be a string of at most ${maxLength} characters, or null`,
+        description: "An empty string or null clears it",
+      }),
+    ),
+  );
+/** A reference to another customer; an empty string or null means none. */
+const customerReference = (description: string) => t.Optional(t.Nullable(t.String({ maxLength: 255, description })));
+
 const fields = {
   name: t.Optional(t.Nullable(t.String({ maxLength: 255 }))),
   email: t.Optional(t.Nullable(t.String({ maxLength: 320, pattern: EMAIL_PATTERN, error: "must be a valid email" }))),
@@ -50,12 +122,79 @@ const fields = {
       maxKeys: METADATA_MAX_KEYS,
     }),
   ),
+  address_line1: address(255),
+  address_line2: address(255),
+  address_city: address(100),
+  address_state: address(100),
+  address_postal_code: address(20),
+  address_country: t.Optional(
+    t.Nullable(
+      t.String({ format: "iso3166-alpha2", maxLength: 2, error: COUNTRY_RULE, description: "ISO 3166-1 alpha-2" }),
+    ),
+  ),
+  parent_customer_id: customerReference("The parent's id (one level deep: the parent may not have a parent)"),
+  parent_customer_external_id: customerReference("The parent's external_id, instead of parent_customer_id"),
+  integration_entity_mapping: t.Optional(
+    t.Array(
+      t.Object(
+        {
+          provider: t.Union([t.Literal("stripe"), t.Literal("razorpay"), t.Literal("paypal")]),
+          id: t.String({ minLength: 1, maxLength: 255, pattern: "\\S" }),
+        },
+        { additionalProperties: false },
+      ),
+      {
+        maxItems: 3,
+        description:
+          "The customer's id at a payment provider, kept as metadata `<provider>_customer_id` " +
+          "(Tollgate does not call the provider)",
+      },
+    ),
+  ),
 };
 
-export const CreateCustomerBody = t.Object({ external_id: externalId, ...fields }, { additionalProperties: false });
+export const CreateCustomerBody = t.Object(
+  {
+    external_id: externalId,
+    ...fields,
+    skip_onboarding_workflow: t.Optional(
+      t.Boolean({ description: "Accepted and ignored: Tollgate runs no onboarding workflow" }),
+    ),
+    tax_rate_overrides: t.Optional(
+      t.Array(
+        t.Object(
+          {
+            tax_rate_code: t.String({ maxLength: 255 }),
+            currency: t.String({ maxLength: 16 }),
+            auto_apply: t.Optional(t.Boolean()),
+            priority: t.Optional(Int({ minimum: 0, maximum: 1_000_000 })),
+            metadata: t.Optional(
+              StringMap(t.String({ maxLength: METADATA_MAX_VALUE_LENGTH }), {
+                maxKeyLength: METADATA_MAX_KEY_LENGTH,
+                maxKeys: METADATA_MAX_KEYS,
+              }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        { maxItems: 100, description: "Only an empty list is accepted: Tollgate keeps no tax rates" },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
 
 export const UpdateCustomerBody = t.Object(
   { external_id: t.Optional(externalId), ...fields },
+  { additionalProperties: false },
+);
+
+/** PUT /v1/customers: which customer, by id or by external id (both: they must agree). */
+export const UpdateTargetQuery = t.Object(
+  {
+    id: t.Optional(t.String({ maxLength: 255 })),
+    external_customer_id: t.Optional(t.String({ maxLength: 255 })),
+  },
   { additionalProperties: false },
 );
 
@@ -65,7 +204,68 @@ const filters = {
 };
 
 export const ListCustomersQuery = t.Object({ ...filters, ...paginationFields }, { additionalProperties: false });
-export const SearchCustomersBody = t.Object({ ...filters, ...paginationBodyFields }, { additionalProperties: false });
+
+/** At most this many ids in each id list of a search (as many as one page can hold). */
+export const MAX_SEARCH_IDS = 1000;
+
+const direction = t.Union([t.Literal("asc"), t.Literal("desc")]);
+const idList = (description: string) =>
+  t.Optional(t.Array(t.String({ maxLength: 255 }), { maxItems: MAX_SEARCH_IDS, description }));
+
+/** Flexprice's FilterCondition: `value` is a tagged union, the member the operator reads set. */
+export const FilterConditionBody = t.Object(
+  {
+    field: t.String({ maxLength: 64 }),
+    operator: t.Union(
+      ["eq", "contains", "not_contains", "gt", "lt", "in", "not_in", "before", "after"].map((op) => t.Literal(op)),
+    ),
+    data_type: t.Optional(t.Union(["string", "number", "date", "array"].map((type) => t.Literal(type)))),
+    value: t.Object(
+      {
+        string: t.Optional(t.String({ maxLength: 1000 })),
+        number: t.Optional(t.Number()),
+        boolean: t.Optional(t.Boolean()),
+        date: t.Optional(Timestamp()),
+        array: t.Optional(t.Array(t.String({ maxLength: 1000 }), { minItems: 1, maxItems: MAX_SEARCH_IDS })),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const SortConditionBody = t.Object(
+  { field: t.String({ maxLength: 64 }), direction: t.Optional(direction) },
+  { additionalProperties: false },
+);
+
+/** Flexprice's CustomerFilter. What each field does: ./search.ts. */
+export const SearchCustomersBody = t.Object(
+  {
+    ...filters,
+    customer_ids: idList("Customers with one of these ids (an empty list: no filter, as in Flexprice)"),
+    external_ids: idList("Customers with one of these external ids (an empty list: no filter)"),
+    parent_customer_ids: idList("Children of these customers (an empty list: no filter)"),
+    status: t.Optional(
+      t.Union([t.Literal("published"), t.Literal("deleted"), t.Literal("archived")], {
+        description: "Default: live customers only. Customers are never archived: that status matches none",
+      }),
+    ),
+    start_time: t.Optional(Timestamp({ description: "Created at or after" })),
+    end_time: t.Optional(Timestamp({ description: "Created at or before" })),
+    filters: t.Optional(t.Array(FilterConditionBody, { maxItems: 20 })),
+    sort: t.Optional(t.Array(SortConditionBody, { maxItems: 8 })),
+    order: t.Optional(direction),
+    expand: t.Optional(
+      t.String({
+        maxLength: 255,
+        description: "Only parent_customer, which every customer response includes anyway",
+      }),
+    ),
+    ...paginationBodyFields,
+  },
+  { additionalProperties: false },
+);
 
 export const PortalSessionSchema = t.Object(
   { url: t.String(), token: t.String(), expires_at: t.String() },

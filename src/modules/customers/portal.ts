@@ -16,14 +16,18 @@ function sessionCustomer(app: AppContext, session: PortalSession) {
   return customer;
 }
 
-/** What a customer sees with a portal session token: itself and its own usage, nothing else. */
+/**
+ * What a customer sees with a portal session token: itself and its own usage, nothing else.
+ * Its own record includes parent_customer_id; the parent's record is another customer's, which a
+ * session for this one does not show (parent_customer: null).
+ */
 export function customerPortalController(app: AppContext) {
   return new Elysia({ prefix: "/v1/customer/portal", tags: ["Customer portal"] })
     .use(authPlugin(app))
     .get("/info", ({ session }) => toCustomerResponse(sessionCustomer(app, session)), {
       portal: true,
       response: { 200: CustomerSchema, ...errorResponses(401, 404) },
-      detail: { summary: "The session's customer" },
+      detail: { summary: "The session's customer (its parent not expanded: parent_customer is null)" },
     })
     .get(
       "/usage",

@@ -807,7 +807,8 @@ describe("POST /v1/events/usage", () => {
     expect((await usage(h, { ...c1, aggregation_type: "MAX", property_name: "n" })).value).toBe(10);
     expect((await usage(h, { ...c1, aggregation_type: "COUNT_UNIQUE", property_name: "model" })).value).toBe(3);
     expect((await usage(h, { ...c1, aggregation_type: "LATEST", property_name: "n" })).value).toBe(10);
-    expect((await usage(h, { ...c1, aggregation_type: "LATEST", property_name: "model" })).value).toBe("a");
+    // LATEST reads numbers, like SUM and MAX: a property that never holds one has no latest value.
+    expect((await usage(h, { ...c1, aggregation_type: "LATEST", property_name: "model" })).value).toBe(null);
 
     expect((await usage(h, { aggregation_type: "COUNT" })).value).toBe(6);
     expect((await usage(h, { aggregation_type: "SUM", property_name: "n" })).value).toBe(124.5);
@@ -819,7 +820,7 @@ describe("POST /v1/events/usage", () => {
     });
   });
 
-  test("SUM and MAX ignore a non-numeric value instead of coercing or failing", async () => {
+  test("SUM and MAX read numbers sent as text and ignore any other value instead of coercing or failing", async () => {
     const h = createHarness();
     await bulk(h, [
       { event_name: "tokens", external_customer_id: "c", timestamp: "2025-03-01T10:00:00Z", properties: { n: "999" } },
@@ -828,8 +829,9 @@ describe("POST /v1/events/usage", () => {
       { event_name: "tokens", external_customer_id: "c", timestamp: "2025-03-01T10:00:03Z", properties: { n: true } },
       { event_name: "tokens", external_customer_id: "c", timestamp: "2025-03-01T10:00:04Z", properties: {} },
     ]);
-    expect((await usage(h, { aggregation_type: "SUM", property_name: "n" })).value).toBe(3);
-    expect((await usage(h, { aggregation_type: "MAX", property_name: "n" })).value).toBe(3);
+    // "999" is a number as text (the SDK sends every property so); "lots", true and {} are not.
+    expect((await usage(h, { aggregation_type: "SUM", property_name: "n" })).value).toBe(1002);
+    expect((await usage(h, { aggregation_type: "MAX", property_name: "n" })).value).toBe(999);
     expect((await usage(h, { aggregation_type: "COUNT" })).value).toBe(5);
   });
 
@@ -855,7 +857,8 @@ describe("POST /v1/events/usage", () => {
     const sum = await usage(h, { ...c1, aggregation_type: "SUM", property_name: "n" });
     expect(sum.results.map((r) => r.value)).toEqual([12, 0, 2.5, 10]);
     const latest = await usage(h, { ...c1, aggregation_type: "LATEST", property_name: "n" });
-    expect(latest.results.map((r) => r.value)).toEqual([7, "lots", 2.5, 10]);
+    // 10:01 holds only "lots": no number, so no latest value.
+    expect(latest.results.map((r) => r.value)).toEqual([7, null, 2.5, 10]);
   });
 
   test("window_size HOUR", async () => {
@@ -907,15 +910,13 @@ describe("POST /v1/events/usage", () => {
   test("property_name is required except for COUNT; bad requests are 400", async () => {
     const h = await seeded();
     const base = { event_name: "tokens", start_time: START, end_time: END };
-    for (const type of ["SUM", "MAX", "COUNT_UNIQUE", "LATEST"]) {
+    for (const type of ["SUM", "MAX", "COUNT_UNIQUE", "LATEST", "AVG", "SUM_WITH_MULTIPLIER", "WEIGHTED_SUM"]) {
       const res = await h.call("POST", "/v1/events/usage", { body: { ...base, aggregation_type: type } });
       expectValidationError(res, "property_name");
     }
     const bad: [Record<string, unknown>, string][] = [
-      [{ ...base, aggregation_type: "AVG" }, "aggregation_type"],
-      [{ ...base, aggregation_type: "COUNT", window_size: "WEEK" }, "window_size"],
-      [{ event_name: "tokens", end_time: END, aggregation_type: "COUNT" }, "start_time"],
-      [{ event_name: "tokens", start_time: START, aggregation_type: "COUNT" }, "end_time"],
+      [{ ...base, aggregation_type: "MEDIAN" }, "aggregation_type"],
+      [{ ...base, aggregation_type: "COUNT", window_size: "YEAR" }, "window_size"],
       [{ start_time: START, end_time: END, aggregation_type: "COUNT" }, "event_name"],
       [{ ...base, aggregation_type: "COUNT", start_time: "2025-03-01" }, "start_time"],
       [{ ...base, aggregation_type: "COUNT", extra: 1 }, "extra"],

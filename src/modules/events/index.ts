@@ -111,7 +111,13 @@ export function eventsController(app: AppContext) {
       permission: "event:read",
       body: UsageBody,
       response: { 200: UsageSchema, ...errorResponses(400, 401, 403) },
-      detail: { summary: "Aggregate usage: COUNT, SUM, MAX, COUNT_UNIQUE or LATEST, optionally per window" },
+      detail: {
+        summary:
+          "Aggregate usage (COUNT, SUM, AVG, MAX, COUNT_UNIQUE, LATEST, SUM_WITH_MULTIPLIER, WEIGHTED_SUM), optionally per window",
+        description:
+          "Over [start_time, end_time), by default the 7 days before end_time (default: now). Numbers sent as text " +
+          "count as numbers; other values are ignored by the aggregations that read numbers.",
+      },
     })
     .get(
       "/:id",

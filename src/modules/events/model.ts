@@ -13,6 +13,8 @@ export const MAX_FILTER_VALUES = 100;
 export const MAX_FILTER_VALUE_LENGTH = 255;
 /** A windowed usage query may produce at most this many windows (a week of minutes). */
 export const MAX_USAGE_WINDOWS = 10_080;
+/** Usage without start_time or end_time covers the 7 days before end_time (default: now), as in Flexprice. */
+export const DEFAULT_USAGE_RANGE_MS = 7 * 86_400_000;
 /** What one event read (a page, a count, a usage aggregate) may spend before it is refused. */
 export const READ_BUDGET_MS = 1000;
 
@@ -115,25 +117,60 @@ export const EventPageSchema = t.Object(
   { title: "EventPage" },
 );
 
-export const AGGREGATIONS = ["COUNT", "SUM", "MAX", "COUNT_UNIQUE", "LATEST"] as const;
-export const WINDOWS = ["MINUTE", "HOUR", "DAY"] as const;
+/** Every aggregation the Flexprice API (and its SDK's AggregationType) names. */
+export const AGGREGATIONS = [
+  "COUNT",
+  "SUM",
+  "AVG",
+  "MAX",
+  "COUNT_UNIQUE",
+  "LATEST",
+  "SUM_WITH_MULTIPLIER",
+  "WEIGHTED_SUM",
+] as const;
+/** Every window the Flexprice API (and its SDK's WindowSize) names. */
+export const WINDOWS = [
+  "MINUTE",
+  "15MIN",
+  "30MIN",
+  "HOUR",
+  "3HOUR",
+  "6HOUR",
+  "12HOUR",
+  "DAY",
+  "WEEK",
+  "MONTH",
+] as const;
 export type Aggregation = (typeof AGGREGATIONS)[number];
 export type WindowSize = (typeof WINDOWS)[number];
+
+const windowSize = t.Union(WINDOWS.map((w) => t.Literal(w)));
+/** A decimal as text (how the SDK sends it) or a JSON number. */
+const decimal = t.Union([
+  t.String({ pattern: "^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$", maxLength: 64 }),
+  t.Number(),
+]);
 
 export const UsageBody = t.Object(
   {
     event_name: text,
     external_customer_id: t.Optional(text),
+    customer_id: t.Optional(text),
     aggregation_type: t.Union(AGGREGATIONS.map((a) => t.Literal(a))),
     property_name: t.Optional(t.String({ pattern: PROPERTY_NAME_PATTERN })),
-    start_time: timestamp,
-    end_time: timestamp,
-    window_size: t.Optional(t.Union(WINDOWS.map((w) => t.Literal(w)))),
+    start_time: t.Optional(timestamp),
+    end_time: t.Optional(timestamp),
+    window_size: t.Optional(windowSize),
+    bucket_size: t.Optional(windowSize),
+    filters: t.Optional(PropertyFilters),
+    group_by_property: t.Optional(t.String({ pattern: PROPERTY_NAME_PATTERN })),
+    multiplier: t.Optional(decimal),
+    billing_anchor: t.Optional(timestamp),
   },
   { additionalProperties: false, title: "UsageRequest" },
 );
 
-const usageValue = t.Union([t.Number(), t.String(), t.Boolean(), t.Null()]);
+const usageValue = t.Nullable(t.Number());
 
 export const UsageSchema = t.Object(
   {

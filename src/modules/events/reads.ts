@@ -1,13 +1,6 @@
 import type { Db } from "../../db";
-import {
-  aggregateUsage,
-  type EventQuery,
-  queryEvents,
-  type Scope,
-  type UsageQuery,
-  type UsageWindow,
-  usageSummary,
-} from "./service";
+import { type EventQuery, queryEvents, type Scope, type UsageWindow, usageSummary } from "./service";
+import { aggregateUsage, type UsageQuery } from "./usage";
 
 /** The event reads that may scan many rows: what the reader threads run. Plain data, so it can be posted. */
 export type EventRead =

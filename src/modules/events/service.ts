@@ -5,7 +5,6 @@ import { notFound, validationError } from "../../http/errors";
 import { WITHIN_BUDGET, withinBudget } from "./read-budget";
 import { findScopeKey, type Scope } from "./scopes";
 import {
-  type Aggregation,
   DEFAULT_PAGE_SIZE,
   type EventQueryBody,
   type EventRow,
@@ -13,11 +12,7 @@ import {
   type IngestEventBody,
   MAX_PROPERTIES_BYTES,
   MAX_PROPERTIES_DEPTH,
-  MAX_USAGE_WINDOWS,
   READ_BUDGET_MS,
-  type UsageBody,
-  type UsageSchema,
-  type WindowSize,
 } from "./model";
 
 export type { Scope };
@@ -93,9 +88,21 @@ export function getEvent(db: Db, scope: Scope, id: string): EventResponse {
 
 export type EventQuery = Static<typeof EventQueryBody>;
 
-interface Filter {
+export interface Filter {
   clauses: string[];
   params: Record<string, unknown>;
+}
+
+/** What filterOf narrows by: the query's filters, and usage's customer_id. */
+export interface EventFilters {
+  external_customer_id?: string;
+  customer_id?: string;
+  event_name?: string;
+  event_id?: string;
+  source?: string;
+  start_time?: string;
+  end_time?: string;
+  property_filters?: EventQuery["property_filters"];
 }
 
 /**
@@ -104,11 +111,12 @@ interface Filter {
  * many property filters or values: those travel as one JSON parameter, so a caller cannot make
  * the statement cache (or SQLite's expression tree) grow by sending more of them.
  */
-function filterOf(scopeKey: number, q: Omit<EventQuery, "page_size" | "iter_last_key" | "order">): Filter {
+export function filterOf(scopeKey: number, q: EventFilters): Filter {
   const clauses = ["scope = @scope", WITHIN_BUDGET];
   const params: Record<string, unknown> = { scope: scopeKey };
   const exact = {
     external_customer_id: q.external_customer_id,
+    customer_id: q.customer_id,
     event_name: q.event_name,
     id: q.event_id,
     source: q.source,
@@ -137,7 +145,7 @@ function filterOf(scopeKey: number, q: Omit<EventQuery, "page_size" | "iter_last
   return { clauses, params };
 }
 
-function jsonPath(property: string): string {
+export function jsonPath(property: string): string {
   return `$."${property}"`;
 }
 
@@ -225,100 +233,6 @@ function readEventPage(db: Db, scope: Scope, query: EventQuery): EventPage {
     iter_first_key: page.length > 0 ? encodeCursor(page[0] as EventRow, total) : null,
     iter_last_key: page.length > 0 ? encodeCursor(page[page.length - 1] as EventRow, total) : null,
     total_count: total,
-  };
-}
-
-/** Window start as RFC 3339, computed in SQL from the stored UTC timestamp text. */
-const WINDOW_START: Record<WindowSize, string> = {
-  MINUTE: "substr(timestamp, 1, 16) || ':00.000Z'",
-  HOUR: "substr(timestamp, 1, 13) || ':00:00.000Z'",
-  DAY: "substr(timestamp, 1, 10) || 'T00:00:00.000Z'",
-};
-
-const WINDOW_MS: Record<WindowSize, number> = { MINUTE: 60_000, HOUR: 3_600_000, DAY: 86_400_000 };
-
-/** Numbers only: a property that holds text is ignored by SUM and MAX rather than coerced. */
-const NUMERIC =
-  "CASE WHEN json_type(properties, @path) IN ('integer', 'real') THEN json_extract(properties, @path) END";
-
-const AGGREGATE: Record<Exclude<Aggregation, "LATEST">, string> = {
-  COUNT: "count(*)",
-  // total(), not sum(): sum() of integers fails for good once a range holds values adding up
-  // past 2^63; total() adds as floating point and never overflows.
-  SUM: `total(${NUMERIC})`,
-  MAX: `max(${NUMERIC})`,
-  COUNT_UNIQUE: "count(DISTINCT json_extract(properties, @path))",
-};
-
-/** What each aggregation is over no events at all, as SQL itself would answer. */
-const EMPTY_VALUE: Record<Aggregation, number | null> = { COUNT: 0, SUM: 0, COUNT_UNIQUE: 0, MAX: null, LATEST: null };
-
-export type UsageQuery = Static<typeof UsageBody>;
-export type UsageResult = Static<typeof UsageSchema>;
-
-export function aggregateUsage(db: Db, scope: Scope, q: UsageQuery, budgetMs = READ_BUDGET_MS): UsageResult {
-  if (q.aggregation_type !== "COUNT" && q.property_name === undefined) {
-    throw validationError(`property_name is required for ${q.aggregation_type}`, { property_name: "is required" });
-  }
-  const span = Date.parse(q.end_time) - Date.parse(q.start_time);
-  if (span <= 0) {
-    throw validationError("end_time must be after start_time", { end_time: "must be after start_time" });
-  }
-  if (q.window_size !== undefined && Math.ceil(span / WINDOW_MS[q.window_size]) > MAX_USAGE_WINDOWS) {
-    const detail = `gives more than ${MAX_USAGE_WINDOWS} windows between start_time and end_time; use a larger window or a shorter range`;
-    throw validationError(`window_size ${q.window_size} ${detail}`, { window_size: detail });
-  }
-  return withinBudget(db, budgetMs, () => aggregate(db, scope, q));
-}
-
-function aggregate(db: Db, scope: Scope, q: UsageQuery): UsageResult {
-  const key = findScopeKey(db, scope);
-  if (key === undefined) {
-    return { event_name: q.event_name, type: q.aggregation_type, value: EMPTY_VALUE[q.aggregation_type], results: [] };
-  }
-  const { clauses, params } = filterOf(key, {
-    event_name: q.event_name,
-    external_customer_id: q.external_customer_id,
-    start_time: q.start_time,
-    end_time: q.end_time,
-  });
-  if (q.property_name !== undefined) params.path = jsonPath(q.property_name);
-  const where = clauses.join(" AND ");
-  const windowed = q.window_size !== undefined;
-  const bucket = windowed ? WINDOW_START[q.window_size as WindowSize] : "NULL";
-
-  let overall: unknown;
-  let windows: { bucket: string; value: unknown }[] = [];
-  if (q.aggregation_type === "LATEST") {
-    overall = sqlPluck(
-      db,
-      `SELECT json_extract(properties, @path) FROM events WHERE ${where} ORDER BY timestamp DESC, seq DESC LIMIT 1`,
-    ).get(params);
-    if (windowed) {
-      windows = sql(
-        db,
-        `SELECT bucket, value FROM (
-           SELECT ${bucket} AS bucket, json_extract(properties, @path) AS value,
-                  row_number() OVER (PARTITION BY ${bucket} ORDER BY timestamp DESC, seq DESC) AS rank
-           FROM events WHERE ${where})
-         WHERE rank = 1 ORDER BY bucket`,
-      ).all(params) as typeof windows;
-    }
-  } else {
-    const aggregate = AGGREGATE[q.aggregation_type];
-    overall = sqlPluck(db, `SELECT ${aggregate} FROM events WHERE ${where}`).get(params);
-    if (windowed) {
-      windows = sql(
-        db,
-        `SELECT ${bucket} AS bucket, ${aggregate} AS value FROM events WHERE ${where} GROUP BY bucket ORDER BY bucket`,
-      ).all(params) as typeof windows;
-    }
-  }
-  return {
-    event_name: q.event_name,
-    type: q.aggregation_type,
-    value: (overall ?? null) as UsageResult["value"],
-    results: windows.map((w) => ({ window_size: w.bucket, value: w.value as UsageResult["value"] })),
   };
 }
 

@@ -1,0 +1,312 @@
+import type { Static } from "elysia";
+import { type Db, sql, sqlPluck } from "../../db";
+import { validationError } from "../../http/errors";
+import { withinBudget } from "./read-budget";
+import { findScopeKey, type Scope } from "./scopes";
+import { filterOf, jsonPath } from "./service";
+import {
+  type Aggregation,
+  DEFAULT_USAGE_RANGE_MS,
+  MAX_USAGE_WINDOWS,
+  READ_BUDGET_MS,
+  type UsageBody,
+  type UsageSchema,
+  type WindowSize,
+} from "./model";
+
+export type UsageQuery = Static<typeof UsageBody>;
+export type UsageResult = Static<typeof UsageSchema>;
+
+// POST /v1/events/usage: every aggregation and window the Flexprice API names, over
+// [start_time, end_time) (default: the 7 days before end_time, default now), in UTC.
+
+const minutesOf = (step: number) =>
+  `substr(timestamp, 1, 14) || printf('%02d', CAST(substr(timestamp, 15, 2) AS INTEGER) / ${step} * ${step}) || ':00.000Z'`;
+const hoursOf = (step: number) =>
+  `substr(timestamp, 1, 11) || printf('%02d', CAST(substr(timestamp, 12, 2) AS INTEGER) / ${step} * ${step}) || ':00:00.000Z'`;
+
+/**
+ * Window start as RFC 3339, computed in SQL from the stored UTC timestamp text (always
+ * `YYYY-MM-DDTHH:MM:SS.mmmZ`). Windows of minutes and hours are aligned to the UTC day, weeks
+ * start on Monday (as Flexprice documents them), months on the 1st.
+ */
+const WINDOW_START: Record<WindowSize, string> = {
+  MINUTE: "substr(timestamp, 1, 16) || ':00.000Z'",
+  "15MIN": minutesOf(15),
+  "30MIN": minutesOf(30),
+  HOUR: "substr(timestamp, 1, 13) || ':00:00.000Z'",
+  "3HOUR": hoursOf(3),
+  "6HOUR": hoursOf(6),
+  "12HOUR": hoursOf(12),
+  DAY: "substr(timestamp, 1, 10) || 'T00:00:00.000Z'",
+  WEEK: "date(substr(timestamp, 1, 10), '-6 days', 'weekday 1') || 'T00:00:00.000Z'",
+  MONTH: "substr(timestamp, 1, 7) || '-01T00:00:00.000Z'",
+};
+
+/** The start of a billing month in month `ym` (YYYY-MM text): the anchor's day, or the month's last if shorter. */
+const anchoredStartIn = (ym: string) =>
+  `${ym} || '-' || printf('%02d', min(@anchor_day, CAST(strftime('%d', ${ym} || '-01', '+1 month', '-1 day') AS INTEGER))) || @anchor_time`;
+
+/**
+ * MONTH with billing_anchor: months from the anchor's day and time of day (UTC) to the same in
+ * the next month; an anchor on the 29th to 31st falls on the last day of shorter months.
+ */
+const ANCHORED_MONTH_START = `CASE WHEN timestamp >= ${anchoredStartIn("substr(timestamp, 1, 7)")}
+  THEN ${anchoredStartIn("substr(timestamp, 1, 7)")}
+  ELSE ${anchoredStartIn("strftime('%Y-%m', substr(timestamp, 1, 7) || '-01', '-1 month')")} END`;
+
+/**
+ * The same for an anchor on the 1st to the 28th, which every month has: a comparison of the
+ * text from the day on (`DDTHH:MM:SS.mmmZ`) with the anchor's, and date arithmetic only for
+ * events before the anchor in their month. A third of the cost per event.
+ */
+const EARLY_ANCHORED_MONTH_START = `CASE WHEN substr(timestamp, 9) >= @anchor_from_day
+  THEN substr(timestamp, 1, 8) || @anchor_from_day
+  ELSE strftime('%Y-%m-', substr(timestamp, 1, 7) || '-01', '-1 month') || @anchor_from_day END`;
+
+const DAY_MS = 86_400_000;
+/** The shortest each window can be, to bound how many a range holds (a month: 28 days). */
+const WINDOW_MS: Record<WindowSize, number> = {
+  MINUTE: 60_000,
+  "15MIN": 900_000,
+  "30MIN": 1_800_000,
+  HOUR: 3_600_000,
+  "3HOUR": 10_800_000,
+  "6HOUR": 21_600_000,
+  "12HOUR": 43_200_000,
+  DAY: DAY_MS,
+  WEEK: 7 * DAY_MS,
+  MONTH: 28 * DAY_MS,
+};
+
+const PROPERTY = "json_extract(properties, @path)";
+/**
+ * A property's value as a number, or NULL: a JSON number, or text that is one (`"42"`,
+ * `"1.5e3"`; the SDK sends every property as text). Anything else (other text, booleans,
+ * objects, text past the range of a double such as `"1e999"`) is not a number, and the
+ * aggregations that read numbers ignore it rather than coerce it. The nested CASEs matter:
+ * json_type fails on text that is not JSON, so it only runs once json_valid said it is.
+ */
+const NUMERIC = `CASE json_type(properties, @path)
+  WHEN 'integer' THEN ${PROPERTY}
+  WHEN 'real' THEN ${PROPERTY}
+  WHEN 'text' THEN CASE WHEN json_valid(${PROPERTY}) THEN
+    CASE WHEN json_type(${PROPERTY}) IN ('integer', 'real')
+      AND abs(json_extract(${PROPERTY}, '$')) <= 1.7976931348623157e308
+    THEN json_extract(${PROPERTY}, '$') END END
+END`;
+
+/** One value over a set of events, for every aggregation but LATEST (see LATEST_COLUMNS). */
+const AGGREGATE: Record<Exclude<Aggregation, "LATEST">, string> = {
+  COUNT: "count(*)",
+  // total(), not sum(): sum() of integers fails for good once a range holds values adding up
+  // past 2^63; total() adds as floating point and never overflows.
+  SUM: `total(${NUMERIC})`,
+  SUM_WITH_MULTIPLIER: `total(${NUMERIC}) * @multiplier`,
+  AVG: `avg(${NUMERIC})`,
+  MAX: `max(${NUMERIC})`,
+  COUNT_UNIQUE: `count(DISTINCT ${PROPERTY})`,
+  // Flexprice's meaning: each value weighed by the share of [start_time, end_time) left after
+  // its event (a value sent halfway through the range counts half).
+  WEIGHTED_SUM: `total((${NUMERIC}) * (@end_seconds - unixepoch(timestamp, 'subsec')) / @span_seconds)`,
+};
+
+/**
+ * LATEST over a group: the numeric value of its newest event that has one. With exactly one
+ * max() in a grouped SELECT, SQLite takes the bare column `value` from the row holding that
+ * max; events without a number have no key, so they are never that row.
+ */
+const LATEST_COLUMNS = `max(CASE WHEN (${NUMERIC}) IS NOT NULL THEN timestamp || printf('%020d', seq) END) AS latest_key,
+  ${NUMERIC} AS value`;
+
+/** What each aggregation is over no events at all, as SQL itself would answer. */
+const EMPTY_VALUE: Record<Aggregation, number | null> = {
+  COUNT: 0,
+  SUM: 0,
+  SUM_WITH_MULTIPLIER: 0,
+  WEIGHTED_SUM: 0,
+  COUNT_UNIQUE: 0,
+  AVG: null,
+  MAX: null,
+  LATEST: null,
+};
+
+/** The per-group values of one window (or of the whole range) added up; NULL when none is a number. */
+const SUM_OF_GROUPS = "CASE WHEN count(value) > 0 THEN total(value) END";
+
+const refuse = (field: string, detail: string) => validationError(`${field} ${detail}`, { [field]: detail });
+
+/**
+ * The usage request as it will run: defaults filled in, and every field that would make the
+ * answer mean something other than what was asked refused with a 400 naming it. Runs before
+ * the read is queued, so a bad request costs no reader thread.
+ */
+interface UsagePlan {
+  query: UsageQuery;
+  aggregation: Aggregation;
+  start: string;
+  end: string;
+  /** The windows' size: bucket_size, else window_size. */
+  window: WindowSize | null;
+  /** bucket_size: the whole range's value is the sum of the windows'. */
+  bucketed: boolean;
+  multiplier: number;
+}
+
+function planOf(q: UsageQuery, now: number): UsagePlan {
+  const aggregation = q.aggregation_type;
+  if (aggregation !== "COUNT" && q.property_name === undefined) {
+    throw validationError(`property_name is required for ${aggregation}`, { property_name: "is required" });
+  }
+  let multiplier = 1;
+  if (q.multiplier !== undefined) {
+    if (aggregation !== "SUM_WITH_MULTIPLIER") {
+      throw refuse("multiplier", "applies to SUM_WITH_MULTIPLIER only");
+    }
+    multiplier = Number(q.multiplier);
+    if (!Number.isFinite(multiplier) || multiplier <= 0) throw refuse("multiplier", "must be a number greater than 0");
+  }
+  if (q.bucket_size !== undefined) {
+    if (aggregation !== "MAX" && aggregation !== "SUM") {
+      throw refuse("bucket_size", "applies to MAX and SUM only (use window_size for windows)");
+    }
+    if (q.window_size !== undefined && q.window_size !== q.bucket_size) {
+      throw refuse(
+        "bucket_size",
+        "sets the windows of a bucketed MAX or SUM: leave window_size out, or send the same size",
+      );
+    }
+  }
+  const endMs = q.end_time === undefined ? now : Date.parse(q.end_time);
+  const startMs = q.start_time === undefined ? endMs - DEFAULT_USAGE_RANGE_MS : Date.parse(q.start_time);
+  const span = endMs - startMs;
+  if (span <= 0) {
+    throw validationError("end_time must be after start_time", { end_time: "must be after start_time" });
+  }
+  const window = q.bucket_size ?? q.window_size ?? null;
+  if (window !== null && Math.ceil(span / WINDOW_MS[window]) > MAX_USAGE_WINDOWS) {
+    const field = q.bucket_size !== undefined ? "bucket_size" : "window_size";
+    const detail = `gives more than ${MAX_USAGE_WINDOWS} windows between start_time and end_time; use a larger window or a shorter range`;
+    throw validationError(`${field} ${window} ${detail}`, { [field]: detail });
+  }
+  return {
+    query: q,
+    aggregation,
+    start: new Date(startMs).toISOString(),
+    end: new Date(endMs).toISOString(),
+    window,
+    bucketed: q.bucket_size !== undefined,
+    multiplier,
+  };
+}
+
+export function aggregateUsage(
+  db: Db,
+  scope: Scope,
+  q: UsageQuery,
+  budgetMs = READ_BUDGET_MS,
+  now = Date.now(),
+): UsageResult {
+  const plan = planOf(q, now);
+  return withinBudget(db, budgetMs, () => aggregate(db, scope, plan));
+}
+
+/** One row per key (the window, the group, both or neither): SELECT keys…, value. */
+function perKey(aggregation: Aggregation, where: string, keys: { bucket?: string; group?: string }): string {
+  const columns: string[] = [];
+  const groupBy: string[] = [];
+  if (keys.bucket !== undefined) {
+    columns.push(`${keys.bucket} AS bucket`);
+    groupBy.push("bucket");
+  }
+  if (keys.group !== undefined) {
+    columns.push(`${keys.group} AS grp`);
+    groupBy.push("grp");
+  }
+  columns.push(aggregation === "LATEST" ? LATEST_COLUMNS : `${AGGREGATE[aggregation]} AS value`);
+  return `SELECT ${columns.join(", ")} FROM events WHERE ${where}${groupBy.length > 0 ? ` GROUP BY ${groupBy.join(", ")}` : ""}`;
+}
+
+function aggregate(db: Db, scope: Scope, plan: UsagePlan): UsageResult {
+  const { query: q, aggregation } = plan;
+  const answer = (value: number | null, results: UsageResult["results"]): UsageResult => ({
+    event_name: q.event_name,
+    type: aggregation,
+    value,
+    results,
+  });
+  const key = findScopeKey(db, scope);
+  if (key === undefined) return answer(EMPTY_VALUE[aggregation], []);
+  const { clauses, params } = filterOf(key, {
+    event_name: q.event_name,
+    external_customer_id: q.external_customer_id,
+    customer_id: q.customer_id,
+    start_time: plan.start,
+    end_time: plan.end,
+    property_filters: q.filters,
+  });
+  const where = clauses.join(" AND ");
+  if (q.property_name !== undefined) params.path = jsonPath(q.property_name);
+  if (aggregation === "SUM_WITH_MULTIPLIER") params.multiplier = plan.multiplier;
+  if (aggregation === "WEIGHTED_SUM") {
+    params.end_seconds = Date.parse(plan.end) / 1000;
+    params.span_seconds = (Date.parse(plan.end) - Date.parse(plan.start)) / 1000;
+  }
+  // group_by_property: the aggregation per value of that property (events without it are one
+  // group), then the groups' values added up, per window and over the range, as Flexprice
+  // documents it. For SUM and COUNT that changes nothing; for MAX it is "the sum of each
+  // group's maximum" (the peak per server, summed).
+  const group = q.group_by_property === undefined ? undefined : "json_extract(properties, @group_path)";
+  if (q.group_by_property !== undefined) params.group_path = jsonPath(q.group_by_property);
+
+  let bucket: string | undefined;
+  if (plan.window !== null) {
+    bucket = WINDOW_START[plan.window];
+    if (plan.window === "MONTH" && q.billing_anchor !== undefined) {
+      const anchor = new Date(q.billing_anchor).toISOString(); // YYYY-MM-DDTHH:MM:SS.mmmZ
+      const day = Number(anchor.slice(8, 10));
+      if (day <= 28) {
+        bucket = EARLY_ANCHORED_MONTH_START;
+        params.anchor_from_day = anchor.slice(8);
+      } else {
+        bucket = ANCHORED_MONTH_START;
+        params.anchor_day = day;
+        params.anchor_time = anchor.slice(10);
+      }
+    }
+  }
+
+  let windows: { bucket: string; value: number | null }[] = [];
+  if (bucket !== undefined) {
+    const perWindow =
+      group === undefined
+        ? `SELECT bucket, value FROM (${perKey(aggregation, where, { bucket })}) ORDER BY bucket`
+        : `SELECT bucket, ${SUM_OF_GROUPS} AS value FROM (${perKey(aggregation, where, { bucket, group })})
+           GROUP BY bucket ORDER BY bucket`;
+    windows = sql(db, perWindow).all(params) as typeof windows;
+  }
+
+  let overall: number | null;
+  if (plan.bucketed) {
+    // A bucketed MAX is the sum of each bucket's maximum (Flexprice's "bucketed max" meter);
+    // for SUM, the sum of the buckets' sums is the sum.
+    const values = windows.map((w) => w.value).filter((v): v is number => v !== null);
+    overall = values.length > 0 ? values.reduce((a, b) => a + b, 0) : EMPTY_VALUE[aggregation];
+  } else if (group !== undefined) {
+    overall = sqlPluck(db, `SELECT ${SUM_OF_GROUPS} FROM (${perKey(aggregation, where, { group })})`).get(params) as
+      number | null;
+  } else if (aggregation === "LATEST") {
+    // The newest event with a number: read from the newest end of the index, no full scan.
+    overall = (sqlPluck(
+      db,
+      `SELECT value FROM (SELECT ${NUMERIC} AS value, timestamp, seq FROM events WHERE ${where})
+       WHERE value IS NOT NULL ORDER BY timestamp DESC, seq DESC LIMIT 1`,
+    ).get(params) ?? null) as number | null;
+  } else {
+    overall = sqlPluck(db, `SELECT ${AGGREGATE[aggregation]} FROM events WHERE ${where}`).get(params) as number | null;
+  }
+  return answer(
+    overall ?? EMPTY_VALUE[aggregation],
+    windows.map((w) => ({ window_size: w.bucket, value: w.value })),
+  );
+}

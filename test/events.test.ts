@@ -175,6 +175,9 @@ describe("POST /v1/events: accepted and readable", () => {
         environment_id: env.id,
       },
       status: "processed",
+      // Flexprice's pricing trace and per-feature usage: Tollgate does neither, and says null.
+      debug_tracker: null,
+      processed_events: null,
     });
   });
 

@@ -4,12 +4,13 @@ import type { AppContext } from "../../context";
 import { nowIso } from "../../db/ids";
 import { validationError } from "../../http/errors";
 import { errorResponses } from "../../http/openapi";
+import { MAX_OFFSET } from "../../http/pagination";
 import {
   BulkIngestBody,
+  EventDetailSchema,
   EventListQuery,
   EventPageSchema,
   EventQueryBody,
-  EventSchema,
   IngestEventBody,
   MAX_FILTER_VALUES,
   MAX_PAGE_SIZE,
@@ -28,8 +29,16 @@ const BulkAccepted = t.Object({ message: t.String() }, { title: "EventsAccepted"
 
 /** GET /v1/events takes the query body's filters as query parameters. */
 function queryFromParams(params: typeof EventListQuery.static): EventQuery {
-  const { property_filters, page_size, ...rest } = params;
+  const { property_filters, page_size, offset, ...rest } = params;
   const query: EventQuery = { ...rest };
+  if (offset !== undefined) {
+    const value = Number(offset);
+    if (value > MAX_OFFSET) {
+      const detail = `must be a whole number from 0 to ${MAX_OFFSET}`;
+      throw validationError(`offset ${detail}`, { offset: detail });
+    }
+    query.offset = value;
+  }
   if (page_size !== undefined) {
     const size = Number(page_size);
     if (size < 1 || size > MAX_PAGE_SIZE) {
@@ -99,7 +108,13 @@ export function eventsController(app: AppContext) {
       permission: "event:read",
       body: EventQueryBody,
       response: { 200: EventPageSchema, ...errorResponses(400, 401, 403) },
-      detail: { summary: "Find events by filters, one keyset page at a time" },
+      detail: {
+        summary: "Find events by filters, one keyset page at a time",
+        description:
+          "Pages are ordered by timestamp (or event_name with sort=event_name), newest first unless order=asc. " +
+          "iter_last_key continues after a page, iter_first_key fetches the page before it (newest first: what " +
+          "arrived since); offset skips rows from the start of the range, and the response's offset is the next page's.",
+      },
     })
     .get("", ({ principal, query }) => app.eventReads.query(principal, queryFromParams(query)), {
       permission: "event:read",
@@ -124,14 +139,13 @@ export function eventsController(app: AppContext) {
       ({ principal, params }) => ({
         event: getEvent(app.db, principal, params.id),
         status: "processed" as const,
+        debug_tracker: null,
+        processed_events: null,
       }),
       {
         permission: "event:read",
         params: t.Object({ id: t.String() }),
-        response: {
-          200: t.Object({ event: EventSchema, status: t.Literal("processed") }, { title: "EventDetail" }),
-          ...errorResponses(401, 403, 404),
-        },
+        response: { 200: EventDetailSchema, ...errorResponses(401, 403, 404) },
         detail: { summary: "One event by its event_id" },
       },
     );

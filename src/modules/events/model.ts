@@ -1,4 +1,5 @@
 import { t } from "elysia";
+import { MAX_OFFSET } from "../../http/pagination";
 import { Int, Timestamp } from "../../http/schemas";
 
 export const MAX_PROPERTIES_BYTES = 16 * 1024;
@@ -15,6 +16,8 @@ export const MAX_FILTER_VALUE_LENGTH = 255;
 export const MAX_USAGE_WINDOWS = 10_080;
 /** Usage without start_time or end_time covers the 7 days before end_time (default: now), as in Flexprice. */
 export const DEFAULT_USAGE_RANGE_MS = 7 * 86_400_000;
+/** iter_first_key and iter_last_key: a sort=event_name cursor carries the event name (up to 255 characters). */
+export const MAX_CURSOR_LENGTH = 4096;
 /** What one event read (a page, a count, a usage aggregate) may spend before it is refused. */
 export const READ_BUDGET_MS = 1000;
 
@@ -66,6 +69,9 @@ export const EventSchema = t.Object(
 const timestamp = Timestamp();
 const text = t.String({ minLength: 1, maxLength: 255 });
 const order = t.Union([t.Literal("asc"), t.Literal("desc")]);
+export const SORTS = ["timestamp", "event_name"] as const;
+const sort = t.Union(SORTS.map((s) => t.Literal(s)));
+const cursor = t.String({ minLength: 1, maxLength: MAX_CURSOR_LENGTH });
 /** Property names are restricted so they can be used as JSON paths without escaping games. */
 export const PROPERTY_NAME_PATTERN = "^[A-Za-z0-9_.:-]{1,64}$";
 const filterValue = t.Union([t.String({ maxLength: MAX_FILTER_VALUE_LENGTH }), t.Number(), t.Boolean()]);
@@ -83,8 +89,10 @@ const eventFilters = {
   source: t.Optional(text),
   start_time: t.Optional(timestamp),
   end_time: t.Optional(timestamp),
-  iter_last_key: t.Optional(t.String({ minLength: 1, maxLength: 200 })),
+  iter_last_key: t.Optional(cursor),
+  iter_first_key: t.Optional(cursor),
   order: t.Optional(order),
+  sort: t.Optional(sort),
 };
 
 export const EventQueryBody = t.Object(
@@ -92,6 +100,7 @@ export const EventQueryBody = t.Object(
     ...eventFilters,
     property_filters: t.Optional(PropertyFilters),
     page_size: t.Optional(Int({ minimum: 1, maximum: MAX_PAGE_SIZE })),
+    offset: t.Optional(Int({ minimum: 0, maximum: MAX_OFFSET })),
   },
   { additionalProperties: false, title: "EventQueryRequest" },
 );
@@ -102,6 +111,7 @@ export const EventListQuery = t.Object(
     ...eventFilters,
     property_filters: t.Optional(t.String({ maxLength: 4096 })),
     page_size: t.Optional(t.String({ pattern: "^[0-9]{1,4}$", error: "must be a whole number" })),
+    offset: t.Optional(t.String({ pattern: "^[0-9]{1,10}$", error: `must be a whole number from 0 to ${MAX_OFFSET}` })),
   },
   { additionalProperties: false },
 );
@@ -113,8 +123,22 @@ export const EventPageSchema = t.Object(
     iter_first_key: t.Nullable(t.String()),
     iter_last_key: t.Nullable(t.String()),
     total_count: Int(),
+    /** The offset of the next page (null only for a cursor from before offsets were tracked). */
+    offset: t.Nullable(Int()),
   },
   { title: "EventPage" },
+);
+
+export const EventDetailSchema = t.Object(
+  {
+    event: EventSchema,
+    status: t.Literal("processed"),
+    /** Flexprice's trace of meter and price matching: Tollgate does not price events. */
+    debug_tracker: t.Null(),
+    /** Flexprice's per-feature usage of the event: Tollgate does not meter events into features. */
+    processed_events: t.Null(),
+  },
+  { title: "EventDetail" },
 );
 
 /** Every aggregation the Flexprice API (and its SDK's AggregationType) names. */

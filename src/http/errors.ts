@@ -35,6 +35,8 @@ export const validationError = (message: string, details?: ErrorDetails) =>
 export const invalidOperation = (message: string, details?: ErrorDetails) =>
   new ApiError(400, "invalid_operation", message, details);
 export const notFound = (message = "Resource not found") => new ApiError(404, "not_found", message);
+/** What the router answers for a path no route serves; also a route that declines a path. */
+export const routeNotFound = () => notFound("Route not found");
 export const alreadyExists = (message: string) => new ApiError(409, "already_exists", message);
 /** 503: the service cannot do this now (the store cannot keep a write); nothing was done. */
 export const serviceUnavailable = (message: string, details?: ErrorDetails) =>

@@ -1,7 +1,7 @@
 import { Elysia, ParseError, type ValidationError } from "elysia";
 import { storeFailureOf } from "../db/health";
 import { nextUlid } from "../db/ids";
-import { ApiError, envelope, serviceUnavailable } from "./errors";
+import { ApiError, envelope, routeNotFound, serviceUnavailable } from "./errors";
 import type { Logger } from "./logging";
 import type { Metrics } from "./metrics";
 import { fromValidationError } from "./validation";
@@ -129,7 +129,7 @@ function toApiError(code: string | number, error: unknown): ApiError {
     case "VALIDATION":
       return fromValidationError(error as ValidationError);
     case "NOT_FOUND":
-      return new ApiError(404, "not_found", "Route not found");
+      return routeNotFound();
     case "PARSE":
       // Still Elysia's ParseError: the body was not JSON. Otherwise failureOf unwrapped what the
       // access check threw: the server's fault, not the client's.

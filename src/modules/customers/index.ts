@@ -1,6 +1,6 @@
 import { Elysia, t } from "elysia";
 import type { AppContext } from "../../context";
-import { notFound } from "../../http/errors";
+import { routeNotFound } from "../../http/errors";
 import { errorResponses } from "../../http/openapi";
 import { ListSchema, listOf, pageOf } from "../../http/pagination";
 import { authPlugin } from "../auth";
@@ -50,7 +50,7 @@ const CUSTOMER_ID_PREFIX = "cust_";
  * Runs as the instance's own parse and transform hooks, which come before the access check.
  */
 function onlyCustomerIds({ params }: { params: Record<string, string | undefined> }) {
-  if (!params.id?.startsWith(CUSTOMER_ID_PREFIX)) throw notFound("Route not found");
+  if (!params.id?.startsWith(CUSTOMER_ID_PREFIX)) throw routeNotFound();
 }
 
 export function customersController(app: AppContext) {

@@ -1,0 +1,71 @@
+// The Flexprice SDK's billing groups (plans, prices, invoices, subscriptions, wallets…) are not
+// Tollgate's business: they must fail the way an unknown route does, 404 "Route not found" in
+// the one error envelope, surfaced by the SDK as its typed HTTP error, and never be caught by a
+// route of ours with a path parameter (a "Customer not found" for /customers/wallets would say
+// the customer "wallets" was looked up).
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Flexprice } from "@flexprice/sdk";
+import { FlexPriceError } from "@flexprice/sdk/sdk/models";
+import { type SdkServer, startSdkServer } from "../support/sdk";
+
+let s: SdkServer;
+beforeAll(async () => {
+  s = await startSdkServer();
+});
+afterAll(async () => {
+  await s.stop();
+});
+
+/** One call per group the README lists as out of scope, with arguments the SDK accepts. */
+const CALLS: [string, (sdk: Flexprice) => Promise<unknown>][] = [
+  ["addons.queryAddon", (sdk) => sdk.addons.queryAddon({})],
+  ["alerts.queryAlertLog", (sdk) => sdk.alerts.queryAlertLog({})],
+  ["costs.getActiveCostsheet", (sdk) => sdk.costs.getActiveCostsheet()],
+  ["coupons.getCoupon", (sdk) => sdk.coupons.getCoupon("cpn_1")],
+  ["creditGrants.getCreditGrant", (sdk) => sdk.creditGrants.getCreditGrant("cg_1")],
+  ["creditNotes.getCreditNote", (sdk) => sdk.creditNotes.getCreditNote("cn_1")],
+  ["entitlements.queryEntitlement", (sdk) => sdk.entitlements.queryEntitlement({})],
+  [
+    "entityIntegrationMappings.deleteEntityIntegrationMapping",
+    (sdk) => sdk.entityIntegrationMappings.deleteEntityIntegrationMapping("eim_1"),
+  ],
+  ["features.queryFeature", (sdk) => sdk.features.queryFeature({})],
+  ["groups.getGroup", (sdk) => sdk.groups.getGroup("grp_1")],
+  ["invoices.queryInvoice", (sdk) => sdk.invoices.queryInvoice({})],
+  ["payments.listPayments", (sdk) => sdk.payments.listPayments()],
+  ["plans.queryPlan", (sdk) => sdk.plans.queryPlan({})],
+  ["prices.queryPrice", (sdk) => sdk.prices.queryPrice({})],
+  ["priceUnits.listPriceUnits", (sdk) => sdk.priceUnits.listPriceUnits()],
+  ["scheduledTasks.listScheduledTasks", (sdk) => sdk.scheduledTasks.listScheduledTasks()],
+  ["subscriptions.getSubscription", (sdk) => sdk.subscriptions.getSubscription("sub_1")],
+  ["tasks.listTasks", (sdk) => sdk.tasks.listTasks()],
+  ["taxAssociations.getTaxAssociation", (sdk) => sdk.taxAssociations.getTaxAssociation("ta_1")],
+  ["taxRates.getTaxRates", (sdk) => sdk.taxRates.getTaxRates()],
+  ["wallets.getCustomerWallets", (sdk) => sdk.wallets.getCustomerWallets()],
+  ["wallets.getWalletsByCustomerId", (sdk) => sdk.wallets.getWalletsByCustomerId("cust_1")],
+  ["workflows.queryWorkflow", (sdk) => sdk.workflows.queryWorkflow({})],
+  ["customers.getCustomerUsageSummary", (sdk) => sdk.customers.getCustomerUsageSummary()],
+  ["customers.getCustomerEntitlements", (sdk) => sdk.customers.getCustomerEntitlements("cust_1")],
+  ["customers.getCustomerUpcomingGrants", (sdk) => sdk.customers.getCustomerUpcomingGrants("cust_1")],
+  ["events.getUsageAnalytics", (sdk) => sdk.events.getUsageAnalytics({ externalCustomerId: "c" })],
+  ["events.getUsageByMeter", (sdk) => sdk.events.getUsageByMeter({ meterId: "m" })],
+  ["tenants.getTenantBillingUsage", (sdk) => sdk.tenants.getTenantBillingUsage()],
+];
+
+describe("SDK operations outside Tollgate's scope: 404 Route not found", () => {
+  for (const [name, call] of CALLS) {
+    test(name, async () => {
+      const error = await call(s.client()).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(FlexPriceError);
+      const http = error as FlexPriceError;
+      expect(http.statusCode).toBe(404);
+      expect(JSON.parse(http.body)).toEqual({
+        success: false,
+        error: { message: "Route not found", internal_error: "not_found" },
+      });
+    });
+  }
+});

@@ -128,7 +128,7 @@ describe("PUT /v1/tenants/update", () => {
         email: "billing@acme.test",
         help_email: "help@acme.test",
         phone: " +1 555 0100 ",
-        address: { address_line1: "1 Main St", address_city: "Springfield", address_country: "us" },
+        address: { address_line1: "1 Main St", address_city: "Springfield", address_country: "US" },
       },
       metadata: { plan: "enterprise", region: "eu" },
     });
@@ -196,8 +196,18 @@ describe("PUT /v1/tenants/update", () => {
       [{ billing_details: { email: "not-an-email" } }, "billing_details.email must be a valid email", {}],
       [{ billing_details: { help_email: "a@b" } }, "billing_details.help_email must be a valid email", {}],
       [
+        { billing_details: { address: { address_country: "us" } } },
+        "billing_details.address.address_country must be a two-letter ISO 3166-1 alpha-2 country code in capitals, such as US",
+        {},
+      ],
+      [
+        { billing_details: { address: { address_country: "XX" } } },
+        "billing_details.address.address_country must be a two-letter ISO 3166-1 alpha-2 country code in capitals, such as US",
+        {},
+      ],
+      [
         { billing_details: { address: { address_country: "USA" } } },
-        "billing_details.address.address_country must be a two-letter ISO 3166-1 country code, such as US",
+        "billing_details.address.address_country must be a two-letter ISO 3166-1 alpha-2 country code in capitals, such as US",
         {},
       ],
       [

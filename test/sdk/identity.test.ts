@@ -213,7 +213,7 @@ describe("tenants", () => {
   test("updateTenant with a bad country code: the SDK's typed 400 naming the field", async () => {
     await expectRefused(
       dev.tenants.updateTenant({ billingDetails: { address: { addressCountry: "United States" } } }),
-      "billing_details.address.address_country must be a two-letter ISO 3166-1 country code, such as US",
+      "billing_details.address.address_country must be a two-letter ISO 3166-1 alpha-2 country code in capitals, such as US",
     );
   });
 });

@@ -1,8 +1,7 @@
-import { FormatRegistry } from "@sinclair/typebox";
 import { t } from "elysia";
 import { paginationBodyFields, paginationFields } from "../../http/pagination";
 import { EMAIL_PATTERN, Int, StringMap, Timestamp } from "../../http/schemas";
-import { COUNTRY_CODES, COUNTRY_RULE } from "./countries";
+import { CountryCode } from "../../http/countries";
 
 export const CUSTOMER_MESSAGES = {
   notFound: "Customer not found",
@@ -96,9 +95,6 @@ export const METADATA_MAX_KEYS = 50;
 export const METADATA_MAX_KEY_LENGTH = 40;
 export const METADATA_MAX_VALUE_LENGTH = 500;
 
-/** An empty string clears the country, as for every address field. */
-FormatRegistry.Set("iso3166-alpha2", (value) => value === "" || COUNTRY_CODES.has(value));
-
 const externalId = t.String({ minLength: 1, maxLength: 255, pattern: "\\S" });
 const address = (maxLength: number) =>
   t.Optional(
@@ -127,11 +123,7 @@ const fields = {
   address_city: address(100),
   address_state: address(100),
   address_postal_code: address(20),
-  address_country: t.Optional(
-    t.Nullable(
-      t.String({ format: "iso3166-alpha2", maxLength: 2, error: COUNTRY_RULE, description: "ISO 3166-1 alpha-2" }),
-    ),
-  ),
+  address_country: CountryCode(),
   parent_customer_id: customerReference("The parent's id (one level deep: the parent may not have a parent)"),
   parent_customer_external_id: customerReference("The parent's external_id, instead of parent_customer_id"),
   integration_entity_mapping: t.Optional(

@@ -1,4 +1,5 @@
 import { t } from "elysia";
+import { CountryCode } from "../../http/countries";
 import { EMAIL_PATTERN, Name, StringMap } from "../../http/schemas";
 
 export interface TenantRow {
@@ -69,7 +70,6 @@ export const TENANT_MESSAGES = {
   nothingToUpdate: "name, billing_details or metadata is required",
 } as const;
 
-export const COUNTRY_RULE = "must be a two-letter ISO 3166-1 country code, such as US";
 const EMAIL_RULE = "must be a valid email";
 
 /** Flexprice's limits for an address (dto.Address); an empty string means "not set", as there. */
@@ -85,7 +85,7 @@ export const AddressBody = t.Object(
     address_city: text(100),
     address_state: text(100),
     address_postal_code: text(20),
-    address_country: t.Optional(t.Nullable(t.String({ pattern: "^([A-Za-z]{2})?$", error: COUNTRY_RULE }))),
+    address_country: CountryCode(),
   },
   { additionalProperties: false },
 );

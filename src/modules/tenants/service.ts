@@ -54,7 +54,6 @@ export function normalizeBillingDetails(input: Static<typeof BillingDetailsBody>
   const address = Object.fromEntries(
     ADDRESS_FIELDS.map((field) => [field, given(input.address?.[field])]),
   ) as StoredBillingDetails["address"];
-  address.address_country = address.address_country?.toUpperCase() ?? null;
   const details: StoredBillingDetails = {
     email: given(input.email),
     help_email: given(input.help_email),

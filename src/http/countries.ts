@@ -1,3 +1,6 @@
+import { FormatRegistry } from "@sinclair/typebox";
+import { t } from "elysia";
+
 /**
  * The officially assigned ISO 3166-1 alpha-2 country codes (249, as listed in tzdata's
  * iso3166.tab), which Flexprice's `address_country` is validated against. Capitals only, as the
@@ -9,3 +12,14 @@ const CODES =
 export const COUNTRY_CODES: ReadonlySet<string> = new Set(CODES.split(" "));
 
 export const COUNTRY_RULE = "must be a two-letter ISO 3166-1 alpha-2 country code in capitals, such as US";
+
+/** An empty string clears the country, as for every address field (customer and tenant alike). */
+FormatRegistry.Set("iso3166-alpha2", (value) => value === "" || COUNTRY_CODES.has(value));
+
+/** `address_country` wherever an address is taken: a known code, "" or null (cleared). */
+export const CountryCode = () =>
+  t.Optional(
+    t.Nullable(
+      t.String({ format: "iso3166-alpha2", maxLength: 2, error: COUNTRY_RULE, description: "ISO 3166-1 alpha-2" }),
+    ),
+  );

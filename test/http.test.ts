@@ -20,6 +20,10 @@ function probeHarness() {
       ),
     })
     .post("/v1/events/bulk", ({ body }) => ({ size: JSON.stringify(body).length }))
+    // A handler whose answer breaks its own response schema: a bug on our side.
+    .get("/v1/wrong-answer", () => ({ value: "not a number" }) as unknown as { value: number }, {
+      response: { 200: t.Object({ value: t.Number() }) },
+    })
     .get("/v1/crash", () => {
       throw new Error("SQLITE_CORRUPT: near table secrets, key_hash=deadbeef");
     });
@@ -48,6 +52,14 @@ describe("the error envelope on every failure (SPEC §0)", () => {
       expect(res.status).toBe(302);
       expect(res.headers.get("location")).toBe("/swagger");
     }
+  });
+
+  test("a response that breaks its own schema: 500 internal_error, logged, never a 400 blaming the client", async () => {
+    const h = probeHarness();
+    const res = await h.call("GET", "/v1/wrong-answer");
+    expect(res.status).toBe(500);
+    expect(errorOf(res)).toEqual({ message: "Internal server error", internal_error: "internal_error" });
+    expect(h.logs.find((e) => e.msg === "unhandled error")).toMatchObject({ path: "/v1/wrong-answer" });
   });
 
   test("malformed JSON: 400 validation_error", async () => {

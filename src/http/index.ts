@@ -127,7 +127,11 @@ function toApiError(code: string | number, error: unknown): ApiError {
   }
   switch (code) {
     case "VALIDATION":
-      return fromValidationError(error as ValidationError);
+      // Elysia also checks what a handler returns against the route's response schema; a
+      // mismatch there is our bug (a value out of range, a field left out), not the client's.
+      return (error as ValidationError).type === "response"
+        ? new ApiError(500, "internal_error", "Internal server error")
+        : fromValidationError(error as ValidationError);
     case "NOT_FOUND":
       return routeNotFound();
     case "PARSE":

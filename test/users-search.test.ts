@@ -78,6 +78,15 @@ describe("order and sort", () => {
     expect(page1).toEqual([a.mid, a.alpha]);
   });
 
+  test("an account without the sorted-on value comes last, ascending or descending (as customers)", async () => {
+    const h = createHarness();
+    const a = await accounts(h);
+    // Only the development user has an email; the service accounts follow in the default order.
+    sql(h.context.db, "UPDATE users SET email = 'dev@example.test' WHERE id = ?").run(a.dev);
+    expect(await ids(h, { sort: [{ field: "email" }] })).toEqual([a.dev, a.mid, a.alpha, a.zeta]);
+    expect(await ids(h, { sort: [{ field: "email", direction: "desc" }] })).toEqual([a.dev, a.mid, a.alpha, a.zeta]);
+  });
+
   test("an unknown sort field, or a bad direction or order: 400 naming it", async () => {
     const h = createHarness();
     const unknown = await refused(h, { sort: [{ field: "created_at" }, { field: "password_hash" }] });
@@ -157,6 +166,21 @@ describe("filters", () => {
     expect(await ids(h, { filters: [cond("email", "contains", { string: "@" })] })).toEqual([]);
   });
 
+  test("contains and not_contains ignore letter case beyond ASCII too", async () => {
+    const h = createHarness();
+    const res = await h.call("POST", "/v1/users", {
+      body: { type: "service_account", name: "Über Worker", roles: ["event_reader"] },
+    });
+    expect(res.status).toBe(201);
+    const worker = res.body.id as string;
+    for (const needle of ["Über", "über", "ÜBER", "er wo"]) {
+      const body = { type: "service_account", filters: [cond("name", "contains", { string: needle })] };
+      expect({ needle, ids: await ids(h, body) }).toEqual({ needle, ids: [worker] });
+      const not = { type: "service_account", filters: [cond("name", "not_contains", { string: needle })] };
+      expect({ needle, ids: await ids(h, not) }).toEqual({ needle, ids: [] });
+    }
+  });
+
   test("in and not_in take an array; several conditions all apply", async () => {
     const h = createHarness();
     const a = await accounts(h);
@@ -202,6 +226,10 @@ describe("filters", () => {
       ],
       [cond("name", "eq", { number: 3 }), "filters[0].value.string is required for eq on name"],
       [cond("name", "in", { string: "Mid" }), "filters[0].value.array is required for in on name"],
+      // Flexprice drops an in/not_in with an empty list (it would answer every account for
+      // "in nothing"); Tollgate refuses it, as it does for customers.
+      [cond("name", "in", { array: [] }), "filters[0].value.array must have at least 1 items"],
+      [cond("id", "not_in", { array: [] }), "filters[0].value.array must have at least 1 items"],
       [cond("name", "eq", { string: "Mid" }, "number"), 'filters[0].data_type must be "string" for eq on name'],
       [
         cond("name", "like", { string: "M%" }),
@@ -234,7 +262,10 @@ describe("expand", () => {
 describe("isolation", () => {
   test("filters and sorts never reach another tenant's accounts", async () => {
     const h = createTwoTenantHarness();
-    const all = await ids(h, { filters: [{ field: "id", operator: "not_in", value: { array: [] } }], order: "asc" });
+    const all = await ids(h, {
+      filters: [{ field: "id", operator: "not_in", value: { array: ["usr_nobody"] } }],
+      order: "asc",
+    });
     expect(all).toEqual([DEFAULT_TENANT]);
     expect(await ids(h, { filters: [{ field: "id", operator: "eq", value: { string: "user-two" } }] })).toEqual([]);
   });

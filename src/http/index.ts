@@ -1,7 +1,8 @@
 import { Elysia, ParseError, type ValidationError } from "elysia";
+import { FilterRefused } from "../db/filters";
 import { storeFailureOf } from "../db/health";
 import { nextUlid } from "../db/ids";
-import { ApiError, envelope, routeNotFound, serviceUnavailable } from "./errors";
+import { ApiError, envelope, routeNotFound, serviceUnavailable, validationError } from "./errors";
 import type { Logger } from "./logging";
 import type { Metrics } from "./metrics";
 import { fromValidationError } from "./validation";
@@ -111,6 +112,8 @@ function isStoreBusy(error: unknown): boolean {
 
 function toApiError(code: string | number, error: unknown): ApiError {
   if (error instanceof ApiError) return error;
+  // A search the store layer cannot apply as asked (src/db/filters.ts): the request's fault.
+  if (error instanceof FilterRefused) return validationError(error.message, { [error.field]: error.rule });
   // SQLite could not keep the write (disk full, I/O error, read-only, damaged file): the
   // service is unavailable, not broken; nothing was stored. Its own words stay in the log.
   const storeFailure = storeFailureOf(error);

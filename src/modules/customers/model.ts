@@ -1,7 +1,8 @@
 import { t } from "elysia";
-import { paginationBodyFields, paginationFields } from "../../http/pagination";
-import { EMAIL_PATTERN, Int, StringMap, Timestamp } from "../../http/schemas";
 import { CountryCode } from "../../http/countries";
+import { searchBodyFields } from "../../http/filters";
+import { paginationBodyFields, paginationFields } from "../../http/pagination";
+import { EMAIL_PATTERN, Int, StringMap } from "../../http/schemas";
 
 export const CUSTOMER_MESSAGES = {
   notFound: "Customer not found",
@@ -200,36 +201,8 @@ export const ListCustomersQuery = t.Object({ ...filters, ...paginationFields }, 
 /** At most this many ids in each id list of a search (as many as one page can hold). */
 export const MAX_SEARCH_IDS = 1000;
 
-const direction = t.Union([t.Literal("asc"), t.Literal("desc")]);
 const idList = (description: string) =>
   t.Optional(t.Array(t.String({ maxLength: 255 }), { maxItems: MAX_SEARCH_IDS, description }));
-
-/** Flexprice's FilterCondition: `value` is a tagged union, the member the operator reads set. */
-export const FilterConditionBody = t.Object(
-  {
-    field: t.String({ maxLength: 64 }),
-    operator: t.Union(
-      ["eq", "contains", "not_contains", "gt", "lt", "in", "not_in", "before", "after"].map((op) => t.Literal(op)),
-    ),
-    data_type: t.Optional(t.Union(["string", "number", "date", "array"].map((type) => t.Literal(type)))),
-    value: t.Object(
-      {
-        string: t.Optional(t.String({ maxLength: 1000 })),
-        number: t.Optional(t.Number()),
-        boolean: t.Optional(t.Boolean()),
-        date: t.Optional(Timestamp()),
-        array: t.Optional(t.Array(t.String({ maxLength: 1000 }), { minItems: 1, maxItems: MAX_SEARCH_IDS })),
-      },
-      { additionalProperties: false },
-    ),
-  },
-  { additionalProperties: false },
-);
-
-export const SortConditionBody = t.Object(
-  { field: t.String({ maxLength: 64 }), direction: t.Optional(direction) },
-  { additionalProperties: false },
-);
 
 /** Flexprice's CustomerFilter. What each field does: ./search.ts. */
 export const SearchCustomersBody = t.Object(
@@ -243,11 +216,7 @@ export const SearchCustomersBody = t.Object(
         description: "Default: live customers only. Customers are never archived: that status matches none",
       }),
     ),
-    start_time: t.Optional(Timestamp({ description: "Created at or after" })),
-    end_time: t.Optional(Timestamp({ description: "Created at or before" })),
-    filters: t.Optional(t.Array(FilterConditionBody, { maxItems: 20 })),
-    sort: t.Optional(t.Array(SortConditionBody, { maxItems: 8 })),
-    order: t.Optional(direction),
+    ...searchBodyFields,
     expand: t.Optional(
       t.String({
         maxLength: 255,

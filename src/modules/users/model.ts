@@ -1,5 +1,6 @@
 import { t } from "elysia";
-import { Name, Timestamp } from "../../http/schemas";
+import { searchBodyFields } from "../../http/filters";
+import { Name } from "../../http/schemas";
 import { paginationBodyFields } from "../../http/pagination";
 import type { UserType } from "../auth/model";
 import { type TenantRow, TenantSchema } from "../tenants/model";
@@ -95,36 +96,6 @@ export const UpdateUserBody = t.Object(
   { additionalProperties: false },
 );
 
-const direction = t.Union([t.Literal("asc"), t.Literal("desc")]);
-const timestamp = Timestamp();
-
-/** Flexprice's FilterCondition: `value` is a tagged union, one member set. */
-export const FilterConditionBody = t.Object(
-  {
-    field: t.String({ maxLength: 64 }),
-    operator: t.Union(
-      ["eq", "contains", "not_contains", "gt", "lt", "in", "not_in", "before", "after"].map((op) => t.Literal(op)),
-    ),
-    data_type: t.Optional(t.Union(["string", "number", "date", "array"].map((type) => t.Literal(type)))),
-    value: t.Object(
-      {
-        string: t.Optional(t.String({ maxLength: 1000 })),
-        number: t.Optional(t.Number()),
-        boolean: t.Optional(t.Boolean()),
-        date: t.Optional(timestamp),
-        array: t.Optional(t.Array(t.String({ maxLength: 1000 }), { maxItems: 1000 })),
-      },
-      { additionalProperties: false },
-    ),
-  },
-  { additionalProperties: false },
-);
-
-export const SortConditionBody = t.Object(
-  { field: t.String({ maxLength: 64 }), direction: t.Optional(direction) },
-  { additionalProperties: false },
-);
-
 /** Flexprice's UserFilter. What each field does: ./search.ts. */
 export const SearchUsersBody = t.Object(
   {
@@ -132,11 +103,7 @@ export const SearchUsersBody = t.Object(
     user_ids: t.Optional(t.Array(t.String({ maxLength: 64 }), { maxItems: 1000 })),
     roles: t.Optional(roleList),
     status: t.Optional(t.Union([t.Literal("published"), t.Literal("archived"), t.Literal("deleted")])),
-    start_time: t.Optional(timestamp),
-    end_time: t.Optional(timestamp),
-    filters: t.Optional(t.Array(FilterConditionBody, { maxItems: 20 })),
-    sort: t.Optional(t.Array(SortConditionBody, { maxItems: 8 })),
-    order: t.Optional(direction),
+    ...searchBodyFields,
     expand: t.Optional(t.String({ maxLength: 255 })),
     ...paginationBodyFields,
   },

@@ -23,6 +23,7 @@ import { eventsController } from "./modules/events";
 import { EventReaders } from "./modules/events/reader";
 import { EventWriter } from "./modules/events/writer";
 import { healthController, metricsController, storeGuard } from "./modules/operations";
+import { portalPageController } from "./modules/portal-page";
 import { rbacController } from "./modules/rbac";
 import { secretsController } from "./modules/secrets";
 import { LastUsedRecorder } from "./modules/secrets/last-used";
@@ -154,6 +155,7 @@ function buildApp(context: AppContext) {
       .use(eventsController(context))
       .use(customersController(context))
       .use(customerPortalController(context))
+      .use(portalPageController(context))
       .use(auditController(context))
       // The OpenAPI document and its UI are public, declared like every other route. Last, so
       // the guard covers nothing else.

@@ -7,6 +7,7 @@ import { MEMORY_DATABASE } from "./db";
 import { lockStore } from "./db/lock";
 import type { Migration } from "./db/migrations";
 import type { Logger } from "./http/logging";
+import { listeningBaseUrl } from "./http/urls";
 import { VERSION } from "./version";
 
 /** Bun's own ceiling; the real limits (1 MiB, 32 MiB for bulk) are enforced with the error envelope. */
@@ -98,7 +99,7 @@ export async function serve(config: Config, logger: Logger, print: (text: string
   }
   print(
     startupGuide({
-      baseUrl: `http://${urlHost(config.server.host)}:${port}`,
+      baseUrl: listeningBaseUrl(config.server.host, port),
       allInterfaces: config.server.host === "0.0.0.0" || config.server.host === "::",
       databasePath: config.database.path,
       databaseCreated: !databaseExisted,
@@ -112,13 +113,6 @@ export async function serve(config: Config, logger: Logger, print: (text: string
   // `production`: what Elysia decided when it loaded (src/production.ts), so an operator and the
   // process tests can see that the cheap validation-error path is the one running.
   logger.info("listening", { host: config.server.host, port, production: isProduction });
-}
-
-/** A host as it goes in a URL a person can open: the wildcard addresses become loopback. */
-function urlHost(host: string): string {
-  if (host === "0.0.0.0") return "127.0.0.1";
-  if (host === "::") return "[::1]";
-  return host.includes(":") ? `[${host}]` : host;
 }
 
 export interface GuideFacts {

@@ -14,3 +14,14 @@ declare module "swagger-ui-dist/swagger-ui-bundle.js" {
   const path: string;
   export default path;
 }
+
+declare module "*.svg" {
+  const path: string;
+  export default path;
+}
+
+// The customer portal page's script: a file served as it is, not a module of the server.
+declare module "*/static/portal.js" {
+  const path: string;
+  export default path;
+}

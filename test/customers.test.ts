@@ -527,7 +527,7 @@ describe("audit", () => {
 });
 
 describe("portal sessions: GET /v1/customers/portal/{external_id}", () => {
-  test("{url, token, expires_at}: the configured URL with ?token=, one hour by default", async () => {
+  test("{url, token, expires_at}: Tollgate's own portal page with ?token=, one hour by default", async () => {
     const h = createHarness();
     await createCustomer(h, { external_id: "acme" });
     const before = Date.now();
@@ -537,7 +537,7 @@ describe("portal sessions: GET /v1/customers/portal/{external_id}", () => {
     expect(Object.keys(res.body).sort()).toEqual(["expires_at", "token", "url"]);
     const { url, token, expires_at } = res.body;
     expect(token).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
-    expect(url).toBe(`http://localhost:3000/portal?token=${token}`);
+    expect(url).toBe(`http://127.0.0.1:8080/portal?token=${token}`);
     expect(expires_at).toMatch(RFC3339_UTC);
     const expires = Date.parse(expires_at);
     expect(expires).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000 + 3600_000);

@@ -122,6 +122,7 @@ function validateConfig(candidate: unknown): Config {
   const config = withDefaults as Config;
   checkHost(config.server.host);
   checkDatabasePath(config.database.path);
+  checkCustomerPortal(config.customer_portal);
   // Hashes are compared as lowercase hex everywhere else.
   config.auth.api_key.keys = Object.fromEntries(
     Object.entries(config.auth.api_key.keys).map(([hash, key]) => [hash.toLowerCase(), key]),
@@ -174,6 +175,25 @@ function checkDatabasePath(path: string): void {
   throw new ConfigError(
     `Invalid config: database.path: "${path}" is a folder; give the path of the database file, such as ${path.replace(/\/+$/, "")}/tollgate.db`,
   );
+}
+
+/** Whether a text is an absolute http(s) address. */
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.protocol === "http:" || url.protocol === "https:";
+  } catch {
+    return false;
+  }
+}
+
+/** The portal link goes to a customer, elsewhere: it must be absolute. */
+function checkCustomerPortal({ url }: Config["customer_portal"]): void {
+  if (url !== "" && !isHttpUrl(url)) {
+    throw new ConfigError(
+      `Invalid config: customer_portal.url: "${url}" is not an absolute http(s) address such as https://billing.example.com/portal; leave it empty for Tollgate's own page at /portal`,
+    );
+  }
 }
 
 function isStructSchema(schema: TSchema): schema is TSchema & { properties: Record<string, TSchema> } {

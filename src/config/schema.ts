@@ -66,7 +66,9 @@ export const ConfigSchema = T.Object(
     ),
     customer_portal: T.Object(
       {
-        url: T.String({ minLength: 1 }),
+        // Where portal links point (the token is added as ?token=). Empty: Tollgate's own page,
+        // /portal on the address it listens on (src/modules/portal-page/link.ts).
+        url: T.String({ maxLength: 2048 }),
         session_ttl_seconds: T.Integer({ minimum: 60, maximum: 7 * 24 * 3600 }),
         // HMAC key for portal tokens. When empty, one is generated once into a key file beside
         // the database (`<database.path>.portal-key`, mode 0600), never into the database itself;
@@ -123,7 +125,7 @@ export const DEFAULT_CONFIG: Config = {
     },
     failed_attempts: { max_failures: 30, window_seconds: 60, max_addresses: 10_000, log_lines_per_second: 10 },
   },
-  customer_portal: { url: "http://localhost:3000/portal", session_ttl_seconds: 3600, signing_key: "" },
+  customer_portal: { url: "", session_ttl_seconds: 3600, signing_key: "" },
   metrics: { enabled: false },
   logging: { level: "info", format: "auto" },
 };

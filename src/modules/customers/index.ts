@@ -6,6 +6,7 @@ import { ListSchema, listOf, pageOf } from "../../http/pagination";
 import { authPlugin } from "../auth";
 import { auditContextOf } from "../audit/context";
 import { recordAudit } from "../audit/service";
+import { portalPageUrl } from "../portal-page/link";
 import {
   CreateCustomerBody,
   CustomerSchema,
@@ -30,7 +31,7 @@ import {
 const IdParams = t.Object({ id: t.String() });
 const ExternalIdParams = t.Object({ external_id: t.String() });
 
-/** The portal link: the configured URL with the token as `token` in its query string. */
+/** The portal link: the page (configured, or Tollgate's own) with the token as `token` in its query string. */
 function portalUrl(base: string, token: string): string {
   const url = new URL(base);
   url.searchParams.set("token", token);
@@ -225,7 +226,8 @@ export function customersController(app: AppContext) {
           resourceId: customer.id,
           after: { external_id: customer.external_id, expires_at: expiresAt },
         });
-        return { url: portalUrl(app.config.customer_portal.url, token), token, expires_at: expiresAt };
+        const page = portalPageUrl(app.config, server?.port);
+        return { url: portalUrl(page, token), token, expires_at: expiresAt };
       },
       {
         permission: "customer:write",

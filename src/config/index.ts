@@ -100,7 +100,24 @@ function applyEnvOverrides(
       throw new ConfigError(`Invalid config: ${name} must be a JSON object`);
     }
   }
+  if (schema.type === "array") return parseList(name, raw);
   return Value.Convert(schema, raw);
+}
+
+/** A list from the environment: a JSON array, or values separated by commas (empty: none). */
+function parseList(name: string, raw: string): unknown {
+  const text = raw.trim();
+  if (text.startsWith("[")) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new ConfigError(`Invalid config: ${name} must be a JSON array or a comma-separated list`);
+    }
+  }
+  return text
+    .split(",")
+    .map((item) => item.trim())
+    .filter(Boolean);
 }
 
 function validateConfig(candidate: unknown): Config {
@@ -177,21 +194,33 @@ function checkDatabasePath(path: string): void {
   );
 }
 
-/** Whether a text is an absolute http(s) address. */
-function isHttpUrl(text: string): boolean {
+/** `scheme://host[:port]` of an http(s) address, as a browser sends it in `Origin`; null for anything else. */
+function httpOriginOf(text: string): string | null {
   try {
     const url = new URL(text);
-    return url.protocol === "http:" || url.protocol === "https:";
+    return url.protocol === "http:" || url.protocol === "https:" ? url.origin : null;
   } catch {
-    return false;
+    return null;
   }
 }
 
-/** The portal link goes to a customer, elsewhere: it must be absolute. */
-function checkCustomerPortal({ url }: Config["customer_portal"]): void {
-  if (url !== "" && !isHttpUrl(url)) {
+/**
+ * The portal link must be absolute (it goes to a customer, elsewhere), and each allowed origin
+ * exactly as browsers write it, since origins are compared as text: no path, no default port,
+ * lower case.
+ */
+function checkCustomerPortal({ url, allowed_origins }: Config["customer_portal"]): void {
+  if (url !== "" && httpOriginOf(url) === null) {
     throw new ConfigError(
       `Invalid config: customer_portal.url: "${url}" is not an absolute http(s) address such as https://billing.example.com/portal; leave it empty for Tollgate's own page at /portal`,
+    );
+  }
+  for (const origin of allowed_origins) {
+    const canonical = httpOriginOf(origin);
+    if (canonical === origin) continue;
+    const hint = canonical ? ` (did you mean "${canonical}"?)` : "";
+    throw new ConfigError(
+      `Invalid config: customer_portal.allowed_origins: "${origin}" is not an origin: give http(s)://host[:port], without a path, such as https://billing.example.com${hint}`,
     );
   }
 }

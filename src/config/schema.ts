@@ -69,6 +69,10 @@ export const ConfigSchema = T.Object(
         // Where portal links point (the token is added as ?token=). Empty: Tollgate's own page,
         // /portal on the address it listens on (src/modules/portal-page/link.ts).
         url: T.String({ maxLength: 2048 }),
+        // Origins whose pages may call /v1/customer/portal/* from a browser (CORS), each
+        // scheme://host[:port]. Empty: the origin of `url` (none when `url` is empty: the page
+        // Tollgate serves is same-origin).
+        allowed_origins: T.Array(T.String({ maxLength: 2048 }), { maxItems: 100 }),
         session_ttl_seconds: T.Integer({ minimum: 60, maximum: 7 * 24 * 3600 }),
         // HMAC key for portal tokens. When empty, one is generated once into a key file beside
         // the database (`<database.path>.portal-key`, mode 0600), never into the database itself;
@@ -125,7 +129,7 @@ export const DEFAULT_CONFIG: Config = {
     },
     failed_attempts: { max_failures: 30, window_seconds: 60, max_addresses: 10_000, log_lines_per_second: 10 },
   },
-  customer_portal: { url: "", session_ttl_seconds: 3600, signing_key: "" },
+  customer_portal: { url: "", allowed_origins: [], session_ttl_seconds: 3600, signing_key: "" },
   metrics: { enabled: false },
   logging: { level: "info", format: "auto" },
 };

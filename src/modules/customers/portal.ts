@@ -5,6 +5,7 @@ import { errorResponses } from "../../http/openapi";
 import { authPlugin } from "../auth";
 import type { PortalSession } from "../auth/portal-tokens";
 import { CustomerSchema, PortalUsageSchema } from "./model";
+import { portalCors } from "./portal-cors";
 import { getCustomer, toCustomerResponse } from "./service";
 
 const USAGE_WINDOW_MS = 30 * 24 * 3600 * 1000;
@@ -18,11 +19,13 @@ function sessionCustomer(app: AppContext, session: PortalSession) {
 
 /**
  * What a customer sees with a portal session token: itself and its own usage, nothing else.
+ * Called from the customer's browser, cross-origin for the origins config allows (./portal-cors.ts).
  * Its own record includes parent_customer_id; the parent's record is another customer's, which a
  * session for this one does not show (parent_customer: null).
  */
 export function customerPortalController(app: AppContext) {
   return new Elysia({ prefix: "/v1/customer/portal", tags: ["Customer portal"] })
+    .use(portalCors(app.config))
     .use(authPlugin(app))
     .get("/info", ({ session }) => toCustomerResponse(sessionCustomer(app, session)), {
       portal: true,

@@ -120,6 +120,43 @@ describe("the customer shape: every field of Flexprice's customer, null where th
   });
 });
 
+describe("name and email: an empty string or null clears them, as every optional field", () => {
+  test('PUT with "" or null stores null, never an empty string', async () => {
+    const h = createHarness();
+    const customer = await create(h, { external_id: "acme", name: "Acme", email: "billing@acme.test" });
+    for (const cleared of ["", null]) {
+      const set = await h.call("PUT", `/v1/customers/${customer.id}`, {
+        body: { name: "Acme", email: "billing@acme.test" },
+      });
+      expect(set.body).toMatchObject({ name: "Acme", email: "billing@acme.test" });
+      const res = await h.call("PUT", `/v1/customers/${customer.id}`, { body: { name: cleared, email: cleared } });
+      expect({ cleared, status: res.status, text: res.text }).toMatchObject({ cleared, status: 200 });
+      expect({ cleared, name: res.body.name, email: res.body.email }).toEqual({ cleared, name: null, email: null });
+      expect((await h.call("GET", `/v1/customers/${customer.id}`)).body).toEqual(res.body);
+    }
+    const stored = h.context.db.prepare("SELECT name, email FROM customers WHERE id = ?").get(customer.id);
+    expect(stored).toEqual({ name: null, email: null });
+  });
+
+  test('POST with "": no name, no email (Flexprice\'s omitempty email accepts it)', async () => {
+    const h = createHarness();
+    const customer = await create(h, { external_id: "acme", name: "", email: "" });
+    expect(customer).toMatchObject({ name: null, email: null });
+  });
+
+  test("an email that is not empty must still be one", async () => {
+    const h = createHarness();
+    const customer = await create(h, { external_id: "acme" });
+    for (const email of [" ", "nope", "a@b"]) {
+      expect400(
+        await h.call("PUT", `/v1/customers/${customer.id}`, { body: { email } }),
+        "email",
+        "email must be a valid email",
+      );
+    }
+  });
+});
+
 describe("address fields", () => {
   test("stored and returned; PUT changes the sent ones, an empty string or null clears one", async () => {
     const h = createHarness();

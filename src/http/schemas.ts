@@ -1,4 +1,5 @@
 import { FormatRegistry, type IntegerOptions, type StringOptions, type TSchema, Type } from "@sinclair/typebox";
+import { t } from "elysia";
 
 /**
  * RFC 3339 date-time with a required offset (`Z` or `±hh:mm`), and a real calendar date:
@@ -45,6 +46,25 @@ export const TIMESTAMP_RULE = "must be an RFC 3339 timestamp with an offset, suc
 
 /** Deliberately loose: something@domain.tld, no spaces. Deliverability is not ours to judge. */
 export const EMAIL_PATTERN = "^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$";
+
+export const EMAIL_RULE = "must be a valid email";
+
+/**
+ * An optional email of a record (a customer's, a tenant's billing email): an email, or an empty
+ * string or null, which clear it (services store null), as Flexprice's `omitempty,email` reads.
+ */
+export function ClearableEmail() {
+  return t.Optional(
+    t.Nullable(
+      t.String({
+        maxLength: 320,
+        pattern: `^$|${EMAIL_PATTERN}`,
+        error: EMAIL_RULE,
+        description: "An empty string or null clears it",
+      }),
+    ),
+  );
+}
 
 /** A timestamp field: RFC 3339, any offset; services store it as UTC. */
 export function Timestamp(options: StringOptions = {}) {

@@ -2,7 +2,7 @@ import { t } from "elysia";
 import { CountryCode } from "../../http/countries";
 import { searchBodyFields } from "../../http/filters";
 import { paginationBodyFields, paginationFields } from "../../http/pagination";
-import { EMAIL_PATTERN, Int, StringMap } from "../../http/schemas";
+import { ClearableEmail, Int, StringMap } from "../../http/schemas";
 
 export const CUSTOMER_MESSAGES = {
   notFound: "Customer not found",
@@ -111,8 +111,8 @@ const address = (maxLength: number) =>
 const customerReference = (description: string) => t.Optional(t.Nullable(t.String({ maxLength: 255, description })));
 
 const fields = {
-  name: t.Optional(t.Nullable(t.String({ maxLength: 255 }))),
-  email: t.Optional(t.Nullable(t.String({ maxLength: 320, pattern: EMAIL_PATTERN, error: "must be a valid email" }))),
+  name: t.Optional(t.Nullable(t.String({ maxLength: 255, description: "An empty string or null clears it" }))),
+  email: ClearableEmail(),
   metadata: t.Optional(
     StringMap(t.String({ maxLength: METADATA_MAX_VALUE_LENGTH }), {
       maxKeyLength: METADATA_MAX_KEY_LENGTH,

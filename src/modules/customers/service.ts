@@ -167,12 +167,17 @@ function checkHierarchy(db: Db, scope: Scope, customerId: string | null, parent:
 const parentField = (input: ParentFields) =>
   input.parent_customer_external_id !== undefined ? "parent_customer_external_id" : "parent_customer_id";
 
-type AddressInput = Partial<Record<(typeof ADDRESS_FIELDS)[number], string | null>>;
+/** The customer's optional text fields: name, email and the address. */
+const OPTIONAL_FIELDS = ["name", "email", ...ADDRESS_FIELDS] as const;
+type OptionalField = (typeof OPTIONAL_FIELDS)[number];
 
-/** The address after the request: a field sent replaces it; an empty string or null clears it. */
-function addressOf(input: AddressInput, before: Partial<CustomerRow> = {}) {
-  const out = {} as Record<(typeof ADDRESS_FIELDS)[number], string | null>;
-  for (const field of ADDRESS_FIELDS) {
+/**
+ * The optional fields after the request: a field sent replaces what is stored; an empty string
+ * or null clears it (stored as null, as Flexprice's empty string means "not set").
+ */
+function optionalFieldsOf(input: Partial<Record<OptionalField, string | null>>, before: Partial<CustomerRow> = {}) {
+  const out = {} as Record<OptionalField, string | null>;
+  for (const field of OPTIONAL_FIELDS) {
     const sent = input[field];
     out[field] = sent === undefined ? (before[field] ?? null) : sent === "" ? null : sent;
   }
@@ -255,11 +260,9 @@ export function createCustomer(db: Db, audit: AuditContext, input: Static<typeof
         tenant_id: scope.tenantId,
         environment_id: scope.environmentId,
         external_id: externalId,
-        name: input.name ?? null,
-        email: input.email ?? null,
+        ...optionalFieldsOf(input),
         metadata: JSON.stringify(metadata),
         status: "published",
-        ...addressOf(input),
         parent_customer_id: parent?.id ?? null,
         created_by: audit.actor.id,
         updated_by: audit.actor.id,
@@ -332,10 +335,8 @@ export function updateCustomer(
       const after: CustomerRow = {
         ...before,
         external_id: externalId,
-        name: input.name === undefined ? before.name : input.name,
-        email: input.email === undefined ? before.email : input.email,
+        ...optionalFieldsOf(input, before),
         metadata: JSON.stringify(withMappings(metadata, input.integration_entity_mapping)),
-        ...addressOf(input, before),
         parent_customer_id: parentId,
         updated_by: audit.actor.id,
         updated_at: nowIso(),

@@ -1,6 +1,6 @@
 import { t } from "elysia";
 import { CountryCode } from "../../http/countries";
-import { EMAIL_PATTERN, Name, StringMap } from "../../http/schemas";
+import { ClearableEmail, Name, StringMap } from "../../http/schemas";
 
 export interface TenantRow {
   id: string;
@@ -70,13 +70,9 @@ export const TENANT_MESSAGES = {
   nothingToUpdate: "name, billing_details or metadata is required",
 } as const;
 
-const EMAIL_RULE = "must be a valid email";
-
 /** Flexprice's limits for an address (dto.Address); an empty string means "not set", as there. */
 const text = (maxLength: number) =>
   t.Optional(t.Nullable(t.String({ maxLength, error: `must be at most ${maxLength} characters` })));
-const email = () =>
-  t.Optional(t.Nullable(t.String({ maxLength: 320, pattern: `^$|${EMAIL_PATTERN}`, error: EMAIL_RULE })));
 
 export const AddressBody = t.Object(
   {
@@ -92,8 +88,8 @@ export const AddressBody = t.Object(
 
 export const BillingDetailsBody = t.Object(
   {
-    email: email(),
-    help_email: email(),
+    email: ClearableEmail(),
+    help_email: ClearableEmail(),
     phone: text(50),
     address: t.Optional(t.Nullable(AddressBody)),
   },

@@ -212,7 +212,7 @@ describe("PUT /v1/tenants/update", () => {
       ],
       [
         { billing_details: { address: { address_postal_code: "1".repeat(21) } } },
-        "billing_details.address.address_postal_code must be at most 20 characters",
+        "billing_details.address.address_postal_code must be a string of at most 20 characters, or null",
         {},
       ],
       [{ billing_details: { fax: "123" } }, "billing_details.fax is not an accepted field", {}],

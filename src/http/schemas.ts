@@ -49,6 +49,21 @@ export const EMAIL_PATTERN = "^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$";
 
 export const EMAIL_RULE = "must be a valid email";
 
+const CLEARS = "An empty string or null clears it";
+
+/** Optional text of a record, at most `maxLength` characters; an empty string or null clears it (services store null). */
+export function ClearableText(maxLength: number) {
+  return t.Optional(
+    t.Nullable(
+      t.String({
+        maxLength,
+        error: `must be a string of at most ${maxLength} characters, or null`,
+        description: CLEARS,
+      }),
+    ),
+  );
+}
+
 /**
  * An optional email of a record (a customer's, a tenant's billing email): an email, or an empty
  * string or null, which clear it (services store null), as Flexprice's `omitempty,email` reads.
@@ -60,7 +75,7 @@ export function ClearableEmail() {
         maxLength: 320,
         pattern: `^$|${EMAIL_PATTERN}`,
         error: EMAIL_RULE,
-        description: "An empty string or null clears it",
+        description: CLEARS,
       }),
     ),
   );

@@ -1,8 +1,8 @@
 import { t } from "elysia";
-import { CountryCode } from "../../http/countries";
+import { type Address, addressBodyFields, addressResponseFields } from "../../http/address";
 import { searchBodyFields } from "../../http/filters";
 import { paginationBodyFields, paginationFields } from "../../http/pagination";
-import { ClearableEmail, Int, StringMap } from "../../http/schemas";
+import { ClearableEmail, ClearableText, Int, StringMap } from "../../http/schemas";
 
 export const CUSTOMER_MESSAGES = {
   notFound: "Customer not found",
@@ -18,7 +18,8 @@ export const CUSTOMER_MESSAGES = {
   taxRates: "tax_rate_overrides is not supported: Tollgate keeps no tax rates",
 } as const;
 
-export interface CustomerRow {
+/** A customer as stored; the address is in columns of their own. */
+export interface CustomerRow extends Address {
   id: string;
   tenant_id: string;
   environment_id: string;
@@ -27,30 +28,12 @@ export interface CustomerRow {
   email: string | null;
   metadata: string;
   status: "published" | "deleted";
-  address_line1: string | null;
-  address_line2: string | null;
-  address_city: string | null;
-  address_state: string | null;
-  address_postal_code: string | null;
-  address_country: string | null;
   parent_customer_id: string | null;
   created_by: string | null;
   updated_by: string | null;
   created_at: string;
   updated_at: string;
 }
-
-/** The address fields, each with Flexprice's length limit (the country: an ISO 3166-1 alpha-2 code). */
-export const ADDRESS_FIELDS = [
-  "address_line1",
-  "address_line2",
-  "address_city",
-  "address_state",
-  "address_postal_code",
-  "address_country",
-] as const;
-
-export type AddressField = (typeof ADDRESS_FIELDS)[number];
 
 /** A customer's own fields: everything but the expanded parent. */
 const customerFields = {
@@ -60,12 +43,7 @@ const customerFields = {
   email: t.Nullable(t.String()),
   metadata: t.Record(t.String(), t.String()),
   status: t.Union([t.Literal("published"), t.Literal("deleted")]),
-  address_line1: t.Nullable(t.String()),
-  address_line2: t.Nullable(t.String()),
-  address_city: t.Nullable(t.String()),
-  address_state: t.Nullable(t.String()),
-  address_postal_code: t.Nullable(t.String()),
-  address_country: t.Nullable(t.String({ description: "ISO 3166-1 alpha-2" })),
+  ...addressResponseFields,
   parent_customer_id: t.Nullable(t.String()),
   tenant_id: t.String(),
   environment_id: t.String(),
@@ -97,21 +75,11 @@ export const METADATA_MAX_KEY_LENGTH = 40;
 export const METADATA_MAX_VALUE_LENGTH = 500;
 
 const externalId = t.String({ minLength: 1, maxLength: 255, pattern: "\\S" });
-const address = (maxLength: number) =>
-  t.Optional(
-    t.Nullable(
-      t.String({
-        maxLength,
-        error: `must be a string of at most ${maxLength} characters, or null`,
-        description: "An empty string or null clears it",
-      }),
-    ),
-  );
 /** A reference to another customer; an empty string or null means none. */
 const customerReference = (description: string) => t.Optional(t.Nullable(t.String({ maxLength: 255, description })));
 
 const fields = {
-  name: t.Optional(t.Nullable(t.String({ maxLength: 255, description: "An empty string or null clears it" }))),
+  name: ClearableText(255),
   email: ClearableEmail(),
   metadata: t.Optional(
     StringMap(t.String({ maxLength: METADATA_MAX_VALUE_LENGTH }), {
@@ -119,12 +87,7 @@ const fields = {
       maxKeys: METADATA_MAX_KEYS,
     }),
   ),
-  address_line1: address(255),
-  address_line2: address(255),
-  address_city: address(100),
-  address_state: address(100),
-  address_postal_code: address(20),
-  address_country: CountryCode(),
+  ...addressBodyFields,
   parent_customer_id: customerReference("The parent's id (one level deep: the parent may not have a parent)"),
   parent_customer_external_id: customerReference("The parent's external_id, instead of parent_customer_id"),
   integration_entity_mapping: t.Optional(

@@ -1,6 +1,7 @@
 import type { Static } from "elysia";
 import { type Db, sql, sqlPluck } from "../../db";
 import { newId, nowIso } from "../../db/ids";
+import { ADDRESS_FIELDS } from "../../http/address";
 import { alreadyExists, invalidOperation, notFound, validationError } from "../../http/errors";
 import type { Page } from "../../http/pagination";
 import type { AuditContext } from "../audit/model";
@@ -8,7 +9,6 @@ import { recordAudit } from "../audit/service";
 import { revokeSessionsOf } from "../auth/portal-tokens";
 import type { Scope } from "../events/service";
 import {
-  ADDRESS_FIELDS,
   CUSTOMER_MESSAGES,
   type CreateCustomerBody,
   type CustomerRow,

@@ -1,6 +1,6 @@
 import { t } from "elysia";
-import { CountryCode } from "../../http/countries";
-import { ClearableEmail, Name, StringMap } from "../../http/schemas";
+import { type Address, addressBodyFields, addressResponseFields } from "../../http/address";
+import { ClearableEmail, ClearableText, Name, StringMap } from "../../http/schemas";
 
 export interface TenantRow {
   id: string;
@@ -13,38 +13,17 @@ export interface TenantRow {
   updated_at: string;
 }
 
-export const ADDRESS_FIELDS = [
-  "address_line1",
-  "address_line2",
-  "address_city",
-  "address_state",
-  "address_postal_code",
-  "address_country",
-] as const;
-
-export type AddressField = (typeof ADDRESS_FIELDS)[number];
-
 /** As stored and as answered: every field present, null where unknown. */
 export interface StoredBillingDetails {
   email: string | null;
   help_email: string | null;
   phone: string | null;
-  address: Record<AddressField, string | null>;
+  address: Address;
 }
 
 const nullableText = () => t.Nullable(t.String());
 
-export const AddressSchema = t.Object(
-  {
-    address_line1: nullableText(),
-    address_line2: nullableText(),
-    address_city: nullableText(),
-    address_state: nullableText(),
-    address_postal_code: nullableText(),
-    address_country: nullableText(),
-  },
-  { title: "Address" },
-);
+export const AddressSchema = t.Object(addressResponseFields, { title: "Address" });
 
 export const BillingDetailsSchema = t.Object(
   { email: nullableText(), help_email: nullableText(), phone: nullableText(), address: AddressSchema },
@@ -70,27 +49,14 @@ export const TENANT_MESSAGES = {
   nothingToUpdate: "name, billing_details or metadata is required",
 } as const;
 
-/** Flexprice's limits for an address (dto.Address); an empty string means "not set", as there. */
-const text = (maxLength: number) =>
-  t.Optional(t.Nullable(t.String({ maxLength, error: `must be at most ${maxLength} characters` })));
-
-export const AddressBody = t.Object(
-  {
-    address_line1: text(255),
-    address_line2: text(255),
-    address_city: text(100),
-    address_state: text(100),
-    address_postal_code: text(20),
-    address_country: CountryCode(),
-  },
-  { additionalProperties: false },
-);
+/** An empty string means "not set", as in Flexprice: each field given is stored trimmed, or null. */
+export const AddressBody = t.Object(addressBodyFields, { additionalProperties: false });
 
 export const BillingDetailsBody = t.Object(
   {
     email: ClearableEmail(),
     help_email: ClearableEmail(),
-    phone: text(50),
+    phone: ClearableText(50),
     address: t.Optional(t.Nullable(AddressBody)),
   },
   { additionalProperties: false },

@@ -1,11 +1,11 @@
 import type { Static } from "elysia";
 import { type Db, sql } from "../../db";
+import { type Address, ADDRESS_FIELDS } from "../../http/address";
 import { nowIso } from "../../db/ids";
 import { notFound, validationError } from "../../http/errors";
 import type { AuditContext } from "../audit/model";
 import { recordAudit } from "../audit/service";
 import {
-  ADDRESS_FIELDS,
   type BillingDetailsBody,
   type StoredBillingDetails,
   TENANT_MESSAGES,
@@ -51,9 +51,7 @@ function given(value: string | null | undefined): string | null {
  */
 export function normalizeBillingDetails(input: Static<typeof BillingDetailsBody> | null): StoredBillingDetails | null {
   if (input === null) return null;
-  const address = Object.fromEntries(
-    ADDRESS_FIELDS.map((field) => [field, given(input.address?.[field])]),
-  ) as StoredBillingDetails["address"];
+  const address = Object.fromEntries(ADDRESS_FIELDS.map((field) => [field, given(input.address?.[field])])) as Address;
   const details: StoredBillingDetails = {
     email: given(input.email),
     help_email: given(input.help_email),

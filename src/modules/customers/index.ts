@@ -16,17 +16,11 @@ import {
   UpdateCustomerBody,
   UpdateTargetQuery,
 } from "./model";
-import {
-  createCustomer,
-  customerResponse,
-  customerResponses,
-  deleteCustomer,
-  getCustomer,
-  getCustomerByExternalId,
-  listCustomers,
-  revokePortalSessions,
-  updateCustomer,
-} from "./service";
+import { createCustomer } from "./create";
+import { deleteCustomer, revokePortalSessions } from "./delete";
+import { customerResponse, customerResponses, getCustomer, getCustomerByExternalId } from "./read";
+import { searchCustomers } from "./search";
+import { updateCustomer } from "./update";
 
 const IdParams = t.Object({ id: t.String() });
 const ExternalIdParams = t.Object({ external_id: t.String() });
@@ -171,7 +165,7 @@ export function customersController(app: AppContext) {
       "",
       ({ principal, query }) => {
         const page = pageOf(query);
-        const { rows, total } = listCustomers(app.db, principal, query, page);
+        const { rows, total } = searchCustomers(app.db, principal, query, page);
         return listOf(customerResponses(app.db, principal, rows), total, page);
       },
       {
@@ -185,7 +179,7 @@ export function customersController(app: AppContext) {
       "/search",
       ({ principal, body }) => {
         const page = pageOf(body);
-        const { rows, total } = listCustomers(app.db, principal, body, page);
+        const { rows, total } = searchCustomers(app.db, principal, body, page);
         return listOf(customerResponses(app.db, principal, rows), total, page);
       },
       {

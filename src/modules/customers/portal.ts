@@ -6,7 +6,7 @@ import { authPlugin } from "../auth";
 import type { PortalSession } from "../auth/portal-tokens";
 import { CustomerSchema, PortalUsageSchema } from "./model";
 import { portalCors } from "./portal-cors";
-import { getCustomer, toCustomerResponse } from "./service";
+import { getCustomer, toCustomerResponse } from "./read";
 
 const USAGE_WINDOW_MS = 30 * 24 * 3600 * 1000;
 

@@ -1,9 +1,9 @@
 import type { Static } from "elysia";
 import { type Db, selectPage } from "../../db";
 import { type SearchFields, searchClauses } from "../../db/filters";
+import type { Scope } from "../../db/scope";
 import { validationError } from "../../http/errors";
 import type { Page } from "../../http/pagination";
-import type { Scope } from "../events/service";
 import type { CustomerRow, SearchCustomersBody } from "./model";
 
 export type SearchCustomersInput = Omit<Static<typeof SearchCustomersBody>, "limit" | "offset">;

@@ -1,9 +1,7 @@
 import { type Db, sql, sqlPluck } from "../../db";
+import type { Scope } from "../../db/scope";
 
-export interface Scope {
-  tenantId: string;
-  environmentId: string;
-}
+export type { Scope };
 
 // Per connection: tenant and environment → their scope key. Keys never change once made.
 const keys = new WeakMap<Db, Map<string, number>>();

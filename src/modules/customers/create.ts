@@ -1,0 +1,54 @@
+import type { Static } from "elysia";
+import { type Db, sql } from "../../db";
+import { newId, nowIso } from "../../db/ids";
+import { alreadyExists, validationError } from "../../http/errors";
+import type { AuditContext } from "../audit/model";
+import { recordAudit } from "../audit/service";
+import { COLUMNS, externalIdTaken, optionalFieldsOf, withMappings } from "./fields";
+import { checkHierarchy, parentField, requestedParent } from "./hierarchy";
+import { CUSTOMER_MESSAGES, type CreateCustomerBody, type CustomerRow } from "./model";
+import { customerFields, scopeOf } from "./read";
+
+const INSERT_SQL = `INSERT INTO customers (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map((c) => `@${c}`).join(", ")})`;
+
+export function createCustomer(db: Db, audit: AuditContext, input: Static<typeof CreateCustomerBody>): CustomerRow {
+  const scope = scopeOf(audit);
+  if (input.tax_rate_overrides !== undefined && input.tax_rate_overrides.length > 0) {
+    throw validationError(CUSTOMER_MESSAGES.taxRates, {
+      tax_rate_overrides: "must be empty: Tollgate keeps no tax rates, so they would be silently lost",
+    });
+  }
+  // skip_onboarding_workflow: accepted and ignored; Tollgate runs no onboarding workflow.
+  const metadata = withMappings(input.metadata ?? {}, input.integration_entity_mapping);
+  return db
+    .transaction(() => {
+      const externalId = input.external_id.trim();
+      if (externalIdTaken(db, scope, externalId, null)) throw alreadyExists(CUSTOMER_MESSAGES.duplicate);
+      const parent = requestedParent(db, scope, input) ?? null;
+      if (parent) checkHierarchy(db, scope, null, parent, parentField(input));
+      const now = nowIso();
+      const row: CustomerRow = {
+        id: newId("cust"),
+        tenant_id: scope.tenantId,
+        environment_id: scope.environmentId,
+        external_id: externalId,
+        ...optionalFieldsOf(input),
+        metadata: JSON.stringify(metadata),
+        status: "published",
+        parent_customer_id: parent?.id ?? null,
+        created_by: audit.actor.id,
+        updated_by: audit.actor.id,
+        created_at: now,
+        updated_at: now,
+      };
+      sql(db, INSERT_SQL).run(row);
+      recordAudit(db, audit, {
+        action: "customer.created",
+        resourceType: "customer",
+        resourceId: row.id,
+        after: customerFields(row),
+      });
+      return row;
+    })
+    .immediate();
+}

@@ -1,0 +1,92 @@
+import type { Static } from "elysia";
+import { type Db, sql } from "../../db";
+import type { Scope } from "../../db/scope";
+import { notFound } from "../../http/errors";
+import type { AuditContext } from "../audit/model";
+import { CUSTOMER_MESSAGES, type CustomerRow, type CustomerSchema, type ParentCustomerSchema } from "./model";
+
+export type CustomerResponse = Static<typeof CustomerSchema>;
+type CustomerFields = Omit<Static<typeof ParentCustomerSchema>, "parent_customer">;
+
+/** The customer's own fields, as responses and audit rows show them (no parent expanded). */
+export function customerFields(row: CustomerRow): CustomerFields {
+  return {
+    id: row.id,
+    external_id: row.external_id,
+    name: row.name,
+    email: row.email,
+    metadata: JSON.parse(row.metadata),
+    status: row.status,
+    address_line1: row.address_line1,
+    address_line2: row.address_line2,
+    address_city: row.address_city,
+    address_state: row.address_state,
+    address_postal_code: row.address_postal_code,
+    address_country: row.address_country,
+    parent_customer_id: row.parent_customer_id,
+    tenant_id: row.tenant_id,
+    environment_id: row.environment_id,
+    created_by: row.created_by,
+    updated_by: row.updated_by,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  };
+}
+
+/** The response for a customer, its parent expanded when `parent` is given (one level: the parent has none). */
+export function toCustomerResponse(row: CustomerRow, parent: CustomerRow | null = null): CustomerResponse {
+  return {
+    ...customerFields(row),
+    parent_customer: parent === null ? null : { ...customerFields(parent), parent_customer: null },
+  };
+}
+
+/** Responses for customers of one scope, each with its parent, the parents read in one query. */
+export function customerResponses(db: Db, scope: Scope, rows: CustomerRow[]): CustomerResponse[] {
+  const parentIds = [...new Set(rows.flatMap((r) => (r.parent_customer_id === null ? [] : [r.parent_customer_id])))];
+  const parents = new Map<string, CustomerRow>();
+  if (parentIds.length > 0) {
+    const found = sql(
+      db,
+      `SELECT * FROM customers WHERE tenant_id = ? AND environment_id = ? AND id IN (SELECT value FROM json_each(?))`,
+    ).all(scope.tenantId, scope.environmentId, JSON.stringify(parentIds)) as CustomerRow[];
+    for (const parent of found) parents.set(parent.id, parent);
+  }
+  return rows.map((row) => toCustomerResponse(row, parents.get(row.parent_customer_id ?? "") ?? null));
+}
+
+/** One customer's response, its parent expanded. */
+export function customerResponse(db: Db, scope: Scope, row: CustomerRow): CustomerResponse {
+  return customerResponses(db, scope, [row])[0] as CustomerResponse;
+}
+
+/** The scope a change happens in: the caller's tenant and environment. */
+export function scopeOf(audit: AuditContext): Scope {
+  return { tenantId: audit.tenantId, environmentId: audit.environmentId as string };
+}
+
+/** By id, in the caller's tenant and environment; deleted customers are still readable by id. */
+export function getCustomer(db: Db, scope: Scope, id: string): CustomerRow {
+  const row = sql(db, "SELECT * FROM customers WHERE tenant_id = ? AND environment_id = ? AND id = ?").get(
+    scope.tenantId,
+    scope.environmentId,
+    id,
+  ) as CustomerRow | undefined;
+  if (!row) throw notFound(CUSTOMER_MESSAGES.notFound);
+  return row;
+}
+
+/** The live customer holding an external id, if any. */
+export function findLiveByExternalId(db: Db, scope: Scope, externalId: string): CustomerRow | undefined {
+  return sql(
+    db,
+    "SELECT * FROM customers WHERE tenant_id = ? AND environment_id = ? AND external_id = ? AND status = 'published'",
+  ).get(scope.tenantId, scope.environmentId, externalId) as CustomerRow | undefined;
+}
+
+/** By external id: only the live customer holding it (a deleted one gave it up). */
+export function getCustomerByExternalId(db: Db, scope: Scope, externalId: string): CustomerRow {
+  const row = findLiveByExternalId(db, scope, externalId);
+  if (!row) throw notFound(CUSTOMER_MESSAGES.notFound);
+  return row;
+}

@@ -57,6 +57,15 @@ describe("preflights on the portal routes", () => {
     }
   });
 
+  test("a preflight is a request like any other: one log line, under its route", async () => {
+    const h = createHarness({ customer_portal: { allowed_origins: [ALLOWED] } });
+    await preflight(h, "/v1/customer/portal/usage", OTHER);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(h.logs.filter((entry) => entry.msg === "request")).toEqual([
+      expect.objectContaining({ method: "OPTIONS", route: "/v1/customer/portal/usage", status: 204 }),
+    ]);
+  });
+
   test("only GET and X-Session-Token are offered, whatever is asked", async () => {
     const h = createHarness({ customer_portal: { allowed_origins: [ALLOWED] } });
     const res = await preflight(h, "/v1/customer/portal/info", ALLOWED, "DELETE", "x-api-key, authorization");

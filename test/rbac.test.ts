@@ -206,9 +206,11 @@ describe("the route table (SPEC §2: every route declares its access)", () => {
         .filter(([, a]) => a === value)
         .map(([route]) => route)
         .sort();
-    // §1: /health, /swagger*, the dashboard's static files, login/signup and webhooks need no credential.
+    // §1: /health, /swagger*, the dashboard's static files, login/signup and webhooks need no
+    // credential; §7: nor do the CORS preflights of the portal routes (a preflight carries none).
     const mayBePublic = (route: string) =>
       route === "GET /health" ||
+      /^OPTIONS \/v1\/customer\/portal\/[a-z]+$/.test(route) ||
       /^GET \/swagger(\/|$)/.test(route) ||
       /^POST \/v1\/auth\/(login|signup)$/.test(route) ||
       / \/v1\/webhooks\//.test(route) ||

@@ -25,38 +25,48 @@ function isPortalApi(url: string): boolean {
   return pathStart >= 0 && url.startsWith(PORTAL_API_PREFIX, pathStart);
 }
 
+interface PreflightContext {
+  request: Request;
+  set: { headers: Record<string, string | number>; status?: number | string };
+}
+
+/** How a preflight route is declared: public (a preflight never carries a credential), not in the API document. */
+export const PREFLIGHT_ROUTE = { public: true, detail: { hide: true, summary: "CORS preflight" } } as const;
+
 /**
  * CORS for /v1/customer/portal/* only (SPEC §7); no other route answers cross-origin.
  *
- * - A preflight (OPTIONS) is answered 204 before routing, so it needs no route of its own: to
- *   an allowed origin with GET and X-Session-Token (whatever else was asked: the browser then
- *   refuses the rest), to any other origin with no allow header at all, which the browser takes
- *   as a refusal.
- * - Every response of these routes, errors included (a page must be able to read "Invalid or
- *   expired session token"), carries Access-Control-Allow-Origin for an allowed Origin, and
- *   always `Vary: Origin`, since it depends on it.
+ * - `headers`, a request hook: every response of these routes, errors included (a page must be
+ *   able to read "Invalid or expired session token"), carries Access-Control-Allow-Origin for an
+ *   allowed Origin, and always `Vary: Origin`, since it depends on it.
+ * - `preflight`, the handler of each portal route's OPTIONS: 204, allowing an allowed origin GET
+ *   with X-Session-Token (whatever else was asked: the browser then refuses the rest); any other
+ *   origin gets no allow header at all, which the browser takes as a refusal.
  *
  * No credentials mode: the token travels in a header, never in a cookie.
  */
 export function portalCors(config: Config) {
   const allowed = allowedPortalOrigins(config);
-  return new Elysia({ name: "portal-cors" }).onRequest(({ request, set }) => {
+  const allowedOrigin = (request: Request) => {
+    const origin = request.headers.get("origin");
+    return origin !== null && allowed.has(origin) ? origin : null;
+  };
+  const headers = new Elysia().onRequest(({ request, set }) => {
     if (!isPortalApi(request.url)) return;
     set.headers.vary = "Origin";
-    const origin = request.headers.get("origin");
-    const allow = origin !== null && allowed.has(origin);
-    if (allow) {
-      set.headers["access-control-allow-origin"] = origin;
-      set.headers["access-control-expose-headers"] = "Retry-After, X-Request-ID";
-    }
-    if (request.method !== "OPTIONS") return;
-    if (allow) {
-      delete set.headers["access-control-expose-headers"];
+    const origin = allowedOrigin(request);
+    if (origin === null) return;
+    set.headers["access-control-allow-origin"] = origin;
+    if (request.method !== "OPTIONS") set.headers["access-control-expose-headers"] = "Retry-After, X-Request-ID";
+  });
+  const preflight = ({ request, set }: PreflightContext) => {
+    if (allowedOrigin(request) !== null) {
       set.headers["access-control-allow-methods"] = "GET";
       set.headers["access-control-allow-headers"] = "X-Session-Token";
       set.headers["access-control-max-age"] = String(PREFLIGHT_MAX_AGE_SECONDS);
     }
     set.status = 204;
     return "";
-  });
+  };
+  return { headers, preflight };
 }

@@ -5,7 +5,7 @@ import { errorResponses } from "../../http/openapi";
 import { authPlugin } from "../auth";
 import type { PortalSession } from "../auth/portal-tokens";
 import { CustomerSchema, PortalUsageSchema } from "./model";
-import { portalCors } from "./portal-cors";
+import { PREFLIGHT_ROUTE, portalCors } from "./portal-cors";
 import { getCustomer, toCustomerResponse } from "./read";
 
 const USAGE_WINDOW_MS = 30 * 24 * 3600 * 1000;
@@ -24,9 +24,12 @@ function sessionCustomer(app: AppContext, session: PortalSession) {
  * session for this one does not show (parent_customer: null).
  */
 export function customerPortalController(app: AppContext) {
+  const cors = portalCors(app.config);
   return new Elysia({ prefix: "/v1/customer/portal", tags: ["Customer portal"] })
-    .use(portalCors(app.config))
+    .use(cors.headers)
     .use(authPlugin(app))
+    .options("/info", cors.preflight, PREFLIGHT_ROUTE)
+    .options("/usage", cors.preflight, PREFLIGHT_ROUTE)
     .get("/info", ({ session }) => toCustomerResponse(sessionCustomer(app, session)), {
       portal: true,
       response: { 200: CustomerSchema, ...errorResponses(401, 404) },

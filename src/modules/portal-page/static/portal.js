@@ -115,9 +115,20 @@
     list.append(dt, dd);
   }
 
+  /** A country code as its name in the reader's language ("FR": "France"), or the code itself. */
+  function countryName(code) {
+    if (!code) return "";
+    try {
+      return new Intl.DisplayNames(undefined, { type: "region" }).of(code) || code;
+    } catch {
+      return code;
+    }
+  }
+
   function addressOf(customer) {
     const cityLine = [customer.address_postal_code, customer.address_city].filter(Boolean).join(" ");
-    return [customer.address_line1, customer.address_line2, cityLine, customer.address_state, customer.address_country]
+    const country = countryName(customer.address_country);
+    return [customer.address_line1, customer.address_line2, cityLine, customer.address_state, country]
       .filter(Boolean)
       .join("\n");
   }

@@ -3,7 +3,9 @@
 // for user accounts and super_admin; audited; shown in full in every account response.
 import { describe, expect, test } from "bun:test";
 import { sql } from "../src/db";
+import type { AuditContext } from "../src/modules/audit/model";
 import { permissionsOf } from "../src/modules/rbac/service";
+import { getOwnTenant, updateTenant } from "../src/modules/tenants/service";
 import { ProfileCache } from "../src/modules/users/profile-cache";
 import {
   createHarness,
@@ -292,6 +294,26 @@ describe("the tenant in account responses", () => {
     sql(h.context.db, "UPDATE tenants SET metadata = ? WHERE id = ?").run('{"set":"elsewhere"}', DEFAULT_TENANT);
     await Bun.sleep(5);
     expect((await h.call("GET", "/v1/users/me")).body.tenant.metadata).toEqual({ set: "elsewhere" });
+  });
+
+  test("the service decides: updateTenant drops the profiles, getOwnTenant refuses another id", () => {
+    const h = createTwoTenantHarness();
+    const { db, profiles } = h.context;
+    const audit: AuditContext = {
+      tenantId: DEFAULT_TENANT,
+      environmentId: null,
+      actor: { type: "user", id: DEFAULT_TENANT, name: null },
+      credentialId: null,
+      requestId: null,
+      ip: null,
+      userAgent: null,
+    };
+    expect(profiles.get(db, DEFAULT_TENANT, DEFAULT_TENANT)?.tenant.name).toBe("Default Tenant");
+    // Called without the route: the service itself keeps /v1/users/me from answering the old tenant.
+    updateTenant(h.context, audit, { name: "Renamed by the service" });
+    expect(profiles.get(db, DEFAULT_TENANT, DEFAULT_TENANT)?.tenant.name).toBe("Renamed by the service");
+    expect(getOwnTenant(db, DEFAULT_TENANT, DEFAULT_TENANT).name).toBe("Renamed by the service");
+    expect(() => getOwnTenant(db, DEFAULT_TENANT, OTHER_TENANT)).toThrow("Tenant not found");
   });
 
   test("the profile cache forgets a tenant's profiles, and only that tenant's", () => {

@@ -27,6 +27,21 @@ export function getTenant(db: Db, tenantId: string): TenantRow {
   return row;
 }
 
+/**
+ * GET /v1/tenants/{id}: only the caller's own tenant exists for it; any other id is not found,
+ * never forbidden (another tenant's existence is not revealed).
+ */
+export function getOwnTenant(db: Db, callerTenantId: string, id: string): TenantRow {
+  if (id !== callerTenantId) throw notFound(TENANT_MESSAGES.notFound);
+  return getTenant(db, id);
+}
+
+/** What a tenant update needs: the store, and the cached account profiles, each showing its tenant. */
+export interface TenantDeps {
+  db: Db;
+  profiles: { invalidateTenant(tenantId: string): void };
+}
+
 export function toTenantResponse(row: TenantRow): TenantResponse {
   return {
     id: row.id,
@@ -69,15 +84,16 @@ export function normalizeBillingDetails(input: Static<typeof BillingDetailsBody>
 /**
  * PUT /v1/tenants/update: the caller's own tenant. Each field given replaces what is stored
  * (billing_details and metadata as a whole); a field left out is kept. Audited with before and
- * after, in the same transaction.
+ * after, in the same transaction. Every account profile shows the tenant, so the tenant's cached
+ * profiles are dropped before this returns: /v1/users/me never answers the old one.
  */
-export function updateTenant(db: Db, audit: AuditContext, input: UpdateTenantInput): TenantRow {
+export function updateTenant({ db, profiles }: TenantDeps, audit: AuditContext, input: UpdateTenantInput): TenantRow {
   if (input.name === undefined && input.billing_details === undefined && input.metadata === undefined) {
     throw validationError(TENANT_MESSAGES.nothingToUpdate, {
       name: "is required when billing_details and metadata are absent",
     });
   }
-  return db
+  const updated = db
     .transaction(() => {
       const before = getTenant(db, audit.tenantId);
       const after: TenantRow = {
@@ -104,6 +120,8 @@ export function updateTenant(db: Db, audit: AuditContext, input: UpdateTenantInp
       return after;
     })
     .immediate();
+  profiles.invalidateTenant(audit.tenantId);
+  return updated;
 }
 
 function jsonOrNull(value: object | null): string | null {

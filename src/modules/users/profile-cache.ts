@@ -9,7 +9,7 @@ export type UserProfile = Static<typeof UserSchema>;
 /**
  * Account profiles as `GET /v1/users/me` shows them, so that route reads no SQLite on the hot
  * path (each read in WAL mode costs a few microseconds of locking). The users service
- * invalidates an account whenever it changes, the tenants controller every account of a tenant
+ * invalidates an account whenever it changes, the tenants service every account of a tenant
  * whenever the tenant changes; the generation fence keeps a read that raced the change from
  * caching the old profile.
  */

@@ -13,8 +13,19 @@ import pkg from "../package.json" with { type: "json" };
 
 const root = join(import.meta.dir, "..");
 const nodeModules = join(root, "node_modules");
+const PORTAL_STATIC = join(root, "src/modules/portal-page/static");
 /** Build tools, not inputs of the build: left out of the copy (they are most of its size). */
-const BUILD_TOOLS = new Set(["bun", "@oven", "typescript", "@typescript", "prettier", "@types", "bun-types", ".bin"]);
+const BUILD_TOOLS = new Set([
+  "bun",
+  "@oven",
+  "typescript",
+  "@typescript",
+  "prettier",
+  "@types",
+  "bun-types",
+  "playwright-core",
+  ".bin",
+]);
 
 let work: string;
 let binary: string;
@@ -132,7 +143,7 @@ describe("dist/tollgate, with no Node, Bun or node_modules", () => {
     }
   });
 
-  test("starts in an empty folder on its embedded defaults: guide, /health, the default key, swagger", async () => {
+  test("starts in an empty folder on its embedded defaults: guide, /health, the default key, swagger, the portal page", async () => {
     const server = await serveBinary();
     try {
       const health = await fetch(`${server.baseUrl}/health`);
@@ -142,6 +153,30 @@ describe("dist/tollgate, with no Node, Bun or node_modules", () => {
       expect((await fetch(`${server.baseUrl}/v1/users/me`)).status).toBe(401);
       expect((await fetch(`${server.baseUrl}/swagger/json`)).status).toBe(200);
       expect((await fetch(`${server.baseUrl}/swagger/assets/swagger-ui-bundle.js`)).status).toBe(200);
+
+      // The customer portal page and everything it loads, byte for byte the files in src/.
+      const page = await fetch(`${server.baseUrl}/portal`);
+      expect(page.status).toBe(200);
+      expect(page.headers.get("content-security-policy")).toStartWith("default-src 'self';");
+      const html = await page.text();
+      expect(html).toBe(await Bun.file(join(PORTAL_STATIC, "portal.html")).text());
+      const assets = [...html.matchAll(/\s(?:src|href)="\/portal\/assets\/([^"]+)"/g)].map((m) => m[1] as string);
+      expect(new Set(assets)).toEqual(new Set(["icon.svg", "portal.css", "portal.js"]));
+      for (const name of assets) {
+        const asset = await fetch(`${server.baseUrl}/portal/assets/${name}`);
+        expect({ name, status: asset.status }).toEqual({ name, status: 200 });
+        expect(await asset.text()).toBe(await Bun.file(join(PORTAL_STATIC, name)).text());
+      }
+      // A portal link leads to that page on this server, on the port it actually got.
+      const headers = { "X-API-Key": DEV_KEY, "Content-Type": "application/json" };
+      const customer = await fetch(`${server.baseUrl}/v1/customers`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ external_id: "acme" }),
+      });
+      expect(customer.status).toBe(201);
+      const link = (await (await fetch(`${server.baseUrl}/v1/customers/portal/acme`, { headers })).json()) as any;
+      expect(link.url).toBe(`${server.baseUrl}/portal?token=${link.token}`);
     } finally {
       expect(await server.stop()).toBe(0);
     }

@@ -295,6 +295,14 @@ describe("PUT /v1/environments/{id}", () => {
     const res = await h.call("PUT", `${ENVS}/${theirs.id}`, { body: { type: "production" } });
     expect(res.status).toBe(404);
   });
+
+  test("its OpenAPI summary says what it takes: a name or a type, not only a rename", async () => {
+    const h = createHarness();
+    const doc = (await h.call("GET", "/swagger/json", { key: null })).body;
+    const put = doc.paths["/v1/environments/{id}"].put;
+    expect(put.summary).toBe("Update an environment: name, type (a type never changes)");
+    expect(put.requestBody.content["application/json"].schema.properties).toHaveProperty("type");
+  });
 });
 
 describe("keys and environments (SPEC §1, §3)", () => {

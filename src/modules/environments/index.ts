@@ -69,7 +69,7 @@ export function environmentsController(app: AppContext) {
         body: UpdateEnvironmentBody,
         response: { 200: EnvironmentSchema, ...errorResponses(400, 401, 403, 404, 409, 503) },
         detail: {
-          summary: "Rename an environment",
+          summary: "Update an environment: name, type (a type never changes)",
           description:
             "`name`, `type` or both. `type` may only repeat the environment's type: a type never changes " +
             "(400 `Environment type cannot be changed`).",

@@ -1,6 +1,6 @@
 import type { Static } from "elysia";
 import { type Db, sql, sqlPluck } from "../../db";
-import { validationError } from "../../http/errors";
+import { invalidOperation, validationError } from "../../http/errors";
 import { withinBudget } from "./read-budget";
 import { findScopeKey, type Scope } from "./scopes";
 import { filterOf, jsonPath } from "./service";
@@ -96,19 +96,39 @@ const NUMERIC = `CASE json_type(properties, @path)
     THEN json_extract(${PROPERTY}, '$') END END
 END`;
 
-/** One value over a set of events, for every aggregation but LATEST (see LATEST_COLUMNS). */
-const AGGREGATE: Record<Exclude<Aggregation, "LATEST">, string> = {
-  COUNT: "count(*)",
+/**
+ * Values past the range of a double. Every number here is a double, and a sum (or the sum of
+ * the groups' or buckets' values) can pass ±1.8e308, where SQLite's total() and avg() become
+ * ±Infinity and stay there even when later values bring the true sum back into range (+∞ and
+ * −∞ together are NaN, which SQLite answers as NULL). So an aggregate first runs as asked,
+ * exact to the last bit; only if a value came out infinite does it run again with every number
+ * read scaled by SCALE (2^-64, exact for all but values below 1e-289), where no sum of fewer than
+ * 2^64 values can overflow, and the values are scaled back: a true value within range comes
+ * back finite, one past it is a 400 (valueTooLarge), never Infinity.
+ */
+const SCALE = 2 ** -64;
+
+/** The number each event contributes: NUMERIC, or NUMERIC scaled by SCALE (see above). */
+const numberRead = (scaled: boolean) => (scaled ? `(${NUMERIC}) * @scale` : NUMERIC);
+
+/**
+ * One value over a set of events, for every aggregation but LATEST (see latestColumns), from
+ * `n`, the number each event contributes. SUM_WITH_MULTIPLIER is the SUM: its multiplier is
+ * applied to the results (see aggregate), where an overflow can be blamed on it.
+ */
+const AGGREGATE: Record<Exclude<Aggregation, "LATEST">, (n: string) => string> = {
+  COUNT: () => "count(*)",
   // total(), not sum(): sum() of integers fails for good once a range holds values adding up
-  // past 2^63; total() adds as floating point and never overflows.
-  SUM: `total(${NUMERIC})`,
-  SUM_WITH_MULTIPLIER: `total(${NUMERIC}) * @multiplier`,
-  AVG: `avg(${NUMERIC})`,
-  MAX: `max(${NUMERIC})`,
-  COUNT_UNIQUE: `count(DISTINCT ${PROPERTY})`,
+  // past 2^63; total() adds as floating point.
+  SUM: (n) => `total(${n})`,
+  SUM_WITH_MULTIPLIER: (n) => `total(${n})`,
+  AVG: (n) => `avg(${n})`,
+  MAX: (n) => `max(${n})`,
+  COUNT_UNIQUE: () => `count(DISTINCT ${PROPERTY})`,
   // Flexprice's meaning: each value weighed by the share of [start_time, end_time) left after
-  // its event (a value sent halfway through the range counts half).
-  WEIGHTED_SUM: `total((${NUMERIC}) * (@end_seconds - unixepoch(timestamp, 'subsec')) / @span_seconds)`,
+  // its event (a value sent halfway through the range counts half). The share first, then the
+  // product: a value times the seconds left would pass the range long before the value does.
+  WEIGHTED_SUM: (n) => `total((${n}) * ((@end_seconds - unixepoch(timestamp, 'subsec')) / @span_seconds))`,
 };
 
 /**
@@ -116,8 +136,9 @@ const AGGREGATE: Record<Exclude<Aggregation, "LATEST">, string> = {
  * max() in a grouped SELECT, SQLite takes the bare column `value` from the row holding that
  * max; events without a number have no key, so they are never that row.
  */
-const LATEST_COLUMNS = `max(CASE WHEN (${NUMERIC}) IS NOT NULL THEN timestamp || printf('%020d', seq) END) AS latest_key,
-  ${NUMERIC} AS value`;
+const latestColumns = (n: string) =>
+  `max(CASE WHEN (${NUMERIC}) IS NOT NULL THEN timestamp || printf('%020d', seq) END) AS latest_key,
+  ${n} AS value`;
 
 /** What each aggregation is over no events at all, as SQL itself would answer. */
 const EMPTY_VALUE: Record<Aggregation, number | null> = {
@@ -131,10 +152,26 @@ const EMPTY_VALUE: Record<Aggregation, number | null> = {
   LATEST: null,
 };
 
-/** The per-group values of one window (or of the whole range) added up; NULL when none is a number. */
-const SUM_OF_GROUPS = "CASE WHEN count(value) > 0 THEN total(value) END";
+/**
+ * The per-group values of one window (or of the whole range) added up; NULL when none is a
+ * number. Groups past the range both ways add up to NaN, which SQLite answers as NULL: that is
+ * answered as +∞ (1e999), an overflow to run again scaled, never as "no number".
+ */
+const SUM_OF_GROUPS = "CASE WHEN count(value) > 0 THEN coalesce(total(value), 1e999) END";
 
 const refuse = (field: string, detail: string) => validationError(`${field} ${detail}`, { [field]: detail });
+
+/** A value past ±1.8e308 (Number.MAX_VALUE), the range of a double; the multiplier's doing or not. */
+function valueTooLarge(byMultiplier: boolean) {
+  const range = `past ±${Number.MAX_VALUE.toPrecision(2)}, the range of a double`;
+  if (byMultiplier) {
+    const detail = `makes the value too large to represent (${range})`;
+    return invalidOperation(`multiplier ${detail}; use a smaller multiplier or a shorter range`, {
+      multiplier: detail,
+    });
+  }
+  return invalidOperation(`The usage value is too large to represent (${range}); narrow the range or the filters`);
+}
 
 /**
  * The usage request as it will run: defaults filled in, and every field that would make the
@@ -212,7 +249,7 @@ export function aggregateUsage(
 }
 
 /** One row per key (the window, the group, both or neither): SELECT keys…, value. */
-function perKey(aggregation: Aggregation, where: string, keys: { bucket?: string; group?: string }): string {
+function perKey(aggregation: Aggregation, n: string, where: string, keys: { bucket?: string; group?: string }): string {
   const columns: string[] = [];
   const groupBy: string[] = [];
   if (keys.bucket !== undefined) {
@@ -223,20 +260,59 @@ function perKey(aggregation: Aggregation, where: string, keys: { bucket?: string
     columns.push(`${keys.group} AS grp`);
     groupBy.push("grp");
   }
-  columns.push(aggregation === "LATEST" ? LATEST_COLUMNS : `${AGGREGATE[aggregation]} AS value`);
+  columns.push(aggregation === "LATEST" ? latestColumns(n) : `${AGGREGATE[aggregation](n)} AS value`);
   return `SELECT ${columns.join(", ")} FROM events WHERE ${where}${groupBy.length > 0 ? ` GROUP BY ${groupBy.join(", ")}` : ""}`;
 }
 
 function aggregate(db: Db, scope: Scope, plan: UsagePlan): UsageResult {
   const { query: q, aggregation } = plan;
-  const answer = (value: number | null, results: UsageResult["results"]): UsageResult => ({
+  const key = findScopeKey(db, scope);
+  let values: Values = { overall: EMPTY_VALUE[aggregation], windows: [] };
+  let unscale = 1;
+  if (key !== undefined) {
+    const reading = readingOf(key, plan);
+    values = readValues(db, reading, false);
+    if (!allFinite(values)) {
+      values = readValues(db, reading, true);
+      unscale = 1 / SCALE;
+    }
+  }
+  const { multiplier } = plan;
+  const valueOf = (read: number | null) => {
+    if (read === null) return null;
+    const value = read * multiplier * unscale;
+    if (!Number.isFinite(value)) throw valueTooLarge(multiplier !== 1 && Number.isFinite(read * unscale));
+    return value;
+  };
+  return {
     event_name: q.event_name,
     type: aggregation,
-    value,
-    results,
-  });
-  const key = findScopeKey(db, scope);
-  if (key === undefined) return answer(EMPTY_VALUE[aggregation], []);
+    value: valueOf(values.overall),
+    results: values.windows.map((w) => ({ window_size: w.bucket, value: valueOf(w.value) })),
+  };
+}
+
+/** What an aggregate read: its value over the range and per window, as SQL answered them. */
+interface Values {
+  overall: number | null;
+  windows: { bucket: string; value: number | null }[];
+}
+
+const allFinite = (values: Values) =>
+  [values.overall, ...values.windows.map((w) => w.value)].every((v) => v === null || Number.isFinite(v));
+
+/** The parts of a usage plan's SQL that do not depend on scaling: the filter, and the keys. */
+interface Reading {
+  aggregation: Aggregation;
+  bucketed: boolean;
+  where: string;
+  params: Record<string, unknown>;
+  bucket: string | undefined;
+  group: string | undefined;
+}
+
+function readingOf(key: number, plan: UsagePlan): Reading {
+  const { query: q, aggregation } = plan;
   const { clauses, params } = filterOf(key, {
     event_name: q.event_name,
     external_customer_id: q.external_customer_id,
@@ -245,9 +321,7 @@ function aggregate(db: Db, scope: Scope, plan: UsagePlan): UsageResult {
     end_time: plan.end,
     property_filters: q.filters,
   });
-  const where = clauses.join(" AND ");
   if (q.property_name !== undefined) params.path = jsonPath(q.property_name);
-  if (aggregation === "SUM_WITH_MULTIPLIER") params.multiplier = plan.multiplier;
   if (aggregation === "WEIGHTED_SUM") {
     params.end_seconds = Date.parse(plan.end) / 1000;
     params.span_seconds = (Date.parse(plan.end) - Date.parse(plan.start)) / 1000;
@@ -275,38 +349,43 @@ function aggregate(db: Db, scope: Scope, plan: UsagePlan): UsageResult {
       }
     }
   }
+  return { aggregation, bucketed: plan.bucketed, where: clauses.join(" AND "), params, bucket, group };
+}
 
-  let windows: { bucket: string; value: number | null }[] = [];
+/** The aggregate over the range and per window; with `scaled`, of every number times SCALE. */
+function readValues(db: Db, reading: Reading, scaled: boolean): Values {
+  const { aggregation, where, bucket, group } = reading;
+  const params = scaled ? { ...reading.params, scale: SCALE } : reading.params;
+  const n = numberRead(scaled);
+  let windows: Values["windows"] = [];
   if (bucket !== undefined) {
     const perWindow =
       group === undefined
-        ? `SELECT bucket, value FROM (${perKey(aggregation, where, { bucket })}) ORDER BY bucket`
-        : `SELECT bucket, ${SUM_OF_GROUPS} AS value FROM (${perKey(aggregation, where, { bucket, group })})
+        ? `SELECT bucket, value FROM (${perKey(aggregation, n, where, { bucket })}) ORDER BY bucket`
+        : `SELECT bucket, ${SUM_OF_GROUPS} AS value FROM (${perKey(aggregation, n, where, { bucket, group })})
            GROUP BY bucket ORDER BY bucket`;
     windows = sql(db, perWindow).all(params) as typeof windows;
   }
 
   let overall: number | null;
-  if (plan.bucketed) {
+  if (reading.bucketed) {
     // A bucketed MAX is the sum of each bucket's maximum (Flexprice's "bucketed max" meter);
     // for SUM, the sum of the buckets' sums is the sum.
     const values = windows.map((w) => w.value).filter((v): v is number => v !== null);
-    overall = values.length > 0 ? values.reduce((a, b) => a + b, 0) : EMPTY_VALUE[aggregation];
+    overall = values.length > 0 ? values.reduce((a, b) => a + b, 0) : null;
   } else if (group !== undefined) {
-    overall = sqlPluck(db, `SELECT ${SUM_OF_GROUPS} FROM (${perKey(aggregation, where, { group })})`).get(params) as
+    overall = sqlPluck(db, `SELECT ${SUM_OF_GROUPS} FROM (${perKey(aggregation, n, where, { group })})`).get(params) as
       number | null;
   } else if (aggregation === "LATEST") {
     // The newest event with a number: read from the newest end of the index, no full scan.
     overall = (sqlPluck(
       db,
-      `SELECT value FROM (SELECT ${NUMERIC} AS value, timestamp, seq FROM events WHERE ${where})
+      `SELECT value FROM (SELECT ${n} AS value, timestamp, seq FROM events WHERE ${where})
        WHERE value IS NOT NULL ORDER BY timestamp DESC, seq DESC LIMIT 1`,
     ).get(params) ?? null) as number | null;
   } else {
-    overall = sqlPluck(db, `SELECT ${AGGREGATE[aggregation]} FROM events WHERE ${where}`).get(params) as number | null;
+    overall = sqlPluck(db, `SELECT ${AGGREGATE[aggregation](n)} FROM events WHERE ${where}`).get(params) as
+      number | null;
   }
-  return answer(
-    overall ?? EMPTY_VALUE[aggregation],
-    windows.map((w) => ({ window_size: w.bucket, value: w.value })),
-  );
+  return { overall: overall ?? EMPTY_VALUE[aggregation], windows };
 }

@@ -1,12 +1,18 @@
 // POST /v1/events/usage at its limits (a review of issue 10): values near the largest double
-// (±1.8e308). Whatever is asked, `value` is a finite number or null: a result that cannot be
-// represented is a 400 saying so, never Infinity, never a 500. SPEC.md §0 (errors), §6.
+// (±1.8e308) and windows at the ends of the years 0000–9999. Whatever is asked, `value` is a
+// finite number or null and every window start is an RFC 3339 timestamp: a result that cannot
+// be represented is a 400 saying so, never Infinity, never a 500. SPEC.md §0 (timestamps,
+// errors), §6.
 import { describe, expect, test } from "bun:test";
+import { WINDOWS } from "../src/modules/events/model";
 import { type CallResult, createHarness, errorOf, type Harness } from "./support/harness";
 
 type Body = Record<string, unknown>;
 type Usage = { value: number | null; results: { window_size: string; value: number | null }[] };
 
+const DAY_MS = 86_400_000;
+/** The last instant an end_time can name: nothing at it can be counted (end_time is excluded). */
+const END_OF_TIME = "9999-12-31T23:59:59.999Z";
 const DAY = { start_time: "2025-06-01T00:00:00Z", end_time: "2025-06-02T00:00:00Z" };
 
 /** Stores events of "api" for customer c, one per [timestamp, properties]. */
@@ -182,5 +188,109 @@ describe("values near the largest double: a finite value when the true value is 
     ]);
     expect((await usage(h, { aggregation_type: "SUM", property_name: "n" })).value).toBe(1e-310 + 2e-310);
     expect((await usage(h, { aggregation_type: "AVG", property_name: "n" })).value).toBe((1e-310 + 2e-310) / 2);
+  });
+});
+
+describe("window starts at the ends of the years 0000–9999", () => {
+  /** An RFC 3339 UTC timestamp within 0000–9999 that names a real instant (no day 00, no -0001). */
+  const expectValidStart = (start: string) => {
+    expect({ start, valid: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(start) }).toEqual({ start, valid: true });
+    expect({ start, parsed: new Date(start).toISOString() }).toEqual({ start, parsed: start });
+  };
+
+  test("the first window of year 0000 starts at 0000-01-01T00:00:00Z (the reviewer's cases)", async () => {
+    const h = createHarness();
+    await send(h, [
+      ["0000-01-01T00:00:00Z"],
+      ["0000-01-02T12:00:00Z"],
+      ["0000-01-03T00:00:00Z"], // the first Monday
+      ["0000-01-20T00:00:00Z"],
+    ]);
+    const count = (body: Body) => usage(h, { aggregation_type: "COUNT", start_time: "0000-01-01T00:00:00Z", ...body });
+    // Without start_time the range starts 7 days before end_time, in year -1.
+    const week = await usage(h, {
+      aggregation_type: "COUNT",
+      start_time: undefined,
+      end_time: "0000-01-03T00:00:00Z",
+      window_size: "WEEK",
+    });
+    expect(week.results).toEqual([{ window_size: "0000-01-01T00:00:00.000Z", value: 2 }]);
+    expect((await count({ end_time: "0000-01-10T00:00:00Z", window_size: "WEEK" })).results).toEqual([
+      { window_size: "0000-01-01T00:00:00.000Z", value: 2 },
+      { window_size: "0000-01-03T00:00:00.000Z", value: 1 },
+    ]);
+    const month = { end_time: "0000-02-01T00:00:00Z", window_size: "MONTH" };
+    expect((await count({ ...month, billing_anchor: "2025-01-10T08:00:00Z" })).results).toEqual([
+      { window_size: "0000-01-01T00:00:00.000Z", value: 3 },
+      { window_size: "0000-01-10T08:00:00.000Z", value: 1 },
+    ]);
+    expect((await count({ ...month, billing_anchor: "2025-01-31T00:00:00Z" })).results).toEqual([
+      { window_size: "0000-01-01T00:00:00.000Z", value: 4 },
+    ]);
+  });
+
+  test("an anchor on the 29th to 31st falls on the last day of December 9999, not day 00", async () => {
+    const h = createHarness();
+    await send(h, [["9999-11-30T12:00:00Z"], ["9999-12-15T00:00:00Z"], ["9999-12-31T06:00:00Z"]]);
+    const range = { start_time: "9999-11-01T00:00:00Z", end_time: "9999-12-31T23:59:59.999Z", window_size: "MONTH" };
+    const month = (billing_anchor: string) => usage(h, { aggregation_type: "COUNT", ...range, billing_anchor });
+    expect((await month("2025-01-31T00:00:00Z")).results).toEqual([
+      { window_size: "9999-11-30T00:00:00.000Z", value: 2 },
+      { window_size: "9999-12-31T00:00:00.000Z", value: 1 },
+    ]);
+    expect((await month("2024-03-30T12:00:00Z")).results).toEqual([
+      { window_size: "9999-11-30T12:00:00.000Z", value: 2 },
+      { window_size: "9999-12-30T12:00:00.000Z", value: 1 },
+    ]);
+    expect((await month("2024-03-15T00:00:00Z")).results).toEqual([
+      { window_size: "9999-11-15T00:00:00.000Z", value: 1 },
+      { window_size: "9999-12-15T00:00:00.000Z", value: 2 },
+    ]);
+  });
+
+  test("every window, with every kind of anchor: each start is valid, within the years, and holds its events", async () => {
+    const h = createHarness();
+    const first = [
+      "0000-01-01T00:00:00.000Z",
+      "0000-01-01T23:59:59.999Z",
+      "0000-01-02T00:00:00.000Z",
+      "0000-02-29T12:00:00.000Z",
+    ];
+    const last = [
+      "9999-11-30T23:59:59.999Z",
+      "9999-12-01T00:00:00.000Z",
+      "9999-12-30T00:00:00.000Z",
+      "9999-12-31T23:59:59.998Z",
+    ];
+    await send(
+      h,
+      [...first, ...last].map((timestamp) => [timestamp]),
+    );
+    // The first and last 60 days of the years (7 for minutes, to stay within the window cap).
+    const rangesOf = (days: number) => [
+      {
+        start_time: "0000-01-01T00:00:00.000Z",
+        end_time: new Date(Date.parse("0000-01-01T00:00:00Z") + days * DAY_MS).toISOString(),
+      },
+      { start_time: new Date(Date.parse(END_OF_TIME) - days * DAY_MS).toISOString(), end_time: END_OF_TIME },
+    ];
+    const anchors = [
+      undefined,
+      ...[1, 10, 28, 29, 30, 31].map((day) => `2024-01-${String(day).padStart(2, "0")}T12:00:00Z`),
+    ];
+    for (const window_size of WINDOWS) {
+      for (const range of rangesOf(window_size === "MINUTE" ? 7 : 60)) {
+        const events = [...first, ...last].filter((t) => t >= range.start_time && t < range.end_time);
+        for (const billing_anchor of window_size === "MONTH" ? anchors : [undefined]) {
+          const res = await usage(h, { aggregation_type: "COUNT", ...range, window_size, billing_anchor });
+          for (const { window_size: start } of res.results) expectValidStart(start);
+          // In order, the first at or before the first event, and together they hold every event once.
+          const starts = res.results.map((r) => r.window_size);
+          expect(starts).toEqual([...starts].sort());
+          expect(starts[0]! <= events[0]!).toBe(true);
+          expect(res.results.reduce((n, r) => n + (r.value ?? 0), 0)).toBe(events.length);
+        }
+      }
+    }
   });
 });

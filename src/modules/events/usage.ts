@@ -26,6 +26,16 @@ const hoursOf = (step: number) =>
   `substr(timestamp, 1, 11) || printf('%02d', CAST(substr(timestamp, 12, 2) AS INTEGER) / ${step} * ${step}) || ':00:00.000Z'`;
 
 /**
+ * Timestamps lie in the years 0000–9999, where SQLite's date functions stop: past 9999 they
+ * answer NULL, before 0000 a year such as -0001. A window that would start before the first
+ * instant (the week or billing month holding the first days of 0000) starts at FIRST_INSTANT,
+ * and no date arithmetic here leaves the years.
+ */
+const FIRST_INSTANT = "'0000-01-01T00:00:00.000Z'";
+/** The first Monday of year 0000 (the 1st was a Saturday): weeks before it start at FIRST_INSTANT. */
+const FIRST_MONDAY = "'0000-01-03'";
+
+/**
  * Window start as RFC 3339, computed in SQL from the stored UTC timestamp text (always
  * `YYYY-MM-DDTHH:MM:SS.mmmZ`). Windows of minutes and hours are aligned to the UTC day, weeks
  * start on Monday (as Flexprice documents them), months on the 1st.
@@ -39,13 +49,23 @@ const WINDOW_START: Record<WindowSize, string> = {
   "6HOUR": hoursOf(6),
   "12HOUR": hoursOf(12),
   DAY: "substr(timestamp, 1, 10) || 'T00:00:00.000Z'",
-  WEEK: "date(substr(timestamp, 1, 10), '-6 days', 'weekday 1') || 'T00:00:00.000Z'",
+  WEEK: `CASE WHEN timestamp < ${FIRST_MONDAY} THEN ${FIRST_INSTANT}
+    ELSE date(substr(timestamp, 1, 10), '-6 days', 'weekday 1') || 'T00:00:00.000Z' END`,
   MONTH: "substr(timestamp, 1, 7) || '-01T00:00:00.000Z'",
 };
 
+/**
+ * The days of month `ym` (YYYY-MM text): the day before the next month's 1st, which SQLite
+ * answers with NULL only for 9999-12 (it has no year 10000), a month of 31 days.
+ */
+const daysIn = (ym: string) => `coalesce(CAST(strftime('%d', ${ym} || '-01', '+1 month', '-1 day') AS INTEGER), 31)`;
+
 /** The start of a billing month in month `ym` (YYYY-MM text): the anchor's day, or the month's last if shorter. */
 const anchoredStartIn = (ym: string) =>
-  `${ym} || '-' || printf('%02d', min(@anchor_day, CAST(strftime('%d', ${ym} || '-01', '+1 month', '-1 day') AS INTEGER))) || @anchor_time`;
+  `${ym} || '-' || printf('%02d', min(@anchor_day, ${daysIn(ym)})) || @anchor_time`;
+
+/** Whether the event is in the first month there is: a billing month it began before the anchor starts at FIRST_INSTANT. */
+const IN_FIRST_MONTH = "substr(timestamp, 1, 7) = '0000-01'";
 
 /**
  * MONTH with billing_anchor: months from the anchor's day and time of day (UTC) to the same in
@@ -53,6 +73,7 @@ const anchoredStartIn = (ym: string) =>
  */
 const ANCHORED_MONTH_START = `CASE WHEN timestamp >= ${anchoredStartIn("substr(timestamp, 1, 7)")}
   THEN ${anchoredStartIn("substr(timestamp, 1, 7)")}
+  WHEN ${IN_FIRST_MONTH} THEN ${FIRST_INSTANT}
   ELSE ${anchoredStartIn("strftime('%Y-%m', substr(timestamp, 1, 7) || '-01', '-1 month')")} END`;
 
 /**
@@ -62,6 +83,7 @@ const ANCHORED_MONTH_START = `CASE WHEN timestamp >= ${anchoredStartIn("substr(t
  */
 const EARLY_ANCHORED_MONTH_START = `CASE WHEN substr(timestamp, 9) >= @anchor_from_day
   THEN substr(timestamp, 1, 8) || @anchor_from_day
+  WHEN ${IN_FIRST_MONTH} THEN ${FIRST_INSTANT}
   ELSE strftime('%Y-%m-', substr(timestamp, 1, 7) || '-01', '-1 month') || @anchor_from_day END`;
 
 const DAY_MS = 86_400_000;

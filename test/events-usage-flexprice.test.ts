@@ -402,14 +402,14 @@ describe("POST /v1/events/usage: Flexprice's request fields", () => {
       }),
       "end_time",
     );
-    // The default week holds exactly the window cap in minutes.
-    expect(
-      (
-        await h.call("POST", "/v1/events/usage", {
-          body: { event_name: "d", aggregation_type: "COUNT", window_size: "MINUTE" },
-        })
-      ).status,
-    ).toBe(200);
+    // The default week holds exactly the window cap in minutes when it ends on a minute; ending
+    // in the middle of one, it touches one minute more (the partial one it starts in) and is refused.
+    const minutes = (end_time: string) =>
+      h.call("POST", "/v1/events/usage", {
+        body: { event_name: "d", aggregation_type: "COUNT", window_size: "MINUTE", end_time },
+      });
+    expect((await minutes("2025-06-08T00:00:00Z")).status).toBe(200);
+    refused(await minutes("2025-06-08T00:00:30Z"), "window_size");
     expect(MAX_USAGE_WINDOWS).toBe(7 * 24 * 60);
   });
 

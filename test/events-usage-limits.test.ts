@@ -1,10 +1,10 @@
 // POST /v1/events/usage at its limits (a review of issue 10): values near the largest double
-// (±1.8e308) and windows at the ends of the years 0000–9999. Whatever is asked, `value` is a
-// finite number or null and every window start is an RFC 3339 timestamp: a result that cannot
-// be represented is a 400 saying so, never Infinity, never a 500. SPEC.md §0 (timestamps,
-// errors), §6.
+// (±1.8e308), windows at the ends of the years 0000–9999, and the cap on windows counted from
+// the window that holds start_time. Whatever is asked, `value` is a finite number or null and
+// every window start is an RFC 3339 timestamp: a result that cannot be represented is a 400
+// saying so, never Infinity, never a 500. SPEC.md §0 (timestamps, errors), §6.
 import { describe, expect, test } from "bun:test";
-import { WINDOWS } from "../src/modules/events/model";
+import { MAX_USAGE_WINDOWS, WINDOWS } from "../src/modules/events/model";
 import { type CallResult, createHarness, errorOf, type Harness } from "./support/harness";
 
 type Body = Record<string, unknown>;
@@ -266,7 +266,7 @@ describe("window starts at the ends of the years 0000–9999", () => {
       h,
       [...first, ...last].map((timestamp) => [timestamp]),
     );
-    // The first and last 60 days of the years (7 for minutes, to stay within the window cap).
+    // The first and last 60 days of the years (6 for minutes, to stay within the window cap).
     const rangesOf = (days: number) => [
       {
         start_time: "0000-01-01T00:00:00.000Z",
@@ -279,7 +279,7 @@ describe("window starts at the ends of the years 0000–9999", () => {
       ...[1, 10, 28, 29, 30, 31].map((day) => `2024-01-${String(day).padStart(2, "0")}T12:00:00Z`),
     ];
     for (const window_size of WINDOWS) {
-      for (const range of rangesOf(window_size === "MINUTE" ? 7 : 60)) {
+      for (const range of rangesOf(window_size === "MINUTE" ? 6 : 60)) {
         const events = [...first, ...last].filter((t) => t >= range.start_time && t < range.end_time);
         for (const billing_anchor of window_size === "MONTH" ? anchors : [undefined]) {
           const res = await usage(h, { aggregation_type: "COUNT", ...range, window_size, billing_anchor });
@@ -293,4 +293,58 @@ describe("window starts at the ends of the years 0000–9999", () => {
       }
     }
   });
+});
+
+describe(`the window cap: at most ${MAX_USAGE_WINDOWS} windows, counted from the window holding start_time`, () => {
+  test("a week of minutes from the middle of a minute touches 10,081 minutes: refused (the reviewer's case)", async () => {
+    const h = createHarness();
+    const from = Date.parse("2025-06-01T00:00:30Z");
+    const minutes = Array.from({ length: MAX_USAGE_WINDOWS }, (_, i): [string] => [
+      new Date(from + i * 60_000).toISOString(),
+    ]);
+    await send(h, [...minutes, ["2025-06-08T00:00:10Z"]]);
+    const body = { aggregation_type: "COUNT", window_size: "MINUTE" };
+    const res = await call(h, { ...body, start_time: "2025-06-01T00:00:30Z", end_time: "2025-06-08T00:00:30Z" });
+    expect({ status: res.status }).toEqual({ status: 400 });
+    expect(errorOf(res)).toMatchObject({ internal_error: "validation_error" });
+    expect(Object.keys(errorOf(res).details)).toEqual(["window_size"]);
+    // The same week from a minute boundary: exactly the cap.
+    const week = await usage(h, { ...body, start_time: "2025-06-01T00:00:00Z", end_time: "2025-06-08T00:00:00Z" });
+    expect(week.results.length).toBe(MAX_USAGE_WINDOWS);
+    // Without start_time, the 7 days before end_time: on a boundary, the cap; off one, refused.
+    expect((await call(h, { ...body, start_time: undefined, end_time: "2025-06-08T00:00:00Z" })).status).toBe(200);
+    expect((await call(h, { ...body, start_time: undefined, end_time: "2025-06-08T00:00:00.001Z" })).status).toBe(400);
+  });
+
+  const at = (iso: string, ms: number) => new Date(Date.parse(iso) + ms).toISOString();
+  const cases: [string, string, string, string?][] = [
+    // window, an aligned start, the end exactly MAX_USAGE_WINDOWS windows later, billing_anchor
+    ["MINUTE", "2025-06-01T00:00:00.000Z", "2025-06-08T00:00:00.000Z"],
+    ["15MIN", "2025-06-01T00:00:00.000Z", at("2025-06-01T00:00:00Z", MAX_USAGE_WINDOWS * 900_000)],
+    ["3HOUR", "2025-06-01T03:00:00.000Z", at("2025-06-01T03:00:00Z", MAX_USAGE_WINDOWS * 10_800_000)],
+    ["12HOUR", "2025-06-01T12:00:00.000Z", at("2025-06-01T12:00:00Z", MAX_USAGE_WINDOWS * 43_200_000)],
+    ["DAY", "2000-01-01T00:00:00.000Z", at("2000-01-01T00:00:00Z", MAX_USAGE_WINDOWS * 86_400_000)],
+    ["WEEK", "1900-01-01T00:00:00.000Z", at("1900-01-01T00:00:00Z", MAX_USAGE_WINDOWS * 7 * 86_400_000)], // a Monday
+    ["MONTH", "1000-01-01T00:00:00.000Z", "1840-01-01T00:00:00.000Z"],
+    ["MONTH", "1000-01-15T06:00:00.000Z", "1840-01-15T06:00:00.000Z", "2025-03-15T06:00:00Z"],
+    ["MONTH", "1000-01-31T00:00:00.000Z", "1840-01-31T00:00:00.000Z", "2025-03-31T00:00:00Z"],
+    // An anchor on the 31st starts April's billing month on the 30th.
+    ["MONTH", "1000-04-30T00:00:00.000Z", "1840-04-30T00:00:00.000Z", "2025-03-31T00:00:00Z"],
+  ];
+  for (const [window_size, start, end, billing_anchor] of cases) {
+    test(`${window_size}${billing_anchor ? ` anchored on ${billing_anchor.slice(8, 10)}` : ""} from ${start}: ${MAX_USAGE_WINDOWS} windows answer, one more is refused`, async () => {
+      const h = createHarness();
+      await send(h, [[start]]);
+      const status = async (start_time: string, end_time: string) =>
+        (await call(h, { aggregation_type: "COUNT", window_size, billing_anchor, start_time, end_time })).status;
+      expect(await status(start, end)).toBe(200);
+      // Starting later in the first window, or ending before the end of the last: the same windows.
+      expect(await status(at(start, 1), end)).toBe(200);
+      expect(await status(start, at(end, -1))).toBe(200);
+      // Reaching one millisecond into the window before, or the window after: one too many.
+      expect(await status(at(start, -1), end)).toBe(400);
+      expect(await status(start, at(end, 1))).toBe(400);
+      expect(await status(at(start, 1), at(end, 1))).toBe(400);
+    });
+  }
 });

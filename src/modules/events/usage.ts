@@ -87,8 +87,8 @@ const EARLY_ANCHORED_MONTH_START = `CASE WHEN substr(timestamp, 9) >= @anchor_fr
   ELSE strftime('%Y-%m-', substr(timestamp, 1, 7) || '-01', '-1 month') || @anchor_from_day END`;
 
 const DAY_MS = 86_400_000;
-/** The shortest each window can be, to bound how many a range holds (a month: 28 days). */
-const WINDOW_MS: Record<WindowSize, number> = {
+/** The length of each window but a month, whose length varies (see windowNumber). */
+const WINDOW_MS: Record<Exclude<WindowSize, "MONTH">, number> = {
   MINUTE: 60_000,
   "15MIN": 900_000,
   "30MIN": 1_800_000,
@@ -98,8 +98,31 @@ const WINDOW_MS: Record<WindowSize, number> = {
   "12HOUR": 43_200_000,
   DAY: DAY_MS,
   WEEK: 7 * DAY_MS,
-  MONTH: 28 * DAY_MS,
 };
+/** Weeks start on Monday: 1970-01-05, four days after the epoch, was one. */
+const MONDAY_AFTER_EPOCH_MS = 4 * DAY_MS;
+
+/**
+ * The window holding instant `ms`, as a number: consecutive windows have consecutive numbers,
+ * so a range [start, end) touches windowNumber(end - 1) - windowNumber(start) + 1 windows,
+ * counting the partial ones at either end. `anchor`: MONTH's billing_anchor, in UTC, or null.
+ */
+function windowNumber(window: WindowSize, anchor: string | null, ms: number): number {
+  if (window !== "MONTH") {
+    const offset = window === "WEEK" ? MONDAY_AFTER_EPOCH_MS : 0;
+    return Math.floor((ms - offset) / WINDOW_MS[window]);
+  }
+  const month = new Date(ms).getUTCFullYear() * 12 + new Date(ms).getUTCMonth();
+  if (anchor === null) return month;
+  // The anchor's day and time in this month (its last day if shorter): before it, the billing
+  // month began in the month before.
+  const anchorInMonth = new Date(ms);
+  anchorInMonth.setUTCMonth(anchorInMonth.getUTCMonth() + 1, 0); // the month's last day
+  anchorInMonth.setUTCDate(Math.min(Number(anchor.slice(8, 10)), anchorInMonth.getUTCDate()));
+  anchorInMonth.setUTCHours(0, 0, 0, 0);
+  const timeOfDay = ((Date.parse(anchor) % DAY_MS) + DAY_MS) % DAY_MS;
+  return ms < anchorInMonth.getTime() + timeOfDay ? month - 1 : month;
+}
 
 const PROPERTY = "json_extract(properties, @path)";
 /**
@@ -207,6 +230,8 @@ interface UsagePlan {
   end: string;
   /** The windows' size: bucket_size, else window_size. */
   window: WindowSize | null;
+  /** MONTH windows' billing_anchor in UTC (`YYYY-MM-DDTHH:MM:SS.mmmZ`), else null. */
+  anchor: string | null;
   /** bucket_size: the whole range's value is the sum of the windows'. */
   bucketed: boolean;
   multiplier: number;
@@ -243,10 +268,14 @@ function planOf(q: UsageQuery, now: number): UsagePlan {
     throw validationError("end_time must be after start_time", { end_time: "must be after start_time" });
   }
   const window = q.bucket_size ?? q.window_size ?? null;
-  if (window !== null && Math.ceil(span / WINDOW_MS[window]) > MAX_USAGE_WINDOWS) {
-    const field = q.bucket_size !== undefined ? "bucket_size" : "window_size";
-    const detail = `gives more than ${MAX_USAGE_WINDOWS} windows between start_time and end_time; use a larger window or a shorter range`;
-    throw validationError(`${field} ${window} ${detail}`, { [field]: detail });
+  const anchor = window === "MONTH" && q.billing_anchor !== undefined ? new Date(q.billing_anchor).toISOString() : null;
+  if (window !== null) {
+    const windows = windowNumber(window, anchor, endMs - 1) - windowNumber(window, anchor, startMs) + 1;
+    if (windows > MAX_USAGE_WINDOWS) {
+      const field = q.bucket_size !== undefined ? "bucket_size" : "window_size";
+      const detail = `gives ${windows} windows from start_time to end_time (counting the partial ones at either end), more than ${MAX_USAGE_WINDOWS}; use a larger window or a shorter range`;
+      throw validationError(`${field} ${window} ${detail}`, { [field]: detail });
+    }
   }
   return {
     query: q,
@@ -254,6 +283,7 @@ function planOf(q: UsageQuery, now: number): UsagePlan {
     start: new Date(startMs).toISOString(),
     end: new Date(endMs).toISOString(),
     window,
+    anchor,
     bucketed: q.bucket_size !== undefined,
     multiplier,
   };
@@ -358,8 +388,8 @@ function readingOf(key: number, plan: UsagePlan): Reading {
   let bucket: string | undefined;
   if (plan.window !== null) {
     bucket = WINDOW_START[plan.window];
-    if (plan.window === "MONTH" && q.billing_anchor !== undefined) {
-      const anchor = new Date(q.billing_anchor).toISOString(); // YYYY-MM-DDTHH:MM:SS.mmmZ
+    const { anchor } = plan;
+    if (anchor !== null) {
       const day = Number(anchor.slice(8, 10));
       if (day <= 28) {
         bucket = EARLY_ANCHORED_MONTH_START;

@@ -22,7 +22,8 @@ import {
 import { authPlugin } from "../auth";
 import { scopeKeyFor } from "./scopes";
 import { insertEvents } from "./store";
-import { type EventQuery, getEvent, prepareEvent, prepareEvents } from "./service";
+import type { EventQuery } from "./pages";
+import { getEvent, prepareEvent, prepareEvents } from "./service";
 
 const Accepted = t.Object({ message: t.String(), event_id: t.String() }, { title: "EventAccepted" });
 const BulkAccepted = t.Object({ message: t.String() }, { title: "EventsAccepted" });

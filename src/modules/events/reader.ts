@@ -4,8 +4,9 @@ import type { Logger } from "../../http/logging";
 import type { ReaderReply, ReaderRequest } from "./reader-thread";
 import { READ_BUDGET_MS } from "./model";
 import { type EventRead, runEventRead } from "./reads";
-import type { EventPage, EventQuery, Scope, UsageCount, UsageWindow } from "./service";
-import type { UsageQuery, UsageResult } from "./usage";
+import type { EventPage, EventQuery } from "./pages";
+import type { Scope } from "./scopes";
+import type { UsageCount, UsageQuery, UsageResult, UsageWindow } from "./usage";
 
 /**
  * Reads one tenant may have running or waiting at once. Each read may take up to its budget,

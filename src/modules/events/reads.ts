@@ -1,6 +1,7 @@
 import type { Db } from "../../db";
-import { type EventQuery, queryEvents, type Scope, type UsageWindow, usageSummary } from "./service";
-import { aggregateUsage, type UsageQuery } from "./usage";
+import { type EventQuery, queryEvents } from "./pages";
+import type { Scope } from "./scopes";
+import { aggregateUsage, type UsageQuery, type UsageWindow, usageSummary } from "./usage";
 
 /** The event reads that may scan many rows: what the reader threads run. Plain data, so it can be posted. */
 export type EventRead =

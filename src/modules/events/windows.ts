@@ -1,0 +1,129 @@
+import type { WindowSize } from "./model";
+
+// Usage windows: where the window holding an event starts (in SQL, from its stored timestamp),
+// and how many windows a range touches (to refuse a range with too many before reading it).
+
+const minutesOf = (step: number) =>
+  `substr(timestamp, 1, 14) || printf('%02d', CAST(substr(timestamp, 15, 2) AS INTEGER) / ${step} * ${step}) || ':00.000Z'`;
+const hoursOf = (step: number) =>
+  `substr(timestamp, 1, 11) || printf('%02d', CAST(substr(timestamp, 12, 2) AS INTEGER) / ${step} * ${step}) || ':00:00.000Z'`;
+
+/**
+ * Timestamps lie in the years 0000–9999, where SQLite's date functions stop: past 9999 they
+ * answer NULL, before 0000 a year such as -0001. A window that would start before the first
+ * instant (the week or billing month holding the first days of 0000) starts at FIRST_INSTANT,
+ * and no date arithmetic here leaves the years.
+ */
+const FIRST_INSTANT = "'0000-01-01T00:00:00.000Z'";
+/** The first Monday of year 0000 (the 1st was a Saturday): weeks before it start at FIRST_INSTANT. */
+const FIRST_MONDAY = "'0000-01-03'";
+
+/**
+ * Window start as RFC 3339, computed in SQL from the stored UTC timestamp text (always
+ * `YYYY-MM-DDTHH:MM:SS.mmmZ`). Windows of minutes and hours are aligned to the UTC day, weeks
+ * start on Monday (as Flexprice documents them), months on the 1st.
+ */
+const WINDOW_START: Record<WindowSize, string> = {
+  MINUTE: "substr(timestamp, 1, 16) || ':00.000Z'",
+  "15MIN": minutesOf(15),
+  "30MIN": minutesOf(30),
+  HOUR: "substr(timestamp, 1, 13) || ':00:00.000Z'",
+  "3HOUR": hoursOf(3),
+  "6HOUR": hoursOf(6),
+  "12HOUR": hoursOf(12),
+  DAY: "substr(timestamp, 1, 10) || 'T00:00:00.000Z'",
+  WEEK: `CASE WHEN timestamp < ${FIRST_MONDAY} THEN ${FIRST_INSTANT}
+    ELSE date(substr(timestamp, 1, 10), '-6 days', 'weekday 1') || 'T00:00:00.000Z' END`,
+  MONTH: "substr(timestamp, 1, 7) || '-01T00:00:00.000Z'",
+};
+
+/**
+ * The days of month `ym` (YYYY-MM text): the day before the next month's 1st, which SQLite
+ * answers with NULL only for 9999-12 (it has no year 10000), a month of 31 days.
+ */
+const daysIn = (ym: string) => `coalesce(CAST(strftime('%d', ${ym} || '-01', '+1 month', '-1 day') AS INTEGER), 31)`;
+
+/** The start of a billing month in month `ym` (YYYY-MM text): the anchor's day, or the month's last if shorter. */
+const anchoredStartIn = (ym: string) =>
+  `${ym} || '-' || printf('%02d', min(@anchor_day, ${daysIn(ym)})) || @anchor_time`;
+
+/** Whether the event is in the first month there is: a billing month it began before the anchor starts at FIRST_INSTANT. */
+const IN_FIRST_MONTH = "substr(timestamp, 1, 7) = '0000-01'";
+
+/**
+ * MONTH with billing_anchor: months from the anchor's day and time of day (UTC) to the same in
+ * the next month; an anchor on the 29th to 31st falls on the last day of shorter months.
+ */
+const ANCHORED_MONTH_START = `CASE WHEN timestamp >= ${anchoredStartIn("substr(timestamp, 1, 7)")}
+  THEN ${anchoredStartIn("substr(timestamp, 1, 7)")}
+  WHEN ${IN_FIRST_MONTH} THEN ${FIRST_INSTANT}
+  ELSE ${anchoredStartIn("strftime('%Y-%m', substr(timestamp, 1, 7) || '-01', '-1 month')")} END`;
+
+/**
+ * The same for an anchor on the 1st to the 28th, which every month has: a comparison of the
+ * text from the day on (`DDTHH:MM:SS.mmmZ`) with the anchor's, and date arithmetic only for
+ * events before the anchor in their month. A third of the cost per event.
+ */
+const EARLY_ANCHORED_MONTH_START = `CASE WHEN substr(timestamp, 9) >= @anchor_from_day
+  THEN substr(timestamp, 1, 8) || @anchor_from_day
+  WHEN ${IN_FIRST_MONTH} THEN ${FIRST_INSTANT}
+  ELSE strftime('%Y-%m-', substr(timestamp, 1, 7) || '-01', '-1 month') || @anchor_from_day END`;
+
+const DAY_MS = 86_400_000;
+/** The length of each window but a month, whose length varies (see windowNumber). */
+const WINDOW_MS: Record<Exclude<WindowSize, "MONTH">, number> = {
+  MINUTE: 60_000,
+  "15MIN": 900_000,
+  "30MIN": 1_800_000,
+  HOUR: 3_600_000,
+  "3HOUR": 10_800_000,
+  "6HOUR": 21_600_000,
+  "12HOUR": 43_200_000,
+  DAY: DAY_MS,
+  WEEK: 7 * DAY_MS,
+};
+/** Weeks start on Monday: 1970-01-05, four days after the epoch, was one. */
+const MONDAY_AFTER_EPOCH_MS = 4 * DAY_MS;
+
+/**
+ * The window holding instant `ms`, as a number: consecutive windows have consecutive numbers,
+ * so a range [start, end) touches windowNumber(end - 1) - windowNumber(start) + 1 windows,
+ * counting the partial ones at either end. `anchor`: MONTH's billing_anchor, in UTC, or null.
+ */
+function windowNumber(window: WindowSize, anchor: string | null, ms: number): number {
+  if (window !== "MONTH") {
+    const offset = window === "WEEK" ? MONDAY_AFTER_EPOCH_MS : 0;
+    return Math.floor((ms - offset) / WINDOW_MS[window]);
+  }
+  const month = new Date(ms).getUTCFullYear() * 12 + new Date(ms).getUTCMonth();
+  if (anchor === null) return month;
+  // The anchor's day and time in this month (its last day if shorter): before it, the billing
+  // month began in the month before.
+  const anchorInMonth = new Date(ms);
+  anchorInMonth.setUTCMonth(anchorInMonth.getUTCMonth() + 1, 0); // the month's last day
+  anchorInMonth.setUTCDate(Math.min(Number(anchor.slice(8, 10)), anchorInMonth.getUTCDate()));
+  anchorInMonth.setUTCHours(0, 0, 0, 0);
+  const timeOfDay = ((Date.parse(anchor) % DAY_MS) + DAY_MS) % DAY_MS;
+  return ms < anchorInMonth.getTime() + timeOfDay ? month - 1 : month;
+}
+
+/** How many windows [startMs, endMs) touches, counting the partial ones at either end. */
+export function windowsTouched(window: WindowSize, anchor: string | null, startMs: number, endMs: number): number {
+  return windowNumber(window, anchor, endMs - 1) - windowNumber(window, anchor, startMs) + 1;
+}
+
+/**
+ * The SQL of the start of the window holding an event, for windows of `window` (MONTH from
+ * `anchor`, its billing_anchor in UTC, when there is one); sets the parameters it reads.
+ */
+export function windowStart(window: WindowSize, anchor: string | null, params: Record<string, unknown>): string {
+  if (window !== "MONTH" || anchor === null) return WINDOW_START[window];
+  const day = Number(anchor.slice(8, 10));
+  if (day <= 28) {
+    params.anchor_from_day = anchor.slice(8);
+    return EARLY_ANCHORED_MONTH_START;
+  }
+  params.anchor_day = day;
+  params.anchor_time = anchor.slice(10);
+  return ANCHORED_MONTH_START;
+}

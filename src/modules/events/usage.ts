@@ -118,8 +118,8 @@ function valueTooLarge(byMultiplier: boolean) {
 
 /**
  * The usage request as it will run: defaults filled in, and every field that would make the
- * answer mean something other than what was asked refused with a 400 naming it. Runs before
- * the read is queued, so a bad request costs no reader thread.
+ * answer mean something other than what was asked refused with a 400 naming it. Runs on the
+ * reader thread like the rest of the read, but before any SQL, so a bad request reads nothing.
  */
 interface UsagePlan {
   query: UsageQuery;

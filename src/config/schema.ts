@@ -61,6 +61,20 @@ export const ConfigSchema = T.Object(
           },
           strict,
         ),
+        // Sessions of people who signed in (POST /v1/auth/login): how long one lasts.
+        session: T.Object(
+          {
+            ttl_seconds: T.Integer({ minimum: 60, maximum: 365 * 24 * 3600 }),
+          },
+          strict,
+        ),
+        // POST /v1/auth/signup: anyone who can reach the server may create a tenant. Off by default.
+        signup: T.Object(
+          {
+            enabled: T.Boolean(),
+          },
+          strict,
+        ),
       },
       strict,
     ),
@@ -128,6 +142,8 @@ export const DEFAULT_CONFIG: Config = {
       negative_cache_size: 10_000,
     },
     failed_attempts: { max_failures: 30, window_seconds: 60, max_addresses: 10_000, log_lines_per_second: 10 },
+    session: { ttl_seconds: 7 * 24 * 3600 },
+    signup: { enabled: false },
   },
   customer_portal: { url: "", allowed_origins: [], session_ttl_seconds: 3600, signing_key: "" },
   metrics: { enabled: false },

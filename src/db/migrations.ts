@@ -7,6 +7,7 @@ import credentialGeneration from "./migrations/005_credential_generation.sql" wi
 import rotationAndPortalRevocation from "./migrations/006_rotation_and_portal_revocation.sql" with { type: "text" };
 import tenantDetails from "./migrations/007_tenant_details.sql" with { type: "text" };
 import customerAddressParent from "./migrations/008_customer_address_parent.sql" with { type: "text" };
+import signIn from "./migrations/009_sign_in.sql" with { type: "text" };
 
 export interface Migration {
   version: number;
@@ -28,4 +29,5 @@ export const MIGRATIONS: Migration[] = [
   migration("006_rotation_and_portal_revocation", rotationAndPortalRevocation),
   migration("007_tenant_details", tenantDetails),
   migration("008_customer_address_parent", customerAddressParent),
+  migration("009_sign_in", signIn),
 ];

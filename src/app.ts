@@ -28,6 +28,10 @@ import { rbacController } from "./modules/rbac";
 import { secretsController } from "./modules/secrets";
 import { LastUsedRecorder } from "./modules/secrets/last-used";
 import { findVerifiableKey } from "./modules/secrets/store";
+import { SignInLimiter } from "./modules/sessions/limiter";
+import { type PasswordHasher, Passwords } from "./modules/sessions/passwords";
+import { findVerifiableSession } from "./modules/sessions/store";
+import { signInController } from "./modules/sign-in";
 import { tenantsController } from "./modules/tenants";
 import { usersController } from "./modules/users";
 import { ensureConfigKeyPrincipals } from "./modules/users/bootstrap";
@@ -47,8 +51,10 @@ export interface CreateAppOptions {
   logger?: Logger;
   /** The client address of a request (default: the listening server's peer address; tests inject one). */
   clientAddress?: (request: Request) => string | null;
-  /** The clock of the failed-authentication limit (tests inject one). */
+  /** The clock of the failed-authentication and sign-in limits (tests inject one). */
   now?: () => number;
+  /** Hashes and checks passwords (default: argon2id at Bun's default cost; tests inject one). */
+  passwords?: PasswordHasher;
 }
 
 export interface Tollgate {
@@ -72,6 +78,11 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
     size: config.auth.api_key.cache_size,
     negativeSize: config.auth.api_key.negative_cache_size,
   });
+  // Sessions have a cache of their own: a token is only ever looked up where it was presented.
+  const sessionCache = new KeyCache<VerifiedKey>({
+    size: config.auth.api_key.cache_size,
+    negativeSize: config.auth.api_key.negative_cache_size,
+  });
   const environments = new EnvironmentDirectory(db);
   const lastUsed = new LastUsedRecorder(db, logger);
   const metrics = config.metrics.enabled ? new Metrics(() => keyCache.stats) : null;
@@ -89,11 +100,14 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
     keyUsed: (secretId, at) => lastUsed.note(secretId, at),
     changes: new CredentialChangeWatch(db, () => {
       keyCache.clear();
+      sessionCache.clear();
       profiles.clear();
     }),
     recordOutcome: metrics ? (outcome) => metrics.authOutcome(outcome) : undefined,
     failures,
     clientAddress,
+    sessionCache,
+    findSession: (tokenHash) => findVerifiableSession(db, tokenHash),
   });
   const events = new EventWriter(db, logger, db.memory ? null : { storePath: db.name, entry: WRITER_THREAD_ENTRY });
   const eventReads = new EventReaders(
@@ -113,6 +127,9 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
     storeHealth: new StoreHealth(db.memory ? null : db.name),
     logger,
     keyCache,
+    sessionCache,
+    passwords: new Passwords(options.passwords),
+    signInLimiter: new SignInLimiter(logger, options.now),
     environments,
     lastUsed,
     authenticator,
@@ -148,6 +165,7 @@ function buildApp(context: AppContext) {
       .use(healthController(context))
       .use(metricsController(context))
       .use(rbacController(context))
+      .use(signInController(context))
       .use(usersController(context))
       .use(secretsController(context))
       .use(environmentsController(context))

@@ -10,6 +10,8 @@ import type { EnvironmentDirectory } from "./modules/environments/service";
 import type { EventReaders } from "./modules/events/reader";
 import type { EventWriter } from "./modules/events/writer";
 import type { LastUsedRecorder } from "./modules/secrets/last-used";
+import type { SignInLimiter } from "./modules/sessions/limiter";
+import type { Passwords } from "./modules/sessions/passwords";
 import type { ProfileCache } from "./modules/users/profile-cache";
 
 /** The long-lived pieces one running Tollgate shares; built once in app.ts, handed to controllers. */
@@ -20,6 +22,12 @@ export interface AppContext {
   storeHealth: StoreHealth;
   logger: Logger;
   keyCache: KeyCache<VerifiedKey>;
+  /** Verified sessions of people who signed in (SPEC §10), by SHA-256 hex of the token. */
+  sessionCache: KeyCache<VerifiedKey>;
+  /** Password hashing and checking (argon2id), with the dummy hash unknown emails are checked against. */
+  passwords: Passwords;
+  /** Failed sign-ins per client address and per email, in memory. */
+  signInLimiter: SignInLimiter;
   environments: EnvironmentDirectory;
   lastUsed: LastUsedRecorder;
   authenticator: Authenticator;

@@ -98,7 +98,12 @@ describe("OpenAPI document at /swagger/json", () => {
     for (const route of routes) {
       const op = doc.paths[openApiPath(route.path)][route.method.toLowerCase()];
       const access = route.hooks?.detail?.[ACCESS_DETAIL_KEY];
-      const expected = access === "public" ? [] : access === "portal" ? [{ SessionToken: [] }] : [{ ApiKeyAuth: [] }];
+      const expected =
+        access === "public"
+          ? []
+          : access === "portal"
+            ? [{ SessionToken: [] }]
+            : [{ ApiKeyAuth: [] }, { BearerAuth: [] }];
       expect({ route: `${route.method} ${route.path}`, security: op.security }).toEqual({
         route: `${route.method} ${route.path}`,
         security: expected,

@@ -207,12 +207,13 @@ describe("the route table (SPEC §2: every route declares its access)", () => {
         .map(([route]) => route)
         .sort();
     // §1: /health, /swagger*, the dashboard's static files, login/signup and webhooks need no
-    // credential; §7: nor do the CORS preflights of the portal routes (a preflight carries none).
+    // credential; §7: nor do the CORS preflights of the portal routes (a preflight carries none);
+    // §10: nor do the one-time setup and set-password links, whose token is in the body.
     const mayBePublic = (route: string) =>
       route === "GET /health" ||
       /^OPTIONS \/v1\/customer\/portal\/[a-z]+$/.test(route) ||
       /^GET \/swagger(\/|$)/.test(route) ||
-      /^POST \/v1\/auth\/(login|signup)$/.test(route) ||
+      /^POST \/v1\/auth\/(login|signup|setup|set-password)$/.test(route) ||
       / \/v1\/webhooks\//.test(route) ||
       (route.startsWith("GET ") && !route.startsWith("GET /v1/"));
     const publicRoutes = withAccess("public");

@@ -38,7 +38,7 @@ async function createServiceAccount(h: Harness, roles: string[], name = "Worker"
 async function inviteUser(h: Harness, email: string, name = "Invited") {
   const res = await h.call("POST", USERS, { body: { type: "user", name, email } });
   expect(res.status).toBe(201);
-  return res.body as Record<string, any> & { id: string; password: string };
+  return res.body as Record<string, any> & { id: string; set_password_url: string };
 }
 
 /** A stored key for a service account, minted through the API with the development key. */
@@ -202,10 +202,11 @@ describe("POST /v1/users: created accounts", () => {
     expect(await getAccount(h, res.body.id)).toEqual(res.body);
   });
 
-  test("an invited user gets a one-time password, shown in the create response only", async () => {
+  // SPEC §10 supersedes §4's one-time password: an invite carries a one-time set-password link.
+  test("an invited user gets a one-time set-password link, shown in the create response only", async () => {
     const h = createHarness();
     const created = await inviteUser(h, "alice@example.com", "Alice");
-    const { password, ...account } = created;
+    const { set_password_url, set_password_expires_at, ...account } = created;
     expect(account).toEqual({
       id: expect.stringMatching(ID),
       type: "user",
@@ -217,38 +218,39 @@ describe("POST /v1/users: created accounts", () => {
       created_at: expect.stringMatching(TIMESTAMP),
       updated_at: expect.stringMatching(TIMESTAMP),
     });
-    expect(typeof password).toBe("string");
-    expect(password.length).toBeGreaterThanOrEqual(16);
+    expect(created).not.toHaveProperty("password");
+    expect(set_password_url).toMatch(/^http:\/\/localhost\/dashboard\/set-password\?token=tgp_[0-9a-f]{64}$/);
+    expect(set_password_expires_at).toMatch(TIMESTAMP);
+    const token = new URL(set_password_url).searchParams.get("token") as string;
 
     const fetched = await h.call("GET", `${USERS}/${account.id}`);
     expect(fetched.status).toBe(200);
     expect(fetched.body).toEqual(account);
-    expect(fetched.text).not.toContain(password);
+    expect(fetched.text).not.toContain(token);
 
     const search = await h.call("POST", `${USERS}/search`, { body: { user_ids: [account.id] } });
     expect(search.status).toBe(200);
     expect(search.body.items).toEqual([account]);
-    expect(search.text).not.toContain(password);
+    expect(search.text).not.toContain(token);
 
     const audit = await h.call("GET", "/v1/audit-logs");
     expect(audit.status).toBe(200);
     expect(audit.body.items.some((row: any) => row.resource_id === account.id)).toBe(true);
-    expect(audit.text).not.toContain(password);
-    expect(audit.text).not.toContain("$argon2");
-    expect(JSON.stringify(h.logs)).not.toContain(password);
+    expect(audit.text).not.toContain(token);
+    expect(JSON.stringify(h.logs)).not.toContain(token);
   });
 
-  test("an invited user's password is stored only as an argon2id hash", async () => {
+  test("an invited user has no password until the link is used; its link is stored as a hash only", async () => {
     const h = createHarness();
-    const { id, password } = await inviteUser(h, "bob@example.com");
-    const hash = userRow(h, id).password_hash as string;
-    expect(hash.startsWith("$argon2id$")).toBe(true);
-    expect(hash).not.toContain(password);
-    expect(await Bun.password.verify(password, hash)).toBe(true);
-    expect(await Bun.password.verify(`${password}x`, hash)).toBe(false);
-    // Two invitations never share a password.
+    const { id, set_password_url } = await inviteUser(h, "bob@example.com");
+    expect(userRow(h, id).password_hash).toBeNull();
+    const token = new URL(set_password_url).searchParams.get("token") as string;
+    const stored = JSON.stringify(sql(h.context.db, "SELECT * FROM password_tokens WHERE user_id = ?").all(id));
+    expect(stored).toContain(sha256Hex(token));
+    expect(stored).not.toContain(token);
+    // Two invitations never share a link.
     const other = await inviteUser(h, "carol@example.com");
-    expect(other.password).not.toBe(password);
+    expect(other.set_password_url).not.toBe(set_password_url);
   });
 
   test("a duplicate email: 409 already_exists, in any letter case, and nothing created", async () => {

@@ -49,6 +49,7 @@ export function openApiPlugin() {
           "Identity and access for a usage-billing API, wire-compatible with Flexprice: API keys, service accounts, roles, usage events, customers and customer-portal sessions. Every error uses one envelope: {success: false, error: {message, internal_error, details?}}.",
       },
       tags: [
+        { name: "Sign-in", description: "People sign in with an email and a password, and get a session" },
         { name: "Users", description: "User and service accounts" },
         { name: "API keys", description: "Issue, list, revoke and rotate keys" },
         { name: "RBAC", description: "Roles and their permissions" },
@@ -62,6 +63,11 @@ export function openApiPlugin() {
       components: {
         securitySchemes: {
           ApiKeyAuth: { type: "apiKey", in: "header", name: "X-API-Key", description: "An API key or a config key" },
+          BearerAuth: {
+            type: "http",
+            scheme: "bearer",
+            description: "A signed-in person's session token, from POST /v1/auth/login; read only without X-API-Key",
+          },
           SessionToken: {
             type: "apiKey",
             in: "header",

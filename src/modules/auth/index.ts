@@ -19,7 +19,8 @@ function describeAccess(access: Access) {
   const label = access.kind === "permission" ? access.permission : access.kind;
   return {
     [ACCESS_DETAIL_KEY]: label,
-    security: access.kind === "public" ? [] : [{ ApiKeyAuth: [] }],
+    // Either credential: an API key, or a signed-in person's session (Authorization: Bearer).
+    security: access.kind === "public" ? [] : [{ ApiKeyAuth: [] }, { BearerAuth: [] }],
   } as Record<string, unknown>;
 }
 

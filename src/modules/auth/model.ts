@@ -33,6 +33,18 @@ export interface StoredKeyRecord {
   owner_status: "published" | "archived";
 }
 
+/** What verification needs of a §10 session and its account, read on a cache miss. */
+export interface StoredSessionRecord {
+  id: string;
+  token_hash: string;
+  tenant_id: string;
+  user_id: string;
+  expires_at: string;
+  revoked_at: string | null;
+  owner_type: UserType;
+  owner_status: "published" | "archived";
+}
+
 /** Who is calling, in which tenant and environment, with what: what every guarded handler gets. */
 export interface Principal {
   tenantId: string;
@@ -54,6 +66,9 @@ export enum AccessOutcome {
   PermissionMissing = "permission_missing",
   /** The client's address used up its budget of failed credential checks (failure-limiter.ts). */
   TooManyFailures = "too_many_failures",
+  /** A bearer token that is malformed, unknown or revoked, or whose account is archived. */
+  SessionInvalid = "session_invalid",
+  SessionExpired = "session_expired",
 }
 
 export const ACCESS_RESPONSES: Record<AccessOutcome, { status: 401 | 403 | 429; message: string }> = {
@@ -66,6 +81,8 @@ export const ACCESS_RESPONSES: Record<AccessOutcome, { status: 401 | 403 | 429; 
   [AccessOutcome.PermissionMissing]: { status: 403, message: "Insufficient permissions" },
   // Answered instead of a 401 once an address is over its budget; details say why and until when.
   [AccessOutcome.TooManyFailures]: { status: 429, message: "Too many failed authentication attempts" },
+  [AccessOutcome.SessionInvalid]: { status: 401, message: "Invalid session token" },
+  [AccessOutcome.SessionExpired]: { status: 401, message: "Session has expired" },
 };
 
 // Refusals without details are the same every time; building them once keeps a flood of bad

@@ -17,10 +17,15 @@ import {
   type Credential,
   type Principal,
   type StoredKeyRecord,
+  type StoredSessionRecord,
   type UserType,
 } from "./model";
+import { isWellFormedOpaqueToken } from "./opaque-token";
 
 export const ENVIRONMENT_HEADER = "x-environment-id";
+/** `Authorization: Bearer <session token>`: read only when no API key header was sent. */
+export const AUTHORIZATION_HEADER = "authorization";
+const BEARER = /^Bearer[ \t]+(\S*)[ \t]*$/i;
 
 /** `last_used_at` is kept to the minute: a key's use is reported at most once a minute. */
 export const LAST_USED_RESOLUTION_MS = 60_000;
@@ -57,6 +62,10 @@ export interface AuthenticatorDeps {
   failures: FailedAuthLimiter;
   /** The client's address (null when unknown, e.g. app.handle without a socket: not limited). */
   clientAddress(request: Request): string | null;
+  /** Verified §10 sessions, by SHA-256 hex of the token: a cache of their own, never shared with keys. */
+  sessionCache: KeyCache<VerifiedKey>;
+  /** The store lookup of a session on a cache miss, by SHA-256 hex. */
+  findSession(tokenHash: string): StoredSessionRecord | undefined;
 }
 
 /**
@@ -124,6 +133,60 @@ export class Authenticator {
     return key;
   }
 
+  /**
+   * Checks a §10 session token: format and checksum, cache, store, then expiry. A session is
+   * cached like a key (positive and negative, behind the same generation fence), so revoking
+   * one evicts it and the next request with it fails.
+   */
+  verifySession(presented: string, now = Date.now()): VerifiedKey | AccessOutcome {
+    if (!isWellFormedOpaqueToken(presented, "tgs")) return AccessOutcome.SessionInvalid;
+    const hash = sha256(presented);
+    const hex = hash.toString("hex");
+    const session = this.#storedSession(hex);
+    if (!session || !timingSafeEqual(session.hash, hash)) return AccessOutcome.SessionInvalid;
+    if (session.expiresAtMs !== null && session.expiresAtMs <= now) return AccessOutcome.SessionExpired;
+    return session;
+  }
+
+  #storedSession(hex: string): VerifiedKey | undefined {
+    const cache = this.deps.sessionCache;
+    const cached = cache.get(hex);
+    if (cached) return cached;
+    if (cache.isKnownUnknown(hex)) return undefined;
+    const generation = cache.generation;
+    const row = this.deps.findSession(hex);
+    if (!row || row.revoked_at !== null || row.owner_type !== "user" || row.owner_status !== "published") {
+      cache.fillUnknown(hex, generation);
+      return undefined;
+    }
+    const session = toVerifiedSession(row);
+    cache.fill(hex, session, generation);
+    return session;
+  }
+
+  /**
+   * The principal of a §10 session token, wherever the caller found it: the Authorization
+   * header here, the dashboard's cookie there. `environment` is what the caller asked for
+   * (X-Environment-ID, the dashboard's switcher); null for the tenant's default. Throws the
+   * outcome's error; a caller that answers a request passes it through `refused` so it counts
+   * against the client's budget of failed credential checks, as `authorize` does.
+   */
+  sessionPrincipal(
+    token: string,
+    environment: string | null,
+    access: Exclude<Access, { kind: "public" }> = { kind: "authenticated" },
+  ): Principal {
+    this.deps.changes.check();
+    const session = this.verifySession(token);
+    if (typeof session === "string") throw accessDenied(session);
+    return this.#principalOf(session, environment, access);
+  }
+
+  /** The client address of a request, as the failed-attempt limits count it. */
+  addressOf(request: Request): string | null {
+    return this.deps.clientAddress(request);
+  }
+
   /** Authenticates the request and checks what the route declared. Throws the outcome's error. */
   authorize(request: Request, access: Exclude<Access, { kind: "public" }>): Principal {
     try {
@@ -178,12 +241,29 @@ export class Authenticator {
 
   #authorize(request: Request, access: Exclude<Access, { kind: "public" }>): Principal {
     const presented = request.headers.get(this.header);
-    if (presented === null) throw accessDenied(AccessOutcome.KeyMissing);
+    // No key: a session, if the request carries one. A request with a key never gets here, so
+    // the key path pays nothing for sessions.
+    if (presented === null) return this.#bearer(request, access);
     this.deps.changes.check();
     const key = this.verifyApiKey(presented.trim());
     if (typeof key === "string") throw accessDenied(key);
+    return this.#principalOf(key, request.headers.get(ENVIRONMENT_HEADER), access);
+  }
 
-    const environmentId = this.#environmentFor(key, request.headers.get(ENVIRONMENT_HEADER));
+  #bearer(request: Request, access: Exclude<Access, { kind: "public" }>): Principal {
+    const authorization = request.headers.get(AUTHORIZATION_HEADER);
+    const token = authorization === null ? undefined : BEARER.exec(authorization)?.[1];
+    // No Authorization header, or one of another scheme: no credential of ours at all.
+    if (token === undefined) throw accessDenied(AccessOutcome.KeyMissing);
+    return this.sessionPrincipal(token, request.headers.get(ENVIRONMENT_HEADER), access);
+  }
+
+  #principalOf(
+    key: VerifiedKey,
+    requestedEnvironment: string | null,
+    access: Exclude<Access, { kind: "public" }>,
+  ): Principal {
+    const environmentId = this.#environmentFor(key, requestedEnvironment);
     if (access.kind === "permission") {
       if (key.credential.type === "publishable_key") throw accessDenied(AccessOutcome.PublishableKeyRefused);
       if (!key.permissions.has(access.permission)) {
@@ -243,6 +323,31 @@ function toVerifiedKey(row: StoredKeyRecord): VerifiedKey {
     expiresAtMs: row.expires_at === null ? null : Date.parse(row.expires_at),
     // Publishable keys identify their owner but hold no permissions at all.
     permissions: row.type === "publishable_key" ? new Set() : permissionsOf(roles),
+    lastNotedAt: 0,
+  };
+}
+
+const SESSION_PERMISSIONS = permissionsOf(USER_ACCOUNT_ROLES);
+
+/** A session acts as its user account: full access, in the environment each request picks. */
+function toVerifiedSession(row: StoredSessionRecord): VerifiedKey {
+  return {
+    hash: Buffer.from(row.token_hash, "hex"),
+    credential: {
+      kind: "session",
+      id: row.id,
+      name: "Session",
+      type: "private_key",
+      roles: USER_ACCOUNT_ROLES,
+      expiresAt: row.expires_at,
+    },
+    tenantId: row.tenant_id,
+    userId: row.user_id,
+    userType: "user",
+    environmentId: null,
+    active: true,
+    expiresAtMs: Date.parse(row.expires_at),
+    permissions: SESSION_PERMISSIONS,
     lastNotedAt: 0,
   };
 }

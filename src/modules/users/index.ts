@@ -7,6 +7,7 @@ import { authPlugin } from "../auth";
 import { auditContextOf } from "../audit/context";
 import { CreatedUserSchema, CreateUserBody, MeSchema, SearchUsersBody, UpdateUserBody, UserSchema } from "./model";
 import { getTenant } from "../tenants/service";
+import { passwordLinkUrl } from "../sessions/store";
 import { searchAccounts } from "./search";
 import { archiveAccount, createAccount, describeMe, getAccount, renameAccount, toUserResponse } from "./service";
 
@@ -30,15 +31,21 @@ export function usersController(app: AppContext) {
     )
     .post(
       "",
-      async ({ principal, request, server, body, set }) => {
-        const { row, password } = await createAccount(
+      ({ principal, request, server, body, set }) => {
+        const { row, setPassword } = createAccount(
           app,
           principal,
           auditContextOf(app, { principal, request, server }),
           body,
         );
         set.status = 201;
-        return password === undefined ? toUserResponse(row) : { ...toUserResponse(row), password };
+        if (setPassword === undefined) return toUserResponse(row);
+        // The link points where the inviter reached this server.
+        return {
+          ...toUserResponse(row),
+          set_password_url: passwordLinkUrl(new URL(request.url).origin, "set_password", setPassword.token),
+          set_password_expires_at: setPassword.expiresAt,
+        };
       },
       {
         permission: "user:write",
@@ -46,7 +53,10 @@ export function usersController(app: AppContext) {
         response: { 201: CreatedUserSchema, ...errorResponses(400, 401, 403, 409, 503) },
         detail: {
           summary: "Create a service account with roles, or invite a user account",
-          description: "An invited user account's one-time password is in this response and nowhere else.",
+          description:
+            "An invited user account gets a one-time link to set its password (`set_password_url`, valid until " +
+            "`set_password_expires_at`, 7 days), in this response and nowhere else; the account cannot sign in " +
+            "until it is used. The link leads to the dashboard's page; POST /v1/auth/set-password takes its token.",
         },
       },
     )

@@ -110,6 +110,17 @@ export const SearchUsersBody = t.Object(
   { additionalProperties: false },
 );
 
-export const CreatedUserSchema = t.Composite([UserSchema, t.Object({ password: t.Optional(t.String()) })], {
-  title: "CreatedUser",
-});
+/**
+ * An invited user account also carries its one-time set-password link, shown once (Flexprice
+ * answers a plain `password` here; SPEC §10 replaces it with a link the person opens).
+ */
+export const CreatedUserSchema = t.Composite(
+  [
+    UserSchema,
+    t.Object({
+      set_password_url: t.Optional(t.String()),
+      set_password_expires_at: t.Optional(t.String()),
+    }),
+  ],
+  { title: "CreatedUser" },
+);

@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import type { Static } from "elysia";
 import type { Config } from "../../config";
 import { type Db, sql, sqlPluck } from "../../db";
@@ -11,6 +10,12 @@ import type { KeyCache } from "../auth/key-cache";
 import { AccessOutcome, accessDenied, type Principal, type UserType } from "../auth/model";
 import type { VerifiedKey } from "../auth/service";
 import { USER_ACCOUNT_ROLES } from "../rbac/roles";
+import {
+  issuePasswordToken,
+  PASSWORD_LINK_TTL_SECONDS,
+  retirePasswordTokensOf,
+  revokeSessionsOf,
+} from "../sessions/store";
 import { isRoleId, isSubset, permissionsOf } from "../rbac/service";
 import type { TenantRow } from "../tenants/model";
 import { findTenant, toTenantResponse } from "../tenants/service";
@@ -79,6 +84,8 @@ export function describeMe(profile: UserProfile, principal: Principal): Static<t
 export interface AccountDeps {
   db: Db;
   keyCache: KeyCache<VerifiedKey>;
+  /** Verified §10 sessions: archiving an account evicts its own. */
+  sessionCache: KeyCache<VerifiedKey>;
   profiles: ProfileCache;
   config: Config;
 }
@@ -94,8 +101,11 @@ export interface CreateAccountInput {
 
 export interface CreatedAccount {
   row: UserWithTenantRow;
-  /** The one-time password of an invited user account; shown once, stored only as an argon2id hash. */
-  password?: string;
+  /**
+   * An invited user account's one-time set-password link token (SPEC §10: instead of a plain
+   * password), shown once; only its SHA-256 is stored. The account has no password until it is used.
+   */
+  setPassword?: { token: string; expiresAt: string };
 }
 
 /** Checks a create request against SPEC.md §4, in the order its table lists the cases. */
@@ -140,18 +150,16 @@ function assertMayManage(principal: Principal, target: UserWithTenantRow): void 
   if (target.type === "user" && principal.userType !== "user") throw accessDeniedWith(ONLY_USERS_MANAGE_USERS);
 }
 
-export async function createAccount(
+export function createAccount(
   deps: AccountDeps,
   principal: Principal,
   audit: AuditContext,
   input: CreateAccountInput,
-): Promise<CreatedAccount> {
+): CreatedAccount {
   const { email, roles } = validateNewAccount(principal, input);
-  const password = input.type === "user" ? randomBytes(18).toString("base64url") : undefined;
-  const passwordHash = password ? await Bun.password.hash(password, { algorithm: "argon2id" }) : null;
   const { db } = deps;
-  const row = db
-    .transaction(() => {
+  return db
+    .transaction((): CreatedAccount => {
       if (
         email &&
         sqlPluck(db, "SELECT 1 FROM users WHERE tenant_id = ? AND lower(email) = lower(?)").get(
@@ -165,15 +173,14 @@ export async function createAccount(
       const id = newId("usr");
       sql(
         db,
-        `INSERT INTO users (id, tenant_id, type, name, email, password_hash, roles, status, created_by, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 'published', ?, ?, ?)`,
+        `INSERT INTO users (id, tenant_id, type, name, email, roles, status, created_by, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, 'published', ?, ?, ?)`,
       ).run(
         id,
         principal.tenantId,
         input.type,
         input.name?.trim() ?? (input.type === "user" ? (email as string) : "Service account"),
         email,
-        passwordHash,
         JSON.stringify(roles),
         principal.userId,
         now,
@@ -186,10 +193,17 @@ export async function createAccount(
         resourceId: id,
         after: toUserResponse(created),
       });
-      return created;
+      if (input.type !== "user") return { row: created };
+      const link = issuePasswordToken(db, {
+        purpose: "set_password",
+        tenantId: principal.tenantId,
+        userId: id,
+        createdBy: principal.userId,
+        ttlSeconds: PASSWORD_LINK_TTL_SECONDS.set_password,
+      });
+      return { row: created, setPassword: { token: link.token, expiresAt: link.row.expires_at } };
     })
     .immediate();
-  return { row, password };
 }
 
 export function getAccount(db: Db, tenantId: string, id: string): UserWithTenantRow {
@@ -237,13 +251,14 @@ export function renameAccount(
 }
 
 /**
- * DELETE /v1/users/{id}: archives the account. Every key it holds stops at once: the key cache
- * is purged of them before this returns, and the store lookup refuses keys of archived owners.
+ * DELETE /v1/users/{id}: archives the account. Every key it holds and every session of a
+ * person stops at once: the caches are purged of them before this returns, and the store
+ * lookups refuse credentials of archived owners. Its unused set-password links die with it.
  * A user account is archived only by a user account (see assertMayManage).
  */
 export function archiveAccount(deps: AccountDeps, principal: Principal, audit: AuditContext, id: string): void {
   const { db } = deps;
-  const keyHashes = db
+  const { keyHashes, sessionHashes } = db
     .transaction(() => {
       const before = getAccount(db, principal.tenantId, id);
       assertMayManage(principal, before);
@@ -274,9 +289,14 @@ export function archiveAccount(deps: AccountDeps, principal: Principal, audit: A
         before: toUserResponse(before),
         after: toUserResponse({ ...before, status: "archived", updated_at: updatedAt }),
       });
-      return sqlPluck(db, "SELECT key_hash FROM secrets WHERE user_id = ?").all(id) as string[];
+      retirePasswordTokensOf(db, principal.tenantId, id);
+      return {
+        keyHashes: sqlPluck(db, "SELECT key_hash FROM secrets WHERE user_id = ?").all(id) as string[],
+        sessionHashes: revokeSessionsOf(db, principal.tenantId, id),
+      };
     })
     .immediate();
   deps.keyCache.invalidate(keyHashes);
+  deps.sessionCache.invalidate(sessionHashes);
   deps.profiles.invalidate(principal.tenantId, id);
 }

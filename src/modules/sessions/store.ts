@@ -1,0 +1,198 @@
+import { type Db, sql, sqlPluck } from "../../db";
+import { nextUlid } from "../../db/ids";
+import { sha256Hex } from "../auth/hash";
+import type { StoredSessionRecord, UserType } from "../auth/model";
+import { generateOpaqueToken, isWellFormedOpaqueToken } from "../auth/opaque-token";
+
+// The sessions and password_tokens tables (migration 009) at their lowest level: no caller, no
+// audit. Evicting a revoked session from a server's cache is the caller's part, with the
+// token hashes these functions return; other servers see the change through the credential
+// generation the triggers bump.
+
+export interface SessionRow {
+  id: string;
+  token_hash: string;
+  tenant_id: string;
+  user_id: string;
+  created_at: string;
+  expires_at: string;
+  revoked_at: string | null;
+}
+
+export interface OpenedSession {
+  /** The token itself: handed to the person once, never stored. */
+  token: string;
+  session: SessionRow;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** The cold path of verifying a bearer token, handed to the authenticator. Two primary-key reads. */
+export function findVerifiableSession(db: Db, tokenHash: string): StoredSessionRecord | undefined {
+  const session = sql(
+    db,
+    "SELECT id, token_hash, tenant_id, user_id, expires_at, revoked_at FROM sessions WHERE token_hash = ?",
+  ).get(tokenHash) as Omit<StoredSessionRecord, "owner_type" | "owner_status"> | undefined;
+  if (!session) return undefined;
+  const owner = sql(db, "SELECT type, status FROM users WHERE id = ? AND tenant_id = ?").get(
+    session.user_id,
+    session.tenant_id,
+  ) as { type: UserType; status: StoredSessionRecord["owner_status"] } | undefined;
+  if (!owner) return undefined;
+  return { ...session, owner_type: owner.type, owner_status: owner.status };
+}
+
+/**
+ * A new session for a user account, lasting `ttlSeconds` from `now`. The account's sessions
+ * that have ended (expired, or revoked and past their expiry) are removed on the way, so the
+ * table holds no more than the sessions that could still be in use.
+ */
+export function insertSession(
+  db: Db,
+  input: { tenantId: string; userId: string; ttlSeconds: number; now?: number },
+): OpenedSession {
+  const now = input.now ?? Date.now();
+  const token = generateOpaqueToken("tgs");
+  const session: SessionRow = {
+    id: `ses_${nextUlid()}`,
+    token_hash: sha256Hex(token),
+    tenant_id: input.tenantId,
+    user_id: input.userId,
+    created_at: iso(now),
+    expires_at: iso(now + input.ttlSeconds * 1000),
+    revoked_at: null,
+  };
+  sql(db, "DELETE FROM sessions WHERE tenant_id = ? AND user_id = ? AND expires_at <= ?").run(
+    input.tenantId,
+    input.userId,
+    session.created_at,
+  );
+  sql(
+    db,
+    `INSERT INTO sessions (id, token_hash, tenant_id, user_id, created_at, expires_at, revoked_at)
+     VALUES (@id, @token_hash, @tenant_id, @user_id, @created_at, @expires_at, @revoked_at)`,
+  ).run(session);
+  return { token, session };
+}
+
+/** Ends one live session. Returns its token hash (to evict it), or undefined if it had already ended. */
+export function revokeSession(db: Db, tenantId: string, sessionId: string, at = Date.now()): string | undefined {
+  return sqlPluck(
+    db,
+    `UPDATE sessions SET revoked_at = ? WHERE tenant_id = ? AND id = ? AND revoked_at IS NULL RETURNING token_hash`,
+  ).get(iso(at), tenantId, sessionId) as string | undefined;
+}
+
+/** Ends every live session of an account. Returns their token hashes, to evict them. */
+export function revokeSessionsOf(db: Db, tenantId: string, userId: string, at = Date.now()): string[] {
+  return sqlPluck(
+    db,
+    `UPDATE sessions SET revoked_at = ? WHERE tenant_id = ? AND user_id = ? AND revoked_at IS NULL RETURNING token_hash`,
+  ).all(iso(at), tenantId, userId) as string[];
+}
+
+export type PasswordTokenPurpose = "setup" | "set_password";
+
+export interface PasswordTokenRow {
+  id: string;
+  token_hash: string;
+  purpose: PasswordTokenPurpose;
+  tenant_id: string;
+  user_id: string;
+  created_by: string | null;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
+export interface IssuedPasswordToken {
+  /** The token itself, for the link: shown once, never stored. */
+  token: string;
+  row: PasswordTokenRow;
+}
+
+/**
+ * A one-time link token that sets an account's password. One live link per account and
+ * purpose: issuing one retires the account's earlier unused ones (and a setup link retires
+ * every earlier setup link). Used and expired tokens of the account are removed on the way.
+ */
+export function issuePasswordToken(
+  db: Db,
+  input: {
+    purpose: PasswordTokenPurpose;
+    tenantId: string;
+    userId: string;
+    createdBy: string | null;
+    ttlSeconds: number;
+    now?: number;
+  },
+): IssuedPasswordToken {
+  const now = input.now ?? Date.now();
+  const token = generateOpaqueToken("tgp");
+  const row: PasswordTokenRow = {
+    id: `pwt_${nextUlid()}`,
+    token_hash: sha256Hex(token),
+    purpose: input.purpose,
+    tenant_id: input.tenantId,
+    user_id: input.userId,
+    created_by: input.createdBy,
+    created_at: iso(now),
+    expires_at: iso(now + input.ttlSeconds * 1000),
+    used_at: null,
+  };
+  if (input.purpose === "setup") sql(db, "DELETE FROM password_tokens WHERE purpose = 'setup'").run();
+  sql(db, "DELETE FROM password_tokens WHERE tenant_id = ? AND user_id = ? AND purpose = ?").run(
+    input.tenantId,
+    input.userId,
+    input.purpose,
+  );
+  sql(
+    db,
+    `INSERT INTO password_tokens (id, token_hash, purpose, tenant_id, user_id, created_by, created_at, expires_at, used_at)
+     VALUES (@id, @token_hash, @purpose, @tenant_id, @user_id, @created_by, @created_at, @expires_at, @used_at)`,
+  ).run(row);
+  return { token, row };
+}
+
+/** A live (unused, unexpired) link token of this purpose, or undefined. Malformed tokens are not looked up. */
+export function findPasswordToken(
+  db: Db,
+  token: string,
+  purpose: PasswordTokenPurpose,
+  now = Date.now(),
+): PasswordTokenRow | undefined {
+  if (!isWellFormedOpaqueToken(token, "tgp")) return undefined;
+  const row = sql(db, "SELECT * FROM password_tokens WHERE token_hash = ?").get(sha256Hex(token)) as
+    PasswordTokenRow | undefined;
+  if (!row || row.purpose !== purpose || row.used_at !== null || Date.parse(row.expires_at) <= now) return undefined;
+  return row;
+}
+
+/** Uses a link token up. False when it was already used (a second request racing the first). */
+export function markPasswordTokenUsed(db: Db, id: string, at = Date.now()): boolean {
+  return (
+    sql(db, "UPDATE password_tokens SET used_at = ? WHERE id = ? AND used_at IS NULL").run(iso(at), id).changes === 1
+  );
+}
+
+/** Retires the unused links of an account (it was archived, or its password was set another way). */
+export function retirePasswordTokensOf(db: Db, tenantId: string, userId: string): void {
+  sql(db, "DELETE FROM password_tokens WHERE tenant_id = ? AND user_id = ? AND used_at IS NULL").run(tenantId, userId);
+}
+
+/** How long a link lasts: the first person's setup link an hour (SPEC §10), an invite a week. */
+export const PASSWORD_LINK_TTL_SECONDS: Record<PasswordTokenPurpose, number> = {
+  setup: 3600,
+  set_password: 7 * 24 * 3600,
+};
+
+/** Where each link leads: the dashboard's page for it, which calls the sign-in services. */
+const LINK_PATHS: Record<PasswordTokenPurpose, string> = {
+  setup: "/dashboard/setup",
+  set_password: "/dashboard/set-password",
+};
+
+/** `http://host:port/dashboard/set-password?token=…` */
+export function passwordLinkUrl(baseUrl: string, purpose: PasswordTokenPurpose, token: string): string {
+  return `${baseUrl.replace(/\/+$/, "")}${LINK_PATHS[purpose]}?token=${token}`;
+}

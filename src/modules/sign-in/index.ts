@@ -1,0 +1,137 @@
+import { Elysia, t } from "elysia";
+import type { AppContext } from "../../context";
+import { requestIdOf, skipRequestLog } from "../../http";
+import { errorResponses } from "../../http/openapi";
+import { authPlugin } from "../auth";
+import { auditContextOf } from "../audit/context";
+import {
+  AuthResponseSchema,
+  isTooManyAttempts,
+  LoginBody,
+  PasswordChangeBody,
+  type RequestFacts,
+  SetPasswordBody,
+} from "./model";
+import { changePassword, completeSetPassword } from "./passwords";
+import { signIn, signOut, toAuthResponse } from "./sign-in";
+
+/** What the sign-in services are told of a request (they never read it themselves). */
+export function requestFactsOf(app: AppContext, request: Request): RequestFacts {
+  return {
+    address: app.authenticator.addressOf(request),
+    requestId: requestIdOf(request) ?? null,
+    userAgent: request.headers.get("user-agent"),
+  };
+}
+
+/**
+ * SPEC §10 over HTTP: sign-in, sign-out, password change and set.
+ * The dashboard calls the same services (./sign-in.ts, ./passwords.ts).
+ */
+export function signInController(app: AppContext) {
+  /**
+   * Runs a flow. A refusal of the sign-in limit has no request-log line of its own (the
+   * limiter logs one warning per address and email, so a flood cannot fill the log).
+   */
+  const answer = async <T>(request: Request, flow: () => Promise<T>): Promise<T> => {
+    try {
+      return await flow();
+    } catch (error) {
+      if (isTooManyAttempts(error)) skipRequestLog(request);
+      throw error;
+    }
+  };
+  /**
+   * Runs a flow that a one-time link's token opens: a token that cannot be used (401) is a
+   * failed credential check, counted against the address like a bad key (sign-in failures
+   * have their own, stricter limit instead).
+   */
+  const withLink = async <T>(request: Request, flow: () => Promise<T>): Promise<T> => {
+    try {
+      return await flow();
+    } catch (error) {
+      throw app.authenticator.refused(error, request);
+    }
+  };
+
+  return new Elysia({ prefix: "/v1/auth", tags: ["Sign-in"] })
+    .use(authPlugin(app))
+    .post(
+      "/login",
+      ({ request, body }) =>
+        answer(request, async () => toAuthResponse(await signIn(app, body, requestFactsOf(app, request)))),
+      {
+        public: true,
+        body: LoginBody,
+        response: { 200: AuthResponseSchema, ...errorResponses(400, 401, 503) },
+        detail: {
+          summary: "Sign in with an email and a password; the token is a bearer credential",
+          description:
+            "Answers `{token, user_id, tenant_id, expires_at}`. Send the token as `Authorization: Bearer <token>` " +
+            "on any /v1 route to act as that user account (full access). A wrong email, a wrong password, an " +
+            "archived account and an account without a password all answer 401 `Invalid email or password`. " +
+            "After 5 failures in 15 minutes from one address, or for one email, attempts are answered 429 with " +
+            "Retry-After until the window ends. `token` (Flexprice's hosted sign-in) is accepted and ignored.",
+        },
+      },
+    )
+    .post(
+      "/logout",
+      ({ principal, request, server, set }) => {
+        signOut(app, principal, auditContextOf(app, { principal, request, server }));
+        set.status = 204;
+      },
+      {
+        authenticated: true,
+        response: { 204: t.Void(), ...errorResponses(400, 401, 503) },
+        detail: {
+          summary: "Sign out: the session this request uses stops working at once",
+          description: "A request made with an API key has no session to end: 400.",
+        },
+      },
+    )
+    .post(
+      "/password",
+      async ({ principal, request, server, body, set }) => {
+        await answer(request, () =>
+          changePassword(
+            app,
+            principal,
+            auditContextOf(app, { principal, request, server }),
+            body,
+            requestFactsOf(app, request),
+          ),
+        );
+        set.status = 204;
+      },
+      {
+        permission: "user:write",
+        body: PasswordChangeBody,
+        response: { 204: t.Void(), ...errorResponses(400, 401, 403, 503) },
+        detail: {
+          summary: "Change your password; every session of your account ends at once",
+          description:
+            "For a user account (a service account has no password: 403). A wrong `current_password` is a 403 and " +
+            "counts as a failed sign-in of the account. The new password is 8 to 256 characters.",
+        },
+      },
+    )
+    .post(
+      "/set-password",
+      ({ request, body }) =>
+        withLink(request, async () =>
+          toAuthResponse(await completeSetPassword(app, body, requestFactsOf(app, request))),
+        ),
+      {
+        public: true,
+        body: SetPasswordBody,
+        response: { 200: AuthResponseSchema, ...errorResponses(400, 401, 409, 503) },
+        detail: {
+          summary: "Set an invited account's password with its one-time link, and sign in",
+          description:
+            "`token` is the one in the invite's `set_password_url`. It works once, for 7 days; a used, expired or " +
+            "unknown one is a 401. Answers like login.",
+        },
+      },
+    );
+}

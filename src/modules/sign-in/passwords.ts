@@ -1,0 +1,153 @@
+import type { AuditContext } from "../audit/model";
+import { recordAudit } from "../audit/service";
+import type { Principal } from "../auth/model";
+import {
+  findPasswordToken,
+  markPasswordTokenUsed,
+  type PasswordTokenRow,
+  retirePasswordTokensOf,
+  revokeSessionsOf,
+} from "../sessions/store";
+import type { UserWithTenantRow } from "../users/model";
+import { findUser } from "../users/service";
+import { currentPasswordHash, emailSignsInElsewhere, isUniqueViolation, storePasswordHash } from "./accounts";
+import { type RequestFacts, SignInOutcome, signInRefused, tooManyAttempts } from "./model";
+import { personAudit, type SignedIn, type SignInDeps, startSession } from "./sign-in";
+
+/**
+ * POST /v1/auth/password: a person changes their own password, proving the current one. Every
+ * session of the account is revoked at once (the one that asked too: sign in again), as is any
+ * unused set-password link. A wrong current password counts as a failed sign-in of that
+ * account (the same limit), so a stolen session cannot be used to guess it.
+ *
+ * Any credential acting as a user account may call it (a session, the account's key, a config
+ * key); a service account has no password (403).
+ */
+export async function changePassword(
+  deps: SignInDeps,
+  principal: Principal,
+  audit: AuditContext,
+  input: { current_password: string; new_password: string },
+  facts: RequestFacts,
+): Promise<void> {
+  if (principal.userType !== "user") throw signInRefused(SignInOutcome.NotAPerson);
+  const { db } = deps;
+  const account = findUser(db, principal.tenantId, principal.userId);
+  if (!account || account.password_hash === null || account.email === null) {
+    throw signInRefused(SignInOutcome.NoPasswordYet);
+  }
+  const admission = deps.signInLimiter.begin(facts.address, account.email);
+  if ("retryAfterSeconds" in admission) throw tooManyAttempts(admission.retryAfterSeconds);
+  const { attempt } = admission;
+  let revoked: string[];
+  try {
+    if (!(await deps.passwords.check(input.current_password, account.password_hash))) {
+      attempt.failed();
+      throw signInRefused(SignInOutcome.CurrentPasswordWrong);
+    }
+    const newHash = await deps.passwords.hash(input.new_password);
+    revoked = db
+      .transaction(() => {
+        // Changed meanwhile (another change won): the current password proven is no longer current.
+        if (currentPasswordHash(db, account.tenant_id, account.id) !== account.password_hash) {
+          throw signInRefused(SignInOutcome.CurrentPasswordWrong);
+        }
+        storePasswordHash(db, account.tenant_id, account.id, newHash);
+        retirePasswordTokensOf(db, account.tenant_id, account.id);
+        const hashes = revokeSessionsOf(db, account.tenant_id, account.id);
+        recordAudit(db, audit, {
+          action: "user.password_changed",
+          resourceType: "user",
+          resourceId: account.id,
+          after: { sessions_revoked: hashes.length },
+        });
+        return hashes;
+      })
+      .immediate();
+  } finally {
+    attempt.succeeded();
+  }
+  deps.sessionCache.invalidate(revoked);
+}
+
+/** What the page behind a link shows before the person chooses a password. */
+export interface PasswordLinkInfo {
+  user_id: string;
+  tenant_id: string;
+  name: string;
+  email: string | null;
+  expires_at: string;
+}
+
+/** A live link token of this purpose and the live user account it sets the password of. */
+export function liveLink(
+  deps: Pick<SignInDeps, "db">,
+  token: string,
+  purpose: PasswordTokenRow["purpose"],
+  refusal: SignInOutcome,
+): { link: PasswordTokenRow; account: UserWithTenantRow } {
+  const link = findPasswordToken(deps.db, token, purpose);
+  const account = link && findUser(deps.db, link.tenant_id, link.user_id);
+  if (!link || !account || account.type !== "user" || account.status !== "published") throw signInRefused(refusal);
+  return { link, account };
+}
+
+export function linkInfo(link: PasswordTokenRow, account: UserWithTenantRow): PasswordLinkInfo {
+  return {
+    user_id: account.id,
+    tenant_id: account.tenant_id,
+    name: account.name,
+    email: account.email,
+    expires_at: link.expires_at,
+  };
+}
+
+/** Reads an invite's set-password link for the page that asks for the password. 401 when it cannot be used. */
+export function verifySetPasswordToken(deps: Pick<SignInDeps, "db">, token: string): PasswordLinkInfo {
+  const { link, account } = liveLink(deps, token, "set_password", SignInOutcome.SetPasswordLinkInvalid);
+  return linkInfo(link, account);
+}
+
+/**
+ * POST /v1/auth/set-password: the invited person sets their password with the link's token,
+ * once, and is signed in. Audited as `user.password_set` (then `user.signed_in`). Their email
+ * must not already sign in to another account (409), since sign-in is by email alone.
+ */
+export async function completeSetPassword(
+  deps: SignInDeps,
+  input: { token: string; password: string },
+  facts: RequestFacts,
+): Promise<SignedIn> {
+  const refusal = SignInOutcome.SetPasswordLinkInvalid;
+  liveLink(deps, input.token, "set_password", refusal);
+  const hash = await deps.passwords.hash(input.password);
+  const { db } = deps;
+  try {
+    const { signedIn, revoked } = db
+      .transaction(() => {
+        // Checked again inside the write: two requests racing with one link, one wins.
+        const { link, account } = liveLink(deps, input.token, "set_password", refusal);
+        if (account.email !== null && emailSignsInElsewhere(db, account.email, account.id)) {
+          throw signInRefused(SignInOutcome.EmailSignsInElsewhere);
+        }
+        if (!markPasswordTokenUsed(db, link.id)) throw signInRefused(refusal);
+        storePasswordHash(db, account.tenant_id, account.id, hash);
+        const revoked = revokeSessionsOf(db, account.tenant_id, account.id);
+        const person = { email: account.email, name: account.name };
+        recordAudit(db, personAudit(deps, account, facts, link.id), {
+          action: "user.password_set",
+          resourceType: "user",
+          resourceId: account.id,
+          before: person,
+          after: { ...person, via: "set_password_link" },
+        });
+        return { signedIn: startSession(deps, account, facts), revoked };
+      })
+      .immediate();
+    deps.sessionCache.invalidate(revoked);
+    return signedIn;
+  } catch (error) {
+    if (isUniqueViolation(error)) throw signInRefused(SignInOutcome.EmailSignsInElsewhere);
+    throw error;
+  }
+}

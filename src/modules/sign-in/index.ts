@@ -11,9 +11,13 @@ import {
   PasswordChangeBody,
   type RequestFacts,
   SetPasswordBody,
+  SetupBody,
+  SignupBody,
 } from "./model";
 import { changePassword, completeSetPassword } from "./passwords";
+import { completeSetup } from "./setup";
 import { signIn, signOut, toAuthResponse } from "./sign-in";
+import { assertSignupEnabled, signUp } from "./signup";
 
 /** What the sign-in services are told of a request (they never read it themselves). */
 export function requestFactsOf(app: AppContext, request: Request): RequestFacts {
@@ -25,8 +29,8 @@ export function requestFactsOf(app: AppContext, request: Request): RequestFacts 
 }
 
 /**
- * SPEC §10 over HTTP: sign-in, sign-out, password change and set.
- * The dashboard calls the same services (./sign-in.ts, ./passwords.ts).
+ * SPEC §10 over HTTP: sign-in, sign-out, password change and set, first-person setup, sign-up.
+ * The dashboard calls the same services (./sign-in.ts, ./passwords.ts, ./setup.ts, ./signup.ts).
  */
 export function signInController(app: AppContext) {
   /**
@@ -131,6 +135,41 @@ export function signInController(app: AppContext) {
           description:
             "`token` is the one in the invite's `set_password_url`. It works once, for 7 days; a used, expired or " +
             "unknown one is a 401. Answers like login.",
+        },
+      },
+    )
+    .post(
+      "/setup",
+      ({ request, body }) =>
+        withLink(request, async () => toAuthResponse(await completeSetup(app, body, requestFactsOf(app, request)))),
+      {
+        public: true,
+        body: SetupBody,
+        response: { 200: AuthResponseSchema, ...errorResponses(400, 401, 409, 503) },
+        detail: {
+          summary: "First-person setup: set the first account's email and password with the printed link",
+          description:
+            "While no user account has a password, `tollgate serve` prints a one-time link on its console, valid " +
+            "for an hour; `token` is the one in it. Sets the email, the password and optionally the name of the " +
+            "default tenant's first account, and answers like login. Once anyone can sign in, no link works.",
+        },
+      },
+    )
+    .post(
+      "/signup",
+      async ({ request, body }) => toAuthResponse(await signUp(app, body, requestFactsOf(app, request))),
+      {
+        public: true,
+        // Refused before the body is validated: a disabled route says only that it is disabled.
+        transform: () => assertSignupEnabled(app),
+        body: SignupBody,
+        response: { 200: AuthResponseSchema, ...errorResponses(400, 403, 409, 503) },
+        detail: {
+          summary: "Sign up: a new tenant and its first user account (off unless auth.signup.enabled)",
+          description:
+            "Creates a tenant with its Development (default) and Production environments and a user account with " +
+            "this email and password, and answers like login. 403 `Sign-up is disabled` unless the server enables " +
+            "it. `token` and `metadata` (Flexprice's) are accepted and ignored.",
         },
       },
     );

@@ -1,0 +1,125 @@
+import { DEFAULT_TENANT_ID, DEFAULT_USER_ID } from "../../config";
+import { type Db, sql, sqlPluck } from "../../db";
+import { newId, nowIso } from "../../db/ids";
+import { recordAudit } from "../audit/service";
+import { ensureTenant } from "../environments/service";
+import {
+  issuePasswordToken,
+  markPasswordTokenUsed,
+  PASSWORD_LINK_TTL_SECONDS,
+  passwordLinkUrl,
+} from "../sessions/store";
+import { ensureUserAccount } from "../users/service";
+import { emailTakenInTenant, isUniqueViolation, someoneCanSignIn, storePasswordHash } from "./accounts";
+import { type RequestFacts, SignInOutcome, signInRefused } from "./model";
+import { linkInfo, liveLink, type PasswordLinkInfo } from "./passwords";
+import { personAudit, type SignedIn, type SignInDeps, startSession } from "./sign-in";
+
+// The first person (SPEC §10): while no user account has a password, `tollgate serve` prints a
+// one-time link, valid for an hour, that sets the email and password of the first account of
+// the default tenant. A newer link replaces an older one; once anyone can sign in (through
+// this link, `tollgate users create` or an invite), no link is made and none works.
+
+export interface SetupLink {
+  url: string;
+  expiresAt: string;
+}
+
+/**
+ * The default tenant's first live user account (its oldest); made, with the tenant and its two
+ * environments, when there is none (a config that names other tenants only).
+ */
+function firstAccount(db: Db): string {
+  ensureTenant(db, DEFAULT_TENANT_ID, "Default Tenant");
+  const first = sqlPluck(
+    db,
+    `SELECT id FROM users WHERE tenant_id = ? AND type = 'user' AND status = 'published'
+     ORDER BY created_at, id LIMIT 1`,
+  ).get(DEFAULT_TENANT_ID) as string | undefined;
+  if (first !== undefined) return first;
+  const taken = sqlPluck(db, "SELECT 1 FROM users WHERE id = ?").get(DEFAULT_USER_ID) !== undefined;
+  const id = taken ? newId("usr") : DEFAULT_USER_ID;
+  ensureUserAccount(db, DEFAULT_TENANT_ID, id, "Default User");
+  return id;
+}
+
+/**
+ * A new setup link for the console, or null when someone can already sign in. `baseUrl` is
+ * where the server listens (`http://127.0.0.1:8080`).
+ */
+export function issueSetupLink(db: Db, options: { baseUrl: string; now?: number }): SetupLink | null {
+  return db
+    .transaction(() => {
+      if (someoneCanSignIn(db)) return null;
+      const { token, row } = issuePasswordToken(db, {
+        purpose: "setup",
+        tenantId: DEFAULT_TENANT_ID,
+        userId: firstAccount(db),
+        createdBy: null,
+        ttlSeconds: PASSWORD_LINK_TTL_SECONDS.setup,
+        now: options.now,
+      });
+      return { url: passwordLinkUrl(options.baseUrl, "setup", token), expiresAt: row.expires_at };
+    })
+    .immediate();
+}
+
+function setupLinkOf(deps: Pick<SignInDeps, "db">, token: string) {
+  const live = liveLink(deps, token, "setup", SignInOutcome.SetupLinkInvalid);
+  if (someoneCanSignIn(deps.db)) throw signInRefused(SignInOutcome.SetupLinkInvalid);
+  return live;
+}
+
+/** Reads the setup link for the page that asks for the email and password. 401 when it cannot be used. */
+export function verifySetupToken(db: Db, token: string): PasswordLinkInfo {
+  const { link, account } = setupLinkOf({ db }, token);
+  return linkInfo(link, account);
+}
+
+/**
+ * POST /v1/auth/setup: sets the first account's email, password and (optionally) name, uses
+ * the link up, and signs the person in. Audited as `user.password_set`, with the email and
+ * name before and after.
+ */
+export async function completeSetup(
+  deps: SignInDeps,
+  input: { token: string; email: string; password: string; name?: string },
+  facts: RequestFacts,
+): Promise<SignedIn> {
+  setupLinkOf(deps, input.token);
+  const hash = await deps.passwords.hash(input.password);
+  const email = input.email.trim();
+  const { db } = deps;
+  try {
+    const signedIn = db
+      .transaction(() => {
+        const { link, account } = setupLinkOf(deps, input.token);
+        if (emailTakenInTenant(db, account.tenant_id, email, account.id)) throw signInRefused(SignInOutcome.EmailTaken);
+        if (!markPasswordTokenUsed(db, link.id)) throw signInRefused(SignInOutcome.SetupLinkInvalid);
+        const name = input.name?.trim() ?? account.name;
+        sql(db, "UPDATE users SET email = ?, name = ?, updated_at = ? WHERE tenant_id = ? AND id = ?").run(
+          email,
+          name,
+          nowIso(),
+          account.tenant_id,
+          account.id,
+        );
+        storePasswordHash(db, account.tenant_id, account.id, hash);
+        const updated = { ...account, email, name };
+        recordAudit(db, personAudit(deps, updated, facts, link.id), {
+          action: "user.password_set",
+          resourceType: "user",
+          resourceId: account.id,
+          before: { email: account.email, name: account.name },
+          after: { email, name, via: "setup_link" },
+        });
+        return startSession(deps, updated, facts);
+      })
+      .immediate();
+    deps.profiles.invalidate(signedIn.account.tenant_id, signedIn.account.id);
+    return signedIn;
+  } catch (error) {
+    if (isUniqueViolation(error)) throw signInRefused(SignInOutcome.EmailTaken);
+    throw error;
+  }
+}

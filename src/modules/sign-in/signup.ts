@@ -1,0 +1,60 @@
+import { sql } from "../../db";
+import { newId, nowIso } from "../../db/ids";
+import { recordAudit } from "../audit/service";
+import { ensureTenant } from "../environments/service";
+import { USER_ACCOUNT_ROLES } from "../rbac/roles";
+import { findUser, toUserResponse } from "../users/service";
+import { emailSignsInElsewhere, isUniqueViolation } from "./accounts";
+import { type RequestFacts, SignInOutcome, signInRefused } from "./model";
+import { personAudit, type SignedIn, type SignInDeps, startSession } from "./sign-in";
+
+/** Whether POST /v1/auth/signup is on (auth.signup.enabled); refused with 403 when it is not. */
+export function assertSignupEnabled(deps: Pick<SignInDeps, "config">): void {
+  if (!deps.config.auth.signup.enabled) throw signInRefused(SignInOutcome.SignupDisabled);
+}
+
+/**
+ * POST /v1/auth/signup, when auth.signup.enabled is on: a new tenant with its two environments
+ * (Development, the default, and Production) and a user account that signs in with this email
+ * and password; answered like login. Audited in the new tenant as `user.created` by the
+ * person themself, then `user.signed_in`. An email that already signs in anywhere is a 409.
+ */
+export async function signUp(
+  deps: SignInDeps,
+  input: { email: string; password: string; tenant_name?: string },
+  facts: RequestFacts,
+): Promise<SignedIn> {
+  assertSignupEnabled(deps);
+  const email = input.email.trim();
+  const { db } = deps;
+  if (emailSignsInElsewhere(db, email, null)) throw signInRefused(SignInOutcome.EmailTaken);
+  const hash = await deps.passwords.hash(input.password);
+  try {
+    return db
+      .transaction(() => {
+        if (emailSignsInElsewhere(db, email, null)) throw signInRefused(SignInOutcome.EmailTaken);
+        const tenantId = newId("tenant");
+        ensureTenant(db, tenantId, input.tenant_name?.trim() ?? email);
+        const id = newId("usr");
+        const now = nowIso();
+        sql(
+          db,
+          `INSERT INTO users (id, tenant_id, type, name, email, password_hash, roles, status, created_by, created_at, updated_at)
+           VALUES (?, ?, 'user', ?, ?, ?, ?, 'published', ?, ?, ?)`,
+        ).run(id, tenantId, email, email, hash, JSON.stringify(USER_ACCOUNT_ROLES), id, now, now);
+        const account = findUser(db, tenantId, id);
+        if (!account) throw new Error("account not found after insert");
+        recordAudit(db, personAudit(deps, account, facts), {
+          action: "user.created",
+          resourceType: "user",
+          resourceId: id,
+          after: { ...toUserResponse(account), via: "signup" },
+        });
+        return startSession(deps, account, facts);
+      })
+      .immediate();
+  } catch (error) {
+    if (isUniqueViolation(error)) throw signInRefused(SignInOutcome.EmailTaken);
+    throw error;
+  }
+}

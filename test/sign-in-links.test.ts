@@ -1,0 +1,322 @@
+// SPEC.md §10: how a person gets a password. Invited user accounts get a one-time set-password
+// link (not a plain password); the first person gets a one-time setup link printed at start;
+// sign-up exists and is off by default.
+import { describe, expect, test } from "bun:test";
+import { loadConfig } from "../src/config";
+import { sql } from "../src/db";
+import { sha256Hex } from "../src/modules/auth/hash";
+import { issueSetupLink } from "../src/modules/sign-in/setup";
+import { DEFAULT_TENANT, errorOf } from "./support/harness";
+import { login, type SignInHarness, signInHarness, tokenOf } from "./support/sign-in";
+import { tempDir } from "./support/temp";
+
+const PASSWORD = "correct horse battery";
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const DAY_MS = 24 * 3600 * 1000;
+
+function actions(h: SignInHarness): string[] {
+  return sql(h.context.db, "SELECT action FROM audit_logs ORDER BY created_at, id").pluck().all() as string[];
+}
+
+async function invite(h: SignInHarness, email: string) {
+  const res = await h.call("POST", "/v1/users", { body: { type: "user", email, name: "Invited" } });
+  expect(res.status).toBe(201);
+  return res.body as { id: string; set_password_url: string; set_password_expires_at: string };
+}
+
+describe("invites: a one-time set-password link instead of a password", () => {
+  test("POST /v1/users {type: user} answers set_password_url and set_password_expires_at, once", async () => {
+    const h = signInHarness();
+    const before = Date.now();
+    const res = await h.call("POST", "/v1/users", {
+      body: { type: "user", email: "alice@example.com", name: "Alice" },
+    });
+    expect(res.status).toBe(201);
+    expect(res.body).not.toHaveProperty("password");
+    expect(res.body.set_password_url).toMatch(/^http:\/\/localhost\/dashboard\/set-password\?token=tgp_[0-9a-f]{64}$/);
+    expect(res.body.set_password_expires_at).toMatch(TIMESTAMP);
+    const lifetime = Date.parse(res.body.set_password_expires_at) - before;
+    expect(lifetime).toBeGreaterThan(7 * DAY_MS - 5000);
+    expect(lifetime).toBeLessThanOrEqual(7 * DAY_MS + 5000);
+    // The account has no password until the link is used; the link is stored as its hash only.
+    const row = sql(h.context.db, "SELECT password_hash FROM users WHERE id = ?").get(res.body.id) as any;
+    expect(row.password_hash).toBeNull();
+    const token = tokenOf(res.body.set_password_url);
+    const stored = JSON.stringify(sql(h.context.db, "SELECT * FROM password_tokens").all());
+    expect(stored).toContain(sha256Hex(token));
+    expect(stored).not.toContain(token);
+    // Nowhere else: not in reads, the audit log or the log.
+    for (const text of [
+      (await h.call("GET", `/v1/users/${res.body.id}`)).text,
+      (await h.call("GET", "/v1/audit-logs")).text,
+      JSON.stringify(h.logs),
+    ]) {
+      expect(text).not.toContain(token);
+    }
+    // A service account gets neither.
+    const service = await h.call("POST", "/v1/users", {
+      body: { type: "service_account", name: "W", roles: ["event_reader"] },
+    });
+    expect(service.body).not.toHaveProperty("set_password_url");
+  });
+
+  test("POST /v1/auth/set-password sets the password once, signs the person in, and is audited", async () => {
+    const h = signInHarness();
+    const invited = await invite(h, "alice@example.com");
+    const token = tokenOf(invited.set_password_url);
+    const res = await h.call("POST", "/v1/auth/set-password", { key: null, body: { token, password: PASSWORD } });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ user_id: invited.id, tenant_id: DEFAULT_TENANT });
+    expect((await h.call("GET", "/v1/users/me", { bearer: res.body.token })).body.id).toBe(invited.id);
+    expect((await login(h, "alice@example.com", PASSWORD)).status).toBe(200);
+    expect(actions(h)).toEqual(["user.created", "user.password_set", "user.signed_in", "user.signed_in"]);
+
+    const again = await h.call("POST", "/v1/auth/set-password", {
+      key: null,
+      body: { token, password: "another passphrase" },
+    });
+    expect(again.status).toBe(401);
+    expect(errorOf(again).message).toBe("Invalid or expired set-password link");
+    expect((await login(h, "alice@example.com", PASSWORD)).status).toBe(200);
+  });
+
+  test("a short password is a 400 that leaves the link usable; an archived account's link is dead", async () => {
+    const h = signInHarness();
+    const invited = await invite(h, "alice@example.com");
+    const token = tokenOf(invited.set_password_url);
+    const short = await h.call("POST", "/v1/auth/set-password", { key: null, body: { token, password: "1234567" } });
+    expect(short.status).toBe(400);
+    expect(errorOf(short)).toMatchObject({
+      message: "password must be 8 to 256 characters",
+      details: { password: "must be 8 to 256 characters" },
+    });
+    const long = await h.call("POST", "/v1/auth/set-password", {
+      key: null,
+      body: { token, password: "x".repeat(257) },
+    });
+    expect(long.status).toBe(400);
+    const exactly8 = await h.call("POST", "/v1/auth/set-password", {
+      key: null,
+      body: { token, password: "12345678" },
+    });
+    expect(exactly8.status).toBe(200);
+
+    const other = await invite(h, "bob@example.com");
+    expect((await h.call("DELETE", `/v1/users/${other.id}`)).status).toBe(204);
+    const dead = await h.call("POST", "/v1/auth/set-password", {
+      key: null,
+      body: { token: tokenOf(other.set_password_url), password: PASSWORD },
+    });
+    expect(dead.status).toBe(401);
+  });
+
+  test("an expired link is refused; a bad token counts as a failed credential check", async () => {
+    const h = signInHarness({ auth: { failed_attempts: { max_failures: 2 } } });
+    const invited = await invite(h, "alice@example.com");
+    const token = tokenOf(invited.set_password_url);
+    sql(h.context.db, "UPDATE password_tokens SET expires_at = ? WHERE token_hash = ?").run(
+      new Date(Date.now() - 1).toISOString(),
+      sha256Hex(token),
+    );
+    const expired = await h.call("POST", "/v1/auth/set-password", {
+      key: null,
+      body: { token, password: PASSWORD },
+      from: "192.0.2.9",
+    });
+    expect(expired.status).toBe(401);
+    expect(errorOf(expired).message).toBe("Invalid or expired set-password link");
+    const bad = await h.call("POST", "/v1/auth/set-password", {
+      key: null,
+      body: { token: "tgp_nope", password: PASSWORD },
+      from: "192.0.2.9",
+    });
+    expect(bad.status).toBe(401);
+    const limited = await h.call("POST", "/v1/auth/set-password", {
+      key: null,
+      body: { token: "tgp_nope", password: PASSWORD },
+      from: "192.0.2.9",
+    });
+    expect(limited.status).toBe(429);
+  });
+
+  test("one email signs in to one account: a second tenant's invite of it cannot take a password", async () => {
+    const h = signInHarness({ auth: { signup: { enabled: true } } });
+    const first = await invite(h, "alice@example.com");
+    const set = await h.call("POST", "/v1/auth/set-password", {
+      key: null,
+      body: { token: tokenOf(first.set_password_url), password: PASSWORD },
+    });
+    expect(set.status).toBe(200);
+    const signup = await h.call("POST", "/v1/auth/signup", {
+      key: null,
+      body: { email: "bob@example.com", password: PASSWORD, tenant_name: "Bob's company" },
+    });
+    expect(signup.status).toBe(200);
+    const second = await h.call("POST", "/v1/users", {
+      bearer: signup.body.token,
+      body: { type: "user", email: "Alice@Example.com" },
+    });
+    expect(second.status).toBe(201);
+    const taken = await h.call("POST", "/v1/auth/set-password", {
+      key: null,
+      body: { token: tokenOf(second.body.set_password_url), password: PASSWORD },
+    });
+    expect(taken.status).toBe(409);
+    expect(errorOf(taken).message).toBe("This email already signs in to another account");
+    const [row] = sql(h.context.db, "SELECT password_hash FROM users WHERE id = ?").all(second.body.id) as any[];
+    expect(row.password_hash).toBeNull();
+  });
+});
+
+describe("the first person: a one-time setup link", () => {
+  function setupLink(h: SignInHarness) {
+    const link = issueSetupLink(h.context.db, { baseUrl: "http://127.0.0.1:8080", now: h.clock.t });
+    if (!link) throw new Error("no setup link");
+    return link;
+  }
+
+  test("POST /v1/auth/setup sets the email and password of the default tenant's first account", async () => {
+    const h = signInHarness();
+    const link = setupLink(h);
+    expect(link.url).toMatch(/^http:\/\/127\.0\.0\.1:8080\/dashboard\/setup\?token=tgp_[0-9a-f]{64}$/);
+    expect(Date.parse(link.expiresAt) - h.clock.t).toBe(3600 * 1000);
+    const res = await h.call("POST", "/v1/auth/setup", {
+      key: null,
+      body: { token: tokenOf(link.url), email: "owner@example.com", password: PASSWORD, name: "Owner" },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ user_id: DEFAULT_TENANT, tenant_id: DEFAULT_TENANT });
+    const me = await h.call("GET", "/v1/users/me", { bearer: res.body.token });
+    expect(me.body).toMatchObject({ id: DEFAULT_TENANT, email: "owner@example.com", name: "Owner" });
+    expect((await login(h, "owner@example.com", PASSWORD)).status).toBe(200);
+    expect(actions(h)).toEqual(["user.password_set", "user.signed_in", "user.signed_in"]);
+    const [row] = sql(h.context.db, "SELECT changes FROM audit_logs WHERE action = 'user.password_set'").all() as any[];
+    expect(JSON.parse(row.changes)).toMatchObject({
+      before: { email: null, name: "Default User" },
+      after: { email: "owner@example.com", name: "Owner" },
+    });
+
+    // One use; and once anyone has a password, no new link is made.
+    const again = await h.call("POST", "/v1/auth/setup", {
+      key: null,
+      body: { token: tokenOf(link.url), email: "x@example.com", password: PASSWORD },
+    });
+    expect(again.status).toBe(401);
+    expect(errorOf(again).message).toBe("Invalid or expired setup link");
+    expect(issueSetupLink(h.context.db, { baseUrl: "http://x", now: h.clock.t })).toBeNull();
+  });
+
+  test("valid for one hour; a newer link replaces an older one; bad input changes nothing", async () => {
+    const h = signInHarness();
+    const old = setupLink(h);
+    const link = setupLink(h);
+    const setup = (token: string, body: Record<string, unknown> = {}) =>
+      h.call("POST", "/v1/auth/setup", {
+        key: null,
+        body: { token, email: "owner@example.com", password: PASSWORD, ...body },
+      });
+    expect((await setup(tokenOf(old.url))).status).toBe(401);
+    expect((await setup(tokenOf(link.url), { email: "not an email" })).status).toBe(400);
+    expect((await setup(tokenOf(link.url), { password: "short" })).status).toBe(400);
+    expect(sql(h.context.db, "SELECT email FROM users WHERE id = ?").pluck().get(DEFAULT_TENANT)).toBeNull();
+
+    const expired = setupLink(h);
+    sql(h.context.db, "UPDATE password_tokens SET expires_at = ? WHERE token_hash = ?").run(
+      new Date(Date.now() - 1).toISOString(),
+      sha256Hex(tokenOf(expired.url)),
+    );
+    expect((await setup(tokenOf(expired.url))).status).toBe(401);
+    const fresh = setupLink(h);
+    expect((await setup(tokenOf(fresh.url))).status).toBe(200);
+  });
+
+  test("the setup service reads the link for the page that shows it", async () => {
+    const { verifySetupToken } = await import("../src/modules/sign-in/setup");
+    const h = signInHarness();
+    const link = setupLink(h);
+    expect(verifySetupToken(h.context.db, tokenOf(link.url))).toEqual({
+      user_id: DEFAULT_TENANT,
+      tenant_id: DEFAULT_TENANT,
+      name: "Default User",
+      email: null,
+      expires_at: link.expiresAt,
+    });
+    expect(() => verifySetupToken(h.context.db, "tgp_nope")).toThrow("Invalid or expired setup link");
+  });
+});
+
+describe("sign-up", () => {
+  test("off by default: 403 Sign-up is disabled, and nothing is created", async () => {
+    const h = signInHarness();
+    const tenants = sql(h.context.db, "SELECT count(*) FROM tenants").pluck().get();
+    const res = await h.call("POST", "/v1/auth/signup", {
+      key: null,
+      body: { email: "new@example.com", password: PASSWORD, tenant_name: "New Co" },
+    });
+    expect(res.status).toBe(403);
+    expect(errorOf(res)).toEqual({ message: "Sign-up is disabled", internal_error: "permission_denied" });
+    expect(sql(h.context.db, "SELECT count(*) FROM tenants").pluck().get()).toBe(tenants);
+  });
+
+  test("when on: a tenant with its two environments and a user account, answered like login", async () => {
+    const h = signInHarness({ auth: { signup: { enabled: true } } });
+    const res = await h.call("POST", "/v1/auth/signup", {
+      key: null,
+      body: { email: "new@example.com", password: PASSWORD, tenant_name: "New Co" },
+    });
+    expect(res.status).toBe(200);
+    expect(Object.keys(res.body).sort()).toEqual(["expires_at", "tenant_id", "token", "user_id"]);
+    expect(res.body.tenant_id).toMatch(/^tenant_/);
+    const me = await h.call("GET", "/v1/users/me", { bearer: res.body.token });
+    expect(me.body).toMatchObject({ id: res.body.user_id, type: "user", email: "new@example.com" });
+    expect(me.body.tenant).toMatchObject({ id: res.body.tenant_id, name: "New Co" });
+    const environments = await h.call("GET", "/v1/environments", { bearer: res.body.token });
+    expect(environments.body.items.map((e: any) => [e.name, e.type])).toEqual([
+      ["Development", "development"],
+      ["Production", "production"],
+    ]);
+    // The new tenant sees nothing of the default one.
+    expect(environments.text).not.toContain(DEFAULT_TENANT);
+    expect((await login(h, "new@example.com", PASSWORD)).body.tenant_id).toBe(res.body.tenant_id);
+
+    const again = await h.call("POST", "/v1/auth/signup", {
+      key: null,
+      body: { email: "NEW@example.com", password: PASSWORD, tenant_name: "Again" },
+    });
+    expect(again.status).toBe(409);
+    const short = await h.call("POST", "/v1/auth/signup", {
+      key: null,
+      body: { email: "other@example.com", password: "short", tenant_name: "X" },
+    });
+    expect(short.status).toBe(400);
+  });
+});
+
+describe("config", () => {
+  test("auth.session.ttl_seconds (7 days) and auth.signup.enabled (false), overridable by TOLLGATE_*", () => {
+    const defaults = loadConfig({ cwd: tempDir("config-"), env: {} });
+    expect(defaults.auth.session).toEqual({ ttl_seconds: 7 * 24 * 3600 });
+    expect(defaults.auth.signup).toEqual({ enabled: false });
+    const set = loadConfig({
+      cwd: tempDir("config-"),
+      env: { TOLLGATE_AUTH_SESSION_TTL_SECONDS: "3600", TOLLGATE_AUTH_SIGNUP_ENABLED: "true" },
+    });
+    expect(set.auth.session.ttl_seconds).toBe(3600);
+    expect(set.auth.signup.enabled).toBe(true);
+    expect(() => loadConfig({ cwd: tempDir("config-"), env: { TOLLGATE_AUTH_SESSION_TTL_SECONDS: "5" } })).toThrow(
+      "auth.session.ttl_seconds",
+    );
+  });
+
+  test("a shorter session lifetime is what login hands out", async () => {
+    const h = signInHarness({ auth: { session: { ttl_seconds: 600 }, signup: { enabled: true } } });
+    const before = Date.now();
+    const res = await h.call("POST", "/v1/auth/signup", {
+      key: null,
+      body: { email: "new@example.com", password: PASSWORD, tenant_name: "New Co" },
+    });
+    const lifetime = Date.parse(res.body.expires_at) - before;
+    expect(lifetime).toBeGreaterThanOrEqual(599_000);
+    expect(lifetime).toBeLessThanOrEqual(605_000);
+  });
+});

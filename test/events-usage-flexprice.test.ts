@@ -403,13 +403,26 @@ describe("POST /v1/events/usage: Flexprice's request fields", () => {
       "end_time",
     );
     // The default week holds exactly the window cap in minutes when it ends on a minute; ending
-    // in the middle of one, it touches one minute more (the partial one it starts in) and is refused.
+    // in the middle of one, it starts at the first whole minute rather than touch one more.
     const minutes = (end_time: string) =>
       h.call("POST", "/v1/events/usage", {
         body: { event_name: "d", aggregation_type: "COUNT", window_size: "MINUTE", end_time },
       });
     expect((await minutes("2025-06-08T00:00:00Z")).status).toBe(200);
-    refused(await minutes("2025-06-08T00:00:30Z"), "window_size");
+    expect((await minutes("2025-06-08T00:00:30Z")).status).toBe(200);
+    // A start_time the caller chose is never moved: the same range is refused.
+    refused(
+      await h.call("POST", "/v1/events/usage", {
+        body: {
+          event_name: "d",
+          aggregation_type: "COUNT",
+          window_size: "MINUTE",
+          start_time: "2025-06-01T00:00:30Z",
+          end_time: "2025-06-08T00:00:30Z",
+        },
+      }),
+      "window_size",
+    );
     expect(MAX_USAGE_WINDOWS).toBe(7 * 24 * 60);
   });
 

@@ -311,9 +311,17 @@ describe(`the window cap: at most ${MAX_USAGE_WINDOWS} windows, counted from the
     // The same week from a minute boundary: exactly the cap.
     const week = await usage(h, { ...body, start_time: "2025-06-01T00:00:00Z", end_time: "2025-06-08T00:00:00Z" });
     expect(week.results.length).toBe(MAX_USAGE_WINDOWS);
-    // Without start_time, the 7 days before end_time: on a boundary, the cap; off one, refused.
-    expect((await call(h, { ...body, start_time: undefined, end_time: "2025-06-08T00:00:00Z" })).status).toBe(200);
-    expect((await call(h, { ...body, start_time: undefined, end_time: "2025-06-08T00:00:00.001Z" })).status).toBe(400);
+    // Without start_time, the 7 days before end_time: the SDK's default must always answer. On
+    // a boundary it is the cap; off one, the default starts at the first whole minute instead
+    // of touching a 10,081st.
+    const onBoundary = await usage(h, { ...body, start_time: undefined, end_time: "2025-06-08T00:00:00Z" });
+    expect(onBoundary.results.length).toBe(MAX_USAGE_WINDOWS);
+    const offBoundary = await usage(h, { ...body, start_time: undefined, end_time: "2025-06-08T00:00:30Z" });
+    expect(offBoundary.results.length).toBe(MAX_USAGE_WINDOWS);
+    expect(offBoundary.results[0]?.window_size).toBe("2025-06-01T00:01:00.000Z");
+    expect(offBoundary.value).toBe(MAX_USAGE_WINDOWS); // the event at 00:00:30 is before the default start
+    // Without start_time or end_time (now, almost never on a minute): answered.
+    expect((await call(h, { ...body, start_time: undefined, end_time: undefined })).status).toBe(200);
   });
 
   const at = (iso: string, ms: number) => new Date(Date.parse(iso) + ms).toISOString();

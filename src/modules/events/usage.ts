@@ -13,7 +13,7 @@ import {
   type UsageSchema,
   type WindowSize,
 } from "./model";
-import { windowStart, windowsTouched } from "./windows";
+import { windowStart, windowsTouched, firstBoundaryFrom } from "./windows";
 
 export type UsageQuery = Static<typeof UsageBody>;
 export type UsageResult = Static<typeof UsageSchema>;
@@ -159,14 +159,24 @@ function planOf(q: UsageQuery, now: number): UsagePlan {
       );
     }
   }
+  const window = q.bucket_size ?? q.window_size ?? null;
+  const anchor = window === "MONTH" && q.billing_anchor !== undefined ? new Date(q.billing_anchor).toISOString() : null;
   const endMs = q.end_time === undefined ? now : Date.parse(q.end_time);
-  const startMs = q.start_time === undefined ? endMs - DEFAULT_USAGE_RANGE_MS : Date.parse(q.start_time);
+  let startMs = q.start_time === undefined ? endMs - DEFAULT_USAGE_RANGE_MS : Date.parse(q.start_time);
+  // The default 7 days in MINUTE windows are exactly the cap when they start on a minute and
+  // one more otherwise (almost always, with end_time now): a default the caller did not choose
+  // starts at the first whole window instead of being refused.
+  if (
+    q.start_time === undefined &&
+    window !== null &&
+    windowsTouched(window, anchor, startMs, endMs) > MAX_USAGE_WINDOWS
+  ) {
+    startMs = firstBoundaryFrom(window, startMs);
+  }
   const span = endMs - startMs;
   if (span <= 0) {
     throw validationError("end_time must be after start_time", { end_time: "must be after start_time" });
   }
-  const window = q.bucket_size ?? q.window_size ?? null;
-  const anchor = window === "MONTH" && q.billing_anchor !== undefined ? new Date(q.billing_anchor).toISOString() : null;
   if (window !== null) {
     const windows = windowsTouched(window, anchor, startMs, endMs);
     if (windows > MAX_USAGE_WINDOWS) {

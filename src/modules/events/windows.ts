@@ -107,6 +107,17 @@ function windowNumber(window: WindowSize, anchor: string | null, ms: number): nu
   return ms < anchorInMonth.getTime() + timeOfDay ? month - 1 : month;
 }
 
+/**
+ * The first window boundary at or after `ms` (for a MONTH, `ms` itself: a default range never
+ * reaches the cap in months). Moves a defaulted start off a partial first window.
+ */
+export function firstBoundaryFrom(window: WindowSize, ms: number): number {
+  if (window === "MONTH") return ms;
+  const offset = window === "WEEK" ? MONDAY_AFTER_EPOCH_MS : 0;
+  const size = WINDOW_MS[window];
+  return Math.ceil((ms - offset) / size) * size + offset;
+}
+
 /** How many windows [startMs, endMs) touches, counting the partial ones at either end. */
 export function windowsTouched(window: WindowSize, anchor: string | null, startMs: number, endMs: number): number {
   return windowNumber(window, anchor, endMs - 1) - windowNumber(window, anchor, startMs) + 1;

@@ -25,6 +25,7 @@ import {
   runKeysRevoke,
 } from "./cli/keys";
 import { CommandError } from "./cli/store";
+import { runUsersCreate, usersCreate } from "./cli/users";
 import { ConfigError } from "./config";
 import { OperatorError } from "./modules/secrets/operator";
 
@@ -37,6 +38,7 @@ Commands:
   keys list      list the API keys of an environment
   keys revoke    revoke an API key; it fails from the next request on
   keys hash      print the SHA-256 of a key, for auth.api_key.keys in config.yaml
+  users create   create a user account that signs in (password from stdin or a prompt)
   healthcheck    exit 0 when the local server answers /health
   version        print the version (also: --version)
 
@@ -52,6 +54,7 @@ const COMMANDS: Record<string, { spec: CommandSpec; run: Runner }> = {
   "keys list": { spec: keysList, run: runKeysList },
   "keys revoke": { spec: keysRevoke, run: runKeysRevoke },
   "keys hash": { spec: keysHash, run: runKeysHash },
+  "users create": { spec: usersCreate, run: runUsersCreate },
   healthcheck: { spec: healthcheckCommand, run: runHealthcheck },
   version: { spec: versionCommand, run: runVersion },
 };
@@ -70,6 +73,12 @@ async function run(argv: string[]): Promise<number | null> {
       throw new UsageError('"tollgate keys" needs a command: create, list, revoke or hash.', USAGE);
     }
     return dispatch(`keys ${second}`, argv.slice(2));
+  }
+  if (first === "users") {
+    if (second === undefined || second.startsWith("-")) {
+      throw new UsageError('"tollgate users" needs a command: create.', USAGE);
+    }
+    return dispatch(`users ${second}`, argv.slice(2));
   }
   return dispatch(first, argv.slice(1));
 }

@@ -7,6 +7,7 @@ import { MEMORY_DATABASE } from "./db";
 import { lockStore } from "./db/lock";
 import type { Migration } from "./db/migrations";
 import type { Logger } from "./http/logging";
+import { issueSetupLink, type SetupLink } from "./modules/sign-in/setup";
 import { listeningBaseUrl } from "./http/urls";
 import { VERSION } from "./version";
 
@@ -97,9 +98,13 @@ export async function serve(config: Config, logger: Logger, print: (text: string
       { host: config.server.host },
     );
   }
+  const baseUrl = listeningBaseUrl(config.server.host, port);
+  // While no one can sign in, a one-time link for the first person: on the console only, never
+  // in the request log (it opens the first account).
+  const setupLink = issueSetupLink(tollgate.context.db, { baseUrl });
   print(
     startupGuide({
-      baseUrl: listeningBaseUrl(config.server.host, port),
+      baseUrl,
       allInterfaces: config.server.host === "0.0.0.0" || config.server.host === "::",
       databasePath: config.database.path,
       databaseCreated: !databaseExisted,
@@ -107,6 +112,7 @@ export async function serve(config: Config, logger: Logger, print: (text: string
       devKeyTenant: devKeyActive ? devKey.tenant_id : null,
       devKeyExposed,
       configKeys: Object.keys(config.auth.api_key.keys).length,
+      setupLink,
     }),
   );
   // Last: whoever waits for this line (a supervisor, a test) finds the server ready and stoppable.
@@ -125,6 +131,8 @@ export interface GuideFacts {
   devKeyTenant: string | null;
   devKeyExposed: boolean;
   configKeys: number;
+  /** The first person's one-time setup link, while no user account has a password. */
+  setupLink?: SetupLink | null;
 }
 
 /** What a person starting Tollgate needs to know first, in plain words. */
@@ -155,6 +163,18 @@ export function startupGuide(facts: GuideFacts): string {
       `The development key is off; ${keys} from the config. A key for a service:`,
       "",
       "  tollgate keys create --tenant <tenant id> --roles event_ingestor",
+    );
+  }
+  if (facts.setupLink) {
+    lines.push(
+      "",
+      "No one can sign in yet. To set the first account's email and password, open this link (valid for an hour, once):",
+      "",
+      `  ${facts.setupLink.url}`,
+      "",
+      "or POST its token with an email and a password to /v1/auth/setup; or, from a shell:",
+      "",
+      "  tollgate users create --email you@example.com",
     );
   }
   lines.push("", "Stop with Ctrl+C (or SIGTERM): requests in flight finish and pending writes are saved.", "");

@@ -36,6 +36,7 @@ describe("tollgate: usage", () => {
       ["keys", "list"],
       ["keys", "revoke"],
       ["keys", "hash"],
+      ["users", "create"],
       ["healthcheck"],
       ["version"],
     ];

@@ -24,7 +24,7 @@ const isTenantId = (value: string) =>
 const ENVIRONMENT_RULE = "must be an environment id or name of 1 to 255 characters";
 const isEnvironmentRef = (value: string) => value.length >= 1 && value.length <= 255;
 
-function tenantOption(spec: CommandSpec, parsed: ParsedCommand): string | undefined {
+export function tenantOption(spec: CommandSpec, parsed: ParsedCommand): string | undefined {
   return checkedOption(spec, parsed, "tenant", isTenantId, TENANT_RULE);
 }
 

@@ -1,0 +1,103 @@
+import { DEFAULT_TENANT_ID } from "../config";
+import { ApiError } from "../http/errors";
+import { EMAIL_PATTERN, isName, NAME_RULE } from "../http/schemas";
+import { defaultHasher, isValidPassword, PASSWORD_RULE } from "../modules/sessions/passwords";
+import { EMAIL_RULE } from "../modules/sign-in/model";
+import { createOperatorPerson } from "../modules/sign-in/operator";
+import { type CommandSpec, checkedOption, type ParsedCommand, UsageError } from "./args";
+import { CONFIG_OPTION, configFrom } from "./config-option";
+import { tenantOption } from "./keys";
+import { CommandError, withWritableStore } from "./store";
+
+const EMAIL = new RegExp(EMAIL_PATTERN);
+
+export const usersCreate: CommandSpec = {
+  name: "users create",
+  usage: `Usage: tollgate users create --email <email> [options]
+
+Create a user account (a person) that signs in with this email and a password. The password is
+read from stdin (one line), or asked for twice when stdin is a terminal; it is never an argument.
+An invited account of that email without a password yet gets this one. Works while the server runs.
+
+  --email <email>        the email the person signs in with
+  --tenant <id>          tenant (default: ${DEFAULT_TENANT_ID}; created, with its environments, if it does not exist)
+  --name <name>          display name (default: the email)
+${CONFIG_OPTION}`,
+  options: { config: "string", email: "string", tenant: "string", name: "string" },
+};
+
+export async function runUsersCreate(parsed: ParsedCommand): Promise<number> {
+  const usage = (message: string) => new UsageError(message, usersCreate.usage);
+  const email = checkedOption(
+    usersCreate,
+    parsed,
+    "email",
+    (v) => v.length <= 320 && EMAIL.test(v.trim()),
+    EMAIL_RULE,
+  )?.trim();
+  if (email === undefined) throw usage("--email is required.");
+  const tenantId = tenantOption(usersCreate, parsed) ?? DEFAULT_TENANT_ID;
+  const name = checkedOption(usersCreate, parsed, "name", isName, NAME_RULE);
+  const config = configFrom(parsed);
+  const password = await readPassword();
+  if (!isValidPassword(password)) throw usage(`The password ${PASSWORD_RULE}.`);
+  const passwordHash = await defaultHasher.hash(password);
+  let result: ReturnType<typeof createOperatorPerson>;
+  try {
+    result = withWritableStore(config, (db) => createOperatorPerson(db, { tenantId, email, name, passwordHash }));
+  } catch (err) {
+    if (err instanceof ApiError) throw new CommandError(`${err.message}.`);
+    throw err;
+  }
+  const { account, created } = result;
+  console.log(
+    `${created ? "Created user account" : "Set the password of user account"} ${account.id} (${account.email}) in tenant ${tenantId}; it signs in with this email and password.`,
+  );
+  return 0;
+}
+
+/** One line from stdin, or, at a terminal, a prompt (without echo) answered twice the same. */
+async function readPassword(): Promise<string> {
+  if (!process.stdin.isTTY) {
+    const text = await Bun.stdin.text();
+    return text.replace(/\r?\n$/, "");
+  }
+  const first = await prompt("Password: ");
+  const second = await prompt("Repeat it: ");
+  if (first !== second) throw new CommandError("The two passwords differ; nothing was changed.");
+  return first;
+}
+
+function prompt(label: string): Promise<string> {
+  const stdin = process.stdin;
+  process.stderr.write(label);
+  stdin.setRawMode(true);
+  stdin.setEncoding("utf8");
+  stdin.resume();
+  return new Promise((resolve, reject) => {
+    let value = "";
+    const finish = () => {
+      stdin.off("data", onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      process.stderr.write("\n");
+    };
+    const onData = (chunk: string) => {
+      for (const ch of chunk) {
+        if (ch === "\r" || ch === "\n") {
+          finish();
+          resolve(value);
+          return;
+        }
+        if (ch === "\u0003" || ch === "\u0004") {
+          finish();
+          reject(new CommandError("Cancelled; nothing was changed."));
+          return;
+        }
+        if (ch === "\u007f" || ch === "\b") value = value.slice(0, -1);
+        else value += ch;
+      }
+    };
+    stdin.on("data", onData);
+  });
+}

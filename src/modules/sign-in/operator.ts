@@ -1,0 +1,98 @@
+import { DEFAULT_TENANT_ID } from "../../config";
+import { type Db, sql, sqlPluck } from "../../db";
+import { newId, nowIso } from "../../db/ids";
+import { alreadyExists, invalidOperation } from "../../http/errors";
+import type { AuditContext } from "../audit/model";
+import { recordAudit } from "../audit/service";
+import { ensureTenant } from "../environments/service";
+import { USER_ACCOUNT_ROLES } from "../rbac/roles";
+import { retirePasswordTokensOf } from "../sessions/store";
+import type { UserRow } from "../users/model";
+import { findUser, toUserResponse } from "../users/service";
+import { emailSignsInElsewhere, storePasswordHash } from "./accounts";
+
+const COMMAND = "tollgate users create";
+
+export interface OperatorPerson {
+  account: UserRow;
+  /** False when an invited account of that email, without a password yet, got this one. */
+  created: boolean;
+}
+
+/**
+ * `tollgate users create --email E [--tenant T]`: an operator on the machine that holds the
+ * store gives a person a user account that signs in with `passwordHash` (argon2id, made by the
+ * caller from a password read from stdin or a prompt, never an argument). The tenant is created,
+ * with its two environments, if it does not exist. An invited account of that email that has no
+ * password yet gets this one instead of a second account. Audited with the actor `system`.
+ * Refusals are ApiErrors with a sentence for the console.
+ */
+export function createOperatorPerson(
+  db: Db,
+  input: { tenantId: string; email: string; name?: string; passwordHash: string },
+): OperatorPerson {
+  const email = input.email.trim();
+  return db
+    .transaction((): OperatorPerson => {
+      ensureTenant(db, input.tenantId, input.tenantId === DEFAULT_TENANT_ID ? "Default Tenant" : input.tenantId);
+      const audit = operatorAudit(db, input.tenantId);
+      const existing = sql(
+        db,
+        "SELECT * FROM users WHERE tenant_id = ? AND lower(email) = lower(?) AND email IS NOT NULL",
+      ).get(input.tenantId, email) as UserRow | undefined;
+      if (existing?.password_hash) {
+        throw alreadyExists(
+          `The user account ${existing.id} with email ${existing.email} already has a password; it signs in with it`,
+        );
+      }
+      if (existing && existing.status !== "published") {
+        throw invalidOperation(`The user account ${existing.id} with email ${existing.email} is archived`);
+      }
+      if (emailSignsInElsewhere(db, email, existing?.id ?? null)) {
+        throw alreadyExists(`${email} already signs in to an account of another tenant`);
+      }
+      let id = existing?.id;
+      if (id === undefined) {
+        id = newId("usr");
+        const now = nowIso();
+        sql(
+          db,
+          `INSERT INTO users (id, tenant_id, type, name, email, roles, status, created_at, updated_at)
+           VALUES (?, ?, 'user', ?, ?, ?, 'published', ?, ?)`,
+        ).run(id, input.tenantId, input.name?.trim() || email, email, JSON.stringify(USER_ACCOUNT_ROLES), now, now);
+        const created = findUser(db, input.tenantId, id);
+        recordAudit(db, audit, {
+          action: "user.created",
+          resourceType: "user",
+          resourceId: id,
+          after: created ? toUserResponse(created) : null,
+        });
+      }
+      storePasswordHash(db, input.tenantId, id, input.passwordHash);
+      retirePasswordTokensOf(db, input.tenantId, id);
+      const account = findUser(db, input.tenantId, id) as UserRow;
+      recordAudit(db, audit, {
+        action: "user.password_set",
+        resourceType: "user",
+        resourceId: id,
+        after: { email: account.email, name: account.name, via: COMMAND },
+      });
+      return { account, created: existing === undefined };
+    })
+    .immediate();
+}
+
+function operatorAudit(db: Db, tenantId: string): AuditContext {
+  const environmentId = sqlPluck(db, "SELECT id FROM environments WHERE tenant_id = ? AND is_default = 1").get(
+    tenantId,
+  ) as string | undefined;
+  return {
+    tenantId,
+    environmentId: environmentId ?? null,
+    actor: { type: "system", id: null, name: COMMAND },
+    credentialId: null,
+    requestId: null,
+    ip: null,
+    userAgent: null,
+  };
+}

@@ -3,24 +3,23 @@ import type { Config } from "../../config";
 import { skipRequestLog } from "../../http";
 import { ApiError } from "../../http/errors";
 import type { EnvironmentDirectory } from "../environments/service";
-import { USER_ACCOUNT_ROLES } from "../rbac/roles";
-import { type PermissionSet, permissionsOf } from "../rbac/service";
 import type { CredentialChangeWatch } from "./change-watch";
+import { configKeysOf, toVerifiedKey, toVerifiedSession, type VerifiedKey } from "./credentials";
 import type { FailedAuthLimiter } from "./failure-limiter";
-import { sha256, sha256Hex } from "./hash";
+import { sha256 } from "./hash";
 import type { KeyCache } from "./key-cache";
 import { isWellFormedApiKey } from "./key-format";
 import {
   type Access,
   AccessOutcome,
   accessDenied,
-  type Credential,
   type Principal,
   type StoredKeyRecord,
   type StoredSessionRecord,
-  type UserType,
 } from "./model";
 import { isWellFormedOpaqueToken } from "./opaque-token";
+
+export type { VerifiedKey } from "./credentials";
 
 export const ENVIRONMENT_HEADER = "x-environment-id";
 /** `Authorization: Bearer <session token>`: read only when no API key header was sent. */
@@ -29,22 +28,6 @@ const BEARER = /^Bearer[ \t]+(\S*)[ \t]*$/i;
 
 /** `last_used_at` is kept to the minute: a key's use is reported at most once a minute. */
 export const LAST_USED_RESOLUTION_MS = 60_000;
-
-/** A key that exists, as the cache holds it. Whether it may be used right now is decided per request. */
-export interface VerifiedKey {
-  hash: Buffer;
-  credential: Credential;
-  tenantId: string;
-  userId: string;
-  userType: UserType;
-  /** Stored keys are pinned to their environment; config keys (null) pick one per request. */
-  environmentId: string | null;
-  active: boolean;
-  expiresAtMs: number | null;
-  permissions: PermissionSet;
-  /** When this key was last handed to the LastUsedRecorder (ms), so it is noted once a minute. */
-  lastNotedAt: number;
-}
 
 export interface AuthenticatorDeps {
   config: Config;
@@ -78,30 +61,7 @@ export class Authenticator {
 
   constructor(private readonly deps: AuthenticatorDeps) {
     this.header = deps.config.auth.api_key.header;
-    this.#configKeys = new Map(
-      Object.entries(deps.config.auth.api_key.keys).map(([hash, key]) => [
-        hash,
-        {
-          hash: Buffer.from(hash, "hex"),
-          credential: {
-            kind: "config_key",
-            id: configKeyId(hash),
-            name: key.name,
-            type: "private_key",
-            roles: USER_ACCOUNT_ROLES,
-            expiresAt: null,
-          },
-          tenantId: key.tenant_id,
-          userId: key.user_id,
-          userType: "user",
-          environmentId: null,
-          active: key.is_active,
-          expiresAtMs: null,
-          permissions: permissionsOf(USER_ACCOUNT_ROLES),
-          lastNotedAt: 0,
-        },
-      ]),
-    );
+    this.#configKeys = configKeysOf(deps.config);
   }
 
   /** Checks a presented key: format, checksum, cache, store, then state and expiry. */
@@ -308,51 +268,4 @@ export class Authenticator {
     if (!environments.belongsTo(key.tenantId, wanted)) throw accessDenied(AccessOutcome.EnvironmentInaccessible);
     return wanted;
   }
-}
-
-function toVerifiedKey(row: StoredKeyRecord): VerifiedKey {
-  const roles = JSON.parse(row.roles) as string[];
-  return {
-    hash: Buffer.from(row.key_hash, "hex"),
-    credential: { kind: "api_key", id: row.id, name: row.name, type: row.type, roles, expiresAt: row.expires_at },
-    tenantId: row.tenant_id,
-    userId: row.user_id,
-    userType: row.owner_type,
-    environmentId: row.environment_id,
-    active: row.status === "published",
-    expiresAtMs: row.expires_at === null ? null : Date.parse(row.expires_at),
-    // Publishable keys identify their owner but hold no permissions at all.
-    permissions: row.type === "publishable_key" ? new Set() : permissionsOf(roles),
-    lastNotedAt: 0,
-  };
-}
-
-const SESSION_PERMISSIONS = permissionsOf(USER_ACCOUNT_ROLES);
-
-/** A session acts as its user account: full access, in the environment each request picks. */
-function toVerifiedSession(row: StoredSessionRecord): VerifiedKey {
-  return {
-    hash: Buffer.from(row.token_hash, "hex"),
-    credential: {
-      kind: "session",
-      id: row.id,
-      name: "Session",
-      type: "private_key",
-      roles: USER_ACCOUNT_ROLES,
-      expiresAt: row.expires_at,
-    },
-    tenantId: row.tenant_id,
-    userId: row.user_id,
-    userType: "user",
-    environmentId: null,
-    active: true,
-    expiresAtMs: Date.parse(row.expires_at),
-    permissions: SESSION_PERMISSIONS,
-    lastNotedAt: 0,
-  };
-}
-
-/** A stable public id for a config key, derived from its hash without revealing it. */
-function configKeyId(hash: string): string {
-  return `cfg_${sha256Hex(`tollgate-config-key:${hash}`).slice(0, 16)}`;
 }

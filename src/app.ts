@@ -17,6 +17,7 @@ import { EnvironmentDirectory } from "./modules/environments/service";
 import { authPlugin } from "./modules/auth";
 import { auditController } from "./modules/audit";
 import { customersController } from "./modules/customers";
+import { dashboardController } from "./modules/dashboard";
 import { customerPortalController } from "./modules/customers/portal";
 import { environmentsController } from "./modules/environments";
 import { eventsController } from "./modules/events";
@@ -174,6 +175,7 @@ function buildApp(context: AppContext) {
       .use(customersController(context))
       .use(customerPortalController(context))
       .use(portalPageController(context))
+      .use(dashboardController(context))
       .use(auditController(context))
       // The OpenAPI document and its UI are public, declared like every other route. Last, so
       // the guard covers nothing else.

@@ -25,3 +25,9 @@ declare module "*/static/portal.js" {
   const path: string;
   export default path;
 }
+
+// The dashboard's script: a file served as it is, not a module of the server.
+declare module "*/static/dashboard.js" {
+  const path: string;
+  export default path;
+}

@@ -139,12 +139,17 @@ describe("the route table (SPEC §2: every route declares its access)", () => {
 
   const PERMISSION = new RegExp(`^(${ENTITIES.join("|")}):(read|write)$`);
 
-  test("every route declares exactly one of public, authenticated, portal or a permission", () => {
+  // The dashboard's pages declare a signed-in person's session cookie, with a permission or
+  // not (src/modules/dashboard/session.ts), and only dashboard pages may.
+  const DASHBOARD = new RegExp(`^dashboard( (${ENTITIES.join("|")}):(read|write))?$`);
+
+  test("every route declares exactly one of public, authenticated, portal, a permission or a dashboard session", () => {
     const table = routes();
     expect(table.length).toBeGreaterThan(10);
     const undeclared = table
       .filter((r) => {
         const access = r.hooks?.detail?.[ACCESS_DETAIL_KEY];
+        if (typeof access === "string" && DASHBOARD.test(access)) return !r.path.startsWith("/dashboard/");
         return (
           typeof access !== "string" ||
           !(access === "public" || access === "authenticated" || access === "portal" || PERMISSION.test(access))
@@ -214,6 +219,8 @@ describe("the route table (SPEC §2: every route declares its access)", () => {
       /^OPTIONS \/v1\/customer\/portal\/[a-z]+$/.test(route) ||
       /^GET \/swagger(\/|$)/.test(route) ||
       /^POST \/v1\/auth\/(login|signup|setup|set-password)$/.test(route) ||
+      // The dashboard's own sign-in and one-time link forms (their Origin is still checked).
+      /^POST \/dashboard\/(sign-in|setup|set-password)$/.test(route) ||
       / \/v1\/webhooks\//.test(route) ||
       (route.startsWith("GET ") && !route.startsWith("GET /v1/"));
     const publicRoutes = withAccess("public");
@@ -237,6 +244,21 @@ describe("the route table (SPEC §2: every route declares its access)", () => {
       const path = normalize(route.path).replace(/:[A-Za-z_]+/g, missing);
       const body = route.method === "GET" || route.method === "DELETE" ? undefined : {};
       const anonymous = await h.call(route.method, path, { key: null, body });
+      if (typeof access === "string" && DASHBOARD.test(access)) {
+        // No session cookie: a page leads to sign-in, a change is refused (its Origin first);
+        // an API key, of any kind, opens nothing here.
+        const publishable = await h.call(route.method, path, { key: pk, body });
+        for (const answer of [anonymous, publishable]) {
+          if (route.method === "GET") {
+            expect([route.path, answer.status, answer.headers.get("location")?.split("?")[0]]).toEqual([
+              route.path,
+              303,
+              "/dashboard/sign-in",
+            ]);
+          } else expect([route.path, answer.status]).toEqual([route.path, 403]);
+        }
+        continue;
+      }
       if (access === "public") {
         expect([route.path, anonymous.status]).not.toEqual([route.path, 401]);
         continue;

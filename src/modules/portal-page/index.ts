@@ -2,7 +2,7 @@ import { Elysia } from "elysia";
 import type { AppContext } from "../../context";
 import { authPlugin } from "../auth";
 import { PORTAL_PAGE_PATH } from "./link";
-import { loadStatic, type StaticFile } from "./static-files";
+import { assetResponse, loadStatic } from "./static-files";
 // Imported as files so `bun build --compile` carries them inside the executable.
 import iconSvg from "./static/icon.svg" with { type: "file" };
 import portalCss from "./static/portal.css" with { type: "file" };
@@ -37,27 +37,6 @@ const ASSETS: Record<string, { path: string; type: string }> = {
   "portal.css": { path: portalCss, type: "text/css; charset=utf-8" },
   "icon.svg": { path: iconSvg, type: "image/svg+xml" },
 };
-
-/** Whether an If-None-Match header names this ETag (weak or strong, in a list, or `*`). */
-function matchesEtag(ifNoneMatch: string | null, etag: string): boolean {
-  if (!ifNoneMatch) return false;
-  return ifNoneMatch.split(",").some((tag) => {
-    const candidate = tag.trim().replace(/^W\//, "");
-    return candidate === "*" || candidate === etag;
-  });
-}
-
-/** An asset: asked again on every use (`no-cache`), answered 304 while its content is the same. */
-function assetResponse(request: Request, file: StaticFile, type: string): Response {
-  const headers = {
-    "content-type": type,
-    "cache-control": "no-cache",
-    etag: file.etag,
-    "x-content-type-options": "nosniff",
-  };
-  if (matchesEtag(request.headers.get("if-none-match"), file.etag)) return new Response(null, { status: 304, headers });
-  return new Response(file.body, { headers });
-}
 
 /**
  * The customer portal page (SPEC §7): what a portal link opens by default. Static HTML, CSS and

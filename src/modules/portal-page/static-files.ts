@@ -22,3 +22,24 @@ export function loadStatic(path: string): Promise<StaticFile> {
   }
   return file;
 }
+
+/** Whether an If-None-Match header names this ETag (weak or strong, in a list, or `*`). */
+function matchesEtag(ifNoneMatch: string | null, etag: string): boolean {
+  if (!ifNoneMatch) return false;
+  return ifNoneMatch.split(",").some((tag) => {
+    const candidate = tag.trim().replace(/^W\//, "");
+    return candidate === "*" || candidate === etag;
+  });
+}
+
+/** An asset: asked again on every use (`no-cache`), answered 304 while its content is the same. */
+export function assetResponse(request: Request, file: StaticFile, type: string): Response {
+  const headers = {
+    "content-type": type,
+    "cache-control": "no-cache",
+    etag: file.etag,
+    "x-content-type-options": "nosniff",
+  };
+  if (matchesEtag(request.headers.get("if-none-match"), file.etag)) return new Response(null, { status: 304, headers });
+  return new Response(file.body, { headers });
+}

@@ -1,0 +1,213 @@
+import type { AppContext } from "../../context";
+import { listEnvironments } from "../environments/service";
+import { PORTAL_PAGE_CSP } from "../portal-page";
+import { type Html, html } from "./html";
+import { CSRF_FIELD, DASHBOARD_PATH, type Visit } from "./session";
+
+export const ASSETS_PATH = `${DASHBOARD_PATH}/assets`;
+
+/**
+ * The portal page's policy (this server's script and style only: no inline code, no other
+ * origin, no framing, no <base>), except that the dashboard posts forms, to itself only.
+ */
+export const DASHBOARD_CSP = PORTAL_PAGE_CSP.replace("form-action 'none'", "form-action 'self'");
+
+/** The sections, in the order the nav lists them; `group` puts one under "Developers". */
+export const SECTIONS = [
+  { path: `${DASHBOARD_PATH}/api-keys`, label: "API Keys", group: "Developers" },
+  { path: `${DASHBOARD_PATH}/service-accounts`, label: "Service Accounts", group: "Developers" },
+  { path: `${DASHBOARD_PATH}/users`, label: "Users", group: null },
+  { path: `${DASHBOARD_PATH}/audit`, label: "Audit log", group: null },
+  { path: `${DASHBOARD_PATH}/events`, label: "Events", group: null },
+] as const;
+
+export type SectionPath = (typeof SECTIONS)[number]["path"];
+
+/** The hidden CSRF field every form of a signed-in page carries. */
+export function csrfField(visit: Visit): Html {
+  return html`<input type="hidden" name="${CSRF_FIELD}" value="${visit.csrf}" />`;
+}
+
+/** A message at the top of a page: a notice (done) or an error (the API's own words). */
+export function banner(kind: "notice" | "error", text: string | null | undefined): Html | null {
+  if (!text) return null;
+  return kind === "error"
+    ? html`<div class="banner error" role="alert">${text}</div>`
+    : html`<div class="banner notice" role="status">${text}</div>`;
+}
+
+function document(title: string, body: Html, bodyClass = ""): Html {
+  return html`<!doctype html>
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>${title} · Tollgate</title>
+        <link rel="stylesheet" href="${ASSETS_PATH}/dashboard.css" />
+        <link rel="icon" href="${ASSETS_PATH}/icon.svg" type="image/svg+xml" />
+        <script src="${ASSETS_PATH}/dashboard.js" defer></script>
+      </head>
+      <body class="${bodyClass}">
+        ${body}
+      </body>
+    </html>`;
+}
+
+/** A page of a signed-in person: the nav, the environment switcher, sign-out, and the content. */
+export function signedInPage(
+  app: AppContext,
+  visit: Visit,
+  current: SectionPath,
+  title: string,
+  content: Html,
+  options: { returnTo?: string } = {},
+): Html {
+  const { principal } = visit;
+  const environments = listEnvironments(app.db, principal.tenantId, { limit: 100, offset: 0 }).rows;
+  const person = app.profiles.get(app.db, principal.tenantId, principal.userId);
+  const link = (section: (typeof SECTIONS)[number]) =>
+    html`<a href="${section.path}" ${section.path === current ? html` aria-current="page"` : null}
+      >${section.label}</a
+    >`;
+  const developers = SECTIONS.filter((s) => s.group === "Developers");
+  const others = SECTIONS.filter((s) => s.group === null);
+  const body = html`<a class="skip" href="#main">Skip to content</a>
+    <header class="top">
+      <a class="brand" href="${DASHBOARD_PATH}/api-keys"
+        ><img src="${ASSETS_PATH}/icon.svg" alt="" width="22" height="22" /> Tollgate</a
+      >
+      <form class="switcher" method="post" action="${DASHBOARD_PATH}/environment">
+        ${csrfField(visit)}
+        <input type="hidden" name="return_to" value="${options.returnTo ?? current}" />
+        <label for="environment">Environment</label>
+        <select id="environment" name="environment_id" data-autosubmit>
+          ${environments.map(
+            (env) =>
+              html`<option value="${env.id}" ${env.id === principal.environmentId ? html` selected` : null}>
+                ${env.name}
+              </option>`,
+          )}
+        </select>
+        <button type="submit" class="secondary" data-when-no-script>Switch</button>
+      </form>
+      <form class="signout" method="post" action="${DASHBOARD_PATH}/sign-out">
+        ${csrfField(visit)}
+        <span class="who" title="${person?.email ?? ""}">${person?.name ?? ""}</span>
+        <button type="submit" class="secondary">Sign out</button>
+      </form>
+    </header>
+    <div class="frame">
+      <nav class="side" aria-label="Sections">
+        <p class="group">Developers</p>
+        <ul>
+          ${developers.map((s) => html`<li>${link(s)}</li>`)}
+        </ul>
+        <ul class="rest">
+          ${others.map((s) => html`<li>${link(s)}</li>`)}
+        </ul>
+      </nav>
+      <main id="main" tabindex="-1">
+        <h1>${title}</h1>
+        ${content}
+      </main>
+    </div>`;
+  return document(title, body);
+}
+
+/** A page before sign-in (sign-in, setup, set-password, a refusal): one centred card. */
+export function cardPage(title: string, content: Html): Html {
+  return document(
+    title,
+    html`<main id="main" class="card">
+      <p class="brand"><img src="${ASSETS_PATH}/icon.svg" alt="" width="28" height="28" /> Tollgate</p>
+      <h1>${title}</h1>
+      ${content}
+    </main>`,
+    "plain",
+  );
+}
+
+/** An HTML answer: never cached (pages hold keys, tokens and CSRF tokens), never framed. */
+export function htmlResponse(page: Html, options: { status?: number; cookies?: string[] } = {}): Response {
+  const headers = new Headers({
+    "content-type": "text/html; charset=utf-8",
+    "content-security-policy": DASHBOARD_CSP,
+    "cache-control": "no-store",
+    // Setup and set-password pages carry their token in the address: it is never sent on.
+    "referrer-policy": "no-referrer",
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+  });
+  for (const cookie of options.cookies ?? []) headers.append("set-cookie", cookie);
+  return new Response(page.text, { status: options.status ?? 200, headers });
+}
+
+/** `2026-05-01 14:03 UTC`, or an em dash for nothing. */
+export function when(iso: string | null | undefined): Html {
+  if (!iso) return html`<span class="muted">—</span>`;
+  const text = `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
+  return html`<time datetime="${iso}">${text}</time>`;
+}
+
+/**
+ * A native <dialog> holding a form. Rendered open by the server when the page is about it (a
+ * row's action, a refused form shown again), which works without script; the script makes an
+ * open one modal, and opens the others from their buttons. Cancel leads back to `closeTo`.
+ */
+export function dialog(options: {
+  id: string;
+  title: string;
+  open: boolean;
+  closeTo: string;
+  body: Html;
+  className?: string;
+}): Html {
+  return html`<dialog
+    id="${options.id}"
+    class="${options.className ?? ""}"
+    aria-labelledby="${options.id}-title"
+    ${options.open ? html` open` : null}
+  >
+    <h2 id="${options.id}-title">${options.title}</h2>
+    ${options.body}
+    <a class="close" href="${options.closeTo}" data-close aria-label="Close">×</a>
+  </dialog>`;
+}
+
+/** A dialog's buttons: Cancel (back to the list) and the action. */
+export function dialogActions(closeTo: string, submit: string, danger = false): Html {
+  return html`<div class="actions">
+    <a class="button secondary" href="${closeTo}" data-close>Cancel</a
+    ><button type="submit" ${danger ? html` class="danger"` : null}>${submit}</button>
+  </div>`;
+}
+
+/** A table that scrolls sideways inside itself on a narrow screen (the page never does). */
+export function table(caption: string, head: string[], rows: Html[], empty: string): Html {
+  return html`<div class="table-wrap" role="region" aria-label="${caption}" tabindex="0">
+    <table>
+      <caption class="visually-hidden">
+        ${caption}
+      </caption>
+      <thead>
+        <tr>
+          ${head.map((h) => html`<th scope="col">${h}</th>`)}
+        </tr>
+      </thead>
+      <tbody>
+        ${
+          rows.length
+            ? rows
+            : html`<tr>
+                <td colspan="${head.length}" class="empty">${empty}</td>
+              </tr>`
+        }
+      </tbody>
+    </table>
+  </div>`;
+}
+
+export function statusBadge(status: string): Html {
+  const label = status === "published" ? "active" : status === "deleted" ? "revoked" : status;
+  return html`<span class="badge ${status}">${label}</span>`;
+}

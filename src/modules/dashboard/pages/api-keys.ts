@@ -1,0 +1,331 @@
+import type { AppContext } from "../../../context";
+import { auditContextOf } from "../../audit/context";
+import { type CreatedKey, createKey } from "../../secrets/create";
+import { CreateKeyBody, RotateKeyBody, type SecretStatus } from "../../secrets/model";
+import { listKeys, scopeOf } from "../../secrets/read";
+import { revokeKey } from "../../secrets/revoke";
+import { rotateKey } from "../../secrets/rotate";
+import { searchAccounts } from "../../users/search";
+import { attempt, checkLike, field } from "../forms";
+import { html, type Html } from "../html";
+import {
+  banner,
+  csrfField,
+  dialog,
+  dialogActions,
+  htmlResponse,
+  signedInPage,
+  statusBadge,
+  table,
+  when,
+} from "../layout";
+import { DASHBOARD_PATH, redirect, visitOf, type Server } from "../session";
+import { rolesText } from "./service-accounts";
+
+export const API_KEYS_PATH = `${DASHBOARD_PATH}/api-keys`;
+const LIST_LIMIT = 200;
+const DAY_MS = 86_400_000;
+
+/** The seeds' Expiration choices. */
+export const EXPIRATIONS = [
+  { value: "never", label: "Never" },
+  { value: "7", label: "7 days" },
+  { value: "30", label: "30 days" },
+  { value: "60", label: "60 days" },
+  { value: "90", label: "90 days" },
+  { value: "date", label: "On a date" },
+] as const;
+
+/** What the rotate dialog offers: how long the old key keeps working (0: revoked at once). */
+export const GRACE_PERIODS = [
+  { seconds: 0, label: "None: the old key stops now" },
+  { seconds: 3600, label: "1 hour" },
+  { seconds: 86_400, label: "24 hours" },
+  { seconds: 7 * 86_400, label: "7 days" },
+] as const;
+
+export const SHOWN_ONCE = "Copy this key now: it cannot be shown again.";
+
+const NOTICES: Record<string, string> = { revoked: "API key revoked: it stopped working at once." };
+
+interface CreateForm {
+  name?: string;
+  accountType?: string;
+  serviceAccountId?: string;
+  expiration?: string;
+  expiresOn?: string;
+}
+
+interface View {
+  create?: { open: boolean; values?: CreateForm; error?: string };
+  revoke?: { id: string; error?: string };
+  rotate?: { id: string; error?: string };
+  created?: { key: CreatedKey; rotated: boolean };
+  error?: string;
+  status?: number;
+}
+
+const STATUSES: SecretStatus[] = ["published", "archived", "deleted"];
+
+function selected(on: boolean): Html | null {
+  return on ? html` selected` : null;
+}
+
+function createDialog(app: AppContext, request: Request, create: NonNullable<View["create"]>): Html {
+  const visit = visitOf(request);
+  const values = create.values ?? {};
+  const accounts = searchAccounts(
+    app.db,
+    visit.principal.tenantId,
+    { type: "service_account", status: "published" },
+    { limit: 1000, offset: 0 },
+  ).rows;
+  const type = values.accountType ?? "user";
+  const expiration = values.expiration ?? "never";
+  return dialog({
+    id: "create-key",
+    title: "Create API key",
+    open: create.open,
+    closeTo: API_KEYS_PATH,
+    body: html`<form method="post" action="${API_KEYS_PATH}" class="stack">
+      ${csrfField(visit)}${banner("error", create.error)}
+      <label for="key-name">Name</label>
+      <input
+        id="key-name"
+        name="name"
+        type="text"
+        required
+        maxlength="255"
+        value="${values.name ?? ""}"
+        placeholder="Event Service Production Key"
+      />
+      <fieldset class="inline" data-account-type>
+        <legend>Account Type</legend>
+        <label class="choice" for="type-user"
+          ><input
+            type="radio"
+            id="type-user"
+            name="account_type"
+            value="user"
+            ${type === "user" ? html` checked` : null}
+          />
+          User Account</label
+        >
+        <label class="choice" for="type-service"
+          ><input
+            type="radio"
+            id="type-service"
+            name="account_type"
+            value="service_account"
+            ${type === "service_account" ? html` checked` : null}
+          />
+          Service Account</label
+        >
+      </fieldset>
+      <div class="stack" data-show-for="service_account">
+        <label for="key-identity">Mapped to Identity</label>
+        <select id="key-identity" name="service_account_id">
+          <option value="">Choose a service account</option>
+          ${accounts.map((a) => html`<option value="${a.id}" ${selected(a.id === values.serviceAccountId)}>${a.name}</option>`)}
+        </select>
+        <p class="muted small">The key gets this service account's roles, fixed at creation.</p>
+      </div>
+      <label for="key-expiration">Expiration</label>
+      <select id="key-expiration" name="expiration">
+        ${EXPIRATIONS.map((e) => html`<option value="${e.value}" ${selected(e.value === expiration)}>${e.label}</option>`)}
+      </select>
+      <div class="stack" data-show-for-expiration="date">
+        <label for="key-expires-on">Expires on (UTC)</label>
+        <input id="key-expires-on" name="expires_on" type="date" value="${values.expiresOn ?? ""}" />
+      </div>
+      ${dialogActions(API_KEYS_PATH, "Create")}
+    </form>`,
+  });
+}
+
+function createdDialog(created: NonNullable<View["created"]>): Html {
+  const { key } = created;
+  return dialog({
+    id: "key-created",
+    title: created.rotated ? "Key rotated: here is the new key" : "API key created",
+    open: true,
+    closeTo: API_KEYS_PATH,
+    className: "reveal",
+    body: html`<p class="warning" role="alert"><strong>${SHOWN_ONCE}</strong></p>
+      <label for="new-key">${key.secret.name}</label>
+      <div class="copy-row">
+        <input id="new-key" class="mono" type="text" readonly value="${key.apiKey}" spellcheck="false" />
+        <button type="button" data-copy="new-key">Copy</button>
+      </div>
+      <p class="muted small" aria-live="polite" data-copy-status></p>
+      <div class="actions"><a class="button" href="${API_KEYS_PATH}" data-close>Done</a></div>`,
+  });
+}
+
+function render(app: AppContext, request: Request, view: View): Response {
+  const visit = visitOf(request);
+  const query = new URL(request.url).searchParams;
+  const statusParam = query.get("status") as SecretStatus | null;
+  const status = statusParam && STATUSES.includes(statusParam) ? statusParam : "published";
+  const { rows, total } = listKeys(app.db, scopeOf(visit.principal), { status }, { limit: LIST_LIMIT, offset: 0 });
+  const notice = NOTICES[query.get("notice") ?? ""];
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const tableRows = rows.map(
+    (k) =>
+      html`<tr>
+        <th scope="row">${k.name}</th>
+        <td class="mono">${k.display_id}</td>
+        <td>
+          ${k.owner_name}<span class="muted small block"
+            >${k.owner_type === "service_account" ? "Service Account" : "User Account"}</span
+          >
+        </td>
+        <td>${rolesText(JSON.parse(k.roles) as string[])}</td>
+        <td>${statusBadge(k.status)}</td>
+        <td>${when(k.created_at)}</td>
+        <td>${when(k.last_used_at)}</td>
+        <td>${k.expires_at ? when(k.expires_at) : html`<span class="muted">Never</span>`}</td>
+        <td class="row-actions">
+          ${
+            k.status === "published"
+              ? html`<a class="button small secondary" href="${API_KEYS_PATH}?rotate=${k.id}">Rotate</a>
+                  <a class="button small danger" href="${API_KEYS_PATH}?revoke=${k.id}">Revoke</a>`
+              : null
+          }
+        </td>
+      </tr>`,
+  );
+  const revoking = view.revoke ? byId.get(view.revoke.id) : undefined;
+  const rotating = view.rotate ? byId.get(view.rotate.id) : undefined;
+  const content = html`${banner("notice", notice)}${banner("error", view.error)}
+    <div class="toolbar">
+      <a class="button" href="${API_KEYS_PATH}?create=1" data-dialog="create-key">Create</a>
+      <form method="get" action="${API_KEYS_PATH}" class="inline-form">
+        <label for="status-filter">Show</label>
+        <select id="status-filter" name="status" data-autosubmit>
+          ${STATUSES.map((s) => html`<option value="${s}" ${selected(s === status)}>${s === "published" ? "Active keys" : s === "deleted" ? "Revoked keys" : "Archived keys"}</option>`)}
+        </select>
+        <button type="submit" class="secondary" data-when-no-script>Show</button>
+      </form>
+      <span class="muted small">${total} key${total === 1 ? "" : "s"} in this environment</span>
+    </div>
+    ${table(
+      "API keys",
+      ["Name", "Key", "Account", "Roles", "Status", "Created", "Last used", "Expires", "Actions"],
+      tableRows,
+      "No keys here yet.",
+    )}
+    ${createDialog(app, request, view.create ?? { open: false })} ${view.created ? createdDialog(view.created) : null}
+    ${
+      revoking && view.revoke
+        ? dialog({
+            id: "revoke-key",
+            title: `Revoke ${revoking.name}?`,
+            open: true,
+            closeTo: API_KEYS_PATH,
+            body: html`<form method="post" action="${API_KEYS_PATH}/${revoking.id}/revoke" class="stack">
+              ${csrfField(visit)}${banner("error", view.revoke.error)}
+              <p class="warning">
+                <strong>${revoking.display_id} stops working at once.</strong> The next request with it is refused. This
+                cannot be undone.
+              </p>
+              ${dialogActions(API_KEYS_PATH, "Revoke", true)}
+            </form>`,
+          })
+        : null
+    }
+    ${
+      rotating && view.rotate
+        ? dialog({
+            id: "rotate-key",
+            title: `Rotate ${rotating.name}`,
+            open: true,
+            closeTo: API_KEYS_PATH,
+            body: html`<form method="post" action="${API_KEYS_PATH}/${rotating.id}/rotate" class="stack">
+              ${csrfField(visit)}${banner("error", view.rotate.error)}
+              <p>A new key with the same name, account, roles and expiry replaces ${rotating.display_id}.</p>
+              <label for="grace">Keep the old key working for</label>
+              <select id="grace" name="grace_period_seconds">
+                ${GRACE_PERIODS.map((g) => html`<option value="${g.seconds}" ${selected(g.seconds === 86_400)}>${g.label}</option>`)}
+              </select>
+              ${dialogActions(API_KEYS_PATH, "Rotate")}
+            </form>`,
+          })
+        : null
+    }`;
+  return htmlResponse(signedInPage(app, visit, API_KEYS_PATH, "API Keys", content), { status: view.status });
+}
+
+export function apiKeysPage(app: AppContext, request: Request): Response {
+  const query = new URL(request.url).searchParams;
+  const revoke = query.get("revoke");
+  const rotate = query.get("rotate");
+  return render(app, request, {
+    create: { open: query.get("create") === "1" },
+    revoke: revoke ? { id: revoke } : undefined,
+    rotate: rotate ? { id: rotate } : undefined,
+  });
+}
+
+/** The form's Expiration as the API's `expires_at` (absent: never). */
+function expiresAtOf(values: CreateForm, now = Date.now()): string | undefined {
+  const days = Number(values.expiration);
+  if (values.expiration === "date") return values.expiresOn ? `${values.expiresOn}T00:00:00.000Z` : "";
+  if (Number.isInteger(days) && days > 0) return new Date(now + days * DAY_MS).toISOString();
+  return undefined;
+}
+
+export async function createApiKey(app: AppContext, request: Request, server: Server | null, form: URLSearchParams) {
+  const { principal } = visitOf(request);
+  const values: CreateForm = {
+    name: form.get("name") ?? "",
+    accountType: form.get("account_type") ?? "user",
+    serviceAccountId: field(form, "service_account_id"),
+    expiration: form.get("expiration") ?? "never",
+    expiresOn: field(form, "expires_on"),
+  };
+  const result = await attempt(() => {
+    const expiresAt = expiresAtOf(values);
+    const input = checkLike(CreateKeyBody, {
+      name: values.name as string,
+      ...(expiresAt ? { expires_at: expiresAt } : {}),
+      // The API's own rule says what is missing: a service account key names its account.
+      ...(values.accountType === "service_account" ? { service_account_id: values.serviceAccountId ?? "" } : {}),
+    });
+    return createKey(app, principal, auditContextOf(app, { principal, request, server }), input);
+  });
+  if (result.ok) return render(app, request, { created: { key: result.value, rotated: false } });
+  return render(app, request, { create: { open: true, values, error: result.message }, status: result.status });
+}
+
+export async function revokeApiKey(app: AppContext, request: Request, server: Server | null, id: string) {
+  const { principal } = visitOf(request);
+  const result = await attempt(() =>
+    revokeKey(app, principal, auditContextOf(app, { principal, request, server }), id),
+  );
+  if (result.ok) return redirect(`${API_KEYS_PATH}?notice=revoked`);
+  return render(app, request, { error: result.message, status: result.status });
+}
+
+export async function rotateApiKey(
+  app: AppContext,
+  request: Request,
+  server: Server | null,
+  id: string,
+  form: URLSearchParams,
+) {
+  const { principal } = visitOf(request);
+  const result = await attempt(() => {
+    const grace = Number(form.get("grace_period_seconds") ?? "0");
+    const input = checkLike(RotateKeyBody, { grace_period_seconds: grace });
+    return rotateKey(
+      app,
+      principal,
+      auditContextOf(app, { principal, request, server }),
+      id,
+      input.grace_period_seconds ?? 0,
+    );
+  });
+  if (result.ok) return render(app, request, { created: { key: result.value, rotated: true } });
+  return render(app, request, { rotate: { id, error: result.message }, error: result.message, status: result.status });
+}

@@ -1,0 +1,253 @@
+import type { AppContext } from "../../../context";
+import { auditContextOf } from "../../audit/context";
+import { listRoles } from "../../rbac/service";
+import { listKeys } from "../../secrets/read";
+import { CreateUserBody, type UserRow, UpdateUserBody } from "../../users/model";
+import { searchAccounts } from "../../users/search";
+import { archiveAccount, createAccount, renameAccount } from "../../users/service";
+import { attempt, checkLike, field } from "../forms";
+import { html, type Html } from "../html";
+import {
+  banner,
+  csrfField,
+  dialog,
+  dialogActions,
+  htmlResponse,
+  signedInPage,
+  statusBadge,
+  table,
+  when,
+} from "../layout";
+import { DASHBOARD_PATH, redirect, visitOf, type Server } from "../session";
+
+export const SERVICE_ACCOUNTS_PATH = `${DASHBOARD_PATH}/service-accounts`;
+const LIST_LIMIT = 200;
+
+/** What each notice code says (a code in the address, never text from it). */
+const NOTICES: Record<string, string> = {
+  created: "Service account created.",
+  renamed: "Service account renamed.",
+  archived: "Service account archived: its keys stopped working.",
+};
+
+export const ARCHIVE_WARNING = "Its keys stop working now.";
+
+function roleName(id: string): string {
+  return listRoles().find((r) => r.id === id)?.name ?? id;
+}
+
+export function rolesText(roles: string[]): Html {
+  return html`${roles.map((r, i) => html`${i ? ", " : ""}<span class="role">${roleName(r)}</span>`)}`;
+}
+
+/** The role checkboxes, each with one line on what it allows; super_admin marked as a root credential. */
+function roleChoices(checked: string[]): Html {
+  return html`<fieldset class="roles">
+    <legend>Roles <span class="muted">(at least one)</span></legend>
+    ${listRoles().map(
+      (role) =>
+        html`<label class="choice" for="role-${role.id}">
+          <input
+            type="checkbox"
+            id="role-${role.id}"
+            name="roles"
+            value="${role.id}"
+            ${checked.includes(role.id) ? html` checked` : null}
+          />
+          <span
+            ><strong>${role.name}</strong
+            >${role.id === "super_admin" ? html` <span class="badge root">root credential</span>` : null}
+            <span class="muted small block">${role.description}.</span></span
+          >
+        </label>`,
+    )}
+  </fieldset>`;
+}
+
+interface View {
+  create?: { open: boolean; name?: string; roles?: string[]; error?: string };
+  rename?: { id: string; name?: string; error?: string };
+  archive?: { id: string; error?: string };
+  error?: string;
+  status?: number;
+}
+
+function render(app: AppContext, request: Request, view: View): Response {
+  const visit = visitOf(request);
+  const { principal } = visit;
+  const { rows, total } = searchAccounts(
+    app.db,
+    principal.tenantId,
+    { type: "service_account" },
+    { limit: LIST_LIMIT, offset: 0 },
+  );
+  const notice = NOTICES[new URL(request.url).searchParams.get("notice") ?? ""];
+  const liveKeys = (account: UserRow) =>
+    listKeys(
+      app.db,
+      { tenantId: principal.tenantId, environmentId: principal.environmentId, ownerId: account.id },
+      { status: "published" },
+      { limit: 1, offset: 0 },
+    ).total;
+  const tableRows = rows.map(
+    (account) =>
+      html`<tr>
+        <th scope="row">${account.name}<span class="muted small block mono">${account.id}</span></th>
+        <td>${rolesText(JSON.parse(account.roles) as string[])}</td>
+        <td>${statusBadge(account.status)}</td>
+        <td class="num">${liveKeys(account)}</td>
+        <td>${when(account.created_at)}</td>
+        <td class="row-actions">
+          ${
+            account.status === "published"
+              ? html`<a class="button small secondary" href="${SERVICE_ACCOUNTS_PATH}?rename=${account.id}">Rename</a>
+                  <a class="button small danger" href="${SERVICE_ACCOUNTS_PATH}?archive=${account.id}">Archive</a>`
+              : null
+          }
+        </td>
+      </tr>`,
+  );
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const renaming = view.rename ? byId.get(view.rename.id) : undefined;
+  const archiving = view.archive ? byId.get(view.archive.id) : undefined;
+  const create = view.create ?? { open: false };
+  const content = html`${banner("notice", notice)}${banner("error", view.error)}
+    <p class="lead">
+      Service accounts are identities for your services: they hold roles, and their API keys act with those roles. They
+      cannot sign in.
+    </p>
+    <div class="toolbar">
+      <a class="button" href="${SERVICE_ACCOUNTS_PATH}?create=1" data-dialog="create-account">Create service account</a>
+      <span class="muted small"
+        >${total} service account${total === 1 ? "" : "s"} · live keys counted in this environment</span
+      >
+    </div>
+    ${table("Service accounts", ["Name", "Roles", "Status", "Live keys", "Created", "Actions"], tableRows, "No service accounts yet.")}
+    ${dialog({
+      id: "create-account",
+      title: "Create service account",
+      open: create.open,
+      closeTo: SERVICE_ACCOUNTS_PATH,
+      body: html`<form method="post" action="${SERVICE_ACCOUNTS_PATH}" class="stack">
+        ${csrfField(visit)}${banner("error", create.error)}
+        <label for="account-name">Name</label>
+        <input
+          id="account-name"
+          name="name"
+          type="text"
+          required
+          maxlength="255"
+          value="${create.name ?? ""}"
+          placeholder="Event Ingestion Worker"
+        />
+        ${roleChoices(create.roles ?? [])} ${dialogActions(SERVICE_ACCOUNTS_PATH, "Create Service Account")}
+      </form>`,
+    })}
+    ${
+      renaming && view.rename
+        ? dialog({
+            id: "rename-account",
+            title: `Rename ${renaming.name}`,
+            open: true,
+            closeTo: SERVICE_ACCOUNTS_PATH,
+            body: html`<form method="post" action="${SERVICE_ACCOUNTS_PATH}/${renaming.id}/rename" class="stack">
+              ${csrfField(visit)}${banner("error", view.rename.error)}
+              <label for="rename-name">New name</label>
+              <input
+                id="rename-name"
+                name="name"
+                type="text"
+                required
+                maxlength="255"
+                value="${view.rename.name ?? renaming.name}"
+              />
+              ${dialogActions(SERVICE_ACCOUNTS_PATH, "Rename")}
+            </form>`,
+          })
+        : null
+    }
+    ${
+      archiving && view.archive
+        ? dialog({
+            id: "archive-account",
+            title: `Archive ${archiving.name}?`,
+            open: true,
+            closeTo: SERVICE_ACCOUNTS_PATH,
+            body: html`<form method="post" action="${SERVICE_ACCOUNTS_PATH}/${archiving.id}/archive" class="stack">
+              ${csrfField(visit)}${banner("error", view.archive.error)}
+              <p class="warning">
+                <strong>${ARCHIVE_WARNING}</strong> Every API key of this account fails from the next request. The
+                account and its keys stay in the lists and the audit log.
+              </p>
+              ${dialogActions(SERVICE_ACCOUNTS_PATH, "Archive", true)}
+            </form>`,
+          })
+        : null
+    }`;
+  return htmlResponse(signedInPage(app, visit, SERVICE_ACCOUNTS_PATH, "Service Accounts", content), {
+    status: view.status,
+  });
+}
+
+export function serviceAccountsPage(app: AppContext, request: Request): Response {
+  const query = new URL(request.url).searchParams;
+  const rename = query.get("rename");
+  const archive = query.get("archive");
+  return render(app, request, {
+    create: { open: query.get("create") === "1" },
+    rename: rename ? { id: rename } : undefined,
+    archive: archive ? { id: archive } : undefined,
+  });
+}
+
+export async function createServiceAccount(
+  app: AppContext,
+  request: Request,
+  server: Server | null,
+  form: URLSearchParams,
+): Promise<Response> {
+  const { principal } = visitOf(request);
+  const name = field(form, "name");
+  const roles = form.getAll("roles");
+  const result = await attempt(() => {
+    const input = checkLike(CreateUserBody, { type: "service_account" as const, roles, ...(name ? { name } : {}) });
+    return createAccount(app, principal, auditContextOf(app, { principal, request, server }), input);
+  });
+  if (result.ok) return redirect(`${SERVICE_ACCOUNTS_PATH}?notice=created`);
+  return render(app, request, { create: { open: true, name, roles, error: result.message }, status: result.status });
+}
+
+export async function renameServiceAccount(
+  app: AppContext,
+  request: Request,
+  server: Server | null,
+  id: string,
+  form: URLSearchParams,
+): Promise<Response> {
+  const { principal } = visitOf(request);
+  const name = form.get("name") ?? "";
+  const result = await attempt(() => {
+    const input = checkLike(UpdateUserBody, { name });
+    return renameAccount(app, principal, auditContextOf(app, { principal, request, server }), id, input);
+  });
+  if (result.ok) return redirect(`${SERVICE_ACCOUNTS_PATH}?notice=renamed`);
+  return render(app, request, {
+    rename: { id, name, error: result.message },
+    error: result.message,
+    status: result.status,
+  });
+}
+
+export async function archiveServiceAccount(
+  app: AppContext,
+  request: Request,
+  server: Server | null,
+  id: string,
+): Promise<Response> {
+  const { principal } = visitOf(request);
+  const result = await attempt(() =>
+    archiveAccount(app, principal, auditContextOf(app, { principal, request, server }), id),
+  );
+  if (result.ok) return redirect(`${SERVICE_ACCOUNTS_PATH}?notice=archived`);
+  return render(app, request, { error: result.message, status: result.status });
+}

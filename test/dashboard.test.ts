@@ -1,0 +1,241 @@
+// The dashboard over HTTP (app.handle): its session cookie, the Origin and CSRF checks on every
+// change, escaping, and the way back to sign-in. The browser suite (test/browser/dashboard.test.ts)
+// drives the same pages in Chromium.
+import { beforeEach, describe, expect, test } from "bun:test";
+import { addPerson, type SignInHarness, signInHarness } from "./support/sign-in";
+
+const ORIGIN = "http://localhost";
+const EMAIL = "ada@example.com";
+const PASSWORD = "correct horse battery";
+
+/** A browser's worth of the dashboard: a cookie jar, and forms posted from this origin. */
+class Browser {
+  cookies = new Map<string, string>();
+  constructor(readonly h: SignInHarness) {}
+
+  async request(
+    method: string,
+    path: string,
+    form?: Record<string, string | string[]>,
+    origin: string | null = ORIGIN,
+  ) {
+    const headers = new Headers({ "x-test-client": "10.0.0.9" });
+    if (this.cookies.size) headers.set("cookie", [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; "));
+    let body: string | undefined;
+    if (form) {
+      const params = new URLSearchParams();
+      for (const [k, v] of Object.entries(form)) for (const one of [v].flat()) params.append(k, one);
+      body = params.toString();
+      headers.set("content-type", "application/x-www-form-urlencoded");
+      if (origin !== null) headers.set("origin", origin);
+    }
+    const response = await this.h.app.handle(new Request(`${ORIGIN}${path}`, { method, headers, body }));
+    for (const cookie of response.headers.getSetCookie()) {
+      const [pair] = cookie.split(";");
+      const [name, value] = (pair as string).split("=") as [string, string];
+      if (/Expires=Thu, 01 Jan 1970/.test(cookie)) this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+    // Whitespace collapsed: pages are compared as text, not as the source's line breaks.
+    return { status: response.status, headers: response.headers, text: (await response.text()).replace(/\s+/g, " ") };
+  }
+
+  get(path: string) {
+    return this.request("GET", path);
+  }
+
+  post(path: string, form: Record<string, string | string[]>, origin: string | null = ORIGIN) {
+    return this.request("POST", path, form, origin);
+  }
+
+  /** The CSRF token on a page (every form of a signed-in page carries it). */
+  async csrf(path = "/dashboard/api-keys"): Promise<string> {
+    const page = await this.get(path);
+    const token = /name="csrf" value="([^"]+)"/.exec(page.text)?.[1];
+    if (!token) throw new Error(`no CSRF token on ${path}: ${page.status}`);
+    return token;
+  }
+
+  async signIn(email = EMAIL, password = PASSWORD) {
+    return this.post("/dashboard/sign-in", { email, password });
+  }
+}
+
+describe("the dashboard over HTTP", () => {
+  let h: SignInHarness;
+  let browser: Browser;
+
+  beforeEach(async () => {
+    h = signInHarness();
+    await addPerson(h, EMAIL, PASSWORD, "Ada");
+    browser = new Browser(h);
+  });
+
+  test("signed out, every page leads to sign-in and says where it was going", async () => {
+    for (const path of [
+      "/dashboard/api-keys",
+      "/dashboard/service-accounts",
+      "/dashboard/users",
+      "/dashboard/audit",
+      "/dashboard/events",
+    ]) {
+      const page = await browser.get(path);
+      expect(page.status).toBe(303);
+      expect(page.headers.get("location")).toBe(`/dashboard/sign-in?next=${encodeURIComponent(path)}`);
+    }
+    expect((await browser.get("/dashboard")).headers.get("location")).toBe("/dashboard/api-keys");
+    const signIn = await browser.get("/dashboard/sign-in");
+    expect(signIn.status).toBe(200);
+    expect(signIn.headers.get("content-security-policy")).toContain("script-src 'self'");
+    expect(signIn.text).toContain('<label for="email">Email</label>');
+  });
+
+  test("sign-in sets an HttpOnly, SameSite=Strict session cookie on /dashboard; a wrong password shows the API's message", async () => {
+    const wrong = await browser.signIn(EMAIL, "not the password");
+    expect(wrong.status).toBe(401);
+    expect(wrong.text).toContain("Invalid email or password");
+    expect(browser.cookies.size).toBe(0);
+
+    const ok = await browser.signIn();
+    expect(ok.status).toBe(303);
+    expect(ok.headers.get("location")).toBe("/dashboard/api-keys");
+    const cookie = ok.headers.getSetCookie().find((c) => c.startsWith("tollgate_session="));
+    expect(cookie).toMatch(/^tollgate_session=tgs_[0-9a-f]{64}; Path=\/dashboard; HttpOnly; SameSite=Strict; Expires=/);
+    expect(cookie).not.toContain("Secure");
+    const page = await browser.get("/dashboard/api-keys");
+    expect(page.status).toBe(200);
+    expect(page.text).toContain("<h1>API Keys</h1>");
+    // The cookie never opens the API: /v1 reads the Authorization header only.
+    const api = await h.app.handle(
+      new Request(`${ORIGIN}/v1/users/me`, {
+        headers: { cookie: `tollgate_session=${browser.cookies.get("tollgate_session")}` },
+      }),
+    );
+    expect(api.status).toBe(401);
+  });
+
+  test("a sign-in form posted from another origin is refused before any password is checked", async () => {
+    const refused = await browser.post(
+      "/dashboard/sign-in",
+      { email: EMAIL, password: PASSWORD },
+      "http://evil.example",
+    );
+    expect(refused.status).toBe(403);
+    expect(refused.text).toContain("This form was sent from another site");
+    expect(browser.cookies.size).toBe(0);
+  });
+
+  test("every change needs this dashboard's Origin and the session's CSRF token", async () => {
+    await browser.signIn();
+    const csrf = await browser.csrf();
+    const form = { csrf, name: "Worker", roles: "event_ingestor" };
+    const foreign = await browser.post("/dashboard/service-accounts", form, "http://evil.example");
+    expect(foreign.status).toBe(403);
+    expect(foreign.text).toContain("This form was sent from another site");
+    const noOrigin = await browser.post("/dashboard/service-accounts", form, null);
+    expect(noOrigin.status).toBe(403);
+    const noToken = await browser.post("/dashboard/service-accounts", { name: "Worker", roles: "event_ingestor" });
+    expect(noToken.status).toBe(403);
+    expect(noToken.text).toContain("This form has expired or was not sent by this dashboard");
+    const otherToken = await browser.post("/dashboard/service-accounts", { ...form, csrf: `${csrf.slice(0, -2)}xx` });
+    expect(otherToken.status).toBe(403);
+    const search = await h.call("POST", "/v1/users/search", { body: { type: "service_account" } });
+    expect(search.body.items).toEqual([]);
+
+    const done = await browser.post("/dashboard/service-accounts", form);
+    expect(done.status).toBe(303);
+    expect(done.headers.get("location")).toBe("/dashboard/service-accounts?notice=created");
+    const after = await h.call("POST", "/v1/users/search", { body: { type: "service_account" } });
+    expect(after.body.items.map((a: { name: string; roles: string[] }) => [a.name, a.roles])).toEqual([
+      ["Worker", ["event_ingestor"]],
+    ]);
+    // Another session's token is not this one's.
+    const other = new Browser(h);
+    await other.signIn();
+    const stolen = await other.post("/dashboard/service-accounts", { ...form, csrf });
+    expect(stolen.status).toBe(403);
+  });
+
+  test("every value is escaped: a service account named like markup shows as text", async () => {
+    await browser.signIn();
+    const name = `<img src=x onerror=alert(1)>"'&`;
+    const created = await browser.post("/dashboard/service-accounts", {
+      csrf: await browser.csrf(),
+      name,
+      roles: "event_reader",
+    });
+    expect(created.status).toBe(303);
+    const page = await browser.get("/dashboard/service-accounts");
+    expect(page.text).not.toContain("<img src=x");
+    expect(page.text).toContain("&lt;img src=x onerror=alert(1)&gt;&quot;&#39;&amp;");
+    const audit = await browser.get("/dashboard/audit");
+    expect(audit.text).not.toContain("<img src=x");
+  });
+
+  test("a refused action shows the API's own words", async () => {
+    await browser.signIn();
+    const none = await browser.post("/dashboard/service-accounts", { csrf: await browser.csrf(), name: "No roles" });
+    expect(none.status).toBe(400);
+    expect(none.text).toContain("Service accounts must have at least one role assigned");
+    expect(none.text).toContain('<dialog id="create-account"');
+    const key = await browser.post("/dashboard/api-keys", {
+      csrf: await browser.csrf(),
+      name: "k",
+      account_type: "service_account",
+      service_account_id: "usr_nobody",
+      expiration: "never",
+    });
+    expect(key.status).toBe(404);
+    expect(key.text).toContain("Service account not found");
+  });
+
+  test("signing out, or the session ending elsewhere, leads back to sign-in", async () => {
+    await browser.signIn();
+    const csrf = await browser.csrf();
+    const out = await browser.post("/dashboard/sign-out", { csrf });
+    expect(out.status).toBe(303);
+    expect(out.headers.get("location")).toBe("/dashboard/sign-in?reason=signed-out");
+    expect(browser.cookies.has("tollgate_session")).toBe(false);
+
+    await browser.signIn();
+    const token = browser.cookies.get("tollgate_session") as string;
+    const logout = await h.call("POST", "/v1/auth/logout", { bearer: token });
+    expect(logout.status).toBe(204);
+    const page = await browser.get("/dashboard/users");
+    expect(page.status).toBe(303);
+    expect(page.headers.get("location")).toBe("/dashboard/sign-in?reason=ended&next=%2Fdashboard%2Fusers");
+    expect(browser.cookies.has("tollgate_session")).toBe(false);
+    expect((await browser.get("/dashboard/sign-in?reason=ended")).text).toContain("Your session has ended");
+  });
+
+  test("a service account cannot sign in", async () => {
+    const sa = await h.call("POST", "/v1/users", {
+      body: { type: "service_account", name: "svc", roles: ["event_ingestor"] },
+    });
+    expect(sa.status).toBe(201);
+    const tried = await browser.signIn("svc", PASSWORD);
+    expect(tried.status).toBe(401);
+    expect(tried.text).toContain("Invalid email or password");
+  });
+
+  test("the environment switcher changes what the lists show", async () => {
+    await browser.signIn();
+    const envs = await h.call("GET", "/v1/environments");
+    const production = envs.body.items.find((e: { type: string }) => e.type === "production");
+    await browser.post("/dashboard/api-keys", {
+      csrf: await browser.csrf(),
+      name: "dev key",
+      account_type: "user",
+      expiration: "never",
+    });
+    const switched = await browser.post("/dashboard/environment", {
+      csrf: await browser.csrf(),
+      environment_id: production.id,
+      return_to: "/dashboard/api-keys",
+    });
+    expect(switched.status).toBe(303);
+    const prod = await browser.get("/dashboard/api-keys");
+    expect(prod.text).not.toContain("dev key");
+    expect(prod.text).toMatch(new RegExp(`<option value="${production.id}" selected> ?Production ?</option>`));
+  });
+});

@@ -133,8 +133,10 @@ export function htmlResponse(page: Html, options: { status?: number; cookies?: s
     "content-type": "text/html; charset=utf-8",
     "content-security-policy": DASHBOARD_CSP,
     "cache-control": "no-store",
-    // Setup and set-password pages carry their token in the address: it is never sent on.
-    "referrer-policy": "no-referrer",
+    // Setup and set-password pages carry their token in the address: it is never sent to another
+    // site. Not no-referrer: with it, Chromium sends "Origin: null" on a form post, which the
+    // Origin check (rightly) refuses.
+    "referrer-policy": "same-origin",
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
   });

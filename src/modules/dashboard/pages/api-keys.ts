@@ -20,6 +20,7 @@ import {
   when,
 } from "../layout";
 import { DASHBOARD_PATH, redirect, visitOf, type Server } from "../session";
+import { Reveals } from "../reveal";
 import { rolesText } from "./service-accounts";
 
 export const API_KEYS_PATH = `${DASHBOARD_PATH}/api-keys`;
@@ -256,8 +257,13 @@ function render(app: AppContext, request: Request, view: View): Response {
   return htmlResponse(signedInPage(app, visit, API_KEYS_PATH, "API Keys", content), { status: view.status });
 }
 
+/** Keys just made, waiting for the page that shows them once (see Reveals). */
+const revealed = new Reveals<NonNullable<View["created"]>>();
+
 export function apiKeysPage(app: AppContext, request: Request): Response {
   const query = new URL(request.url).searchParams;
+  const created = revealed.take(visitOf(request).principal.credential.id, query.get("created"));
+  if (created) return render(app, request, { created });
   const revoke = query.get("revoke");
   const rotate = query.get("rotate");
   return render(app, request, {
@@ -265,6 +271,12 @@ export function apiKeysPage(app: AppContext, request: Request): Response {
     revoke: revoke ? { id: revoke } : undefined,
     rotate: rotate ? { id: rotate } : undefined,
   });
+}
+
+/** After a create or rotate: on to the page that shows the new key, once. */
+function showOnce(request: Request, created: NonNullable<View["created"]>): Response {
+  const id = revealed.put(visitOf(request).principal.credential.id, created);
+  return redirect(`${API_KEYS_PATH}?created=${id}`);
 }
 
 /** The form's Expiration as the API's `expires_at` (absent: never). */
@@ -294,7 +306,7 @@ export async function createApiKey(app: AppContext, request: Request, server: Se
     });
     return createKey(app, principal, auditContextOf(app, { principal, request, server }), input);
   });
-  if (result.ok) return render(app, request, { created: { key: result.value, rotated: false } });
+  if (result.ok) return showOnce(request, { key: result.value, rotated: false });
   return render(app, request, { create: { open: true, values, error: result.message }, status: result.status });
 }
 
@@ -326,6 +338,6 @@ export async function rotateApiKey(
       input.grace_period_seconds ?? 0,
     );
   });
-  if (result.ok) return render(app, request, { created: { key: result.value, rotated: true } });
+  if (result.ok) return showOnce(request, { key: result.value, rotated: true });
   return render(app, request, { rotate: { id, error: result.message }, error: result.message, status: result.status });
 }

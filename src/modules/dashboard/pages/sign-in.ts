@@ -45,7 +45,9 @@ function signInForm(options: { email?: string; next?: string | null; error?: str
         <input
           id="email"
           name="email"
-          type="email"
+          type="text"
+          inputmode="email"
+          spellcheck="false"
           autocomplete="username"
           required
           maxlength="320"

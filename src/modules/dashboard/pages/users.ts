@@ -17,7 +17,8 @@ import {
   table,
   when,
 } from "../layout";
-import { DASHBOARD_PATH, ownOrigin, visitOf, type Server } from "../session";
+import { Reveals } from "../reveal";
+import { DASHBOARD_PATH, ownOrigin, redirect, visitOf, type Server } from "../session";
 
 export const USERS_PATH = `${DASHBOARD_PATH}/users`;
 export const LINK_SHOWN_ONCE = "Send this link to them now: it cannot be shown again. It works once, for 7 days.";
@@ -91,7 +92,13 @@ function render(app: AppContext, request: Request, view: View): Response {
   return htmlResponse(signedInPage(app, visit, USERS_PATH, "Users", content), { status: view.status });
 }
 
+/** Invite links just made, waiting for the page that shows them once (see Reveals). */
+const revealed = new Reveals<NonNullable<View["invited"]>>();
+
 export function usersPage(app: AppContext, request: Request): Response {
+  const query = new URL(request.url).searchParams;
+  const invited = revealed.take(visitOf(request).principal.credential.id, query.get("invited"));
+  if (invited) return render(app, request, { invited });
   return render(app, request, { invite: { open: new URL(request.url).searchParams.get("invite") === "1" } });
 }
 
@@ -107,11 +114,10 @@ export async function inviteUser(app: AppContext, request: Request, server: Serv
     return render(app, request, { invite: { open: true, email, name, error: result.message }, status: result.status });
   const link = result.value.setPassword;
   if (!link) throw new Error("an invited user account has a set-password link");
-  return render(app, request, {
-    invited: {
-      email: result.value.row.email ?? email,
-      url: passwordLinkUrl(ownOrigin(request), "set_password", link.token),
-      expiresAt: link.expiresAt,
-    },
+  const id = revealed.put(visitOf(request).principal.credential.id, {
+    email: result.value.row.email ?? email,
+    url: passwordLinkUrl(ownOrigin(request), "set_password", link.token),
+    expiresAt: link.expiresAt,
   });
+  return redirect(`${USERS_PATH}?invited=${id}`);
 }

@@ -34,6 +34,8 @@ for (const close of document.querySelectorAll("[data-close]")) {
 }
 for (const dialog of document.querySelectorAll("dialog")) {
   dialog.addEventListener("close", () => {
+    // Made modal again (openModal closes an open one first): not closed at all.
+    if (dialog.open) return;
     const back = dialog.querySelector("[data-close]");
     if (back && location.search) history.replaceState(null, "", back.getAttribute("href"));
     // A key or link shown once is gone from the page once its dialog closes.

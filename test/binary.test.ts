@@ -14,6 +14,7 @@ import pkg from "../package.json" with { type: "json" };
 const root = join(import.meta.dir, "..");
 const nodeModules = join(root, "node_modules");
 const PORTAL_STATIC = join(root, "src/modules/portal-page/static");
+const DASHBOARD_STATIC = join(root, "src/modules/dashboard/static");
 /** Build tools, not inputs of the build: left out of the copy (they are most of its size). */
 const BUILD_TOOLS = new Set([
   "bun",
@@ -166,6 +167,20 @@ describe("dist/tollgate, with no Node, Bun or node_modules", () => {
         const asset = await fetch(`${server.baseUrl}/portal/assets/${name}`);
         expect({ name, status: asset.status }).toEqual({ name, status: 200 });
         expect(await asset.text()).toBe(await Bun.file(join(PORTAL_STATIC, name)).text());
+      }
+      // The dashboard's sign-in page and everything it loads, byte for byte the files in src/.
+      const signIn = await fetch(`${server.baseUrl}/dashboard/sign-in`);
+      expect(signIn.status).toBe(200);
+      expect(signIn.headers.get("content-security-policy")).toStartWith("default-src 'self';");
+      const signInHtml = await signIn.text();
+      const dashboardAssets = [...signInHtml.matchAll(/\s(?:src|href)="\/dashboard\/assets\/([^"]+)"/g)].map(
+        (m) => m[1] as string,
+      );
+      expect(new Set(dashboardAssets)).toEqual(new Set(["icon.svg", "dashboard.css", "dashboard.js"]));
+      for (const name of dashboardAssets) {
+        const asset = await fetch(`${server.baseUrl}/dashboard/assets/${name}`);
+        expect({ name, status: asset.status }).toEqual({ name, status: 200 });
+        expect(await asset.text()).toBe(await Bun.file(join(DASHBOARD_STATIC, name)).text());
       }
       // A portal link leads to that page on this server, on the port it actually got.
       const headers = { "X-API-Key": DEV_KEY, "Content-Type": "application/json" };

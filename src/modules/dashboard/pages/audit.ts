@@ -92,9 +92,15 @@ export async function auditPage(app: AppContext, request: Request): Promise<Resp
         <th scope="row" class="mono">${row.action}</th>
         <td>${row.resource_type}<span class="muted small block mono">${row.resource_id}</span></td>
         <td>
-          ${row.actor.name ?? html`<span class="muted">unknown</span>`}<span class="muted small block"
-            >${row.actor.type}${row.actor.id ? html` · <span class="mono">${row.actor.id}</span>` : null}</span
-          >
+          ${
+            row.actor.id
+              ? html`<a
+                  href="${AUDIT_PATH}?actor_id=${encodeURIComponent(row.actor.id)}"
+                  title="Only this actor (${row.actor.id})"
+                  >${row.actor.name ?? row.actor.id}</a
+                >`
+              : html`<span class="muted">${row.actor.name ?? "unknown"}</span>`
+          }<span class="muted small block">${row.actor.type}</span>
         </td>
         <td>
           <details>

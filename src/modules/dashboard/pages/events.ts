@@ -30,12 +30,7 @@ export function dayChart(days: DayCount[]): Html {
   const scale = (height - top - bottom) / max;
   const total = days.reduce((sum, d) => sum + d.count, 0);
   return html`<figure class="chart">
-    <svg
-      viewBox="0 0 ${width} ${height}"
-      role="img"
-      aria-labelledby="chart-title chart-desc"
-      preserveAspectRatio="none"
-    >
+    <svg viewBox="0 0 ${width} ${height}" role="img" aria-labelledby="chart-title chart-desc">
       <title id="chart-title">Events per day, last ${DAYS} days</title>
       <desc id="chart-desc">${total} events in all; the busiest day had ${max === 1 && total === 0 ? 0 : max}.</desc>
       <line x1="0" y1="${height - bottom}" x2="${width}" y2="${height - bottom}" class="axis"></line>
@@ -53,14 +48,20 @@ export function dayChart(days: DayCount[]): Html {
       ${[0, Math.floor(days.length / 2), days.length - 1].map((i) => {
         const d = days[i];
         return d
-          ? html`<text x="${(i * slot + slot / 2).toFixed(1)}" y="${height - 6}" text-anchor="middle" class="tick"
+          ? html`<text
+              x="${i === 0 ? 2 : i === days.length - 1 ? width - 2 : (i * slot + slot / 2).toFixed(1)}"
+              y="${height - 6}"
+              text-anchor="${i === 0 ? "start" : i === days.length - 1 ? "end" : "middle"}"
+              class="tick"
               >${d.day.slice(5)}</text
             >`
           : null;
       })}
       <text x="4" y="12" class="tick">${max}</text>
     </svg>
-    <figcaption class="muted small">${total} events in the last ${DAYS} days (UTC), this environment.</figcaption>
+    <figcaption class="muted small">
+      ${total} event${total === 1 ? "" : "s"} in the last ${DAYS} days (UTC), this environment.
+    </figcaption>
   </figure>`;
 }
 

@@ -29,7 +29,7 @@ import { rbacController } from "./modules/rbac";
 import { secretsController } from "./modules/secrets";
 import { LastUsedRecorder } from "./modules/secrets/last-used";
 import { findVerifiableKey } from "./modules/secrets/store";
-import { SignInLimiter } from "./modules/sessions/limiter";
+import { SIGN_IN_LIMITS, SignInLimiter } from "./modules/sessions/limiter";
 import { type PasswordHasher, Passwords } from "./modules/sessions/passwords";
 import { findVerifiableSession } from "./modules/sessions/store";
 import { signInController } from "./modules/sign-in";
@@ -130,7 +130,10 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
     keyCache,
     sessionCache,
     passwords: new Passwords(options.passwords),
-    signInLimiter: new SignInLimiter(logger, options.now),
+    signInLimiter: new SignInLimiter(logger, options.now, {
+      ...SIGN_IN_LIMITS,
+      maxFailuresPerAddress: config.auth.sign_in.max_failures_per_address,
+    }),
     environments,
     lastUsed,
     authenticator,

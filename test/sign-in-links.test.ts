@@ -293,14 +293,20 @@ describe("sign-up", () => {
 });
 
 describe("config", () => {
-  test("auth.session.ttl_seconds (7 days) and auth.signup.enabled (false), overridable by TOLLGATE_*", () => {
+  test("auth.session.ttl_seconds (7 days), auth.signup.enabled (false) and auth.sign_in.max_failures_per_address (100), overridable by TOLLGATE_*", () => {
     const defaults = loadConfig({ cwd: tempDir("config-"), env: {} });
     expect(defaults.auth.session).toEqual({ ttl_seconds: 7 * 24 * 3600 });
     expect(defaults.auth.signup).toEqual({ enabled: false });
+    expect(defaults.auth.sign_in).toEqual({ max_failures_per_address: 100 });
     const set = loadConfig({
       cwd: tempDir("config-"),
-      env: { TOLLGATE_AUTH_SESSION_TTL_SECONDS: "3600", TOLLGATE_AUTH_SIGNUP_ENABLED: "true" },
+      env: {
+        TOLLGATE_AUTH_SESSION_TTL_SECONDS: "3600",
+        TOLLGATE_AUTH_SIGNUP_ENABLED: "true",
+        TOLLGATE_AUTH_SIGN_IN_MAX_FAILURES_PER_ADDRESS: "1000",
+      },
     });
+    expect(set.auth.sign_in.max_failures_per_address).toBe(1000);
     expect(set.auth.session.ttl_seconds).toBe(3600);
     expect(set.auth.signup.enabled).toBe(true);
     expect(() => loadConfig({ cwd: tempDir("config-"), env: { TOLLGATE_AUTH_SESSION_TTL_SECONDS: "5" } })).toThrow(

@@ -5,6 +5,8 @@
 import { describe, expect, test } from "bun:test";
 import { sql } from "../src/db";
 import { sha256Hex } from "../src/modules/auth/hash";
+import { createLogger } from "../src/http/logging";
+import { SIGN_IN_LIMITS, SignInLimiter } from "../src/modules/sessions/limiter";
 import { DEFAULT_TENANT, errorOf } from "./support/harness";
 import { environmentOf } from "./support/keys";
 import { addPerson, login, type SignInHarness, signInHarness } from "./support/sign-in";
@@ -265,11 +267,29 @@ describe("failed sign-ins are limited per address and per email", () => {
     expect((await login(h, "alice@example.com", PASSWORD, "203.0.113.99")).status).toBe(200);
   });
 
-  test("5 failures from one address, on any emails: that address is refused; others are not", async () => {
+  test("5 failures for made-up emails from one shared address (a proxy, a NAT) do not lock alice out from it", async () => {
     const h = signInHarness();
     await addPerson(h, "alice@example.com", PASSWORD);
     await addPerson(h, "bob@example.com", PASSWORD);
+    const PROXY = "172.17.0.1";
     for (let i = 0; i < 5; i++) {
+      expect((await login(h, `nobody${i}@example.com`, "wrong password!", PROXY)).status).toBe(401);
+    }
+    expect((await login(h, "alice@example.com", PASSWORD, PROXY)).status).toBe(200);
+    // 5 failures on alice's email do lock her (SPEC's accepted lockout), from everywhere.
+    for (let i = 0; i < 5; i++) {
+      expect((await login(h, "alice@example.com", "wrong password!", `203.0.113.${i}`)).status).toBe(401);
+    }
+    expect((await login(h, "alice@example.com", PASSWORD, PROXY)).status).toBe(429);
+    expect((await login(h, "alice@example.com", PASSWORD, "198.51.100.7")).status).toBe(429);
+    expect((await login(h, "bob@example.com", PASSWORD, PROXY)).status).toBe(200);
+  });
+
+  test("one address alone is limited against spraying: 100 failures on any emails, then that address is refused; others are not", async () => {
+    const h = signInHarness();
+    await addPerson(h, "alice@example.com", PASSWORD);
+    await addPerson(h, "bob@example.com", PASSWORD);
+    for (let i = 0; i < 100; i++) {
       expect((await login(h, `guess${i}@example.com`, "wrong password!", "198.51.100.1")).status).toBe(401);
     }
     const blocked = await login(h, "alice@example.com", PASSWORD, "198.51.100.1");
@@ -278,19 +298,44 @@ describe("failed sign-ins are limited per address and per email", () => {
     // Another address signs in; its success does not reset the first address's count.
     expect((await login(h, "alice@example.com", PASSWORD, "198.51.100.2")).status).toBe(200);
     expect((await login(h, "bob@example.com", PASSWORD, "198.51.100.1")).status).toBe(429);
-    // IPv6 counts by /64, as the failed-credential limit does.
-    for (let i = 0; i < 5; i++) await login(h, `v6-${i}@example.com`, "wrong password!", `2001:db8:1:2::${i + 1}`);
+  });
+
+  test("the spraying limit is auth.sign_in.max_failures_per_address; IPv6 counts by /64", async () => {
+    const h = signInHarness({ auth: { sign_in: { max_failures_per_address: 8 } } });
+    await addPerson(h, "bob@example.com", PASSWORD);
+    for (let i = 0; i < 8; i++) await login(h, `v6-${i}@example.com`, "wrong password!", `2001:db8:1:2::${i + 1}`);
     expect((await login(h, "bob@example.com", PASSWORD, "2001:db8:1:2::ffff")).status).toBe(429);
     expect((await login(h, "bob@example.com", PASSWORD, "2001:db8:1:3::1")).status).toBe(200);
+  });
+
+  test("a flood of new emails from a blocked address cannot make the limiter forget a locked email", async () => {
+    const h = signInHarness();
+    // A small table, so the flood that once took 100,005 requests takes a few hundred.
+    h.context.signInLimiter = new SignInLimiter(createLogger("silent"), () => h.clock.t, {
+      ...SIGN_IN_LIMITS,
+      maxTracked: 50,
+    });
+    await addPerson(h, "victim@example.com", PASSWORD);
+    for (let i = 1; i <= 5; i++) {
+      expect((await login(h, "victim@example.com", `guess ${i} at it`, `10.0.0.${i}`)).status).toBe(401);
+    }
+    expect((await login(h, "victim@example.com", PASSWORD, "10.0.0.6")).status).toBe(429);
+    // One address floods: its failures until its spraying limit, then cheap 429s.
+    for (let i = 0; i < 300; i++) await login(h, `flood${i}@flood.example`, "whatever1", "10.9.9.9");
+    const verified = h.verifications.length;
+    const again = await login(h, "victim@example.com", "guess 7 at it", "10.0.0.7");
+    expect(again.status).toBe(429);
+    expect(h.verifications.length).toBe(verified);
+    expect((await login(h, "victim@example.com", PASSWORD, "10.0.0.8")).status).toBe(429);
   });
 
   test("a success clears nothing: signing into one's own account buys no more guesses", async () => {
     const h = signInHarness();
     await addPerson(h, "mallory@example.com", PASSWORD);
-    for (let i = 0; i < 4; i++) await login(h, `victim${i}@example.com`, "guess", "192.0.2.66");
+    for (let i = 0; i < 4; i++) await login(h, "victim@example.com", `guess ${i}`, "192.0.2.66");
     expect((await login(h, "mallory@example.com", PASSWORD, "192.0.2.66")).status).toBe(200);
-    expect((await login(h, "victim9@example.com", "guess", "192.0.2.66")).status).toBe(401);
-    expect((await login(h, "victim10@example.com", "guess", "192.0.2.66")).status).toBe(429);
+    expect((await login(h, "victim@example.com", "guess 4", "192.0.2.66")).status).toBe(401);
+    expect((await login(h, "victim@example.com", "guess 5", "192.0.2.66")).status).toBe(429);
   });
 
   test("attempts in flight count: a burst of concurrent guesses gets no more than 5 checked", async () => {

@@ -61,6 +61,15 @@ export const ConfigSchema = T.Object(
           },
           strict,
         ),
+        // Failed sign-ins (SPEC §10: 5 in 15 minutes per email, and per address for that email).
+        sign_in: T.Object(
+          {
+            // Failures from one address alone (IPv6 by /64), on any emails, in 15 minutes: a
+            // spraying limit, high because everyone behind one reverse proxy or NAT shares it.
+            max_failures_per_address: T.Integer({ minimum: 1, maximum: 1_000_000 }),
+          },
+          strict,
+        ),
         // Sessions of people who signed in (POST /v1/auth/login): how long one lasts.
         session: T.Object(
           {
@@ -142,6 +151,7 @@ export const DEFAULT_CONFIG: Config = {
       negative_cache_size: 10_000,
     },
     failed_attempts: { max_failures: 30, window_seconds: 60, max_addresses: 10_000, log_lines_per_second: 10 },
+    sign_in: { max_failures_per_address: 100 },
     session: { ttl_seconds: 7 * 24 * 3600 },
     signup: { enabled: false },
   },

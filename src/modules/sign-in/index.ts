@@ -74,8 +74,9 @@ export function signInController(app: AppContext) {
             "Answers `{token, user_id, tenant_id, expires_at}`. Send the token as `Authorization: Bearer <token>` " +
             "on any /v1 route to act as that user account (full access). A wrong email, a wrong password, an " +
             "archived account and an account without a password all answer 401 `Invalid email or password`. " +
-            "After 5 failures in 15 minutes from one address, or for one email, attempts are answered 429 with " +
-            "Retry-After until the window ends. `token` (Flexprice's hosted sign-in) is accepted and ignored.",
+            "After 5 failures in 15 minutes for one email (from any address), or 100 from one address on any " +
+            "emails (auth.sign_in.max_failures_per_address), attempts are answered 429 with Retry-After until the " +
+            "window ends. `token` (Flexprice's hosted sign-in) is accepted and ignored.",
         },
       },
     )

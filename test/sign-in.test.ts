@@ -491,23 +491,52 @@ describe("what revokes sessions", () => {
     expect(auditRows(h, "user.password_changed")).toHaveLength(0);
   });
 
-  test("wrong current passwords count as failed sign-ins of that account", async () => {
+  test("a locked email does not keep its owner from changing the password from a live session", async () => {
+    const h = signInHarness();
+    const alice = await addPerson(h, "alice@example.com", PASSWORD);
+    for (let i = 0; i < 5; i++) await login(h, "alice@example.com", `wrong guess ${i}`, `192.0.2.${i}`);
+    expect((await login(h, "alice@example.com", PASSWORD, "198.51.100.7")).status).toBe(429);
+    const changed = await h.call("POST", "/v1/auth/password", {
+      bearer: alice.token,
+      from: "198.51.100.7",
+      body: { current_password: PASSWORD, new_password: "a brand new passphrase" },
+    });
+    expect(changed.status).toBe(204);
+  });
+
+  test("wrong current passwords from a session count against (address, session), not the email", async () => {
     const h = signInHarness();
     await addPerson(h, "alice@example.com", PASSWORD);
     const token = (await login(h, "alice@example.com", PASSWORD)).body.token;
+    const change = (current: string, from: string) =>
+      h.call("POST", "/v1/auth/password", {
+        bearer: token,
+        from,
+        body: { current_password: current, new_password: "a new passphrase" },
+      });
+    for (let i = 0; i < 5; i++) expect((await change(`guess ${i} at it`, "203.0.113.5")).status).toBe(403);
+    const limited = await change(PASSWORD, "203.0.113.5");
+    expect(limited.status).toBe(429);
+    expect(errorOf(limited).message).toBe(TOO_MANY);
+    // Alice still signs in (her email counted nothing), and the session changes it from elsewhere.
+    expect((await login(h, "alice@example.com", PASSWORD, "198.51.100.9")).status).toBe(200);
+    expect((await change(PASSWORD, "198.51.100.9")).status).toBe(204);
+  });
+
+  test("wrong current passwords with a key acting as the account count as failed sign-ins of its email", async () => {
+    const h = signInHarness();
+    const alice = await addPerson(h, "alice@example.com", PASSWORD);
+    const key = await h.call("POST", "/v1/secrets/api/keys", { bearer: alice.token, body: { name: "alice's key" } });
+    expect(key.status).toBe(201);
     for (let i = 0; i < 5; i++) {
       const res = await h.call("POST", "/v1/auth/password", {
-        bearer: token,
+        key: key.body.api_key,
+        from: "203.0.113.6",
         body: { current_password: `guess ${i} at it`, new_password: "a new passphrase" },
       });
       expect(res.status).toBe(403);
     }
-    const limited = await h.call("POST", "/v1/auth/password", {
-      bearer: token,
-      body: { current_password: PASSWORD, new_password: "a new passphrase" },
-    });
-    expect(limited.status).toBe(429);
-    expect(errorOf(limited).message).toBe(TOO_MANY);
+    expect((await login(h, "alice@example.com", PASSWORD, "198.51.100.9")).status).toBe(429);
   });
 
   test("archiving a user account revokes its sessions at once", async () => {

@@ -17,8 +17,9 @@ import { personAudit, type SignedIn, type SignInDeps, startSession } from "./sig
 /**
  * POST /v1/auth/password: a person changes their own password, proving the current one. Every
  * session of the account is revoked at once (the one that asked too: sign in again), as is any
- * unused set-password link. A wrong current password counts as a failed sign-in of that
- * account (the same limit), so a stolen session cannot be used to guess it.
+ * unused set-password link. A wrong current password counts as a failed sign-in: from a
+ * session, against that (address, session) only (see SignInLimiter.beginForSession), else
+ * against the account's email like a sign-in, so a stolen credential cannot be used to guess it.
  *
  * Any credential acting as a user account may call it (a session, the account's key, a config
  * key); a service account has no password (403).
@@ -36,7 +37,13 @@ export async function changePassword(
   if (!account || account.password_hash === null || account.email === null) {
     throw signInRefused(SignInOutcome.NoPasswordYet);
   }
-  const admission = deps.signInLimiter.begin(facts.address, account.email);
+  // From a session, the attempt counts against (address, session) only: a guesser who locked
+  // the email cannot keep its owner from changing it. Any other credential (a key acting as the
+  // account) counts like a sign-in of its email.
+  const admission =
+    principal.credential.kind === "session"
+      ? deps.signInLimiter.beginForSession(facts.address, principal.credential.id)
+      : deps.signInLimiter.begin(facts.address, account.email);
   if ("retryAfterSeconds" in admission) throw tooManyAttempts(admission.retryAfterSeconds);
   const { attempt } = admission;
   let revoked: string[];

@@ -290,6 +290,57 @@ describe("sign-up", () => {
     });
     expect(short.status).toBe(400);
   });
+
+  test("each attempt counts against its address's sign-in limit, whatever its outcome: each costs a hash", async () => {
+    const h = signInHarness({ auth: { signup: { enabled: true }, sign_in: { max_failures_per_address: 3 } } });
+    const signup = (email: string, from: string) =>
+      h.call("POST", "/v1/auth/signup", { key: null, from, body: { email, password: PASSWORD } });
+    expect((await signup("one@example.com", "192.0.2.20")).status).toBe(200);
+    expect((await signup("ONE@example.com", "192.0.2.20")).status).toBe(409);
+    expect((await signup("two@example.com", "192.0.2.20")).status).toBe(200);
+    const tenants = sql(h.context.db, "SELECT count(*) FROM tenants").pluck().get();
+    const refused = await signup("three@example.com", "192.0.2.20");
+    expect(refused.status).toBe(429);
+    expect(errorOf(refused).message).toBe("Too many sign-in attempts; try again later");
+    expect(refused.headers.get("retry-after")).toBe(String(15 * 60));
+    expect(sql(h.context.db, "SELECT count(*) FROM tenants").pluck().get()).toBe(tenants);
+    // The same count as sign-in's limit for one address alone; other addresses are not touched.
+    expect((await login(h, "one@example.com", PASSWORD, "192.0.2.20")).status).toBe(429);
+    expect((await signup("three@example.com", "192.0.2.21")).status).toBe(200);
+    expect((await login(h, "one@example.com", PASSWORD, "192.0.2.21")).status).toBe(200);
+  });
+
+  test("an email another tenant's user took first is released by archiving that account", async () => {
+    const h = signInHarness({ auth: { signup: { enabled: true } } });
+    // Tenant B signs up; a user of the default tenant invites B's CEO's email and uses the link itself.
+    const b = await h.call("POST", "/v1/auth/signup", {
+      key: null,
+      body: { email: "admin@b.example", password: PASSWORD, tenant_name: "B" },
+    });
+    const squat = await invite(h, "ceo@b.example");
+    const squatted = await h.call("POST", "/v1/auth/set-password", {
+      key: null,
+      body: { token: tokenOf(squat.set_password_url), password: "the squatter's password" },
+    });
+    expect(squatted.status).toBe(200);
+    const real = await h.call("POST", "/v1/users", {
+      bearer: b.body.token,
+      body: { type: "user", email: "ceo@b.example" },
+    });
+    const link = { token: tokenOf(real.body.set_password_url), password: "the real ceo's password" };
+    const refused = await h.call("POST", "/v1/auth/set-password", { key: null, body: link });
+    expect(refused.status).toBe(409);
+    expect(errorOf(refused).message).toBe("This email already signs in to another account");
+    // An operator of the default tenant archives the squatting account: the email is free again.
+    expect((await h.call("DELETE", `/v1/users/${squat.id}`)).status).toBe(204);
+    const released = await h.call("POST", "/v1/auth/set-password", { key: null, body: link });
+    expect(released.status).toBe(200);
+    expect(released.body.tenant_id).toBe(b.body.tenant_id);
+    const signedIn = await login(h, "ceo@b.example", "the real ceo's password");
+    expect(signedIn.status).toBe(200);
+    expect(signedIn.body.user_id).toBe(real.body.id);
+    expect((await login(h, "ceo@b.example", "the squatter's password")).status).toBe(401);
+  });
 });
 
 describe("config", () => {

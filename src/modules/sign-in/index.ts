@@ -158,19 +158,21 @@ export function signInController(app: AppContext) {
     )
     .post(
       "/signup",
-      async ({ request, body }) => toAuthResponse(await signUp(app, body, requestFactsOf(app, request))),
+      ({ request, body }) =>
+        answer(request, async () => toAuthResponse(await signUp(app, body, requestFactsOf(app, request)))),
       {
         public: true,
         // Refused before the body is validated: a disabled route says only that it is disabled.
         transform: () => assertSignupEnabled(app),
         body: SignupBody,
-        response: { 200: AuthResponseSchema, ...errorResponses(400, 403, 409, 503) },
+        response: { 200: AuthResponseSchema, ...errorResponses(400, 403, 409, 429, 503) },
         detail: {
           summary: "Sign up: a new tenant and its first user account (off unless auth.signup.enabled)",
           description:
             "Creates a tenant with its Development (default) and Production environments and a user account with " +
             "this email and password, and answers like login. 403 `Sign-up is disabled` unless the server enables " +
-            "it. `token` and `metadata` (Flexprice's) are accepted and ignored.",
+            "it. Every attempt counts against the client address's sign-in limit (429 with Retry-After past it). " +
+            "`token` and `metadata` (Flexprice's) are accepted and ignored.",
         },
       },
     );

@@ -5,7 +5,7 @@ import { ensureTenant } from "../environments/service";
 import { USER_ACCOUNT_ROLES } from "../rbac/roles";
 import { findUser, toUserResponse } from "../users/service";
 import { emailSignsInElsewhere, isUniqueViolation } from "./accounts";
-import { type RequestFacts, SignInOutcome, signInRefused } from "./model";
+import { type RequestFacts, SignInOutcome, signInRefused, tooManyAttempts } from "./model";
 import { personAudit, type SignedIn, type SignInDeps, startSession } from "./sign-in";
 
 /** Whether POST /v1/auth/signup is on (auth.signup.enabled); refused with 403 when it is not. */
@@ -18,6 +18,7 @@ export function assertSignupEnabled(deps: Pick<SignInDeps, "config">): void {
  * (Development, the default, and Production) and a user account that signs in with this email
  * and password; answered like login. Audited in the new tenant as `user.created` by the
  * person themself, then `user.signed_in`. An email that already signs in anywhere is a 409.
+ * Every attempt counts against the client address's sign-in limit (429 past it).
  */
 export async function signUp(
   deps: SignInDeps,
@@ -25,6 +26,10 @@ export async function signUp(
   facts: RequestFacts,
 ): Promise<SignedIn> {
   assertSignupEnabled(deps);
+  // Every attempt counts against the address, whatever its outcome: each costs a hash, and a
+  // 409 says an email signs in somewhere (see the README's sign-up paragraph).
+  const admission = deps.signInLimiter.beginSignUp(facts.address);
+  if ("retryAfterSeconds" in admission) throw tooManyAttempts(admission.retryAfterSeconds);
   const email = input.email.trim();
   const { db } = deps;
   if (emailSignsInElsewhere(db, email, null)) throw signInRefused(SignInOutcome.EmailTaken);

@@ -491,6 +491,49 @@ describe("what revokes sessions", () => {
     expect(auditRows(h, "user.password_changed")).toHaveLength(0);
   });
 
+  test("POST /v1/auth/password takes any credential of a user account; every service account's is refused alike", async () => {
+    const h = signInHarness();
+    const alice = await addPerson(h, "alice@example.com", PASSWORD);
+    const body = { current_password: "not the password", new_password: "a new passphrase" };
+    for (const roles of [["event_ingestor"], ["event_reader"], ["super_admin"]]) {
+      const account = await h.call("POST", "/v1/users", { body: { type: "service_account", name: "Bot", roles } });
+      const key = await h.call("POST", "/v1/secrets/api/keys", {
+        body: { name: "k", service_account_id: account.body.id },
+      });
+      const res = await h.call("POST", "/v1/auth/password", { key: key.body.api_key, body });
+      expect([roles[0], res.status, errorOf(res).message]).toEqual([
+        roles[0],
+        403,
+        "Service accounts have no password: only user accounts sign in",
+      ]);
+    }
+    // A publishable key changes nothing, as everywhere (SPEC §2), even with the right password.
+    const publishable = await h.call("POST", "/v1/secrets/api/keys", {
+      bearer: alice.token,
+      body: { name: "pk", type: "publishable_key" },
+    });
+    expect(publishable.status).toBe(201);
+    const pk = await h.call("POST", "/v1/auth/password", {
+      key: publishable.body.api_key,
+      body: { current_password: PASSWORD, new_password: "a new passphrase" },
+    });
+    expect(pk.status).toBe(403);
+    expect(errorOf(pk).message).toBe("Publishable keys cannot access this resource");
+    // A config key acts as its user account: the default one, which has no password yet.
+    const configKey = await h.call("POST", "/v1/auth/password", { body });
+    expect(configKey.status).toBe(400);
+    expect(errorOf(configKey).message).toBe("This account has no password yet: set one with its set-password link");
+    // A session, and a private key of the account: a wrong current password is theirs to get wrong.
+    expect((await h.call("POST", "/v1/auth/password", { bearer: alice.token, body })).status).toBe(403);
+    const own = await h.call("POST", "/v1/secrets/api/keys", { bearer: alice.token, body: { name: "sk" } });
+    const withKey = await h.call("POST", "/v1/auth/password", {
+      key: own.body.api_key,
+      body: { current_password: PASSWORD, new_password: "a new passphrase" },
+    });
+    expect(withKey.status).toBe(204);
+    expect((await login(h, "alice@example.com", "a new passphrase")).status).toBe(200);
+  });
+
   test("a locked email does not keep its owner from changing the password from a live session", async () => {
     const h = signInHarness();
     const alice = await addPerson(h, "alice@example.com", PASSWORD);

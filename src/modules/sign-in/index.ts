@@ -110,14 +110,19 @@ export function signInController(app: AppContext) {
         set.status = 204;
       },
       {
-        permission: "user:write",
+        // Any principal: the service refuses a publishable key and every service account's
+        // credential with the same answer, whatever its roles (a permission here would answer
+        // an event_ingestor "Insufficient permissions" instead).
+        authenticated: true,
         body: PasswordChangeBody,
         response: { 204: t.Void(), ...errorResponses(400, 401, 403, 503) },
         detail: {
           summary: "Change your password; every session of your account ends at once",
           description:
-            "For a user account (a service account has no password: 403). A wrong `current_password` is a 403 and " +
-            "counts as a failed sign-in of the account. The new password is 8 to 256 characters.",
+            "For any credential of a user account: a session, its private key, a config key. A service account's " +
+            "credential, whatever its roles, is a 403 (it has no password), as is a publishable key. A wrong " +
+            "`current_password` is a 403 and counts as a failed sign-in (from a session: of that session from " +
+            "that address). The new password is 8 to 256 characters.",
         },
       },
     )

@@ -1,6 +1,6 @@
 import type { AuditContext } from "../audit/model";
 import { recordAudit } from "../audit/service";
-import type { Principal } from "../auth/model";
+import { AccessOutcome, accessDenied, type Principal } from "../auth/model";
 import {
   findPasswordToken,
   markPasswordTokenUsed,
@@ -21,8 +21,9 @@ import { personAudit, type SignedIn, type SignInDeps, startSession } from "./sig
  * session, against that (address, session) only (see SignInLimiter.beginForSession), else
  * against the account's email like a sign-in, so a stolen credential cannot be used to guess it.
  *
- * Any credential acting as a user account may call it (a session, the account's key, a config
- * key); a service account has no password (403).
+ * Any private credential acting as a user account may call it (a session, the account's key, a
+ * config key); a service account's credential, whatever its roles, gets 403 `Service accounts
+ * have no password`, and a publishable key 403 as on every route that changes something.
  */
 export async function changePassword(
   deps: SignInDeps,
@@ -31,6 +32,10 @@ export async function changePassword(
   input: { current_password: string; new_password: string },
   facts: RequestFacts,
 ): Promise<void> {
+  // The route admits any principal (SPEC §2's "authenticated"); what may not change a password
+  // is refused here: a publishable key (it changes nothing anywhere), a service account's
+  // credential whatever its roles (it has no password).
+  if (principal.credential.type === "publishable_key") throw accessDenied(AccessOutcome.PublishableKeyRefused);
   if (principal.userType !== "user") throw signInRefused(SignInOutcome.NotAPerson);
   const { db } = deps;
   const account = findUser(db, principal.tenantId, principal.userId);

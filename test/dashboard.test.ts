@@ -238,4 +238,13 @@ describe("the dashboard over HTTP", () => {
     expect(prod.text).not.toContain("dev key");
     expect(prod.text).toMatch(new RegExp(`<option value="${production.id}" selected> ?Production ?</option>`));
   });
+
+  test("after 5 failed sign-ins the page says to wait, in the API's words, with Retry-After", async () => {
+    for (let i = 0; i < 5; i++) expect((await browser.signIn(EMAIL, `wrong ${i}`)).status).toBe(401);
+    const limited = await browser.signIn();
+    expect(limited.status).toBe(429);
+    expect(limited.text).toContain("Too many sign-in attempts; try again later");
+    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(browser.cookies.size).toBe(0);
+  });
 });

@@ -8,7 +8,7 @@ import { lockStore } from "./db/lock";
 import type { Migration } from "./db/migrations";
 import type { Logger } from "./http/logging";
 import { issueSetupLink, type SetupLink } from "./modules/sign-in/setup";
-import { listeningBaseUrl } from "./http/urls";
+import { listeningBaseUrl, publicBaseUrl } from "./http/urls";
 import { VERSION } from "./version";
 
 /** Bun's own ceiling; the real limits (1 MiB, 32 MiB for bulk) are enforced with the error envelope. */
@@ -101,7 +101,7 @@ export async function serve(config: Config, logger: Logger, print: (text: string
   const baseUrl = listeningBaseUrl(config.server.host, port);
   // While no one can sign in, a one-time link for the first person: on the console only, never
   // in the request log (it opens the first account).
-  const setupLink = issueSetupLink(tollgate.context.db, { baseUrl });
+  const setupLink = issueSetupLink(tollgate.context.db, { baseUrl: publicBaseUrl(config, port) });
   print(
     startupGuide({
       baseUrl,

@@ -153,6 +153,11 @@ describe("portal links point at this page unless customer_portal.url says otherw
     expect(named.url).toBe(`http://tollgate.internal/portal?token=${named.token}`);
   });
 
+  test("with server.public_url: Tollgate's own /portal on that address", async () => {
+    const { url, token } = await portalLink(createHarness({ server: { public_url: "https://tollgate.example.test" } }));
+    expect(url).toBe(`https://tollgate.example.test/portal?token=${token}`);
+  });
+
   test("a configured url is used as it is", async () => {
     const { url, token } = await portalLink(
       createHarness({ customer_portal: { url: "https://billing.example.test/account?tab=usage" } }),

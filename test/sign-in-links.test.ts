@@ -6,7 +6,7 @@ import { loadConfig } from "../src/config";
 import { sql } from "../src/db";
 import { sha256Hex } from "../src/modules/auth/hash";
 import { issueSetupLink } from "../src/modules/sign-in/setup";
-import { DEFAULT_TENANT, errorOf } from "./support/harness";
+import { DEFAULT_TENANT, DEV_KEY, errorOf } from "./support/harness";
 import { login, type SignInHarness, signInHarness, tokenOf } from "./support/sign-in";
 import { tempDir } from "./support/temp";
 
@@ -33,7 +33,9 @@ describe("invites: a one-time set-password link instead of a password", () => {
     });
     expect(res.status).toBe(201);
     expect(res.body).not.toHaveProperty("password");
-    expect(res.body.set_password_url).toMatch(/^http:\/\/localhost\/dashboard\/set-password\?token=tgp_[0-9a-f]{64}$/);
+    expect(res.body.set_password_url).toMatch(
+      /^http:\/\/127\.0\.0\.1:8080\/dashboard\/set-password\?token=tgp_[0-9a-f]{64}$/,
+    );
     expect(res.body.set_password_expires_at).toMatch(TIMESTAMP);
     const lifetime = Date.parse(res.body.set_password_expires_at) - before;
     expect(lifetime).toBeGreaterThan(7 * DAY_MS - 5000);
@@ -58,6 +60,28 @@ describe("invites: a one-time set-password link instead of a password", () => {
       body: { type: "service_account", name: "W", roles: ["event_reader"] },
     });
     expect(service.body).not.toHaveProperty("set_password_url");
+  });
+
+  test("the link is on server.public_url (default: where the server listens), never on the request's Host", async () => {
+    const inviteFrom = async (h: SignInHarness) => {
+      // What Bun builds for a request whose Host header is evil.example.
+      const res = await h.app.handle(
+        new Request("http://evil.example/v1/users", {
+          method: "POST",
+          headers: { host: "evil.example", "x-api-key": DEV_KEY, "content-type": "application/json" },
+          body: JSON.stringify({ type: "user", email: "alice@example.com" }),
+        }),
+      );
+      expect(res.status).toBe(201);
+      return ((await res.json()) as { set_password_url: string }).set_password_url;
+    };
+    expect(await inviteFrom(signInHarness())).toMatch(
+      /^http:\/\/127\.0\.0\.1:8080\/dashboard\/set-password\?token=tgp_[0-9a-f]{64}$/,
+    );
+    const behindProxy = signInHarness({ server: { public_url: "https://tollgate.example.com" } });
+    expect(await inviteFrom(behindProxy)).toMatch(
+      /^https:\/\/tollgate\.example\.com\/dashboard\/set-password\?token=tgp_[0-9a-f]{64}$/,
+    );
   });
 
   test("POST /v1/auth/set-password sets the password once, signs the person in, and is audited", async () => {
@@ -363,6 +387,25 @@ describe("config", () => {
     expect(() => loadConfig({ cwd: tempDir("config-"), env: { TOLLGATE_AUTH_SESSION_TTL_SECONDS: "5" } })).toThrow(
       "auth.session.ttl_seconds",
     );
+  });
+
+  test("server.public_url: empty by default, TOLLGATE_SERVER_PUBLIC_URL, an absolute http(s) origin without a path", () => {
+    const load = (value: string) =>
+      loadConfig({ cwd: tempDir("config-"), env: { TOLLGATE_SERVER_PUBLIC_URL: value } }).server.public_url;
+    expect(loadConfig({ cwd: tempDir("config-"), env: {} }).server.public_url).toBe("");
+    expect(load("https://tollgate.example.com")).toBe("https://tollgate.example.com");
+    expect(load("https://Tollgate.Example.com:443/")).toBe("https://tollgate.example.com");
+    expect(load("http://10.0.0.5:8080")).toBe("http://10.0.0.5:8080");
+    for (const bad of [
+      "tollgate.example.com",
+      "ftp://tollgate.example.com",
+      "https://tollgate.example.com/tollgate",
+      "https://tollgate.example.com/?x=1",
+      "https://tollgate.example.com/#top",
+      "https://user:pass@tollgate.example.com",
+    ]) {
+      expect(() => load(bad)).toThrow("Invalid config: server.public_url:");
+    }
   });
 
   test("a shorter session lifetime is what login hands out", async () => {

@@ -62,6 +62,15 @@ describe("tollgate serve: the first person", () => {
       const me = await fetch(`${server.baseUrl}/v1/users/me`, { headers: bearer });
       expect(me.status).toBe(200);
       expect(((await me.json()) as any).credential.kind).toBe("session");
+      // An invite's link is on the address the server listens on, whatever Host the request named.
+      const invite = await post(
+        server.baseUrl,
+        "/v1/users",
+        { type: "user", email: "invited@example.com" },
+        { ...bearer, host: "evil.example" },
+      );
+      expect(invite.status).toBe(201);
+      expect(invite.body.set_password_url).toStartWith(`${server.baseUrl}/dashboard/set-password?token=tgp_`);
       expect((await post(server.baseUrl, "/v1/auth/logout", {}, bearer)).status).toBe(204);
       expect((await fetch(`${server.baseUrl}/v1/users/me`, { headers: bearer })).status).toBe(401);
 
@@ -77,6 +86,32 @@ describe("tollgate serve: the first person", () => {
       expect(again.stderrLines.join("\n")).not.toMatch(SETUP_LINK);
     } finally {
       await again.stop();
+    }
+  });
+});
+
+describe("tollgate serve: server.public_url", () => {
+  test("the setup link, invites' links and portal links are on the public address", async () => {
+    const server = await startServer({ env: { TOLLGATE_SERVER_PUBLIC_URL: "https://tollgate.example.test/" } });
+    try {
+      const printed = server.stderrLines.join("\n");
+      const match = /https:\/\/tollgate\.example\.test\/dashboard\/setup\?token=(tgp_[0-9a-f]{64})/.exec(printed);
+      expect(match).not.toBeNull();
+      const setup = await post(server.baseUrl, "/v1/auth/setup", {
+        token: match?.[1],
+        email: "owner@example.com",
+        password: PASSWORD,
+      });
+      expect(setup.status).toBe(200);
+      const bearer = { authorization: `Bearer ${setup.body.token}` };
+      const invite = await post(server.baseUrl, "/v1/users", { type: "user", email: "invited@example.com" }, bearer);
+      expect(invite.body.set_password_url).toStartWith("https://tollgate.example.test/dashboard/set-password?token=");
+      expect((await post(server.baseUrl, "/v1/customers", { external_id: "acme" }, bearer)).status).toBe(201);
+      const portal = await fetch(`${server.baseUrl}/v1/customers/portal/acme`, { headers: bearer });
+      const link = (await portal.json()) as { url: string; token: string };
+      expect(link.url).toBe(`https://tollgate.example.test/portal?token=${link.token}`);
+    } finally {
+      await server.stop();
     }
   });
 });

@@ -219,7 +219,7 @@ describe("POST /v1/users: created accounts", () => {
       updated_at: expect.stringMatching(TIMESTAMP),
     });
     expect(created).not.toHaveProperty("password");
-    expect(set_password_url).toMatch(/^http:\/\/localhost\/dashboard\/set-password\?token=tgp_[0-9a-f]{64}$/);
+    expect(set_password_url).toMatch(/^http:\/\/127\.0\.0\.1:8080\/dashboard\/set-password\?token=tgp_[0-9a-f]{64}$/);
     expect(set_password_expires_at).toMatch(TIMESTAMP);
     const token = new URL(set_password_url).searchParams.get("token") as string;
 

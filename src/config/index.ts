@@ -138,6 +138,7 @@ function validateConfig(candidate: unknown): Config {
   }
   const config = withDefaults as Config;
   checkHost(config.server.host);
+  config.server.public_url = checkedPublicUrl(config.server.public_url);
   checkDatabasePath(config.database.path);
   checkCustomerPortal(config.customer_portal);
   // Hashes are compared as lowercase hex everywhere else.
@@ -202,6 +203,34 @@ function httpOriginOf(text: string): string | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * server.public_url: empty, or an absolute http(s) address with nothing after the host and port
+ * (a trailing "/" at most), kept as its origin (`https://tollgate.example.com`), since the
+ * links built on it add their own paths.
+ */
+function checkedPublicUrl(text: string): string {
+  if (text === "") return text;
+  let url: URL | null = null;
+  try {
+    url = new URL(text);
+  } catch {
+    url = null;
+  }
+  const plain =
+    url !== null &&
+    (url.protocol === "http:" || url.protocol === "https:") &&
+    url.pathname === "/" &&
+    url.search === "" &&
+    url.hash === "" &&
+    url.username === "" &&
+    url.password === "" &&
+    !/[?#]/.test(text);
+  if (url !== null && plain) return url.origin;
+  throw new ConfigError(
+    `Invalid config: server.public_url: "${text}" is not an absolute http(s) address without a path, such as https://tollgate.example.com; leave it empty for the address the server listens on`,
+  );
 }
 
 /**

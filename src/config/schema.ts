@@ -25,6 +25,11 @@ export const ConfigSchema = T.Object(
       {
         host: T.String({ minLength: 1 }),
         port: T.Integer({ minimum: 0, maximum: 65535 }),
+        // Where people and customers reach this server (scheme://host[:port], no path): every
+        // link Tollgate hands out (setup, invites' set-password links, its own portal page) is
+        // built on it, never on a request's Host header. Empty: http://<host>:<port> as it
+        // listens (src/http/urls.ts). Set it behind a reverse proxy.
+        public_url: T.String({ maxLength: 2048 }),
       },
       strict,
     ),
@@ -134,7 +139,7 @@ export type ConfigKey = Static<typeof ConfigKeySchema>;
 
 /** Every value has a default, so Tollgate starts with no config file at all. */
 export const DEFAULT_CONFIG: Config = {
-  server: { host: "127.0.0.1", port: 8080 },
+  server: { host: "127.0.0.1", port: 8080, public_url: "" },
   database: { path: "data/tollgate.db" },
   auth: {
     api_key: {

@@ -45,7 +45,7 @@ function firstAccount(db: Db): string {
 
 /**
  * A new setup link for the console, or null when someone can already sign in. `baseUrl` is
- * where the server listens (`http://127.0.0.1:8080`).
+ * where people reach the server (server.public_url, else where it listens: `http://127.0.0.1:8080`).
  */
 export function issueSetupLink(db: Db, options: { baseUrl: string; now?: number }): SetupLink | null {
   return db

@@ -2,6 +2,7 @@ import { Elysia, t } from "elysia";
 import type { AppContext } from "../../context";
 import { notFound } from "../../http/errors";
 import { errorResponses } from "../../http/openapi";
+import { publicBaseUrl } from "../../http/urls";
 import { ListSchema, listOf, pageOf } from "../../http/pagination";
 import { authPlugin } from "../auth";
 import { auditContextOf } from "../audit/context";
@@ -40,10 +41,11 @@ export function usersController(app: AppContext) {
         );
         set.status = 201;
         if (setPassword === undefined) return toUserResponse(row);
-        // The link points where the inviter reached this server.
+        // On server.public_url, never on the request's Host header: whoever sends the request
+        // chooses that, and the link goes to someone else.
         return {
           ...toUserResponse(row),
-          set_password_url: passwordLinkUrl(new URL(request.url).origin, "set_password", setPassword.token),
+          set_password_url: passwordLinkUrl(publicBaseUrl(app.config, server?.port), "set_password", setPassword.token),
           set_password_expires_at: setPassword.expiresAt,
         };
       },

@@ -168,7 +168,27 @@ describe("tollgate users create", () => {
     expect(argument.stderr).toContain("Unknown option --password");
     expect(argument.stderr).not.toContain(PASSWORD);
 
-    expect((await cliWithInput(["users", "create", "--email", "ops@example.com"], PASSWORD, dir)).code).toBe(0);
+    // One line: more than one is refused, not taken whole as the password (nor cut to its first line).
+    for (const input of [`${PASSWORD}\nsecond line\n`, `${PASSWORD}\n\n`, `${PASSWORD}\rmore`]) {
+      const lines = await cliWithInput(["users", "create", "--email", "ops@example.com"], input, dir);
+      expect(lines.code).toBe(2);
+      expect(lines.stderr).toContain("The password is one line; stdin held more than one. Nothing was changed.");
+      expect(lines.stderr).not.toContain(PASSWORD);
+    }
+    // One line ended by CRLF is one line; nothing was created before it.
+    const created = await cliWithInput(["users", "create", "--email", "ops@example.com"], `${PASSWORD}\r\n`, dir);
+    expect(created.code).toBe(0);
+    expect(created.stdout).toStartWith("Created user account");
+    expect((await cliWithInput(["users", "create", "--email", "bare@example.com"], PASSWORD, dir)).code).toBe(0);
+    const db = openDatabase(join(dir, "tollgate.db"));
+    try {
+      for (const email of ["ops@example.com", "bare@example.com"]) {
+        const hash = sql(db, "SELECT password_hash FROM users WHERE email = ?").pluck().get(email) as string;
+        expect(await Bun.password.verify(PASSWORD, hash)).toBe(true);
+      }
+    } finally {
+      db.close();
+    }
     const twice = await cliWithInput(["users", "create", "--email", "OPS@example.com"], `${PASSWORD}\n`, dir);
     expect(twice.code).toBe(1);
     expect(twice.stderr).toContain("ops@example.com already has a password");

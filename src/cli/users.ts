@@ -56,11 +56,22 @@ export async function runUsersCreate(parsed: ParsedCommand): Promise<number> {
   return 0;
 }
 
-/** One line from stdin, or, at a terminal, a prompt (without echo) answered twice the same. */
+/**
+ * One line from stdin (its line end, LF or CRLF, is not part of it), or, at a terminal, a
+ * prompt (without echo) answered twice the same. More than one line is refused: taking it
+ * whole would make a password of what was meant as two, and taking its first line would
+ * silently drop the rest.
+ */
 async function readPassword(): Promise<string> {
   if (!process.stdin.isTTY) {
-    const text = await Bun.stdin.text();
-    return text.replace(/\r?\n$/, "");
+    const text = (await Bun.stdin.text()).replace(/\r?\n$/, "");
+    if (/[\r\n]/.test(text)) {
+      throw new UsageError(
+        "The password is one line; stdin held more than one. Nothing was changed.",
+        usersCreate.usage,
+      );
+    }
+    return text;
   }
   const first = await prompt("Password: ");
   const second = await prompt("Repeat it: ");

@@ -5,6 +5,7 @@ import { describe, expect, test } from "bun:test";
 import { loadConfig } from "../src/config";
 import { sql } from "../src/db";
 import { sha256Hex } from "../src/modules/auth/hash";
+import { isValidPassword } from "../src/modules/sessions/passwords";
 import { issueSetupLink } from "../src/modules/sign-in/setup";
 import { DEFAULT_TENANT, DEV_KEY, errorOf } from "./support/harness";
 import { login, type SignInHarness, signInHarness, tokenOf } from "./support/sign-in";
@@ -364,6 +365,60 @@ describe("sign-up", () => {
     expect(signedIn.status).toBe(200);
     expect(signedIn.body.user_id).toBe(real.body.id);
     expect((await login(h, "ceo@b.example", "the squatter's password")).status).toBe(401);
+  });
+});
+
+describe("a password's length is counted in characters, not UTF-16 units", () => {
+  const FOUR = "😀😀😀😀"; // 4 characters, 8 UTF-16 units
+  const RULE = { password: "must be 8 to 256 characters" };
+
+  test("the 8 to 256 rule everywhere a password is chosen: 4 emoji are too short, 256 are not too long", async () => {
+    const h = signInHarness({ auth: { signup: { enabled: true } } });
+    const signup = (password: string, email = "e@example.com") =>
+      h.call("POST", "/v1/auth/signup", { key: null, body: { email, password } });
+    const short = await signup(FOUR);
+    expect(short.status).toBe(400);
+    expect(errorOf(short).details).toEqual(RULE);
+    expect((await signup("😀".repeat(8))).status).toBe(200);
+    expect((await signup("😀".repeat(257), "f@example.com")).status).toBe(400);
+
+    const invited = await h.call("POST", "/v1/users", { body: { type: "user", email: "long@example.com" } });
+    const link = tokenOf(invited.body.set_password_url);
+    const set = (password: string) =>
+      h.call("POST", "/v1/auth/set-password", { key: null, body: { token: link, password } });
+    expect(errorOf(await set(FOUR)).details).toEqual(RULE);
+    const longest = "😀".repeat(256);
+    expect((await set(longest)).status).toBe(200);
+    // And it signs in, and proves itself as the current password.
+    const session = await login(h, "long@example.com", longest);
+    expect(session.status).toBe(200);
+    const change = (current_password: string, new_password: string) =>
+      h.call("POST", "/v1/auth/password", { bearer: session.body.token, body: { current_password, new_password } });
+    const tooShort = await change(longest, FOUR);
+    expect(tooShort.status).toBe(400);
+    expect(errorOf(tooShort).details).toEqual({ new_password: "must be 8 to 256 characters" });
+    expect((await change(longest, "😀".repeat(9))).status).toBe(204);
+    // 257 characters are more than any password has: a 400, not a check.
+    expect((await login(h, "long@example.com", "😀".repeat(257))).status).toBe(400);
+  });
+
+  test("the first person's setup refuses 4 emoji too", async () => {
+    const h = signInHarness();
+    const link = issueSetupLink(h.context.db, { baseUrl: "http://x" });
+    const res = await h.call("POST", "/v1/auth/setup", {
+      key: null,
+      body: { token: tokenOf(link?.url as string), email: "o@example.com", password: FOUR },
+    });
+    expect(res.status).toBe(400);
+    expect(errorOf(res).details).toEqual(RULE);
+  });
+
+  test("isValidPassword, as the CLI uses it", () => {
+    expect(isValidPassword(FOUR)).toBe(false);
+    expect(isValidPassword("😀".repeat(8))).toBe(true);
+    expect(isValidPassword("😀".repeat(256))).toBe(true);
+    expect(isValidPassword("😀".repeat(257))).toBe(false);
+    expect(isValidPassword("a".repeat(7))).toBe(false);
   });
 });
 

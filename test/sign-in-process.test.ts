@@ -156,6 +156,10 @@ describe("tollgate users create", () => {
     const short = await cliWithInput(["users", "create", "--email", "ops@example.com"], "short\n", dir);
     expect(short.code).toBe(2);
     expect(short.stderr).toContain("The password must be 8 to 256 characters.");
+    // Characters, not UTF-16 units: 4 emoji are 4.
+    const emoji = await cliWithInput(["users", "create", "--email", "ops@example.com"], "😀😀😀😀\n", dir);
+    expect(emoji.code).toBe(2);
+    expect(emoji.stderr).toContain("The password must be 8 to 256 characters.");
     const email = await cliWithInput(["users", "create", "--email", "not-an-email"], `${PASSWORD}\n`, dir);
     expect(email.code).toBe(2);
     expect(email.stderr).toContain("--email must be a valid email address.");

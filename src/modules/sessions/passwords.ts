@@ -10,13 +10,35 @@ export const defaultHasher: PasswordHasher = {
   verify: (password, hash) => Bun.password.verify(password, hash, "argon2id"),
 };
 
-/** Flexprice's minimum; the maximum keeps one check from costing more than any other. */
+/**
+ * Flexprice's minimum; the maximum keeps one check from costing more than any other. Counted in
+ * characters (Unicode code points), not in UTF-16 units as `string.length` and JSON Schema's
+ * minLength/maxLength in TypeBox count: "😀😀😀😀" is 4 characters, too short.
+ */
 export const PASSWORD_MIN_LENGTH = 8;
 export const PASSWORD_MAX_LENGTH = 256;
 export const PASSWORD_RULE = `must be ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters`;
 
+/** Characters (code points) in a string: a surrogate pair is one. */
+export function characterCount(text: string): number {
+  let count = 0;
+  for (const _ of text) count++;
+  return count;
+}
+
 export function isValidPassword(password: string): boolean {
-  return password.length >= PASSWORD_MIN_LENGTH && password.length <= PASSWORD_MAX_LENGTH;
+  const length = characterCount(password);
+  return length >= PASSWORD_MIN_LENGTH && length <= PASSWORD_MAX_LENGTH;
+}
+
+/**
+ * A JSON Schema `pattern` for `min` to `max` characters (code points), for a schema's string:
+ * a surrogate pair or any one other unit, so it counts the same whether the pattern runs with
+ * the `u` flag or without (TypeBox compiles it without). Unambiguous, so it runs in linear time.
+ * Pair it with minLength `min` and maxLength `2 * max` in UTF-16 units, which it implies.
+ */
+export function characterCountPattern(min: number, max: number): string {
+  return `^(?:[\\uD800-\\uDBFF][\\uDC00-\\uDFFF]|[^\\uD800-\\uDBFF]){${min},${max}}$`;
 }
 
 /**

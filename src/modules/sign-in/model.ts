@@ -1,7 +1,7 @@
 import { t } from "elysia";
 import { ApiError, type ErrorCode } from "../../http/errors";
 import { EMAIL_PATTERN, Name } from "../../http/schemas";
-import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, PASSWORD_RULE } from "../sessions/passwords";
+import { characterCountPattern, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, PASSWORD_RULE } from "../sessions/passwords";
 
 /** Every way a sign-in flow can refuse; each maps to one status and message (SPEC §10 where it fixes them). */
 export enum SignInOutcome {
@@ -95,8 +95,19 @@ export interface RequestFacts {
 
 export const EMAIL_RULE = "must be a valid email address";
 
-const Password = () =>
-  t.String({ minLength: PASSWORD_MIN_LENGTH, maxLength: PASSWORD_MAX_LENGTH, error: PASSWORD_RULE });
+/**
+ * A password of `min` to 256 characters, counted as code points (the pattern); minLength and
+ * maxLength, in UTF-16 units, only bound it cheaply first.
+ */
+const PasswordText = (min: number, error?: string) =>
+  t.String({
+    minLength: min,
+    maxLength: 2 * PASSWORD_MAX_LENGTH,
+    pattern: characterCountPattern(min, PASSWORD_MAX_LENGTH),
+    ...(error ? { error } : {}),
+  });
+/** A password being chosen: the 8 to 256 rule. */
+const Password = () => PasswordText(PASSWORD_MIN_LENGTH, PASSWORD_RULE);
 const Email = () => t.String({ maxLength: 320, pattern: EMAIL_PATTERN, error: EMAIL_RULE });
 /** A link's token: checked for its form by the service, which answers a bad one like an unknown one. */
 const LinkToken = () => t.String({ maxLength: 200 });
@@ -107,7 +118,7 @@ export const LoginBody = t.Object(
     // own check would only add a way to tell the two apart.
     email: t.String({ minLength: 1, maxLength: 320 }),
     // Checked against the hash whatever its length (up to the most a password may have).
-    password: t.String({ minLength: 1, maxLength: PASSWORD_MAX_LENGTH }),
+    password: PasswordText(1),
     // Flexprice's hosted sign-in token: accepted and ignored; Tollgate signs in with passwords.
     token: t.Optional(t.String({ maxLength: 8192 })),
   },
@@ -116,7 +127,7 @@ export const LoginBody = t.Object(
 
 export const PasswordChangeBody = t.Object(
   {
-    current_password: t.String({ minLength: 1, maxLength: PASSWORD_MAX_LENGTH }),
+    current_password: PasswordText(1),
     new_password: Password(),
   },
   { additionalProperties: false },

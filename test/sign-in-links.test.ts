@@ -4,8 +4,11 @@
 import { describe, expect, test } from "bun:test";
 import { loadConfig } from "../src/config";
 import { sql } from "../src/db";
+import { ApiError } from "../src/http/errors";
 import { sha256Hex } from "../src/modules/auth/hash";
 import { isValidPassword } from "../src/modules/sessions/passwords";
+import { SIGN_IN_RESPONSES, SignInOutcome } from "../src/modules/sign-in/model";
+import { createOperatorPerson } from "../src/modules/sign-in/operator";
 import { issueSetupLink } from "../src/modules/sign-in/setup";
 import { DEFAULT_TENANT, DEV_KEY, errorOf } from "./support/harness";
 import { login, type SignInHarness, signInHarness, tokenOf } from "./support/sign-in";
@@ -419,6 +422,65 @@ describe("a password's length is counted in characters, not UTF-16 units", () =>
     expect(isValidPassword("😀".repeat(256))).toBe(true);
     expect(isValidPassword("😀".repeat(257))).toBe(false);
     expect(isValidPassword("a".repeat(7))).toBe(false);
+  });
+});
+
+describe("tollgate users create: its refusals come from the sign-in outcome table", () => {
+  async function refusal(call: () => unknown): Promise<ApiError> {
+    try {
+      await call();
+    } catch (error) {
+      if (error instanceof ApiError) return error;
+      throw error;
+    }
+    throw new Error("not refused");
+  }
+  const hash = () =>
+    Bun.password.hash("correct horse battery", { algorithm: "argon2id", memoryCost: 1024, timeCost: 1 });
+
+  test("an email that already has a password, an archived account, an email signing in to another tenant", async () => {
+    const h = signInHarness();
+    const db = h.context.db;
+    const ops = createOperatorPerson(db, {
+      tenantId: DEFAULT_TENANT,
+      email: "ops@example.com",
+      passwordHash: await hash(),
+    });
+    const cases: [ApiError, SignInOutcome, Record<string, unknown>][] = [
+      [
+        await refusal(async () =>
+          createOperatorPerson(db, { tenantId: DEFAULT_TENANT, email: "OPS@example.com", passwordHash: await hash() }),
+        ),
+        SignInOutcome.AccountHasPassword,
+        { user_id: ops.account.id, email: "ops@example.com" },
+      ],
+      [
+        await refusal(async () =>
+          createOperatorPerson(db, { tenantId: "tenant-b", email: "ops@example.com", passwordHash: await hash() }),
+        ),
+        SignInOutcome.EmailSignsInElsewhere,
+        { email: "ops@example.com" },
+      ],
+    ];
+    const invited = await invite(h, "gone@example.com");
+    expect((await h.call("DELETE", `/v1/users/${invited.id}`)).status).toBe(204);
+    cases.push([
+      await refusal(async () =>
+        createOperatorPerson(db, { tenantId: DEFAULT_TENANT, email: "gone@example.com", passwordHash: await hash() }),
+      ),
+      SignInOutcome.AccountArchived,
+      { user_id: invited.id, email: "gone@example.com" },
+    ]);
+    for (const [error, outcome, details] of cases) {
+      const { status, code, message } = SIGN_IN_RESPONSES[outcome];
+      expect([error.reason, error.status, error.code, error.message, error.details]).toEqual([
+        outcome,
+        status,
+        code,
+        message,
+        details,
+      ]);
+    }
   });
 });
 

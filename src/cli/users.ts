@@ -46,7 +46,7 @@ export async function runUsersCreate(parsed: ParsedCommand): Promise<number> {
   try {
     result = withWritableStore(config, (db) => createOperatorPerson(db, { tenantId, email, name, passwordHash }));
   } catch (err) {
-    if (err instanceof ApiError) throw new CommandError(`${err.message}.`);
+    if (err instanceof ApiError) throw new CommandError(`${err.message}${which(err.details)}.`);
     throw err;
   }
   const { account, created } = result;
@@ -54,6 +54,12 @@ export async function runUsersCreate(parsed: ParsedCommand): Promise<number> {
     `${created ? "Created user account" : "Set the password of user account"} ${account.id} (${account.email}) in tenant ${tenantId}; it signs in with this email and password.`,
   );
   return 0;
+}
+
+/** " (user account usr_…, a@example.com)": the account a refusal is about, named for the console. */
+function which(details: Record<string, unknown> | undefined): string {
+  const parts = [details?.user_id ? `user account ${details.user_id}` : null, details?.email ?? null].filter(Boolean);
+  return parts.length > 0 ? ` (${parts.join(", ")})` : "";
 }
 
 /**

@@ -17,6 +17,10 @@ export enum SignInOutcome {
   NoSession = "no_session",
   EmailSignsInElsewhere = "email_signs_in_elsewhere",
   EmailTaken = "email_taken",
+  /** `tollgate users create` for an email whose account already has a password. */
+  AccountHasPassword = "account_has_password",
+  /** `tollgate users create` for an email whose account is archived. */
+  AccountArchived = "account_archived",
 }
 
 export const SIGN_IN_RESPONSES: Record<SignInOutcome, { status: number; code: ErrorCode; message: string }> = {
@@ -67,6 +71,12 @@ export const SIGN_IN_RESPONSES: Record<SignInOutcome, { status: number; code: Er
     message: "This email already signs in to another account",
   },
   [SignInOutcome.EmailTaken]: { status: 409, code: "already_exists", message: "A user with this email already exists" },
+  [SignInOutcome.AccountHasPassword]: {
+    status: 409,
+    code: "already_exists",
+    message: "This account already has a password; it signs in with it",
+  },
+  [SignInOutcome.AccountArchived]: { status: 400, code: "invalid_operation", message: "This account is archived" },
 };
 
 export function signInRefused(outcome: SignInOutcome, details?: Record<string, unknown>): ApiError {

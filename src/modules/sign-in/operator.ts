@@ -1,7 +1,6 @@
 import { DEFAULT_TENANT_ID } from "../../config";
 import { type Db, sql, sqlPluck } from "../../db";
 import { newId, nowIso } from "../../db/ids";
-import { alreadyExists, invalidOperation } from "../../http/errors";
 import type { AuditContext } from "../audit/model";
 import { recordAudit } from "../audit/service";
 import { ensureTenant } from "../environments/service";
@@ -10,6 +9,7 @@ import { retirePasswordTokensOf } from "../sessions/store";
 import type { UserRow } from "../users/model";
 import { findUser, toUserResponse } from "../users/service";
 import { emailSignsInElsewhere, storePasswordHash } from "./accounts";
+import { SignInOutcome, signInRefused } from "./model";
 
 const COMMAND = "tollgate users create";
 
@@ -25,7 +25,8 @@ export interface OperatorPerson {
  * caller from a password read from stdin or a prompt, never an argument). The tenant is created,
  * with its two environments, if it does not exist. An invited account of that email that has no
  * password yet gets this one instead of a second account. Audited with the actor `system`.
- * Refusals are ApiErrors with a sentence for the console.
+ * Refusals are ApiErrors of the sign-in outcome table (SIGN_IN_RESPONSES), with the account's
+ * `user_id` and `email` in their details for the console to name.
  */
 export function createOperatorPerson(
   db: Db,
@@ -40,16 +41,11 @@ export function createOperatorPerson(
         db,
         "SELECT * FROM users WHERE tenant_id = ? AND lower(email) = lower(?) AND email IS NOT NULL",
       ).get(input.tenantId, email) as UserRow | undefined;
-      if (existing?.password_hash) {
-        throw alreadyExists(
-          `The user account ${existing.id} with email ${existing.email} already has a password; it signs in with it`,
-        );
-      }
-      if (existing && existing.status !== "published") {
-        throw invalidOperation(`The user account ${existing.id} with email ${existing.email} is archived`);
-      }
+      const which = existing && { user_id: existing.id, email: existing.email };
+      if (existing?.password_hash) throw signInRefused(SignInOutcome.AccountHasPassword, which);
+      if (existing && existing.status !== "published") throw signInRefused(SignInOutcome.AccountArchived, which);
       if (emailSignsInElsewhere(db, email, existing?.id ?? null)) {
-        throw alreadyExists(`${email} already signs in to an account of another tenant`);
+        throw signInRefused(SignInOutcome.EmailSignsInElsewhere, { email });
       }
       let id = existing?.id;
       if (id === undefined) {

@@ -248,3 +248,20 @@ describe("the dashboard over HTTP", () => {
     expect(browser.cookies.size).toBe(0);
   });
 });
+
+describe("links the dashboard hands out", () => {
+  // The Host header is the client's to choose: a link built from it could send an invited
+  // person's one-time token to another host. Links come from server.public_url, as the API's do.
+  test("an invite's set-password link is on server.public_url, whatever Host the request carried", async () => {
+    const h = signInHarness({ server: { public_url: "https://tollgate.example.com" } });
+    await addPerson(h, EMAIL, PASSWORD, "Ada");
+    const browser = new Browser(h);
+    await browser.signIn();
+    const csrf = await browser.csrf("/dashboard/users");
+    const invited = await browser.request("POST", "/dashboard/users", { csrf, email: "grace@example.com" });
+    expect(invited.status).toBe(303);
+    const page = await browser.get(invited.headers.get("location") as string);
+    expect(page.text).toMatch(/https:\/\/tollgate\.example\.com\/dashboard\/set-password\?token=tgp_/);
+    expect(page.text).not.toContain("http://localhost/dashboard/set-password");
+  });
+});

@@ -86,6 +86,8 @@ export async function readForm(request: Request): Promise<URLSearchParams> {
 /** What a handler is given of the listening server (for the client address in audit rows). */
 export interface Server {
   requestIP(request: Request): { address: string } | null;
+  /** The port actually listened on (links Tollgate hands out are built on it, see publicBaseUrl). */
+  readonly port?: number;
 }
 
 /** A signed-in person on a dashboard page: the session, who it is, where they are. */

@@ -1,5 +1,6 @@
 import type { AppContext } from "../../../context";
 import { auditContextOf } from "../../audit/context";
+import { publicBaseUrl } from "../../../http/urls";
 import { passwordLinkUrl } from "../../sessions/store";
 import { CreateUserBody } from "../../users/model";
 import { searchAccounts } from "../../users/search";
@@ -18,7 +19,7 @@ import {
   when,
 } from "../layout";
 import { Reveals } from "../reveal";
-import { DASHBOARD_PATH, ownOrigin, redirect, visitOf, type Server } from "../session";
+import { DASHBOARD_PATH, redirect, visitOf, type Server } from "../session";
 
 export const USERS_PATH = `${DASHBOARD_PATH}/users`;
 export const LINK_SHOWN_ONCE = "Send this link to them now: it cannot be shown again. It works once, for 7 days.";
@@ -116,7 +117,8 @@ export async function inviteUser(app: AppContext, request: Request, server: Serv
   if (!link) throw new Error("an invited user account has a set-password link");
   const id = revealed.put(visitOf(request).principal.credential.id, {
     email: result.value.row.email ?? email,
-    url: passwordLinkUrl(ownOrigin(request), "set_password", link.token),
+    // Never the Host header: the client chooses it (see publicBaseUrl).
+    url: passwordLinkUrl(publicBaseUrl(app.config, server?.port), "set_password", link.token),
     expiresAt: link.expiresAt,
   });
   return redirect(`${USERS_PATH}?invited=${id}`);

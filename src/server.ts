@@ -143,6 +143,7 @@ export function startupGuide(facts: GuideFacts): string {
     "",
     `  API        ${baseUrl}/v1`,
     `  API docs   ${baseUrl}/swagger`,
+    `  Dashboard  ${baseUrl}/dashboard`,
     `  Health     ${baseUrl}/health`,
     `  Database   ${describeDatabase(facts)}`,
     "",

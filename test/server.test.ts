@@ -46,6 +46,7 @@ describe("the real server process over loopback", () => {
     const guide = first.stderrLines.join("\n");
     expect(guide).toContain(`API        ${first.baseUrl}/v1`);
     expect(guide).toContain(`API docs   ${first.baseUrl}/swagger`);
+    expect(guide).toContain(`Dashboard  ${first.baseUrl}/dashboard`);
     const latest = MIGRATIONS.at(-1)?.name;
     expect(guide).toContain(`${join(dir, "tollgate.db")} (new: created and migrated to ${latest})`);
     expect(guide).toContain(`The development key is active: it has full access to tenant ${DEFAULT_TENANT}. Try it:`);

@@ -239,6 +239,32 @@ describe("the dashboard over HTTP", () => {
     expect(prod.text).toMatch(new RegExp(`<option value="${production.id}" selected> ?Production ?</option>`));
   });
 
+  test("the Events chart counts every event of the environment per day, whatever its name", async () => {
+    await browser.signIn();
+    const today = new Date().toISOString();
+    const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000).toISOString();
+    // Twelve names (more than a few most recent ones), on two days; one in another environment.
+    const events = Array.from({ length: 12 }, (_, i) => ({
+      event_name: `name_${i}`,
+      external_customer_id: "c",
+      timestamp: i < 9 ? today : twoDaysAgo,
+    }));
+    expect((await h.call("POST", "/v1/events/bulk", { body: { events } })).status).toBe(202);
+    const envs = await h.call("GET", "/v1/environments");
+    const production = envs.body.items.find((e: { type: string }) => e.type === "production");
+    const elsewhere = await h.call("POST", "/v1/events", {
+      body: { event_name: "name_0", external_customer_id: "c" },
+      headers: { "x-environment-id": production.id },
+    });
+    expect(elsewhere.status).toBe(202);
+    const page = await browser.get("/dashboard/events");
+    expect(page.status).toBe(200);
+    expect(page.text).toContain("12 events in the last 30 days");
+    // Each bar's tooltip: the day and its count.
+    expect(page.text).toContain(`<title>${today.slice(0, 10)}: 9</title>`);
+    expect(page.text).toContain(`<title>${twoDaysAgo.slice(0, 10)}: 3</title>`);
+  });
+
   test("after 5 failed sign-ins the page says to wait, in the API's words, with Retry-After", async () => {
     for (let i = 0; i < 5; i++) expect((await browser.signIn(EMAIL, `wrong ${i}`)).status).toBe(401);
     const limited = await browser.signIn();

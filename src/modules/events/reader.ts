@@ -6,7 +6,7 @@ import { READ_BUDGET_MS } from "./model";
 import { type EventRead, runEventRead } from "./reads";
 import type { EventPage, EventQuery } from "./pages";
 import type { Scope } from "./scopes";
-import type { UsageCount, UsageQuery, UsageResult, UsageWindow } from "./usage";
+import type { DayCount, UsageCount, UsageQuery, UsageResult, UsageWindow } from "./usage";
 
 /**
  * Reads one tenant may have running or waiting at once. Each read may take up to its budget,
@@ -66,6 +66,11 @@ export class EventReaders {
 
   summary(scope: Scope, externalCustomerId: string, window: UsageWindow): Promise<UsageCount[]> {
     return this.#run({ kind: "summary", scope, externalCustomerId, window }) as Promise<UsageCount[]>;
+  }
+
+  /** Events per UTC day in `window`, all names and customers of the scope (days without events absent). */
+  daily(scope: Scope, window: UsageWindow): Promise<DayCount[]> {
+    return this.#run({ kind: "daily", scope, window }) as Promise<DayCount[]>;
   }
 
   async #run(read: EventRead): Promise<unknown> {

@@ -1,13 +1,14 @@
 import type { Db } from "../../db";
 import { type EventQuery, queryEvents } from "./pages";
 import type { Scope } from "./scopes";
-import { aggregateUsage, type UsageQuery, type UsageWindow, usageSummary } from "./usage";
+import { aggregateUsage, dailyCounts, type UsageQuery, type UsageWindow, usageSummary } from "./usage";
 
 /** The event reads that may scan many rows: what the reader threads run. Plain data, so it can be posted. */
 export type EventRead =
   | { kind: "query"; scope: Scope; query: EventQuery }
   | { kind: "usage"; scope: Scope; query: UsageQuery }
-  | { kind: "summary"; scope: Scope; externalCustomerId: string; window: UsageWindow };
+  | { kind: "summary"; scope: Scope; externalCustomerId: string; window: UsageWindow }
+  | { kind: "daily"; scope: Scope; window: UsageWindow };
 
 /** Runs one read under a time budget of `budgetMs` (read-budget.ts). */
 export function runEventRead(db: Db, read: EventRead, budgetMs: number): unknown {
@@ -18,5 +19,7 @@ export function runEventRead(db: Db, read: EventRead, budgetMs: number): unknown
       return aggregateUsage(db, read.scope, read.query, budgetMs);
     case "summary":
       return usageSummary(db, read.scope, read.externalCustomerId, read.window, budgetMs);
+    case "daily":
+      return dailyCounts(db, read.scope, read.window, budgetMs);
   }
 }

@@ -358,6 +358,32 @@ export function usageSummary(
   );
 }
 
+/**
+ * Events per UTC day within [start, end), every event name and customer of the scope: the
+ * dashboard's chart. Days without events are absent. Reads the time index only.
+ */
+export function dailyCounts(db: Db, scope: Scope, window: UsageWindow, budgetMs = READ_BUDGET_MS): DayCount[] {
+  const key = findScopeKey(db, scope);
+  if (key === undefined) return [];
+  return withinBudget(
+    db,
+    budgetMs,
+    () =>
+      sql(
+        db,
+        `SELECT substr(timestamp, 1, 10) AS day, count(*) AS count FROM events
+         WHERE scope = ? AND ${WITHIN_BUDGET} AND timestamp >= ? AND timestamp < ?
+         GROUP BY day ORDER BY day`,
+      ).all(key, window.start, window.end) as DayCount[],
+  );
+}
+
+export interface DayCount {
+  /** YYYY-MM-DD, UTC. */
+  day: string;
+  count: number;
+}
+
 export interface UsageWindow {
   start: string;
   end: string;

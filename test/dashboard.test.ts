@@ -265,6 +265,53 @@ describe("the dashboard over HTTP", () => {
     expect(page.text).toContain(`<title>${twoDaysAgo.slice(0, 10)}: 3</title>`);
   });
 
+  test("the lists page by 50: 60 service accounts show 50, then the other 10, with Previous and Next", async () => {
+    for (let i = 0; i < 60; i++) {
+      const name = `svc-${String(i).padStart(2, "0")}`;
+      expect(
+        (await h.call("POST", "/v1/users", { body: { type: "service_account", name, roles: ["event_reader"] } }))
+          .status,
+      ).toBe(201);
+    }
+    await browser.signIn();
+    const rowsOf = (text: string) => text.match(/<th scope="row">svc-\d\d/g)?.length ?? 0;
+    const first = await browser.get("/dashboard/service-accounts");
+    expect(rowsOf(first.text)).toBe(50);
+    expect(first.text).toContain("1–50 of 60");
+    expect(first.text).toContain('<a href="/dashboard/service-accounts?offset=50">Next</a>');
+    expect(first.text).not.toContain(">Previous</a>");
+    const second = await browser.get("/dashboard/service-accounts?offset=50");
+    expect(rowsOf(second.text)).toBe(10);
+    expect(second.text).toContain("51–60 of 60");
+    expect(second.text).toContain('<a href="/dashboard/service-accounts?offset=0">Previous</a>');
+    expect(second.text).not.toContain(">Next</a>");
+    // A row's dialog opens on the page that lists it (newest first: svc-00 is on page 2).
+    const id = /<th scope="row">svc-00<span class="muted small block mono">([^<]+)</.exec(second.text)?.[1];
+    const rename = await browser.get(`/dashboard/service-accounts?offset=50&rename=${id}`);
+    expect(rename.text).toContain('<dialog id="rename-account"');
+    // Users page the same way.
+    const users = await browser.get("/dashboard/users");
+    expect(users.text).toContain("1–2 of 2"); // Ada and the default user
+  });
+
+  test("the API Keys status filter survives paging", async () => {
+    for (let i = 0; i < 52; i++) {
+      const key = await h.call("POST", "/v1/secrets/api/keys", { body: { name: `gone-${i}` } });
+      expect(key.status).toBe(201);
+      expect((await h.call("DELETE", `/v1/secrets/api/keys/${key.body.id}`)).status).toBeLessThan(300);
+    }
+    await browser.signIn();
+    const rowsOf = (text: string) => text.match(/<th scope="row">gone-\d+/g)?.length ?? 0;
+    const first = await browser.get("/dashboard/api-keys?status=deleted");
+    expect(rowsOf(first.text)).toBe(50);
+    expect(first.text).toContain("1–50 of 52");
+    expect(first.text).toContain('<a href="/dashboard/api-keys?status=deleted&amp;offset=50">Next</a>');
+    const second = await browser.get("/dashboard/api-keys?status=deleted&offset=50");
+    expect(rowsOf(second.text)).toBe(2);
+    expect(second.text).toContain('<a href="/dashboard/api-keys?status=deleted&amp;offset=0">Previous</a>');
+    expect(second.text).toContain('<option value="deleted" selected');
+  });
+
   test("after 5 failed sign-ins the page says to wait, in the API's words, with Retry-After", async () => {
     for (let i = 0; i < 5; i++) expect((await browser.signIn(EMAIL, `wrong ${i}`)).status).toBe(401);
     const limited = await browser.signIn();

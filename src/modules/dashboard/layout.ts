@@ -213,3 +213,40 @@ export function statusBadge(status: string): Html {
   const label = status === "published" ? "active" : status === "deleted" ? "revoked" : status;
   return html`<span class="badge ${status}">${label}</span>`;
 }
+
+/** Rows per page of every list (Service Accounts, API Keys, Users, Audit log). */
+export const PAGE_SIZE = 50;
+
+/** The `offset` of a list page's address: a whole number from 0 (anything else is 0). */
+export function offsetOf(query: URLSearchParams): number {
+  return Math.max(0, Math.min(Math.trunc(Number(query.get("offset"))) || 0, 2 ** 31 - 1));
+}
+
+/**
+ * A list's "51–60 of 60" and its Previous/Next links, which keep the page's other query
+ * parameters (its filters) except `drop` (one-time ones: a notice, an open dialog).
+ */
+export function pager(options: {
+  path: string;
+  query: URLSearchParams;
+  offset: number;
+  shown: number;
+  total: number;
+  drop?: string[];
+  labels?: { previous: string; next: string };
+}): Html | null {
+  const { path, offset, shown, total } = options;
+  if (total === 0) return null;
+  const labels = options.labels ?? { previous: "Previous", next: "Next" };
+  const keep = new URLSearchParams(options.query);
+  for (const name of options.drop ?? []) keep.delete(name);
+  const pageLink = (to: number) => {
+    keep.set("offset", String(to));
+    return `${path}?${keep.toString()}`;
+  };
+  return html`<nav class="pager" aria-label="Pages">
+    <span class="muted small">${shown ? `${offset + 1}–${offset + shown}` : "0"} of ${total}</span>
+    ${offset > 0 ? html`<a href="${pageLink(Math.max(0, offset - PAGE_SIZE))}">${labels.previous}</a>` : null}
+    ${offset + PAGE_SIZE < total ? html`<a href="${pageLink(offset + PAGE_SIZE)}">${labels.next}</a>` : null}
+  </nav>`;
+}

@@ -2,7 +2,7 @@ import type { AppContext } from "../../../context";
 import { auditContextOf } from "../../audit/context";
 import { type CreatedKey, createKey } from "../../secrets/create";
 import { CreateKeyBody, RotateKeyBody, type SecretStatus } from "../../secrets/model";
-import { listKeys, scopeOf } from "../../secrets/read";
+import { getKey, listKeys, scopeOf } from "../../secrets/read";
 import { revokeKey } from "../../secrets/revoke";
 import { rotateKey } from "../../secrets/rotate";
 import { searchAccounts } from "../../users/search";
@@ -14,6 +14,9 @@ import {
   dialog,
   dialogActions,
   htmlResponse,
+  offsetOf,
+  PAGE_SIZE,
+  pager,
   signedInPage,
   statusBadge,
   table,
@@ -24,7 +27,6 @@ import { Reveals } from "../reveal";
 import { rolesText } from "./service-accounts";
 
 export const API_KEYS_PATH = `${DASHBOARD_PATH}/api-keys`;
-const LIST_LIMIT = 200;
 const DAY_MS = 86_400_000;
 
 /** The seeds' Expiration choices. */
@@ -168,7 +170,8 @@ function render(app: AppContext, request: Request, view: View): Response {
   const query = new URL(request.url).searchParams;
   const statusParam = query.get("status") as SecretStatus | null;
   const status = statusParam && STATUSES.includes(statusParam) ? statusParam : "published";
-  const { rows, total } = listKeys(app.db, scopeOf(visit.principal), { status }, { limit: LIST_LIMIT, offset: 0 });
+  const offset = offsetOf(query);
+  const { rows, total } = listKeys(app.db, scopeOf(visit.principal), { status }, { limit: PAGE_SIZE, offset });
   const notice = NOTICES[query.get("notice") ?? ""];
   const byId = new Map(rows.map((r) => [r.id, r]));
   const tableRows = rows.map(
@@ -196,8 +199,17 @@ function render(app: AppContext, request: Request, view: View): Response {
         </td>
       </tr>`,
   );
-  const revoking = view.revoke ? byId.get(view.revoke.id) : undefined;
-  const rotating = view.rotate ? byId.get(view.rotate.id) : undefined;
+  // A dialog's key may be on another page than this one.
+  const find = (id: string) => {
+    if (byId.has(id)) return byId.get(id);
+    try {
+      return getKey(app.db, scopeOf(visit.principal), id);
+    } catch {
+      return undefined;
+    }
+  };
+  const revoking = view.revoke ? find(view.revoke.id) : undefined;
+  const rotating = view.rotate ? find(view.rotate.id) : undefined;
   const content = html`${banner("notice", notice)}${banner("error", view.error)}
     <div class="toolbar">
       <a class="button" href="${API_KEYS_PATH}?create=1" data-dialog="create-key">Create</a>
@@ -216,6 +228,7 @@ function render(app: AppContext, request: Request, view: View): Response {
       tableRows,
       "No keys here yet.",
     )}
+    ${pager({ path: API_KEYS_PATH, query, offset, shown: rows.length, total, drop: ["notice", "create", "created", "revoke", "rotate"] })}
     ${createDialog(app, request, view.create ?? { open: false })} ${view.created ? createdDialog(view.created) : null}
     ${
       revoking && view.revoke

@@ -3,11 +3,10 @@ import { AuditLogQuery } from "../../audit/model";
 import { listAuditLogs, toAuditLogResponse } from "../../audit/service";
 import { attempt, checkLike, field } from "../forms";
 import { html, type Html } from "../html";
-import { banner, htmlResponse, signedInPage, table, when } from "../layout";
+import { banner, htmlResponse, offsetOf, PAGE_SIZE, pager, signedInPage, table, when } from "../layout";
 import { DASHBOARD_PATH, visitOf } from "../session";
 
 export const AUDIT_PATH = `${DASHBOARD_PATH}/audit`;
-const PAGE_SIZE = 50;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** Every leaf of a value by its path (`roles[0]`, `tenant.name`); an empty object or array is a leaf. */
@@ -65,7 +64,7 @@ export async function auditPage(app: AppContext, request: Request): Promise<Resp
     from: field(query, "from"),
     to: field(query, "to"),
   };
-  const offset = Math.max(0, Math.min(Number(query.get("offset")) || 0, 2 ** 31 - 1));
+  const offset = offsetOf(query);
   const result = await attempt(() => {
     const filters = checkLike(AuditLogQuery, {
       ...(values.action ? { action: values.action } : {}),
@@ -111,11 +110,6 @@ export async function auditPage(app: AppContext, request: Request): Promise<Resp
         </td>
       </tr>`,
   );
-  const keep = new URLSearchParams(query);
-  const pageLink = (to: number) => {
-    keep.set("offset", String(to));
-    return `${AUDIT_PATH}?${keep.toString()}`;
-  };
   const input = (id: keyof typeof values, label: string, type = "text") =>
     html`<div>
       <label for="f-${id}">${label}</label
@@ -131,10 +125,7 @@ export async function auditPage(app: AppContext, request: Request): Promise<Resp
     </form>
     <p class="muted small">${total} row${total === 1 ? "" : "s"} in this environment, newest first.</p>
     ${table("Audit log", ["When", "Action", "Resource", "Actor", "Changes"], tableRows, "No audit rows match.")}
-    <nav class="pager" aria-label="Pages">
-      ${offset > 0 ? html`<a href="${pageLink(Math.max(0, offset - PAGE_SIZE))}">Newer</a>` : null}
-      ${offset + PAGE_SIZE < total ? html`<a href="${pageLink(offset + PAGE_SIZE)}">Older</a>` : null}
-    </nav>`;
+    ${pager({ path: AUDIT_PATH, query, offset, shown: rows.length, total, labels: { previous: "Newer", next: "Older" } })}`;
   return htmlResponse(signedInPage(app, visit, AUDIT_PATH, "Audit log", content), {
     status: result.ok ? 200 : result.status,
   });

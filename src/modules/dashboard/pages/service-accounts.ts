@@ -4,7 +4,7 @@ import { listRoles } from "../../rbac/service";
 import { listKeys } from "../../secrets/read";
 import { CreateUserBody, type UserRow, UpdateUserBody } from "../../users/model";
 import { searchAccounts } from "../../users/search";
-import { archiveAccount, createAccount, renameAccount } from "../../users/service";
+import { archiveAccount, createAccount, findUser, renameAccount } from "../../users/service";
 import { attempt, checkLike, field } from "../forms";
 import { html, type Html } from "../html";
 import {
@@ -13,6 +13,9 @@ import {
   dialog,
   dialogActions,
   htmlResponse,
+  offsetOf,
+  PAGE_SIZE,
+  pager,
   signedInPage,
   statusBadge,
   table,
@@ -21,7 +24,6 @@ import {
 import { DASHBOARD_PATH, redirect, visitOf, type Server } from "../session";
 
 export const SERVICE_ACCOUNTS_PATH = `${DASHBOARD_PATH}/service-accounts`;
-const LIST_LIMIT = 200;
 
 /** What each notice code says (a code in the address, never text from it). */
 const NOTICES: Record<string, string> = {
@@ -75,13 +77,15 @@ interface View {
 function render(app: AppContext, request: Request, view: View): Response {
   const visit = visitOf(request);
   const { principal } = visit;
+  const query = new URL(request.url).searchParams;
+  const offset = offsetOf(query);
   const { rows, total } = searchAccounts(
     app.db,
     principal.tenantId,
     { type: "service_account" },
-    { limit: LIST_LIMIT, offset: 0 },
+    { limit: PAGE_SIZE, offset },
   );
-  const notice = NOTICES[new URL(request.url).searchParams.get("notice") ?? ""];
+  const notice = NOTICES[query.get("notice") ?? ""];
   const liveKeys = (account: UserRow) =>
     listKeys(
       app.db,
@@ -108,8 +112,13 @@ function render(app: AppContext, request: Request, view: View): Response {
       </tr>`,
   );
   const byId = new Map(rows.map((r) => [r.id, r]));
-  const renaming = view.rename ? byId.get(view.rename.id) : undefined;
-  const archiving = view.archive ? byId.get(view.archive.id) : undefined;
+  // A dialog's account may be on another page than this one.
+  const find = (id: string): UserRow | undefined => {
+    const found = byId.get(id) ?? findUser(app.db, principal.tenantId, id);
+    return found?.type === "service_account" ? found : undefined;
+  };
+  const renaming = view.rename ? find(view.rename.id) : undefined;
+  const archiving = view.archive ? find(view.archive.id) : undefined;
   const create = view.create ?? { open: false };
   const content = html`${banner("notice", notice)}${banner("error", view.error)}
     <p class="lead">
@@ -123,6 +132,7 @@ function render(app: AppContext, request: Request, view: View): Response {
       >
     </div>
     ${table("Service accounts", ["Name", "Roles", "Status", "Live keys", "Created", "Actions"], tableRows, "No service accounts yet.")}
+    ${pager({ path: SERVICE_ACCOUNTS_PATH, query, offset, shown: rows.length, total, drop: ["notice", "create", "rename", "archive"] })}
     ${dialog({
       id: "create-account",
       title: "Create service account",

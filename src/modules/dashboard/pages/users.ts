@@ -13,6 +13,9 @@ import {
   dialog,
   dialogActions,
   htmlResponse,
+  offsetOf,
+  PAGE_SIZE,
+  pager,
   signedInPage,
   statusBadge,
   table,
@@ -32,7 +35,14 @@ interface View {
 
 function render(app: AppContext, request: Request, view: View): Response {
   const visit = visitOf(request);
-  const { rows, total } = searchAccounts(app.db, visit.principal.tenantId, { type: "user" }, { limit: 200, offset: 0 });
+  const query = new URL(request.url).searchParams;
+  const offset = offsetOf(query);
+  const { rows, total } = searchAccounts(
+    app.db,
+    visit.principal.tenantId,
+    { type: "user" },
+    { limit: PAGE_SIZE, offset },
+  );
   const invite = view.invite ?? { open: false };
   const tableRows = rows.map(
     (u) =>
@@ -49,6 +59,7 @@ function render(app: AppContext, request: Request, view: View): Response {
       <span class="muted small">${total} user account${total === 1 ? "" : "s"}</span>
     </div>
     ${table("User accounts", ["Name", "Email", "Status", "Created"], tableRows, "No user accounts.")}
+    ${pager({ path: USERS_PATH, query, offset, shown: rows.length, total, drop: ["invite", "invited"] })}
     ${dialog({
       id: "invite-user",
       title: "Invite a user",

@@ -6,7 +6,8 @@ import { READ_BUDGET_MS } from "./model";
 import { type EventRead, runEventRead } from "./reads";
 import type { EventPage, EventQuery } from "./pages";
 import type { Scope } from "./scopes";
-import type { DayCount, UsageCount, UsageQuery, UsageResult, UsageWindow } from "./usage";
+import type { DayCount, UsageCount, UsageWindow } from "./counts";
+import type { UsageQuery, UsageResult } from "./usage";
 
 /**
  * Reads one tenant may have running or waiting at once. Each read may take up to its budget,

@@ -1,7 +1,8 @@
 import type { Db } from "../../db";
 import { type EventQuery, queryEvents } from "./pages";
 import type { Scope } from "./scopes";
-import { aggregateUsage, dailyCounts, type UsageQuery, type UsageWindow, usageSummary } from "./usage";
+import { dailyCounts, type UsageWindow, usageSummary } from "./counts";
+import { aggregateUsage, type UsageQuery } from "./usage";
 
 /** The event reads that may scan many rows: what the reader threads run. Plain data, so it can be posted. */
 export type EventRead =

@@ -1,7 +1,7 @@
 import type { Static } from "elysia";
 import { type Db, sql, sqlPluck } from "../../db";
 import { invalidOperation, validationError } from "../../http/errors";
-import { WITHIN_BUDGET, withinBudget } from "./read-budget";
+import { withinBudget } from "./read-budget";
 import { findScopeKey, type Scope } from "./scopes";
 import { filterOf, jsonPath } from "./filters";
 import {
@@ -333,63 +333,4 @@ function readValues(db: Db, reading: Reading, scaled: boolean): Values {
       number | null;
   }
   return { overall: overall ?? EMPTY_VALUE[aggregation], windows };
-}
-
-/** Event counts by name for one customer within [start, end): the customer portal's usage view. */
-export function usageSummary(
-  db: Db,
-  scope: Scope,
-  externalCustomerId: string,
-  window: UsageWindow,
-  budgetMs = READ_BUDGET_MS,
-): UsageCount[] {
-  const key = findScopeKey(db, scope);
-  if (key === undefined) return [];
-  return withinBudget(
-    db,
-    budgetMs,
-    () =>
-      sql(
-        db,
-        `SELECT event_name, count(*) AS count FROM events
-         WHERE scope = ? AND ${WITHIN_BUDGET} AND external_customer_id = ? AND timestamp >= ? AND timestamp < ?
-         GROUP BY event_name ORDER BY event_name`,
-      ).all(key, externalCustomerId, window.start, window.end) as UsageCount[],
-  );
-}
-
-/**
- * Events per UTC day within [start, end), every event name and customer of the scope: the
- * dashboard's chart. Days without events are absent. Reads the time index only.
- */
-export function dailyCounts(db: Db, scope: Scope, window: UsageWindow, budgetMs = READ_BUDGET_MS): DayCount[] {
-  const key = findScopeKey(db, scope);
-  if (key === undefined) return [];
-  return withinBudget(
-    db,
-    budgetMs,
-    () =>
-      sql(
-        db,
-        `SELECT substr(timestamp, 1, 10) AS day, count(*) AS count FROM events
-         WHERE scope = ? AND ${WITHIN_BUDGET} AND timestamp >= ? AND timestamp < ?
-         GROUP BY day ORDER BY day`,
-      ).all(key, window.start, window.end) as DayCount[],
-  );
-}
-
-export interface DayCount {
-  /** YYYY-MM-DD, UTC. */
-  day: string;
-  count: number;
-}
-
-export interface UsageWindow {
-  start: string;
-  end: string;
-}
-
-export interface UsageCount {
-  event_name: string;
-  count: number;
 }

@@ -1,5 +1,5 @@
 import type { AppContext } from "../../../context";
-import type { DayCount } from "../../events/usage";
+import type { DayCount } from "../../events/counts";
 import { attempt } from "../forms";
 import { html, type Html } from "../html";
 import { banner, htmlResponse, signedInPage, table, when } from "../layout";

@@ -20,6 +20,8 @@ import { customersController } from "./modules/customers";
 import { dashboardController } from "./modules/dashboard";
 import { customerPortalController } from "./modules/customers/portal";
 import { environmentsController } from "./modules/environments";
+import { integrationsController } from "./modules/integrations";
+import { openSecretBox } from "./modules/integrations/service";
 import { eventsController } from "./modules/events";
 import { EventReaders } from "./modules/events/reader";
 import { EventWriter } from "./modules/events/writer";
@@ -74,6 +76,8 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
   const db = options.db ?? openDatabase(config.database.path);
   const migrationsApplied = migrate(db);
   ensureConfigKeyPrincipals(db, config);
+  // Before anything is served: a wrong master key stops the start here.
+  const integrationSecrets = openSecretBox(db, config);
 
   const keyCache = new KeyCache<VerifiedKey>({
     size: config.auth.api_key.cache_size,
@@ -141,6 +145,7 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
     events,
     eventReads,
     portalTokens,
+    integrationSecrets,
     metrics,
   };
 
@@ -172,6 +177,7 @@ function buildApp(context: AppContext) {
       .use(signInController(context))
       .use(usersController(context))
       .use(secretsController(context))
+      .use(integrationsController(context))
       .use(environmentsController(context))
       .use(tenantsController(context))
       .use(eventsController(context))

@@ -9,6 +9,7 @@ import type { Authenticator, VerifiedKey } from "./modules/auth/service";
 import type { EnvironmentDirectory } from "./modules/environments/service";
 import type { EventReaders } from "./modules/events/reader";
 import type { EventWriter } from "./modules/events/writer";
+import type { SecretBox } from "./modules/integrations/cipher";
 import type { LastUsedRecorder } from "./modules/secrets/last-used";
 import type { SignInLimiter } from "./modules/sessions/limiter";
 import type { Passwords } from "./modules/sessions/passwords";
@@ -36,6 +37,8 @@ export interface AppContext {
   /** Event queries and usage aggregates, off the main thread. */
   eventReads: EventReaders;
   portalTokens: PortalTokens;
+  /** The master key integration credentials are sealed with; null when none is configured. */
+  integrationSecrets: SecretBox | null;
   /** Null when metrics.enabled is off. */
   metrics: Metrics | null;
 }

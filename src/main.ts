@@ -24,6 +24,7 @@ import {
   runKeysList,
   runKeysRevoke,
 } from "./cli/keys";
+import { runSecretsGenerateKey, secretsGenerateKey } from "./cli/secrets";
 import { CommandError } from "./cli/store";
 import { runUsersCreate, usersCreate } from "./cli/users";
 import { ConfigError } from "./config";
@@ -39,6 +40,8 @@ Commands:
   keys revoke    revoke an API key; it fails from the next request on
   keys hash      print the SHA-256 of a key, for auth.api_key.keys in config.yaml
   users create   create a user account that signs in (password from stdin or a prompt)
+  secrets generate-key
+                 print a new master key for integration secrets (secrets.encryption_key)
   healthcheck    exit 0 when the local server answers /health
   version        print the version (also: --version)
 
@@ -55,6 +58,7 @@ const COMMANDS: Record<string, { spec: CommandSpec; run: Runner }> = {
   "keys revoke": { spec: keysRevoke, run: runKeysRevoke },
   "keys hash": { spec: keysHash, run: runKeysHash },
   "users create": { spec: usersCreate, run: runUsersCreate },
+  "secrets generate-key": { spec: secretsGenerateKey, run: runSecretsGenerateKey },
   healthcheck: { spec: healthcheckCommand, run: runHealthcheck },
   version: { spec: versionCommand, run: runVersion },
 };
@@ -79,6 +83,12 @@ async function run(argv: string[]): Promise<number | null> {
       throw new UsageError('"tollgate users" needs a command: create.', USAGE);
     }
     return dispatch(`users ${second}`, argv.slice(2));
+  }
+  if (first === "secrets") {
+    if (second === undefined || second.startsWith("-")) {
+      throw new UsageError('"tollgate secrets" needs a command: generate-key.', USAGE);
+    }
+    return dispatch(`secrets ${second}`, argv.slice(2));
   }
   return dispatch(first, argv.slice(1));
 }

@@ -5,6 +5,7 @@ import { Value } from "@sinclair/typebox/value";
 import type { TSchema } from "@sinclair/typebox";
 import { parse as parseYaml } from "yaml";
 import { MEMORY_DATABASE } from "../db";
+import { KEY_SETTING, parseEncryptionKey } from "../modules/integrations/cipher";
 import { type Config, ConfigKeySchema, ConfigSchema, DEFAULT_CONFIG, DEV_KEY_HASH } from "./schema";
 
 export {
@@ -141,6 +142,7 @@ function validateConfig(candidate: unknown): Config {
   config.server.public_url = checkedPublicUrl(config.server.public_url);
   checkDatabasePath(config.database.path);
   checkCustomerPortal(config.customer_portal);
+  checkEncryptionKey(config.secrets.encryption_key);
   // Hashes are compared as lowercase hex everywhere else.
   config.auth.api_key.keys = Object.fromEntries(
     Object.entries(config.auth.api_key.keys).map(([hash, key]) => [hash.toLowerCase(), key]),
@@ -150,6 +152,14 @@ function validateConfig(candidate: unknown): Config {
 }
 
 const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
+
+/** Empty (integration secrets off) or 32 bytes as hex or base64; the message never quotes the key. */
+function checkEncryptionKey(text: string): void {
+  if (text === "" || parseEncryptionKey(text) !== null) return;
+  throw new ConfigError(
+    `Invalid config: ${KEY_SETTING} must be 32 bytes written as 64 hex characters or as base64; "tollgate secrets generate-key" prints one`,
+  );
+}
 
 /** The development key is 64 hex characters itself, so it passes for a digest unless recognised. */
 function isDevelopmentKeyInClear(entry: string): boolean {

@@ -109,6 +109,15 @@ export const ConfigSchema = T.Object(
       },
       strict,
     ),
+    secrets: T.Object(
+      {
+        // The master key integration credentials are sealed with (AES-256-GCM): 32 bytes as 64 hex
+        // characters or base64; `tollgate secrets generate-key` prints one. Never in the database.
+        // Empty: integration secrets are refused (400 naming this setting).
+        encryption_key: T.String({ maxLength: 256 }),
+      },
+      strict,
+    ),
     metrics: T.Object(
       {
         // GET /metrics (Prometheus text format), public when on: bind or firewall accordingly.
@@ -161,6 +170,7 @@ export const DEFAULT_CONFIG: Config = {
     signup: { enabled: false },
   },
   customer_portal: { url: "", allowed_origins: [], session_ttl_seconds: 3600, signing_key: "" },
+  secrets: { encryption_key: "" },
   metrics: { enabled: false },
   logging: { level: "info", format: "auto" },
 };

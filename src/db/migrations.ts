@@ -8,6 +8,7 @@ import rotationAndPortalRevocation from "./migrations/006_rotation_and_portal_re
 import tenantDetails from "./migrations/007_tenant_details.sql" with { type: "text" };
 import customerAddressParent from "./migrations/008_customer_address_parent.sql" with { type: "text" };
 import signIn from "./migrations/009_sign_in.sql" with { type: "text" };
+import integrationSecrets from "./migrations/010_integration_secrets.sql" with { type: "text" };
 
 export interface Migration {
   version: number;
@@ -30,4 +31,5 @@ export const MIGRATIONS: Migration[] = [
   migration("007_tenant_details", tenantDetails),
   migration("008_customer_address_parent", customerAddressParent),
   migration("009_sign_in", signIn),
+  migration("010_integration_secrets", integrationSecrets),
 ];

@@ -124,6 +124,9 @@ const ROUTES: [string, string, number, string][] = [
   ["put", "/v1/environments/{id}", 200, "DtoEnvironmentResponse"],
   ["get", "/v1/tenants/{id}", 200, "DtoTenantResponse"],
   ["put", "/v1/tenants/update", 200, "DtoTenantResponse"],
+  ["post", "/v1/secrets/integrations/create/{provider}", 201, "DtoSecretResponse"],
+  ["get", "/v1/secrets/integrations/by-provider/{provider}", 200, "DtoSecretResponse"],
+  ["get", "/v1/secrets/integrations/linked", 200, "DtoLinkedIntegrationsResponse"],
   // Same shapes on routes the SDK does not call.
   ["get", "/v1/users/{id}", 200, "DtoUserResponse"],
   ["put", "/v1/users/{id}", 200, "DtoUserResponse"],

@@ -50,8 +50,9 @@ export function createHarness(overrides: DeepPartial<Config> = {}): Harness {
 }
 
 /** The development key's tenant and OTHER_TENANT, each with its own config key. */
-export function createTwoTenantHarness(): Harness {
+export function createTwoTenantHarness(overrides: DeepPartial<Config> = {}): Harness {
   return createHarness({
+    ...overrides,
     auth: {
       api_key: {
         keys: {

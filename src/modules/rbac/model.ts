@@ -1,6 +1,15 @@
 import { t } from "elysia";
 
-export const ENTITIES = ["event", "customer", "secret", "user", "environment", "audit_log", "tenant"] as const;
+export const ENTITIES = [
+  "event",
+  "customer",
+  "secret",
+  "user",
+  "environment",
+  "audit_log",
+  "tenant",
+  "integration",
+] as const;
 export const ACTIONS = ["read", "write"] as const;
 
 export type Entity = (typeof ENTITIES)[number];

@@ -1,0 +1,294 @@
+// Integration secrets (SPEC §12, issue 12 part A): sealed at rest with AES-256-GCM under a
+// master key from config, masked on every read, one per provider per environment.
+import { describe, expect, test } from "bun:test";
+import Database from "better-sqlite3";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { sql } from "../src/db";
+import { SecretBox, parseEncryptionKey } from "../src/modules/integrations/cipher";
+import { integrationCredential, maskCredential } from "../src/modules/integrations/service";
+import {
+  DEFAULT_TENANT,
+  OTHER_TENANT_KEY,
+  createHarness,
+  DEV_KEY,
+  createTwoTenantHarness,
+  errorOf,
+  type Harness,
+} from "./support/harness";
+import { environmentOf, issueTestKey } from "./support/keys";
+import { SOURCE_CLI, runToEnd, startServer } from "./support/process";
+import { tempDir } from "./support/temp";
+
+const KEY = "5f".repeat(32);
+const OTHER_KEY = "a1".repeat(32);
+const BASE = "/v1/secrets/integrations";
+const STRIPE = {
+  secret_key: "sk_live_51HxTollgateSecretValue00001d3f",
+  publishable_key: "pk_live_51HxTollgatePublishable0002a9b",
+  webhook_secret: "whsec_TollgateWebhookSigning0003c8e1",
+};
+const SECRET_VALUES = Object.values(STRIPE);
+
+function keyed(): Harness {
+  return createHarness({ secrets: { encryption_key: KEY } });
+}
+
+function save(h: Harness, provider = "stripe", credentials: Record<string, string> = STRIPE, key?: string) {
+  return h.call("POST", `${BASE}/create/${provider}`, { body: { name: `${provider} account`, credentials }, key });
+}
+
+function expectNoClearValue(text: string, values = SECRET_VALUES) {
+  for (const value of values) expect(text.includes(value)).toBe(false);
+}
+
+describe("integration secrets through the API", () => {
+  test("create, read masked, list linked, replace (audited as an update), delete", async () => {
+    const h = keyed();
+    const created = await save(h);
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({
+      name: "stripe account",
+      type: "integration",
+      provider: "stripe",
+      status: "published",
+      display_id: null,
+      roles: [],
+      user_type: "user",
+      expires_at: null,
+      last_used_at: null,
+      credentials: {
+        secret_key: "sk_live_…1d3f",
+        publishable_key: "pk_live_…2a9b",
+        webhook_secret: "whsec_…c8e1",
+      },
+    });
+    const id = created.body.id as string;
+    expect(id).toStartWith("sec_");
+
+    const read = await h.call("GET", `${BASE}/by-provider/stripe`);
+    expect(read.status).toBe(200);
+    expect(read.body).toEqual(created.body);
+    expect((await h.call("GET", `${BASE}/linked`)).body).toEqual({ providers: ["stripe"] });
+
+    // Service-side, the credential opens whole: what the webhook routes use.
+    const env = environmentOf(h, "development");
+    const scope = { tenantId: DEFAULT_TENANT, environmentId: env.id };
+    const deps = { db: h.context.db, box: h.context.integrationSecrets, logger: h.context.logger };
+    expect(integrationCredential(deps, scope, "stripe", "webhook_secret")).toBe(STRIPE.webhook_secret);
+    expect(integrationCredential(deps, scope, "stripe", "nope")).toBeNull();
+    expect(integrationCredential(deps, scope, "razorpay", "webhook_secret")).toBeNull();
+
+    const replacement = { secret_key: "sk_live_51HxReplacedSecretValue9999beef" };
+    const replaced = await h.call("POST", `${BASE}/create/stripe`, {
+      body: { name: "renamed", credentials: replacement, provider: "stripe" },
+    });
+    expect(replaced.status).toBe(201);
+    expect(replaced.body).toMatchObject({ id, name: "renamed", credentials: { secret_key: "sk_live_…beef" } });
+    expect(integrationCredential(deps, scope, "stripe", "webhook_secret")).toBeNull();
+    expect(integrationCredential(deps, scope, "stripe", "secret_key")).toBe(replacement.secret_key);
+
+    await save(h, "razorpay", { key_id: "rzp_live_TollgateRazorpayKey77" });
+    expect((await h.call("GET", `${BASE}/linked`)).body).toEqual({ providers: ["razorpay", "stripe"] });
+
+    const deleted = await h.call("DELETE", `${BASE}/${id}`);
+    expect(deleted.status).toBe(204);
+    expect((await h.call("GET", `${BASE}/by-provider/stripe`)).status).toBe(404);
+    expect((await h.call("DELETE", `${BASE}/${id}`)).status).toBe(404);
+    expect((await h.call("GET", `${BASE}/linked`)).body).toEqual({ providers: ["razorpay"] });
+
+    const audit = sql(
+      h.context.db,
+      "SELECT action, resource_id, changes FROM audit_logs WHERE resource_type = 'integration' ORDER BY created_at, id",
+    ).all() as { action: string; resource_id: string; changes: string }[];
+    expect(audit.map((row) => row.action)).toEqual([
+      "integration.create",
+      "integration.update",
+      "integration.create",
+      "integration.delete",
+    ]);
+    expect(JSON.parse(audit[1]!.changes)).toEqual({
+      before: {
+        id,
+        name: "stripe account",
+        provider: "stripe",
+        credential_names: ["publishable_key", "secret_key", "webhook_secret"],
+      },
+      after: { id, name: "renamed", provider: "stripe", credential_names: ["secret_key"] },
+    });
+    const auditText = JSON.stringify(sql(h.context.db, "SELECT * FROM audit_logs").all());
+    expectNoClearValue(auditText, [...SECRET_VALUES, replacement.secret_key, "rzp_live_TollgateRazorpayKey77"]);
+    expectNoClearValue(JSON.stringify(h.logs), [...SECRET_VALUES, replacement.secret_key]);
+    await h.close();
+  });
+
+  test("refusals: unknown provider, body provider differing from the path, empty credentials", async () => {
+    const h = keyed();
+    const unknown = await save(h, "paypal");
+    expect(unknown.status).toBe(400);
+    expect(errorOf(unknown).message).toContain("provider must be one of flexprice, stripe");
+    expect((await h.call("GET", `${BASE}/by-provider/paypal`)).status).toBe(400);
+    const mismatch = await h.call("POST", `${BASE}/create/stripe`, {
+      body: { name: "x", credentials: STRIPE, provider: "razorpay" },
+    });
+    expect(mismatch.status).toBe(400);
+    expect((await save(h, "stripe", {})).status).toBe(400);
+    expect((await h.call("GET", `${BASE}/by-provider/stripe`)).status).toBe(404);
+    await h.close();
+  });
+
+  test("masking keeps a short type prefix and the last 4 characters, nothing of a short value", () => {
+    expect(maskCredential("sk_live_51HxTollgateSecretValue00001d3f")).toBe("sk_live_…1d3f");
+    expect(maskCredential("abcdefghijklmnop")).toBe("…mnop");
+    expect(maskCredential("short")).toBe("…");
+    expect(maskCredential("sk_abcdefgh")).toBe("…");
+  });
+
+  test("without a master key: every route answers 400 naming the setting", async () => {
+    const h = createHarness();
+    for (const [method, path, body] of [
+      ["POST", `${BASE}/create/stripe`, { name: "x", credentials: STRIPE }],
+      ["GET", `${BASE}/by-provider/stripe`, undefined],
+      ["GET", `${BASE}/linked`, undefined],
+      ["DELETE", `${BASE}/sec_1`, undefined],
+    ] as const) {
+      const res = await h.call(method, path, { body });
+      expect({ path, status: res.status }).toEqual({ path, status: 400 });
+      expect(errorOf(res).message).toContain("secrets.encryption_key (TOLLGATE_SECRETS_ENCRYPTION_KEY)");
+    }
+    await h.close();
+  });
+
+  test("an event_reader key gets 403; another tenant's secret is 404 to it", async () => {
+    const h = createTwoTenantHarness({ secrets: { encryption_key: KEY } });
+    const reader = issueTestKey(h, { roles: ["event_reader"] }).apiKey;
+    expect((await h.call("GET", `${BASE}/linked`, { key: reader })).status).toBe(403);
+    expect((await save(h, "stripe", STRIPE, reader)).status).toBe(403);
+
+    const created = await save(h);
+    expect(created.status).toBe(201);
+    const other = { key: OTHER_TENANT_KEY };
+    expect((await h.call("GET", `${BASE}/by-provider/stripe`, other)).status).toBe(404);
+    expect((await h.call("GET", `${BASE}/linked`, other)).body).toEqual({ providers: [] });
+    expect((await h.call("DELETE", `${BASE}/${created.body.id}`, other)).status).toBe(404);
+    expect((await h.call("GET", `${BASE}/by-provider/stripe`)).status).toBe(200);
+    await h.close();
+  });
+});
+
+describe("encryption at rest", () => {
+  test("a ciphertext copied into another row does not decrypt: logged, 500 without the value", async () => {
+    const h = keyed();
+    await save(h, "stripe");
+    await save(h, "razorpay", { key_id: "rzp_live_TollgateRazorpayKey77" });
+    const db = h.context.db;
+    sql(
+      db,
+      "UPDATE integration_secrets SET credentials = (SELECT credentials FROM integration_secrets WHERE provider = 'stripe') WHERE provider = 'razorpay'",
+    ).run();
+    const res = await h.call("GET", `${BASE}/by-provider/razorpay`);
+    expect(res.status).toBe(500);
+    expect(errorOf(res).message).toBe("Integration secret could not be decrypted; see the server log");
+    expectNoClearValue(res.text);
+    const logged = h.logs.find((line) => line.msg === "integration secret does not decrypt");
+    expect(logged).toMatchObject({ reason: "Sealed value does not authenticate for this row" });
+    expectNoClearValue(JSON.stringify(h.logs));
+    // The untouched row still opens.
+    expect((await h.call("GET", `${BASE}/by-provider/stripe`)).status).toBe(200);
+    await h.close();
+  });
+
+  test("the cipher: random nonce per value, bound to id, tenant and environment, key id prefix", () => {
+    const box = new SecretBox(parseEncryptionKey(KEY) as Buffer);
+    const to = { secretId: "sec_1", tenantId: "t", environmentId: "e" };
+    const a = box.seal("value", to);
+    const b = box.seal("value", to);
+    expect(a).not.toBe(b);
+    expect(a.split(".")[0]).toBe("v1");
+    expect(a.split(".")[1]).toBe(box.keyId);
+    expect(box.open(a, to)).toBe("value");
+    for (const other of [
+      { ...to, secretId: "sec_2" },
+      { ...to, tenantId: "u" },
+      { ...to, environmentId: "f" },
+    ]) {
+      expect(() => box.open(a, other)).toThrow("does not authenticate");
+    }
+    const other = new SecretBox(parseEncryptionKey(OTHER_KEY) as Buffer);
+    expect(() => other.open(a, to)).toThrow("another master key");
+    const base64 = Buffer.from(KEY, "hex").toString("base64");
+    expect(new SecretBox(parseEncryptionKey(base64) as Buffer).open(a, to)).toBe("value");
+    expect(parseEncryptionKey("5f".repeat(31))).toBeNull();
+    expect(parseEncryptionKey(Buffer.alloc(31).toString("base64"))).toBeNull();
+  });
+});
+
+describe("a real process", () => {
+  test("the database file holds no credential in clear; a wrong or malformed master key stops the start", async () => {
+    const dir = tempDir("integrations-");
+    const server = await startServer({ dir, env: { TOLLGATE_SECRETS_ENCRYPTION_KEY: KEY } });
+    const headers = { "x-api-key": DEV_KEY };
+    const res = await fetch(`${server.baseUrl}${BASE}/create/stripe`, {
+      method: "POST",
+      headers: { ...headers, "content-type": "application/json" },
+      body: JSON.stringify({ name: "stripe", credentials: STRIPE }),
+    });
+    expect(res.status).toBe(201);
+    expectNoClearValue(await res.text());
+    expect(await server.stop("SIGTERM")).toBe(0);
+    expectNoClearValue(server.lines.join("\n"));
+    // Checkpoint the WAL into the file, then scan the file's raw bytes.
+    const store = new Database(join(dir, "tollgate.db"));
+    store.pragma("wal_checkpoint(TRUNCATE)");
+    store.close();
+    const fileText = readFileSync(join(dir, "tollgate.db")).toString("latin1");
+    expectNoClearValue(fileText);
+    expect(fileText).toContain("v1.");
+
+    const wrong = await runToEnd([...SOURCE_CLI, "serve"], {
+      cwd: dir,
+      env: {
+        ...process.env,
+        TOLLGATE_SERVER_PORT: "0",
+        TOLLGATE_DATABASE_PATH: join(dir, "tollgate.db"),
+        TOLLGATE_SECRETS_ENCRYPTION_KEY: OTHER_KEY,
+      },
+    });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain(
+      "secrets.encryption_key (TOLLGATE_SECRETS_ENCRYPTION_KEY) is not the key the integration secrets in this database were encrypted with",
+    );
+
+    const malformed = await runToEnd([...SOURCE_CLI, "serve"], {
+      cwd: dir,
+      env: {
+        ...process.env,
+        TOLLGATE_DATABASE_PATH: join(dir, "tollgate.db"),
+        TOLLGATE_SECRETS_ENCRYPTION_KEY: "nope",
+      },
+    });
+    expect(malformed.code).toBe(1);
+    expect(malformed.stderr).toContain(
+      "Invalid config: secrets.encryption_key (TOLLGATE_SECRETS_ENCRYPTION_KEY) must be 32 bytes",
+    );
+    expect(malformed.stderr).not.toContain("nope");
+
+    // The right key still starts and reads the secret.
+    const again = await startServer({ dir, env: { TOLLGATE_SECRETS_ENCRYPTION_KEY: KEY } });
+    const read = await fetch(`${again.baseUrl}${BASE}/by-provider/stripe`, { headers });
+    expect(((await read.json()) as { credentials: Record<string, string> }).credentials.secret_key).toBe(
+      "sk_live_…1d3f",
+    );
+    expect(await again.stop("SIGTERM")).toBe(0);
+  }, 30_000);
+
+  test("tollgate secrets generate-key prints a new 32-byte key that the server accepts", async () => {
+    const first = await runToEnd([...SOURCE_CLI, "secrets", "generate-key"]);
+    const second = await runToEnd([...SOURCE_CLI, "secrets", "generate-key"]);
+    expect(first.code).toBe(0);
+    const key = first.stdout.trim();
+    expect(key).toMatch(/^[0-9a-f]{64}$/);
+    expect(second.stdout.trim()).not.toBe(key);
+    expect(parseEncryptionKey(key)).not.toBeNull();
+  }, 20_000);
+});

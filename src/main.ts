@@ -24,7 +24,7 @@ import {
   runKeysList,
   runKeysRevoke,
 } from "./cli/keys";
-import { runSecretsGenerateKey, secretsGenerateKey } from "./cli/secrets";
+import { runSecretsGenerateKey, runSecretsRotateKey, secretsGenerateKey, secretsRotateKey } from "./cli/secrets";
 import { CommandError } from "./cli/store";
 import { runUsersCreate, usersCreate } from "./cli/users";
 import { ConfigError } from "./config";
@@ -42,6 +42,8 @@ Commands:
   users create   create a user account that signs in (password from stdin or a prompt)
   secrets generate-key
                  print a new master key for integration secrets (secrets.encryption_key)
+  secrets rotate-key --from-env OLD
+                 re-encrypt every integration secret from the key in $OLD to the configured one
   healthcheck    exit 0 when the local server answers /health
   version        print the version (also: --version)
 
@@ -59,6 +61,7 @@ const COMMANDS: Record<string, { spec: CommandSpec; run: Runner }> = {
   "keys hash": { spec: keysHash, run: runKeysHash },
   "users create": { spec: usersCreate, run: runUsersCreate },
   "secrets generate-key": { spec: secretsGenerateKey, run: runSecretsGenerateKey },
+  "secrets rotate-key": { spec: secretsRotateKey, run: runSecretsRotateKey },
   healthcheck: { spec: healthcheckCommand, run: runHealthcheck },
   version: { spec: versionCommand, run: runVersion },
 };
@@ -86,7 +89,7 @@ async function run(argv: string[]): Promise<number | null> {
   }
   if (first === "secrets") {
     if (second === undefined || second.startsWith("-")) {
-      throw new UsageError('"tollgate secrets" needs a command: generate-key.', USAGE);
+      throw new UsageError('"tollgate secrets" needs a command: generate-key or rotate-key.', USAGE);
     }
     return dispatch(`secrets ${second}`, argv.slice(2));
   }

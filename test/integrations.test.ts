@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { sql } from "../src/db";
 import { SecretBox, parseEncryptionKey } from "../src/modules/integrations/cipher";
+import { rotateMasterKey } from "../src/modules/integrations/rotate";
 import { integrationCredential, maskCredential } from "../src/modules/integrations/service";
 import {
   DEFAULT_TENANT,
@@ -36,6 +37,22 @@ function keyed(): Harness {
 
 function save(h: Harness, provider = "stripe", credentials: Record<string, string> = STRIPE, key?: string) {
   return h.call("POST", `${BASE}/create/${provider}`, { body: { name: `${provider} account`, credentials }, key });
+}
+
+/** A keyed harness holding a stripe and a razorpay secret. */
+async function withTwoSecrets(): Promise<Harness> {
+  const h = keyed();
+  await save(h, "stripe");
+  await save(h, "razorpay", { key_id: "rzp_live_TollgateRazorpayKey77" });
+  return h;
+}
+
+/** Moves a valid ciphertext into another row, as someone with write access to the file could. */
+function copyStripeCiphertextToRazorpay(db: Harness["context"]["db"]) {
+  sql(
+    db,
+    "UPDATE integration_secrets SET credentials = (SELECT credentials FROM integration_secrets WHERE provider = 'stripe') WHERE provider = 'razorpay'",
+  ).run();
 }
 
 function expectNoClearValue(text: string, values = SECRET_VALUES) {
@@ -178,14 +195,9 @@ describe("integration secrets through the API", () => {
 
 describe("encryption at rest", () => {
   test("a ciphertext copied into another row does not decrypt: logged, 500 without the value", async () => {
-    const h = keyed();
-    await save(h, "stripe");
-    await save(h, "razorpay", { key_id: "rzp_live_TollgateRazorpayKey77" });
+    const h = await withTwoSecrets();
     const db = h.context.db;
-    sql(
-      db,
-      "UPDATE integration_secrets SET credentials = (SELECT credentials FROM integration_secrets WHERE provider = 'stripe') WHERE provider = 'razorpay'",
-    ).run();
+    copyStripeCiphertextToRazorpay(db);
     const res = await h.call("GET", `${BASE}/by-provider/razorpay`);
     expect(res.status).toBe(500);
     expect(errorOf(res).message).toBe("Integration secret could not be decrypted; see the server log");
@@ -291,4 +303,78 @@ describe("a real process", () => {
     expect(second.stdout.trim()).not.toBe(key);
     expect(parseEncryptionKey(key)).not.toBeNull();
   }, 20_000);
+});
+
+describe("rotating the master key", () => {
+  test("one transaction: a row that does not open leaves every row as it was", async () => {
+    const h = await withTwoSecrets();
+    const db = h.context.db;
+    const before = sql(db, "SELECT id, credentials FROM integration_secrets ORDER BY id").all();
+    const from = new SecretBox(parseEncryptionKey(KEY) as Buffer);
+    const to = new SecretBox(parseEncryptionKey(OTHER_KEY) as Buffer);
+    copyStripeCiphertextToRazorpay(db);
+    const tampered = sql(db, "SELECT id, credentials FROM integration_secrets ORDER BY id").all();
+    expect(() => rotateMasterKey(db, from, to)).toThrow("does not open under the old key");
+    expect(sql(db, "SELECT id, credentials FROM integration_secrets ORDER BY id").all()).toEqual(tampered);
+    expect(tampered).not.toEqual(before);
+    await h.close();
+  });
+
+  test("tollgate secrets rotate-key --from-env OLD: refused beside a running server, then re-encrypts every row", async () => {
+    const dir = tempDir("rotate-");
+    const dbPath = join(dir, "tollgate.db");
+    const server = await startServer({ dir, env: { TOLLGATE_SECRETS_ENCRYPTION_KEY: KEY } });
+    for (const [provider, credentials] of [
+      ["stripe", STRIPE],
+      ["razorpay", { key_id: "rzp_live_TollgateRazorpayKey77" }],
+    ] as const) {
+      const res = await fetch(`${server.baseUrl}${BASE}/create/${provider}`, {
+        method: "POST",
+        headers: { "x-api-key": DEV_KEY, "content-type": "application/json" },
+        body: JSON.stringify({ name: provider, credentials }),
+      });
+      expect(res.status).toBe(201);
+    }
+    const env = {
+      ...process.env,
+      TOLLGATE_DATABASE_PATH: dbPath,
+      TOLLGATE_SECRETS_ENCRYPTION_KEY: OTHER_KEY,
+      OLD_TOLLGATE_KEY: KEY,
+    };
+    const rotate = () => runToEnd([...SOURCE_CLI, "secrets", "rotate-key", "--from-env", "OLD_TOLLGATE_KEY"], { env });
+    const busy = await rotate();
+    expect(busy.code).toBe(1);
+    expect(busy.stderr).toContain("A server is running on");
+    expect(await server.stop("SIGTERM")).toBe(0);
+
+    const unset = await runToEnd([...SOURCE_CLI, "secrets", "rotate-key", "--from-env", "NO_SUCH_VARIABLE_SET"], {
+      env,
+    });
+    expect(unset.code).toBe(1);
+    expect(unset.stderr).toContain("The variable NO_SUCH_VARIABLE_SET (--from-env) is not set.");
+
+    const done = await rotate();
+    expect({ code: done.code, stdout: done.stdout.trim() }).toEqual({
+      code: 0,
+      stdout: "Re-encrypted 2 integration secrets under the new key.",
+    });
+    const again = await rotate();
+    expect(again.stdout.trim()).toBe("Re-encrypted 0 integration secrets under the new key (2 already under it).");
+
+    const old = await runToEnd([...SOURCE_CLI, "serve"], {
+      cwd: dir,
+      env: { ...env, TOLLGATE_SERVER_PORT: "0", TOLLGATE_SECRETS_ENCRYPTION_KEY: KEY },
+    });
+    expect(old.code).toBe(1);
+    expect(old.stderr).toContain("is not the key the integration secrets in this database were encrypted with");
+
+    const rotated = await startServer({ dir, env: { TOLLGATE_SECRETS_ENCRYPTION_KEY: OTHER_KEY } });
+    const read = await fetch(`${rotated.baseUrl}${BASE}/by-provider/stripe`, { headers: { "x-api-key": DEV_KEY } });
+    expect(((await read.json()) as { credentials: Record<string, string> }).credentials).toEqual({
+      secret_key: "sk_live_…1d3f",
+      publishable_key: "pk_live_…2a9b",
+      webhook_secret: "whsec_…c8e1",
+    });
+    expect(await rotated.stop("SIGTERM")).toBe(0);
+  }, 30_000);
 });

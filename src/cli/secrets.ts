@@ -1,6 +1,11 @@
 // `tollgate secrets …`: the master key integration credentials are sealed with (SPEC §12).
-import { generateEncryptionKey } from "../modules/integrations/cipher";
-import type { CommandSpec, ParsedCommand } from "./args";
+import { migrate } from "../db";
+import { lockStore, StoreLockedError } from "../db/lock";
+import { generateEncryptionKey, KEY_SETTING, parseEncryptionKey, SecretBox } from "../modules/integrations/cipher";
+import { RotationError, rotateMasterKey } from "../modules/integrations/rotate";
+import { type CommandSpec, type ParsedCommand, stringOption, UsageError } from "./args";
+import { CONFIG_OPTION, configFrom } from "./config-option";
+import { CommandError, openExistingStore } from "./store";
 
 export const secretsGenerateKey: CommandSpec = {
   name: "secrets generate-key",
@@ -14,5 +19,64 @@ database and out of version control; without it, the stored credentials cannot b
 
 export function runSecretsGenerateKey(_parsed: ParsedCommand): number {
   console.log(generateEncryptionKey());
+  return 0;
+}
+
+export const secretsRotateKey: CommandSpec = {
+  name: "secrets rotate-key",
+  usage: `Usage: tollgate secrets rotate-key --from-env <VARIABLE>
+
+Re-encrypt every integration secret under the master key configured now (secrets.encryption_key
+or TOLLGATE_SECRETS_ENCRYPTION_KEY), reading the key they are encrypted with from the
+environment variable named by --from-env. One transaction: every secret moves, or none does.
+Stop the server first (it holds the old key); start it with the new key afterwards.
+
+  --from-env <VARIABLE>  the environment variable holding the old key (hex or base64)
+${CONFIG_OPTION}`,
+  options: { "from-env": "string", config: "string" },
+};
+
+export function runSecretsRotateKey(parsed: ParsedCommand): number {
+  const variable = stringOption(parsed, "from-env");
+  if (!variable) throw new UsageError("--from-env names the variable that holds the old key.", secretsRotateKey.usage);
+  const config = configFrom(parsed);
+  const oldText = process.env[variable];
+  if (!oldText) throw new CommandError(`The variable ${variable} (--from-env) is not set.`);
+  const oldKey = parseEncryptionKey(oldText);
+  if (!oldKey)
+    throw new CommandError(`The variable ${variable} (--from-env) is not 32 bytes as 64 hex characters or base64.`);
+  const newKey = config.secrets.encryption_key === "" ? null : parseEncryptionKey(config.secrets.encryption_key);
+  if (!newKey)
+    throw new CommandError(`Set the new key in ${KEY_SETTING} ("tollgate secrets generate-key" prints one).`);
+  const from = new SecretBox(oldKey);
+  const to = new SecretBox(newKey);
+  const path = config.database.path;
+  let lock: ReturnType<typeof lockStore>;
+  try {
+    lock = lockStore(path);
+  } catch (err) {
+    if (err instanceof StoreLockedError) {
+      throw new CommandError(
+        `A server is running on ${path}: stop it first (it holds the old key), then run this again.`,
+      );
+    }
+    throw err;
+  }
+  try {
+    const db = openExistingStore(config);
+    try {
+      migrate(db);
+      const { rotated, current } = rotateMasterKey(db, from, to);
+      const already = current > 0 ? ` (${current} already under it)` : "";
+      console.log(`Re-encrypted ${rotated} integration secrets under the new key${already}.`);
+    } catch (err) {
+      if (err instanceof RotationError) throw new CommandError(err.message);
+      throw err;
+    } finally {
+      db.close();
+    }
+  } finally {
+    lock.release();
+  }
   return 0;
 }

@@ -53,7 +53,8 @@ export function openSecretBox(db: Db, config: Config): SecretBox | null {
     const count = foreign.length || 1;
     throw new MasterKeyError(
       `${KEY_SETTING} is not the key the integration secrets in this database were encrypted with ` +
-        `(${count} of ${rows.length} do not open under it). Configure the key they were encrypted with.`,
+        `(${count} of ${rows.length} do not open under it). Configure the key they were encrypted with, or move them to this one with ` +
+        `"tollgate secrets rotate-key --from-env <variable holding the old key>".`,
     );
   }
   return box;

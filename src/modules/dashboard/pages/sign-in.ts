@@ -164,21 +164,26 @@ function setupForm(token: string, values: { email?: string | null; name?: string
         />
         <label for="name">Name <span class="muted">(optional)</span></label>
         <input id="name" name="name" type="text" autocomplete="name" maxlength="255" value="${values.name ?? ""}" />
-        <label for="password">Password</label>
-        <input
-          id="password"
-          name="password"
-          type="password"
-          autocomplete="new-password"
-          required
-          minlength="8"
-          maxlength="256"
-          aria-describedby="password-rule"
-        />
-        <p id="password-rule" class="muted small">At least 8 characters.</p>
-        <button type="submit">Save and sign in</button>
+        ${newPasswordFields()}
       </form>`,
   );
+}
+
+/** The new-password field, its rule and the submit button the setup and set-password forms end with. */
+function newPasswordFields(): Html {
+  return html`<label for="password">Password</label>
+    <input
+      id="password"
+      name="password"
+      type="password"
+      autocomplete="new-password"
+      required
+      minlength="8"
+      maxlength="256"
+      aria-describedby="password-rule"
+    />
+    <p id="password-rule" class="muted small">At least 8 characters.</p>
+    <button type="submit">Save and sign in</button>`;
 }
 
 const SETUP_TITLE = "Set up your account";
@@ -218,19 +223,7 @@ function setPasswordForm(token: string, email: string | null, error?: string): H
       <form method="post" action="${DASHBOARD_PATH}/set-password" class="stack">
         <input type="hidden" name="token" value="${token}" />
         ${email ? html`<input type="hidden" name="username" autocomplete="username" value="${email}" />` : null}
-        <label for="password">Password</label>
-        <input
-          id="password"
-          name="password"
-          type="password"
-          autocomplete="new-password"
-          required
-          minlength="8"
-          maxlength="256"
-          aria-describedby="password-rule"
-        />
-        <p id="password-rule" class="muted small">At least 8 characters.</p>
-        <button type="submit">Save and sign in</button>
+        ${newPasswordFields()}
       </form>`,
   );
 }

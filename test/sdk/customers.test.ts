@@ -5,9 +5,9 @@
 // before any assertion runs.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Flexprice } from "@flexprice/sdk";
-import { ErrorsErrorsErrorResponse, FlexPriceError } from "@flexprice/sdk/sdk/models";
+import { ErrorsErrorsErrorResponse } from "@flexprice/sdk/sdk/models";
 import { DEFAULT_TENANT, DEV_KEY } from "../support/harness";
-import { type SdkServer, startSdkServer } from "../support/sdk";
+import { failure, type SdkServer, startSdkServer } from "../support/sdk";
 
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
@@ -49,16 +49,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await s.stop();
 });
-
-/** The error a call failed with (the test fails if it succeeded). */
-async function failure(call: Promise<unknown>): Promise<FlexPriceError> {
-  const error = await call.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(FlexPriceError);
-  return error as FlexPriceError;
-}
 
 /** A 400 surfaces as the SDK's typed error response, with our message. */
 async function expectRefused(call: Promise<unknown>, message: string) {

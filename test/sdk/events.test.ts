@@ -6,8 +6,8 @@
 // The SDK types `properties` as Record<string, string>, so every number arrives as text ("42").
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Flexprice } from "@flexprice/sdk";
-import { ErrorsErrorsErrorResponse, FlexPriceError, SDKError } from "@flexprice/sdk/sdk/models";
-import { type SdkServer, serviceAccountKey, startSdkServer } from "../support/sdk";
+import { ErrorsErrorsErrorResponse, SDKError } from "@flexprice/sdk/sdk/models";
+import { failure, type SdkServer, serviceAccountKey, startSdkServer } from "../support/sdk";
 
 let s: SdkServer;
 let dev: Flexprice;
@@ -23,16 +23,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await s.stop();
 });
-
-/** The error a call fails with (the test fails if it succeeds). */
-async function failure(call: Promise<unknown>): Promise<FlexPriceError> {
-  const error = await call.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(FlexPriceError);
-  return error as FlexPriceError;
-}
 
 /** A 4XX/5XX the SDK has no typed error for (403, 404 on most operations): its SDKError with our body. */
 async function httpFailure(call: Promise<unknown>, status: number) {

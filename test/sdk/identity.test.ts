@@ -5,9 +5,9 @@
 // field fails the call before any assertion runs.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Flexprice } from "@flexprice/sdk";
-import { ErrorsErrorsErrorResponse, FlexPriceError } from "@flexprice/sdk/sdk/models";
+import { ErrorsErrorsErrorResponse } from "@flexprice/sdk/sdk/models";
 import { DEFAULT_TENANT } from "../support/harness";
-import { type SdkServer, serviceAccountKey, startSdkServer } from "../support/sdk";
+import { failure, type SdkServer, serviceAccountKey, startSdkServer } from "../support/sdk";
 
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
@@ -29,16 +29,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await s.stop();
 });
-
-/** The error a call failed with (the test fails if it succeeded). */
-async function failure(call: Promise<unknown>): Promise<FlexPriceError> {
-  const error = await call.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(FlexPriceError);
-  return error as FlexPriceError;
-}
 
 /** A 403 surfaces as the SDK's HTTP error, carrying our envelope and the permission that was missing. */
 async function expectForbidden(call: Promise<unknown>, required: string) {

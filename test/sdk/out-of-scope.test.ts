@@ -5,8 +5,7 @@
 // the customer "wallets" was looked up).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Flexprice } from "@flexprice/sdk";
-import { FlexPriceError } from "@flexprice/sdk/sdk/models";
-import { type SdkServer, startSdkServer } from "../support/sdk";
+import { failure, type SdkServer, startSdkServer } from "../support/sdk";
 
 let s: SdkServer;
 beforeAll(async () => {
@@ -55,12 +54,7 @@ const CALLS: [string, (sdk: Flexprice) => Promise<unknown>][] = [
 describe("SDK operations outside Tollgate's scope: 404 Route not found", () => {
   for (const [name, call] of CALLS) {
     test(name, async () => {
-      const error = await call(s.client()).then(
-        () => null,
-        (e: unknown) => e,
-      );
-      expect(error).toBeInstanceOf(FlexPriceError);
-      const http = error as FlexPriceError;
+      const http = await failure(call(s.client()));
       expect(http.statusCode).toBe(404);
       expect(JSON.parse(http.body)).toEqual({
         success: false,

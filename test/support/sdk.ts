@@ -2,7 +2,9 @@
 // Tollgate process over loopback: the way a Flexprice user's code meets Tollgate. The SDK
 // validates every response against its own schemas, so a missing field or a wrong type fails
 // the call with "Response validation failed" before the test sees a value.
+import { expect } from "bun:test";
 import { Flexprice } from "@flexprice/sdk";
+import { FlexPriceError } from "@flexprice/sdk/sdk/models";
 import { DEV_KEY } from "./harness";
 import { type ServerProcess, startServer } from "./process";
 
@@ -33,4 +35,14 @@ export async function serviceAccountKey(sdk: Flexprice, roles: string[], keyName
   const account = await sdk.users.createUser({ type: "service_account", roles });
   const created = await sdk.secrets.createApiKey({ name: keyName, type: "private_key", serviceAccountId: account.id });
   return created.apiKey as string;
+}
+
+/** The error a call failed with (the test fails if it succeeded). */
+export async function failure(call: Promise<unknown>): Promise<FlexPriceError> {
+  const error = await call.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(FlexPriceError);
+  return error as FlexPriceError;
 }

@@ -2,7 +2,12 @@ import type { TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { ValidationError } from "elysia";
 import { ApiError } from "../../http/errors";
+import type { AppContext } from "../../context";
 import { fromValidationError } from "../../http/validation";
+import type { Principal } from "../auth/model";
+import { auditContextOf } from "../audit/context";
+import type { AuditContext } from "../audit/model";
+import { type Server, visitOf } from "./session";
 
 /**
  * Checks form input against the API's own request schema, so a refusal says what the API would
@@ -32,4 +37,18 @@ export async function attempt<T>(
     if (error instanceof ApiError) return { ok: false, status: error.status, message: error.message, error };
     throw error;
   }
+}
+
+/**
+ * `attempt` for a signed-in change: the call gets the person's principal and the audit context of
+ * this request (who, from where), as every dashboard action that writes passes them to the service.
+ */
+export function attemptAs<T>(
+  app: AppContext,
+  request: Request,
+  server: Server | null,
+  call: (principal: Principal, audit: AuditContext) => T | Promise<T>,
+) {
+  const { principal } = visitOf(request);
+  return attempt(() => call(principal, auditContextOf(app, { principal, request, server })));
 }

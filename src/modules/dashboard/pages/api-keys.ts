@@ -1,12 +1,11 @@
 import type { AppContext } from "../../../context";
-import { auditContextOf } from "../../audit/context";
 import { type CreatedKey, createKey } from "../../secrets/create";
 import { CreateKeyBody, RotateKeyBody, type SecretStatus } from "../../secrets/model";
 import { getKey, listKeys, scopeOf } from "../../secrets/read";
 import { revokeKey } from "../../secrets/revoke";
 import { rotateKey } from "../../secrets/rotate";
 import { searchAccounts } from "../../users/search";
-import { attempt, checkLike, field } from "../forms";
+import { attemptAs, checkLike, field } from "../forms";
 import { html, type Html } from "../html";
 import {
   banner,
@@ -301,7 +300,6 @@ function expiresAtOf(values: CreateForm, now = Date.now()): string | undefined {
 }
 
 export async function createApiKey(app: AppContext, request: Request, server: Server | null, form: URLSearchParams) {
-  const { principal } = visitOf(request);
   const values: CreateForm = {
     name: form.get("name") ?? "",
     accountType: form.get("account_type") ?? "user",
@@ -309,7 +307,7 @@ export async function createApiKey(app: AppContext, request: Request, server: Se
     expiration: form.get("expiration") ?? "never",
     expiresOn: field(form, "expires_on"),
   };
-  const result = await attempt(() => {
+  const result = await attemptAs(app, request, server, (principal, audit) => {
     const expiresAt = expiresAtOf(values);
     const input = checkLike(CreateKeyBody, {
       name: values.name as string,
@@ -317,17 +315,14 @@ export async function createApiKey(app: AppContext, request: Request, server: Se
       // The API's own rule says what is missing: a service account key names its account.
       ...(values.accountType === "service_account" ? { service_account_id: values.serviceAccountId ?? "" } : {}),
     });
-    return createKey(app, principal, auditContextOf(app, { principal, request, server }), input);
+    return createKey(app, principal, audit, input);
   });
   if (result.ok) return showOnce(request, { key: result.value, rotated: false });
   return render(app, request, { create: { open: true, values, error: result.message }, status: result.status });
 }
 
 export async function revokeApiKey(app: AppContext, request: Request, server: Server | null, id: string) {
-  const { principal } = visitOf(request);
-  const result = await attempt(() =>
-    revokeKey(app, principal, auditContextOf(app, { principal, request, server }), id),
-  );
+  const result = await attemptAs(app, request, server, (principal, audit) => revokeKey(app, principal, audit, id));
   if (result.ok) return redirect(`${API_KEYS_PATH}?notice=revoked`);
   return render(app, request, { error: result.message, status: result.status });
 }
@@ -339,17 +334,10 @@ export async function rotateApiKey(
   id: string,
   form: URLSearchParams,
 ) {
-  const { principal } = visitOf(request);
-  const result = await attempt(() => {
+  const result = await attemptAs(app, request, server, (principal, audit) => {
     const grace = Number(form.get("grace_period_seconds") ?? "0");
     const input = checkLike(RotateKeyBody, { grace_period_seconds: grace });
-    return rotateKey(
-      app,
-      principal,
-      auditContextOf(app, { principal, request, server }),
-      id,
-      input.grace_period_seconds ?? 0,
-    );
+    return rotateKey(app, principal, audit, id, input.grace_period_seconds ?? 0);
   });
   if (result.ok) return showOnce(request, { key: result.value, rotated: true });
   return render(app, request, { rotate: { id, error: result.message }, error: result.message, status: result.status });

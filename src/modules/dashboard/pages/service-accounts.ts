@@ -1,11 +1,10 @@
 import type { AppContext } from "../../../context";
-import { auditContextOf } from "../../audit/context";
 import { listRoles } from "../../rbac/service";
 import { listKeys } from "../../secrets/read";
 import { CreateUserBody, type UserRow, UpdateUserBody } from "../../users/model";
 import { searchAccounts } from "../../users/search";
 import { archiveAccount, createAccount, findUser, renameAccount } from "../../users/service";
-import { attempt, checkLike, field } from "../forms";
+import { attemptAs, checkLike, field } from "../forms";
 import { html, type Html } from "../html";
 import {
   banner,
@@ -216,12 +215,11 @@ export async function createServiceAccount(
   server: Server | null,
   form: URLSearchParams,
 ): Promise<Response> {
-  const { principal } = visitOf(request);
   const name = field(form, "name");
   const roles = form.getAll("roles");
-  const result = await attempt(() => {
+  const result = await attemptAs(app, request, server, (principal, audit) => {
     const input = checkLike(CreateUserBody, { type: "service_account" as const, roles, ...(name ? { name } : {}) });
-    return createAccount(app, principal, auditContextOf(app, { principal, request, server }), input);
+    return createAccount(app, principal, audit, input);
   });
   if (result.ok) return redirect(`${SERVICE_ACCOUNTS_PATH}?notice=created`);
   return render(app, request, { create: { open: true, name, roles, error: result.message }, status: result.status });
@@ -234,11 +232,10 @@ export async function renameServiceAccount(
   id: string,
   form: URLSearchParams,
 ): Promise<Response> {
-  const { principal } = visitOf(request);
   const name = form.get("name") ?? "";
-  const result = await attempt(() => {
+  const result = await attemptAs(app, request, server, (principal, audit) => {
     const input = checkLike(UpdateUserBody, { name });
-    return renameAccount(app, principal, auditContextOf(app, { principal, request, server }), id, input);
+    return renameAccount(app, principal, audit, id, input);
   });
   if (result.ok) return redirect(`${SERVICE_ACCOUNTS_PATH}?notice=renamed`);
   return render(app, request, {
@@ -254,10 +251,7 @@ export async function archiveServiceAccount(
   server: Server | null,
   id: string,
 ): Promise<Response> {
-  const { principal } = visitOf(request);
-  const result = await attempt(() =>
-    archiveAccount(app, principal, auditContextOf(app, { principal, request, server }), id),
-  );
+  const result = await attemptAs(app, request, server, (principal, audit) => archiveAccount(app, principal, audit, id));
   if (result.ok) return redirect(`${SERVICE_ACCOUNTS_PATH}?notice=archived`);
   return render(app, request, { error: result.message, status: result.status });
 }

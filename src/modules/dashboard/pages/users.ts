@@ -1,11 +1,10 @@
 import type { AppContext } from "../../../context";
-import { auditContextOf } from "../../audit/context";
 import { publicBaseUrl } from "../../../http/urls";
 import { passwordLinkUrl } from "../../sessions/store";
 import { CreateUserBody } from "../../users/model";
 import { searchAccounts } from "../../users/search";
 import { createAccount } from "../../users/service";
-import { attempt, checkLike, field } from "../forms";
+import { attemptAs, checkLike, field } from "../forms";
 import { html } from "../html";
 import {
   banner,
@@ -115,12 +114,11 @@ export function usersPage(app: AppContext, request: Request): Response {
 }
 
 export async function inviteUser(app: AppContext, request: Request, server: Server | null, form: URLSearchParams) {
-  const { principal } = visitOf(request);
   const email = form.get("email") ?? "";
   const name = field(form, "name");
-  const result = await attempt(() => {
+  const result = await attemptAs(app, request, server, (principal, audit) => {
     const input = checkLike(CreateUserBody, { type: "user" as const, email, ...(name ? { name } : {}) });
-    return createAccount(app, principal, auditContextOf(app, { principal, request, server }), input);
+    return createAccount(app, principal, audit, input);
   });
   if (!result.ok)
     return render(app, request, { invite: { open: true, email, name, error: result.message }, status: result.status });

@@ -4,34 +4,11 @@
 // and the page and the event carry every field Flexprice documents (null where Tollgate has no
 // value). SPEC.md §0 "Wire fidelity", §6.
 import { describe, expect, test } from "bun:test";
-import { join } from "node:path";
-import { createTollgate } from "../src/app";
-import { DEFAULT_CONFIG } from "../src/config";
-import { cachedStatementCount, openDatabase } from "../src/db";
-import { createLogger } from "../src/http/logging";
+import { cachedStatementCount } from "../src/db";
 import { MAX_OFFSET } from "../src/http/pagination";
 import { EventReaders } from "../src/modules/events/reader";
 import { type CallResult, callApp, createHarness, errorOf, type Harness } from "./support/harness";
-import { tempDir } from "./support/temp";
-
-type Body = Record<string, unknown>;
-
-async function bulk(h: Harness, events: Body[]) {
-  for (let i = 0; i < events.length; i += 1000) {
-    const res = await h.call("POST", "/v1/events/bulk", { body: { events: events.slice(i, i + 1000) } });
-    expect(res.status).toBe(202);
-  }
-}
-
-/** A 400 validation_error whose details name `field` (or a part of it: `filters.region`); returns the error. */
-function refused(res: CallResult, field: string) {
-  expect({ status: res.status, text: res.text }).toMatchObject({ status: 400 });
-  const error = errorOf(res);
-  expect(error.internal_error).toBe("validation_error");
-  const named = Object.keys(error.details ?? {}).map((key) => key.split(/[.[]/)[0]);
-  expect(named).toContain(field);
-  return error;
-}
+import { bulk, readerTollgate, refused, type Body } from "./support/events";
 
 const ids = (res: CallResult): string[] => res.body.events.map((e: { id: string }) => e.id);
 const query = (h: Harness, body: Body) => h.call("POST", "/v1/events/query", { body });
@@ -299,13 +276,7 @@ describe("event pages: sort", () => {
 
 describe("the new page reads keep the hardening: reader threads, the read budget", () => {
   test("offset, sort and iter_first_key run on a reader thread, and their errors come back from it", async () => {
-    const db = openDatabase(join(tempDir("flexprice-pages"), "tollgate.db"));
-    const errors: string[] = [];
-    const tollgate = createTollgate({
-      config: structuredClone(DEFAULT_CONFIG),
-      db,
-      logger: createLogger("error", { sink: (line) => errors.push(line) }),
-    });
+    const { db, errors, tollgate } = readerTollgate("flexprice-pages");
     const call = (body: unknown) => callApp(tollgate.app, "POST", "/v1/events/query", { body });
     try {
       const events = Array.from({ length: 6 }, (_, i) => ({

@@ -4,35 +4,13 @@
 // (as the SDK sends every property) count as numbers; and `value` is always a number or null.
 // SPEC.md §0 "Wire fidelity", §6.
 import { describe, expect, test } from "bun:test";
-import { join } from "node:path";
-import { createTollgate } from "../src/app";
-import { DEFAULT_CONFIG } from "../src/config";
-import { cachedStatementCount, openDatabase } from "../src/db";
-import { createLogger } from "../src/http/logging";
+import { cachedStatementCount } from "../src/db";
 import { MAX_USAGE_WINDOWS } from "../src/modules/events/model";
 import { EventReaders } from "../src/modules/events/reader";
-import { type CallResult, callApp, createHarness, errorOf, type Harness } from "./support/harness";
+import { callApp, createHarness, errorOf, type Harness } from "./support/harness";
+import { bulk, readerTollgate, refused, type Body } from "./support/events";
 import { environmentOf } from "./support/keys";
-import { tempDir } from "./support/temp";
 
-type Body = Record<string, unknown>;
-
-async function bulk(h: Harness, events: Body[]) {
-  for (let i = 0; i < events.length; i += 1000) {
-    const res = await h.call("POST", "/v1/events/bulk", { body: { events: events.slice(i, i + 1000) } });
-    expect(res.status).toBe(202);
-  }
-}
-
-/** A 400 validation_error whose details name `field` (or a part of it: `filters.region`); returns the error. */
-function refused(res: CallResult, field: string) {
-  expect({ status: res.status, text: res.text }).toMatchObject({ status: 400 });
-  const error = errorOf(res);
-  expect(error.internal_error).toBe("validation_error");
-  const named = Object.keys(error.details ?? {}).map((key) => key.split(/[.[]/)[0]);
-  expect(named).toContain(field);
-  return error;
-}
 describe("POST /v1/events/usage: Flexprice's request fields", () => {
   const RANGE = { start_time: "2025-03-01T00:00:00Z", end_time: "2025-04-01T00:00:00Z" };
 
@@ -448,13 +426,7 @@ describe("POST /v1/events/usage: Flexprice's request fields", () => {
 
 describe("the new aggregations keep the hardening: reader threads, the read budget", () => {
   test("they run on a reader thread, and their errors come back from it", async () => {
-    const db = openDatabase(join(tempDir("flexprice-usage"), "tollgate.db"));
-    const errors: string[] = [];
-    const tollgate = createTollgate({
-      config: structuredClone(DEFAULT_CONFIG),
-      db,
-      logger: createLogger("error", { sink: (line) => errors.push(line) }),
-    });
+    const { db, errors, tollgate } = readerTollgate("flexprice-usage");
     const call = (body: unknown) => callApp(tollgate.app, "POST", "/v1/events/usage", { body });
     try {
       const events = Array.from({ length: 6 }, (_, i) => ({

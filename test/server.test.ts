@@ -209,3 +209,41 @@ describe("the CLI beside a running server", () => {
     }
   });
 });
+
+describe("a malformed Host header (the real server: Bun builds the request URL from it)", () => {
+  test("400 in the envelope on body routes, the dashboard and sign-in alike, never a 500", async () => {
+    const server = await startServer();
+    try {
+      const port = new URL(server.baseUrl).port;
+      for (const [method, path] of [
+        ["POST", "/v1/auth/login"],
+        ["POST", "/v1/events"],
+        ["GET", "/dashboard/sign-in"],
+      ]) {
+        const out = Bun.spawnSync([
+          "curl",
+          "-s",
+          "-o",
+          "-",
+          "-w",
+          "\n%{http_code}",
+          "-X",
+          method,
+          "-H",
+          "Host: a b",
+          "-H",
+          "content-type: application/json",
+          "--data-binary",
+          "{}",
+          `http://127.0.0.1:${port}${path}`,
+        ]);
+        const [body, status] = out.stdout.toString().split("\n");
+        expect({ path, status }).toEqual({ path, status: "400" });
+        expect(JSON.parse(body as string).error.message).toBe("Invalid Host header");
+      }
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+    expect(server.lines.join("\n")).not.toContain("unhandled error");
+  });
+});

@@ -51,6 +51,9 @@ export function httpPlugin(logger: Logger, metrics: Metrics | null) {
       const id = sent && SANE_REQUEST_ID.test(sent) ? sent : nextUlid();
       requestMeta.set(request, { id, startedAt: performance.now() });
       set.headers[REQUEST_ID_HEADER] = id;
+      // Bun builds request.url from the Host header; a malformed one ("a b", "x@y") makes the
+      // URL unparseable for every later stage (body limits, links). Refused here, once.
+      if (!URL.canParse(request.url)) throw validationError("Invalid Host header", { host: "is not a valid host" });
     })
     .onError({ as: "global" }, ({ code, error: raised, set, request, path }) => {
       const error = failureOf(code, raised);

@@ -1,4 +1,4 @@
-// `npm run bench [-- auth|ingest|query]`: every figure is measured beside a baseline in the same
+// `npm run bench [-- auth|ingest|query|webhooks]`: every figure is measured beside a baseline in the same
 // run. The load generator is wrk (Debian package `wrk`), pinned to one core with the server
 // pinned to the other when taskset is available; scenarios are interleaved over rounds and
 // the medians reported.
@@ -23,6 +23,7 @@ import { migrate, openDatabase } from "../src/db";
 import { prepareEvents } from "../src/modules/events/service";
 import { insertEvents } from "../src/modules/events/store";
 import { generateApiKey } from "../src/modules/auth/key-format";
+import { createHmac } from "node:crypto";
 import { syntheticEvents } from "./synthetic";
 
 const DEV_KEY = "0cc505d7b917e0b1f25ccbea029dd43f4002edfea46b7f941f281911246768fe";
@@ -30,7 +31,8 @@ const DURATION = Number(process.env.BENCH_DURATION ?? "2");
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? "32");
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? "5");
 const QUERY_EVENTS = Number(process.env.BENCH_QUERY_EVENTS ?? "1000000");
-const sections = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ["auth", "ingest", "query"];
+const sections = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ["auth", "ingest", "query", "webhooks"];
+const WEBHOOK_SAMPLES = Number(process.env.BENCH_WEBHOOK_SAMPLES ?? "4000");
 const BASELINE_ROOT = process.env.BENCH_BASELINE_ROOT;
 const HERE = join(import.meta.dir, "..");
 
@@ -460,6 +462,94 @@ async function healthUnderLoad(server: Server) {
   console.log(`\n/health p99 beside the heaviest query / alone: ${(loaded.p99 / idle.p99).toFixed(1)}x`);
 }
 
+/**
+ * Whether a refused webhook delivery tells anything by its timing (SPEC §12): one request at a
+ * time over loopback, the cases interleaved so drift touches all alike, each case's median
+ * latency set beside the wrong-signature case's (an environment that has a secret).
+ */
+async function webhooksSection() {
+  console.log("\n## Webhook refusals: timing");
+  const server = await startServer("webhooks", { BENCH_KEYS: "0", BENCH_SECRETS_ENCRYPTION_KEY: "5f".repeat(32) });
+  try {
+    const secret = "whsec_BenchWebhookSigningSecret000001";
+    const saved = await fetch(`${server.base}/v1/secrets/integrations/create/stripe`, {
+      method: "POST",
+      headers: { "x-api-key": DEV_KEY, "content-type": "application/json" },
+      body: JSON.stringify({
+        name: "stripe",
+        credentials: { secret_key: "sk_test_bench000000000001", webhook_secret: secret },
+      }),
+    });
+    if (saved.status !== 201) throw new Error(`saving the stripe secret: ${saved.status} ${await saved.text()}`);
+    const dev = ((await saved.json()) as { environment_id: string }).environment_id;
+    const tenant = "00000000-0000-0000-0000-000000000000";
+    const listed = await fetch(`${server.base}/v1/environments`, { headers: { "x-api-key": DEV_KEY } });
+    const envs = ((await listed.json()) as { items: { id: string }[] }).items;
+    const noSecret = envs.find((e) => e.id !== dev)?.id as string;
+    const payload = JSON.stringify({ id: "evt_bench", object: "event", type: "invoice.paid", data: { object: {} } });
+    const sign = (key: string, t: number) =>
+      `t=${t},v1=${createHmac("sha256", key).update(`${t}.${payload}`).digest("hex")}`;
+    const now = () => Math.floor(Date.now() / 1000);
+    const cases: { name: string; url: string; signature: () => string | null }[] = [
+      {
+        name: "wrong signature, environment with a secret",
+        url: `${tenant}/${dev}`,
+        signature: () => sign("whsec_wrong", now()),
+      },
+      // The same case again: how far two identical cases' medians land apart, the noise floor.
+      { name: "the same case again (control)", url: `${tenant}/${dev}`, signature: () => sign("whsec_wrong", now()) },
+      { name: "unknown tenant", url: `tenant-nobody/${dev}`, signature: () => sign(secret, now()) },
+      { name: "environment without a secret", url: `${tenant}/${noSecret}`, signature: () => sign(secret, now()) },
+      { name: "stale timestamp, right secret", url: `${tenant}/${dev}`, signature: () => sign(secret, now() - 600) },
+      { name: "no Stripe-Signature header", url: `${tenant}/${dev}`, signature: () => null },
+      { name: "valid (a repeat: 200, duplicate)", url: `${tenant}/${dev}`, signature: () => sign(secret, now()) },
+    ];
+    const samples = cases.map(() => [] as number[]);
+    const statuses = cases.map(() => new Set<number>());
+    const order = cases.map((_, c) => c);
+    for (let i = 0; i < WEBHOOK_SAMPLES + 200; i++) {
+      // A new order each round, so no case always follows the same one (a write, a GC).
+      for (let k = order.length - 1; k > 0; k--) {
+        const j = Math.floor(Math.random() * (k + 1));
+        [order[k], order[j]] = [order[j]!, order[k]!];
+      }
+      for (const c of order) {
+        const item = cases[c]!;
+        const signature = item.signature();
+        const headers: Record<string, string> = signature === null ? {} : { "stripe-signature": signature };
+        const started = performance.now();
+        const res = await fetch(`${server.base}/v1/webhooks/stripe/${item.url}`, {
+          method: "POST",
+          headers,
+          body: payload,
+        });
+        await res.arrayBuffer();
+        const took = (performance.now() - started) * 1000;
+        // The first 200 rounds warm the JIT and connections; not counted.
+        if (i >= 200) samples[c]!.push(took);
+        statuses[c]!.add(res.status);
+      }
+    }
+    const reference = median(samples[0]!);
+    console.log(
+      `\n${WEBHOOK_SAMPLES} sequential requests per case over loopback, interleaved in a random order; median latency and its difference` +
+        " from the first case (a refusal by an environment that has a secret).\n",
+    );
+    console.log("| case | statuses | median µs | p90 µs | Δ median µs |");
+    console.log("| --- | --- | ---: | ---: | ---: |");
+    for (const [c, item] of cases.entries()) {
+      const sorted = [...samples[c]!].sort((a, b) => a - b);
+      const p90 = sorted[Math.floor(sorted.length * 0.9)] as number;
+      const m = median(sorted);
+      console.log(
+        `| ${item.name} | ${[...statuses[c]!].join(", ")} | ${m.toFixed(1)} | ${p90.toFixed(1)} | ${(m - reference).toFixed(1)} |`,
+      );
+    }
+  } finally {
+    await server.stop();
+  }
+}
+
 try {
   if (sections.includes("auth") || sections.includes("ingest")) {
     const servers = [await startServer("main")];
@@ -472,6 +562,7 @@ try {
     }
   }
   if (sections.includes("query")) await querySection();
+  if (sections.includes("webhooks")) await webhooksSection();
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

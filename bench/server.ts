@@ -23,6 +23,8 @@ if (!readyFile) throw new Error("BENCH_READY_FILE is required");
 
 const config = structuredClone(DEFAULT_CONFIG);
 config.server.port = 0;
+// Integration secrets and webhooks need a master key (the webhooks section sets one).
+config.secrets.encryption_key = process.env.BENCH_SECRETS_ENCRYPTION_KEY ?? "";
 config.database.path = process.env.BENCH_DB ?? join(mkdtempSync(join(tmpdir(), "tollgate-bench-")), "bench.db");
 const tollgate = createTollgate({ config });
 

@@ -36,6 +36,7 @@ import { type PasswordHasher, Passwords } from "./modules/sessions/passwords";
 import { findVerifiableSession } from "./modules/sessions/store";
 import { signInController } from "./modules/sign-in";
 import { tenantsController } from "./modules/tenants";
+import { webhooksController } from "./modules/webhooks";
 import { usersController } from "./modules/users";
 import { ensureConfigKeyPrincipals } from "./modules/users/bootstrap";
 import { ProfileCache } from "./modules/users/profile-cache";
@@ -178,6 +179,7 @@ function buildApp(context: AppContext) {
       .use(usersController(context))
       .use(secretsController(context))
       .use(integrationsController(context))
+      .use(webhooksController(context))
       .use(environmentsController(context))
       .use(tenantsController(context))
       .use(eventsController(context))

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { sql } from "../src/db";
 import { SecretBox, parseEncryptionKey } from "../src/modules/integrations/cipher";
 import { rotateMasterKey } from "../src/modules/integrations/rotate";
-import { integrationCredential, maskCredential } from "../src/modules/integrations/service";
+import { maskCredential, verificationCredential } from "../src/modules/integrations/service";
 import {
   DEFAULT_TENANT,
   OTHER_TENANT_KEY,
@@ -92,9 +92,12 @@ describe("integration secrets through the API", () => {
     const env = environmentOf(h, "development");
     const scope = { tenantId: DEFAULT_TENANT, environmentId: env.id };
     const deps = { db: h.context.db, box: h.context.integrationSecrets, logger: h.context.logger };
-    expect(integrationCredential(deps, scope, "stripe", "webhook_secret")).toBe(STRIPE.webhook_secret);
-    expect(integrationCredential(deps, scope, "stripe", "nope")).toBeNull();
-    expect(integrationCredential(deps, scope, "razorpay", "webhook_secret")).toBeNull();
+    const credential = (provider: "stripe" | "razorpay", name: string) =>
+      verificationCredential(deps, scope, provider, name);
+    expect(credential("stripe", "webhook_secret")).toEqual({ value: STRIPE.webhook_secret, found: true });
+    // Absent: a random stand-in, never empty (a signature made with "" must not verify).
+    expect(credential("stripe", "nope")).toMatchObject({ found: false, value: expect.stringMatching(/^.{40,}$/) });
+    expect(credential("razorpay", "webhook_secret").found).toBe(false);
 
     const replacement = { secret_key: "sk_live_51HxReplacedSecretValue9999beef" };
     const replaced = await h.call("POST", `${BASE}/create/stripe`, {
@@ -102,8 +105,8 @@ describe("integration secrets through the API", () => {
     });
     expect(replaced.status).toBe(201);
     expect(replaced.body).toMatchObject({ id, name: "renamed", credentials: { secret_key: "sk_live_…beef" } });
-    expect(integrationCredential(deps, scope, "stripe", "webhook_secret")).toBeNull();
-    expect(integrationCredential(deps, scope, "stripe", "secret_key")).toBe(replacement.secret_key);
+    expect(credential("stripe", "webhook_secret").found).toBe(false);
+    expect(credential("stripe", "secret_key")).toEqual({ value: replacement.secret_key, found: true });
 
     await save(h, "razorpay", { key_id: "rzp_live_TollgateRazorpayKey77" });
     expect((await h.call("GET", `${BASE}/linked`)).body).toEqual({ providers: ["razorpay", "stripe"] });

@@ -95,15 +95,18 @@ describe("OpenAPI document at /swagger/json", () => {
     expect(doc.components.securitySchemes.ApiKeyAuth).toEqual(
       expect.objectContaining({ type: "apiKey", in: "header", name: "X-API-Key" }),
     );
+    expect(doc.components.securitySchemes.StripeSignature).toEqual(
+      expect.objectContaining({ type: "apiKey", in: "header", name: "Stripe-Signature" }),
+    );
+    const byAccess: Record<string, unknown[]> = {
+      public: [],
+      portal: [{ SessionToken: [] }],
+      signature: [{ StripeSignature: [] }],
+    };
     for (const route of routes) {
       const op = doc.paths[openApiPath(route.path)][route.method.toLowerCase()];
       const access = route.hooks?.detail?.[ACCESS_DETAIL_KEY];
-      const expected =
-        access === "public"
-          ? []
-          : access === "portal"
-            ? [{ SessionToken: [] }]
-            : [{ ApiKeyAuth: [] }, { BearerAuth: [] }];
+      const expected = byAccess[access as string] ?? [{ ApiKeyAuth: [] }, { BearerAuth: [] }];
       expect({ route: `${route.method} ${route.path}`, security: op.security }).toEqual({
         route: `${route.method} ${route.path}`,
         security: expected,

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { ACCESS_DETAIL_KEY } from "../src/modules/auth";
 import { ENTITIES } from "../src/modules/rbac/model";
-import { createHarness, errorOf, type Harness } from "./support/harness";
+import { createHarness, DEV_KEY, errorOf, type Harness } from "./support/harness";
 
 // SPEC.md §2: the roles API, and the rule that every route declares its access.
 
@@ -143,13 +143,15 @@ describe("the route table (SPEC §2: every route declares its access)", () => {
   // not (src/modules/dashboard/session.ts), and only dashboard pages may.
   const DASHBOARD = new RegExp(`^dashboard( (${ENTITIES.join("|")}):(read|write))?$`);
 
-  test("every route declares exactly one of public, authenticated, portal, a permission or a dashboard session", () => {
+  test("every route declares exactly one of public, authenticated, portal, a permission, a dashboard session or a webhook signature", () => {
     const table = routes();
     expect(table.length).toBeGreaterThan(10);
     const undeclared = table
       .filter((r) => {
         const access = r.hooks?.detail?.[ACCESS_DETAIL_KEY];
         if (typeof access === "string" && DASHBOARD.test(access)) return !r.path.startsWith("/dashboard/");
+        // A provider's signature (SPEC §12) lets in its webhook deliveries, and nothing else.
+        if (access === "signature") return !(r.method === "POST" && r.path.startsWith("/v1/webhooks/:provider/"));
         return (
           typeof access !== "string" ||
           !(access === "public" || access === "authenticated" || access === "portal" || PERMISSION.test(access))
@@ -199,6 +201,12 @@ describe("the route table (SPEC §2: every route declares its access)", () => {
       "GET /v1/customers/portal/:external_id": "customer:write",
       "GET /v1/customer/portal/info": "portal",
       "GET /v1/customer/portal/usage": "portal",
+      "POST /v1/secrets/integrations/create/:provider": "integration:write",
+      "GET /v1/secrets/integrations/by-provider/:provider": "integration:read",
+      "GET /v1/secrets/integrations/linked": "integration:read",
+      "DELETE /v1/secrets/integrations/:id": "integration:write",
+      "POST /v1/webhooks/:provider/:tenant_id/:environment_id": "signature",
+      "GET /v1/webhooks/events": "integration:read",
     };
     const actual = Object.fromEntries(Object.keys(expected).map((route) => [route, access.get(route)]));
     expect(actual).toEqual(expected);
@@ -261,6 +269,21 @@ describe("the route table (SPEC §2: every route declares its access)", () => {
       }
       if (access === "public") {
         expect([route.path, anonymous.status]).not.toEqual([route.path, 401]);
+        continue;
+      }
+      if (access === "signature") {
+        // No signature: refused; an API key, of any kind, is no signature.
+        const path = normalize(route.path)
+          .replace(":provider", "stripe")
+          .replace(/:[A-Za-z_]+/g, missing);
+        for (const key of [null, pk, DEV_KEY]) {
+          const answer = await h.call(route.method, path, { key, body });
+          expect([route.path, answer.status, errorOf(answer).message]).toEqual([
+            route.path,
+            401,
+            "Invalid webhook signature",
+          ]);
+        }
         continue;
       }
       expect([route.path, anonymous.status]).toEqual([route.path, 401]);

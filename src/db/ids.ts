@@ -1,6 +1,6 @@
 import { monotonicFactory } from "ulid";
 
-export type IdPrefix = "tenant" | "env" | "usr" | "sec" | "cust" | "event" | "aud";
+export type IdPrefix = "tenant" | "env" | "usr" | "sec" | "cust" | "event" | "aud" | "whevt";
 
 // ulid's default generator asks the OS for one random byte per character; draw them from a
 // pool refilled 4 KiB at a time instead. Monotonic: ids made in the same millisecond still sort.

@@ -9,6 +9,7 @@ import tenantDetails from "./migrations/007_tenant_details.sql" with { type: "te
 import customerAddressParent from "./migrations/008_customer_address_parent.sql" with { type: "text" };
 import signIn from "./migrations/009_sign_in.sql" with { type: "text" };
 import integrationSecrets from "./migrations/010_integration_secrets.sql" with { type: "text" };
+import webhookEvents from "./migrations/011_webhook_events.sql" with { type: "text" };
 
 export interface Migration {
   version: number;
@@ -32,4 +33,5 @@ export const MIGRATIONS: Migration[] = [
   migration("008_customer_address_parent", customerAddressParent),
   migration("009_sign_in", signIn),
   migration("010_integration_secrets", integrationSecrets),
+  migration("011_webhook_events", webhookEvents),
 ];

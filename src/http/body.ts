@@ -32,7 +32,11 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
  * make different values equal: two distinct event_ids would collide and one event be dropped.
  */
 export async function parseJsonBody(request: Request, limit: number): Promise<unknown> {
-  const bytes = await readBody(request, limit);
+  return parseJsonBytes(await readBody(request, limit));
+}
+
+/** The same checks on a body already read (a webhook's, whose raw bytes were needed first). */
+export function parseJsonBytes(bytes: Uint8Array): unknown {
   let text: string;
   try {
     text = utf8.decode(bytes);
@@ -105,7 +109,11 @@ function malformedStringAt(value: unknown, path: string): string | undefined {
   return undefined;
 }
 
-async function readBody(request: Request, limit: number): Promise<Uint8Array> {
+/**
+ * The body's bytes as received, refused with a 413 past `limit`: on the declared length before
+ * reading, and while streaming one that declares none, so it is never held in memory.
+ */
+export async function readBody(request: Request, limit: number): Promise<Uint8Array> {
   const declared = request.headers.get("content-length");
   if (declared !== null) {
     if (Number(declared) > limit) throw payloadTooLarge(limit);

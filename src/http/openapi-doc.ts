@@ -74,6 +74,12 @@ export function openApiPlugin() {
             name: "X-Session-Token",
             description: "A customer-portal session token, for /v1/customer/portal/* only",
           },
+          StripeSignature: {
+            type: "apiKey",
+            in: "header",
+            name: "Stripe-Signature",
+            description: "Stripe's webhook signature (t=…,v1=…), for POST /v1/webhooks/stripe/* only; no API key",
+          },
         },
       },
     },

@@ -3,7 +3,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Flexprice } from "@flexprice/sdk";
 import { FlexPriceError } from "@flexprice/sdk/sdk/models";
-import { DEV_KEY, type SdkServer, serviceAccountKey, startSdkServer } from "../support/sdk";
+import { createHmac } from "node:crypto";
+import { DEV_KEY, type SdkServer, failure, serviceAccountKey, startSdkServer } from "../support/sdk";
 
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 const STRIPE = {
@@ -85,5 +86,53 @@ describe("integrations through the official SDK", () => {
       }),
     );
     expect(unknown).toBe(400);
+  });
+});
+
+describe("the SDK's webhooks group", () => {
+  const TENANT = "00000000-0000-0000-0000-000000000000";
+
+  test("handleStripeWebhook: a wrong signature is 401; the SDK's empty body, signed, is not a Stripe event (400)", async () => {
+    const saved = await dev.integrations.createOrUpdateIntegration("stripe", {
+      name: "Stripe",
+      provider: "stripe",
+      credentials: STRIPE,
+    });
+    // The SDK's secret model has no environment id; the raw response does.
+    const raw = await fetch(`${s.server.baseUrl}/v1/secrets/integrations/by-provider/stripe`, {
+      headers: { "x-api-key": DEV_KEY },
+    });
+    const env = ((await raw.json()) as { environment_id: string }).environment_id;
+    const wrong = await failure(dev.webhooks.handleStripeWebhook(TENANT, env, `t=1,v1=${"0".repeat(64)}`));
+    expect(wrong.statusCode).toBe(401);
+    expect(JSON.parse(wrong.body).error.message).toBe("Invalid webhook signature");
+
+    // The SDK sends no body (Stripe, not a client, is meant to call this route): a signature
+    // over the empty body gets through the door, and the missing event is named.
+    const t = Math.floor(Date.now() / 1000);
+    const v1 = createHmac("sha256", STRIPE.webhook_secret).update(`${t}.`).digest("hex");
+    const empty = await failure(dev.webhooks.handleStripeWebhook(TENANT, env, `t=${t},v1=${v1}`));
+    expect(empty.statusCode).toBe(400);
+    expect(empty.message).toContain("id");
+
+    const events = await fetch(`${s.server.baseUrl}/v1/webhooks/events`, { headers: { "x-api-key": DEV_KEY } });
+    expect(((await events.json()) as { items: unknown[] }).items).toEqual([]);
+    await dev.integrations.deleteIntegration(saved.id as string);
+  });
+
+  test("providers without a signature scheme in Tollgate are Route not found", async () => {
+    const calls = [
+      dev.webhooks.handleRazorpayWebhook(TENANT, "env", "sig"),
+      dev.webhooks.handleHubspotWebhook(TENANT, "env", "sig"),
+      dev.webhooks.handleChargebeeWebhook(TENANT, "env"),
+      dev.webhooks.handleQuickbooksWebhook(TENANT, "env", "sig"),
+      dev.webhooks.handleNomodWebhook(TENANT, "env"),
+      dev.webhooks.handleMoyasarWebhook(TENANT, "env", "sig"),
+    ];
+    for (const call of calls) {
+      const refused = await failure(call);
+      expect(refused.statusCode).toBe(404);
+      expect(JSON.parse(refused.body).error.message).toBe("Route not found");
+    }
   });
 });

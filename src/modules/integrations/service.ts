@@ -1,4 +1,5 @@
 // Integration secrets (SPEC §12): sealed at rest, masked on every read. No HTTP here.
+import { randomBytes } from "node:crypto";
 import type { Config } from "../../config";
 import { type Db, sql } from "../../db";
 import { newId, nowIso } from "../../db/ids";
@@ -87,14 +88,18 @@ function openCredentials(deps: IntegrationDeps, row: IntegrationSecretRow): Reco
   try {
     return JSON.parse(box.open(row.credentials, sealedTo(row))) as Record<string, string>;
   } catch (err) {
-    deps.logger.error("integration secret does not decrypt", {
-      secret_id: row.id,
-      tenant_id: row.tenant_id,
-      environment_id: row.environment_id,
-      reason: err instanceof UnsealError ? err.message : "not a credentials object",
-    });
+    logUnreadable(deps, row, err);
     throw new ApiError(500, "internal_error", INTEGRATION_MESSAGES.unreadable);
   }
+}
+
+function logUnreadable(deps: IntegrationDeps, row: IntegrationSecretRow, err: unknown) {
+  deps.logger.error("integration secret does not decrypt", {
+    secret_id: row.id,
+    tenant_id: row.tenant_id,
+    environment_id: row.environment_id,
+    reason: err instanceof UnsealError ? err.message : "not a credentials object",
+  });
 }
 
 /** `sk_live_…7d3f`: a short type prefix such as `sk_live_` or `whsec_` and the last 4 characters. */
@@ -273,19 +278,62 @@ export function deleteIntegration(deps: IntegrationDeps, ctx: AuditContext, scop
   })();
 }
 
+/** What a server-side check (a webhook signature) is made with: a credential, or a stand-in. */
+export interface VerificationCredential {
+  value: string;
+  /** False when the stand-in was used: no such secret or credential, or a row that does not open. */
+  found: boolean;
+}
+
+// Per master key, a sealed value opened in place of a missing row (see verificationCredential).
+const decoys = new WeakMap<SecretBox, { sealed: string; to: SealedTo }>();
+
+function decoyOf(box: SecretBox): { sealed: string; to: SealedTo } {
+  let decoy = decoys.get(box);
+  if (!decoy) {
+    const to = { secretId: "sec_decoy", tenantId: "decoy", environmentId: "decoy" };
+    const standIn = randomBytes(24).toString("base64url");
+    const plaintext = JSON.stringify({ secret_key: standIn, publishable_key: standIn, webhook_secret: standIn });
+    decoy = { sealed: box.seal(plaintext, to), to };
+    decoys.set(box, decoy);
+  }
+  return decoy;
+}
+
 /**
  * One credential of a provider's secret in an environment, in clear, for server-side use only
- * (the webhook routes read `webhook_secret` with it). Null when there is no master key, no secret
- * for the provider, or no credential of that name; a row that does not open throws (logged, 500).
+ * (a webhook's signing secret). One code path whether or not there is one: without a row
+ * (unknown tenant or environment, no secret for the provider) the store's stand-in row is read
+ * and an in-memory decoy decrypted and parsed in its place, and a random value returned with
+ * `found: false`, so whoever asks from outside cannot tell these apart by timing. A row that does not open is logged (with its id, never a
+ * value) and treated as absent. Without a master key no environment has a secret.
  */
-export function integrationCredential(
+export function verificationCredential(
   deps: IntegrationDeps,
   scope: IntegrationScope,
   provider: Provider,
   name: string,
-): string | null {
-  if (!deps.box) return null;
-  const row = findByProvider(deps.db, scope, provider);
-  if (!row) return null;
-  return openCredentials(deps, row)[name] ?? null;
+): VerificationCredential {
+  const standIn = { value: randomBytes(32).toString("base64url"), found: false };
+  if (!deps.box) return standIn;
+  // The environment's row, else the stand-in row: one index seek and one row read either way.
+  const { found, ...row } = sql(
+    deps.db,
+    `SELECT *, 1 AS found FROM integration_secrets
+       WHERE tenant_id = @tenantId AND environment_id = @environmentId AND provider = @provider
+     UNION ALL SELECT *, 0 AS found FROM integration_secret_stand_in
+     LIMIT 1`,
+  ).get({ ...scope, provider }) as IntegrationSecretRow & { found: 0 | 1 };
+  const decoy = decoyOf(deps.box);
+  let credentials: Record<string, string>;
+  try {
+    credentials = JSON.parse(
+      found ? deps.box.open(row.credentials, sealedTo(row)) : deps.box.open(decoy.sealed, decoy.to),
+    );
+  } catch (err) {
+    if (found) logUnreadable(deps, row, err);
+    return standIn;
+  }
+  const value = credentials[name];
+  return found && value !== undefined ? { value, found: true } : standIn;
 }

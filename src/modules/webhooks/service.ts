@@ -1,0 +1,165 @@
+// Provider webhooks (SPEC §12): a delivery is let in by its signature, made with the signing
+// secret of the environment its URL names, and stored once per provider event id. No HTTP here.
+import { type Db, sql } from "../../db";
+import { newId, nowIso } from "../../db/ids";
+import { validationError } from "../../http/errors";
+import { type ListResult, type Page, listOf } from "../../http/pagination";
+import type { IntegrationScope } from "../integrations/model";
+import { type IntegrationDeps, verificationCredential } from "../integrations/service";
+import {
+  WEBHOOK_PROVIDERS,
+  type WebhookEventRow,
+  type WebhookProvider,
+  WebhookRefusal,
+  isWebhookProvider,
+} from "./model";
+import { STRIPE_SIGNATURE_HEADER, type SignatureCheck, checkStripeSignature } from "./stripe-signature";
+
+/** How a provider signs its deliveries. */
+interface WebhookScheme {
+  /** The request header carrying the signature. */
+  header: string;
+  /** The credential of the provider's integration secret that signs deliveries. */
+  credential: string;
+  check(secret: string, header: string | null, body: Uint8Array, nowMs: number): SignatureCheck;
+}
+
+const SCHEMES: Record<WebhookProvider, WebhookScheme> = {
+  stripe: { header: STRIPE_SIGNATURE_HEADER, credential: "webhook_secret", check: checkStripeSignature },
+};
+
+export function signatureHeaderOf(provider: WebhookProvider): string {
+  return SCHEMES[provider].header;
+}
+
+/** A delivery as it arrived: where its URL points, its signature header, its raw body. */
+export interface Delivery {
+  provider: WebhookProvider;
+  scope: IntegrationScope;
+  signature: string | null;
+  body: Uint8Array;
+  nowMs: number;
+}
+
+export interface VerifiedDelivery {
+  provider: WebhookProvider;
+  scope: IntegrationScope;
+  body: Uint8Array;
+  signedAt: string;
+}
+
+/**
+ * Lets a delivery in or names why not. Every delivery costs the same work: one lookup of the
+ * environment's secret, one decryption (a decoy when there is no secret), one HMAC over the body
+ * and a comparison with every signature sent. An unknown tenant, an unknown environment and one
+ * without a secret are therefore refused exactly like a wrong signature, in the same time.
+ */
+export function verifyDelivery(deps: IntegrationDeps, delivery: Delivery): VerifiedDelivery | WebhookRefusal {
+  const scheme = SCHEMES[delivery.provider];
+  const secret = verificationCredential(deps, delivery.scope, delivery.provider, scheme.credential);
+  const check = scheme.check(secret.value, delivery.signature, delivery.body, delivery.nowMs);
+  if (!secret.found) return WebhookRefusal.NoSigningSecret;
+  if (!check.valid) return check.refusal;
+  return {
+    provider: delivery.provider,
+    scope: delivery.scope,
+    body: delivery.body,
+    signedAt: check.signedAt.toISOString(),
+  };
+}
+
+export interface DeliveryReceipt {
+  received: true;
+  id: string;
+  duplicate: boolean;
+}
+
+const utf8 = new TextDecoder("utf-8");
+
+/**
+ * Stores a verified delivery once per provider event id. A provider retries until it gets a
+ * 2xx, and a captured delivery can be replayed within the signature's tolerance: both find the
+ * row already there, are answered 200 with `duplicate: true`, and change nothing.
+ */
+export function recordDelivery(
+  db: Db,
+  delivery: VerifiedDelivery,
+  event: { id: string; type: string },
+): DeliveryReceipt {
+  const row: WebhookEventRow = {
+    id: newId("whevt"),
+    tenant_id: delivery.scope.tenantId,
+    environment_id: delivery.scope.environmentId,
+    provider: delivery.provider,
+    provider_event_id: event.id,
+    event_type: event.type,
+    payload: utf8.decode(delivery.body),
+    signed_at: delivery.signedAt,
+    received_at: nowIso(),
+  };
+  const inserted = sql(
+    db,
+    `INSERT INTO webhook_events (id, tenant_id, environment_id, provider, provider_event_id, event_type, payload,
+       signed_at, received_at)
+     VALUES (@id, @tenant_id, @environment_id, @provider, @provider_event_id, @event_type, @payload, @signed_at,
+       @received_at)
+     ON CONFLICT (tenant_id, environment_id, provider, provider_event_id) DO NOTHING`,
+  ).run(row);
+  if (inserted.changes === 1) return { received: true, id: row.id, duplicate: false };
+  const stored = sql(
+    db,
+    `SELECT id FROM webhook_events
+     WHERE tenant_id = @tenant_id AND environment_id = @environment_id AND provider = @provider
+       AND provider_event_id = @provider_event_id`,
+  ).get(row) as { id: string };
+  return { received: true, id: stored.id, duplicate: true };
+}
+
+export interface WebhookEventView {
+  id: string;
+  provider: string;
+  provider_event_id: string;
+  type: string;
+  environment_id: string;
+  payload: unknown;
+  signed_at: string;
+  received_at: string;
+}
+
+function toView(row: WebhookEventRow): WebhookEventView {
+  return {
+    id: row.id,
+    provider: row.provider,
+    provider_event_id: row.provider_event_id,
+    type: row.event_type,
+    environment_id: row.environment_id,
+    payload: JSON.parse(row.payload),
+    signed_at: row.signed_at,
+    received_at: row.received_at,
+  };
+}
+
+const PROVIDER_RULE = `must be one of ${WEBHOOK_PROVIDERS.join(", ")}`;
+
+/** The stored deliveries of one environment, newest first. */
+export function listDeliveries(
+  db: Db,
+  scope: IntegrationScope,
+  filter: { provider?: string; type?: string },
+  page: Page,
+): ListResult<WebhookEventView> {
+  if (filter.provider !== undefined && !isWebhookProvider(filter.provider)) {
+    throw validationError(`provider ${PROVIDER_RULE}`, { provider: PROVIDER_RULE });
+  }
+  const where = `tenant_id = @tenantId AND environment_id = @environmentId
+    AND (@provider IS NULL OR provider = @provider) AND (@type IS NULL OR event_type = @type)`;
+  const params = { ...scope, provider: filter.provider ?? null, type: filter.type ?? null, ...page };
+  const { total } = sql(db, `SELECT count(*) AS total FROM webhook_events WHERE ${where}`).get(params) as {
+    total: number;
+  };
+  const rows = sql(
+    db,
+    `SELECT * FROM webhook_events WHERE ${where} ORDER BY received_at DESC, id DESC LIMIT @limit OFFSET @offset`,
+  ).all(params) as WebhookEventRow[];
+  return listOf(rows.map(toView), total, page);
+}

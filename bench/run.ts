@@ -469,7 +469,11 @@ async function healthUnderLoad(server: Server) {
  */
 async function webhooksSection() {
   console.log("\n## Webhook refusals: timing");
-  const server = await startServer("webhooks", { BENCH_KEYS: "0", BENCH_SECRETS_ENCRYPTION_KEY: "5f".repeat(32) });
+  const server = await startServer("webhooks", {
+    BENCH_KEYS: "0",
+    BENCH_SECRETS_ENCRYPTION_KEY: "5f".repeat(32),
+    BENCH_MAX_FAILED_ATTEMPTS: "0",
+  });
   try {
     const secret = "whsec_BenchWebhookSigningSecret000001";
     const saved = await fetch(`${server.base}/v1/secrets/integrations/create/stripe`, {
@@ -477,7 +481,12 @@ async function webhooksSection() {
       headers: { "x-api-key": DEV_KEY, "content-type": "application/json" },
       body: JSON.stringify({
         name: "stripe",
-        credentials: { secret_key: "sk_test_bench000000000001", webhook_secret: secret },
+        // Real sizes: Stripe's live keys run to ~107 characters.
+        credentials: {
+          secret_key: `sk_live_${"7".repeat(99)}`,
+          publishable_key: `pk_live_${"3".repeat(99)}`,
+          webhook_secret: secret,
+        },
       }),
     });
     if (saved.status !== 201) throw new Error(`saving the stripe secret: ${saved.status} ${await saved.text()}`);

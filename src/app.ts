@@ -21,7 +21,7 @@ import { dashboardController } from "./modules/dashboard";
 import { customerPortalController } from "./modules/customers/portal";
 import { environmentsController } from "./modules/environments";
 import { integrationsController } from "./modules/integrations";
-import { openSecretBox } from "./modules/integrations/service";
+import { loadSigningSecrets, openSecretBox } from "./modules/integrations/start";
 import { eventsController } from "./modules/events";
 import { EventReaders } from "./modules/events/reader";
 import { EventWriter } from "./modules/events/writer";
@@ -79,6 +79,7 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
   ensureConfigKeyPrincipals(db, config);
   // Before anything is served: a wrong master key stops the start here.
   const integrationSecrets = openSecretBox(db, config);
+  const signingSecrets = loadSigningSecrets({ db, box: integrationSecrets, logger });
 
   const keyCache = new KeyCache<VerifiedKey>({
     size: config.auth.api_key.cache_size,
@@ -147,6 +148,7 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
     eventReads,
     portalTokens,
     integrationSecrets,
+    signingSecrets,
     metrics,
   };
 

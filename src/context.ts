@@ -10,6 +10,7 @@ import type { EnvironmentDirectory } from "./modules/environments/service";
 import type { EventReaders } from "./modules/events/reader";
 import type { EventWriter } from "./modules/events/writer";
 import type { SecretBox } from "./modules/integrations/cipher";
+import type { SigningSecrets } from "./modules/integrations/signing";
 import type { LastUsedRecorder } from "./modules/secrets/last-used";
 import type { SignInLimiter } from "./modules/sessions/limiter";
 import type { Passwords } from "./modules/sessions/passwords";
@@ -39,6 +40,8 @@ export interface AppContext {
   portalTokens: PortalTokens;
   /** The master key integration credentials are sealed with; null when none is configured. */
   integrationSecrets: SecretBox | null;
+  /** Each environment's webhook signing secrets, decrypted, kept current by the integrations routes. */
+  signingSecrets: SigningSecrets;
   /** Null when metrics.enabled is off. */
   metrics: Metrics | null;
 }

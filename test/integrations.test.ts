@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { sql } from "../src/db";
 import { SecretBox, parseEncryptionKey } from "../src/modules/integrations/cipher";
 import { rotateMasterKey } from "../src/modules/integrations/rotate";
-import { maskCredential, verificationCredential } from "../src/modules/integrations/service";
+import { maskCredential } from "../src/modules/integrations/service";
 import {
   DEFAULT_TENANT,
   OTHER_TENANT_KEY,
@@ -88,16 +88,13 @@ describe("integration secrets through the API", () => {
     expect(read.body).toEqual(created.body);
     expect((await h.call("GET", `${BASE}/linked`)).body).toEqual({ providers: ["stripe"] });
 
-    // Service-side, the credential opens whole: what the webhook routes use.
+    // Server-side, the webhook signing secret is held whole, for the webhook routes.
     const env = environmentOf(h, "development");
     const scope = { tenantId: DEFAULT_TENANT, environmentId: env.id };
-    const deps = { db: h.context.db, box: h.context.integrationSecrets, logger: h.context.logger };
-    const credential = (provider: "stripe" | "razorpay", name: string) =>
-      verificationCredential(deps, scope, provider, name);
-    expect(credential("stripe", "webhook_secret")).toEqual({ value: STRIPE.webhook_secret, found: true });
+    const signing = (provider: "stripe" | "razorpay") => h.context.signingSecrets.lookup(scope, provider);
+    expect(signing("stripe")).toEqual({ value: STRIPE.webhook_secret, found: true });
     // Absent: a random stand-in, never empty (a signature made with "" must not verify).
-    expect(credential("stripe", "nope")).toMatchObject({ found: false, value: expect.stringMatching(/^.{40,}$/) });
-    expect(credential("razorpay", "webhook_secret").found).toBe(false);
+    expect(signing("razorpay")).toMatchObject({ found: false, value: expect.stringMatching(/^whsec_.{30,}$/) });
 
     const replacement = { secret_key: "sk_live_51HxReplacedSecretValue9999beef" };
     const replaced = await h.call("POST", `${BASE}/create/stripe`, {
@@ -105,8 +102,8 @@ describe("integration secrets through the API", () => {
     });
     expect(replaced.status).toBe(201);
     expect(replaced.body).toMatchObject({ id, name: "renamed", credentials: { secret_key: "sk_live_…beef" } });
-    expect(credential("stripe", "webhook_secret").found).toBe(false);
-    expect(credential("stripe", "secret_key")).toEqual({ value: replacement.secret_key, found: true });
+    // The replacement has no webhook_secret: deliveries are no longer let in.
+    expect(signing("stripe").found).toBe(false);
 
     await save(h, "razorpay", { key_id: "rzp_live_TollgateRazorpayKey77" });
     expect((await h.call("GET", `${BASE}/linked`)).body).toEqual({ providers: ["razorpay", "stripe"] });

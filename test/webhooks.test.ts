@@ -2,9 +2,15 @@
 // the environment's integration webhook secret; every failure is the same 401.
 import { describe, expect, spyOn, test } from "bun:test";
 import { createHmac } from "node:crypto";
+import { createTollgate } from "../src/app";
 import { sql } from "../src/db";
+import { createLogger } from "../src/http/logging";
+import { WebhookRefusal } from "../src/modules/webhooks/model";
+import { checkStripeSignature } from "../src/modules/webhooks/stripe-signature";
 import { DEFAULT_BODY_LIMIT } from "../src/http/body";
 import {
+  type CallOptions,
+  callApp,
   DEFAULT_TENANT,
   DEV_KEY,
   OTHER_TENANT,
@@ -71,7 +77,7 @@ async function saveStripe(
 }
 
 function deliver(
-  h: Harness,
+  h: Pick<Harness, "call">,
   path: { tenant?: string; environment: string; provider?: string },
   payload: string,
   signature: string | null,
@@ -189,6 +195,48 @@ describe("a delivery signed with the environment's webhook secret", () => {
   });
 });
 
+describe("the Stripe-Signature header, read as stripe-node reads it", () => {
+  const secret = DEV_SECRET;
+  const body = new TextEncoder().encode(stripeEvent());
+  const now = 1_763_900_000;
+  const v1 = (t: number | string) => createHmac("sha256", secret).update(`${t}.`).update(body).digest("hex");
+  const check = (header: string, nowSeconds = now) => checkStripeSignature(secret, header, body, nowSeconds * 1000);
+
+  test("the tolerance is 300 whole seconds, either way", () => {
+    expect(check(`t=${now - 300},v1=${v1(now - 300)}`).valid).toBe(true);
+    // 300.999 s old is still 300 whole seconds.
+    expect(checkStripeSignature(secret, `t=${now - 300},v1=${v1(now - 300)}`, body, now * 1000 + 999).valid).toBe(true);
+    expect(check(`t=${now - 301},v1=${v1(now - 301)}`)).toEqual({
+      valid: false,
+      refusal: WebhookRefusal.TimestampOutsideTolerance,
+    });
+    expect(check(`t=${now + 300},v1=${v1(now + 300)}`).valid).toBe(true);
+    expect(check(`t=${now + 301},v1=${v1(now + 301)}`).valid).toBe(false);
+  });
+
+  test("the last t counts; the signed timestamp is the whole number; spaces and other schemes are ignored", () => {
+    expect(check(`t=1,t=${now},v1=${v1(now)}`).valid).toBe(true);
+    expect(check(`t=${now},t=1,v1=${v1(now)}`).valid).toBe(false);
+    expect(check(`t=000${now},v1=${v1(now)}`).valid).toBe(true);
+    expect(check(`t=${now}, v0=${v1(now)}, v1=${v1(now)}`).valid).toBe(true);
+    // Two Stripe-Signature headers arrive joined by ", ".
+    expect(check(`t=${now},v1=${"0".repeat(64)}, t=${now},v1=${v1(now)}`).valid).toBe(true);
+  });
+
+  test("refused: a t that is not a whole number, uppercase hex, a v1 with anything after it", () => {
+    for (const header of [
+      `t=${now}.5,v1=${v1(now)}`,
+      `t=-${now},v1=${v1(now)}`,
+      `t=${now},v1=${v1(now).toUpperCase()}`,
+      `t=${now},V1=${v1(now)}`,
+      `t=${now},v1=${v1(now)}=`,
+      `t=${now},v1=${v1(now)}00`,
+    ]) {
+      expect({ header, valid: check(header).valid }).toEqual({ header, valid: false });
+    }
+  });
+});
+
 describe("every failure is the same 401 Invalid webhook signature", () => {
   /** Each refusal the issue names, and the ones beside them, against one keyed store. */
   async function refusals(h: Harness) {
@@ -244,24 +292,42 @@ describe("every failure is the same 401 Invalid webhook signature", () => {
     expect(storedCount(h)).toBe(0);
   });
 
-  test("every refusal does the same work: one secret lookup, one decryption, one HMAC over the body", async () => {
+  test("every refusal does the same work: one signing-secret lookup in memory, no decryption, one HMAC", async () => {
     const h = keyed();
     const cases = await refusals(h);
     const box = h.context.integrationSecrets;
     if (!box) throw new Error("the harness has a master key");
     const opens = spyOn(box, "open");
+    const lookups = spyOn(h.context.signingSecrets, "lookup");
     const crypto = await import("node:crypto");
     const hmacs = spyOn(crypto, "createHmac");
-    const work: Record<string, { decryptions: number; hmacs: number }> = {};
+    const work: Record<string, { lookups: number; decryptions: number; hmacs: number }> = {};
     for (const [name, send] of Object.entries(cases)) {
-      opens.mockClear();
-      hmacs.mockClear();
+      for (const spy of [opens, lookups, hmacs]) spy.mockClear();
       expect((await send()).status).toBe(401);
-      work[name] = { decryptions: opens.mock.calls.length, hmacs: hmacs.mock.calls.length };
+      work[name] = {
+        lookups: lookups.mock.calls.length,
+        decryptions: opens.mock.calls.length,
+        hmacs: hmacs.mock.calls.length,
+      };
     }
-    opens.mockRestore();
-    hmacs.mockRestore();
-    expect(work).toEqual(Object.fromEntries(Object.keys(cases).map((name) => [name, { decryptions: 1, hmacs: 1 }])));
+    for (const spy of [opens, lookups, hmacs]) spy.mockRestore();
+    const same = { lookups: 1, decryptions: 0, hmacs: 1 };
+    expect(work).toEqual(Object.fromEntries(Object.keys(cases).map((name) => [name, same])));
+  });
+
+  test("an environment's signing secret follows its integration secret: replaced, then deleted", async () => {
+    const h = keyed();
+    const env = await saveStripe(h);
+    const payload = stripeEvent();
+    const rolled = "whsec_TollgateRolledSigningSecret0777";
+    await saveStripe(h, rolled);
+    expect((await deliver(h, { environment: env }, payload, stripeSignature(DEV_SECRET, payload))).status).toBe(401);
+    expect((await deliver(h, { environment: env }, payload, stripeSignature(rolled, payload))).status).toBe(200);
+    const id = (await h.call("GET", "/v1/secrets/integrations/by-provider/stripe")).body.id;
+    expect((await h.call("DELETE", `/v1/secrets/integrations/${id}`)).status).toBe(204);
+    const next = stripeEvent("evt_1AfterDeletion");
+    expect((await deliver(h, { environment: env }, next, stripeSignature(rolled, next))).status).toBe(401);
   });
 
   test("without a master key every delivery is refused the same way", async () => {
@@ -273,24 +339,34 @@ describe("every failure is the same 401 Invalid webhook signature", () => {
     expect(errorOf(res).message).toBe("Invalid webhook signature");
   });
 
-  test("a secret that does not decrypt is refused like a missing one, and logged without its value", async () => {
+  test("a secret that does not decrypt at start is logged once without its value, and its deliveries refused", async () => {
     const h = keyed();
     const dev = await saveStripe(h);
-    // Move the sealed value to a row it was not sealed for: it no longer opens.
     await saveStripe(h, PROD_SECRET, "production");
+    // Move a sealed value to a row it was not sealed for, as someone writing to the file could.
     sql(
       h.context.db,
       "UPDATE integration_secrets SET credentials = (SELECT credentials FROM integration_secrets WHERE environment_id != @dev) WHERE environment_id = @dev",
     ).run({ dev });
+    const logs: Record<string, unknown>[] = [];
+    const restarted = createTollgate({
+      config: h.context.config,
+      db: h.context.db,
+      logger: createLogger("debug", { sink: (line) => logs.push(JSON.parse(line)) }),
+    });
+    const server = {
+      call: (method: string, path: string, options?: CallOptions) => callApp(restarted.app, method, path, options),
+    };
     const payload = stripeEvent();
     for (const secret of [DEV_SECRET, PROD_SECRET]) {
-      const res = await deliver(h, { environment: dev }, payload, stripeSignature(secret, payload));
+      const res = await deliver(server, { environment: dev }, payload, stripeSignature(secret, payload));
       expect(res.status).toBe(401);
       expect(errorOf(res).message).toBe("Invalid webhook signature");
     }
-    const logged = h.logs.filter((line) => line.msg === "integration secret does not decrypt");
-    expect(logged.length).toBe(2);
-    expect(JSON.stringify(h.logs).includes(DEV_SECRET) || JSON.stringify(h.logs).includes(PROD_SECRET)).toBe(false);
+    expect(logs.filter((line) => line.msg === "integration secret does not decrypt")).toEqual([
+      expect.objectContaining({ level: "error", environment_id: dev }),
+    ]);
+    expect(JSON.stringify(logs).includes(DEV_SECRET) || JSON.stringify(logs).includes(PROD_SECRET)).toBe(false);
   });
 
   test("the reason is in the server's debug log, never in the answer", async () => {
@@ -364,6 +440,19 @@ describe("the route around the signature", () => {
     expect(errorOf(razorpay).message).toBe("Route not found");
     const get = await h.call("GET", `/v1/webhooks/stripe/${DEFAULT_TENANT}/${env}`, { key: null });
     expect(get.status).toBe(404);
+  });
+
+  test("the body is read as bytes whatever Content-Type says", async () => {
+    const h = keyed();
+    const env = await saveStripe(h);
+    const url = `/v1/webhooks/stripe/${DEFAULT_TENANT}/${env}`;
+    for (const [i, type] of ["application/json", "text/plain", "application/x-www-form-urlencoded"].entries()) {
+      const payload = stripeEvent(`evt_1ContentType${i}`);
+      const headers = { "stripe-signature": stripeSignature(DEV_SECRET, payload), "content-type": type };
+      const res = await h.app.handle(new Request(`http://localhost${url}`, { method: "POST", headers, body: payload }));
+      expect({ type, status: res.status }).toEqual({ type, status: 200 });
+    }
+    expect(storedCount(h)).toBe(3);
   });
 
   test("an API key is neither needed nor enough", async () => {

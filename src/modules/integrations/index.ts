@@ -11,13 +11,24 @@ import {
   LinkedIntegrationsSchema,
   ProviderParams,
 } from "./model";
-import { type IntegrationDeps, deleteIntegration, getIntegration, linkedProviders, saveIntegration } from "./service";
+import {
+  type IntegrationWriteDeps,
+  deleteIntegration,
+  getIntegration,
+  linkedProviders,
+  saveIntegration,
+} from "./service";
 
 const scopeOf = (principal: Principal) => ({ tenantId: principal.tenantId, environmentId: principal.environmentId });
 
 /** The official SDK's `integrations` group (SPEC §12): a provider's credentials, sealed at rest. */
 export function integrationsController(app: AppContext) {
-  const deps: IntegrationDeps = { db: app.db, box: app.integrationSecrets, logger: app.logger };
+  const deps: IntegrationWriteDeps = {
+    db: app.db,
+    box: app.integrationSecrets,
+    logger: app.logger,
+    signing: app.signingSecrets,
+  };
   return new Elysia({ prefix: "/v1/secrets/integrations", tags: ["Integrations"] })
     .use(authPlugin(app))
     .post(

@@ -1,13 +1,12 @@
 // Integration secrets (SPEC §12): sealed at rest, masked on every read. No HTTP here.
-import { randomBytes } from "node:crypto";
-import type { Config } from "../../config";
 import { type Db, sql } from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import type { Logger } from "../../http/logging";
 import { ApiError, notFound, validationError } from "../../http/errors";
 import type { AuditContext } from "../audit/model";
 import { recordAudit } from "../audit/service";
-import { KEY_SETTING, SecretBox, type SealedTo, UnsealError, keyIdOfSealed, parseEncryptionKey } from "./cipher";
+import { KEY_SETTING, type SecretBox, type SealedTo, UnsealError } from "./cipher";
+import type { SigningSecrets } from "./signing";
 import {
   INTEGRATION_MESSAGES,
   type IntegrationScope,
@@ -23,45 +22,16 @@ export interface IntegrationDeps {
   logger: Logger;
 }
 
-export class MasterKeyError extends Error {}
-
-/**
- * The master key of config, checked against the store: every sealed row must name this key and
- * one must open. A wrong key stops the start with a sentence naming the setting, rather than
- * serving credentials it cannot read. Null when no key is configured.
- */
-export function openSecretBox(db: Db, config: Config): SecretBox | null {
-  const text = config.secrets.encryption_key;
-  if (text === "") return null;
-  const key = parseEncryptionKey(text);
-  if (!key) throw new MasterKeyError(`${KEY_SETTING} must be 32 bytes written as 64 hex characters or as base64`);
-  const box = new SecretBox(key);
-  const rows = sql(db, "SELECT id, tenant_id, environment_id, credentials FROM integration_secrets").all() as Pick<
-    IntegrationSecretRow,
-    "id" | "tenant_id" | "environment_id" | "credentials"
-  >[];
-  const foreign = rows.filter((row) => keyIdOfSealed(row.credentials) !== box.keyId);
-  const sample = rows[0];
-  let opens = true;
-  if (sample && foreign.length === 0) {
-    try {
-      box.open(sample.credentials, sealedTo(sample));
-    } catch {
-      opens = false;
-    }
-  }
-  if (foreign.length > 0 || !opens) {
-    const count = foreign.length || 1;
-    throw new MasterKeyError(
-      `${KEY_SETTING} is not the key the integration secrets in this database were encrypted with ` +
-        `(${count} of ${rows.length} do not open under it). Configure the key they were encrypted with, or move them to this one with ` +
-        `"tollgate secrets rotate-key --from-env <variable holding the old key>".`,
-    );
-  }
-  return box;
+/** What the routes that change secrets need besides: the webhook signing secrets to keep current. */
+export interface IntegrationWriteDeps extends IntegrationDeps {
+  signing: SigningSecrets;
 }
 
-function sealedTo(row: Pick<IntegrationSecretRow, "id" | "tenant_id" | "environment_id">): SealedTo {
+export function scopeOf(row: Pick<IntegrationSecretRow, "tenant_id" | "environment_id">): IntegrationScope {
+  return { tenantId: row.tenant_id, environmentId: row.environment_id };
+}
+
+export function sealedTo(row: Pick<IntegrationSecretRow, "id" | "tenant_id" | "environment_id">): SealedTo {
   return { secretId: row.id, tenantId: row.tenant_id, environmentId: row.environment_id };
 }
 
@@ -83,23 +53,19 @@ export function checkedProvider(value: string): Provider {
  * The credentials of a row, opened. A row that does not open (tampered, copied from another row)
  * is a server fault: logged with the row's id, never its value, and answered 500.
  */
-function openCredentials(deps: IntegrationDeps, row: IntegrationSecretRow): Record<string, string> {
+export function openCredentials(deps: IntegrationDeps, row: IntegrationSecretRow): Record<string, string> {
   const box = requireBox(deps.box);
   try {
     return JSON.parse(box.open(row.credentials, sealedTo(row))) as Record<string, string>;
   } catch (err) {
-    logUnreadable(deps, row, err);
+    deps.logger.error("integration secret does not decrypt", {
+      secret_id: row.id,
+      tenant_id: row.tenant_id,
+      environment_id: row.environment_id,
+      reason: err instanceof UnsealError ? err.message : "not a credentials object",
+    });
     throw new ApiError(500, "internal_error", INTEGRATION_MESSAGES.unreadable);
   }
-}
-
-function logUnreadable(deps: IntegrationDeps, row: IntegrationSecretRow, err: unknown) {
-  deps.logger.error("integration secret does not decrypt", {
-    secret_id: row.id,
-    tenant_id: row.tenant_id,
-    environment_id: row.environment_id,
-    reason: err instanceof UnsealError ? err.message : "not a credentials object",
-  });
 }
 
 /** `sk_live_…7d3f`: a short type prefix such as `sk_live_` or `whsec_` and the last 4 characters. */
@@ -163,7 +129,7 @@ function auditShape(row: Pick<IntegrationSecretRow, "id" | "name" | "provider">,
  * as an update, old and new values never shown).
  */
 export function saveIntegration(
-  deps: IntegrationDeps,
+  deps: IntegrationWriteDeps,
   ctx: AuditContext,
   scope: IntegrationScope,
   providerText: string,
@@ -178,7 +144,7 @@ export function saveIntegration(
   const plaintext = JSON.stringify(input.credentials);
   const names = Object.keys(input.credentials);
   const now = nowIso();
-  return deps.db.transaction(() => {
+  const saved = deps.db.transaction(() => {
     const existing = findByProvider(deps.db, scope, provider);
     if (existing) {
       const sealed = box.seal(plaintext, sealedTo(existing));
@@ -229,6 +195,9 @@ export function saveIntegration(
     });
     return toView(row, input.credentials);
   })();
+  // Committed: deliveries are checked against the new signing secret from now on.
+  deps.signing.saved(scope, provider, input.credentials);
+  return saved;
 }
 
 /** The credential names of a row being replaced, for its audit row; none when it does not open. */
@@ -259,9 +228,9 @@ export function linkedProviders(deps: IntegrationDeps, scope: IntegrationScope):
   return { providers };
 }
 
-export function deleteIntegration(deps: IntegrationDeps, ctx: AuditContext, scope: IntegrationScope, id: string) {
+export function deleteIntegration(deps: IntegrationWriteDeps, ctx: AuditContext, scope: IntegrationScope, id: string) {
   requireBox(deps.box);
-  deps.db.transaction(() => {
+  const provider = deps.db.transaction(() => {
     const row = sql(
       deps.db,
       "SELECT * FROM integration_secrets WHERE id = @id AND tenant_id = @tenantId AND environment_id = @environmentId",
@@ -275,65 +244,7 @@ export function deleteIntegration(deps: IntegrationDeps, ctx: AuditContext, scop
       before: auditShape(row, []),
       after: null,
     });
+    return row.provider;
   })();
-}
-
-/** What a server-side check (a webhook signature) is made with: a credential, or a stand-in. */
-export interface VerificationCredential {
-  value: string;
-  /** False when the stand-in was used: no such secret or credential, or a row that does not open. */
-  found: boolean;
-}
-
-// Per master key, a sealed value opened in place of a missing row (see verificationCredential).
-const decoys = new WeakMap<SecretBox, { sealed: string; to: SealedTo }>();
-
-function decoyOf(box: SecretBox): { sealed: string; to: SealedTo } {
-  let decoy = decoys.get(box);
-  if (!decoy) {
-    const to = { secretId: "sec_decoy", tenantId: "decoy", environmentId: "decoy" };
-    const standIn = randomBytes(24).toString("base64url");
-    const plaintext = JSON.stringify({ secret_key: standIn, publishable_key: standIn, webhook_secret: standIn });
-    decoy = { sealed: box.seal(plaintext, to), to };
-    decoys.set(box, decoy);
-  }
-  return decoy;
-}
-
-/**
- * One credential of a provider's secret in an environment, in clear, for server-side use only
- * (a webhook's signing secret). One code path whether or not there is one: without a row
- * (unknown tenant or environment, no secret for the provider) the store's stand-in row is read
- * and an in-memory decoy decrypted and parsed in its place, and a random value returned with
- * `found: false`, so whoever asks from outside cannot tell these apart by timing. A row that does not open is logged (with its id, never a
- * value) and treated as absent. Without a master key no environment has a secret.
- */
-export function verificationCredential(
-  deps: IntegrationDeps,
-  scope: IntegrationScope,
-  provider: Provider,
-  name: string,
-): VerificationCredential {
-  const standIn = { value: randomBytes(32).toString("base64url"), found: false };
-  if (!deps.box) return standIn;
-  // The environment's row, else the stand-in row: one index seek and one row read either way.
-  const { found, ...row } = sql(
-    deps.db,
-    `SELECT *, 1 AS found FROM integration_secrets
-       WHERE tenant_id = @tenantId AND environment_id = @environmentId AND provider = @provider
-     UNION ALL SELECT *, 0 AS found FROM integration_secret_stand_in
-     LIMIT 1`,
-  ).get({ ...scope, provider }) as IntegrationSecretRow & { found: 0 | 1 };
-  const decoy = decoyOf(deps.box);
-  let credentials: Record<string, string>;
-  try {
-    credentials = JSON.parse(
-      found ? deps.box.open(row.credentials, sealedTo(row)) : deps.box.open(decoy.sealed, decoy.to),
-    );
-  } catch (err) {
-    if (found) logUnreadable(deps, row, err);
-    return standIn;
-  }
-  const value = credentials[name];
-  return found && value !== undefined ? { value, found: true } : standIn;
+  deps.signing.deleted(scope, provider);
 }

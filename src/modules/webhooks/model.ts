@@ -40,7 +40,7 @@ export interface WebhookEventRow {
   provider: WebhookProvider;
   provider_event_id: string;
   event_type: string;
-  /** The body exactly as signed and received. */
+  /** The body as signed and received, as UTF-8 text; never re-serialised. */
   payload: string;
   signed_at: string;
   received_at: string;

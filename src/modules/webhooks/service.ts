@@ -5,7 +5,7 @@ import { newId, nowIso } from "../../db/ids";
 import { validationError } from "../../http/errors";
 import { type ListResult, type Page, listOf } from "../../http/pagination";
 import type { IntegrationScope } from "../integrations/model";
-import { type IntegrationDeps, verificationCredential } from "../integrations/service";
+import type { SigningSecrets } from "../integrations/signing";
 import {
   WEBHOOK_PROVIDERS,
   type WebhookEventRow,
@@ -19,13 +19,11 @@ import { STRIPE_SIGNATURE_HEADER, type SignatureCheck, checkStripeSignature } fr
 interface WebhookScheme {
   /** The request header carrying the signature. */
   header: string;
-  /** The credential of the provider's integration secret that signs deliveries. */
-  credential: string;
   check(secret: string, header: string | null, body: Uint8Array, nowMs: number): SignatureCheck;
 }
 
 const SCHEMES: Record<WebhookProvider, WebhookScheme> = {
-  stripe: { header: STRIPE_SIGNATURE_HEADER, credential: "webhook_secret", check: checkStripeSignature },
+  stripe: { header: STRIPE_SIGNATURE_HEADER, check: checkStripeSignature },
 };
 
 export function signatureHeaderOf(provider: WebhookProvider): string {
@@ -50,13 +48,13 @@ export interface VerifiedDelivery {
 
 /**
  * Lets a delivery in or names why not. Every delivery costs the same work: one lookup of the
- * environment's secret, one decryption (a decoy when there is no secret), one HMAC over the body
+ * environment's signing secret in memory (a stand-in when there is none), one HMAC over the body
  * and a comparison with every signature sent. An unknown tenant, an unknown environment and one
  * without a secret are therefore refused exactly like a wrong signature, in the same time.
  */
-export function verifyDelivery(deps: IntegrationDeps, delivery: Delivery): VerifiedDelivery | WebhookRefusal {
+export function verifyDelivery(signing: SigningSecrets, delivery: Delivery): VerifiedDelivery | WebhookRefusal {
   const scheme = SCHEMES[delivery.provider];
-  const secret = verificationCredential(deps, delivery.scope, delivery.provider, scheme.credential);
+  const secret = signing.lookup(delivery.scope, delivery.provider);
   const check = scheme.check(secret.value, delivery.signature, delivery.body, delivery.nowMs);
   if (!secret.found) return WebhookRefusal.NoSigningSecret;
   if (!check.valid) return check.refusal;

@@ -2,31 +2,36 @@
 // header reads `t=<unix seconds>,v1=<hex>[,v1=<hex>…]`; each v1 is HMAC-SHA256, keyed with the
 // endpoint's signing secret (`whsec_…`, used as the text it is), of `<t>.<raw body>`. Stripe sends
 // more than one v1 while a secret is being rolled; any one matching is enough. Other schemes
-// (v0, a test scheme) are ignored, as Stripe's own libraries do.
+// (v0, a test scheme) are ignored. The header is read as stripe-node reads it: the last `t`
+// counts, and what is signed is that timestamp as a whole number of seconds.
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { WebhookRefusal } from "./model";
 
 export const STRIPE_SIGNATURE_HEADER = "stripe-signature";
-/** How far the signed timestamp may be from now, either way: Stripe's libraries' default. */
+/**
+ * How far the signed timestamp may be from now, in whole seconds: Stripe's libraries' default.
+ * Unlike them, a timestamp this far in the future is refused too: a delivery signed ahead of
+ * time would otherwise stay replayable for longer than the tolerance.
+ */
 export const STRIPE_TOLERANCE_SECONDS = 300;
 
-const TIMESTAMP = /^[0-9]{1,12}$/;
+const TIMESTAMP = /^0*[0-9]{1,12}$/;
 
 interface SignatureHeader {
-  /** The `t` value as sent: it is what was signed. */
-  timestamp: string | null;
+  /** Unix seconds; null when the header has no well-formed `t`. */
+  timestamp: number | null;
   signatures: Buffer[];
 }
 
 function parseHeader(header: string): SignatureHeader {
-  let timestamp: string | null = null;
+  let timestamp: number | null = null;
   const signatures: Buffer[] = [];
   for (const item of header.split(",")) {
     const at = item.indexOf("=");
     if (at < 0) continue;
     const scheme = item.slice(0, at).trim();
     const value = item.slice(at + 1).trim();
-    if (scheme === "t" && timestamp === null && TIMESTAMP.test(value)) timestamp = value;
+    if (scheme === "t") timestamp = TIMESTAMP.test(value) ? Number(value) : null;
     else if (scheme === "v1") signatures.push(Buffer.from(value, "utf8"));
   }
   return { timestamp, signatures };
@@ -61,10 +66,9 @@ export function checkStripeSignature(
   if (header === null) return { valid: false, refusal: WebhookRefusal.SignatureMissing };
   if (timestamp === null || signatures.length === 0)
     return { valid: false, refusal: WebhookRefusal.SignatureMalformed };
-  const signedAt = Number(timestamp) * 1000;
-  if (Math.abs(nowMs - signedAt) > STRIPE_TOLERANCE_SECONDS * 1000) {
+  if (Math.abs(Math.floor(nowMs / 1000) - timestamp) > STRIPE_TOLERANCE_SECONDS) {
     return { valid: false, refusal: WebhookRefusal.TimestampOutsideTolerance };
   }
   if (!matched) return { valid: false, refusal: WebhookRefusal.SignatureMismatch };
-  return { valid: true, signedAt: new Date(signedAt) };
+  return { valid: true, signedAt: new Date(timestamp * 1000) };
 }

@@ -1,0 +1,51 @@
+// The webhook signing credential of each environment's provider secrets, held in memory.
+import { randomBytes } from "node:crypto";
+import type { IntegrationScope, Provider } from "./model";
+
+/** Which credential of a provider's secret signs its webhook deliveries (SPEC §12). */
+export const SIGNING_CREDENTIALS: Partial<Record<Provider, string>> = { stripe: "webhook_secret" };
+
+/** A signing secret to check a delivery with: the environment's own, or a stand-in. */
+export interface SigningSecret {
+  value: string;
+  /** False for the stand-in: the environment has no such secret (or no such tenant or environment). */
+  found: boolean;
+}
+
+/**
+ * Each environment's webhook signing secrets, decrypted once: at start (start.ts,
+ * loadSigningSecrets) and when the integrations routes change a secret, after the change
+ * commits. Webhook deliveries are checked against this map, never against the store, so a
+ * delivery for an environment that has a secret costs what one for an unknown tenant costs: one
+ * map lookup, no row read, no decryption, whatever the size of the stored credentials. A refusal
+ * cannot tell by its timing whether a tenant, environment or secret exists.
+ *
+ * Only this process changes integration secrets while it runs (`tollgate secrets rotate-key`
+ * refuses to run beside a server, and nothing else writes them), so the map cannot go stale.
+ */
+export class SigningSecrets {
+  readonly #secrets = new Map<string, string>();
+  // Same length as a Stripe signing secret; unknown to anyone, and never accepted (found: false).
+  readonly #standIn: SigningSecret = { value: `whsec_${randomBytes(24).toString("base64url")}`, found: false };
+
+  lookup(scope: IntegrationScope, provider: Provider): SigningSecret {
+    const value = this.#secrets.get(keyOf(scope, provider));
+    return value === undefined ? this.#standIn : { value, found: true };
+  }
+
+  /** After a secret is saved: its signing credential, or none when the new credentials lack it. */
+  saved(scope: IntegrationScope, provider: Provider, credentials: Record<string, string>): void {
+    const name = SIGNING_CREDENTIALS[provider];
+    const value = name === undefined ? undefined : credentials[name];
+    if (value === undefined) this.#secrets.delete(keyOf(scope, provider));
+    else this.#secrets.set(keyOf(scope, provider), value);
+  }
+
+  deleted(scope: IntegrationScope, provider: Provider): void {
+    this.#secrets.delete(keyOf(scope, provider));
+  }
+}
+
+function keyOf(scope: IntegrationScope, provider: Provider): string {
+  return `${scope.tenantId}\u0000${scope.environmentId}\u0000${provider}`;
+}

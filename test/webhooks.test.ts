@@ -330,6 +330,22 @@ describe("every failure is the same 401 Invalid webhook signature", () => {
     expect((await deliver(h, { environment: env }, next, stripeSignature(rolled, next))).status).toBe(401);
   });
 
+  test("the stand-in secret used for an environment without one never lets a delivery in", async () => {
+    const h = keyed();
+    const payload = stripeEvent();
+    const nobody = { tenantId: "tenant-nobody", environmentId: "env_nobody" };
+    const standIn = h.context.signingSecrets.lookup(nobody, "stripe");
+    expect(standIn.found).toBe(false);
+    const res = await deliver(
+      h,
+      { tenant: nobody.tenantId, environment: nobody.environmentId },
+      payload,
+      stripeSignature(standIn.value, payload),
+    );
+    expect(res.status).toBe(401);
+    expect(storedCount(h)).toBe(0);
+  });
+
   test("without a master key every delivery is refused the same way", async () => {
     const h = createHarness();
     const env = environmentOf(h, "development").id;

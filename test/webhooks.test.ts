@@ -355,7 +355,7 @@ describe("every failure is the same 401 Invalid webhook signature", () => {
     expect(errorOf(res).message).toBe("Invalid webhook signature");
   });
 
-  test("a secret that does not decrypt at start is logged once without its value, and its deliveries refused", async () => {
+  test("at start, signing secrets are loaded; one that does not decrypt is logged once without its value and refused", async () => {
     const h = keyed();
     const dev = await saveStripe(h);
     await saveStripe(h, PROD_SECRET, "production");
@@ -379,6 +379,11 @@ describe("every failure is the same 401 Invalid webhook signature", () => {
       expect(res.status).toBe(401);
       expect(errorOf(res).message).toBe("Invalid webhook signature");
     }
+    // The row that still opens was loaded at start: its deliveries get in.
+    const prod = environmentOf(h, "production").id;
+    expect((await deliver(server, { environment: prod }, payload, stripeSignature(PROD_SECRET, payload))).status).toBe(
+      200,
+    );
     expect(logs.filter((line) => line.msg === "integration secret does not decrypt")).toEqual([
       expect.objectContaining({ level: "error", environment_id: dev }),
     ]);

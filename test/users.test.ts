@@ -11,6 +11,7 @@ import {
   OTHER_TENANT_KEY,
   OTHER_TENANT_USER,
 } from "./support/harness";
+import { environmentOf } from "./support/keys";
 
 // SPEC.md §4 (users and service accounts), with the §0 conventions and the §2 access rules.
 
@@ -644,5 +645,42 @@ describe("access to /v1/users (SPEC §2)", () => {
       expect(res.status).toBe(401);
       expect(errorOf(res)).toEqual({ message: "API key required", internal_error: "permission_denied" });
     }
+  });
+});
+
+describe("GET /v1/users/me from its cached body", () => {
+  test("follows every change: the account's name, the tenant's name, the environment asked for, a revoked key", async () => {
+    const h = createHarness();
+    const me = async (options: { key?: string; headers?: Record<string, string> } = {}) => {
+      const res = await h.call("GET", "/v1/users/me", options);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toStartWith("application/json");
+      return res.body;
+    };
+    const first = await me();
+    expect(await me()).toEqual(first);
+
+    const created = await h.call("POST", "/v1/users", {
+      body: { type: "service_account", name: "robot", roles: ["event_reader"] },
+    });
+    const key = await h.call("POST", "/v1/secrets/api/keys", {
+      body: { name: "robot key", type: "private_key", service_account_id: created.body.id },
+    });
+    expect(key.status).toBe(201);
+    expect((await me({ key: key.body.api_key })).name).toBe("robot");
+    await h.call("PUT", `/v1/users/${created.body.id}`, { body: { name: "renamed robot" } });
+    expect((await me({ key: key.body.api_key })).name).toBe("renamed robot");
+
+    expect((await h.call("PUT", "/v1/tenants/update", { body: { name: "Renamed Tenant" } })).status).toBe(200);
+    expect((await me()).tenant.name).toBe("Renamed Tenant");
+    expect((await me({ key: key.body.api_key })).tenant.name).toBe("Renamed Tenant");
+
+    const production = environmentOf(h, "production").id;
+    expect((await me({ headers: { "x-environment-id": production } })).environment_id).toBe(production);
+    expect((await me()).environment_id).toBe(first.environment_id);
+
+    // Revoked: the cached body is never served to it again.
+    expect((await h.call("DELETE", `/v1/secrets/api/keys/${key.body.id}`)).status).toBe(204);
+    expect((await h.call("GET", "/v1/users/me", { key: key.body.api_key })).status).toBe(401);
   });
 });

@@ -116,7 +116,11 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
     sessionCache,
     findSession: (tokenHash) => findVerifiableSession(db, tokenHash),
   });
-  const events = new EventWriter(db, logger, db.memory ? null : { storePath: db.name, entry: WRITER_THREAD_ENTRY });
+  const events = new EventWriter(
+    db,
+    logger,
+    db.memory ? null : { storePath: db.name, entry: WRITER_THREAD_ENTRY, durability: config.events.durability },
+  );
   const eventReads = new EventReaders(
     db,
     logger,

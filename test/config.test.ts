@@ -77,6 +77,7 @@ describe("loadConfig", () => {
     ["a port out of range", { TOLLGATE_SERVER_PORT: "70000" }, "server.port"],
     ["a port that is not a number", { TOLLGATE_SERVER_PORT: "eighty" }, "server.port"],
     ["an unknown log level", { TOLLGATE_LOGGING_LEVEL: "loud" }, "logging.level"],
+    ["an unknown event durability", { TOLLGATE_EVENTS_DURABILITY: "none" }, "events.durability"],
     ["keys that are not JSON", { TOLLGATE_AUTH_API_KEY_KEYS: "{nope" }, "TOLLGATE_AUTH_API_KEY_KEYS"],
     [
       "a key that is not a SHA-256 hex",

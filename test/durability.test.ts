@@ -60,3 +60,58 @@ describe("durability", () => {
     }
   });
 });
+
+describe("durability with events.durability: process, bulk requests among single events", () => {
+  // synchronous=NORMAL: a commit reaches SQLite's write-ahead log without an fsync. That survives
+  // the process being killed (what this test does), not a power loss (which it cannot).
+  test("every event of every request answered 202 is there after SIGKILL and a restart", async () => {
+    const env = { TOLLGATE_EVENTS_DURABILITY: "process" };
+    const first = await startServer({ env });
+    const acknowledged = new Set<string>();
+    let killed = false;
+    const post = (path: string, body: unknown) =>
+      fetch(`${first.baseUrl}${path}`, {
+        method: "POST",
+        headers: { "X-API-Key": DEV_KEY, "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    const clients = Array.from({ length: CLIENTS }, async (_, client) => {
+      for (let i = 0; !killed && i < 100_000; i++) {
+        const ids =
+          client % 2 === 0 ? [`c${client}-${i}`] : Array.from({ length: 10 }, (_, k) => `c${client}-${i}-${k}`);
+        const event = (event_id: string) => ({
+          event_id,
+          event_name: "api_call",
+          external_customer_id: `cus_${client}`,
+        });
+        try {
+          const res =
+            ids.length === 1
+              ? await post("/v1/events", event(ids[0] as string))
+              : await post("/v1/events/bulk", { events: ids.map(event) });
+          if (res.status === 202) for (const id of ids) acknowledged.add(id);
+        } catch {
+          return; // the connection died with the server
+        }
+      }
+    });
+    const deadline = Date.now() + 20_000;
+    while (acknowledged.size < 2000) {
+      if (Date.now() > deadline)
+        throw new Error(`only ${acknowledged.size} events acknowledged:\n${first.lines.join("\n")}`);
+      await Bun.sleep(10);
+    }
+    first.proc.kill("SIGKILL");
+    killed = true;
+    await first.proc.exited;
+    await Promise.all(clients);
+
+    const second = await startServer({ dir: first.dir, env });
+    try {
+      const stored = await allEventIds(second.baseUrl);
+      expect([...acknowledged].filter((id) => !stored.has(id))).toEqual([]);
+    } finally {
+      expect(await second.stop()).toBe(0);
+    }
+  });
+});

@@ -143,7 +143,7 @@ describe("one bad event fails only its own request (item 3)", () => {
       // All queued in one turn, so they share one batch; the middle row breaks the JSON CHECK.
       const writes = [row(one, "good-1"), row(two, "bad", "{not json"), row(two, "good-2"), row(one, "good-3")].map(
         (r) =>
-          h.context.events.write(r).then(
+          h.context.events.write([r]).then(
             () => "stored",
             (e: Error) => `refused: ${e.message}`,
           ),
@@ -154,6 +154,33 @@ describe("one bad event fails only its own request (item 3)", () => {
       expect(outcomes.slice(2)).toEqual(["stored", "stored"]);
       const stored = h.context.db.prepare("SELECT id FROM events ORDER BY id").pluck().all();
       expect(stored).toEqual(["good-1", "good-2", "good-3"]);
+      await h.close();
+    });
+
+    test(`${name}: a bulk request sharing the batch is stored all or none; the others are unaffected`, async () => {
+      const h = make();
+      const scope = scopeKeyFor(h.context.db, {
+        tenantId: DEFAULT_TENANT,
+        environmentId: environmentOf(h, "development").id,
+      });
+      const outcome = (write: Promise<void>) =>
+        write.then(
+          () => "stored",
+          (e: Error) => `refused: ${e.message}`,
+        );
+      const writes = [
+        outcome(h.context.events.write([row(scope, "single-1")])),
+        outcome(
+          h.context.events.write([row(scope, "bulk-a-1"), row(scope, "bulk-a-2", "{not json"), row(scope, "bulk-a-3")]),
+        ),
+        outcome(h.context.events.write([row(scope, "bulk-b-1"), row(scope, "bulk-b-2")])),
+        outcome(h.context.events.write([row(scope, "single-2")])),
+      ];
+      const outcomes = await Promise.all(writes);
+      expect(outcomes[1]).toMatch(/^refused: .*CHECK constraint/);
+      expect([outcomes[0], outcomes[2], outcomes[3]]).toEqual(["stored", "stored", "stored"]);
+      const stored = h.context.db.prepare("SELECT id FROM events ORDER BY id").pluck().all();
+      expect(stored).toEqual(["bulk-b-1", "bulk-b-2", "single-1", "single-2"]);
       await h.close();
     });
   }
@@ -327,7 +354,7 @@ describe("a failure of the store fails the batch at once, without a retry per ro
       return transaction(fn);
     }) as typeof db.transaction;
     try {
-      const failures = commitBatch(db, [row(scope, "a"), row(scope, "b"), row(scope, "c")]);
+      const failures = commitBatch(db, [[row(scope, "a")], [row(scope, "b")], [row(scope, "c")]]);
       expect(failures.map((f) => [f.index, f.code])).toEqual([
         [0, "SQLITE_BUSY"],
         [1, "SQLITE_BUSY"],

@@ -109,6 +109,15 @@ export const ConfigSchema = T.Object(
       },
       strict,
     ),
+    events: T.Object(
+      {
+        // When POST /v1/events and /v1/events/bulk answer 202: "fsync", once the events are on
+        // the disk (they survive a power loss); "process", once they are in SQLite's write-ahead
+        // log (synchronous=NORMAL: they survive a crash of Tollgate, not of the machine).
+        durability: T.Union([T.Literal("fsync"), T.Literal("process")]),
+      },
+      strict,
+    ),
     secrets: T.Object(
       {
         // The master key integration credentials are sealed with (AES-256-GCM): 32 bytes as 64 hex
@@ -170,6 +179,7 @@ export const DEFAULT_CONFIG: Config = {
     signup: { enabled: false },
   },
   customer_portal: { url: "", allowed_origins: [], session_ttl_seconds: 3600, signing_key: "" },
+  events: { durability: "fsync" },
   secrets: { encryption_key: "" },
   metrics: { enabled: false },
   logging: { level: "info", format: "auto" },

@@ -21,7 +21,6 @@ import {
 } from "./model";
 import { authPlugin } from "../auth";
 import { scopeKeyFor } from "./scopes";
-import { insertEvents } from "./store";
 import type { EventQuery } from "./pages";
 import { getEvent, prepareEvent, prepareEvents } from "./service";
 
@@ -75,7 +74,7 @@ export function eventsController(app: AppContext) {
       "",
       async ({ principal, body, set }) => {
         const row = prepareEvent(scopeKeyFor(app.db, principal), body, nowIso());
-        await app.events.write(row);
+        await app.events.write([row]);
         app.metrics?.eventsIngested(1);
         set.status = 202;
         return { message: "Event accepted for processing", event_id: row.id };
@@ -92,8 +91,8 @@ export function eventsController(app: AppContext) {
     )
     .post(
       "/bulk",
-      ({ principal, body, set }) => {
-        insertEvents(app.db, prepareEvents(scopeKeyFor(app.db, principal), body.events));
+      async ({ principal, body, set }) => {
+        await app.events.write(prepareEvents(scopeKeyFor(app.db, principal), body.events));
         app.metrics?.eventsIngested(body.events.length);
         set.status = 202;
         return { message: "Events accepted for processing" };

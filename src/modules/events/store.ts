@@ -37,35 +37,36 @@ export function insertEvents(db: Db, rows: EventRow[]): number {
     .immediate();
 }
 
-/** Why one row of a batch was not stored: SQLite's message and code (SQLITE_FULL, …). */
-export interface RowFailure {
+/** Why one unit of a batch (one request's events) was not stored: SQLite's message and code. */
+export interface UnitFailure {
   index: number;
   message: string;
   code?: string;
 }
 
 /**
- * Commits a batch that rows of many requests share. If the one transaction fails because of a
- * row (a constraint), each row is retried in a transaction of its own, so only that row's
- * request fails and every other row is still stored. A failure of the store itself (busy, full,
- * I/O) would fail every retry the same way, each after its own wait: the whole batch fails at
- * once instead. Returns the rows that failed.
+ * Commits a batch that the events of many requests share, each request's events one unit: a
+ * single event, or a bulk request's, which are stored all or none. If the one transaction fails
+ * because of a row (a constraint), each unit is retried in a transaction of its own, so only the
+ * request whose events cannot be stored fails and every other is still stored. A failure of the
+ * store itself (busy, full, I/O) would fail every retry the same way, each after its own wait:
+ * the whole batch fails at once instead. Returns the units that failed.
  */
-export function commitBatch(db: Db, rows: EventRow[]): RowFailure[] {
-  let failure: RowFailure;
+export function commitBatch(db: Db, units: EventRow[][]): UnitFailure[] {
+  let failure: UnitFailure;
   try {
-    insertEvents(db, rows);
+    insertEvents(db, units.length === 1 ? (units[0] as EventRow[]) : units.flat());
     return [];
   } catch (error) {
     failure = failureOf(0, error);
   }
-  if (rows.length === 1 || !failure.code?.startsWith("SQLITE_CONSTRAINT")) {
-    return rows.map((_, index) => ({ ...failure, index }));
+  if (units.length === 1 || !failure.code?.startsWith("SQLITE_CONSTRAINT")) {
+    return units.map((_, index) => ({ ...failure, index }));
   }
-  const failures: RowFailure[] = [];
-  rows.forEach((row, index) => {
+  const failures: UnitFailure[] = [];
+  units.forEach((unit, index) => {
     try {
-      insertEvents(db, [row]);
+      insertEvents(db, unit);
     } catch (error) {
       failures.push(failureOf(index, error));
     }
@@ -73,12 +74,12 @@ export function commitBatch(db: Db, rows: EventRow[]): RowFailure[] {
   return failures;
 }
 
-function failureOf(index: number, error: unknown): RowFailure {
+function failureOf(index: number, error: unknown): UnitFailure {
   const { message, code } = error as { message?: unknown; code?: unknown };
   return { index, message: String(message ?? error), code: typeof code === "string" ? code : undefined };
 }
 
-/** A failed row as the Error its caller's promise is rejected with; `code` kept for the HTTP layer. */
-export function rowError(failure: RowFailure): Error & { code?: string } {
+/** A failed unit as the Error its caller's promise is rejected with; `code` kept for the HTTP layer. */
+export function unitError(failure: UnitFailure): Error & { code?: string } {
   return Object.assign(new Error(failure.message), failure.code ? { code: failure.code } : {});
 }

@@ -1,25 +1,27 @@
 import type { Db } from "../../db";
 import type { Logger } from "../../http/logging";
 import type { EventRow } from "./model";
-import { commitBatch, type RowFailure, rowError } from "./store";
-import type { WriterReply, WriterRequest } from "./writer-thread";
+import { commitBatch, type UnitFailure, unitError } from "./store";
+import type { Durability, WriterReply, WriterRequest } from "./writer-thread";
 
+/** One request's events: stored together or not at all. */
 interface Pending {
-  row: EventRow;
+  rows: EventRow[];
   resolve: () => void;
   reject: (error: unknown) => void;
 }
 
-/** Rows per transaction at most; a larger burst is committed in several. */
-const MAX_BATCH = 2000;
+/** Rows per transaction, about: units are added until a batch reaches it, and never split. */
+const MAX_BATCH_ROWS = 2000;
 
 /**
- * Group commit for single-event ingestion. Rows queue up while one batch is being committed
- * and go together in the next transaction, so one commit (one fsync) serves every request that
- * arrived meanwhile. Each caller's promise settles only when the transaction holding its row
- * has committed: a 202 always means "on disk". If the batch's transaction fails, its rows are
- * retried one by one (commitBatch), so only the callers whose own row cannot be stored get the
- * error; the error keeps SQLite's `code` (SQLITE_FULL…) for the HTTP layer to answer with.
+ * Group commit for ingestion, single events and bulk requests alike. Each request's events
+ * queue up as one unit while a batch is being committed and go together in the next
+ * transaction, so one commit (one fsync) serves every request that arrived meanwhile. Each
+ * caller's promise settles only when the transaction holding its events has committed: a 202
+ * always means "on disk". If the batch's transaction fails, its units are retried one by one
+ * (commitBatch), so only the callers whose own events cannot be stored get the error; the error
+ * keeps SQLite's `code` (SQLITE_FULL…) for the HTTP layer to answer with.
  *
  * With a file store the commits run on a thread of their own (its own connection; WAL lets the
  * main thread read meanwhile), so the main thread never blocks on the disk. An in-memory store
@@ -37,15 +39,16 @@ export class EventWriter {
   constructor(
     private readonly db: Db,
     private readonly logger: Logger,
-    thread: { storePath: string; entry: URL } | null,
+    thread: { storePath: string; entry: URL; durability: Durability } | null,
   ) {
-    if (thread !== null) this.#startThread(thread.storePath, thread.entry);
+    if (thread !== null) this.#startThread(thread);
   }
 
-  write(row: EventRow): Promise<void> {
+  /** Stores one request's events, all or none; settles once they are committed. */
+  write(rows: EventRow[]): Promise<void> {
     if (this.#closed) return Promise.reject(new Error("event writer is closed"));
     return new Promise((resolve, reject) => {
-      this.#queue.push({ row, resolve, reject });
+      this.#queue.push({ rows, resolve, reject });
       // Let the rest of this event-loop turn's requests join the batch before it is sent.
       if (!this.#scheduled) {
         this.#scheduled = true;
@@ -57,7 +60,7 @@ export class EventWriter {
     });
   }
 
-  #startThread(path: string, entry: URL): void {
+  #startThread({ storePath, entry, durability }: { storePath: string; entry: URL; durability: Durability }): void {
     const thread = new Worker(entry.href);
     thread.onmessage = (event: MessageEvent<WriterReply>) => this.#onReply(event.data);
     thread.onerror = (event) => {
@@ -70,7 +73,7 @@ export class EventWriter {
       if (inFlight) this.#rejectAll(inFlight.batch, new Error(event.message));
       this.#pump();
     };
-    thread.postMessage({ type: "open", path } satisfies WriterRequest);
+    thread.postMessage({ type: "open", path: storePath, durability } satisfies WriterRequest);
     this.#thread = thread;
   }
 
@@ -79,22 +82,26 @@ export class EventWriter {
       if (!this.#inFlight && this.#queue.length === 0) this.#idle?.();
       return;
     }
-    const batch = this.#queue.splice(0, MAX_BATCH);
+    let units = 0;
+    for (let rows = 0; units < this.#queue.length && rows < MAX_BATCH_ROWS; units++) {
+      rows += (this.#queue[units] as Pending).rows.length;
+    }
+    const batch = this.#queue.splice(0, units);
     const id = this.#nextId++;
     this.#inFlight = { id, batch };
-    const rows = batch.map((p) => p.row);
+    const unitRows = batch.map((p) => p.rows);
     if (this.#thread) {
-      this.#thread.postMessage({ type: "write", id, rows } satisfies WriterRequest);
+      this.#thread.postMessage({ type: "write", id, units: unitRows } satisfies WriterRequest);
       return;
     }
-    this.#finish(id, commitBatch(this.db, rows));
+    this.#finish(id, commitBatch(this.db, unitRows));
   }
 
   #onReply(reply: WriterReply): void {
     if (reply.type === "written") this.#finish(reply.id, reply.failures);
   }
 
-  #finish(id: number, failures: RowFailure[]): void {
+  #finish(id: number, failures: UnitFailure[]): void {
     const inFlight = this.#inFlight;
     if (!inFlight || inFlight.id !== id) return;
     this.#inFlight = null;
@@ -102,14 +109,14 @@ export class EventWriter {
       this.logger.error("events not stored", {
         error: failures[0]?.message,
         code: failures[0]?.code ?? null,
-        failed: failures.length,
-        batch: inFlight.batch.length,
+        failed_requests: failures.length,
+        batch_requests: inFlight.batch.length,
       });
     }
     const failed = new Map(failures.map((f) => [f.index, f]));
     inFlight.batch.forEach((p, index) => {
       const failure = failed.get(index);
-      if (failure) p.reject(rowError(failure));
+      if (failure) p.reject(unitError(failure));
       else p.resolve();
     });
     this.#pump();

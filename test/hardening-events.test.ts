@@ -423,3 +423,21 @@ describe("event reads run on reader threads with a file store (item 5)", () => {
     }
   });
 });
+
+describe("the request thread never waits on the store for ingestion (issue 13)", () => {
+  test("with a file store the main connection never checkpoints the WAL; the writer thread does", async () => {
+    const config = structuredClone(DEFAULT_CONFIG);
+    const db = openDatabase(join(tempDir("checkpoint"), "tollgate.db"));
+    const tollgate = createTollgate({ config, db, logger: createLogger("error", { sink: () => {} }) });
+    try {
+      expect(db.pragma("wal_autocheckpoint", { simple: true })).toBe(0);
+      // A bulk request's events are committed by the writer thread and readable right after the 202.
+      const events = Array.from({ length: 50 }, (_, i) => ({ event_name: "e", external_customer_id: `c${i % 5}` }));
+      const res = await callApp(tollgate.app, "POST", "/v1/events/bulk", { body: { events } });
+      expect(res.status).toBe(202);
+      expect(db.prepare("SELECT count(*) FROM events").pluck().get()).toBe(50);
+    } finally {
+      await tollgate.close();
+    }
+  });
+});

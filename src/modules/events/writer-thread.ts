@@ -9,13 +9,28 @@ export type Durability = "fsync" | "process";
 
 export type WriterRequest =
   | { type: "open"; path: string; durability: Durability }
-  | { type: "write"; id: number; units: EventRow[][] }
+  | { type: "write"; id: number; unitsJson: string }
   | { type: "close" };
 export type WriterReply = { type: "written"; id: number; failures: UnitFailure[] } | { type: "closed" };
 
 declare const self: Worker;
 
+/**
+ * WAL pages before this connection folds them back into the database file. Each commit of
+ * events dirties about one index leaf per customer in it; the fewer checkpoints, the more of
+ * those rewrites of the same page a checkpoint copies once. 40 MiB of WAL at most, about.
+ */
+const AUTOCHECKPOINT_PAGES = 10_000;
+/** A page cache that holds every customer's newest index leaves between commits. */
+const CACHE_KIB = 64 * 1024;
+/**
+ * The main thread never checkpoints (app.ts), so its own writes are folded in from here: a
+ * passive checkpoint this often, which waits for nobody.
+ */
+const IDLE_CHECKPOINT_MS = 5_000;
+
 let db: Db | undefined;
+let checkpoints: ReturnType<typeof setInterval> | undefined;
 
 self.onmessage = (event: MessageEvent<WriterRequest>) => {
   const message = event.data;
@@ -24,15 +39,19 @@ self.onmessage = (event: MessageEvent<WriterRequest>) => {
       db = openDatabase(message.path);
       // This connection writes only events; every other write keeps synchronous=FULL.
       if (message.durability === "process") db.pragma("synchronous = NORMAL");
+      db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
+      db.pragma(`cache_size = -${CACHE_KIB}`);
+      checkpoints = setInterval(() => db?.pragma("wal_checkpoint(PASSIVE)"), IDLE_CHECKPOINT_MS);
       return;
     case "write":
       postMessage({
         type: "written",
         id: message.id,
-        failures: commitBatch(db as Db, message.units),
+        failures: commitBatch(db as Db, JSON.parse(message.unitsJson) as EventRow[][]),
       } satisfies WriterReply);
       return;
     case "close":
+      clearInterval(checkpoints);
       db?.close();
       postMessage({ type: "closed" } satisfies WriterReply);
       return;

@@ -11,8 +11,13 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
-/** Rows per transaction, about: units are added until a batch reaches it, and never split. */
-const MAX_BATCH_ROWS = 2000;
+/**
+ * Rows per transaction, about: units are added until a batch reaches it, and never split. Large
+ * on purpose: a commit's cost is mostly one rewritten index leaf per customer in it, whatever
+ * the number of rows, so rows that share a commit share that cost (measured on a store of 1M
+ * events: 9.9k rows/s in 1,000-row commits, 18k in 4,000-row commits).
+ */
+const MAX_BATCH_ROWS = 10_000;
 
 /**
  * Group commit for ingestion, single events and bulk requests alike. Each request's events
@@ -67,6 +72,8 @@ export class EventWriter {
       // Fall back to committing on the main thread rather than losing the service.
       this.logger.error("event writer thread failed; committing on the main thread", { error: event.message });
       this.#thread = null;
+      // The thread checkpointed the WAL for everyone (app.ts); this connection does it now.
+      this.db.pragma("wal_autocheckpoint = 1000");
       thread.terminate();
       const inFlight = this.#inFlight;
       this.#inFlight = null;
@@ -91,7 +98,11 @@ export class EventWriter {
     this.#inFlight = { id, batch };
     const unitRows = batch.map((p) => p.rows);
     if (this.#thread) {
-      this.#thread.postMessage({ type: "write", id, units: unitRows } satisfies WriterRequest);
+      // As JSON text: Bun's structured clone of a bulk request's 1,000 row objects held the
+      // request thread for milliseconds (the top of its CPU profile under bulk load); the text
+      // is made in about one and handed over as a flat copy.
+      const unitsJson = JSON.stringify(unitRows);
+      this.#thread.postMessage({ type: "write", id, unitsJson } satisfies WriterRequest);
       return;
     }
     this.#finish(id, commitBatch(this.db, unitRows));

@@ -8,6 +8,7 @@
 // in one run: `git archive <commit> | tar -x -C /tmp/base && ln -s $PWD/node_modules /tmp/base/`.
 import {
   closeSync,
+  copyFileSync,
   existsSync,
   mkdtempSync,
   openSync,
@@ -19,9 +20,8 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { migrate, openDatabase } from "../src/db";
+import { openDatabase } from "../src/db";
 import { prepareEvents } from "../src/modules/events/service";
-import { insertEvents } from "../src/modules/events/store";
 import { generateApiKey } from "../src/modules/auth/key-format";
 import { createHmac } from "node:crypto";
 import { syntheticEvents } from "./synthetic";
@@ -33,6 +33,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? "5");
 const QUERY_EVENTS = Number(process.env.BENCH_QUERY_EVENTS ?? "1000000");
 const sections = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ["auth", "ingest", "query", "webhooks"];
 const WEBHOOK_SAMPLES = Number(process.env.BENCH_WEBHOOK_SAMPLES ?? "4000");
+const BULK_PRELOAD = Number(process.env.BENCH_BULK_PRELOAD ?? "1000000");
 const BASELINE_ROOT = process.env.BENCH_BASELINE_ROOT;
 const HERE = join(import.meta.dir, "..");
 
@@ -292,23 +293,35 @@ async function authSection(servers: Server[]) {
 }
 
 /**
- * The bulk baseline: the same rows inserted in-process with better-sqlite3, in 1,000-row
- * transactions, into a store that persists across rounds as the server's does.
+ * The bulk baseline, as issue 13 fixes it: the same rows inserted in-process with better-sqlite3
+ * (same Bun, WAL, synchronous=FULL like the server's default) into a table with only a primary
+ * key, in 1,000-row transactions, holding as many rows as the server's store to begin with.
  */
-function inProcessInserter() {
+function inProcessInserter(preload: number) {
   const dir = mkdtempSync(join(work, "inprocess-"));
   const db = openDatabase(join(dir, "events.db"));
-  migrate(db);
-  db.prepare("INSERT INTO tenants VALUES ('t', 't', '', '')").run();
-  db.prepare("INSERT INTO environments VALUES ('e', 't', 'e', 'development', 1, '', '')").run();
-  db.prepare("INSERT INTO event_scopes (key, tenant_id, environment_id) VALUES (1, 't', 'e')").run();
-  let total = 0;
+  db.exec(`CREATE TABLE events (seq INTEGER PRIMARY KEY, scope INTEGER NOT NULL, id TEXT NOT NULL,
+    event_name TEXT NOT NULL, external_customer_id TEXT NOT NULL, customer_id TEXT, timestamp TEXT NOT NULL,
+    source TEXT, properties TEXT NOT NULL, ingested_at TEXT NOT NULL) STRICT`);
+  const insert = db.prepare(
+    `INSERT INTO events (scope, id, event_name, external_customer_id, customer_id, timestamp, source, properties,
+       ingested_at) VALUES (@scope, @id, @event_name, @external_customer_id, @customer_id, @timestamp, @source,
+       @properties, @ingested_at)`,
+  );
+  const insertAll = db.transaction((rows: ReturnType<typeof prepareEvents>) => {
+    for (const row of rows) insert.run(row);
+  });
+  for (let done = 0; done < preload; done += 10_000) {
+    insertAll(prepareEvents(1, syntheticEvents(done, Math.min(10_000, preload - done))));
+  }
+  let total = preload;
   return {
     rate(seconds: number): number {
       let inserted = 0;
       const started = performance.now();
       while (performance.now() - started < seconds * 1000) {
-        inserted += insertEvents(db, prepareEvents(1, syntheticEvents(total + inserted, 1000)));
+        insertAll(prepareEvents(1, syntheticEvents(total + inserted, 1000)));
+        inserted += 1000;
       }
       total += inserted;
       return inserted / ((performance.now() - started) / 1000);
@@ -317,49 +330,91 @@ function inProcessInserter() {
   };
 }
 
+/** Single events, and the bare routes beside them, for each `events.durability`. */
 async function ingestSection(servers: Server[]) {
   console.log("\n## Event ingestion");
   header();
-  await compare(servers, BARE, [
-    {
-      name: "bare POST reading and parsing the same JSON body",
-      path: "/bench/bare-post",
-      script: script("bare-post", { method: "POST", body: EVENT_BODY }),
-    },
-    {
-      name: "POST /v1/events (validated, authorised, committed before 202)",
-      path: "/v1/events",
-      script: script("event", { method: "POST", body: EVENT_BODY }),
-    },
-  ]);
+  const processDurability = await startServer(
+    "process",
+    { BENCH_KEYS: "0", BENCH_DURABILITY: "process" },
+    HERE,
+    "events.durability: process",
+  );
+  try {
+    await compare([...servers, processDurability], BARE, [
+      {
+        name: "bare POST reading and parsing the same JSON body",
+        path: "/bench/bare-post",
+        script: script("bare-post", { method: "POST", body: EVENT_BODY }),
+      },
+      {
+        name: "POST /v1/events (validated, authorised, committed before 202)",
+        path: "/v1/events",
+        script: script("event", { method: "POST", body: EVENT_BODY }),
+      },
+    ]);
+  } finally {
+    await processDurability.stop();
+  }
+  await bulkSection();
+}
 
-  console.log("\nBulk: POST /v1/events/bulk with 1,000 events a request (4 connections) on a fresh server, against");
-  console.log("inserting the same rows in-process with better-sqlite3 in 1,000-row transactions, alternating.\n");
-  const bulkServer = await startServer("bulk", { BENCH_KEYS: "0" });
-  const local = inProcessInserter();
+/**
+ * Bulk requests of 1,000 events on a store already holding BENCH_BULK_PRELOAD events, for each
+ * durability, against the in-process baseline holding as many rows; then /health's latency
+ * alone and beside bulk ingestion (what one request's commit costs everyone else).
+ */
+async function bulkSection() {
+  console.log(
+    `\nBulk: POST /v1/events/bulk with 1,000 events a request (4 connections), on stores holding ${BULK_PRELOAD.toLocaleString("en")}` +
+      " events, against inserting the same rows in-process with better-sqlite3 into a table with only a primary key" +
+      " (same Bun, WAL, synchronous=FULL) in 1,000-row transactions, alternating.\n",
+  );
+  // Seeded once, copied for each durability.
+  const seed = await startServer("bulk-seed", { BENCH_KEYS: "0", BENCH_EVENTS: String(BULK_PRELOAD) });
+  await seed.stop();
+  const seededDb = join(work, "bulk-seed.db");
+  const bulkServers: Server[] = [];
+  for (const durability of ["fsync", "process"]) {
+    const copy = join(work, `bulk-${durability}.db`);
+    copyFileSync(seededDb, copy);
+    bulkServers.push(
+      await startServer(
+        `bulk-${durability}`,
+        { BENCH_KEYS: "0", BENCH_DB: copy, BENCH_DURABILITY: durability },
+        HERE,
+        `events.durability: ${durability}`,
+      ),
+    );
+  }
+  const local = inProcessInserter(BULK_PRELOAD);
   const bulk: Scenario = {
     name: "bulk",
     path: "/v1/events/bulk",
     connections: 4,
     script: script("bulk", { method: "POST", body: JSON.stringify({ events: syntheticEvents(0, 1000) }) }),
   };
-  const http: number[] = [];
+  const http = new Map<Server, number[]>(bulkServers.map((server) => [server, []]));
   const inProcess: number[] = [];
   try {
     for (let round = 0; round < ROUNDS; round++) {
-      http.push((await measure(bulkServer, bulk)).rps * 1000);
+      for (const server of bulkServers) http.get(server)!.push((await measure(server, bulk)).rps * 1000);
       inProcess.push(local.rate(DURATION));
     }
+    console.log("| path | events/s | ratio |");
+    console.log("| --- | ---: | ---: |");
+    console.log(`| in-process better-sqlite3, primary key only | ${Math.round(median(inProcess))} | 1.00 |`);
+    for (const server of bulkServers) {
+      const rates = http.get(server)!;
+      console.log(
+        `| POST /v1/events/bulk, ${server.label} | ${Math.round(median(rates))} | ${(median(rates) / median(inProcess)).toFixed(2)} |`,
+      );
+    }
+    await healthBeside(bulkServers[0]!, bulk, "bulk ingestion, 4 connections");
   } finally {
     local.close();
-    await bulkServer.stop();
+    for (const server of bulkServers) await server.stop();
   }
-  console.log("| path | events/s | ratio |");
-  console.log("| --- | ---: | ---: |");
-  console.log(`| in-process better-sqlite3 | ${Math.round(median(inProcess))} | 1.00 |`);
-  console.log(
-    `| POST /v1/events/bulk | ${Math.round(median(http))} | ${(median(http) / median(inProcess)).toFixed(2)} |`,
-  );
 }
 
 async function querySection() {
@@ -436,20 +491,28 @@ async function querySection() {
  * Event reads run on reader threads, so the main thread's answers should barely move.
  */
 async function healthUnderLoad(server: Server) {
+  await healthBeside(
+    server,
+    {
+      name: "heaviest query",
+      path: "/v1/events/query",
+      connections: 4,
+      // On a large store the budget stops it with a 400: that is the bound working.
+      refusals: true,
+      script: script("q-heaviest", {
+        method: "POST",
+        body: JSON.stringify({ property_filters: { region: ["us"], tokens: [1, 2, 3] }, page_size: 1000 }),
+      }),
+    },
+    "the heaviest query",
+  );
+}
+
+/** /health's latency alone, then while `load` runs: how long the main thread is kept from it. */
+async function healthBeside(server: Server, load: Scenario, what: string) {
   const health: Scenario = { name: "/health", path: "/health", connections: 1 };
-  const heavy: Scenario = {
-    name: "heaviest query",
-    path: "/v1/events/query",
-    connections: 4,
-    // On a large store the budget stops it with a 400: that is the bound working.
-    refusals: true,
-    script: script("q-heaviest", {
-      method: "POST",
-      body: JSON.stringify({ property_filters: { region: ["us"], tokens: [1, 2, 3] }, page_size: 1000 }),
-    }),
-  };
   const idle = await measure(server, health, DURATION);
-  const background = measure(server, heavy, DURATION + 2);
+  const background = measure(server, load, DURATION + 2);
   await Bun.sleep(1000);
   const loaded = await measure(server, health, DURATION);
   const h = await background;
@@ -457,9 +520,9 @@ async function healthUnderLoad(server: Server) {
   console.log("| --- | ---: | ---: |");
   console.log(`| alone | ${idle.p50.toFixed(2)} | ${idle.p99.toFixed(2)} |`);
   console.log(
-    `| beside the heaviest query (${h.rps.toFixed(1)} req/s, p50 ${h.p50.toFixed(0)} ms) | ${loaded.p50.toFixed(2)} | ${loaded.p99.toFixed(2)} |`,
+    `| beside ${what} (${h.rps.toFixed(1)} req/s, p50 ${h.p50.toFixed(0)} ms) | ${loaded.p50.toFixed(2)} | ${loaded.p99.toFixed(2)} |`,
   );
-  console.log(`\n/health p99 beside the heaviest query / alone: ${(loaded.p99 / idle.p99).toFixed(1)}x`);
+  console.log(`\n/health p99 beside ${what} / alone: ${(loaded.p99 / idle.p99).toFixed(1)}x`);
 }
 
 /**

@@ -25,6 +25,7 @@ const config = structuredClone(DEFAULT_CONFIG);
 config.server.port = 0;
 // Integration secrets and webhooks need a master key (the webhooks section sets one).
 config.secrets.encryption_key = process.env.BENCH_SECRETS_ENCRYPTION_KEY ?? "";
+if (process.env.BENCH_DURABILITY === "process") config.events.durability = "process";
 // The webhooks section measures refusals themselves, not the 429 that follows 30 of them.
 if (process.env.BENCH_MAX_FAILED_ATTEMPTS !== undefined) {
   config.auth.failed_attempts.max_failures = Number(process.env.BENCH_MAX_FAILED_ATTEMPTS);

@@ -116,6 +116,10 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
     sessionCache,
     findSession: (tokenHash) => findVerifiableSession(db, tokenHash),
   });
+  // WAL is folded back into the database file by the event writer's thread, never by a commit
+  // on this thread: an automatic checkpoint runs in whichever connection commits past the
+  // threshold, and here it would stall every request for as long as it copies.
+  if (!db.memory) db.pragma("wal_autocheckpoint = 0");
   const events = new EventWriter(
     db,
     logger,

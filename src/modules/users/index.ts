@@ -10,15 +10,11 @@ import { CreatedUserSchema, CreateUserBody, MeSchema, SearchUsersBody, UpdateUse
 import { getTenant } from "../tenants/service";
 import { passwordLinkUrl } from "../sessions/store";
 import { searchAccounts } from "./search";
-import { MeBodies } from "./me-bodies";
-import { archiveAccount, createAccount, getAccount, renameAccount, toUserResponse } from "./service";
+import { archiveAccount, createAccount, describeMe, getAccount, renameAccount, toUserResponse } from "./service";
 
 const IdParams = t.Object({ id: t.String() });
 
-const JSON_CONTENT = { "content-type": "application/json" };
-
 export function usersController(app: AppContext) {
-  const meBodies = new MeBodies();
   return new Elysia({ prefix: "/v1/users", tags: ["Users"] })
     .use(authPlugin(app))
     .get(
@@ -26,7 +22,7 @@ export function usersController(app: AppContext) {
       ({ principal }) => {
         const profile = app.profiles.get(app.db, principal.tenantId, principal.userId);
         if (!profile) throw notFound("User not found");
-        return new Response(meBodies.bodyOf(profile, principal), { headers: JSON_CONTENT });
+        return describeMe(profile, principal);
       },
       {
         authenticated: true,

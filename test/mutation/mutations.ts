@@ -1,0 +1,108 @@
+// The mutations `npm run mutate` applies, one at a time, to a copy of the tree. Each is a
+// behaviour a user relies on, broken in the smallest way; the named tests must then fail. Add
+// one with each feature: the exact text to find (it must occur once in the file), what to put
+// instead, and the tests that should notice. Not listed, because no test can tell: the event
+// writer's synchronous=NORMAL under events.durability: process (only a power cut shows it).
+
+export interface Mutation {
+  name: string;
+  file: string;
+  find: string;
+  replace: string;
+  tests: string[];
+}
+
+export const MUTATIONS: Mutation[] = [
+  {
+    name: "the event writer thread answers 'written' without inserting",
+    file: "src/modules/events/writer-thread.ts",
+    find: "failures: commitBatch(db as Db, JSON.parse(message.unitsJson) as EventRow[][]),",
+    replace: "failures: [],",
+    tests: ["test/hardening-events.test.ts", "test/durability.test.ts"],
+  },
+  {
+    name: "a bulk request is not all or nothing when its batch is retried",
+    file: "src/modules/events/store.ts",
+    find: "      insertEvents(db, unit);",
+    replace:
+      "      for (const row of unit) {\n        try {\n          insertEvents(db, [row]);\n        } catch {}\n      }",
+    tests: ["test/hardening-events.test.ts"],
+  },
+  {
+    name: "no audit row when an account (a user too) is archived",
+    file: "src/modules/users/service.ts",
+    find: "        action: `${before.type}.archived`,",
+    replace: "        action: before.type === 'user' ? '' : `${before.type}.archived`,",
+    tests: ["test/audit.test.ts", "test/users.test.ts"],
+  },
+  {
+    name: "the audit row's ip is always null",
+    file: "src/modules/audit/context.ts",
+    find: "    ip: server?.requestIP(request)?.address ?? null,",
+    replace: "    ip: null,",
+    tests: ["test/audit.test.ts", "test/server.test.ts"],
+  },
+  {
+    name: "last_used_at is never flushed periodically",
+    file: "src/modules/secrets/last-used.ts",
+    find: "    this.#timer = setInterval(() => this.flush(), flushIntervalMs);",
+    replace: "    this.#timer = setInterval(() => {}, flushIntervalMs);",
+    tests: ["test/secrets.test.ts", "test/server.test.ts"],
+  },
+  {
+    name: "POST /v1/users accepts roles for a user account",
+    file: "src/modules/users/service.ts",
+    find: "    if (input.roles !== undefined && input.roles.length > 0) throw validationError(USER_MESSAGES.userRoles);",
+    replace: "",
+    tests: ["test/users.test.ts"],
+  },
+  {
+    name: "a webhook delivery without a stored secret is checked against the stand-in and let in if it matches",
+    file: "src/modules/webhooks/service.ts",
+    find: "  if (!secret.found) return WebhookRefusal.NoSigningSecret;",
+    replace: "",
+    tests: ["test/webhooks.test.ts"],
+  },
+  {
+    name: "a stale Stripe signature is accepted",
+    file: "src/modules/webhooks/stripe-signature.ts",
+    find: "  if (Math.abs(Math.floor(nowMs / 1000) - timestamp) > STRIPE_TOLERANCE_SECONDS) {",
+    replace: "  if (false) {",
+    tests: ["test/webhooks.test.ts"],
+  },
+  {
+    name: "a replayed webhook event is stored again",
+    file: "src/modules/webhooks/service.ts",
+    find: "     ON CONFLICT (tenant_id, environment_id, provider, provider_event_id) DO NOTHING`,",
+    replace: "`,",
+    tests: ["test/webhooks.test.ts"],
+  },
+  {
+    name: "a saved integration secret's new signing secret is not picked up",
+    file: "src/modules/integrations/service.ts",
+    find: "  deps.signing.saved(scope, provider, input.credentials);",
+    replace: "",
+    tests: ["test/webhooks.test.ts", "test/integrations.test.ts"],
+  },
+  {
+    name: "refused webhook deliveries do not count against the address",
+    file: "src/modules/webhooks/index.ts",
+    find: "      throw app.authenticator.refused(WEBHOOK_RESPONSES[verdict], request);",
+    replace: "      throw WEBHOOK_RESPONSES[verdict];",
+    tests: ["test/webhooks.test.ts"],
+  },
+  {
+    name: "the request thread checkpoints the WAL again",
+    file: "src/app.ts",
+    find: '  if (!db.memory) db.pragma("wal_autocheckpoint = 0");',
+    replace: "",
+    tests: ["test/hardening-events.test.ts"],
+  },
+  {
+    name: "integration credentials are sealed without binding them to their row",
+    file: "src/modules/integrations/cipher.ts",
+    find: '  return Buffer.from(JSON.stringify(["tollgate.integration.v1", secretId, tenantId, environmentId]), "utf8");',
+    replace: '  return Buffer.from("tollgate.integration.v1", "utf8");',
+    tests: ["test/integrations.test.ts"],
+  },
+];

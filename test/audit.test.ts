@@ -9,11 +9,13 @@ import {
   createHarness,
   createTwoTenantHarness,
   DEFAULT_TENANT,
+  DEV_KEY,
   errorOf,
   type Harness,
   OTHER_TENANT_KEY,
 } from "./support/harness";
 import { environmentOf, issueTestKey } from "./support/keys";
+import { startServer } from "./support/process";
 
 const AUDIT = "/v1/audit-logs";
 const KEYS = "/v1/secrets/api/keys";
@@ -204,6 +206,24 @@ describe("each change writes exactly one row", () => {
     expect(archive.rows[0]?.changes.before).toMatchObject({ status: "published" });
     expect(archive.rows[0]?.changes.after).toMatchObject({ status: "archived", name: "Renamed Worker" });
     expect(rawRows(h)).toHaveLength(3);
+  });
+
+  test("user account archived: one user.archived row, before and after", async () => {
+    const h = createHarness();
+    const invited = await h.call("POST", "/v1/users", {
+      body: { type: "user", email: "leaving@example.com", name: "Leaving" },
+    });
+    expect(invited.status).toBe(201);
+    const archive = await audited(h, "DELETE", `/v1/users/${invited.body.id}`);
+    expect(archive.res.status).toBe(204);
+    expect(archive.rows).toHaveLength(1);
+    expect(archive.rows[0]).toMatchObject({
+      action: "user.archived",
+      resource_type: "user",
+      resource_id: invited.body.id,
+    });
+    expect(archive.rows[0]?.changes.before).toMatchObject({ status: "published", email: "leaving@example.com" });
+    expect(archive.rows[0]?.changes.after).toMatchObject({ status: "archived" });
   });
 
   test("user invited: one user.created row, without the one-time set-password link or its hash", async () => {
@@ -637,5 +657,28 @@ describe("append-only", () => {
       expect(errorOf(res).internal_error).toBe("not_found");
     }
     expect(rawRows(h)).toEqual(before);
+  });
+});
+
+describe("over a real server", () => {
+  test("an audit row carries the client's address and user agent", async () => {
+    const server = await startServer();
+    try {
+      const created = await fetch(`${server.baseUrl}/v1/users`, {
+        method: "POST",
+        headers: { "x-api-key": DEV_KEY, "content-type": "application/json", "user-agent": "audit-test/1.0" },
+        body: JSON.stringify({ type: "service_account", name: "Worker", roles: ["event_reader"] }),
+      });
+      expect(created.status).toBe(201);
+      const logs = await fetch(`${server.baseUrl}/v1/audit-logs?action=service_account.created`, {
+        headers: { "x-api-key": DEV_KEY },
+      });
+      expect(logs.status).toBe(200);
+      const { items } = (await logs.json()) as { items: { ip: string | null; user_agent: string | null }[] };
+      expect(items).toHaveLength(1);
+      expect(items[0]).toMatchObject({ ip: "127.0.0.1", user_agent: "audit-test/1.0" });
+    } finally {
+      await server.stop();
+    }
   });
 });

@@ -1,8 +1,9 @@
 // SPEC §3: API keys — creation, the privilege rule, listing, reading, revocation, rotation,
 // expiry and last_used_at, all through the HTTP API.
 import { describe, expect, setSystemTime, spyOn, test } from "bun:test";
-import { sql } from "../src/db";
+import { sql, sqlPluck } from "../src/db";
 import { sha256Hex } from "../src/modules/auth/hash";
+import { LastUsedRecorder } from "../src/modules/secrets/last-used";
 import * as secrets from "../src/modules/secrets/store";
 import {
   type CallResult,
@@ -803,6 +804,25 @@ describe("expiry and last_used_at", () => {
     expect(lastUsed).toMatch(ISO);
     expect(Date.parse(lastUsed)).toBeGreaterThanOrEqual(before);
     expect(Date.parse(lastUsed)).toBeLessThanOrEqual(after);
+  });
+});
+
+describe("the periodic last_used_at flush", () => {
+  test("usage noted is written on the recorder's own schedule, without a flush() call", async () => {
+    const h = createHarness();
+    const created = await newKey(h, { name: "scheduled" });
+    // An injected 20 ms interval: the server's is a few seconds.
+    const recorder = new LastUsedRecorder(h.context.db, h.context.logger, 20);
+    try {
+      const at = Date.now();
+      recorder.note(created.id, at);
+      const read = () => sqlPluck(h.context.db, "SELECT last_used_at FROM secrets WHERE id = ?").get(created.id);
+      const deadline = Date.now() + 2000;
+      while (read() === null && Date.now() < deadline) await Bun.sleep(10);
+      expect(read()).toBe(new Date(at).toISOString());
+    } finally {
+      recorder.close();
+    }
   });
 });
 

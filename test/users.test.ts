@@ -134,6 +134,11 @@ describe("POST /v1/users: the validation table (SPEC §4)", () => {
       body: { type: "user", name: "x", email: "" },
       message: "Email is required for user accounts",
     },
+    {
+      name: "user with roles",
+      body: { type: "user", name: "x", email: "roles@example.com", roles: ["event_reader"] },
+      message: "User accounts have full access; roles apply to service accounts only",
+    },
   ];
 
   for (const c of cases) {

@@ -59,8 +59,13 @@ describe("tenant isolation", () => {
     ];
     for (const res of lists) {
       expect(res.status).toBe(200);
+      expect(Array.isArray(res.body.items)).toBe(true);
       for (const id of [userId, keyId, envId]) expect(res.text).not.toContain(id);
     }
+    // The first tenant's own lists do hold them: the absence above is isolation, not emptiness.
+    const own = await h.call("GET", "/v1/secrets/api/keys?status=published");
+    expect(own.status).toBe(200);
+    expect(own.text).toContain(keyId);
     const envs = lists[2]?.body.items.map((e: { name: string }) => e.name).sort();
     expect(envs).toEqual(["Development", "Production"]);
   });
@@ -87,6 +92,11 @@ describe("environment isolation", () => {
     });
     expect(fromProd.status).toBe(404);
     const list = await h.call("GET", "/v1/secrets/api/keys", { headers: { "X-Environment-ID": prod } });
-    expect(list.text).not.toContain(key.body.id);
+    expect(list.status).toBe(200);
+    expect(list.body.items.map((k: { id: string }) => k.id)).not.toContain(key.body.id);
+    // The same list from its own environment does show it: the absence above means something.
+    const own = await h.call("GET", "/v1/secrets/api/keys");
+    expect(own.status).toBe(200);
+    expect(own.body.items.map((k: { id: string }) => k.id)).toContain(key.body.id);
   });
 });

@@ -115,6 +115,9 @@ describe("API keys (seeds 000, 001, 004)", () => {
     expect(key.roles).toEqual(["event_ingestor"]);
     const list = await h.call("GET", "/v1/secrets/api/keys");
     const one = await h.call("GET", `/v1/secrets/api/keys/${key.id}`);
+    expect(list.status).toBe(200);
+    expect(one.status).toBe(200);
+    expect(list.body.items.map((k: { id: string }) => k.id)).toContain(key.id);
     expect(list.text).not.toContain(key.api_key);
     expect(one.text).not.toContain(key.api_key);
     expect(one.body.roles).toEqual(["event_ingestor"]);

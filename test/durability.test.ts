@@ -42,8 +42,14 @@ describe("durability", () => {
         }
       }
     });
-    // Let the clients get going, then kill the server mid-stream, requests in flight.
-    while (acknowledged.size < 500) await Bun.sleep(10);
+    // Let the clients get going, then kill the server mid-stream, requests in flight. A server
+    // that fails early fails the test with what it printed, not by hanging to the timeout.
+    const deadline = Date.now() + 20_000;
+    while (acknowledged.size < 500) {
+      if (Date.now() > deadline)
+        throw new Error(`only ${acknowledged.size} events acknowledged:\n${first.lines.join("\n")}`);
+      await Bun.sleep(10);
+    }
     first.proc.kill("SIGKILL");
     killed = true;
     await first.proc.exited;

@@ -1,5 +1,6 @@
 // Issue 9, items 2, 4 and 10: what a request body may cost and what it may contain.
 import { describe, expect, test } from "bun:test";
+import { connect } from "node:net";
 import { MAX_BODY_DEPTH } from "../src/http/body";
 import { Elysia } from "elysia";
 import { httpPlugin } from "../src/http";
@@ -7,6 +8,7 @@ import { createLogger } from "../src/http/logging";
 import { authPlugin } from "../src/modules/auth";
 import { type CallResult, createHarness, DEV_KEY, errorOf, type Harness } from "./support/harness";
 import { issueTestKey } from "./support/keys";
+import { startServer } from "./support/process";
 
 function ingestKey(h: Harness) {
   return issueTestKey(h, { roles: ["event_ingestor"] }).apiKey;
@@ -236,5 +238,62 @@ describe("strings must be well-formed Unicode (item 10)", () => {
       );
     }
     expect(h.context.db.prepare("SELECT count(*) AS n FROM events").get()).toEqual({ n: 0 });
+  });
+});
+
+describe("body limits over a real server (the real routes, Bun's own ceiling)", () => {
+  test("bulk takes 2 MiB and refuses 33 MiB; a single event refuses 2 MiB; past 1 GiB declared, Bun answers itself", async () => {
+    const server = await startServer();
+    const post = (path: string, body: string) =>
+      fetch(`${server.baseUrl}${path}`, {
+        method: "POST",
+        headers: { "x-api-key": DEV_KEY, "content-type": "application/json" },
+        body,
+      });
+    try {
+      // 1,000 events of about 2 KiB each: over the 1 MiB default, inside bulk's 32 MiB.
+      const padding = "p".repeat(2048);
+      const events = Array.from({ length: 1000 }, (_, i) => ({
+        event_name: "e",
+        external_customer_id: `c${i % 10}`,
+        properties: { padding },
+      }));
+      const twoMiB = JSON.stringify({ events });
+      expect(twoMiB.length).toBeGreaterThan(2 * 1024 * 1024);
+      expect((await post("/v1/events/bulk", twoMiB)).status).toBe(202);
+
+      const tooBig = await post("/v1/events/bulk", "x".repeat(33 * 1024 * 1024));
+      expect(tooBig.status).toBe(413);
+      expect(await tooBig.json()).toEqual({
+        success: false,
+        error: {
+          message: "Request body is larger than the limit of 33554432 bytes",
+          internal_error: "validation_error",
+          details: { limit: 33554432 },
+        },
+      });
+      const single = await post("/v1/events", "x".repeat(2 * 1024 * 1024));
+      expect(single.status).toBe(413);
+      expect(((await single.json()) as { error: { details: unknown } }).error.details).toEqual({ limit: 1048576 });
+
+      // Past Bun's maxRequestBodySize (1 GiB, src/server.ts) the runtime refuses before any of
+      // our code runs: its own bare 413, and the connection closed.
+      const answer = await new Promise<string>((resolve) => {
+        const socket = connect(server.port, "127.0.0.1", () => {
+          socket.write(
+            `POST /v1/events/bulk HTTP/1.1\r\nHost: localhost\r\nx-api-key: ${DEV_KEY}\r\nContent-Length: 2147483648\r\n\r\n{}`,
+          );
+        });
+        let received = "";
+        socket.on("data", (chunk) => {
+          received += chunk;
+        });
+        socket.on("close", () => resolve(received));
+      });
+      expect(answer.split("\r\n")[0]).toBe("HTTP/1.1 413 Request Entity Too Large");
+      expect((await fetch(`${server.baseUrl}/health`)).status).toBe(200);
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
   });
 });

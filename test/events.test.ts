@@ -1,16 +1,34 @@
 // SPEC.md §6: usage events. Ingestion (one and bulk), idempotency on event_id, queries with
 // keyset pagination, aggregation, who may do what, and isolation between environments and tenants.
-import { describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, test } from "bun:test";
 import {
   type CallResult,
-  createHarness,
-  createTwoTenantHarness,
+  createHarness as createMemoryHarness,
+  createTwoTenantHarness as createMemoryTwoTenantHarness,
   DEV_KEY,
   errorOf,
   type Harness,
   OTHER_TENANT_KEY,
 } from "./support/harness";
 import { environmentOf } from "./support/keys";
+
+// Every test here runs on a store in a file, as a server does: ingestion is committed by the
+// event writer thread and reads go through the reader threads (issue 14: with an in-memory store
+// neither thread ever ran in these tests). Each harness is closed after its test.
+const opened: Harness[] = [];
+afterEach(async () => {
+  for (const h of opened.splice(0)) await h.close();
+});
+function createHarness(...args: Parameters<typeof createMemoryHarness>): Harness {
+  const h = createMemoryHarness(args[0], { store: "file" });
+  opened.push(h);
+  return h;
+}
+function createTwoTenantHarness(...args: Parameters<typeof createMemoryTwoTenantHarness>): Harness {
+  const h = createMemoryTwoTenantHarness(args[0], { store: "file" });
+  opened.push(h);
+  return h;
+}
 
 interface EventInput {
   event_name?: unknown;

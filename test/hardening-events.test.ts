@@ -13,6 +13,7 @@ import type { EventRow } from "../src/modules/events/model";
 import { EventReaders, MAX_READS_PER_TENANT } from "../src/modules/events/reader";
 import { scopeKeyFor } from "../src/modules/events/scopes";
 import { commitBatch } from "../src/modules/events/store";
+import { EventWriter } from "../src/modules/events/writer";
 import { callApp, createHarness, DEFAULT_TENANT, errorOf, type Harness } from "./support/harness";
 import { environmentOf, issueTestKey } from "./support/keys";
 import { tempDir } from "./support/temp";
@@ -438,6 +439,48 @@ describe("the request thread never waits on the store for ingestion (issue 13)",
       expect(db.prepare("SELECT count(*) FROM events").pluck().get()).toBe(50);
     } finally {
       await tollgate.close();
+    }
+  });
+});
+
+describe("when the event writer thread dies (issue 14)", () => {
+  test("writes fall back to the main thread, logged once; nothing is acknowledged that is not stored", async () => {
+    const h = createHarness();
+    const path = join(tempDir("fallback"), "tollgate.db");
+    h.context.db.exec(`VACUUM INTO '${path}'`); // a migrated store with the default tenant
+    const db = openDatabase(path);
+    const errors: Record<string, unknown>[] = [];
+    const logger = createLogger("error", { sink: (line) => errors.push(JSON.parse(line)) });
+    const scope = scopeKeyFor(db, { tenantId: DEFAULT_TENANT, environmentId: environmentOf(h, "development").id });
+    db.pragma("wal_autocheckpoint = 0");
+    const writer = new EventWriter(db, logger, {
+      storePath: db.name,
+      entry: new URL("./support/failing-writer-thread.ts", import.meta.url),
+      durability: "fsync",
+    });
+    try {
+      const outcomes: string[] = [];
+      for (let i = 0; i < 20 && !outcomes.includes("stored"); i++) {
+        outcomes.push(
+          await writer.write([row(scope, `e${i}`)]).then(
+            () => "stored",
+            () => "refused",
+          ),
+        );
+        await Bun.sleep(20);
+      }
+      expect(outcomes.at(-1)).toBe("stored");
+      const stored = db.prepare("SELECT id FROM events ORDER BY id").pluck().all();
+      const acknowledged = outcomes.flatMap((outcome, i) => (outcome === "stored" ? [`e${i}`] : []));
+      expect(stored).toEqual(acknowledged);
+      expect(errors.filter((e) => e.msg === "event writer thread failed; committing on the main thread")).toHaveLength(
+        1,
+      );
+      // The main connection checkpoints again now that the thread that did is gone.
+      expect(db.pragma("wal_autocheckpoint", { simple: true })).toBe(1000);
+    } finally {
+      await writer.close();
+      db.close();
     }
   });
 });

@@ -18,7 +18,7 @@ export const MUTATIONS: Mutation[] = [
     file: "src/modules/events/writer-thread.ts",
     find: "failures: commitBatch(db as Db, JSON.parse(message.unitsJson) as EventRow[][]),",
     replace: "failures: [],",
-    tests: ["test/hardening-events.test.ts", "test/durability.test.ts"],
+    tests: ["test/events.test.ts", "test/hardening-events.test.ts"],
   },
   {
     name: "a bulk request is not all or nothing when its batch is retried",

@@ -2,7 +2,9 @@ import { type Config, DEFAULT_CONFIG } from "../../src/config";
 import { createTollgate, type Tollgate } from "../../src/app";
 import { MEMORY_DATABASE, openDatabase } from "../../src/db";
 import { createLogger } from "../../src/http/logging";
+import { join } from "node:path";
 import { sha256Hex } from "../../src/modules/auth/hash";
+import { tempDir } from "./temp";
 
 export const DEV_KEY = "0cc505d7b917e0b1f25ccbea029dd43f4002edfea46b7f941f281911246768fe";
 export const DEFAULT_TENANT = "00000000-0000-0000-0000-000000000000";
@@ -36,12 +38,22 @@ export interface CallResult {
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
 
-/** A Tollgate on an in-memory store with captured logs, driven through app.handle. */
-export function createHarness(overrides: DeepPartial<Config> = {}): Harness {
+export interface HarnessOptions {
+  /**
+   * "memory" (default): one in-memory store, event batches committed on the main thread.
+   * "file": a store in a temporary folder, as a server runs it: the event writer thread commits
+   * (with fsync), reads go through the reader threads. Close the harness when done.
+   */
+  store?: "memory" | "file";
+}
+
+/** A Tollgate on an in-memory (or file) store with captured logs, driven through app.handle. */
+export function createHarness(overrides: DeepPartial<Config> = {}, options: HarnessOptions = {}): Harness {
   const config = mergeDeep(structuredClone(DEFAULT_CONFIG), overrides) as Config;
   const logs: Record<string, unknown>[] = [];
   const logger = createLogger("debug", { sink: (line) => logs.push(JSON.parse(line)) });
-  const tollgate = createTollgate({ config, db: openDatabase(MEMORY_DATABASE), logger });
+  const path = options.store === "file" ? join(tempDir("harness-"), "tollgate.db") : MEMORY_DATABASE;
+  const tollgate = createTollgate({ config, db: openDatabase(path), logger });
   return {
     ...tollgate,
     logs,
@@ -50,23 +62,26 @@ export function createHarness(overrides: DeepPartial<Config> = {}): Harness {
 }
 
 /** The development key's tenant and OTHER_TENANT, each with its own config key. */
-export function createTwoTenantHarness(overrides: DeepPartial<Config> = {}): Harness {
-  return createHarness({
-    ...overrides,
-    auth: {
-      api_key: {
-        keys: {
-          [sha256Hex(DEV_KEY)]: { tenant_id: DEFAULT_TENANT, user_id: DEFAULT_TENANT, name: "dev", is_active: true },
-          [sha256Hex(OTHER_TENANT_KEY)]: {
-            tenant_id: OTHER_TENANT,
-            user_id: OTHER_TENANT_USER,
-            name: "other",
-            is_active: true,
+export function createTwoTenantHarness(overrides: DeepPartial<Config> = {}, options: HarnessOptions = {}): Harness {
+  return createHarness(
+    {
+      ...overrides,
+      auth: {
+        api_key: {
+          keys: {
+            [sha256Hex(DEV_KEY)]: { tenant_id: DEFAULT_TENANT, user_id: DEFAULT_TENANT, name: "dev", is_active: true },
+            [sha256Hex(OTHER_TENANT_KEY)]: {
+              tenant_id: OTHER_TENANT,
+              user_id: OTHER_TENANT_USER,
+              name: "other",
+              is_active: true,
+            },
           },
         },
       },
     },
-  });
+    options,
+  );
 }
 
 export async function callApp(

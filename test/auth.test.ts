@@ -271,3 +271,18 @@ describe("start-up bootstrap", () => {
     ]);
   });
 });
+
+describe("the checksum gate, seen from the store's side (a second witness)", () => {
+  test("with the keys table gone, a bad-checksum key is still a plain 401; a well-formed one reaches the store", async () => {
+    const h = createHarness();
+    const real = issueTestKey(h).apiKey;
+    const badChecksum = real.slice(0, -1) + (real.endsWith("0") ? "1" : "0");
+    h.context.db.exec("ALTER TABLE secrets RENAME TO secrets_elsewhere");
+    const refused = await h.call("GET", ME, { key: badChecksum });
+    expect(refused.status).toBe(401);
+    expect(errorOf(refused).message).toBe("Invalid API key");
+    // A key that passes the checksum is looked up, and the missing table shows.
+    const unknownButWellFormed = generateApiKey("sk", "test");
+    expect((await h.call("GET", ME, { key: unknownButWellFormed })).status).toBeGreaterThanOrEqual(500);
+  });
+});

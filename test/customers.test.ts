@@ -828,3 +828,56 @@ describe("portal routes: /v1/customer/portal/*", () => {
     expect((await portal(h, "info", fresh)).body.id).toBe(successor.id);
   });
 });
+
+describe("customer deletion in the audit log (a second witness)", () => {
+  test("deleted with a service account's key: customer.deleted names that account, before and after", async () => {
+    const h = createHarness();
+    const account = await h.call("POST", "/v1/users", {
+      body: { type: "service_account", name: "crm sync", roles: ["super_admin"] },
+    });
+    expect(account.status).toBe(201);
+    const key = await h.call("POST", "/v1/secrets/api/keys", {
+      body: { name: "crm", service_account_id: account.body.id },
+    });
+    expect(key.status).toBe(201);
+    const customer = await createCustomer(h, { external_id: "leaving", name: "Leaving Ltd" });
+    expect((await h.call("DELETE", `/v1/customers/${customer.id}`, { key: key.body.api_key })).status).toBe(204);
+
+    const res = await h.call("GET", "/v1/audit-logs?action=customer.deleted");
+    expect(res.status).toBe(200);
+    expect(res.body.items).toHaveLength(1);
+    expect(res.body.items[0]).toMatchObject({
+      action: "customer.deleted",
+      resource_type: "customer",
+      resource_id: customer.id,
+      actor: { id: account.body.id, type: "service_account" },
+    });
+    expect(res.body.items[0].changes.before).toMatchObject({ external_id: "leaving", status: "published" });
+    expect(res.body.items[0].changes.after).toMatchObject({ status: "deleted" });
+  });
+});
+
+describe("portal usage is one tenant's customer only (a second witness)", () => {
+  test("another tenant's customer with the same external id and events never shows in this portal", async () => {
+    const h = createTwoTenantHarness();
+    await createCustomer(h, { external_id: "acme" });
+    await createCustomer(h, { external_id: "acme" }, { key: OTHER_TENANT_KEY });
+    const ingest = (key: string | undefined, event_name: string, n: number) =>
+      h.call("POST", "/v1/events/bulk", {
+        key,
+        body: { events: Array.from({ length: n }, () => ({ event_name, external_customer_id: "acme" })) },
+      });
+    expect((await ingest(undefined, "api_call", 2)).status).toBe(202);
+    expect((await ingest(OTHER_TENANT_KEY, "api_call", 5)).status).toBe(202);
+    expect((await ingest(OTHER_TENANT_KEY, "other_tenant_only", 1)).status).toBe(202);
+
+    const mine = await h.call("GET", "/v1/customers/portal/acme");
+    expect(mine.status).toBe(200);
+    const usage = await h.call("GET", "/v1/customer/portal/usage", {
+      key: null,
+      headers: { "X-Session-Token": mine.body.token },
+    });
+    expect(usage.status).toBe(200);
+    expect(usage.body.usage).toEqual([{ event_name: "api_call", count: 2 }]);
+  });
+});

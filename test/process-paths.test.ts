@@ -2,8 +2,9 @@
 // TOLLGATE_* variables together, /metrics switched on by the environment, request ids as the
 // log and the client see them, and a portal session token outliving a restart.
 import { describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { jwtVerify } from "jose";
 import { sha256Hex } from "../src/modules/auth/hash";
 import { DEFAULT_TENANT, DEV_KEY } from "./support/harness";
 import { logEntries, SOURCE_CLI, startServer } from "./support/process";
@@ -115,6 +116,31 @@ describe("a portal session over a restart", () => {
       expect(forged.status).toBe(401);
     } finally {
       await second.stop();
+    }
+  });
+});
+
+describe("a configured portal signing key (a second witness)", () => {
+  test("tokens are signed with customer_portal.signing_key from the environment, and no key file is made", async () => {
+    const signingKey = "process-paths-portal-signing-key-0123456789abcdef";
+    const server = await startServer({ env: { TOLLGATE_CUSTOMER_PORTAL_SIGNING_KEY: signingKey } });
+    try {
+      const json = { "x-api-key": DEV_KEY, "content-type": "application/json" };
+      const created = await fetch(`${server.baseUrl}/v1/customers`, {
+        method: "POST",
+        headers: json,
+        body: JSON.stringify({ external_id: "signed-co" }),
+      });
+      expect(created.status).toBe(201);
+      const portal = await fetch(`${server.baseUrl}/v1/customers/portal/signed-co`, { headers: json });
+      expect(portal.status).toBe(200);
+      const { token } = (await portal.json()) as { token: string };
+      const { payload } = await jwtVerify(token, new TextEncoder().encode(signingKey));
+      expect(payload.ext).toBe("signed-co");
+      await expect(jwtVerify(token, new TextEncoder().encode(`${signingKey}-not`))).rejects.toThrow();
+      expect(existsSync(join(server.dir, "tollgate.db.portal-key"))).toBe(false);
+    } finally {
+      await server.stop();
     }
   });
 });

@@ -883,3 +883,22 @@ describe("the revocation race", () => {
     }
   });
 });
+
+describe("publishable keys carry no roles (a second witness)", () => {
+  test("minted for a super_admin service account: roles [] in the answer and the store, refused on every permission route", async () => {
+    const h = createHarness();
+    const admin = await serviceAccount(h, ["super_admin"], "browser app");
+    const pk = await newKey(h, { name: "browser", type: "publishable_key", service_account_id: admin.id });
+    expect(pk.roles).toEqual([]);
+    expect(JSON.parse(secretRow(h, pk.id).roles)).toEqual([]);
+    expect((await h.call("GET", `${KEYS}/${pk.id}`)).body.roles).toEqual([]);
+    for (const [method, path] of [
+      ["GET", KEYS],
+      ["GET", "/v1/events"],
+      ["GET", "/v1/customers"],
+    ] as const) {
+      const res = await h.call(method, path, { key: pk.api_key });
+      expectError(res, 403, "Publishable keys cannot access this resource", "permission_denied");
+    }
+  });
+});

@@ -247,3 +247,28 @@ describe("a malformed Host header (the real server: Bun builds the request URL f
     expect(server.lines.join("\n")).not.toContain("unhandled error");
   });
 });
+
+describe("last_used_at at a graceful stop (a second witness, from source)", () => {
+  test("a key used just before SIGTERM has its last_used_at on disk after exit 0", async () => {
+    const server = await startServer();
+    const created = await fetch(`${server.baseUrl}/v1/secrets/api/keys`, {
+      method: "POST",
+      headers: json,
+      body: JSON.stringify({ name: "used right before the stop" }),
+    });
+    expect(created.status).toBe(201);
+    const { api_key, id } = (await created.json()) as { api_key: string; id: string };
+    const usedAt = Date.now();
+    expect((await fetch(`${server.baseUrl}/v1/users/me`, { headers: { "X-API-Key": api_key } })).status).toBe(200);
+    // The periodic flush first runs 5 s after the start, long after this: the stop writes it.
+    expect(await server.stop("SIGTERM")).toBe(0);
+    const db = new Database(join(server.dir, "tollgate.db"), { readonly: true });
+    try {
+      const lastUsed = db.prepare("SELECT last_used_at FROM secrets WHERE id = ?").pluck().get(id) as string | null;
+      expect(lastUsed).not.toBeNull();
+      expect(Math.abs(Date.parse(lastUsed as string) - usedAt)).toBeLessThan(5000);
+    } finally {
+      db.close();
+    }
+  });
+});

@@ -29,17 +29,16 @@ async function publishableKey(h: Harness): Promise<string> {
   return res.body.api_key;
 }
 
-async function eventReaderKey(h: Harness): Promise<string> {
-  const sa = await h.call("POST", "/v1/users", {
-    body: { type: "service_account", name: "reader", roles: ["event_reader"] },
-  });
+async function serviceAccountKey(h: Harness, roles: string[]): Promise<string> {
+  const sa = await h.call("POST", "/v1/users", { body: { type: "service_account", name: roles.join("+"), roles } });
   expect(sa.status).toBe(201);
-  const key = await h.call("POST", "/v1/secrets/api/keys", {
-    body: { name: "reader key", service_account_id: sa.body.id },
-  });
+  const key = await h.call("POST", "/v1/secrets/api/keys", { body: { name: "k", service_account_id: sa.body.id } });
   expect(key.status).toBe(201);
-  expect(key.body.roles).toEqual(["event_reader"]);
   return key.body.api_key;
+}
+
+async function eventReaderKey(h: Harness): Promise<string> {
+  return serviceAccountKey(h, ["event_reader"]);
 }
 
 describe("GET /v1/rbac/roles", () => {
@@ -244,6 +243,10 @@ describe("the route table (SPEC §2: every route declares its access)", () => {
   test("a route's declaration is what is enforced: authenticated routes refuse no key, permission routes refuse a publishable key", async () => {
     const h = createHarness();
     const pk = await publishableKey(h);
+    // A private key whose roles lack the route's permission: event_reader for anything but
+    // event:read, event_ingestor for event:read.
+    const reader = await eventReaderKey(h);
+    const ingestor = await serviceAccountKey(h, ["event_ingestor"]);
     for (const route of h.app.routes as unknown as RouteEntry[]) {
       const access = route.hooks?.detail?.[ACCESS_DETAIL_KEY];
       // A customer id starts with cust_: /v1/customers/{anything else} is an unknown route (404
@@ -304,6 +307,12 @@ describe("the route table (SPEC §2: every route declares its access)", () => {
       } else {
         expect([route.path, publishable.status]).toEqual([route.path, 403]);
         expect(errorOf(publishable).message).toBe("Publishable keys cannot access this resource");
+        const lacking = await h.call(route.method, path, { key: access === "event:read" ? ingestor : reader, body });
+        expect([route.path, lacking.status, errorOf(lacking).message]).toEqual([
+          route.path,
+          403,
+          "Insufficient permissions",
+        ]);
       }
     }
   });

@@ -2,7 +2,8 @@
 // behaviour a user relies on, broken in the smallest way; the named tests must then fail. Add
 // one with each feature: the exact text to find (it must occur once in the file), what to put
 // instead, and the tests that should notice. Not listed, because no test can tell: the event
-// writer's synchronous=NORMAL under events.durability: process (only a power cut shows it).
+// writer's synchronous=NORMAL under events.durability: process (only a power cut shows it), and
+// the constant-time hash comparison after a lookup by that same hash (equal by construction).
 
 export interface Mutation {
   name: string;
@@ -104,5 +105,40 @@ export const MUTATIONS: Mutation[] = [
     find: '  return Buffer.from(JSON.stringify(["tollgate.integration.v1", secretId, tenantId, environmentId]), "utf8");',
     replace: '  return Buffer.from("tollgate.integration.v1", "utf8");',
     tests: ["test/integrations.test.ts"],
+  },
+  {
+    name: "a key lacking the permission is let through",
+    file: "src/modules/auth/service.ts",
+    find: "      if (!key.permissions.has(access.permission)) {",
+    replace: "      if (false) {",
+    tests: ["test/rbac.test.ts"],
+  },
+  {
+    name: "a publishable key is let onto permission routes",
+    file: "src/modules/auth/service.ts",
+    find: '      if (key.credential.type === "publishable_key") throw accessDenied(AccessOutcome.PublishableKeyRefused);',
+    replace: "",
+    tests: ["test/rbac.test.ts", "test/secrets.test.ts"],
+  },
+  {
+    name: "a revoked key stays in the cache",
+    file: "src/modules/secrets/revoke.ts",
+    find: "  deps.keyCache.invalidate([revoked.key_hash]);",
+    replace: "",
+    tests: ["test/secrets.test.ts"],
+  },
+  {
+    name: "a customer is read by id across environments",
+    file: "src/modules/customers/read.ts",
+    find: 'const row = sql(db, "SELECT * FROM customers WHERE tenant_id = ? AND environment_id = ? AND id = ?").get(',
+    replace: 'const row = sql(db, "SELECT * FROM customers WHERE tenant_id = ? AND (? OR 1) AND id = ?").get(',
+    tests: ["test/customers.test.ts", "test/isolation.test.ts"],
+  },
+  {
+    name: "a repeated event_id is stored twice",
+    file: "src/modules/events/store.ts",
+    find: "     ON CONFLICT (scope, id) DO NOTHING`,",
+    replace: "`,",
+    tests: ["test/events.test.ts"],
   },
 ];

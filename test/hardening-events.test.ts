@@ -1,6 +1,6 @@
 // Issue 9, items 1, 3, 5, 6 and the property_filters part of 9: one caller's event reads and
 // writes must not cost, or fail, anyone else's.
-import { describe, expect, test } from "bun:test";
+import { describe, expect, spyOn, test } from "bun:test";
 import { join } from "node:path";
 import { createTollgate } from "../src/app";
 import { DEFAULT_CONFIG } from "../src/config";
@@ -12,6 +12,7 @@ import { WITHIN_BUDGET, withinBudget } from "../src/modules/events/read-budget";
 import type { EventRow } from "../src/modules/events/model";
 import { EventReaders, MAX_READS_PER_TENANT } from "../src/modules/events/reader";
 import { scopeKeyFor } from "../src/modules/events/scopes";
+import * as bulk from "../src/modules/events/bulk";
 import { commitBatch } from "../src/modules/events/store";
 import { EventWriter } from "../src/modules/events/writer";
 import { callApp, createHarness, DEFAULT_TENANT, errorOf, type Harness } from "./support/harness";
@@ -164,7 +165,7 @@ describe("one bad event fails only its own request (item 3)", () => {
         tenantId: DEFAULT_TENANT,
         environmentId: environmentOf(h, "development").id,
       });
-      const outcome = (write: Promise<void>) =>
+      const outcome = (write: Promise<number>) =>
         write.then(
           () => "stored",
           (e: Error) => `refused: ${e.message}`,
@@ -426,17 +427,29 @@ describe("event reads run on reader threads with a file store (item 5)", () => {
 });
 
 describe("the request thread never waits on the store for ingestion (issue 13)", () => {
-  test("with a file store the main connection never checkpoints the WAL; the writer thread does", async () => {
+  test("with a file store the main connection never checkpoints the WAL, nor parses a bulk body: the writer thread does", async () => {
     const config = structuredClone(DEFAULT_CONFIG);
     const db = openDatabase(join(tempDir("checkpoint"), "tollgate.db"));
     const tollgate = createTollgate({ config, db, logger: createLogger("error", { sink: () => {} }) });
     try {
       expect(db.pragma("wal_autocheckpoint", { simple: true })).toBe(0);
-      // A bulk request's events are committed by the writer thread and readable right after the 202.
-      const events = Array.from({ length: 50 }, (_, i) => ({ event_name: "e", external_customer_id: `c${i % 5}` }));
-      const res = await callApp(tollgate.app, "POST", "/v1/events/bulk", { body: { events } });
-      expect(res.status).toBe(202);
-      expect(db.prepare("SELECT count(*) FROM events").pluck().get()).toBe(50);
+      // A bulk request's body is parsed, validated and prepared on the writer thread, not here,
+      // and its events are readable right after the 202; a bad body still gets its own 400.
+      const prepared = spyOn(bulk, "prepareBulk");
+      try {
+        const events = Array.from({ length: 50 }, (_, i) => ({ event_name: "e", external_customer_id: `c${i % 5}` }));
+        const res = await callApp(tollgate.app, "POST", "/v1/events/bulk", { body: { events } });
+        expect(res.status).toBe(202);
+        expect(db.prepare("SELECT count(*) FROM events").pluck().get()).toBe(50);
+        const bad = await callApp(tollgate.app, "POST", "/v1/events/bulk", {
+          body: { events: [{ event_name: "e", external_customer_id: "c" }, { external_customer_id: "c" }] },
+        });
+        expect(bad.status).toBe(400);
+        expect(errorOf(bad).details).toEqual({ "events[1].event_name": "is required" });
+        expect(prepared).not.toHaveBeenCalled();
+      } finally {
+        prepared.mockRestore();
+      }
     } finally {
       await tollgate.close();
     }

@@ -264,7 +264,7 @@ describe("a write SQLite cannot make durable", () => {
 
   test("an error carrying an SQLite I/O code (the event writer's rejection): 503 io_error; a plain error stays 500", async () => {
     const h = memoryHarness();
-    const events = h.context.events as { write: (...args: unknown[]) => Promise<void> };
+    const events = h.context.events as unknown as { write: (...args: unknown[]) => Promise<number> };
     events.write = async () => {
       throw Object.assign(new Error("disk I/O error"), { code: "SQLITE_IOERR_FSYNC" });
     };
@@ -285,7 +285,7 @@ describe("a write SQLite cannot make durable", () => {
 describe("a store busy beyond the busy timeout (another process holding the write lock)", () => {
   test("503 service_unavailable with Retry-After, and /health stays 200: busy is not broken", async () => {
     const h = memoryHarness();
-    const events = h.context.events as { write: (...args: unknown[]) => Promise<void> };
+    const events = h.context.events as unknown as { write: (...args: unknown[]) => Promise<number> };
     events.write = async () => {
       throw Object.assign(new Error("database is locked"), { code: "SQLITE_BUSY" });
     };

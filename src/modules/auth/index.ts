@@ -1,6 +1,6 @@
 import { Elysia } from "elysia";
 import { notePrincipal } from "../../http";
-import { jsonBodyParser } from "../../http/body";
+import { requestBodyParser } from "../../http/body";
 import type { Permission } from "../rbac/model";
 import type { Access, Principal } from "./model";
 import { type PortalSession, type PortalTokens, SESSION_REQUIRED } from "./portal-tokens";
@@ -57,7 +57,7 @@ export function authPlugin({
     };
     return {
       detail: describeAccess(access),
-      parse: [check, jsonBodyParser],
+      parse: [check, requestBodyParser],
       transform: check,
       resolve: ({ request }: { request: Request }) => ({ principal: principals.get(request) as Principal }),
     };
@@ -75,13 +75,13 @@ export function authPlugin({
   };
 
   return new Elysia({ name: "auth", seed: authenticator }).macro({
-    public: { detail: describeAccess({ kind: "public" }), parse: jsonBodyParser },
+    public: { detail: describeAccess({ kind: "public" }), parse: requestBodyParser },
     authenticated: guard({ kind: "authenticated" }),
     permission: (permission: Permission) => guard({ kind: "permission", permission }),
     // API keys are not read here at all: a portal route answers only to a session token.
     portal: {
       detail: { [ACCESS_DETAIL_KEY]: "portal", security: [{ SessionToken: [] }] } as Record<string, unknown>,
-      parse: [sessionCheck, jsonBodyParser],
+      parse: [sessionCheck, requestBodyParser],
       transform: sessionCheck,
       resolve({ request }: { request: Request }) {
         return { session: sessions.get(request) as PortalSession };

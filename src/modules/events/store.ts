@@ -1,7 +1,7 @@
 import { type Db, sql } from "../../db";
 import type { EventRow } from "./model";
 
-// Kept apart from service.ts so the writer thread loads the store and nothing else.
+// The store's side of ingestion; the writer thread loads it with commit.ts.
 
 /**
  * Inserts the rows in one transaction. An event_id already stored in the same scope (tenant
@@ -42,6 +42,8 @@ export interface UnitFailure {
   index: number;
   message: string;
   code?: string;
+  /** A bulk body refused before the store (commit.ts): the error its request is answered with. */
+  refusal?: { status: number; code: string; message: string; details?: Record<string, unknown> };
 }
 
 /**

@@ -1,17 +1,16 @@
 // The event writer's thread: its own connection to the store, committing batches the main
 // thread sends, so the main thread keeps serving requests while a commit waits for the disk.
 import { type Db, openDatabase } from "../../db";
-import type { EventRow } from "./model";
-import { commitBatch, type UnitFailure } from "./store";
+import { type BatchOutcome, commitUnits, fromWire, type WireBatch } from "./commit";
 
 /** `process`: commits reach SQLite's write-ahead log without an fsync (synchronous=NORMAL). */
 export type Durability = "fsync" | "process";
 
 export type WriterRequest =
   | { type: "open"; path: string; durability: Durability }
-  | { type: "write"; id: number; unitsJson: string }
+  | { type: "write"; id: number; batch: WireBatch }
   | { type: "close" };
-export type WriterReply = { type: "written"; id: number; failures: UnitFailure[] } | { type: "closed" };
+export type WriterReply = { type: "written"; id: number; outcome: BatchOutcome } | { type: "closed" };
 
 declare const self: Worker;
 
@@ -47,7 +46,7 @@ self.onmessage = (event: MessageEvent<WriterRequest>) => {
       postMessage({
         type: "written",
         id: message.id,
-        failures: commitBatch(db as Db, JSON.parse(message.unitsJson) as EventRow[][]),
+        outcome: commitUnits(db as Db, fromWire(message.batch)),
       } satisfies WriterReply);
       return;
     case "close":

@@ -1,13 +1,16 @@
 import type { Db } from "../../db";
+import { ApiError, type ErrorCode } from "../../http/errors";
 import type { Logger } from "../../http/logging";
-import type { EventRow } from "./model";
-import { commitBatch, type UnitFailure, unitError } from "./store";
+import { type BatchOutcome, type BulkBody, commitUnits, toWire, type Unit } from "./commit";
+import { MAX_BULK_EVENTS, type EventRow } from "./model";
+import { type UnitFailure, unitError } from "./store";
 import type { Durability, WriterReply, WriterRequest } from "./writer-thread";
 
 /** One request's events: stored together or not at all. */
 interface Pending {
-  rows: EventRow[];
-  resolve: () => void;
+  unit: Unit;
+  /** Settled with the number of events the request held, once they are committed. */
+  resolve: (events: number) => void;
   reject: (error: unknown) => void;
 }
 
@@ -27,6 +30,10 @@ const MAX_BATCH_ROWS = 10_000;
  * always means "on disk". If the batch's transaction fails, its units are retried one by one
  * (commitBatch), so only the callers whose own events cannot be stored get the error; the error
  * keeps SQLite's `code` (SQLITE_FULL…) for the HTTP layer to answer with.
+ *
+ * A bulk request is queued as its body's bytes and parsed, validated and prepared where the batch
+ * is committed (commit.ts): on a file store, that is the writer's thread, so a bulk request costs
+ * the request thread only reading its bytes. An invalid body is answered with its 400 as before.
  *
  * With a file store the commits run on a thread of their own (its own connection; WAL lets the
  * main thread read meanwhile), so the main thread never blocks on the disk. An in-memory store
@@ -50,10 +57,19 @@ export class EventWriter {
   }
 
   /** Stores one request's events, all or none; settles once they are committed. */
-  write(rows: EventRow[]): Promise<void> {
+  write(rows: EventRow[]): Promise<number> {
+    return this.#enqueue(rows);
+  }
+
+  /** Stores a bulk request's events from its body, all or none; rejects with the 400 a bad body earns. */
+  writeBulk(body: BulkBody): Promise<number> {
+    return this.#enqueue(body);
+  }
+
+  #enqueue(unit: Unit): Promise<number> {
     if (this.#closed) return Promise.reject(new Error("event writer is closed"));
     return new Promise((resolve, reject) => {
-      this.#queue.push({ rows, resolve, reject });
+      this.#queue.push({ unit, resolve, reject });
       // Let the rest of this event-loop turn's requests join the batch before it is sent.
       if (!this.#scheduled) {
         this.#scheduled = true;
@@ -89,46 +105,48 @@ export class EventWriter {
       if (!this.#inFlight && this.#queue.length === 0) this.#idle?.();
       return;
     }
-    let units = 0;
-    for (let rows = 0; units < this.#queue.length && rows < MAX_BATCH_ROWS; units++) {
-      rows += (this.#queue[units] as Pending).rows.length;
+    let count = 0;
+    for (let rows = 0; count < this.#queue.length && rows < MAX_BATCH_ROWS; count++) {
+      const { unit } = this.#queue[count] as Pending;
+      // A bulk body's events are counted at the most it may hold.
+      rows += Array.isArray(unit) ? unit.length : MAX_BULK_EVENTS;
     }
-    const batch = this.#queue.splice(0, units);
+    const batch = this.#queue.splice(0, count);
     const id = this.#nextId++;
     this.#inFlight = { id, batch };
-    const unitRows = batch.map((p) => p.rows);
+    const units = batch.map((p) => p.unit);
     if (this.#thread) {
-      // As JSON text: Bun's structured clone of a bulk request's 1,000 row objects held the
-      // request thread for milliseconds (the top of its CPU profile under bulk load); the text
-      // is made in about one and handed over as a flat copy.
-      const unitsJson = JSON.stringify(unitRows);
-      this.#thread.postMessage({ type: "write", id, unitsJson } satisfies WriterRequest);
+      // Rows as JSON text and bulk bodies as bytes: Bun's structured clone of 1,000 row objects
+      // held the request thread for milliseconds (the top of its CPU profile under bulk load).
+      this.#thread.postMessage({ type: "write", id, batch: toWire(units) } satisfies WriterRequest);
       return;
     }
-    this.#finish(id, commitBatch(this.db, unitRows));
+    this.#finish(id, commitUnits(this.db, units));
   }
 
   #onReply(reply: WriterReply): void {
-    if (reply.type === "written") this.#finish(reply.id, reply.failures);
+    if (reply.type === "written") this.#finish(reply.id, reply.outcome);
   }
 
-  #finish(id: number, failures: UnitFailure[]): void {
+  #finish(id: number, { failures, events }: BatchOutcome): void {
     const inFlight = this.#inFlight;
     if (!inFlight || inFlight.id !== id) return;
     this.#inFlight = null;
-    if (failures.length > 0) {
+    // A refused bulk body is the client's error, answered with its 400; only the store's are logged.
+    const storeFailures = failures.filter((f) => !f.refusal);
+    if (storeFailures.length > 0) {
       this.logger.error("events not stored", {
-        error: failures[0]?.message,
-        code: failures[0]?.code ?? null,
-        failed_requests: failures.length,
+        error: storeFailures[0]?.message,
+        code: storeFailures[0]?.code ?? null,
+        failed_requests: storeFailures.length,
         batch_requests: inFlight.batch.length,
       });
     }
     const failed = new Map(failures.map((f) => [f.index, f]));
     inFlight.batch.forEach((p, index) => {
       const failure = failed.get(index);
-      if (failure) p.reject(unitError(failure));
-      else p.resolve();
+      if (failure) p.reject(failure.refusal ? refusalError(failure.refusal) : unitError(failure));
+      else p.resolve(events[index] ?? 0);
     });
     this.#pump();
   }
@@ -159,4 +177,9 @@ export class EventWriter {
     })();
     return this.#closed;
   }
+}
+
+/** A bulk body's refusal, sent back from the thread, as the ApiError its request is answered with. */
+function refusalError(refusal: NonNullable<UnitFailure["refusal"]>): ApiError {
+  return new ApiError(refusal.status, refusal.code as ErrorCode, refusal.message, refusal.details);
 }

@@ -189,6 +189,21 @@ describe("the dashboard over HTTP", () => {
     expect(key.text).toContain("Service account not found");
   });
 
+  test("'On a date' with no date is refused, never a key that does not expire", async () => {
+    await browser.signIn();
+    const keysBefore = (await h.call("GET", "/v1/secrets/api/keys")).body.pagination.total;
+    const res = await browser.post("/dashboard/api-keys", {
+      csrf: await browser.csrf(),
+      name: "dated",
+      account_type: "user",
+      expiration: "date",
+      expires_on: "",
+    });
+    expect(res.status).toBe(400);
+    expect(res.text).toContain("expires_at");
+    expect((await h.call("GET", "/v1/secrets/api/keys")).body.pagination.total).toBe(keysBefore);
+  });
+
   test("signing out, or the session ending elsewhere, leads back to sign-in", async () => {
     await browser.signIn();
     const csrf = await browser.csrf();

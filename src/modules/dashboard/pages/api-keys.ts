@@ -311,7 +311,7 @@ export async function createApiKey(app: AppContext, request: Request, server: Se
     const expiresAt = expiresAtOf(values);
     const input = checkLike(CreateKeyBody, {
       name: values.name as string,
-      ...(expiresAt ? { expires_at: expiresAt } : {}),
+      ...(expiresAt === undefined ? {} : { expires_at: expiresAt }),
       // The API's own rule says what is missing: a service account key names its account.
       ...(values.accountType === "service_account" ? { service_account_id: values.serviceAccountId ?? "" } : {}),
     });

@@ -139,6 +139,21 @@ describe("integration secrets through the API", () => {
     await h.close();
   });
 
+  test("credential names outside the rule, and oversized values, are refused and nothing is stored", async () => {
+    const h = keyed();
+    for (const [credentials, field] of [
+      [{ "bad name!": "value-long-enough-0001" }, "credentials"],
+      [{ ["n".repeat(65)]: "value-long-enough-0001" }, "credentials"],
+      [{ secret_key: "v".repeat(8193) }, "credentials.secret_key"],
+    ] as const) {
+      const res = await save(h, "stripe", credentials);
+      expect(res.status).toBe(400);
+      expect(errorOf(res).internal_error).toBe("validation_error");
+      expect(Object.keys(errorOf(res).details)).toEqual([field]);
+    }
+    expect(sql(h.context.db, "SELECT count(*) AS n FROM integration_secrets").get()).toEqual({ n: 0 });
+  });
+
   test("refusals: unknown provider, body provider differing from the path, empty credentials", async () => {
     const h = keyed();
     const unknown = await save(h, "paypal");

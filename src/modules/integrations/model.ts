@@ -53,6 +53,10 @@ export const CreateIntegrationBody = t.Object(
   {
     name: t.String({ minLength: 1, maxLength: 255 }),
     credentials: t.Record(t.String({ pattern: CREDENTIAL_NAME }), t.String({ minLength: 1, maxLength: 8192 }), {
+      // Without it, TypeBox only checks the names that match the pattern and lets others through
+      // (see StringMap in http/schemas.ts).
+      additionalProperties: false,
+      keyError: "names must be 1 to 64 characters of A-Z, a-z, 0-9, _, . and -",
       minProperties: 1,
       maxProperties: 32,
       description: "Credential name → value (for stripe: secret_key, publishable_key, webhook_secret).",

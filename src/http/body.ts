@@ -9,25 +9,25 @@ export const BULK_BODY_LIMIT = 32 * 1024 * 1024;
  */
 export const MAX_BODY_DEPTH = 32;
 
-/** Routes allowed a larger body than the default; everything else is capped at 1 MiB. */
-const BODY_LIMITS: Record<string, number> = { "/v1/events/bulk": BULK_BODY_LIMIT };
+/**
+ * Routes whose body differs from the default (1 MiB, parsed as JSON): a larger limit, and/or the
+ * body handed to the handler as its bytes, which it has parsed and validated off the request
+ * thread (events/bulk.ts): a body of 1,000 events costs milliseconds that every other request
+ * would otherwise wait for.
+ */
+const BODY_RULES: Record<string, { limit: number; bytes?: true }> = {
+  "/v1/events/bulk": { limit: BULK_BODY_LIMIT, bytes: true },
+};
 
 export function bodyLimitFor(pathname: string): number {
-  return BODY_LIMITS[pathname] ?? DEFAULT_BODY_LIMIT;
+  return BODY_RULES[pathname]?.limit ?? DEFAULT_BODY_LIMIT;
 }
-
-/**
- * Routes whose body is handed to the handler as its bytes, within the limit: the handler has it
- * parsed and validated off the request thread (events/bulk.ts), where a body of 1,000 events
- * costs milliseconds that every other request would otherwise wait for.
- */
-const RAW_BODY_ROUTES = new Set(["/v1/events/bulk"]);
 
 /** The parse hook every route that takes a body uses, after its access check (see the auth macros). */
 export function requestBodyParser({ request }: { request: Request }): Promise<unknown> {
-  const pathname = new URL(request.url).pathname;
-  const limit = bodyLimitFor(pathname);
-  return RAW_BODY_ROUTES.has(pathname) ? readBody(request, limit) : parseJsonBody(request, limit);
+  const rule = BODY_RULES[new URL(request.url).pathname];
+  const limit = rule?.limit ?? DEFAULT_BODY_LIMIT;
+  return rule?.bytes ? readBody(request, limit) : parseJsonBody(request, limit);
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });

@@ -1,5 +1,7 @@
+import type { TSchema } from "@sinclair/typebox";
 import { ValueErrorType } from "@sinclair/typebox/errors";
-import type { ValidationError } from "elysia";
+import { Value } from "@sinclair/typebox/value";
+import { ValidationError } from "elysia";
 import { ApiError, validationError } from "./errors";
 import { NAME_RULE, TIMESTAMP_RULE } from "./schemas";
 
@@ -32,6 +34,16 @@ export function fromValidationError(error: ValidationError): ApiError {
     message ??= /^[A-Z]/.test(detail) ? detail : `${name} ${detail}`;
   }
   return validationError(message ?? `Invalid request ${error.type}`, details);
+}
+
+/**
+ * Checks a value against a request schema outside a route's own validation (a form, a bulk body
+ * on the writer thread), so a refusal says what the route would say: the same words, from the
+ * same rules.
+ */
+export function checkLike<T>(schema: TSchema, value: T): T {
+  if (!Value.Check(schema, value)) throw fromValidationError(new ValidationError("body", schema, value));
+  return value;
 }
 
 function explain(field: FieldError, location: string): { name: string; detail: string } {

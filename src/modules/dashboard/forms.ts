@@ -1,22 +1,9 @@
-import type { TSchema } from "@sinclair/typebox";
-import { Value } from "@sinclair/typebox/value";
-import { ValidationError } from "elysia";
 import { ApiError } from "../../http/errors";
 import type { AppContext } from "../../context";
-import { fromValidationError } from "../../http/validation";
 import type { Principal } from "../auth/model";
 import { auditContextOf } from "../audit/context";
 import type { AuditContext } from "../audit/model";
 import { type Server, visitOf } from "./session";
-
-/**
- * Checks form input against the API's own request schema, so a refusal says what the API would
- * say (`name must be …`, `Type must be …`): the same words, from the same rules.
- */
-export function checkLike<T>(schema: TSchema, value: T): T {
-  if (!Value.Check(schema, value)) throw fromValidationError(new ValidationError("body", schema, value));
-  return value;
-}
 
 /** A form field as text, or undefined when absent or blank. */
 export function field(form: URLSearchParams, name: string): string | undefined {

@@ -1,10 +1,10 @@
 // One batch of the writer's group commit, wherever it runs (the writer thread, or the main
 // thread for an in-memory store): bulk bodies prepared from their bytes, then every unit stored.
 import type { Db } from "../../db";
-import { ApiError } from "../../http/errors";
 import { prepareBulk } from "./bulk";
 import type { EventRow } from "./model";
 import { commitBatch, type UnitFailure } from "./store";
+import { toWireError } from "./thread-error";
 
 /** A bulk request's body as it arrived, prepared where the batch is committed. */
 export interface BulkBody {
@@ -32,19 +32,13 @@ export function commitUnits(db: Db, units: Unit[]): BatchOutcome {
     try {
       return prepareBulk(unit.scopeKey, unit.bytes);
     } catch (error) {
-      refused.push(refusalOf(index, error));
+      refused.push({ index, ...toWireError(error) });
       return [];
     }
   });
   const refusedAt = new Set(refused.map((failure) => failure.index));
   const failures = [...refused, ...commitBatch(db, rows).filter((failure) => !refusedAt.has(failure.index))];
   return { failures, events: rows.map((unit) => unit.length) };
-}
-
-function refusalOf(index: number, error: unknown): UnitFailure {
-  if (!(error instanceof ApiError)) return { index, message: error instanceof Error ? error.message : String(error) };
-  const { status, code, message, details } = error;
-  return { index, message, refusal: { status, code, message, details } };
 }
 
 /** A batch as the writer thread receives it: row units as one JSON text, bulk bodies as bytes. */

@@ -2,7 +2,8 @@
 // view and the dashboard's chart. Run on the reader threads under the read budget, like usage.
 import { type Db, sql } from "../../db";
 import { READ_BUDGET_MS } from "./model";
-import { WITHIN_BUDGET, withinBudget } from "./read-budget";
+import { type EventFilters, filterOf } from "./filters";
+import { withinBudget } from "./read-budget";
 import { findScopeKey, type Scope } from "./scopes";
 
 /** Event counts by name for one customer within [start, end): the customer portal's usage view. */
@@ -13,19 +14,8 @@ export function usageSummary(
   window: UsageWindow,
   budgetMs = READ_BUDGET_MS,
 ): UsageCount[] {
-  const key = findScopeKey(db, scope);
-  if (key === undefined) return [];
-  return withinBudget(
-    db,
-    budgetMs,
-    () =>
-      sql(
-        db,
-        `SELECT event_name, count(*) AS count FROM events
-         WHERE scope = ? AND ${WITHIN_BUDGET} AND external_customer_id = ? AND timestamp >= ? AND timestamp < ?
-         GROUP BY event_name ORDER BY event_name`,
-      ).all(key, externalCustomerId, window.start, window.end) as UsageCount[],
-  );
+  const filters = { external_customer_id: externalCustomerId, start_time: window.start, end_time: window.end };
+  return countsBy<UsageCount>(db, scope, budgetMs, "event_name", filters);
 }
 
 /**
@@ -33,18 +23,26 @@ export function usageSummary(
  * dashboard's chart. Days without events are absent. Reads the time index only.
  */
 export function dailyCounts(db: Db, scope: Scope, window: UsageWindow, budgetMs = READ_BUDGET_MS): DayCount[] {
+  return countsBy<DayCount>(db, scope, budgetMs, "substr(timestamp, 1, 10) AS day", {
+    start_time: window.start,
+    end_time: window.end,
+  });
+}
+
+/** count(*) per `group` (a column, or an expression `AS` a name), over what the filters match. */
+function countsBy<T>(db: Db, scope: Scope, budgetMs: number, group: string, filters: EventFilters): T[] {
   const key = findScopeKey(db, scope);
   if (key === undefined) return [];
+  const { clauses, params } = filterOf(key, filters);
+  const name = group.split(" AS ").at(-1) as string;
   return withinBudget(
     db,
     budgetMs,
     () =>
       sql(
         db,
-        `SELECT substr(timestamp, 1, 10) AS day, count(*) AS count FROM events
-         WHERE scope = ? AND ${WITHIN_BUDGET} AND timestamp >= ? AND timestamp < ?
-         GROUP BY day ORDER BY day`,
-      ).all(key, window.start, window.end) as DayCount[],
+        `SELECT ${group}, count(*) AS count FROM events WHERE ${clauses.join(" AND ")} GROUP BY ${name} ORDER BY ${name}`,
+      ).all(params) as T[],
   );
 }
 

@@ -2,8 +2,8 @@
 // thread and the writer thread work), answering the queries that can scan many events, so a
 // heavy query never holds up the main thread's other requests or /health.
 import { type Db, openDatabase } from "../../db";
-import { ApiError } from "../../http/errors";
 import { type EventRead, runEventRead } from "./reads";
+import { type WireError, toWireError } from "./thread-error";
 
 export type ReaderRequest =
   { type: "open"; path: string } | { type: "read"; id: number; read: EventRead; budgetMs: number };
@@ -12,7 +12,7 @@ export type ReaderReply =
   | {
       type: "failed";
       id: number;
-      error: { message: string; status?: number; code?: string; details?: Record<string, unknown> };
+      error: WireError;
     };
 
 declare const self: Worker;
@@ -33,14 +33,6 @@ self.onmessage = (event: MessageEvent<ReaderRequest>) => {
       result: runEventRead(db as Db, message.read, message.budgetMs),
     } satisfies ReaderReply);
   } catch (error) {
-    const e = error as Error & { code?: unknown };
-    // An ApiError crosses whole; anything else keeps SQLite's code (SQLITE_IOERR…) for the HTTP layer.
-    const known =
-      error instanceof ApiError
-        ? { status: error.status, code: error.code, details: error.details }
-        : typeof e.code === "string"
-          ? { code: e.code }
-          : {};
-    postMessage({ type: "failed", id: message.id, error: { message: e.message, ...known } } satisfies ReaderReply);
+    postMessage({ type: "failed", id: message.id, error: toWireError(error) } satisfies ReaderReply);
   }
 };

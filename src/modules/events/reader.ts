@@ -1,5 +1,5 @@
 import type { Db } from "../../db";
-import { ApiError, type ErrorCode } from "../../http/errors";
+import { ApiError } from "../../http/errors";
 import type { Logger } from "../../http/logging";
 import type { ReaderReply, ReaderRequest } from "./reader-thread";
 import { READ_BUDGET_MS } from "./model";
@@ -8,6 +8,7 @@ import type { EventPage, EventQuery } from "./pages";
 import type { Scope } from "./scopes";
 import type { DayCount, UsageCount, UsageWindow } from "./counts";
 import type { UsageQuery, UsageResult } from "./usage";
+import { fromWireError } from "./thread-error";
 
 /**
  * Reads one tenant may have running or waiting at once. Each read may take up to its budget,
@@ -110,7 +111,7 @@ export class EventReaders {
       if (!pending) return;
       thread.pending.delete(reply.id);
       if (reply.type === "done") pending.resolve(reply.result);
-      else pending.reject(toError(reply.error));
+      else pending.reject(fromWireError(reply.error));
     };
     thread.worker.onerror = (event) => {
       this.logger.error("event reader thread failed; reading on the main thread", { error: event.message });
@@ -130,11 +131,4 @@ export class EventReaders {
     }
     this.#threads = [];
   }
-}
-
-/** The thread's error as the main thread would have thrown it: an ApiError, or an Error keeping SQLite's code. */
-function toError(error: Extract<ReaderReply, { type: "failed" }>["error"]): Error {
-  if (error.status !== undefined)
-    return new ApiError(error.status, error.code as ErrorCode, error.message, error.details);
-  return Object.assign(new Error(error.message), error.code ? { code: error.code } : {});
 }

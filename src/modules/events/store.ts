@@ -1,5 +1,6 @@
 import { type Db, sql } from "../../db";
 import type { EventRow } from "./model";
+import { type WireError, toWireError } from "./thread-error";
 
 // The store's side of ingestion; the writer thread loads it with commit.ts.
 
@@ -37,14 +38,8 @@ export function insertEvents(db: Db, rows: EventRow[]): number {
     .immediate();
 }
 
-/** Why one unit of a batch (one request's events) was not stored: SQLite's message and code. */
-export interface UnitFailure {
-  index: number;
-  message: string;
-  code?: string;
-  /** A bulk body refused before the store (commit.ts): the error its request is answered with. */
-  refusal?: { status: number; code: string; message: string; details?: Record<string, unknown> };
-}
+/** Why one unit of a batch (one request's events) was not stored, as it crosses from the thread. */
+export type UnitFailure = { index: number } & WireError;
 
 /**
  * Commits a batch that the events of many requests share, each request's events one unit: a
@@ -77,11 +72,5 @@ export function commitBatch(db: Db, units: EventRow[][]): UnitFailure[] {
 }
 
 function failureOf(index: number, error: unknown): UnitFailure {
-  const { message, code } = error as { message?: unknown; code?: unknown };
-  return { index, message: String(message ?? error), code: typeof code === "string" ? code : undefined };
-}
-
-/** A failed unit as the Error its caller's promise is rejected with; `code` kept for the HTTP layer. */
-export function unitError(failure: UnitFailure): Error & { code?: string } {
-  return Object.assign(new Error(failure.message), failure.code ? { code: failure.code } : {});
+  return { index, ...toWireError(error) };
 }

@@ -1,9 +1,8 @@
 import type { Db } from "../../db";
-import { ApiError, type ErrorCode } from "../../http/errors";
 import type { Logger } from "../../http/logging";
 import { type BatchOutcome, type BulkBody, commitUnits, toWire, type Unit } from "./commit";
 import { MAX_BULK_EVENTS, type EventRow } from "./model";
-import { type UnitFailure, unitError } from "./store";
+import { fromWireError } from "./thread-error";
 import type { Durability, WriterReply, WriterRequest } from "./writer-thread";
 
 /** One request's events: stored together or not at all. */
@@ -133,7 +132,7 @@ export class EventWriter {
     if (!inFlight || inFlight.id !== id) return;
     this.#inFlight = null;
     // A refused bulk body is the client's error, answered with its 400; only the store's are logged.
-    const storeFailures = failures.filter((f) => !f.refusal);
+    const storeFailures = failures.filter((f) => f.status === undefined);
     if (storeFailures.length > 0) {
       this.logger.error("events not stored", {
         error: storeFailures[0]?.message,
@@ -145,7 +144,7 @@ export class EventWriter {
     const failed = new Map(failures.map((f) => [f.index, f]));
     inFlight.batch.forEach((p, index) => {
       const failure = failed.get(index);
-      if (failure) p.reject(failure.refusal ? refusalError(failure.refusal) : unitError(failure));
+      if (failure) p.reject(fromWireError(failure));
       else p.resolve(events[index] ?? 0);
     });
     this.#pump();
@@ -177,9 +176,4 @@ export class EventWriter {
     })();
     return this.#closed;
   }
-}
-
-/** A bulk body's refusal, sent back from the thread, as the ApiError its request is answered with. */
-function refusalError(refusal: NonNullable<UnitFailure["refusal"]>): ApiError {
-  return new ApiError(refusal.status, refusal.code as ErrorCode, refusal.message, refusal.details);
 }

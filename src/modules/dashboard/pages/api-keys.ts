@@ -5,7 +5,8 @@ import { getKey, listKeys, scopeOf } from "../../secrets/read";
 import { revokeKey } from "../../secrets/revoke";
 import { rotateKey } from "../../secrets/rotate";
 import { searchAccounts } from "../../users/search";
-import { attemptAs, checkLike, field } from "../forms";
+import { attemptAs, field } from "../forms";
+import { checkLike } from "../../../http/validation";
 import { html, type Html } from "../html";
 import {
   banner,

@@ -1,7 +1,8 @@
 import type { AppContext } from "../../../context";
 import { AuditLogQuery } from "../../audit/model";
 import { listAuditLogs, toAuditLogResponse } from "../../audit/service";
-import { attempt, checkLike, field } from "../forms";
+import { attempt, field } from "../forms";
+import { checkLike } from "../../../http/validation";
 import { html, type Html } from "../html";
 import { banner, htmlResponse, offsetOf, PAGE_SIZE, pager, signedInPage, table, when } from "../layout";
 import { DASHBOARD_PATH, visitOf } from "../session";

@@ -4,7 +4,8 @@ import { listKeys } from "../../secrets/read";
 import { CreateUserBody, type UserRow, UpdateUserBody } from "../../users/model";
 import { searchAccounts } from "../../users/search";
 import { archiveAccount, createAccount, findUser, renameAccount } from "../../users/service";
-import { attemptAs, checkLike, field } from "../forms";
+import { attemptAs, field } from "../forms";
+import { checkLike } from "../../../http/validation";
 import { html, type Html } from "../html";
 import {
   banner,

@@ -7,7 +7,8 @@ import { completeSetPassword, verifySetPasswordToken } from "../../sign-in/passw
 import { completeSetup, verifySetupToken } from "../../sign-in/setup";
 import { requestFactsOf } from "../../sign-in";
 import { type SignedIn, signIn, signOut } from "../../sign-in/sign-in";
-import { attempt, checkLike, field } from "../forms";
+import { attempt, field } from "../forms";
+import { checkLike } from "../../../http/validation";
 import { html, type Html } from "../html";
 import { banner, cardPage, htmlResponse } from "../layout";
 import {

@@ -4,7 +4,8 @@ import { passwordLinkUrl } from "../../sessions/store";
 import { CreateUserBody } from "../../users/model";
 import { searchAccounts } from "../../users/search";
 import { createAccount } from "../../users/service";
-import { attemptAs, checkLike, field } from "../forms";
+import { attemptAs, field } from "../forms";
+import { checkLike } from "../../../http/validation";
 import { html } from "../html";
 import {
   banner,

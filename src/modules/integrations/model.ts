@@ -32,12 +32,6 @@ export interface IntegrationSecretRow {
   updated_at: string;
 }
 
-/** Where integration secrets are looked for: always one tenant and one environment. */
-export interface IntegrationScope {
-  tenantId: string;
-  environmentId: string;
-}
-
 export const INTEGRATION_MESSAGES = {
   notFound: "Integration secret not found",
   unreadable: "Integration secret could not be decrypted; see the server log",

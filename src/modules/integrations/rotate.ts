@@ -2,6 +2,7 @@
 import { type Db, sql } from "../../db";
 import { type SecretBox, UnsealError, keyIdOfSealed } from "./cipher";
 import type { IntegrationSecretRow } from "./model";
+import { sealedTo } from "./service";
 
 export class RotationError extends Error {}
 
@@ -21,7 +22,7 @@ export function rotateMasterKey(db: Db, from: SecretBox, to: SecretBox): { rotat
     let rotated = 0;
     let current = 0;
     for (const row of rows) {
-      const bound = { secretId: row.id, tenantId: row.tenant_id, environmentId: row.environment_id };
+      const bound = sealedTo(row);
       const underNew = keyIdOfSealed(row.credentials) === to.keyId;
       let plaintext: string;
       try {

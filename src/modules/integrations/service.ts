@@ -1,4 +1,5 @@
 // Integration secrets (SPEC §12): sealed at rest, masked on every read. No HTTP here.
+import type { Scope } from "../../db/scope";
 import { type Db, sql } from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import type { Logger } from "../../http/logging";
@@ -7,13 +8,7 @@ import type { AuditContext } from "../audit/model";
 import { recordAudit } from "../audit/service";
 import { KEY_SETTING, type SecretBox, type SealedTo, UnsealError } from "./cipher";
 import type { SigningSecrets } from "./signing";
-import {
-  INTEGRATION_MESSAGES,
-  type IntegrationScope,
-  type IntegrationSecretRow,
-  type Provider,
-  isProvider,
-} from "./model";
+import { INTEGRATION_MESSAGES, type IntegrationSecretRow, type Provider, isProvider } from "./model";
 
 /** What the service needs: the store, the master key (null when none is configured), a log. */
 export interface IntegrationDeps {
@@ -27,7 +22,7 @@ export interface IntegrationWriteDeps extends IntegrationDeps {
   signing: SigningSecrets;
 }
 
-export function scopeOf(row: Pick<IntegrationSecretRow, "tenant_id" | "environment_id">): IntegrationScope {
+export function scopeOf(row: Pick<IntegrationSecretRow, "tenant_id" | "environment_id">): Scope {
   return { tenantId: row.tenant_id, environmentId: row.environment_id };
 }
 
@@ -112,7 +107,7 @@ function toView(row: IntegrationSecretRow, credentials: Record<string, string>):
   };
 }
 
-function findByProvider(db: Db, scope: IntegrationScope, provider: Provider): IntegrationSecretRow | undefined {
+function findByProvider(db: Db, scope: Scope, provider: Provider): IntegrationSecretRow | undefined {
   return sql(
     db,
     "SELECT * FROM integration_secrets WHERE tenant_id = @tenantId AND environment_id = @environmentId AND provider = @provider",
@@ -131,7 +126,7 @@ function auditShape(row: Pick<IntegrationSecretRow, "id" | "name" | "provider">,
 export function saveIntegration(
   deps: IntegrationWriteDeps,
   ctx: AuditContext,
-  scope: IntegrationScope,
+  scope: Scope,
   providerText: string,
   input: { name: string; credentials: Record<string, string>; provider?: string },
 ): IntegrationSecretView {
@@ -209,7 +204,7 @@ function safeNames(deps: IntegrationDeps, row: IntegrationSecretRow): string[] {
   }
 }
 
-export function getIntegration(deps: IntegrationDeps, scope: IntegrationScope, providerText: string) {
+export function getIntegration(deps: IntegrationDeps, scope: Scope, providerText: string) {
   requireBox(deps.box);
   const provider = checkedProvider(providerText);
   const row = findByProvider(deps.db, scope, provider);
@@ -217,7 +212,7 @@ export function getIntegration(deps: IntegrationDeps, scope: IntegrationScope, p
   return toView(row, openCredentials(deps, row));
 }
 
-export function linkedProviders(deps: IntegrationDeps, scope: IntegrationScope): { providers: string[] } {
+export function linkedProviders(deps: IntegrationDeps, scope: Scope): { providers: string[] } {
   requireBox(deps.box);
   const providers = sql(
     deps.db,
@@ -228,7 +223,7 @@ export function linkedProviders(deps: IntegrationDeps, scope: IntegrationScope):
   return { providers };
 }
 
-export function deleteIntegration(deps: IntegrationWriteDeps, ctx: AuditContext, scope: IntegrationScope, id: string) {
+export function deleteIntegration(deps: IntegrationWriteDeps, ctx: AuditContext, scope: Scope, id: string) {
   requireBox(deps.box);
   const provider = deps.db.transaction(() => {
     const row = sql(

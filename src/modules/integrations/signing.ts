@@ -1,6 +1,7 @@
 // The webhook signing credential of each environment's provider secrets, held in memory.
+import type { Scope } from "../../db/scope";
 import { randomBytes } from "node:crypto";
-import type { IntegrationScope, Provider } from "./model";
+import type { Provider } from "./model";
 
 /** Which credential of a provider's secret signs its webhook deliveries (SPEC §12). */
 export const SIGNING_CREDENTIALS: Partial<Record<Provider, string>> = { stripe: "webhook_secret" };
@@ -28,24 +29,24 @@ export class SigningSecrets {
   // Same length as a Stripe signing secret; unknown to anyone, and never accepted (found: false).
   readonly #standIn: SigningSecret = { value: `whsec_${randomBytes(24).toString("base64url")}`, found: false };
 
-  lookup(scope: IntegrationScope, provider: Provider): SigningSecret {
+  lookup(scope: Scope, provider: Provider): SigningSecret {
     const value = this.#secrets.get(keyOf(scope, provider));
     return value === undefined ? this.#standIn : { value, found: true };
   }
 
   /** After a secret is saved: its signing credential, or none when the new credentials lack it. */
-  saved(scope: IntegrationScope, provider: Provider, credentials: Record<string, string>): void {
+  saved(scope: Scope, provider: Provider, credentials: Record<string, string>): void {
     const name = SIGNING_CREDENTIALS[provider];
     const value = name === undefined ? undefined : credentials[name];
     if (value === undefined) this.#secrets.delete(keyOf(scope, provider));
     else this.#secrets.set(keyOf(scope, provider), value);
   }
 
-  deleted(scope: IntegrationScope, provider: Provider): void {
+  deleted(scope: Scope, provider: Provider): void {
     this.#secrets.delete(keyOf(scope, provider));
   }
 }
 
-function keyOf(scope: IntegrationScope, provider: Provider): string {
+function keyOf(scope: Scope, provider: Provider): string {
   return `${scope.tenantId}\u0000${scope.environmentId}\u0000${provider}`;
 }

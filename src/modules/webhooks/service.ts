@@ -1,10 +1,10 @@
 // Provider webhooks (SPEC §12): a delivery is let in by its signature, made with the signing
 // secret of the environment its URL names, and stored once per provider event id. No HTTP here.
-import { type Db, sql } from "../../db";
+import type { Scope } from "../../db/scope";
+import { type Db, selectPage, sql } from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import { validationError } from "../../http/errors";
 import { type ListResult, type Page, listOf } from "../../http/pagination";
-import type { IntegrationScope } from "../integrations/model";
 import type { SigningSecrets } from "../integrations/signing";
 import {
   WEBHOOK_PROVIDERS,
@@ -33,7 +33,7 @@ export function signatureHeaderOf(provider: WebhookProvider): string {
 /** A delivery as it arrived: where its URL points, its signature header, its raw body. */
 export interface Delivery {
   provider: WebhookProvider;
-  scope: IntegrationScope;
+  scope: Scope;
   signature: string | null;
   body: Uint8Array;
   nowMs: number;
@@ -41,7 +41,7 @@ export interface Delivery {
 
 export interface VerifiedDelivery {
   provider: WebhookProvider;
-  scope: IntegrationScope;
+  scope: Scope;
   body: Uint8Array;
   signedAt: string;
 }
@@ -142,7 +142,7 @@ const PROVIDER_RULE = `must be one of ${WEBHOOK_PROVIDERS.join(", ")}`;
 /** The stored deliveries of one environment, newest first. */
 export function listDeliveries(
   db: Db,
-  scope: IntegrationScope,
+  scope: Scope,
   filter: { provider?: string; type?: string },
   page: Page,
 ): ListResult<WebhookEventView> {
@@ -151,13 +151,12 @@ export function listDeliveries(
   }
   const where = `tenant_id = @tenantId AND environment_id = @environmentId
     AND (@provider IS NULL OR provider = @provider) AND (@type IS NULL OR event_type = @type)`;
-  const params = { ...scope, provider: filter.provider ?? null, type: filter.type ?? null, ...page };
-  const { total } = sql(db, `SELECT count(*) AS total FROM webhook_events WHERE ${where}`).get(params) as {
-    total: number;
-  };
-  const rows = sql(
-    db,
-    `SELECT * FROM webhook_events WHERE ${where} ORDER BY received_at DESC, id DESC LIMIT @limit OFFSET @offset`,
-  ).all(params) as WebhookEventRow[];
+  const { rows, total } = selectPage<WebhookEventRow>(db, {
+    from: "webhook_events",
+    where,
+    orderBy: "received_at DESC, id DESC",
+    params: { ...scope, provider: filter.provider ?? null, type: filter.type ?? null },
+    page,
+  });
   return listOf(rows.map(toView), total, page);
 }

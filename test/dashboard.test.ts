@@ -189,6 +189,35 @@ describe("the dashboard over HTTP", () => {
     expect(key.text).toContain("Service account not found");
   });
 
+  test("the service-account table counts each account's live keys in this environment", async () => {
+    await browser.signIn();
+    const account = async (name: string) => {
+      const res = await h.call("POST", "/v1/users", {
+        body: { type: "service_account", name, roles: ["event_reader"] },
+      });
+      expect(res.status).toBe(201);
+      return res.body.id as string;
+    };
+    const busy = await account("Busy worker");
+    const idle = await account("Idle worker");
+    const key = async (id: string) => {
+      const res = await h.call("POST", "/v1/secrets/api/keys", { body: { name: "k", service_account_id: id } });
+      expect(res.status).toBe(201);
+      return res.body.id as string;
+    };
+    await key(busy);
+    await key(busy);
+    expect((await h.call("DELETE", `/v1/secrets/api/keys/${await key(busy)}`)).status).toBe(204);
+    await key(idle);
+    expect((await h.call("DELETE", `/v1/secrets/api/keys/${await key(idle)}`)).status).toBe(204);
+    const page = await browser.get("/dashboard/service-accounts");
+    expect(page.status).toBe(200);
+    const countOf = (name: string) =>
+      new RegExp(`${name}<span[^>]*>[^<]*</span></th>[\\s\\S]*?<td class="num">(\\d+)</td>`).exec(page.text)?.[1];
+    expect(countOf("Busy worker")).toBe("2");
+    expect(countOf("Idle worker")).toBe("1");
+  });
+
   test("'On a date' with no date is refused, never a key that does not expire", async () => {
     await browser.signIn();
     const keysBefore = (await h.call("GET", "/v1/secrets/api/keys")).body.pagination.total;

@@ -39,8 +39,3 @@ export function html(strings: TemplateStringsArray, ...values: Part[]): Html {
   for (let i = 0; i < values.length; i++) out += render(values[i] as Part) + (strings[i + 1] as string);
   return new Html(out);
 }
-
-/** Text that is already HTML, written in this module (never a value from a request or the store). */
-export function trusted(text: string): Html {
-  return new Html(text);
-}

@@ -1,6 +1,6 @@
 import type { AppContext } from "../../context";
 import { listEnvironments } from "../environments/service";
-import { PORTAL_PAGE_CSP } from "../portal-page";
+import { pageCsp } from "../portal-page";
 import { type Html, html } from "./html";
 import { CSRF_FIELD, DASHBOARD_PATH, type Visit } from "./session";
 
@@ -10,7 +10,7 @@ export const ASSETS_PATH = `${DASHBOARD_PATH}/assets`;
  * The portal page's policy (this server's script and style only: no inline code, no other
  * origin, no framing, no <base>), except that the dashboard posts forms, to itself only.
  */
-export const DASHBOARD_CSP = PORTAL_PAGE_CSP.replace("form-action 'none'", "form-action 'self'");
+export const DASHBOARD_CSP = pageCsp("'self'");
 
 /** The sections, in the order the nav lists them; `group` puts one under "Developers". */
 export const SECTIONS = [

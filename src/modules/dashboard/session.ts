@@ -167,9 +167,10 @@ function admit(
 ): Response | undefined {
   const changes = request.method !== "GET" && request.method !== "HEAD";
   if (changes && !fromOwnOrigin(request)) return refuse(request, 403, FOREIGN_ORIGIN);
-  const token = cookiesOf(request).get(SESSION_COOKIE);
+  const cookies = cookiesOf(request);
+  const token = cookies.get(SESSION_COOKIE);
   if (!token) return toSignIn(request, null);
-  const environment = cookiesOf(request).get(ENVIRONMENT_COOKIE) || null;
+  const environment = cookies.get(ENVIRONMENT_COOKIE) || null;
   let principal: Principal;
   try {
     principal = principalOf(app, token, environment, permission);

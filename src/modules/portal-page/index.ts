@@ -10,21 +10,26 @@ import portalHtmlImport from "./static/portal.html" with { type: "file" };
 import portalJs from "./static/portal.js" with { type: "file" };
 
 /**
- * The page may run this server's script and style and call this server, nothing else: no inline
- * code, no other origin, no plugin, no <base>, no form posts, no framing.
+ * A page may run this server's script and style and call this server, nothing else: no inline
+ * code, no other origin, no plugin, no <base>, no framing; forms post where `formAction` says.
  */
-export const PORTAL_PAGE_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self'",
-  "font-src 'self'",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join("; ");
+export function pageCsp(formAction: "'none'" | "'self'"): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self'",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    `form-action ${formAction}`,
+    "frame-ancestors 'none'",
+  ].join("; ");
+}
+
+/** The portal page posts no forms. */
+export const PORTAL_PAGE_CSP = pageCsp("'none'");
 
 // bun-types gives every .html import the type of an HTML bundle; imported as a file, it is a path.
 const portalHtml = portalHtmlImport as unknown as string;

@@ -95,3 +95,17 @@ export function listKeys(
   });
   return { rows: rows.map((row) => ({ ...row, status: effectiveStatus(row) })), total };
 }
+
+/**
+ * How many keys each of these accounts has that show as published, in one query: the
+ * dashboard's service-account table, which counted them with one listKeys per row.
+ */
+export function liveKeyCounts(db: Db, scope: Omit<KeyScope, "ownerId">, ownerIds: string[]): Map<string, number> {
+  const rows = sql(
+    db,
+    `SELECT s.user_id AS owner, count(*) AS count FROM ${OWNER_JOIN}
+     WHERE ${SCOPE_CLAUSE} AND ${EFFECTIVE_STATUS} = 'published' AND s.user_id IN (SELECT value FROM json_each(@owners))
+     GROUP BY s.user_id`,
+  ).all({ ...scope, ownerId: null, owners: JSON.stringify(ownerIds) }) as { owner: string; count: number }[];
+  return new Map(rows.map((row) => [row.owner, row.count]));
+}

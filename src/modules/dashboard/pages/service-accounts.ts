@@ -1,6 +1,6 @@
 import type { AppContext } from "../../../context";
-import { listRoles } from "../../rbac/service";
-import { listKeys } from "../../secrets/read";
+import { findRole, listRoles } from "../../rbac/service";
+import { liveKeyCounts } from "../../secrets/read";
 import { CreateUserBody, type UserRow, UpdateUserBody } from "../../users/model";
 import { searchAccounts } from "../../users/search";
 import { archiveAccount, createAccount, findUser, renameAccount } from "../../users/service";
@@ -35,7 +35,7 @@ const NOTICES: Record<string, string> = {
 export const ARCHIVE_WARNING = "Its keys stop working now.";
 
 function roleName(id: string): string {
-  return listRoles().find((r) => r.id === id)?.name ?? id;
+  return findRole(id)?.name ?? id;
 }
 
 export function rolesText(roles: string[]): Html {
@@ -86,13 +86,12 @@ function render(app: AppContext, request: Request, view: View): Response {
     { limit: PAGE_SIZE, offset },
   );
   const notice = NOTICES[query.get("notice") ?? ""];
-  const liveKeys = (account: UserRow) =>
-    listKeys(
-      app.db,
-      { tenantId: principal.tenantId, environmentId: principal.environmentId, ownerId: account.id },
-      { status: "published" },
-      { limit: 1, offset: 0 },
-    ).total;
+  const keyCounts = liveKeyCounts(
+    app.db,
+    { tenantId: principal.tenantId, environmentId: principal.environmentId },
+    rows.map((account) => account.id),
+  );
+  const liveKeys = (account: UserRow) => keyCounts.get(account.id) ?? 0;
   const tableRows = rows.map(
     (account) =>
       html`<tr>

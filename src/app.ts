@@ -105,10 +105,13 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
     environments,
     findKey: (keyHash) => findVerifiableKey(db, keyHash),
     keyUsed: (secretId, at) => lastUsed.note(secretId, at),
-    changes: new CredentialChangeWatch(db, () => {
-      keyCache.clear();
-      sessionCache.clear();
-      profiles.clear();
+    changes: new CredentialChangeWatch(db, {
+      keys() {
+        keyCache.clear();
+        sessionCache.clear();
+        profiles.clear();
+      },
+      sessions: () => sessionCache.clear(),
     }),
     recordOutcome: metrics ? (outcome) => metrics.authOutcome(outcome) : undefined,
     failures,

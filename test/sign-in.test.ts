@@ -8,7 +8,7 @@ import { sha256Hex } from "../src/modules/auth/hash";
 import { createLogger } from "../src/http/logging";
 import { SIGN_IN_LIMITS, SignInLimiter } from "../src/modules/sessions/limiter";
 import { DEFAULT_TENANT, errorOf } from "./support/harness";
-import { environmentOf } from "./support/keys";
+import { environmentOf, issueTestKey } from "./support/keys";
 import { addPerson, login, type SignInHarness, signInHarness } from "./support/sign-in";
 
 const PASSWORD = "correct horse battery";
@@ -593,5 +593,26 @@ describe("what revokes sessions", () => {
       sql(h.context.db, "SELECT count(*) FROM sessions WHERE user_id = ? AND revoked_at IS NULL").pluck().get(alice.id),
     ).toBe(0);
     expect((await login(h, "alice@example.com", PASSWORD)).status).toBe(401);
+  });
+});
+
+describe("a session change leaves the API-key cache alone", () => {
+  test("a sign-out evicts the session, and every cached API key stays cached", async () => {
+    const h = signInHarness();
+    const alice = await addPerson(h, "alice@example.com", "correct horse battery", "Alice");
+    const key = issueTestKey(h, {}).apiKey;
+    // The change watch reads the store at most once a millisecond: let each step be seen.
+    const tick = () => Bun.sleep(3);
+    expect((await h.call("GET", "/v1/users/me", { key })).status).toBe(200);
+    await tick();
+    const before = h.context.keyCache.stats;
+    expect((await h.call("POST", "/v1/auth/logout", { bearer: alice.token })).status).toBe(204);
+    await tick();
+    expect((await h.call("GET", "/v1/users/me", { key })).status).toBe(200);
+    const after = h.context.keyCache.stats;
+    expect(after.misses).toBe(before.misses);
+    expect(after.hits).toBe(before.hits + 1);
+    // The session itself is gone at once.
+    expect((await h.call("GET", "/v1/users/me", { key: null, bearer: alice.token })).status).toBe(401);
   });
 });

@@ -10,6 +10,7 @@ import customerAddressParent from "./migrations/008_customer_address_parent.sql"
 import signIn from "./migrations/009_sign_in.sql" with { type: "text" };
 import integrationSecrets from "./migrations/010_integration_secrets.sql" with { type: "text" };
 import webhookEvents from "./migrations/011_webhook_events.sql" with { type: "text" };
+import sessionGeneration from "./migrations/012_session_generation.sql" with { type: "text" };
 
 export interface Migration {
   version: number;
@@ -34,4 +35,5 @@ export const MIGRATIONS: Migration[] = [
   migration("009_sign_in", signIn),
   migration("010_integration_secrets", integrationSecrets),
   migration("011_webhook_events", webhookEvents),
+  migration("012_session_generation", sessionGeneration),
 ];

@@ -1,41 +1,56 @@
-import { type Db, sqlPluck } from "../../db";
+import { type Db, sql } from "../../db";
 
 /** How often, at most, verification asks the store whether credentials changed elsewhere. */
 export const CHANGE_CHECK_INTERVAL_MS = 1;
 
+/** What to drop when the store says credentials changed. */
+export interface CredentialChangeHandlers {
+  /** A key, an account or a tenant changed: every cache built on them. */
+  keys(): void;
+  /** Only sessions changed (a sign-out, a password change): the session cache alone. */
+  sessions(): void;
+}
+
 /**
  * Sees credential changes made by another process on the same store, such as
  * `tollgate keys revoke` while the server runs. The server evicts what it changes itself at
- * once; what others change it learns from the store's credential generation, a counter that
- * triggers bump on every such change (migration 005). When the counter has moved, the caches
- * are dropped whole: changes from outside are rare, and refilling costs one lookup per key.
+ * once; what others change it learns from two counters that triggers bump: the credential
+ * generation for keys and accounts (migration 005), the session generation for sessions
+ * (migration 012). When one has moved, the caches built on it are dropped whole: changes from
+ * outside are rare, and refilling costs one lookup per key. A sign-out leaves the key cache be.
  *
- * Reading the counter is a read transaction (about 2.5 µs, most of it two fcntl calls), too
- * much for every request, so it is read at most once per interval: a change made elsewhere is
- * seen within a millisecond. The server's own changes bump the counter too, so they also drop
- * the caches once; that costs a refill, never a stale answer.
+ * Reading the counters is a read transaction (about 2.5 µs, most of it two fcntl calls), too
+ * much for every request, so they are read at most once per interval: a change made elsewhere
+ * is seen within a millisecond. The server's own changes bump them too, so they also drop the
+ * caches once; that costs a refill, never a stale answer.
  */
 export class CredentialChangeWatch {
-  readonly #readGeneration;
-  #seen: number;
+  readonly #readGenerations;
+  #seen: { credentials: number; sessions: number };
   #checkedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     db: Db,
-    private readonly onChange: () => void,
+    private readonly onChange: CredentialChangeHandlers,
     private readonly intervalMs = CHANGE_CHECK_INTERVAL_MS,
   ) {
-    this.#readGeneration = sqlPluck(db, "SELECT value FROM credential_generation WHERE id = 1");
-    this.#seen = this.#readGeneration.get() as number;
+    this.#readGenerations = sql(
+      db,
+      `SELECT (SELECT value FROM credential_generation WHERE id = 1) AS credentials,
+              (SELECT value FROM session_generation WHERE id = 1) AS sessions`,
+    );
+    this.#seen = this.#readGenerations.get() as { credentials: number; sessions: number };
   }
 
   /** Called before each verification. */
   check(now = performance.now()): void {
     if (now - this.#checkedAt < this.intervalMs) return;
     this.#checkedAt = now;
-    const generation = this.#readGeneration.get() as number;
-    if (generation === this.#seen) return;
-    this.#seen = generation;
-    this.onChange();
+    const generations = this.#readGenerations.get() as { credentials: number; sessions: number };
+    const { credentials, sessions } = this.#seen;
+    if (generations.credentials === credentials && generations.sessions === sessions) return;
+    this.#seen = generations;
+    if (generations.credentials !== credentials) this.onChange.keys();
+    else this.onChange.sessions();
   }
 }

@@ -66,8 +66,11 @@ export function createTwoTenantHarness(overrides: DeepPartial<Config> = {}, opti
   return createHarness(
     {
       ...overrides,
+      // Other auth settings given pass through; the keys are these two.
       auth: {
+        ...overrides.auth,
         api_key: {
+          ...overrides.auth?.api_key,
           keys: {
             [sha256Hex(DEV_KEY)]: { tenant_id: DEFAULT_TENANT, user_id: DEFAULT_TENANT, name: "dev", is_active: true },
             [sha256Hex(OTHER_TENANT_KEY)]: {

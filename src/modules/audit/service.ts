@@ -5,7 +5,17 @@ import type { Page } from "../../http/pagination";
 import type { AuditContext, AuditEntry, AuditLogQuery, AuditLogRow, AuditLogSchema } from "./model";
 
 /** Field names that must never reach an audit row, whatever a caller passes as before/after. */
-const SECRET_FIELDS = new Set(["api_key", "key", "key_hash", "password", "password_hash", "token", "secret"]);
+// `credentials`: an integration secret's values; its audit rows name them only (integrations/service.ts).
+const SECRET_FIELDS = new Set([
+  "api_key",
+  "key",
+  "key_hash",
+  "password",
+  "password_hash",
+  "token",
+  "secret",
+  "credentials",
+]);
 
 function redact(value: object | null | undefined): unknown {
   if (value === null || value === undefined) return null;

@@ -291,7 +291,10 @@ export function archiveAccount(deps: AccountDeps, principal: Principal, audit: A
       });
       retirePasswordTokensOf(db, principal.tenantId, id);
       return {
-        keyHashes: sqlPluck(db, "SELECT key_hash FROM secrets WHERE user_id = ?").all(id) as string[],
+        keyHashes: sqlPluck(db, "SELECT key_hash FROM secrets WHERE tenant_id = ? AND user_id = ?").all(
+          principal.tenantId,
+          id,
+        ) as string[],
         sessionHashes: revokeSessionsOf(db, principal.tenantId, id),
       };
     })

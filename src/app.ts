@@ -123,10 +123,13 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
   // on this thread: an automatic checkpoint runs in whichever connection commits past the
   // threshold, and here it would stall every request for as long as it copies.
   if (!db.memory) db.pragma("wal_autocheckpoint = 0");
+  // After migrate: the -wal and -shm it is to watch exist by then.
+  const storeHealth = new StoreHealth(db.memory ? null : db.name);
   const events = new EventWriter(
     db,
     logger,
-    db.memory ? null : { storePath: db.name, entry: WRITER_THREAD_ENTRY, durability: config.events.durability },
+    storeHealth,
+    db.memory ? null : { entry: WRITER_THREAD_ENTRY, durability: config.events.durability },
   );
   const eventReads = new EventReaders(
     db,
@@ -141,8 +144,7 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
   const context: AppContext = {
     config,
     db,
-    // After migrate: the -wal and -shm it is to watch exist by then.
-    storeHealth: new StoreHealth(db.memory ? null : db.name),
+    storeHealth,
     logger,
     keyCache,
     sessionCache,

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { createTollgate } from "../src/app";
 import { DEFAULT_CONFIG } from "../src/config";
 import { cachedStatementCount, openDatabase, STATEMENT_CACHE_SIZE } from "../src/db";
+import { StoreHealth } from "../src/db/health";
 import { createLogger } from "../src/http/logging";
 import { ApiError } from "../src/http/errors";
 import { MAX_FILTER_VALUES, MAX_PROPERTY_FILTERS, MAX_USAGE_WINDOWS } from "../src/modules/events/model";
@@ -466,8 +467,7 @@ describe("when the event writer thread dies (issue 14)", () => {
     const logger = createLogger("error", { sink: (line) => errors.push(JSON.parse(line)) });
     const scope = scopeKeyFor(db, { tenantId: DEFAULT_TENANT, environmentId: environmentOf(h, "development").id });
     db.pragma("wal_autocheckpoint = 0");
-    const writer = new EventWriter(db, logger, {
-      storePath: db.name,
+    const writer = new EventWriter(db, logger, new StoreHealth(db.name), {
       entry: new URL("./support/failing-writer-thread.ts", import.meta.url),
       durability: "fsync",
     });

@@ -52,7 +52,8 @@ export function storeFailureOf(error: unknown): StoreFailure | null {
   return null;
 }
 
-interface FileIdentity {
+/** A store file as it was opened: its path, and the device and inode it was found at. */
+export interface FileIdentity {
   path: string;
   dev: bigint;
   ino: bigint;
@@ -69,6 +70,25 @@ export interface StoreHealthOptions {
   statfs?: (path: string) => FsStats;
   /** Date.now unless given. */
   now?: () => number;
+  /**
+   * The files to watch, as another StoreHealth found them (`files`): the event writer's thread
+   * checks the very files the server opened, not whatever is at their paths when it starts.
+   */
+  files?: readonly FileIdentity[];
+}
+
+/**
+ * The store's files as they are now. The -wal and -shm exist once a WAL connection has read the
+ * store (migrate did); the server's own connection keeps them until it closes, so they must not
+ * vanish either.
+ */
+function opened(path: string): FileIdentity[] {
+  const files: FileIdentity[] = [];
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    const stat = statSync(file, { bigint: true, throwIfNoEntry: false });
+    if (stat) files.push({ path: file, dev: stat.dev, ino: stat.ino });
+  }
+  return files;
 }
 
 /**
@@ -77,8 +97,10 @@ export interface StoreHealthOptions {
  * unlinked files without an error, and every one of those writes is gone at the next start. So
  * this remembers which files were opened (device and inode) and looks at the paths again:
  *
- * - `fileProblem()`: the database file and its -wal/-shm are still the ones opened. A few stat
- *   calls, cheap enough for every write request.
+ * - `fileProblem()`: the database file and its -wal/-shm are still the ones opened: three stat
+ *   calls. Every write request makes them, except event ingestion: the event writer makes them
+ *   once per batch, right before its commit (commit.ts), since per request they were a sixth of
+ *   the request thread's time under load.
  * - `check()`: that, plus the folder and file writable, the disk not full (under
  *   DISK_FULL_BYTES free), and no write failed recently: a failure SQLite reported
  *   (`recordFailure`) counts until a write succeeds or FAILURE_HOLD_MS pass without another,
@@ -90,7 +112,7 @@ export class StoreHealth {
   static readonly FAILURE_HOLD_MS = 60_000;
 
   readonly #path: string | null;
-  readonly #files: FileIdentity[] = [];
+  readonly #files: FileIdentity[];
   readonly #statfs: (path: string) => FsStats;
   readonly #now: () => number;
   #failure: (StoreFailure & { at: number }) | null = null;
@@ -99,13 +121,12 @@ export class StoreHealth {
     this.#path = path === null ? null : resolve(path);
     this.#statfs = options.statfs ?? statfsSync;
     this.#now = options.now ?? Date.now;
-    if (this.#path === null) return;
-    // The -wal and -shm exist once a WAL connection has read the store (migrate did); the
-    // server's own connection keeps them until it closes, so they must not vanish either.
-    for (const file of [this.#path, `${this.#path}-wal`, `${this.#path}-shm`]) {
-      const stat = statSync(file, { bigint: true, throwIfNoEntry: false });
-      if (stat) this.#files.push({ path: file, dev: stat.dev, ino: stat.ino });
-    }
+    this.#files = options.files ? [...options.files] : this.#path === null ? [] : opened(this.#path);
+  }
+
+  /** The files watched, as they were opened; for another StoreHealth to watch the same. */
+  get files(): readonly FileIdentity[] {
+    return this.#files;
   }
 
   /** The database path this watches (absolute), or null for an in-memory store. */
@@ -117,8 +138,8 @@ export class StoreHealth {
   fileProblem(): StoreStatus {
     for (const file of this.#files) {
       const stat = statSync(file.path, { bigint: true, throwIfNoEntry: false });
-      const name = basename(file.path);
       if (!stat) {
+        const name = basename(file.path);
         return {
           ok: false,
           problem: "store_missing",
@@ -126,6 +147,7 @@ export class StoreHealth {
         };
       }
       if (stat.dev !== file.dev || stat.ino !== file.ino) {
+        const name = basename(file.path);
         return {
           ok: false,
           problem: "store_replaced",

@@ -15,6 +15,13 @@ export interface Mutation {
 
 export const MUTATIONS: Mutation[] = [
   {
+    name: "the event writer commits without looking at the store's files",
+    file: "src/modules/events/commit.ts",
+    find: "  const stored = files.ok ? commitBatch(db, rows) : unavailable(files, rows.length);",
+    replace: "  const stored = commitBatch(db, rows);",
+    tests: ["test/hardening-store.test.ts"],
+  },
+  {
     name: "the event writer thread answers 'written' without inserting",
     file: "src/modules/events/writer-thread.ts",
     find: "outcome: commitUnits(db as Db, fromWire(message.batch)),",

@@ -1,13 +1,15 @@
 // The event writer's thread: its own connection to the store, committing batches the main
 // thread sends, so the main thread keeps serving requests while a commit waits for the disk.
 import { type Db, openDatabase } from "../../db";
+import { type FileIdentity, StoreHealth } from "../../db/health";
 import { type BatchOutcome, commitUnits, fromWire, type WireBatch } from "./commit";
 
 /** `process`: commits reach SQLite's write-ahead log without an fsync (synchronous=NORMAL). */
 export type Durability = "fsync" | "process";
 
 export type WriterRequest =
-  | { type: "open"; path: string; durability: Durability }
+  /** `files`: the store's files as the server opened them, looked at before each commit. */
+  | { type: "open"; path: string; durability: Durability; files: readonly FileIdentity[] }
   | { type: "write"; id: number; batch: WireBatch }
   | { type: "close" };
 export type WriterReply = { type: "written"; id: number; outcome: BatchOutcome } | { type: "closed" };
@@ -29,6 +31,7 @@ const CACHE_KIB = 64 * 1024;
 const IDLE_CHECKPOINT_MS = 5_000;
 
 let db: Db | undefined;
+let health: StoreHealth | undefined;
 let checkpoints: ReturnType<typeof setInterval> | undefined;
 
 self.onmessage = (event: MessageEvent<WriterRequest>) => {
@@ -36,6 +39,7 @@ self.onmessage = (event: MessageEvent<WriterRequest>) => {
   switch (message.type) {
     case "open":
       db = openDatabase(message.path);
+      health = new StoreHealth(message.path, { files: message.files });
       // This connection writes only events; every other write keeps synchronous=FULL.
       if (message.durability === "process") db.pragma("synchronous = NORMAL");
       db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
@@ -46,7 +50,7 @@ self.onmessage = (event: MessageEvent<WriterRequest>) => {
       postMessage({
         type: "written",
         id: message.id,
-        outcome: commitUnits(db as Db, fromWire(message.batch)),
+        outcome: commitUnits(db as Db, fromWire(message.batch), () => (health as StoreHealth).fileProblem()),
       } satisfies WriterReply);
       return;
     case "close":

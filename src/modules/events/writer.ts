@@ -1,4 +1,5 @@
 import type { Db } from "../../db";
+import type { StoreHealth } from "../../db/health";
 import type { Logger } from "../../http/logging";
 import { type BatchOutcome, type BulkBody, commitUnits, toWire, type Unit } from "./commit";
 import { MAX_BULK_EVENTS, type EventRow } from "./model";
@@ -47,12 +48,17 @@ export class EventWriter {
   #idle: (() => void) | null = null;
   #scheduled = false;
 
+  /**
+   * `health` watches the store's files; ingestion routes leave that check to the commit (commit.ts),
+   * here or on the thread, which watches the same files.
+   */
   constructor(
     private readonly db: Db,
     private readonly logger: Logger,
-    thread: { storePath: string; entry: URL; durability: Durability } | null,
+    private readonly health: StoreHealth,
+    thread: { entry: URL; durability: Durability } | null,
   ) {
-    if (thread !== null) this.#startThread(thread);
+    if (thread !== null && health.path !== null) this.#startThread({ ...thread, storePath: health.path });
   }
 
   /** Stores one request's events, all or none; settles once they are committed. */
@@ -95,7 +101,7 @@ export class EventWriter {
       if (inFlight) this.#rejectAll(inFlight.batch, new Error(event.message));
       this.#pump();
     };
-    thread.postMessage({ type: "open", path: storePath, durability } satisfies WriterRequest);
+    thread.postMessage({ type: "open", path: storePath, durability, files: this.health.files } satisfies WriterRequest);
     this.#thread = thread;
   }
 
@@ -120,7 +126,10 @@ export class EventWriter {
       this.#thread.postMessage({ type: "write", id, batch: toWire(units) } satisfies WriterRequest);
       return;
     }
-    this.#finish(id, commitUnits(this.db, units));
+    this.#finish(
+      id,
+      commitUnits(this.db, units, () => this.health.fileProblem()),
+    );
   }
 
   #onReply(reply: WriterReply): void {

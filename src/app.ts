@@ -172,7 +172,7 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
     migrationsApplied,
     async close() {
       failures.close();
-      eventReads.close();
+      await eventReads.close();
       await events.close();
       lastUsed.close();
       db.close();

@@ -6,9 +6,10 @@ import { type EventRead, runEventRead } from "./reads";
 import { type WireError, toWireError } from "./thread-error";
 
 export type ReaderRequest =
-  { type: "open"; path: string } | { type: "read"; id: number; read: EventRead; budgetMs: number };
+  { type: "open"; path: string } | { type: "read"; id: number; read: EventRead; budgetMs: number } | { type: "close" };
 export type ReaderReply =
   | { type: "done"; id: number; result: unknown }
+  | { type: "closed" }
   | {
       type: "failed";
       id: number;
@@ -24,6 +25,11 @@ self.onmessage = (event: MessageEvent<ReaderRequest>) => {
   if (message.type === "open") {
     db = openDatabase(message.path);
     db.pragma("query_only = ON");
+    return;
+  }
+  if (message.type === "close") {
+    db?.close();
+    postMessage({ type: "closed" } satisfies ReaderReply);
     return;
   }
   try {

@@ -107,6 +107,7 @@ export class EventReaders {
     const thread: ReaderThread = { worker: new Worker(entry.href), pending: new Map() };
     thread.worker.onmessage = (event: MessageEvent<ReaderReply>) => {
       const reply = event.data;
+      if (reply.type === "closed") return;
       const pending = thread.pending.get(reply.id);
       if (!pending) return;
       thread.pending.delete(reply.id);
@@ -123,12 +124,29 @@ export class EventReaders {
     this.#threads.push(thread);
   }
 
-  /** Stops the threads; a read still running is refused rather than left waiting forever. */
-  close(): void {
-    for (const thread of this.#threads) {
-      thread.worker.terminate();
-      for (const pending of thread.pending.values()) pending.reject(new Error("event readers are closed"));
-    }
+  /**
+   * Stops the threads; a read still running is refused rather than left waiting forever. Each
+   * thread is asked to close and terminated once it has answered, never before: terminating a
+   * thread while it still loads better-sqlite3's native module (its first open) crashes the whole
+   * process in Bun 1.4 (NAPI FATAL ERROR … Crashed while loading native module), which a server
+   * stopped right after its start, or a test's short-lived app, would hit now and then.
+   */
+  async close(): Promise<void> {
+    const threads = this.#threads;
     this.#threads = [];
+    await Promise.all(
+      threads.map(async (thread) => {
+        for (const pending of thread.pending.values()) pending.reject(new Error("event readers are closed"));
+        thread.pending.clear();
+        await new Promise<void>((resolve) => {
+          thread.worker.onmessage = (event: MessageEvent<ReaderReply>) => {
+            if (event.data.type === "closed") resolve();
+          };
+          thread.worker.onerror = () => resolve();
+          thread.worker.postMessage({ type: "close" } satisfies ReaderRequest);
+        });
+        thread.worker.terminate();
+      }),
+    );
   }
 }

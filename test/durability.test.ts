@@ -22,40 +22,62 @@ async function allEventIds(baseUrl: string): Promise<Set<string>> {
   }
 }
 
+type Post = (path: string, body: unknown) => Promise<Response>;
+
+/**
+ * Starts a server, lets CLIENTS clients ingest through `send` (which posts one request and
+ * returns the event ids it carried) until `atLeast` events are acknowledged, kills the server
+ * with SIGKILL mid-stream, requests in flight, and starts a new one on the same store. A server
+ * that fails early fails the test with what it printed, not by hanging to the timeout.
+ */
+async function killedMidStream(
+  send: (post: Post, client: number, i: number) => Promise<{ ids: string[]; res: Response }>,
+  atLeast: number,
+  env: Record<string, string> = {},
+) {
+  const first = await startServer({ env });
+  const acknowledged = new Set<string>();
+  let killed = false;
+  const post: Post = (path, body) =>
+    fetch(`${first.baseUrl}${path}`, {
+      method: "POST",
+      headers: { "X-API-Key": DEV_KEY, "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  const clients = Array.from({ length: CLIENTS }, async (_, client) => {
+    for (let i = 0; !killed && i < 100_000; i++) {
+      try {
+        const { ids, res } = await send(post, client, i);
+        if (res.status === 202) for (const id of ids) acknowledged.add(id);
+      } catch {
+        return; // the connection died with the server
+      }
+    }
+  });
+  const deadline = Date.now() + 20_000;
+  while (acknowledged.size < atLeast) {
+    if (Date.now() > deadline)
+      throw new Error(`only ${acknowledged.size} events acknowledged:\n${first.lines.join("\n")}`);
+    await Bun.sleep(10);
+  }
+  first.proc.kill("SIGKILL");
+  killed = true;
+  await first.proc.exited;
+  await Promise.all(clients);
+  return { acknowledged, second: await startServer({ dir: first.dir, env }) };
+}
+
 describe("durability", () => {
   test("every event answered 202 is there after SIGKILL and a restart on the same store", async () => {
-    const first = await startServer();
-    const acknowledged = new Set<string>();
-    let killed = false;
-    const clients = Array.from({ length: CLIENTS }, async (_, client) => {
-      for (let i = 0; !killed && i < 100_000; i++) {
-        const eventId = `client${client}-${i}`;
-        try {
-          const res = await fetch(`${first.baseUrl}/v1/events`, {
-            method: "POST",
-            headers: { "X-API-Key": DEV_KEY, "Content-Type": "application/json" },
-            body: JSON.stringify({ event_id: eventId, event_name: "api_call", external_customer_id: `cus_${client}` }),
-          });
-          if (res.status === 202) acknowledged.add(eventId);
-        } catch {
-          return; // the connection died with the server
-        }
-      }
-    });
-    // Let the clients get going, then kill the server mid-stream, requests in flight. A server
-    // that fails early fails the test with what it printed, not by hanging to the timeout.
-    const deadline = Date.now() + 20_000;
-    while (acknowledged.size < 500) {
-      if (Date.now() > deadline)
-        throw new Error(`only ${acknowledged.size} events acknowledged:\n${first.lines.join("\n")}`);
-      await Bun.sleep(10);
-    }
-    first.proc.kill("SIGKILL");
-    killed = true;
-    await first.proc.exited;
-    await Promise.all(clients);
-
-    const second = await startServer({ dir: first.dir });
+    const { acknowledged, second } = await killedMidStream(async (post, client, i) => {
+      const eventId = `client${client}-${i}`;
+      const res = await post("/v1/events", {
+        event_id: eventId,
+        event_name: "api_call",
+        external_customer_id: `cus_${client}`,
+      });
+      return { ids: [eventId], res };
+    }, 500);
     try {
       const stored = await allEventIds(second.baseUrl);
       const lost = [...acknowledged].filter((id) => !stored.has(id));
@@ -71,18 +93,8 @@ describe("durability with events.durability: process, bulk requests among single
   // synchronous=NORMAL: a commit reaches SQLite's write-ahead log without an fsync. That survives
   // the process being killed (what this test does), not a power loss (which it cannot).
   test("every event of every request answered 202 is there after SIGKILL and a restart", async () => {
-    const env = { TOLLGATE_EVENTS_DURABILITY: "process" };
-    const first = await startServer({ env });
-    const acknowledged = new Set<string>();
-    let killed = false;
-    const post = (path: string, body: unknown) =>
-      fetch(`${first.baseUrl}${path}`, {
-        method: "POST",
-        headers: { "X-API-Key": DEV_KEY, "Content-Type": "application/json" },
-        body: JSON.stringify(body),
-      });
-    const clients = Array.from({ length: CLIENTS }, async (_, client) => {
-      for (let i = 0; !killed && i < 100_000; i++) {
+    const { acknowledged, second } = await killedMidStream(
+      async (post, client, i) => {
         const ids =
           client % 2 === 0 ? [`c${client}-${i}`] : Array.from({ length: 10 }, (_, k) => `c${client}-${i}-${k}`);
         const event = (event_id: string) => ({
@@ -90,29 +102,15 @@ describe("durability with events.durability: process, bulk requests among single
           event_name: "api_call",
           external_customer_id: `cus_${client}`,
         });
-        try {
-          const res =
-            ids.length === 1
-              ? await post("/v1/events", event(ids[0] as string))
-              : await post("/v1/events/bulk", { events: ids.map(event) });
-          if (res.status === 202) for (const id of ids) acknowledged.add(id);
-        } catch {
-          return; // the connection died with the server
-        }
-      }
-    });
-    const deadline = Date.now() + 20_000;
-    while (acknowledged.size < 2000) {
-      if (Date.now() > deadline)
-        throw new Error(`only ${acknowledged.size} events acknowledged:\n${first.lines.join("\n")}`);
-      await Bun.sleep(10);
-    }
-    first.proc.kill("SIGKILL");
-    killed = true;
-    await first.proc.exited;
-    await Promise.all(clients);
-
-    const second = await startServer({ dir: first.dir, env });
+        const res =
+          ids.length === 1
+            ? await post("/v1/events", event(ids[0] as string))
+            : await post("/v1/events/bulk", { events: ids.map(event) });
+        return { ids, res };
+      },
+      2000,
+      { TOLLGATE_EVENTS_DURABILITY: "process" },
+    );
     try {
       const stored = await allEventIds(second.baseUrl);
       expect([...acknowledged].filter((id) => !stored.has(id))).toEqual([]);

@@ -53,7 +53,7 @@ export function authPlugin({
   const guard = (access: Exclude<Access, { kind: "public" }>) => {
     // Per declaration: the check runs at `parse` or `transform`, whichever comes first, once;
     // a route that declared two accesses has each checked, each under its own symbol.
-    const PRINCIPAL = Symbol(`principal (${describeAccess(access)[ACCESS_DETAIL_KEY]})`);
+    const PRINCIPAL = Symbol("principal");
     const check = ({ request }: { request: Request }) => {
       if ((request as Checked<Principal>)[PRINCIPAL] !== undefined) return;
       const principal = authenticator.authorize(request, access);

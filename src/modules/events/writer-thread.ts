@@ -17,11 +17,14 @@ export type WriterReply = { type: "written"; id: number; outcome: BatchOutcome }
 declare const self: Worker;
 
 /**
- * WAL pages before this connection folds them back into the database file. Each commit of
- * events dirties about one index leaf per customer in it; the fewer checkpoints, the more of
- * those rewrites of the same page a checkpoint copies once. 40 MiB of WAL at most, about.
+ * WAL pages before this connection folds them back into the database file: about 160 MiB, which
+ * is also the most a restart after a crash reads back. Each commit of events dirties about one
+ * index leaf per customer in it, and a checkpoint writes each page once however many commits
+ * rewrote it; the writer spends most of a checkpoint waiting for those scattered writes to reach
+ * the disk. With bulk ingestion on a store of 1M events, 40,000 pages gave 20–25% more events/s
+ * than 10,000 (same run, alternating); 100,000 about 8% more again, for 2.5 times the log.
  */
-const AUTOCHECKPOINT_PAGES = 10_000;
+const AUTOCHECKPOINT_PAGES = 40_000;
 /** A page cache that holds every customer's newest index leaves between commits. */
 const CACHE_KIB = 64 * 1024;
 /**

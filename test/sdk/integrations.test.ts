@@ -121,16 +121,18 @@ describe("the SDK's webhooks group", () => {
   });
 
   test("providers without a signature scheme in Tollgate are Route not found", async () => {
+    // One call at a time: started together, a refusal that settles before the loop awaits it
+    // is reported by Bun as unhandled, and the test fails on timing alone.
     const calls = [
-      dev.webhooks.handleRazorpayWebhook(TENANT, "env", "sig"),
-      dev.webhooks.handleHubspotWebhook(TENANT, "env", "sig"),
-      dev.webhooks.handleChargebeeWebhook(TENANT, "env"),
-      dev.webhooks.handleQuickbooksWebhook(TENANT, "env", "sig"),
-      dev.webhooks.handleNomodWebhook(TENANT, "env"),
-      dev.webhooks.handleMoyasarWebhook(TENANT, "env", "sig"),
+      () => dev.webhooks.handleRazorpayWebhook(TENANT, "env", "sig"),
+      () => dev.webhooks.handleHubspotWebhook(TENANT, "env", "sig"),
+      () => dev.webhooks.handleChargebeeWebhook(TENANT, "env"),
+      () => dev.webhooks.handleQuickbooksWebhook(TENANT, "env", "sig"),
+      () => dev.webhooks.handleNomodWebhook(TENANT, "env"),
+      () => dev.webhooks.handleMoyasarWebhook(TENANT, "env", "sig"),
     ];
     for (const call of calls) {
-      const refused = await failure(call);
+      const refused = await failure(call());
       expect(refused.statusCode).toBe(404);
       expect(JSON.parse(refused.body).error.message).toBe("Route not found");
     }

@@ -20,3 +20,34 @@ export function syntheticEvents(first: number, count: number, now = Date.now()):
     };
   });
 }
+
+/**
+ * A wrk script's request(): bulk bodies of the next 1,000 events of syntheticEvents, event by
+ * event the same JSON, so an HTTP benchmark can send new events in every request as the
+ * in-process baseline inserts them. init(args): the first event's number, and `now` in ms.
+ */
+export const SYNTHETIC_BULK_LUA = `
+local names = { ${EVENT_NAMES.map((name) => `"${name}"`).join(", ")} }
+local SPAN = 30 * ${DAY_MS}
+local nextEvent, now
+function init(args)
+  nextEvent = tonumber(args[1])
+  now = tonumber(args[2])
+end
+local function iso(ms)
+  local s = math.floor(ms / 1000)
+  return os.date("!%Y-%m-%dT%H:%M:%S", s) .. string.format(".%03dZ", ms - s * 1000)
+end
+request = function()
+  local parts = {}
+  for k = 0, 999 do
+    local i = nextEvent + k
+    parts[k + 1] = string.format(
+      '{"event_name":"%s","external_customer_id":"cus_%d","timestamp":"%s","source":"bench","properties":{"tokens":%d,"region":"%s"}}',
+      names[i % ${EVENT_NAMES.length} + 1], i % ${CUSTOMERS}, iso(now - ((i % SPAN) * 7919) % SPAN), i % 100,
+      i % 2 == 0 and "us" or "eu")
+  end
+  nextEvent = nextEvent + 1000
+  return wrk.format(nil, nil, nil, '{"events":[' .. table.concat(parts, ",") .. ']}')
+end
+`;

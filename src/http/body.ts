@@ -15,19 +15,27 @@ export const MAX_BODY_DEPTH = 32;
  * thread (events/bulk.ts): a body of 1,000 events costs milliseconds that every other request
  * would otherwise wait for.
  */
-const BODY_RULES: Record<string, { limit: number; bytes?: true }> = {
+interface BodyRule {
+  limit: number;
+  bytes?: true;
+}
+const BODY_RULES: Record<string, BodyRule> = {
   "/v1/events/bulk": { limit: BULK_BODY_LIMIT, bytes: true },
 };
+const DEFAULT_RULE: BodyRule = { limit: DEFAULT_BODY_LIMIT };
+
+function ruleFor(pathname: string): BodyRule {
+  return BODY_RULES[pathname] ?? DEFAULT_RULE;
+}
 
 export function bodyLimitFor(pathname: string): number {
-  return BODY_RULES[pathname]?.limit ?? DEFAULT_BODY_LIMIT;
+  return ruleFor(pathname).limit;
 }
 
 /** The parse hook every route that takes a body uses, after its access check (see the auth macros). */
 export function requestBodyParser({ request }: { request: Request }): Promise<unknown> {
-  const rule = BODY_RULES[new URL(request.url).pathname];
-  const limit = rule?.limit ?? DEFAULT_BODY_LIMIT;
-  return rule?.bytes ? readBody(request, limit) : parseJsonBody(request, limit);
+  const { limit, bytes } = ruleFor(new URL(request.url).pathname);
+  return bytes ? readBody(request, limit) : parseJsonBody(request, limit);
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });

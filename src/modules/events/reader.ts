@@ -9,6 +9,7 @@ import type { Scope } from "./scopes";
 import type { DayCount, UsageCount, UsageWindow } from "./counts";
 import type { UsageQuery, UsageResult } from "./usage";
 import { fromWireError } from "./thread-error";
+import { stopThread } from "./thread-stop";
 
 /**
  * Reads one tenant may have running or waiting at once. Each read may take up to its budget,
@@ -124,28 +125,15 @@ export class EventReaders {
     this.#threads.push(thread);
   }
 
-  /**
-   * Stops the threads; a read still running is refused rather than left waiting forever. Each
-   * thread is asked to close and terminated once it has answered, never before: terminating a
-   * thread while it still loads better-sqlite3's native module (its first open) crashes the whole
-   * process in Bun 1.4 (NAPI FATAL ERROR … Crashed while loading native module), which a server
-   * stopped right after its start, or a test's short-lived app, would hit now and then.
-   */
+  /** Stops the threads (stopThread); a read still running is refused rather than left waiting forever. */
   async close(): Promise<void> {
     const threads = this.#threads;
     this.#threads = [];
     await Promise.all(
-      threads.map(async (thread) => {
+      threads.map((thread) => {
         for (const pending of thread.pending.values()) pending.reject(new Error("event readers are closed"));
         thread.pending.clear();
-        await new Promise<void>((resolve) => {
-          thread.worker.onmessage = (event: MessageEvent<ReaderReply>) => {
-            if (event.data.type === "closed") resolve();
-          };
-          thread.worker.onerror = () => resolve();
-          thread.worker.postMessage({ type: "close" } satisfies ReaderRequest);
-        });
-        thread.worker.terminate();
+        return stopThread(thread.worker);
       }),
     );
   }

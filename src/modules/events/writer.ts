@@ -4,6 +4,7 @@ import type { Logger } from "../../http/logging";
 import { type BatchOutcome, type BulkBody, commitUnits, toWire, type Unit } from "./commit";
 import { MAX_BULK_EVENTS, type EventRow } from "./model";
 import { fromWireError } from "./thread-error";
+import { stopThread } from "./thread-stop";
 import type { Durability, WriterReply, WriterRequest } from "./writer-thread";
 
 /** One request's events: stored together or not at all. */
@@ -175,13 +176,7 @@ export class EventWriter {
       const thread = this.#thread;
       if (!thread) return;
       this.#thread = null;
-      await new Promise<void>((resolve) => {
-        thread.onmessage = (event: MessageEvent<WriterReply>) => {
-          if (event.data.type === "closed") resolve();
-        };
-        thread.postMessage({ type: "close" } satisfies WriterRequest);
-      });
-      thread.terminate();
+      await stopThread(thread);
     })();
     return this.#closed;
   }

@@ -42,9 +42,8 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * Every request body is JSON, whatever Content-Type says (curl's `-d` sends form encoding by
- * default). Refused before anything walks it: a body over the size limit (checked on the
- * declared length before reading, and while streaming one that declares none, so it is never
- * held in memory), bytes that are not UTF-8, nesting deeper than MAX_BODY_DEPTH, and strings
+ * default). Refused before anything walks it: a body over the size limit (readBody: never
+ * held in memory past it), bytes that are not UTF-8, nesting deeper than MAX_BODY_DEPTH, and strings
  * that are not well-formed Unicode. Replacing bad bytes or lone surrogates with U+FFFD would
  * make different values equal: two distinct event_ids would collide and one event be dropped.
  */
@@ -127,15 +126,15 @@ function malformedStringAt(value: unknown, path: string): string | undefined {
 }
 
 /**
- * The body's bytes as received, refused with a 413 past `limit`: on the declared length before
- * reading, and while streaming one that declares none, so it is never held in memory.
+ * The body's bytes as received, refused with a 413 past `limit`. A declared length over the
+ * limit is refused before reading; then the body is counted as it streams, whatever it declared:
+ * a chunked body declares nothing, and a Content-Length beside `Transfer-Encoding: chunked` (or
+ * one a transport does not enforce) is a claim, not a bound. So no body is ever held in memory
+ * past its limit.
  */
 export async function readBody(request: Request, limit: number): Promise<Uint8Array> {
   const declared = request.headers.get("content-length");
-  if (declared !== null) {
-    if (Number(declared) > limit) throw payloadTooLarge(limit);
-    return new Uint8Array(await request.arrayBuffer());
-  }
+  if (declared !== null && Number(declared) > limit) throw payloadTooLarge(limit);
   if (!request.body) return new Uint8Array(0);
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -150,5 +149,5 @@ export async function readBody(request: Request, limit: number): Promise<Uint8Ar
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks);
+  return chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks);
 }

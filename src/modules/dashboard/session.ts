@@ -2,7 +2,8 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import { Elysia } from "elysia";
 import type { AppContext } from "../../context";
 import { notePrincipal } from "../../http";
-import { ApiError, payloadTooLarge } from "../../http/errors";
+import { readBody } from "../../http/body";
+import { ApiError } from "../../http/errors";
 import { ACCESS_DETAIL_KEY } from "../auth";
 import { AccessOutcome, type Principal } from "../auth/model";
 import type { Permission } from "../rbac/model";
@@ -16,7 +17,7 @@ export const ENVIRONMENT_COOKIE = "tollgate_env";
 /** The hidden field every dashboard form carries. */
 export const CSRF_FIELD = "csrf";
 /** A form is a few fields; anything bigger is not one of ours. */
-const FORM_LIMIT = 64 * 1024;
+export const FORM_LIMIT = 64 * 1024;
 
 export function cookiesOf(request: Request): Map<string, string> {
   const cookies = new Map<string, string>();
@@ -74,14 +75,17 @@ export function fromOwnOrigin(request: Request): boolean {
   return origin !== null && (origin === ownOrigin(request) || origin === new URL(request.url).origin);
 }
 
-/** A dashboard form's fields (URL-encoded); repeated fields (checkboxes) keep every value. */
+/**
+ * A dashboard form's fields (URL-encoded); repeated fields (checkboxes) keep every value. A form
+ * sent from another site is not read at all (its declaration refuses it next, on the Origin
+ * alone); one of ours is read up to FORM_LIMIT and refused with a 413 past it.
+ */
 export async function readForm(request: Request): Promise<URLSearchParams> {
-  const declared = request.headers.get("content-length");
-  if (declared !== null && Number(declared) > FORM_LIMIT) throw payloadTooLarge(FORM_LIMIT);
-  const text = await request.text();
-  if (text.length > FORM_LIMIT) throw payloadTooLarge(FORM_LIMIT);
-  return new URLSearchParams(text);
+  if (!fromOwnOrigin(request)) return new URLSearchParams();
+  return new URLSearchParams(formText.decode(await readBody(request, FORM_LIMIT)));
 }
+
+const formText = new TextDecoder("utf-8");
 
 /** What a handler is given of the listening server (for the client address in audit rows). */
 export interface Server {

@@ -1,5 +1,5 @@
-import { closeSync, mkdirSync, openSync, readSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { closeSync, mkdirSync, openSync, readSync, realpathSync, statSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { MEMORY_DATABASE } from ".";
 
@@ -13,6 +13,15 @@ export class StoreLockedError extends Error {
     const holder = holderPid === null ? "another Tollgate process" : `another Tollgate process (PID ${holderPid})`;
     super(
       `the database ${resolve(databasePath)} is in use by ${holder}; one server per database, so stop that one first`,
+    );
+  }
+}
+
+/** The database file has more than one name: each would get its own write-ahead log. */
+export class StoreLinkedError extends Error {
+  constructor(databasePath: string, names: number) {
+    super(
+      `the database ${resolve(databasePath)} has ${names} names on disk (hard links); SQLite keeps a write-ahead log per name, so two names would corrupt it. Remove every other name (find / -samefile ${resolve(databasePath)}), then start again`,
     );
   }
 }
@@ -33,11 +42,19 @@ const USER_VERSION_OFFSET = 60;
  * lock can never keep a server from starting. The holder writes its PID into the file's
  * user_version header field; the OS lock covers only bytes far past the header, so a second
  * process can still read the PID for its message.
+ *
+ * The lock belongs to the database, not to how its path is spelled: it sits beside the file's
+ * real path (symlinks resolved, as SQLite resolves them for its own -wal and -shm), and a file
+ * with a second name (a hard link, which no path resolution can see) is refused outright,
+ * running server or not, because SQLite would give each name a log of its own.
  */
 export function lockStore(databasePath: string): StoreLock {
   if (databasePath === MEMORY_DATABASE) return { release() {} };
-  const path = `${databasePath}.lock`;
-  mkdirSync(dirname(path), { recursive: true });
+  mkdirSync(dirname(databasePath), { recursive: true });
+  const real = realPathOf(databasePath);
+  const names = linkCount(real);
+  if (names > 1) throw new StoreLinkedError(databasePath, names);
+  const path = `${real}.lock`;
   // timeout 0: a held lock is an answer, not something to wait for.
   const db = new Database(path, { timeout: 0 });
   try {
@@ -47,11 +64,29 @@ export function lockStore(databasePath: string): StoreLock {
   } catch (error) {
     db.close();
     if ((error as { code?: string }).code === "SQLITE_BUSY") {
-      throw new StoreLockedError(databasePath, holderOf(path));
+      throw new StoreLockedError(real, holderOf(path));
     }
     throw error;
   }
   return { release: () => db.close() };
+}
+
+/** The file's path with every symlink resolved; for a file not created yet, its folder's. */
+function realPathOf(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return join(realpathSync(dirname(path)), basename(path));
+  }
+}
+
+/** How many names the file has (1 for a file not created yet). */
+function linkCount(path: string): number {
+  try {
+    return statSync(path).nlink;
+  } catch {
+    return 1;
+  }
 }
 
 function holderOf(lockPath: string): number | null {

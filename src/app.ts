@@ -5,6 +5,7 @@ import { type Db, migrate, openDatabase } from "./db";
 import { StoreHealth } from "./db/health";
 import type { Migration } from "./db/migrations";
 import { httpPlugin } from "./http";
+import { hostPolicy } from "./http/hosts";
 import { Metrics } from "./http/metrics";
 import { offlineDocsUi, openApiPlugin } from "./http/openapi-doc";
 import { createLogger, type Logger } from "./http/logging";
@@ -186,7 +187,7 @@ function buildApp(context: AppContext) {
     new Elysia({ normalize: false })
       // Before the http plugin: its error hook must see a store failure before that one answers it.
       .use(storeGuard(context))
-      .use(httpPlugin(context.logger, context.metrics))
+      .use(httpPlugin(context.logger, context.metrics, hostPolicy(context.config.server)))
       .use(healthController(context))
       .use(metricsController(context))
       .use(rbacController(context))

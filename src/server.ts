@@ -6,6 +6,7 @@ import { type Config, DEV_KEY_HASH } from "./config";
 import { MEMORY_DATABASE } from "./db";
 import { lockStore } from "./db/lock";
 import type { Migration } from "./db/migrations";
+import { isLoopback } from "./http/hosts";
 import type { Logger } from "./http/logging";
 import { issueSetupLink, type SetupLink } from "./modules/sign-in/setup";
 import { listeningBaseUrl, publicBaseUrl } from "./http/urls";
@@ -13,8 +14,6 @@ import { VERSION } from "./version";
 
 /** Bun's own ceiling; the real limits (1 MiB, 32 MiB for bulk) are enforced with the error envelope. */
 const TRANSPORT_BODY_CEILING = 1024 ** 3;
-
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
 /** The documented Flexprice development key. Public: it is printed so a newcomer can try the API. */
 const DEV_KEY_FOR_GUIDE = "0cc505d7b917e0b1f25ccbea029dd43f4002edfea46b7f941f281911246768fe";
@@ -91,7 +90,7 @@ export async function serve(config: Config, logger: Logger, print: (text: string
 
   const devKey = config.auth.api_key.keys[DEV_KEY_HASH];
   const devKeyActive = devKey?.is_active === true;
-  const devKeyExposed = devKeyActive && !LOOPBACK.test(config.server.host);
+  const devKeyExposed = devKeyActive && !isLoopback(config.server.host);
   if (devKeyExposed) {
     logger.warn(
       "THE DEFAULT DEVELOPMENT API KEY IS ACTIVE ON A NON-LOOPBACK ADDRESS: anyone who can reach this port has full access. Remove it from auth.api_key.keys.",

@@ -28,7 +28,7 @@ describe("loadConfig", () => {
   test("a partial file keeps the other defaults", () => {
     const cwd = withFile("server:\n  port: 9191\n");
     const config = loadConfig({ env: {}, cwd });
-    expect(config.server).toEqual({ host: "127.0.0.1", port: 9191, public_url: "" });
+    expect(config.server).toEqual({ host: "127.0.0.1", port: 9191, public_url: "", allowed_hosts: [] });
     expect(config.database).toEqual(DEFAULT_CONFIG.database);
   });
 
@@ -63,7 +63,7 @@ describe("loadConfig", () => {
         TOLLGATE_AUTH_API_KEY_KEYS: JSON.stringify({ [hash]: { tenant_id: "t", user_id: "u", is_active: false } }),
       },
     });
-    expect(config.server).toEqual({ host: "0.0.0.0", port: 9000, public_url: "" });
+    expect(config.server).toEqual({ host: "0.0.0.0", port: 9000, public_url: "", allowed_hosts: [] });
     expect(config.database.path).toBe("/data/x.db");
     expect(config.auth.api_key.header).toBe("x-key");
     expect(config.auth.api_key.cache_size).toBe(50);

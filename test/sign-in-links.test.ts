@@ -66,7 +66,7 @@ describe("invites: a one-time set-password link instead of a password", () => {
     expect(service.body).not.toHaveProperty("set_password_url");
   });
 
-  test("the link is on server.public_url (default: where the server listens), never on the request's Host", async () => {
+  test("the link is on server.public_url (default: where the server listens), never on the request's Host, even one served", async () => {
     const inviteFrom = async (h: SignInHarness) => {
       // What Bun builds for a request whose Host header is evil.example.
       const res = await h.app.handle(
@@ -79,10 +79,12 @@ describe("invites: a one-time set-password link instead of a password", () => {
       expect(res.status).toBe(201);
       return ((await res.json()) as { set_password_url: string }).set_password_url;
     };
-    expect(await inviteFrom(signInHarness())).toMatch(
+    expect(await inviteFrom(signInHarness({ server: { allowed_hosts: ["evil.example"] } }))).toMatch(
       /^http:\/\/127\.0\.0\.1:8080\/dashboard\/set-password\?token=tgp_[0-9a-f]{64}$/,
     );
-    const behindProxy = signInHarness({ server: { public_url: "https://tollgate.example.com" } });
+    const behindProxy = signInHarness({
+      server: { public_url: "https://tollgate.example.com", allowed_hosts: ["evil.example"] },
+    });
     expect(await inviteFrom(behindProxy)).toMatch(
       /^https:\/\/tollgate\.example\.com\/dashboard\/set-password\?token=tgp_[0-9a-f]{64}$/,
     );

@@ -38,7 +38,8 @@ async function cliWithInput(args: string[], input: string, dir: string) {
 
 describe("tollgate serve: the first person", () => {
   test("an empty store prints a setup link on stderr; setup, login, bearer, logout work end to end", async () => {
-    const server = await startServer();
+    // evil.example is served (allowed_hosts), so the invite below shows links ignore a served Host too.
+    const server = await startServer({ env: { TOLLGATE_SERVER_ALLOWED_HOSTS: "evil.example" } });
     try {
       const printed = server.stderrLines.join("\n");
       const match = SETUP_LINK.exec(printed);
@@ -62,7 +63,7 @@ describe("tollgate serve: the first person", () => {
       const me = await fetch(`${server.baseUrl}/v1/users/me`, { headers: bearer });
       expect(me.status).toBe(200);
       expect(((await me.json()) as any).credential.kind).toBe("session");
-      // An invite's link is on the address the server listens on, whatever Host the request named.
+      // An invite's link is on the address the server listens on, whatever (served) Host the request named.
       const invite = await post(
         server.baseUrl,
         "/v1/users",

@@ -5,6 +5,7 @@ import { Value } from "@sinclair/typebox/value";
 import type { TSchema } from "@sinclair/typebox";
 import { parse as parseYaml } from "yaml";
 import { MEMORY_DATABASE } from "../db";
+import { isAllowedHostEntry } from "../http/hosts";
 import { KEY_SETTING, parseEncryptionKey } from "../modules/integrations/cipher";
 import { type Config, ConfigKeySchema, ConfigSchema, DEFAULT_CONFIG, DEV_KEY_HASH } from "./schema";
 
@@ -140,6 +141,7 @@ function validateConfig(candidate: unknown): Config {
   const config = withDefaults as Config;
   checkHost(config.server.host);
   config.server.public_url = checkedPublicUrl(config.server.public_url);
+  checkAllowedHosts(config.server.allowed_hosts);
   checkDatabasePath(config.database.path);
   checkCustomerPortal(config.customer_portal);
   checkEncryptionKey(config.secrets.encryption_key);
@@ -196,6 +198,15 @@ function checkHost(host: string): void {
   throw new ConfigError(
     `Invalid config: server.host: "${host}" is not a host name or an IP address (such as 127.0.0.1, 0.0.0.0 or ::1); the port goes in server.port`,
   );
+}
+
+function checkAllowedHosts(entries: string[]): void {
+  for (const entry of entries) {
+    if (isAllowedHostEntry(entry, isValidHost)) continue;
+    throw new ConfigError(
+      `Invalid config: server.allowed_hosts: "${entry}" is not a host name or an IP address without a port (such as tollgate.example.com), "*.example.com" or "*"`,
+    );
+  }
 }
 
 function checkDatabasePath(path: string): void {

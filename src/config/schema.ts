@@ -30,6 +30,11 @@ export const ConfigSchema = T.Object(
         // built on it, never on a request's Host header. Empty: http://<host>:<port> as it
         // listens (src/http/urls.ts). Set it behind a reverse proxy.
         public_url: T.String({ maxLength: 2048 }),
+        // The names a request's Host header may carry (src/http/hosts.ts): host names or IP
+        // addresses without a port, "*.example.com" for every name under it, "*" for any. On
+        // loopback, localhost, 127.0.0.1 and [::1] are always served; elsewhere an empty list
+        // serves any host. The public_url's host is always served.
+        allowed_hosts: T.Array(T.String({ minLength: 1, maxLength: 253 }), { maxItems: 100 }),
       },
       strict,
     ),
@@ -157,7 +162,7 @@ export type ConfigKey = Static<typeof ConfigKeySchema>;
 
 /** Every value has a default, so Tollgate starts with no config file at all. */
 export const DEFAULT_CONFIG: Config = {
-  server: { host: "127.0.0.1", port: 8080, public_url: "" },
+  server: { host: "127.0.0.1", port: 8080, public_url: "", allowed_hosts: [] },
   database: { path: "data/tollgate.db" },
   auth: {
     api_key: {

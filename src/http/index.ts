@@ -3,11 +3,13 @@ import { FilterRefused } from "../db/filters";
 import { storeFailureOf } from "../db/health";
 import { nextUlid } from "../db/ids";
 import { ApiError, envelope, routeNotFound, serviceUnavailable, validationError } from "./errors";
+import { ANY_HOST, type HostPolicy, hostnameOf, unknownHost } from "./hosts";
 import type { Logger } from "./logging";
 import type { Metrics } from "./metrics";
 import { fromValidationError } from "./validation";
 
 export const REQUEST_ID_HEADER = "x-request-id";
+const HEALTH_PATH = "/health";
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 interface RequestMeta {
@@ -44,7 +46,7 @@ export function skipRequestLog(request: Request): void {
  * failure, and one log line per request. The JSON body parser (./body.ts) is not global: the
  * access declarations run it after the credential check.
  */
-export function httpPlugin(logger: Logger, metrics: Metrics | null) {
+export function httpPlugin(logger: Logger, metrics: Metrics | null, servesHost: HostPolicy = ANY_HOST) {
   return new Elysia({ name: "http" })
     .onRequest(({ request, set }) => {
       const sent = request.headers.get(REQUEST_ID_HEADER);
@@ -54,6 +56,11 @@ export function httpPlugin(logger: Logger, metrics: Metrics | null) {
       // Bun builds request.url from the Host header; a malformed one ("a b", "x@y") makes the
       // URL unparseable for every later stage (body limits, links). Refused here, once.
       if (!URL.canParse(request.url)) throw validationError("Invalid Host header", { host: "is not a valid host" });
+      // A host this server does not answer to (src/http/hosts.ts), refused before any work.
+      // /health excepted: it reveals nothing, and probes call it by whatever address they have.
+      if (servesHost !== ANY_HOST && !servesHost(hostnameOf(request.headers.get("host") ?? new URL(request.url).host))) {
+        if (new URL(request.url).pathname !== HEALTH_PATH) throw unknownHost();
+      }
     })
     .onError({ as: "global" }, ({ code, error: raised, set, request, path }) => {
       const error = failureOf(code, raised);

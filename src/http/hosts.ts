@@ -1,0 +1,72 @@
+import { isIP } from "node:net";
+import type { Config } from "../config";
+import { validationError } from "./errors";
+
+/** The names every machine gives itself; a browser never lets another site's page claim them. */
+const LOOPBACK_NAMES = ["localhost", "127.0.0.1", "::1"];
+
+const LOOPBACK_ADDRESS = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+export function isLoopback(host: string): boolean {
+  return LOOPBACK_ADDRESS.test(host);
+}
+
+/** Whether a request's Host (its host name, port and brackets removed, lower case) is served. */
+export type HostPolicy = (hostname: string) => boolean;
+
+export const ANY_HOST: HostPolicy = () => true;
+
+/**
+ * The hosts this server answers to (issue 23, DNS rebinding). A page on another site whose name
+ * an attacker re-points at 127.0.0.1 reaches a loopback server with the attacker's name in Host,
+ * and with the development key that would be full access; only the Host header tells such a
+ * request apart. So:
+ * - on loopback: `localhost`, `127.0.0.1`, `[::1]`, the address listened on, the host of
+ *   `server.public_url`, and `server.allowed_hosts`;
+ * - elsewhere: when `server.allowed_hosts` is set, those and the public URL's host; when it is
+ *   empty, any host (a server on 0.0.0.0 is reached under names Tollgate cannot guess: container
+ *   addresses, load balancers; the README says to set the list).
+ * `*` in the list serves any host; `*.example.com` any name under example.com.
+ */
+export function hostPolicy(server: Config["server"]): HostPolicy {
+  const { allowed_hosts: allowed, host, public_url } = server;
+  if (allowed.includes("*") || (allowed.length === 0 && !isLoopback(host))) return ANY_HOST;
+  const exact = new Set<string>();
+  const suffixes: string[] = [];
+  for (const entry of allowed) {
+    if (entry.startsWith("*.")) suffixes.push(entry.slice(1).toLowerCase());
+    else exact.add(normalHost(entry));
+  }
+  if (public_url) exact.add(normalHost(new URL(public_url).hostname));
+  if (isLoopback(host)) for (const name of [...LOOPBACK_NAMES, host]) exact.add(normalHost(name));
+  return (hostname) => exact.has(hostname) || suffixes.some((suffix) => hostname.endsWith(suffix));
+}
+
+/** A host as compared: lower case, without IPv6 brackets or a final dot. */
+function normalHost(host: string): string {
+  return host
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, "$1")
+    .replace(/\.$/, "");
+}
+
+/** The host name of a Host header value (`name:port`, `[v6]:port`), normalised. */
+export function hostnameOf(hostHeader: string): string {
+  const bracketed = /^\[([^\]]*)\](?::\d*)?$/.exec(hostHeader);
+  if (bracketed) return normalHost(bracketed[1] as string);
+  // A bare IPv6 address has colons of its own and no port.
+  if (isIP(hostHeader) === 6) return normalHost(hostHeader);
+  return normalHost(hostHeader.replace(/:\d*$/, ""));
+}
+
+export const unknownHost = () =>
+  validationError("This server does not answer to the host named in the Host header", {
+    host: "is not one of the hosts this server serves (server.allowed_hosts)",
+  });
+
+/** An entry of server.allowed_hosts: `*`, `*.` and a name, or a host name or IP address (no scheme, no port). */
+export function isAllowedHostEntry(entry: string, isValidHost: (host: string) => boolean): boolean {
+  if (entry === "*") return true;
+  if (entry.startsWith("*.")) return isValidHost(entry.slice(2)) && isIP(entry.slice(2)) === 0;
+  return isValidHost(entry.replace(/^\[(.*)\]$/, "$1"));
+}

@@ -1,4 +1,4 @@
-// `npm run bench [-- auth|ingest|query|webhooks]`: every figure is measured beside a baseline in the same
+// `npm run bench [-- auth|ingest|query|lists|webhooks]`: every figure is measured beside a baseline in the same
 // run. The load generator is wrk (Debian package `wrk`), pinned to one core with the server
 // pinned to the other when taskset is available; scenarios are interleaved over rounds and
 // the medians reported.
@@ -31,7 +31,10 @@ const DURATION = Number(process.env.BENCH_DURATION ?? "2");
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? "32");
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? "5");
 const QUERY_EVENTS = Number(process.env.BENCH_QUERY_EVENTS ?? "1000000");
-const sections = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ["auth", "ingest", "query", "webhooks"];
+const sections =
+  process.argv.slice(2).length > 0 ? process.argv.slice(2) : ["auth", "ingest", "query", "lists", "webhooks"];
+const LIST_AUDIT_ROWS = Number(process.env.BENCH_LIST_AUDIT_ROWS ?? "400000");
+const LIST_CUSTOMERS = Number(process.env.BENCH_LIST_CUSTOMERS ?? "100000");
 const WEBHOOK_SAMPLES = Number(process.env.BENCH_WEBHOOK_SAMPLES ?? "4000");
 const BULK_PRELOAD = Number(process.env.BENCH_BULK_PRELOAD ?? "1000000");
 /**
@@ -172,6 +175,8 @@ interface Measurement {
   logPerK: number;
   p50: number;
   p99: number;
+  /** Answers other than 2xx and 3xx (a refusal by the read budget, a 429). */
+  non2xx: number;
 }
 
 function ms(text: string | undefined): number {
@@ -204,6 +209,7 @@ async function measure(server: Server, s: Scenario, duration = DURATION): Promis
     logPerK: ((logLines(server) - linesBefore) / Number(total[1])) * 1000,
     p50: ms(out.match(/^\s+50%\s+(\S+)/m)?.[1]),
     p99: ms(out.match(/^\s+99%\s+(\S+)/m)?.[1]),
+    non2xx: non2xx ? Number(non2xx[1]) : 0,
   };
 }
 
@@ -562,6 +568,104 @@ async function healthBeside(server: Server, load: Scenario, what: string, second
 }
 
 /**
+ * Every list and search, with every filter, on a store of 400,000 audit rows and 100,000
+ * customers (issue 23): what each list costs, and /health's p99 while 4 connections keep that
+ * list running. Lists run on the reader threads under the read budget, so /health should not move.
+ */
+async function listsSection() {
+  console.log(
+    `\n## Lists beside /health: ${LIST_AUDIT_ROWS.toLocaleString("en")} audit rows, ${LIST_CUSTOMERS.toLocaleString("en")} customers, 10,000 service accounts, 50,000 webhook deliveries`,
+  );
+  const seeded = performance.now();
+  const server = await startServer("lists", {
+    BENCH_KEYS: "0",
+    BENCH_AUDIT_ROWS: String(LIST_AUDIT_ROWS),
+    BENCH_CUSTOMERS: String(LIST_CUSTOMERS),
+    BENCH_ACCOUNTS: "10000",
+    BENCH_WEBHOOK_EVENTS: "50000",
+  });
+  console.log(
+    `(stored in ${((performance.now() - seeded) / 1000).toFixed(0)} s; each list 4 connections, ${DURATION}s)\n`,
+  );
+  const contains = (field: string, value: string) => ({
+    filters: [{ field, operator: "contains", data_type: "string", value: { string: value } }],
+  });
+  const month = new Date(Date.now() - 30 * 86_400_000).toISOString();
+  const lists: [string, string, string, unknown?][] = [
+    ["audit: newest 50", "GET", "/v1/audit-logs"],
+    ["audit: action", "GET", "/v1/audit-logs?action=user.sign_in_failed"],
+    ["audit: action nobody used", "GET", "/v1/audit-logs?action=x"],
+    ["audit: resource_type", "GET", "/v1/audit-logs?resource_type=customer"],
+    ["audit: resource_id", "GET", "/v1/audit-logs?resource_id=res_42"],
+    ["audit: actor_id", "GET", "/v1/audit-logs?actor_id=usr_7"],
+    ["audit: last 30 days", "GET", `/v1/audit-logs?start_time=${month}`],
+    ["audit: offset 390,000", "GET", "/v1/audit-logs?offset=390000&limit=10"],
+    ["customers: newest 50", "GET", "/v1/customers"],
+    ["customers: external_id", "GET", "/v1/customers?external_id=ext_4242"],
+    ["customers: email", "GET", "/v1/customers?email=billing4242@example.com"],
+    ["customers search: name contains", "POST", "/v1/customers/search", contains("name", "4242")],
+    [
+      "customers search: 100 external ids",
+      "POST",
+      "/v1/customers/search",
+      {
+        external_ids: Array.from({ length: 100 }, (_, i) => `ext_${i * 97}`),
+      },
+    ],
+    ["customers search: sort by name", "POST", "/v1/customers/search", { sort: [{ field: "name", direction: "asc" }] }],
+    ["customers search: offset 99,000", "POST", "/v1/customers/search", { offset: 99000, limit: 10 }],
+    [
+      "users search: service accounts, a role",
+      "POST",
+      "/v1/users/search",
+      { type: "service_account", roles: ["event_reader"] },
+    ],
+    ["users search: name contains", "POST", "/v1/users/search", contains("name", "99")],
+    ["keys", "GET", "/v1/secrets/api/keys"],
+    ["webhook events: newest 50", "GET", "/v1/webhooks/events"],
+    ["webhook events: type", "GET", "/v1/webhooks/events?type=invoice.paid"],
+    ["environments", "GET", "/v1/environments"],
+  ];
+  const health: Scenario = { name: "/health", path: "/health", connections: 1 };
+  try {
+    await measure(server, health, 1);
+    const idle = await measure(server, health, DURATION);
+    console.log(`/health alone: p50 ${idle.p50.toFixed(2)} ms, p99 ${idle.p99.toFixed(2)} ms\n`);
+    console.log(
+      "| list | list req/s | list p50 ms | refused (400/429) | /health p50 ms beside | /health p99 ms beside |",
+    );
+    console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
+    let worst = 0;
+    for (const [name, method, path, body] of lists) {
+      const load: Scenario = {
+        name,
+        path,
+        connections: 4,
+        refusals: true,
+        script: script(`l-${name.replace(/\W+/g, "-")}`, {
+          method,
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        }),
+      };
+      // The reads the last list left queued (up to 4 per tenant, each stopped by the 1 s budget) finish first.
+      await Bun.sleep(2500);
+      const background = measure(server, load, DURATION + 2);
+      await Bun.sleep(1000);
+      const beside = await measure(server, health, DURATION);
+      const l = await background;
+      worst = Math.max(worst, beside.p99);
+      const refused = l.non2xx > 0 ? `${l.non2xx}` : "0";
+      console.log(
+        `| ${name} | ${l.rps.toFixed(0)} | ${l.p50.toFixed(1)} | ${refused} | ${beside.p50.toFixed(2)} | ${beside.p99.toFixed(2)} |`,
+      );
+    }
+    console.log(`\n/health p99 beside the worst list: ${worst.toFixed(2)} ms (goal: under 10 ms)`);
+  } finally {
+    await server.stop();
+  }
+}
+
+/**
  * Whether a refused webhook delivery tells anything by its timing (SPEC §12): one request at a
  * time over loopback, the cases interleaved so drift touches all alike, each case's median
  * latency set beside the wrong-signature case's (an environment that has a secret).
@@ -670,6 +774,7 @@ try {
     }
   }
   if (sections.includes("query")) await querySection();
+  if (sections.includes("lists")) await listsSection();
   if (sections.includes("webhooks")) await webhooksSection();
 } finally {
   rmSync(work, { recursive: true, force: true });

@@ -2,6 +2,8 @@
 // exist only here, so each scenario is measured beside a baseline on the same server in one run.
 //   BENCH_KEYS    stored keys to issue (default 20,000: twice the key cache)
 //   BENCH_EVENTS  events to store before serving (default 0), for the query benchmark
+//   BENCH_AUDIT_ROWS, BENCH_CUSTOMERS, BENCH_ACCOUNTS, BENCH_WEBHOOK_EVENTS  rows of each list to
+//                 store before serving (default 0), for the lists benchmark
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,6 +21,12 @@ import { syntheticEvents } from "./synthetic";
 const readyFile = process.env.BENCH_READY_FILE;
 const keyCount = Number(process.env.BENCH_KEYS ?? "20000");
 const eventCount = Number(process.env.BENCH_EVENTS ?? "0");
+const listRows = {
+  audit: Number(process.env.BENCH_AUDIT_ROWS ?? "0"),
+  customers: Number(process.env.BENCH_CUSTOMERS ?? "0"),
+  accounts: Number(process.env.BENCH_ACCOUNTS ?? "0"),
+  webhooks: Number(process.env.BENCH_WEBHOOK_EVENTS ?? "0"),
+};
 if (!readyFile) throw new Error("BENCH_READY_FILE is required");
 
 const config = structuredClone(DEFAULT_CONFIG);
@@ -63,6 +71,65 @@ if (eventCount > 0) {
   db.exec("ANALYZE");
   // Fold the seeding into the database file, as a long-running server's checkpoints would have.
   db.pragma("wal_checkpoint(TRUNCATE)");
+}
+
+if (Object.values(listRows).some((n) => n > 0)) {
+  seedLists(db, env.id);
+  db.exec("ANALYZE");
+  db.pragma("wal_checkpoint(TRUNCATE)");
+}
+
+/**
+ * Rows of every list, written by SQL as a long-lived install would have them: audit rows of a
+ * few actions and resource types over 400 days, customers with names, emails and metadata,
+ * service accounts, webhook deliveries of a few types.
+ */
+function seedLists(db: typeof tollgate.context.db, environmentId: string) {
+  const tenant = DEFAULT_TENANT_ID;
+  const series = (n: number) => `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${n})`;
+  const at = (spreadSeconds: number) =>
+    `strftime('%Y-%m-%dT%H:%M:%fZ', 'now', printf('-%d seconds', i * ${spreadSeconds}))`;
+  const run = (statement: string, ...params: unknown[]) => db.prepare(statement).run(...params);
+  run(
+    `${series(listRows.audit)} INSERT INTO audit_logs (id, tenant_id, environment_id, action, resource_type, resource_id,
+       actor_type, actor_id, actor_name, changes, ip, created_at)
+     SELECT printf('aud_%09d', i), ?, ?,
+       CASE i % 5 WHEN 0 THEN 'secret.created' WHEN 1 THEN 'user.sign_in_failed' WHEN 2 THEN 'customer.created'
+         WHEN 3 THEN 'customer.updated' ELSE 'user.signed_in' END,
+       CASE i % 5 WHEN 0 THEN 'secret' WHEN 2 THEN 'customer' WHEN 3 THEN 'customer' ELSE 'user' END,
+       printf('res_%d', i % 50000), 'user', printf('usr_%d', i % 20), 'Someone',
+       '{"before":null,"after":{"name":"x"}}', '127.0.0.1', ${at(86)}
+     FROM n`,
+    tenant,
+    environmentId,
+  );
+  run(
+    `${series(listRows.customers)} INSERT INTO customers (id, tenant_id, environment_id, external_id, name, email,
+       metadata, status, created_at, updated_at)
+     SELECT printf('cust_%09d', i), ?, ?, printf('ext_%d', i), printf('Customer %d', i),
+       printf('billing%d@example.com', i), printf('{"plan":"p%d","region":"r%d"}', i % 7, i % 3), 'published',
+       ${at(300)}, ${at(300)}
+     FROM n`,
+    tenant,
+    environmentId,
+  );
+  run(
+    `${series(listRows.accounts)} INSERT INTO users (id, tenant_id, type, name, roles, status, created_at, updated_at)
+     SELECT printf('usr_b%09d', i), ?, 'service_account', printf('Worker %d', i),
+       CASE i % 2 WHEN 0 THEN '["event_ingestor"]' ELSE '["event_reader"]' END, 'published', ${at(600)}, ${at(600)}
+     FROM n`,
+    tenant,
+  );
+  run(
+    `${series(listRows.webhooks)} INSERT INTO webhook_events (id, tenant_id, environment_id, provider,
+       provider_event_id, event_type, payload, signed_at, received_at)
+     SELECT printf('whe_%09d', i), ?, ?, 'stripe', printf('evt_%d', i),
+       CASE i % 3 WHEN 0 THEN 'invoice.paid' WHEN 1 THEN 'customer.updated' ELSE 'charge.succeeded' END,
+       '{}', ${at(120)}, ${at(120)}
+     FROM n`,
+    tenant,
+    environmentId,
+  );
 }
 
 tollgate.app

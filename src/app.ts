@@ -24,7 +24,7 @@ import { environmentsController } from "./modules/environments";
 import { integrationsController } from "./modules/integrations";
 import { loadSigningSecrets, openSecretBox } from "./modules/integrations/start";
 import { eventsController } from "./modules/events";
-import { EventReaders } from "./modules/events/reader";
+import { StoreReaders } from "./reads/pool";
 import { EventWriter } from "./modules/events/writer";
 import { healthController, metricsController, storeGuard } from "./modules/operations";
 import { portalPageController } from "./modules/portal-page";
@@ -45,8 +45,8 @@ import { ProfileCache } from "./modules/users/profile-cache";
 // Resolved from this file, which sits at the root of the source tree: `bun build --compile`
 // keeps that layout for the thread entrypoints, listed beside main.ts in the build.
 const WRITER_THREAD_ENTRY = new URL("./modules/events/writer-thread.ts", import.meta.url);
-const READER_THREAD_ENTRY = new URL("./modules/events/reader-thread.ts", import.meta.url);
-/** Event reads that can run at once without touching the main thread; more wait their turn. */
+const READER_THREAD_ENTRY = new URL("./reads/thread.ts", import.meta.url);
+/** Reads (event queries, pages of lists) that can run at once off the main thread; more wait their turn. */
 const READER_THREADS = 2;
 
 export interface CreateAppOptions {
@@ -132,7 +132,7 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
     storeHealth,
     db.memory ? null : { entry: WRITER_THREAD_ENTRY, durability: config.events.durability },
   );
-  const eventReads = new EventReaders(
+  const reads = new StoreReaders(
     db,
     logger,
     db.memory ? null : { storePath: db.name, entry: READER_THREAD_ENTRY, count: READER_THREADS },
@@ -159,7 +159,7 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
     authenticator,
     profiles,
     events,
-    eventReads,
+    reads,
     portalTokens,
     integrationSecrets,
     signingSecrets,
@@ -173,7 +173,7 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
     migrationsApplied,
     async close() {
       failures.close();
-      await eventReads.close();
+      await reads.close();
       await events.close();
       lastUsed.close();
       db.close();

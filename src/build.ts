@@ -76,11 +76,12 @@ async function main(): Promise<number> {
   }
   const outfile = values.outfile ?? join(ROOT, "dist", "tollgate");
   const result = await Bun.build({
-    // The event threads are entry points of their own: app.ts starts them by their paths in the source tree.
+    // The store threads (the event writer, the readers) are entry points of their own: app.ts starts
+    // them by their paths in the source tree.
     entrypoints: [
       join(ROOT, "src/main.ts"),
       join(ROOT, "src/modules/events/writer-thread.ts"),
-      join(ROOT, "src/modules/events/reader-thread.ts"),
+      join(ROOT, "src/reads/thread.ts"),
     ],
     compile: {
       target: target as Bun.Build.CompileTarget,

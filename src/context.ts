@@ -7,7 +7,7 @@ import type { KeyCache } from "./modules/auth/key-cache";
 import type { PortalTokens } from "./modules/auth/portal-tokens";
 import type { Authenticator, VerifiedKey } from "./modules/auth/service";
 import type { EnvironmentDirectory } from "./modules/environments/service";
-import type { EventReaders } from "./modules/events/reader";
+import type { StoreReaders } from "./reads/pool";
 import type { EventWriter } from "./modules/events/writer";
 import type { SecretBox } from "./modules/integrations/cipher";
 import type { SigningSecrets } from "./modules/integrations/signing";
@@ -35,8 +35,8 @@ export interface AppContext {
   authenticator: Authenticator;
   profiles: ProfileCache;
   events: EventWriter;
-  /** Event queries and usage aggregates, off the main thread. */
-  eventReads: EventReaders;
+  /** Event queries, usage aggregates and pages of lists, off the main thread (src/reads). */
+  reads: StoreReaders;
   portalTokens: PortalTokens;
   /** The master key integration credentials are sealed with; null when none is configured. */
   integrationSecrets: SecretBox | null;

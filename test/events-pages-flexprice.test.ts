@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { cachedStatementCount } from "../src/db";
 import { MAX_OFFSET } from "../src/http/pagination";
-import { EventReaders } from "../src/modules/events/reader";
+import { StoreReaders } from "../src/reads/pool";
 import { type CallResult, callApp, createHarness, errorOf, type Harness } from "./support/harness";
 import { bulk, readerTollgate, refused, type Body } from "./support/events";
 
@@ -319,7 +319,7 @@ describe("the new page reads keep the hardening: reader threads, the read budget
       })),
     );
     const page = await query(h, { page_size: 2 });
-    h.context.eventReads = new EventReaders(h.context.db, h.context.logger, null, -1);
+    h.context.reads = new StoreReaders(h.context.db, h.context.logger, null, -1);
     // A filter nothing matches, so each query scans every event.
     const none = { property_filters: { g: ["none"] } };
     const answers = [

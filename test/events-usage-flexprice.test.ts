@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { cachedStatementCount } from "../src/db";
 import { MAX_USAGE_WINDOWS } from "../src/modules/events/model";
-import { EventReaders } from "../src/modules/events/reader";
+import { StoreReaders } from "../src/reads/pool";
 import { callApp, createHarness, errorOf, type Harness } from "./support/harness";
 import { bulk, readerTollgate, refused, type Body } from "./support/events";
 import { environmentOf } from "./support/keys";
@@ -486,7 +486,7 @@ describe("the new aggregations keep the hardening: reader threads, the read budg
         properties: { n: String(i % 7), g: String(i % 3) },
       })),
     );
-    h.context.eventReads = new EventReaders(h.context.db, h.context.logger, null, -1);
+    h.context.reads = new StoreReaders(h.context.db, h.context.logger, null, -1);
     const answers = await Promise.all(
       [
         { aggregation_type: "AVG", property_name: "n" },

@@ -9,9 +9,10 @@ import { StoreHealth } from "../src/db/health";
 import { createLogger } from "../src/http/logging";
 import { ApiError } from "../src/http/errors";
 import { MAX_FILTER_VALUES, MAX_PROPERTY_FILTERS, MAX_USAGE_WINDOWS } from "../src/modules/events/model";
-import { WITHIN_BUDGET, withinBudget } from "../src/modules/events/read-budget";
+import { WITHIN_BUDGET, withinBudget } from "../src/db/read-budget";
+import { eventsTooExpensive } from "../src/modules/events/model";
 import type { EventRow } from "../src/modules/events/model";
-import { EventReaders, MAX_READS_PER_TENANT } from "../src/modules/events/reader";
+import { StoreReaders, MAX_READS_PER_TENANT } from "../src/reads/pool";
 import { scopeKeyFor } from "../src/modules/events/scopes";
 import * as bulk from "../src/modules/events/bulk";
 import { commitBatch } from "../src/modules/events/store";
@@ -275,17 +276,17 @@ describe("a read has a time budget (item 5)", () => {
     await storeManyEvents(h);
     const db = h.context.db;
     const count = () => db.prepare(`SELECT count(*) FROM events WHERE ${WITHIN_BUDGET}`).pluck().get();
-    expect(withinBudget(db, 1000, count)).toBe(5000);
+    expect(withinBudget(db, 1000, count, eventsTooExpensive)).toBe(5000);
     let refused: unknown;
     try {
-      withinBudget(db, -1, count);
+      withinBudget(db, -1, count, eventsTooExpensive);
     } catch (error) {
       refused = error;
     }
     expect(refused).toBeInstanceOf(ApiError);
     expect(refused).toMatchObject({ status: 400, code: "invalid_operation", details: { budget_ms: -1 } });
     // The budget belongs to the read it was given to: the next read starts afresh.
-    expect(withinBudget(db, 1000, count)).toBe(5000);
+    expect(withinBudget(db, 1000, count, eventsTooExpensive)).toBe(5000);
   });
 
   test("every event read of the API runs under it: query, list, usage, the portal's usage", async () => {
@@ -295,7 +296,7 @@ describe("a read has a time budget (item 5)", () => {
     expect(created.status).toBe(201);
     const token = (await h.call("GET", "/v1/customers/portal/c")).body.token;
     // The same reads with no time at all: each must be stopped by the budget.
-    h.context.eventReads = new EventReaders(h.context.db, h.context.logger, null, -1);
+    h.context.reads = new StoreReaders(h.context.db, h.context.logger, null, -1);
     // Within the portal's 30 days too.
     const window = {
       start_time: new Date(Date.now() - 86_400_000).toISOString(),
@@ -323,7 +324,7 @@ describe("one tenant cannot fill the reader threads (item 5)", () => {
       logger: createLogger("error", { sink: () => {} }),
     });
     try {
-      const reads = tollgate.context.eventReads;
+      const reads = tollgate.context.reads;
       const scope = { tenantId: "t1", environmentId: "e1" };
       // Started in one turn: none can have finished before the last one is asked for.
       const first = Array.from({ length: MAX_READS_PER_TENANT }, () => reads.query(scope, {}));

@@ -48,8 +48,19 @@ describe("on loopback (the default), only loopback names and the public URL's ho
 
   test("localhost, 127.0.0.1 and [::1], with or without a port, in any letter case: served", async () => {
     const h = createHarness();
-    for (const host of ["localhost", "localhost:8080", "LOCALHOST:8080", "127.0.0.1:8080", "127.0.0.1", "[::1]:8080", "[::1]"]) {
-      expect({ host, status: (await callWithHost(h, "GET", "/v1/users/me", host)).status }).toEqual({ host, status: 200 });
+    for (const host of [
+      "localhost",
+      "localhost:8080",
+      "LOCALHOST:8080",
+      "127.0.0.1:8080",
+      "127.0.0.1",
+      "[::1]:8080",
+      "[::1]",
+    ]) {
+      expect({ host, status: (await callWithHost(h, "GET", "/v1/users/me", host)).status }).toEqual({
+        host,
+        status: 200,
+      });
     }
   });
 
@@ -63,10 +74,16 @@ describe("on loopback (the default), only loopback names and the public URL's ho
       server: { public_url: "https://tollgate.example.com", allowed_hosts: ["tollgate.internal", "*.corp.example"] },
     });
     for (const host of ["tollgate.example.com", "tollgate.internal:8080", "a.corp.example", "b.a.corp.example:1"]) {
-      expect({ host, status: (await callWithHost(h, "GET", "/v1/users/me", host)).status }).toEqual({ host, status: 200 });
+      expect({ host, status: (await callWithHost(h, "GET", "/v1/users/me", host)).status }).toEqual({
+        host,
+        status: 200,
+      });
     }
     for (const host of ["corp.example", "xcorp.example", "tollgate.example.com.attacker.example", ATTACKER]) {
-      expect({ host, status: (await callWithHost(h, "GET", "/v1/users/me", host)).status }).toEqual({ host, status: 400 });
+      expect({ host, status: (await callWithHost(h, "GET", "/v1/users/me", host)).status }).toEqual({
+        host,
+        status: 400,
+      });
     }
   });
 });
@@ -90,7 +107,10 @@ describe("on other addresses", () => {
         loadConfig({ env: { TOLLGATE_SERVER_ALLOWED_HOSTS: JSON.stringify([entry]) }, cwd: "/nonexistent" }),
       ).toThrow(`Invalid config: server.allowed_hosts: "${entry}" is not a host name or an IP address without a port`);
     }
-    const config = loadConfig({ env: { TOLLGATE_SERVER_ALLOWED_HOSTS: "a.example, *.b.example,[::1]" }, cwd: "/nonexistent" });
+    const config = loadConfig({
+      env: { TOLLGATE_SERVER_ALLOWED_HOSTS: "a.example, *.b.example,[::1]" },
+      cwd: "/nonexistent",
+    });
     expect(config.server.allowed_hosts).toEqual(["a.example", "*.b.example", "[::1]"]);
   });
 });

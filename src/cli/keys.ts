@@ -9,6 +9,8 @@ import { createOperatorKey, listOperatorKeys, revokeOperatorKey } from "../modul
 import { type CommandSpec, checkedOption, type ParsedCommand, stringOption, UsageError } from "./args";
 import { CONFIG_OPTION, configFrom } from "./config-option";
 import { openExistingStore, withWritableStore } from "./store";
+import { READ_BUDGET_MS } from "../db/read-budget";
+import { localPages } from "../reads/pages";
 
 const ROLE_IDS = listRoles().map((role) => role.id);
 const STATUSES: SecretStatus[] = ["published", "archived", "deleted"];
@@ -113,7 +115,7 @@ ${CONFIG_OPTION}`,
   options: { config: "string", tenant: "string", environment: "string", status: "string" },
 };
 
-export function runKeysList(parsed: ParsedCommand): number {
+export async function runKeysList(parsed: ParsedCommand): Promise<number> {
   const status = stringOption(parsed, "status") ?? "published";
   if (!STATUSES.includes(status as SecretStatus)) {
     throw new UsageError(`--status must be one of ${STATUSES.join(", ")}.`, keysList.usage);
@@ -126,7 +128,7 @@ export function runKeysList(parsed: ParsedCommand): number {
       environment: listed,
       rows,
       total,
-    } = listOperatorKeys(db, {
+    } = await listOperatorKeys(db, localPages(db, READ_BUDGET_MS), {
       tenantId,
       environment,
       status: status as SecretStatus,

@@ -50,7 +50,6 @@ export interface SearchInput {
  * filter, each sort condition.
  */
 export function searchClauses(
-  db: Db,
   table: SearchFields,
   input: SearchInput,
   params: Record<string, unknown>,
@@ -59,7 +58,6 @@ export function searchClauses(
   input.filters?.forEach((condition, i) => {
     where.push(conditionSql(table, condition, i, params));
   });
-  if (input.filters?.some((f) => f.operator === "contains" || f.operator === "not_contains")) registerContains(db);
   return { where, orderBy: orderBy(table, input.sort, input.order) };
 }
 
@@ -94,12 +92,11 @@ function fieldOf(table: SearchFields, name: string, at: string): SearchField {
 /**
  * Case-insensitive "contains", Unicode-aware: SQLite's own lower() folds ASCII letters only, so
  * "ÜBER" would not contain "über". The needle comes lower-cased; a missing value contains
- * nothing. Registered on a connection the first time a search there needs it (the event
- * threads' connections never do).
+ * nothing. Registered on a connection before it runs a page of a list (selectPage).
  */
 const CONTAINS = "tollgate_contains";
 const registered = new WeakSet<Db>();
-function registerContains(db: Db) {
+export function registerSearchFunctions(db: Db) {
   if (registered.has(db)) return;
   db.function(CONTAINS, { deterministic: true }, (haystack: unknown, needle: unknown) =>
     typeof haystack === "string" && typeof needle === "string" && haystack.toLowerCase().includes(needle) ? 1 : 0,

@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { LRUCache } from "lru-cache";
+import { registerSearchFunctions } from "./filters";
 import { MIGRATIONS, type Migration } from "./migrations";
 
 export type Db = Database.Database;
@@ -104,8 +105,23 @@ export interface PageQuery {
   page: { limit: number; offset: number };
 }
 
+export interface Paged<T> {
+  rows: T[];
+  total: number;
+}
+
+/**
+ * Where services send a page of a list: a reader thread when the store has them (src/reads), so
+ * a count over 400,000 rows never holds up the requests of the main thread, each page under a
+ * time budget; or this thread (an in-memory store, the CLI).
+ */
+export interface PageReader {
+  page<T>(tenantId: string, q: PageQuery): Promise<Paged<T>>;
+}
+
 /** One page of a list and the count of everything the same WHERE clause matches. */
-export function selectPage<T>(db: Db, q: PageQuery): { rows: T[]; total: number } {
+export function selectPage<T>(db: Db, q: PageQuery): Paged<T> {
+  registerSearchFunctions(db);
   const total = sqlPluck(db, `SELECT count(*) FROM ${q.from} WHERE ${q.where}`).get(q.params) as number;
   const rows = sql(
     db,

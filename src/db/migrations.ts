@@ -11,6 +11,7 @@ import signIn from "./migrations/009_sign_in.sql" with { type: "text" };
 import integrationSecrets from "./migrations/010_integration_secrets.sql" with { type: "text" };
 import webhookEvents from "./migrations/011_webhook_events.sql" with { type: "text" };
 import sessionGeneration from "./migrations/012_session_generation.sql" with { type: "text" };
+import listIndexes from "./migrations/013_list_indexes.sql" with { type: "text" };
 
 export interface Migration {
   version: number;
@@ -36,4 +37,5 @@ export const MIGRATIONS: Migration[] = [
   migration("010_integration_secrets", integrationSecrets),
   migration("011_webhook_events", webhookEvents),
   migration("012_session_generation", sessionGeneration),
+  migration("013_list_indexes", listIndexes),
 ];

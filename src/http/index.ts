@@ -58,7 +58,10 @@ export function httpPlugin(logger: Logger, metrics: Metrics | null, servesHost: 
       if (!URL.canParse(request.url)) throw validationError("Invalid Host header", { host: "is not a valid host" });
       // A host this server does not answer to (src/http/hosts.ts), refused before any work.
       // /health excepted: it reveals nothing, and probes call it by whatever address they have.
-      if (servesHost !== ANY_HOST && !servesHost(hostnameOf(request.headers.get("host") ?? new URL(request.url).host))) {
+      if (
+        servesHost !== ANY_HOST &&
+        !servesHost(hostnameOf(request.headers.get("host") ?? new URL(request.url).host))
+      ) {
         if (new URL(request.url).pathname !== HEALTH_PATH) throw unknownHost();
       }
     })

@@ -13,7 +13,7 @@
 // after them; each page gets a context of its own (no shared cookies or storage). Without
 // Chromium the block is skipped, loudly, with the command that installs it; with CI set, a
 // missing Chromium is a failing test, never a skip.
-import { afterAll, beforeAll, describe, test } from "bun:test";
+import { afterAll, beforeAll, describe, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
@@ -119,6 +119,8 @@ export function describeInBrowser(name: string, body: (suite: BrowserSuite) => v
       return watch(await context.newPage());
     },
   };
+  // For the tests of the file that calls this (bun:test keeps one default per file).
+  setDefaultTimeout(BROWSER_TEST_TIMEOUT_MS);
   describe(name, () => {
     beforeAll(async () => {
       browser = await launchChromium();
@@ -131,6 +133,14 @@ export function describeInBrowser(name: string, body: (suite: BrowserSuite) => v
     body(suite);
   });
 }
+
+/**
+ * What one browser test may take. A test drives a dozen page loads and screenshots at two sizes;
+ * on a CI machine shared with another suite that took 30 s once (the suite-wide timeout), so a
+ * browser test waits for what it means (Playwright waits for each element and load) and only a
+ * test that truly hangs meets this.
+ */
+export const BROWSER_TEST_TIMEOUT_MS = 120_000;
 
 /** Stands in for the suite while a skipped block registers its tests, which never run. */
 const unavailable: BrowserSuite = {

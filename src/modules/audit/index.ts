@@ -9,10 +9,10 @@ import { listAuditLogs, toAuditLogResponse } from "./service";
 export function auditController(app: AppContext) {
   return new Elysia({ prefix: "/v1/audit-logs", tags: ["Audit log"] }).use(authPlugin(app)).get(
     "",
-    ({ principal, query }) => {
+    async ({ principal, query }) => {
       const page = pageOf(query);
       const { limit: _limit, offset: _offset, ...filters } = query;
-      const { rows, total } = listAuditLogs(app.db, principal, filters, page);
+      const { rows, total } = await listAuditLogs(app.reads, principal, filters, page);
       return listOf(rows.map(toAuditLogResponse), total, page);
     },
     {

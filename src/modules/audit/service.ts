@@ -1,5 +1,5 @@
 import type { Static } from "elysia";
-import { type Db, selectPage, sql } from "../../db";
+import { type Db, type PageReader, type Paged, sql } from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import type { Page } from "../../http/pagination";
 import type { AuditContext, AuditEntry, AuditLogQuery, AuditLogRow, AuditLogSchema } from "./model";
@@ -52,11 +52,11 @@ type AuditFilters = Omit<Static<typeof AuditLogQuery>, "limit" | "offset">;
 
 /** The caller's tenant and environment only, newest first. */
 export function listAuditLogs(
-  db: Db,
+  pages: PageReader,
   scope: { tenantId: string; environmentId: string },
   filters: AuditFilters,
   page: Page,
-): { rows: AuditLogRow[]; total: number } {
+): Promise<Paged<AuditLogRow>> {
   const where = ["tenant_id = @tenantId", "environment_id = @environmentId"];
   const params: Record<string, unknown> = { ...scope };
   const exact = { action: "action", resource_type: "resource_type", resource_id: "resource_id", actor_id: "actor_id" };
@@ -75,7 +75,7 @@ export function listAuditLogs(
     where.push("created_at < @end_time");
     params.end_time = new Date(filters.end_time).toISOString();
   }
-  return selectPage<AuditLogRow>(db, {
+  return pages.page<AuditLogRow>(scope.tenantId, {
     from: "audit_logs",
     where: where.join(" AND "),
     orderBy: "created_at DESC, id DESC",

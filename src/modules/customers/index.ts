@@ -163,9 +163,9 @@ export function customersController(app: AppContext) {
     )
     .get(
       "",
-      ({ principal, query }) => {
+      async ({ principal, query }) => {
         const page = pageOf(query);
-        const { rows, total } = searchCustomers(app.db, principal, query, page);
+        const { rows, total } = await searchCustomers(app.reads, principal, query, page);
         return listOf(customerResponses(app.db, principal, rows), total, page);
       },
       {
@@ -177,9 +177,9 @@ export function customersController(app: AppContext) {
     )
     .post(
       "/search",
-      ({ principal, body }) => {
+      async ({ principal, body }) => {
         const page = pageOf(body);
-        const { rows, total } = searchCustomers(app.db, principal, body, page);
+        const { rows, total } = await searchCustomers(app.reads, principal, body, page);
         return listOf(customerResponses(app.db, principal, rows), total, page);
       },
       {

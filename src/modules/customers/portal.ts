@@ -46,7 +46,7 @@ export function customerPortalController(app: AppContext) {
           external_id: customer.external_id,
           start_time: start.toISOString(),
           end_time: end.toISOString(),
-          usage: await app.eventReads.summary(session, customer.external_id, {
+          usage: await app.reads.summary(session, customer.external_id, {
             start: start.toISOString(),
             end: end.toISOString(),
           }),

@@ -1,5 +1,5 @@
 import type { Static } from "elysia";
-import { type Db, selectPage } from "../../db";
+import type { PageReader, Paged } from "../../db";
 import { type SearchFields, searchClauses } from "../../db/filters";
 import type { Scope } from "../../db/scope";
 import { validationError } from "../../http/errors";
@@ -51,12 +51,12 @@ const EXPANSIONS = new Set(["parent_customer"]);
  * - `expand`: `parent_customer` is honoured (always); anything else (Flexprice's `integrations`)
  *   is refused rather than answered without it: Tollgate keeps no integration mappings.
  */
-export function searchCustomers(
-  db: Db,
+export async function searchCustomers(
+  pages: PageReader,
   scope: Scope,
   filters: SearchCustomersInput,
   page: Page,
-): { rows: CustomerRow[]; total: number } {
+): Promise<Paged<CustomerRow>> {
   const expand = (filters.expand ?? "")
     .split(",")
     .map((e) => e.trim())
@@ -93,8 +93,8 @@ export function searchCustomers(
     where.push(`${column} IN (SELECT value FROM json_each(@${name}))`);
     params[name] = JSON.stringify(ids);
   }
-  const search = searchClauses(db, CUSTOMER_FIELDS, filters, params);
-  return selectPage<CustomerRow>(db, {
+  const search = searchClauses(CUSTOMER_FIELDS, filters, params);
+  return pages.page<CustomerRow>(scope.tenantId, {
     from: "customers",
     where: [...where, ...search.where].join(" AND "),
     orderBy: search.orderBy,

@@ -54,16 +54,16 @@ function document(title: string, body: Html, bodyClass = ""): Html {
 }
 
 /** A page of a signed-in person: the nav, the environment switcher, sign-out, and the content. */
-export function signedInPage(
+export async function signedInPage(
   app: AppContext,
   visit: Visit,
   current: SectionPath,
   title: string,
   content: Html,
   options: { returnTo?: string } = {},
-): Html {
+): Promise<Html> {
   const { principal } = visit;
-  const environments = listEnvironments(app.db, principal.tenantId, { limit: 100, offset: 0 }).rows;
+  const environments = (await listEnvironments(app.reads, principal.tenantId, { limit: 100, offset: 0 })).rows;
   const person = app.profiles.get(app.db, principal.tenantId, principal.userId);
   const link = (section: (typeof SECTIONS)[number]) =>
     html`<a href="${section.path}" ${section.path === current ? html` aria-current="page"` : null}

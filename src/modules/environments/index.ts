@@ -20,9 +20,9 @@ export function environmentsController(app: AppContext) {
     .use(authPlugin(app))
     .get(
       "",
-      ({ principal, query }) => {
+      async ({ principal, query }) => {
         const page = pageOf(query);
-        const { rows, total } = listEnvironments(app.db, principal.tenantId, page);
+        const { rows, total } = await listEnvironments(app.reads, principal.tenantId, page);
         return listOf(rows.map(toEnvironmentResponse), total, page);
       },
       {

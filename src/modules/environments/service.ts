@@ -1,5 +1,5 @@
 import type { Static } from "elysia";
-import { type Db, selectPage, sql, sqlPluck } from "../../db";
+import { type Db, type PageReader, type Paged, sql, sqlPluck } from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import { alreadyExists, notFound, validationError } from "../../http/errors";
 import type { Page } from "../../http/pagination";
@@ -43,8 +43,8 @@ export function toEnvironmentResponse(row: EnvironmentRow): EnvironmentResponse 
   return { id: row.id, name: row.name, type: row.type, created_at: row.created_at, updated_at: row.updated_at };
 }
 
-export function listEnvironments(db: Db, tenantId: string, page: Page): { rows: EnvironmentRow[]; total: number } {
-  return selectPage<EnvironmentRow>(db, {
+export function listEnvironments(pages: PageReader, tenantId: string, page: Page): Promise<Paged<EnvironmentRow>> {
+  return pages.page<EnvironmentRow>(tenantId, {
     from: "environments",
     where: "tenant_id = @tenantId",
     orderBy: "created_at, id",

@@ -1,9 +1,9 @@
 // Plain event counts over a time range (no aggregation options): the customer portal's usage
 // view and the dashboard's chart. Run on the reader threads under the read budget, like usage.
 import { type Db, sql } from "../../db";
-import { READ_BUDGET_MS } from "./model";
 import { type EventFilters, filterOf } from "./filters";
-import { withinBudget } from "./read-budget";
+import { READ_BUDGET_MS, withinBudget } from "../../db/read-budget";
+import { eventsTooExpensive } from "./model";
 import { findScopeKey, type Scope } from "./scopes";
 
 /** Event counts by name for one customer within [start, end): the customer portal's usage view. */
@@ -43,6 +43,7 @@ function countsBy<T>(db: Db, scope: Scope, budgetMs: number, group: string, filt
         db,
         `SELECT ${group}, count(*) AS count FROM events WHERE ${clauses.join(" AND ")} GROUP BY ${name} ORDER BY ${name}`,
       ).all(params) as T[],
+    eventsTooExpensive,
   );
 }
 

@@ -1,6 +1,6 @@
 import type { Static } from "elysia";
 import type { PropertyFilters } from "./model";
-import { WITHIN_BUDGET } from "./read-budget";
+import { WITHIN_BUDGET } from "../../db/read-budget";
 
 export interface Filter {
   clauses: string[];

@@ -114,7 +114,7 @@ export function eventsController(app: AppContext) {
         },
       },
     )
-    .post("/query", ({ principal, body }) => app.eventReads.query(principal, body), {
+    .post("/query", ({ principal, body }) => app.reads.query(principal, body), {
       permission: "event:read",
       body: EventQueryBody,
       response: { 200: EventPageSchema, ...errorResponses(400, 401, 403) },
@@ -126,13 +126,13 @@ export function eventsController(app: AppContext) {
           "arrived since); offset skips rows from the start of the range, and the response's offset is the next page's.",
       },
     })
-    .get("", ({ principal, query }) => app.eventReads.query(principal, queryFromParams(query)), {
+    .get("", ({ principal, query }) => app.reads.query(principal, queryFromParams(query)), {
       permission: "event:read",
       query: EventListQuery,
       response: { 200: EventPageSchema, ...errorResponses(400, 401, 403) },
       detail: { summary: "Find events (the query body's filters as query parameters)" },
     })
-    .post("/usage", ({ principal, body }) => app.eventReads.usage(principal, body), {
+    .post("/usage", ({ principal, body }) => app.reads.usage(principal, body), {
       permission: "event:read",
       body: UsageBody,
       response: { 200: UsageSchema, ...errorResponses(400, 401, 403) },

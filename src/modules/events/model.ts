@@ -1,4 +1,5 @@
 import { t } from "elysia";
+import { ApiError } from "../../http/errors";
 import { MAX_OFFSET } from "../../http/pagination";
 import { Int, Timestamp } from "../../http/schemas";
 
@@ -18,8 +19,15 @@ export const MAX_USAGE_WINDOWS = 10_080;
 export const DEFAULT_USAGE_RANGE_MS = 7 * 86_400_000;
 /** iter_first_key and iter_last_key: a sort=event_name cursor carries the event name (up to 255 characters). */
 export const MAX_CURSOR_LENGTH = 4096;
-/** What one event read (a page, a count, a usage aggregate) may spend before it is refused. */
-export const READ_BUDGET_MS = 1000;
+
+/** An event read past its budget (src/db/read-budget.ts). */
+export const eventsTooExpensive = (budgetMs: number) =>
+  new ApiError(
+    400,
+    "invalid_operation",
+    `This query reads more events than can be answered within ${budgetMs} ms; narrow it with start_time and end_time, event_name or external_customer_id`,
+    { budget_ms: budgetMs },
+  );
 
 export const IngestEventBody = t.Object(
   {

@@ -2,8 +2,8 @@ import type { Static } from "elysia";
 import { type Db, sql, sqlPluck } from "../../db";
 import { validationError } from "../../http/errors";
 import { filterOf } from "./filters";
-import { DEFAULT_PAGE_SIZE, type EventQueryBody, type EventRow, READ_BUDGET_MS } from "./model";
-import { withinBudget } from "./read-budget";
+import { READ_BUDGET_MS, withinBudget } from "../../db/read-budget";
+import { DEFAULT_PAGE_SIZE, type EventQueryBody, type EventRow, eventsTooExpensive } from "./model";
 import { findScopeKey, type Scope } from "./scopes";
 import { type EventResponse, toEventResponse } from "./service";
 
@@ -90,7 +90,7 @@ function countEvents(db: Db, key: number, where: string, params: Record<string, 
 }
 
 export function queryEvents(db: Db, scope: Scope, query: EventQuery, budgetMs = READ_BUDGET_MS): EventPage {
-  return withinBudget(db, budgetMs, () => readEventPage(db, scope, query));
+  return withinBudget(db, budgetMs, () => readEventPage(db, scope, query), eventsTooExpensive);
 }
 
 /**

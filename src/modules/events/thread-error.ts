@@ -1,6 +1,6 @@
-// How an error crosses between the main thread and the event threads (reader and writer): an
-// ApiError whole (status, code, details), anything else with SQLite's code kept (SQLITE_IOERR…)
-// for the HTTP layer to answer with.
+// How an error crosses between the main thread and the store threads (the readers, the event
+// writer): an ApiError whole (status, code, details), anything else with SQLite's code kept
+// (SQLITE_IOERR…) for the HTTP layer to answer with.
 import { ApiError, type ErrorCode } from "../../http/errors";
 
 export interface WireError {

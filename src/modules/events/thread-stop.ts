@@ -1,4 +1,4 @@
-// How the event threads (reader and writer) are stopped, alike.
+// How the store threads (the readers, the event writer) are stopped, alike.
 
 /**
  * Asks a thread to close its store connection ({ type: "close" }) and terminates it once it has

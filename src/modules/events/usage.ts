@@ -1,14 +1,14 @@
 import type { Static } from "elysia";
 import { type Db, sql, sqlPluck } from "../../db";
 import { invalidOperation, validationError } from "../../http/errors";
-import { withinBudget } from "./read-budget";
+import { READ_BUDGET_MS, withinBudget } from "../../db/read-budget";
 import { findScopeKey, type Scope } from "./scopes";
 import { filterOf, jsonPath } from "./filters";
 import {
   type Aggregation,
   DEFAULT_USAGE_RANGE_MS,
   MAX_USAGE_WINDOWS,
-  READ_BUDGET_MS,
+  eventsTooExpensive,
   type UsageBody,
   type UsageSchema,
   type WindowSize,
@@ -205,7 +205,7 @@ export function aggregateUsage(
   now = Date.now(),
 ): UsageResult {
   const plan = planOf(q, now);
-  return withinBudget(db, budgetMs, () => aggregate(db, scope, plan));
+  return withinBudget(db, budgetMs, () => aggregate(db, scope, plan), eventsTooExpensive);
 }
 
 /** One row per key (the window, the group, both or neither): SELECT keys…, value. */

@@ -47,9 +47,9 @@ export function secretsController(app: AppContext) {
     )
     .get(
       "",
-      ({ principal, query }) => {
+      async ({ principal, query }) => {
         const page = pageOf(query);
-        const { rows, total } = listKeys(app.db, scopeOf(principal), query, page);
+        const { rows, total } = await listKeys(app.reads, scopeOf(principal), query, page);
         return listOf(rows.map(toSecretResponse), total, page);
       },
       {

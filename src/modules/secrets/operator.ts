@@ -1,4 +1,4 @@
-import { type Db, sql } from "../../db";
+import { type Db, type PageReader, sql } from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import type { AuditContext } from "../audit/model";
 import { recordAudit } from "../audit/service";
@@ -109,13 +109,14 @@ export function createOperatorKey(db: Db, input: OperatorKeyInput): CreatedKey &
 export const OPERATOR_LIST_LIMIT = 1000;
 
 /** `tollgate keys list`: one environment's keys with one status, newest first. */
-export function listOperatorKeys(
+export async function listOperatorKeys(
   db: Db,
+  pages: PageReader,
   input: { tenantId: string; environment?: string; status: SecretStatus },
-): { environment: EnvironmentRow; rows: SecretWithOwnerRow[]; total: number } {
+): Promise<{ environment: EnvironmentRow; rows: SecretWithOwnerRow[]; total: number }> {
   const environment = environmentOf(db, input.tenantId, input.environment);
-  const { rows, total } = listKeys(
-    db,
+  const { rows, total } = await listKeys(
+    pages,
     { tenantId: input.tenantId, environmentId: environment.id, ownerId: null },
     { status: input.status },
     { limit: OPERATOR_LIST_LIMIT, offset: 0 },

@@ -1,5 +1,5 @@
 import type { Static } from "elysia";
-import { type Db, selectPage, sql } from "../../db";
+import { type Db, type PageReader, type Paged, sql } from "../../db";
 import { notFound } from "../../http/errors";
 import type { Page } from "../../http/pagination";
 import type { KeyType, Principal } from "../auth/model";
@@ -74,18 +74,18 @@ export function getKey(db: Db, scope: KeyScope, id: string): SecretWithOwnerRow 
  * The keys of a scope with one status as it shows (default: published), newest first. The rows
  * carry that shown status, so every listing (API, CLI) says the same.
  */
-export function listKeys(
-  db: Db,
+export async function listKeys(
+  pages: PageReader,
   scope: KeyScope,
   filters: { type?: KeyType; status?: SecretStatus },
   page: Page,
-): { rows: SecretWithOwnerRow[]; total: number } {
+): Promise<Paged<SecretWithOwnerRow>> {
   const params = {
     ...scope,
     type: filters.type ?? null,
     status: filters.status ?? "published",
   };
-  const { rows, total } = selectPage<SecretWithOwnerRow>(db, {
+  const { rows, total } = await pages.page<SecretWithOwnerRow>(scope.tenantId, {
     select: OWNER_COLUMNS,
     from: OWNER_JOIN,
     where: `${SCOPE_CLAUSE} AND ${EFFECTIVE_STATUS} = @status AND (@type IS NULL OR s.type = @type)`,

@@ -64,10 +64,10 @@ export function usersController(app: AppContext) {
     )
     .post(
       "/search",
-      ({ principal, body }) => {
+      async ({ principal, body }) => {
         const page = pageOf(body);
         const { limit: _limit, offset: _offset, ...filters } = body;
-        const { rows, total } = searchAccounts(app.db, principal.tenantId, filters, page);
+        const { rows, total } = await searchAccounts(app.reads, principal.tenantId, filters, page);
         // Every account found is of the caller's tenant: read it once for all of them.
         const tenant = getTenant(app.db, principal.tenantId);
         return listOf(

@@ -1,5 +1,5 @@
 import type { Static } from "elysia";
-import { type Db, selectPage } from "../../db";
+import type { PageReader, Paged } from "../../db";
 import { type SearchFields, searchClauses } from "../../db/filters";
 import { validationError } from "../../http/errors";
 import type { Page } from "../../http/pagination";
@@ -31,12 +31,12 @@ const NO_EXPANSION = "is not supported for accounts: they have no expandable fie
  * - `expand`: accounts have nothing to expand (the tenant is always included in full), so
  *   asking for an expansion is refused rather than answered without it.
  */
-export function searchAccounts(
-  db: Db,
+export async function searchAccounts(
+  pages: PageReader,
   tenantId: string,
   filters: SearchUsersInput,
   page: Page,
-): { rows: UserRow[]; total: number } {
+): Promise<Paged<UserRow>> {
   if (filters.expand !== undefined && filters.expand.trim() !== "") {
     throw validationError(`expand ${NO_EXPANSION}`, { expand: NO_EXPANSION });
   }
@@ -58,8 +58,8 @@ export function searchAccounts(
     where.push("EXISTS (SELECT 1 FROM json_each(u.roles) r WHERE r.value IN (SELECT value FROM json_each(@roles)))");
     params.roles = JSON.stringify(filters.roles);
   }
-  const search = searchClauses(db, ACCOUNT_FIELDS, filters, params);
-  return selectPage<UserRow>(db, {
+  const search = searchClauses(ACCOUNT_FIELDS, filters, params);
+  return pages.page<UserRow>(tenantId, {
     select: "u.*",
     from: "users u",
     where: [...where, ...search.where].join(" AND "),

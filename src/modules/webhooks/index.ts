@@ -82,7 +82,7 @@ export function webhooksController(app: AppContext) {
       "/events",
       ({ principal, query }) =>
         listDeliveries(
-          app.db,
+          app.reads,
           { tenantId: principal.tenantId, environmentId: principal.environmentId },
           { provider: query.provider, type: query.type },
           pageOf(query),

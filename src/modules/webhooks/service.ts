@@ -1,7 +1,7 @@
 // Provider webhooks (SPEC §12): a delivery is let in by its signature, made with the signing
 // secret of the environment its URL names, and stored once per provider event id. No HTTP here.
 import type { Scope } from "../../db/scope";
-import { type Db, selectPage, sql } from "../../db";
+import { type Db, type PageReader, sql } from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import { validationError } from "../../http/errors";
 import { type ListResult, type Page, listOf } from "../../http/pagination";
@@ -140,22 +140,31 @@ function toView(row: WebhookEventRow): WebhookEventView {
 const PROVIDER_RULE = `must be one of ${WEBHOOK_PROVIDERS.join(", ")}`;
 
 /** The stored deliveries of one environment, newest first. */
-export function listDeliveries(
-  db: Db,
+export async function listDeliveries(
+  pages: PageReader,
   scope: Scope,
   filter: { provider?: string; type?: string },
   page: Page,
-): ListResult<WebhookEventView> {
+): Promise<ListResult<WebhookEventView>> {
   if (filter.provider !== undefined && !isWebhookProvider(filter.provider)) {
     throw validationError(`provider ${PROVIDER_RULE}`, { provider: PROVIDER_RULE });
   }
-  const where = `tenant_id = @tenantId AND environment_id = @environmentId
-    AND (@provider IS NULL OR provider = @provider) AND (@type IS NULL OR event_type = @type)`;
-  const { rows, total } = selectPage<WebhookEventRow>(db, {
+  // Only the filters given, each a plain equality, so the planner can search an index on it.
+  const where = ["tenant_id = @tenantId", "environment_id = @environmentId"];
+  const params: Record<string, unknown> = { ...scope };
+  if (filter.provider !== undefined) {
+    where.push("provider = @provider");
+    params.provider = filter.provider;
+  }
+  if (filter.type !== undefined) {
+    where.push("event_type = @type");
+    params.type = filter.type;
+  }
+  const { rows, total } = await pages.page<WebhookEventRow>(scope.tenantId, {
     from: "webhook_events",
-    where,
+    where: where.join(" AND "),
     orderBy: "received_at DESC, id DESC",
-    params: { ...scope, provider: filter.provider ?? null, type: filter.type ?? null },
+    params,
     page,
   });
   return listOf(rows.map(toView), total, page);

@@ -74,15 +74,15 @@ function selected(on: boolean): Html | null {
   return on ? html` selected` : null;
 }
 
-function createDialog(app: AppContext, request: Request, create: NonNullable<View["create"]>): Html {
+async function createDialog(app: AppContext, request: Request, create: NonNullable<View["create"]>): Promise<Html> {
   const visit = visitOf(request);
   const values = create.values ?? {};
-  const accounts = searchAccounts(
-    app.db,
+  const { rows: accounts } = await searchAccounts(
+    app.reads,
     visit.principal.tenantId,
     { type: "service_account", status: "published" },
     { limit: 1000, offset: 0 },
-  ).rows;
+  );
   const type = values.accountType ?? "user";
   const expiration = values.expiration ?? "never";
   return dialog({
@@ -165,13 +165,13 @@ function createdDialog(created: NonNullable<View["created"]>): Html {
   });
 }
 
-function render(app: AppContext, request: Request, view: View): Response {
+async function render(app: AppContext, request: Request, view: View): Promise<Response> {
   const visit = visitOf(request);
   const query = new URL(request.url).searchParams;
   const statusParam = query.get("status") as SecretStatus | null;
   const status = statusParam && STATUSES.includes(statusParam) ? statusParam : "published";
   const offset = offsetOf(query);
-  const { rows, total } = listKeys(app.db, scopeOf(visit.principal), { status }, { limit: PAGE_SIZE, offset });
+  const { rows, total } = await listKeys(app.reads, scopeOf(visit.principal), { status }, { limit: PAGE_SIZE, offset });
   const notice = NOTICES[query.get("notice") ?? ""];
   const byId = new Map(rows.map((r) => [r.id, r]));
   const tableRows = rows.map(
@@ -229,7 +229,8 @@ function render(app: AppContext, request: Request, view: View): Response {
       "No keys here yet.",
     )}
     ${pager({ path: API_KEYS_PATH, query, offset, shown: rows.length, total, drop: ["notice", "create", "created", "revoke", "rotate"] })}
-    ${createDialog(app, request, view.create ?? { open: false })} ${view.created ? createdDialog(view.created) : null}
+    ${await createDialog(app, request, view.create ?? { open: false })}
+    ${view.created ? createdDialog(view.created) : null}
     ${
       revoking && view.revoke
         ? dialog({
@@ -267,13 +268,13 @@ function render(app: AppContext, request: Request, view: View): Response {
           })
         : null
     }`;
-  return htmlResponse(signedInPage(app, visit, API_KEYS_PATH, "API Keys", content), { status: view.status });
+  return htmlResponse(await signedInPage(app, visit, API_KEYS_PATH, "API Keys", content), { status: view.status });
 }
 
 /** Keys just made, waiting for the page that shows them once (see Reveals). */
 const revealed = new Reveals<NonNullable<View["created"]>>();
 
-export function apiKeysPage(app: AppContext, request: Request): Response {
+export function apiKeysPage(app: AppContext, request: Request): Promise<Response> {
   const query = new URL(request.url).searchParams;
   const created = revealed.take(visitOf(request).principal.credential.id, query.get("created"));
   if (created) return render(app, request, { created });

@@ -81,7 +81,7 @@ export async function auditPage(app: AppContext, request: Request): Promise<Resp
           }
         : {}),
     });
-    return listAuditLogs(app.db, visit.principal, filters, { limit: PAGE_SIZE, offset });
+    return listAuditLogs(app.reads, visit.principal, filters, { limit: PAGE_SIZE, offset });
   });
   const rows = result.ok ? result.value.rows.map(toAuditLogResponse) : [];
   const total = result.ok ? result.value.total : 0;
@@ -127,7 +127,7 @@ export async function auditPage(app: AppContext, request: Request): Promise<Resp
     <p class="muted small">${total} row${total === 1 ? "" : "s"} in this environment, newest first.</p>
     ${table("Audit log", ["When", "Action", "Resource", "Actor", "Changes"], tableRows, "No audit rows match.")}
     ${pager({ path: AUDIT_PATH, query, offset, shown: rows.length, total, labels: { previous: "Newer", next: "Older" } })}`;
-  return htmlResponse(signedInPage(app, visit, AUDIT_PATH, "Audit log", content), {
+  return htmlResponse(await signedInPage(app, visit, AUDIT_PATH, "Audit log", content), {
     status: result.ok ? 200 : result.status,
   });
 }

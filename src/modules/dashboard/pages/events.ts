@@ -67,8 +67,8 @@ export async function eventsPage(app: AppContext, request: Request): Promise<Res
   const result = await attempt(async () => {
     // Both on the reader threads: every event of the environment counts, whatever its name.
     const [latest, counted] = await Promise.all([
-      app.eventReads.query(scope, { page_size: SHOWN }),
-      app.eventReads.daily(scope, { start, end }),
+      app.reads.query(scope, { page_size: SHOWN }),
+      app.reads.daily(scope, { start, end }),
     ]);
     const perDay = new Map(counted.map((d) => [d.day, d.count]));
     const days: DayCount[] = Array.from({ length: DAYS }, (_, i) => {
@@ -96,7 +96,7 @@ export async function eventsPage(app: AppContext, request: Request): Promise<Res
           "No events in this environment yet.",
         )}`
     : (banner("error", result.message) as Html);
-  return htmlResponse(signedInPage(app, visit, EVENTS_PATH, "Events", content), {
+  return htmlResponse(await signedInPage(app, visit, EVENTS_PATH, "Events", content), {
     status: result.ok ? 200 : result.status,
   });
 }

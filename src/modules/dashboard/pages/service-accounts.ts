@@ -74,13 +74,13 @@ interface View {
   status?: number;
 }
 
-function render(app: AppContext, request: Request, view: View): Response {
+async function render(app: AppContext, request: Request, view: View): Promise<Response> {
   const visit = visitOf(request);
   const { principal } = visit;
   const query = new URL(request.url).searchParams;
   const offset = offsetOf(query);
-  const { rows, total } = searchAccounts(
-    app.db,
+  const { rows, total } = await searchAccounts(
+    app.reads,
     principal.tenantId,
     { type: "service_account" },
     { limit: PAGE_SIZE, offset },
@@ -193,12 +193,12 @@ function render(app: AppContext, request: Request, view: View): Response {
           })
         : null
     }`;
-  return htmlResponse(signedInPage(app, visit, SERVICE_ACCOUNTS_PATH, "Service Accounts", content), {
+  return htmlResponse(await signedInPage(app, visit, SERVICE_ACCOUNTS_PATH, "Service Accounts", content), {
     status: view.status,
   });
 }
 
-export function serviceAccountsPage(app: AppContext, request: Request): Response {
+export function serviceAccountsPage(app: AppContext, request: Request): Promise<Response> {
   const query = new URL(request.url).searchParams;
   const rename = query.get("rename");
   const archive = query.get("archive");

@@ -33,12 +33,12 @@ interface View {
   status?: number;
 }
 
-function render(app: AppContext, request: Request, view: View): Response {
+async function render(app: AppContext, request: Request, view: View): Promise<Response> {
   const visit = visitOf(request);
   const query = new URL(request.url).searchParams;
   const offset = offsetOf(query);
-  const { rows, total } = searchAccounts(
-    app.db,
+  const { rows, total } = await searchAccounts(
+    app.reads,
     visit.principal.tenantId,
     { type: "user" },
     { limit: PAGE_SIZE, offset },
@@ -101,13 +101,13 @@ function render(app: AppContext, request: Request, view: View): Response {
           })
         : null
     }`;
-  return htmlResponse(signedInPage(app, visit, USERS_PATH, "Users", content), { status: view.status });
+  return htmlResponse(await signedInPage(app, visit, USERS_PATH, "Users", content), { status: view.status });
 }
 
 /** Invite links just made, waiting for the page that shows them once (see Reveals). */
 const revealed = new Reveals<NonNullable<View["invited"]>>();
 
-export function usersPage(app: AppContext, request: Request): Response {
+export function usersPage(app: AppContext, request: Request): Promise<Response> {
   const query = new URL(request.url).searchParams;
   const invited = revealed.take(visitOf(request).principal.credential.id, query.get("invited"));
   if (invited) return render(app, request, { invited });

@@ -1,15 +1,15 @@
-import type { Db } from "../../db";
-import { ApiError } from "../../http/errors";
-import type { Logger } from "../../http/logging";
-import type { ReaderReply, ReaderRequest } from "./reader-thread";
-import { READ_BUDGET_MS } from "./model";
-import { type EventRead, runEventRead } from "./reads";
-import type { EventPage, EventQuery } from "./pages";
-import type { Scope } from "./scopes";
-import type { DayCount, UsageCount, UsageWindow } from "./counts";
-import type { UsageQuery, UsageResult } from "./usage";
-import { fromWireError } from "./thread-error";
-import { stopThread } from "./thread-stop";
+import type { Db, PageQuery, PageReader, Paged } from "../db";
+import { READ_BUDGET_MS } from "../db/read-budget";
+import { ApiError } from "../http/errors";
+import type { Logger } from "../http/logging";
+import type { DayCount, UsageCount, UsageWindow } from "../modules/events/counts";
+import type { EventPage, EventQuery } from "../modules/events/pages";
+import type { Scope } from "../modules/events/scopes";
+import { fromWireError } from "../modules/events/thread-error";
+import { stopThread } from "../modules/events/thread-stop";
+import type { UsageQuery, UsageResult } from "../modules/events/usage";
+import { runStoreRead, type StoreRead } from "./catalogue";
+import type { ReaderReply, ReaderRequest } from "./thread";
 
 /**
  * Reads one tenant may have running or waiting at once. Each read may take up to its budget,
@@ -22,7 +22,7 @@ const tooManyReads = () =>
   new ApiError(
     429,
     "service_unavailable",
-    `Too many event reads in progress for this tenant (at most ${MAX_READS_PER_TENANT}); retry when one has finished`,
+    `Too many reads in progress for this tenant (at most ${MAX_READS_PER_TENANT}); retry when one has finished`,
     { limit: MAX_READS_PER_TENANT, retry_after_seconds: 1 },
   );
 
@@ -37,14 +37,14 @@ interface ReaderThread {
 }
 
 /**
- * Runs event queries and usage aggregates on reader threads, each with its own connection, so
- * the main thread (authentication, ingestion, /health) keeps answering while one runs; each
- * read still stops at its time budget (read-budget.ts). A read goes to the thread with the
- * fewest reads waiting; a tenant with MAX_READS_PER_TENANT reads under way gets a 429 for the
- * next. An in-memory store cannot be shared with a thread: there, and if a
- * thread fails, reads run on the main thread.
+ * Runs the reads that may scan many rows (event queries, usage aggregates, pages of lists) on
+ * reader threads, each with its own connection, so the main thread (authentication, ingestion,
+ * /health) keeps answering while one runs; each read still stops at its time budget
+ * (src/db/read-budget.ts). A read goes to the thread with the fewest reads waiting; a tenant
+ * with MAX_READS_PER_TENANT reads under way gets a 429 for the next. An in-memory store cannot
+ * be shared with a thread: there, and if a thread fails, reads run on the main thread.
  */
-export class EventReaders {
+export class StoreReaders implements PageReader {
   #threads: ReaderThread[] = [];
   #nextId = 1;
   #perTenant = new Map<string, number>();
@@ -76,11 +76,16 @@ export class EventReaders {
     return this.#run({ kind: "daily", scope, window }) as Promise<DayCount[]>;
   }
 
-  async #run(read: EventRead): Promise<unknown> {
+  /** A page of a list and its total (src/db/index.ts, selectPage). */
+  page<T>(tenantId: string, query: PageQuery): Promise<Paged<T>> {
+    return this.#run({ kind: "page", scope: { tenantId }, query }) as Promise<Paged<T>>;
+  }
+
+  async #run(read: StoreRead): Promise<unknown> {
     // Only what the read needs crosses to the thread: a principal carries more than its scope.
-    const plain = { ...read, scope: { tenantId: read.scope.tenantId, environmentId: read.scope.environmentId } };
+    const plain = { ...read, scope: scopeOnly(read.scope) } as StoreRead;
     const thread = this.#leastBusy();
-    if (!thread) return runEventRead(this.db, plain, this.budgetMs);
+    if (!thread) return runStoreRead(this.db, plain, this.budgetMs);
     const tenant = plain.scope.tenantId;
     const running = this.#perTenant.get(tenant) ?? 0;
     if (running >= MAX_READS_PER_TENANT) throw tooManyReads();
@@ -116,7 +121,7 @@ export class EventReaders {
       else pending.reject(fromWireError(reply.error));
     };
     thread.worker.onerror = (event) => {
-      this.logger.error("event reader thread failed; reading on the main thread", { error: event.message });
+      this.logger.error("reader thread failed; reading on the main thread", { error: event.message });
       this.#threads = this.#threads.filter((t) => t !== thread);
       thread.worker.terminate();
       for (const pending of thread.pending.values()) pending.reject(new Error(event.message));
@@ -131,10 +136,16 @@ export class EventReaders {
     this.#threads = [];
     await Promise.all(
       threads.map((thread) => {
-        for (const pending of thread.pending.values()) pending.reject(new Error("event readers are closed"));
+        for (const pending of thread.pending.values()) pending.reject(new Error("store readers are closed"));
         thread.pending.clear();
         return stopThread(thread.worker);
       }),
     );
   }
+}
+
+function scopeOnly(scope: { tenantId: string; environmentId?: string }) {
+  return scope.environmentId === undefined
+    ? { tenantId: scope.tenantId }
+    : { tenantId: scope.tenantId, environmentId: scope.environmentId };
 }

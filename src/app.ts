@@ -30,6 +30,8 @@ import { healthController, metricsController, storeGuard } from "./modules/opera
 import { portalPageController } from "./modules/portal-page";
 import { rbacController } from "./modules/rbac";
 import { secretsController } from "./modules/secrets";
+import { verifyController } from "./modules/verify";
+import { FORWARD_AUTH_PATH, forwardAuthController } from "./modules/forward-auth";
 import { LastUsedRecorder } from "./modules/secrets/last-used";
 import { findVerifiableKey } from "./modules/secrets/store";
 import { SIGN_IN_LIMITS, SignInLimiter } from "./modules/sessions/limiter";
@@ -41,6 +43,7 @@ import { webhooksController } from "./modules/webhooks";
 import { usersController } from "./modules/users";
 import { ensureConfigKeyPrincipals } from "./modules/users/bootstrap";
 import { ProfileCache } from "./modules/users/profile-cache";
+import { roleCatalogOf } from "./modules/rbac/service";
 
 // Resolved from this file, which sits at the root of the source tree: `bun build --compile`
 // keeps that layout for the thread entrypoints, listed beside main.ts in the build.
@@ -91,6 +94,7 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
     size: config.auth.api_key.cache_size,
     negativeSize: config.auth.api_key.negative_cache_size,
   });
+  const roles = roleCatalogOf(config);
   const environments = new EnvironmentDirectory(db);
   const lastUsed = new LastUsedRecorder(db, logger);
   const metrics = config.metrics.enabled ? new Metrics(() => keyCache.stats) : null;
@@ -119,6 +123,7 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
     clientAddress,
     sessionCache,
     findSession: (tokenHash) => findVerifiableSession(db, tokenHash),
+    roles,
   });
   // WAL is folded back into the database file by the event writer's thread, never by a commit
   // on this thread: an automatic checkpoint runs in whichever connection commits past the
@@ -148,6 +153,7 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
     storeHealth,
     logger,
     keyCache,
+    roles,
     sessionCache,
     passwords: new Passwords(options.passwords),
     signInLimiter: new SignInLimiter(logger, options.now, {
@@ -181,19 +187,34 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
   };
 }
 
+/**
+ * The paths served whatever the Host header names (src/http/hosts.ts): /health, which reveals
+ * nothing and which probes call by whatever address they have; and forward-auth, which a proxy
+ * calls with the Host of the request it asks about (Caddy and Traefik pass it on), and which
+ * only judges the credential that request carries.
+ */
+const ANY_HOST_PATHS: ReadonlySet<string> = new Set(["/health", FORWARD_AUTH_PATH]);
+
 function buildApp(context: AppContext) {
   // normalize: false, so an unknown field in a body is refused with a 400 instead of dropped.
   return (
     new Elysia({ normalize: false })
       // Before the http plugin: its error hook must see a store failure before that one answers it.
       .use(storeGuard(context))
-      .use(httpPlugin(context.logger, context.metrics, hostPolicy(context.config.server)))
+      .use(
+        httpPlugin(context.logger, context.metrics, {
+          serves: hostPolicy(context.config.server),
+          anyHostPaths: ANY_HOST_PATHS,
+        }),
+      )
       .use(healthController(context))
       .use(metricsController(context))
       .use(rbacController(context))
       .use(signInController(context))
       .use(usersController(context))
       .use(secretsController(context))
+      .use(verifyController(context))
+      .use(forwardAuthController(context))
       .use(integrationsController(context))
       .use(webhooksController(context))
       .use(environmentsController(context))

@@ -15,6 +15,7 @@ import type { LastUsedRecorder } from "./modules/secrets/last-used";
 import type { SignInLimiter } from "./modules/sessions/limiter";
 import type { Passwords } from "./modules/sessions/passwords";
 import type { ProfileCache } from "./modules/users/profile-cache";
+import type { RoleCatalog } from "./modules/rbac/service";
 
 /** The long-lived pieces one running Tollgate shares; built once in app.ts, handed to controllers. */
 export interface AppContext {
@@ -24,6 +25,8 @@ export interface AppContext {
   storeHealth: StoreHealth;
   logger: Logger;
   keyCache: KeyCache<VerifiedKey>;
+  /** The roles: built-in (SPEC §2, §13) and the operator's (rbac.roles). */
+  roles: RoleCatalog;
   /** Verified sessions of people who signed in (SPEC §10), by SHA-256 hex of the token. */
   sessionCache: KeyCache<VerifiedKey>;
   /** Password hashing and checking (argon2id), with the dummy hash unknown emails are checked against. */

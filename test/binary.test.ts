@@ -209,7 +209,9 @@ describe("dist/tollgate, with no Node, Bun or node_modules", () => {
     }
     const wrong = await cli(["keys", "create", "--tenant", "t", "--roles", "root"]);
     expect(wrong.code).toBe(2);
-    expect(wrong.stderr).toStartWith('Unknown role "root"; the roles are super_admin, event_ingestor, event_reader.');
+    expect(wrong.stderr).toStartWith(
+      'Unknown role "root"; the roles are super_admin, event_ingestor, event_reader, key_verifier.',
+    );
   });
 
   test("migrate twice is harmless", async () => {

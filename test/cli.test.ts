@@ -65,7 +65,7 @@ describe("tollgate: usage", () => {
     [["keys", "create", "--tenant", "t"], "--tenant and --roles are required."],
     [
       ["keys", "create", "--tenant", "t", "--roles", "admin"],
-      'Unknown role "admin"; the roles are super_admin, event_ingestor, event_reader.',
+      'Unknown role "admin"; the roles are super_admin, event_ingestor, event_reader, key_verifier.',
     ],
     [["keys", "create", "--tenant", "t", "--roles", "event_reader", "--type", "x"], "--type must be"],
     [["keys", "create", "--tenant", "t", "--roles", "event_reader", "--expires-at", "2001-01-01"], "--expires-at"],

@@ -382,3 +382,79 @@ describe("links the dashboard hands out", () => {
     expect(page.text).not.toContain("http://localhost/dashboard/set-password");
   });
 });
+
+describe("roles of the operator's and 'Verify a key' (SPEC §13)", () => {
+  const ROLES = {
+    orders_reader: { name: "Orders Reader", description: "Reads orders", permissions: { orders: ["read"] } },
+  };
+
+  async function signedIn() {
+    const h = signInHarness({ rbac: { roles: ROLES } } as never);
+    await addPerson(h, EMAIL, PASSWORD, "Ada");
+    const browser = new Browser(h);
+    await browser.signIn();
+    return { h, browser };
+  }
+
+  test("the service-account dialog offers the config's roles, with their descriptions; one can be given", async () => {
+    const { h, browser } = await signedIn();
+    const dialog = await browser.get("/dashboard/service-accounts?create=1");
+    expect(dialog.text).toContain('value="orders_reader"');
+    expect(dialog.text).toContain("<strong>Orders Reader</strong");
+    expect(dialog.text).toContain("Reads orders");
+    const csrf = await browser.csrf("/dashboard/service-accounts");
+    const created = await browser.post("/dashboard/service-accounts", { csrf, name: "Orders", roles: "orders_reader" });
+    expect(created.status).toBe(303);
+    const list = await browser.get("/dashboard/service-accounts");
+    expect(list.text).toContain('<span class="role">Orders Reader</span>');
+    const accounts = await h.call("POST", "/v1/users/search", { body: { type: "service_account" } });
+    expect(accounts.body.items[0].roles).toEqual(["orders_reader"]);
+  });
+
+  test("Verify a key answers as the API does, never shows the key back, and is audited as secret.verified", async () => {
+    const { h, browser } = await signedIn();
+    const account = await h.call("POST", "/v1/users", {
+      body: { type: "service_account", name: "orders", roles: ["orders_reader"] },
+    });
+    const key = await h.call("POST", "/v1/secrets/api/keys", {
+      body: { name: "k", service_account_id: account.body.id },
+    });
+    const apiKey = key.body.api_key as string;
+    const csrf = await browser.csrf();
+    const valid = await browser.post("/dashboard/api-keys/verify", { csrf, key: apiKey, permissions: "orders:read" });
+    expect(valid.status).toBe(200);
+    expect(valid.text).toContain('<span class="badge ok">VALID</span>');
+    expect(valid.text).toContain(key.body.id);
+    expect(valid.text).not.toContain(apiKey);
+    const lacking = await browser.post("/dashboard/api-keys/verify", {
+      csrf,
+      key: apiKey,
+      permissions: "orders:write",
+    });
+    expect(lacking.text).toContain('<span class="badge bad">INSUFFICIENT_PERMISSIONS</span>');
+    const unknown = await browser.post("/dashboard/api-keys/verify", { csrf, key: "sk_test_nothing" });
+    expect(unknown.text).toContain('<span class="badge bad">NOT_FOUND</span>');
+    const bad = await browser.post("/dashboard/api-keys/verify", {
+      csrf,
+      key: apiKey,
+      permissions: "not a permission",
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain("banner");
+    const audit = await h.call("GET", "/v1/audit-logs?action=secret.verified");
+    expect(
+      audit.body.items.map((row: { resource_id: string; changes: { after: { code: string } } }) => [
+        row.resource_id,
+        row.changes.after.code,
+      ]),
+    ).toEqual([
+      ["unknown", "NOT_FOUND"],
+      [key.body.id, "INSUFFICIENT_PERMISSIONS"],
+      [key.body.id, "VALID"],
+    ]);
+    expect(JSON.stringify(audit.body)).not.toContain(apiKey);
+    // Without the Origin of this dashboard, nothing is verified.
+    const foreign = await browser.post("/dashboard/api-keys/verify", { csrf, key: apiKey }, "https://attacker.example");
+    expect(foreign.status).toBe(403);
+  });
+});

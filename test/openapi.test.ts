@@ -102,6 +102,8 @@ describe("OpenAPI document at /swagger/json", () => {
       public: [],
       portal: [{ SessionToken: [] }],
       signature: [{ StripeSignature: [] }],
+      // Forward-auth judges the forwarded request's key (its key header, or Authorization: Bearer <key>).
+      forwarded: [{ ApiKeyAuth: [] }],
     };
     for (const route of routes) {
       const op = doc.paths[openApiPath(route.path)][route.method.toLowerCase()];

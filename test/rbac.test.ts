@@ -16,6 +16,7 @@ const EXPECTED_ROLES: ExpectedRole[] = [
   { id: "super_admin", permissions: { "*": ["*"] } },
   { id: "event_ingestor", permissions: { event: ["write"] } },
   { id: "event_reader", permissions: { event: ["read"] } },
+  { id: "key_verifier", permissions: { secret: ["verify"] } },
 ];
 
 function roleShape(role: ExpectedRole) {
@@ -42,13 +43,13 @@ async function eventReaderKey(h: Harness): Promise<string> {
 }
 
 describe("GET /v1/rbac/roles", () => {
-  test("returns exactly the three roles with their permissions", async () => {
+  test("returns exactly the four built-in roles with their permissions (no rbac.roles in config)", async () => {
     const h = createHarness();
     const res = await h.call("GET", ROLES);
     expect(res.status).toBe(200);
     expect(Object.keys(res.body)).toEqual(["items"]);
     const byId = Object.fromEntries(res.body.items.map((r: any) => [r.id, r]));
-    expect(res.body.items).toHaveLength(3);
+    expect(res.body.items).toHaveLength(4);
     for (const role of EXPECTED_ROLES) expect(byId[role.id]).toEqual(roleShape(role));
     for (const role of res.body.items) {
       expect(role.name.trim()).not.toBe("");
@@ -85,7 +86,7 @@ describe("who may read roles", () => {
     const key = await publishableKey(h);
     const list = await h.call("GET", ROLES, { key });
     expect(list.status).toBe(200);
-    expect(list.body.items).toHaveLength(3);
+    expect(list.body.items).toHaveLength(4);
     const one = await h.call("GET", `${ROLES}/event_reader`, { key });
     expect(one.status).toBe(200);
     expect(one.body).toEqual(roleShape(EXPECTED_ROLES[2]!));
@@ -97,7 +98,7 @@ describe("who may read roles", () => {
     const key = await eventReaderKey(h);
     const list = await h.call("GET", ROLES, { key });
     expect(list.status).toBe(200);
-    expect(list.body.items).toHaveLength(3);
+    expect(list.body.items).toHaveLength(4);
     const one = await h.call("GET", `${ROLES}/super_admin`, { key });
     expect(one.status).toBe(200);
     expect(one.body.permissions).toEqual({ "*": ["*"] });
@@ -136,11 +137,11 @@ describe("the route table (SPEC §2: every route declares its access)", () => {
     return new Map(table.map((r) => [`${r.method} ${normalize(r.path)}`, r.hooks?.detail?.[ACCESS_DETAIL_KEY]]));
   }
 
-  const PERMISSION = new RegExp(`^(${ENTITIES.join("|")}):(read|write)$`);
+  const PERMISSION = new RegExp(`^(${ENTITIES.join("|")}):(read|write)$|^secret:verify$`);
 
   // The dashboard's pages declare a signed-in person's session cookie, with a permission or
   // not (src/modules/dashboard/session.ts), and only dashboard pages may.
-  const DASHBOARD = new RegExp(`^dashboard( (${ENTITIES.join("|")}):(read|write))?$`);
+  const DASHBOARD = new RegExp(`^dashboard( ((${ENTITIES.join("|")}):(read|write)|secret:verify))?$`);
 
   test("every route declares exactly one of public, authenticated, portal, a permission, a dashboard session or a webhook signature", () => {
     const table = routes();
@@ -151,6 +152,8 @@ describe("the route table (SPEC §2: every route declares its access)", () => {
         if (typeof access === "string" && DASHBOARD.test(access)) return !r.path.startsWith("/dashboard/");
         // A provider's signature (SPEC §12) lets in its webhook deliveries, and nothing else.
         if (access === "signature") return !(r.method === "POST" && r.path.startsWith("/v1/webhooks/:provider/"));
+        // Forward-auth (SPEC §13) judges the forwarded request's credential, on its one path only.
+        if (access === "forwarded") return r.path !== "/v1/auth/forward";
         return (
           typeof access !== "string" ||
           !(access === "public" || access === "authenticated" || access === "portal" || PERMISSION.test(access))
@@ -275,6 +278,20 @@ describe("the route table (SPEC §2: every route declares its access)", () => {
         // never a credential refusal, never a failure.
         expect({ route: route.path, refused: anonymous.status === 401 }).toEqual({ route: route.path, refused: false });
         expect({ route: route.path, failed: anonymous.status >= 500 }).toEqual({ route: route.path, failed: false });
+        continue;
+      }
+      if (access === "forwarded") {
+        // Forward-auth answers proxies only: app.handle has no trusted peer, so every caller,
+        // whatever key it carries, is refused before any rule or key is looked at.
+        for (const key of [null, pk, DEV_KEY]) {
+          const answer = await h.call(route.method, path, { key, body });
+          expect([route.method, route.path, answer.status, errorOf(answer).message]).toEqual([
+            route.method,
+            route.path,
+            403,
+            "Forward-auth answers only the proxies listed in forward_auth.trusted_proxies",
+          ]);
+        }
         continue;
       }
       if (access === "signature") {

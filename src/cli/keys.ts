@@ -3,7 +3,8 @@ import { ConfigKeySchema } from "../config/schema";
 import { isName, isRfc3339, NAME_RULE, TIMESTAMP_RULE } from "../http/schemas";
 import { sha256Hex } from "../modules/auth/hash";
 import type { KeyType } from "../modules/auth/model";
-import { isRoleId, listRoles } from "../modules/rbac/service";
+import { roleCatalogOf } from "../modules/rbac/service";
+import { BUILT_IN_ROLES } from "../modules/rbac/roles";
 import type { SecretStatus, SecretWithOwnerRow } from "../modules/secrets/model";
 import { createOperatorKey, listOperatorKeys, revokeOperatorKey } from "../modules/secrets/operator";
 import { type CommandSpec, checkedOption, type ParsedCommand, stringOption, UsageError } from "./args";
@@ -12,7 +13,8 @@ import { openExistingStore, withWritableStore } from "./store";
 import { READ_BUDGET_MS } from "../db/read-budget";
 import { localPages } from "../reads/pages";
 
-const ROLE_IDS = listRoles().map((role) => role.id);
+/** For the usage text, which is printed before any config is read. */
+const BUILT_IN_ROLE_IDS = Object.keys(BUILT_IN_ROLES);
 const STATUSES: SecretStatus[] = ["published", "archived", "deleted"];
 
 // The same rules as the API and config.yaml, checked before the store is opened: a tenant id
@@ -41,7 +43,7 @@ export const keysCreate: CommandSpec = {
 Create a service account with the roles and an API key for it. The key is printed once.
 
   --tenant <id>          tenant (created, with its environments, if it does not exist)
-  --roles <r1,r2>        ${ROLE_IDS.join(", ")}
+  --roles <r1,r2>        ${BUILT_IN_ROLE_IDS.join(", ")}, or roles of rbac.roles
   --environment <env>    environment id or name (default: the tenant's default environment)
   --name <name>          account and key name (default: "Operator key")
   --type <type>          private_key (default) or publishable_key
@@ -67,9 +69,12 @@ export function runKeysCreate(parsed: ParsedCommand): number {
     .split(",")
     .map((role) => role.trim())
     .filter(Boolean);
-  const unknown = listed.find((role) => !isRoleId(role));
-  if (unknown !== undefined) throw usage(`Unknown role "${unknown}"; the roles are ${ROLE_IDS.join(", ")}.`);
-  if (listed.length === 0) throw usage(`--roles needs at least one of ${ROLE_IDS.join(", ")}.`);
+  const config = configFrom(parsed);
+  const catalog = roleCatalogOf(config);
+  const roleIds = catalog.list().map((role) => role.id);
+  const unknown = listed.find((role) => !catalog.has(role));
+  if (unknown !== undefined) throw usage(`Unknown role "${unknown}"; the roles are ${roleIds.join(", ")}.`);
+  if (listed.length === 0) throw usage(`--roles needs at least one of ${roleIds.join(", ")}.`);
   // A role named twice is held once, as POST /v1/users does.
   const roles = [...new Set(listed)];
   const type = stringOption(parsed, "type") ?? "private_key";
@@ -84,9 +89,8 @@ export function runKeysCreate(parsed: ParsedCommand): number {
   if (expiresAt !== undefined && !(Date.parse(expiresAt) > Date.now())) {
     throw usage("--expires-at must be in the future.");
   }
-  const config = configFrom(parsed);
   const { apiKey, secret, environment } = withWritableStore(config, (db) =>
-    createOperatorKey(db, {
+    createOperatorKey(db, catalog, {
       tenantId,
       environment: environmentRef,
       roles,

@@ -5,7 +5,8 @@ import { Value } from "@sinclair/typebox/value";
 import type { TSchema } from "@sinclair/typebox";
 import { parse as parseYaml } from "yaml";
 import { MEMORY_DATABASE } from "../db";
-import { isAllowedHostEntry } from "../http/hosts";
+import { isAllowedHostEntry, parseCidr } from "../http/hosts";
+import { RESERVED_ROLE_IDS } from "../modules/rbac/roles";
 import { KEY_SETTING, parseEncryptionKey } from "../modules/integrations/cipher";
 import { type Config, ConfigKeySchema, ConfigSchema, DEFAULT_CONFIG, DEV_KEY_HASH } from "./schema";
 
@@ -133,6 +134,11 @@ function validateConfig(candidate: unknown): Config {
       keys[hash] = Value.Default(ConfigKeySchema, key);
     }
   }
+  // Nor into the roles' (a description left out is empty).
+  const roles = withDefaults.rbac?.roles;
+  if (isPlainObject(roles)) {
+    for (const role of Object.values(roles)) if (isPlainObject(role)) role.description ??= "";
+  }
   const first = Value.Errors(ConfigSchema, withDefaults).First();
   if (first) {
     const field = first.path.split("/").filter(Boolean).join(".") || "(root)";
@@ -145,6 +151,8 @@ function validateConfig(candidate: unknown): Config {
   checkDatabasePath(config.database.path);
   checkCustomerPortal(config.customer_portal);
   checkEncryptionKey(config.secrets.encryption_key);
+  checkRoles(config.rbac.roles);
+  checkForwardAuth(config.forward_auth);
   // Hashes are compared as lowercase hex everywhere else.
   config.auth.api_key.keys = Object.fromEntries(
     Object.entries(config.auth.api_key.keys).map(([hash, key]) => [hash.toLowerCase(), key]),
@@ -207,6 +215,79 @@ function checkAllowedHosts(entries: string[]): void {
       `Invalid config: server.allowed_hosts: "${entry}" is not a host name or an IP address without a port (such as tollgate.example.com), "*.example.com" or "*"`,
     );
   }
+}
+
+/** A name of an operator's role, entity or action: lower case, as Flexprice's own are. */
+const NAME = /^[a-z][a-z0-9_]{0,63}$/;
+const PERMISSION_PART = /^([a-z][a-z0-9_.-]{0,63}|\*)$/;
+
+function checkRoles(roles: Config["rbac"]["roles"]): void {
+  for (const [id, role] of Object.entries(roles)) {
+    const at = `rbac.roles.${id}`;
+    if (!NAME.test(id)) {
+      throw new ConfigError(
+        `Invalid config: rbac.roles: "${id}" is not a role id: lower-case letters, digits and underscores, starting with a letter (such as orders_reader)`,
+      );
+    }
+    if (RESERVED_ROLE_IDS.includes(id)) {
+      throw new ConfigError(`Invalid config: ${at}: "${id}" is a built-in role; give yours another id`);
+    }
+    const entries = Object.entries(role.permissions);
+    if (entries.length === 0) {
+      throw new ConfigError(`Invalid config: ${at}.permissions: a role allows at least one action on one entity`);
+    }
+    for (const [entity, actions] of entries) {
+      if (!PERMISSION_PART.test(entity)) {
+        throw new ConfigError(
+          `Invalid config: ${at}.permissions: "${entity}" is not an entity name: lower-case letters, digits, "_", "." or "-", starting with a letter; or "*"`,
+        );
+      }
+      const bad = actions.find((action) => !PERMISSION_PART.test(action));
+      if (bad !== undefined) {
+        throw new ConfigError(
+          `Invalid config: ${at}.permissions.${entity}: "${bad}" is not an action name: lower-case letters, digits, "_", "." or "-", starting with a letter; or "*"`,
+        );
+      }
+    }
+  }
+}
+
+const PERMISSION = /^[a-z][a-z0-9_.-]{0,63}:[a-z][a-z0-9_.-]{0,63}$/;
+const METHOD = /^[A-Z]{1,32}$/;
+
+function checkForwardAuth({ trusted_proxies, rules }: Config["forward_auth"]): void {
+  for (const entry of trusted_proxies) {
+    if (parseCidr(entry) === null) {
+      throw new ConfigError(
+        `Invalid config: forward_auth.trusted_proxies: "${entry}" is not an IP address or a CIDR range (such as 10.0.0.0/8 or ::1/128)`,
+      );
+    }
+  }
+  rules.forEach((rule, i) => {
+    const at = `forward_auth.rules[${i}]`;
+    if (!rule.path.startsWith("/")) {
+      throw new ConfigError(`Invalid config: ${at}.path: "${rule.path}" must start with "/"`);
+    }
+    if ((rule.permission === undefined) === (rule.public !== true)) {
+      throw new ConfigError(
+        `Invalid config: ${at}: give either permission (such as orders:read) or public: true, not both and not neither`,
+      );
+    }
+    if (rule.permission !== undefined && !PERMISSION.test(rule.permission)) {
+      throw new ConfigError(
+        `Invalid config: ${at}.permission: "${rule.permission}" is not entity:action in lower case (such as orders:read)`,
+      );
+    }
+    const method = rule.methods?.find((m) => !METHOD.test(m));
+    if (method !== undefined) {
+      throw new ConfigError(
+        `Invalid config: ${at}.methods: "${method}" is not an HTTP method in capitals (such as GET)`,
+      );
+    }
+    if (rule.host !== undefined && !isValidHost(rule.host)) {
+      throw new ConfigError(`Invalid config: ${at}.host: "${rule.host}" is not a host name without a port`);
+    }
+  });
 }
 
 function checkDatabasePath(path: string): void {

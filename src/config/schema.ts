@@ -97,6 +97,50 @@ export const ConfigSchema = T.Object(
       },
       strict,
     ),
+    // Roles of the operator's, beside the built-in ones (SPEC §13): id → what it allows.
+    rbac: T.Object(
+      {
+        roles: T.Record(
+          T.String(),
+          T.Object(
+            {
+              name: T.String({ minLength: 1, maxLength: 255 }),
+              description: T.String({ maxLength: 1000, default: "" }),
+              // entity → actions, each a name of the operator's choosing or "*".
+              permissions: T.Record(T.String(), T.Array(T.String(), { minItems: 1, maxItems: 100 })),
+            },
+            strict,
+          ),
+        ),
+      },
+      strict,
+    ),
+    // GET /v1/auth/forward for Caddy forward_auth, Traefik ForwardAuth and nginx auth_request (SPEC §13).
+    forward_auth: T.Object(
+      {
+        // Peers whose X-Forwarded-* / X-Original-* headers are believed (CIDRs or addresses).
+        trusted_proxies: T.Array(T.String({ minLength: 1, maxLength: 64 }), { maxItems: 1000 }),
+        // In order; the first that matches the request decides. None matches: 403.
+        rules: T.Array(
+          T.Object(
+            {
+              // The original request's host (X-Forwarded-Host / X-Original-Host), exact; absent: any.
+              host: T.Optional(T.String({ minLength: 1, maxLength: 253 })),
+              // A path prefix ("/api" covers /api and /api/…), or a glob: * within a segment, ** across.
+              path: T.String({ minLength: 1, maxLength: 2048 }),
+              // Absent: any method.
+              methods: T.Optional(T.Array(T.String({ minLength: 1, maxLength: 32 }), { minItems: 1, maxItems: 16 })),
+              // What the credential must allow (entity:action); or public: true, no credential needed.
+              permission: T.Optional(T.String({ minLength: 3, maxLength: 255 })),
+              public: T.Optional(T.Boolean()),
+            },
+            strict,
+          ),
+          { maxItems: 1000 },
+        ),
+      },
+      strict,
+    ),
     customer_portal: T.Object(
       {
         // Where portal links point (the token is added as ?token=). Empty: Tollgate's own page,
@@ -183,6 +227,8 @@ export const DEFAULT_CONFIG: Config = {
     session: { ttl_seconds: 7 * 24 * 3600 },
     signup: { enabled: false },
   },
+  rbac: { roles: {} },
+  forward_auth: { trusted_proxies: ["127.0.0.0/8", "::1/128"], rules: [] },
   customer_portal: { url: "", allowed_origins: [], session_ttl_seconds: 3600, signing_key: "" },
   events: { durability: "fsync" },
   secrets: { encryption_key: "" },

@@ -1,4 +1,4 @@
-import { isIP } from "node:net";
+import { BlockList, isIP } from "node:net";
 import type { Config } from "../config";
 import { validationError } from "./errors";
 
@@ -69,4 +69,29 @@ export function isAllowedHostEntry(entry: string, isValidHost: (host: string) =>
   if (entry === "*") return true;
   if (entry.startsWith("*.")) return isValidHost(entry.slice(2)) && isIP(entry.slice(2)) === 0;
   return isValidHost(entry.replace(/^\[(.*)\]$/, "$1"));
+}
+
+/** An address or a CIDR range (`10.0.0.0/8`, `::1/128`, `127.0.0.1`), or null when it is neither. */
+export function parseCidr(text: string): { address: string; prefix: number; family: "ipv4" | "ipv6" } | null {
+  const [address = "", prefixText, extra] = text.split("/");
+  const version = isIP(address);
+  if (version === 0 || extra !== undefined) return null;
+  const max = version === 4 ? 32 : 128;
+  const prefix = prefixText === undefined ? max : /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : -1;
+  if (prefix < 0 || prefix > max) return null;
+  return { address, prefix, family: version === 4 ? "ipv4" : "ipv6" };
+}
+
+/** Whether an address is inside any of the ranges (validated config entries); IPv4-mapped IPv6 counts as IPv4. */
+export function addressMatcher(ranges: readonly string[]): (address: string | null) => boolean {
+  const list = new BlockList();
+  for (const range of ranges) {
+    const cidr = parseCidr(range);
+    if (cidr) list.addSubnet(cidr.address, cidr.prefix, cidr.family);
+  }
+  return (address) => {
+    if (address === null) return false;
+    const version = isIP(address);
+    return version !== 0 && list.check(address, version === 4 ? "ipv4" : "ipv6");
+  };
 }

@@ -9,7 +9,6 @@ import type { Metrics } from "./metrics";
 import { fromValidationError } from "./validation";
 
 export const REQUEST_ID_HEADER = "x-request-id";
-const HEALTH_PATH = "/health";
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 interface RequestMeta {
@@ -46,7 +45,12 @@ export function skipRequestLog(request: Request): void {
  * failure, and one log line per request. The JSON body parser (./body.ts) is not global: the
  * access declarations run it after the credential check.
  */
-export function httpPlugin(logger: Logger, metrics: Metrics | null, servesHost: HostPolicy = ANY_HOST) {
+export function httpPlugin(
+  logger: Logger,
+  metrics: Metrics | null,
+  hosts: { serves: HostPolicy; anyHostPaths: ReadonlySet<string> } = { serves: ANY_HOST, anyHostPaths: new Set() },
+) {
+  const servesHost = hosts.serves;
   return new Elysia({ name: "http" })
     .onRequest(({ request, set }) => {
       const sent = request.headers.get(REQUEST_ID_HEADER);
@@ -56,13 +60,13 @@ export function httpPlugin(logger: Logger, metrics: Metrics | null, servesHost: 
       // Bun builds request.url from the Host header; a malformed one ("a b", "x@y") makes the
       // URL unparseable for every later stage (body limits, links). Refused here, once.
       if (!URL.canParse(request.url)) throw validationError("Invalid Host header", { host: "is not a valid host" });
-      // A host this server does not answer to (src/http/hosts.ts), refused before any work.
-      // /health excepted: it reveals nothing, and probes call it by whatever address they have.
+      // A host this server does not answer to (src/http/hosts.ts), refused before any work; but
+      // on the paths that answer any host (/health, forward-auth: see app.ts).
       if (
         servesHost !== ANY_HOST &&
         !servesHost(hostnameOf(request.headers.get("host") ?? new URL(request.url).host))
       ) {
-        if (new URL(request.url).pathname !== HEALTH_PATH) throw unknownHost();
+        if (!hosts.anyHostPaths.has(new URL(request.url).pathname)) throw unknownHost();
       }
     })
     .onError({ as: "global" }, ({ code, error: raised, set, request, path }) => {

@@ -1,6 +1,6 @@
 import type { Config } from "../../config";
 import { USER_ACCOUNT_ROLES } from "../rbac/roles";
-import { type PermissionSet, permissionsOf } from "../rbac/service";
+import { Grants, type RoleCatalog } from "../rbac/service";
 import { sha256Hex } from "./hash";
 import type { Credential, StoredKeyRecord, StoredSessionRecord, UserType } from "./model";
 
@@ -18,13 +18,13 @@ export interface VerifiedKey {
   environmentId: string | null;
   active: boolean;
   expiresAtMs: number | null;
-  permissions: PermissionSet;
+  permissions: Grants;
   /** When this key was last handed to the LastUsedRecorder (ms), so it is noted once a minute. */
   lastNotedAt: number;
 }
 
 /** Config keys by SHA-256 hex: each acts as its user account, with full access. */
-export function configKeysOf(config: Config): Map<string, VerifiedKey> {
+export function configKeysOf(config: Config, roles: RoleCatalog): Map<string, VerifiedKey> {
   return new Map(
     Object.entries(config.auth.api_key.keys).map(([hash, key]) => [
       hash,
@@ -44,14 +44,14 @@ export function configKeysOf(config: Config): Map<string, VerifiedKey> {
         environmentId: null,
         active: key.is_active,
         expiresAtMs: null,
-        permissions: permissionsOf(USER_ACCOUNT_ROLES),
+        permissions: roles.grantsOf(USER_ACCOUNT_ROLES),
         lastNotedAt: 0,
       },
     ]),
   );
 }
 
-export function toVerifiedKey(row: StoredKeyRecord): VerifiedKey {
+export function toVerifiedKey(row: StoredKeyRecord, catalog: RoleCatalog): VerifiedKey {
   const roles = JSON.parse(row.roles) as string[];
   return {
     hash: Buffer.from(row.key_hash, "hex"),
@@ -63,15 +63,13 @@ export function toVerifiedKey(row: StoredKeyRecord): VerifiedKey {
     active: row.status === "published",
     expiresAtMs: row.expires_at === null ? null : Date.parse(row.expires_at),
     // Publishable keys identify their owner but hold no permissions at all.
-    permissions: row.type === "publishable_key" ? new Set() : permissionsOf(roles),
+    permissions: row.type === "publishable_key" ? Grants.NONE : catalog.grantsOf(roles),
     lastNotedAt: 0,
   };
 }
 
-const SESSION_PERMISSIONS = permissionsOf(USER_ACCOUNT_ROLES);
-
 /** A session acts as its user account: full access, in the environment each request picks. */
-export function toVerifiedSession(row: StoredSessionRecord): VerifiedKey {
+export function toVerifiedSession(row: StoredSessionRecord, catalog: RoleCatalog): VerifiedKey {
   return {
     hash: Buffer.from(row.token_hash, "hex"),
     credential: {
@@ -88,7 +86,7 @@ export function toVerifiedSession(row: StoredSessionRecord): VerifiedKey {
     environmentId: null,
     active: true,
     expiresAtMs: Date.parse(row.expires_at),
-    permissions: SESSION_PERMISSIONS,
+    permissions: catalog.grantsOf(USER_ACCOUNT_ROLES),
     lastNotedAt: 0,
   };
 }

@@ -1,6 +1,6 @@
 import { ApiError } from "../../http/errors";
 import type { Permission } from "../rbac/model";
-import type { PermissionSet } from "../rbac/service";
+import type { Grants } from "../rbac/service";
 
 export type CredentialKind = "config_key" | "api_key" | "session";
 export type KeyType = "private_key" | "publishable_key";
@@ -52,7 +52,7 @@ export interface Principal {
   userId: string;
   userType: UserType;
   credential: Credential;
-  permissions: PermissionSet;
+  permissions: Grants;
 }
 
 /** Every way a request can fail to get through the door; each maps to one status and message. */
@@ -69,6 +69,12 @@ export enum AccessOutcome {
   /** A bearer token that is malformed, unknown or revoked, or whose account is archived. */
   SessionInvalid = "session_invalid",
   SessionExpired = "session_expired",
+  /** Forward-auth (SPEC §13): no rule of forward_auth.rules matches the forwarded request. */
+  NoForwardRule = "no_forward_rule",
+  /** Forward-auth asked by a peer outside forward_auth.trusted_proxies. */
+  UntrustedProxy = "untrusted_proxy",
+  /** Forward-auth: the proxy did not say which request it asks about, or its path cannot be judged safely. */
+  UnjudgeableRequest = "unjudgeable_request",
 }
 
 export const ACCESS_RESPONSES: Record<AccessOutcome, { status: 401 | 403 | 429; message: string }> = {
@@ -83,6 +89,16 @@ export const ACCESS_RESPONSES: Record<AccessOutcome, { status: 401 | 403 | 429; 
   [AccessOutcome.TooManyFailures]: { status: 429, message: "Too many failed authentication attempts" },
   [AccessOutcome.SessionInvalid]: { status: 401, message: "Invalid session token" },
   [AccessOutcome.SessionExpired]: { status: 401, message: "Session has expired" },
+  [AccessOutcome.NoForwardRule]: { status: 403, message: "No forward-auth rule allows this request" },
+  [AccessOutcome.UntrustedProxy]: {
+    status: 403,
+    message: "Forward-auth answers only the proxies listed in forward_auth.trusted_proxies",
+  },
+  [AccessOutcome.UnjudgeableRequest]: {
+    status: 403,
+    message:
+      "The forwarded request cannot be judged: it needs X-Forwarded-Uri (or X-Original-URI) with a path that has no encoded slash, backslash or control character",
+  },
 };
 
 // Refusals without details are the same every time; building them once keeps a flood of bad

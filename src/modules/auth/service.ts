@@ -6,6 +6,7 @@ import type { EnvironmentDirectory } from "../environments/service";
 import type { CredentialChangeWatch } from "./change-watch";
 import { configKeysOf, toVerifiedKey, toVerifiedSession, type VerifiedKey } from "./credentials";
 import type { FailedAuthLimiter } from "./failure-limiter";
+import type { RoleCatalog } from "../rbac/service";
 import { sha256 } from "./hash";
 import type { KeyCache } from "./key-cache";
 import { isWellFormedApiKey } from "./key-format";
@@ -45,6 +46,8 @@ export interface AuthenticatorDeps {
   failures: FailedAuthLimiter;
   /** The client's address (null when unknown, e.g. app.handle without a socket: not limited). */
   clientAddress(request: Request): string | null;
+  /** The roles keys and accounts name, built-in and from config. */
+  roles: RoleCatalog;
   /** Verified §10 sessions, by SHA-256 hex of the token: a cache of their own, never shared with keys. */
   sessionCache: KeyCache<VerifiedKey>;
   /** The store lookup of a session on a cache miss, by SHA-256 hex. */
@@ -61,18 +64,36 @@ export class Authenticator {
 
   constructor(private readonly deps: AuthenticatorDeps) {
     this.header = deps.config.auth.api_key.header;
-    this.#configKeys = configKeysOf(deps.config);
+    this.#configKeys = configKeysOf(deps.config, deps.roles);
+  }
+
+  /**
+   * A key presented on behalf of someone else (POST /v1/keys/verify, forward-auth): the same
+   * check as a request's own key, after the same look for changes made by other processes, so a
+   * key revoked anywhere a moment ago is refused here too. Nothing is thrown or counted: the
+   * caller decides what the outcome means.
+   */
+  inspectKey(presented: string, now = Date.now()): { key: VerifiedKey | null; refusal: AccessOutcome | null } {
+    this.deps.changes.check();
+    const key = this.#findKey(presented.trim());
+    if (typeof key === "string") return { key: null, refusal: key };
+    return { key, refusal: refusalOf(key, now) };
   }
 
   /** Checks a presented key: format, checksum, cache, store, then state and expiry. */
   verifyApiKey(presented: string, now = Date.now()): VerifiedKey | AccessOutcome {
+    const key = this.#findKey(presented);
+    if (typeof key === "string") return key;
+    return refusalOf(key, now) ?? key;
+  }
+
+  /** The key presented, if it exists (config or store); its state and expiry are not judged here. */
+  #findKey(presented: string): VerifiedKey | AccessOutcome {
     if (presented === "") return AccessOutcome.KeyMissing;
     const hash = sha256(presented);
     const hex = hash.toString("hex");
     const key = this.#configKeys.get(hex) ?? this.#storedKey(presented, hex);
     if (!key || !timingSafeEqual(key.hash, hash)) return AccessOutcome.KeyInvalid;
-    if (!key.active) return AccessOutcome.KeyInactive;
-    if (key.expiresAtMs !== null && key.expiresAtMs <= now) return AccessOutcome.KeyExpired;
     return key;
   }
 
@@ -88,7 +109,7 @@ export class Authenticator {
       cache.fillUnknown(hex, generation);
       return undefined;
     }
-    const key = toVerifiedKey(row);
+    const key = toVerifiedKey(row, this.deps.roles);
     cache.fill(hex, key, generation);
     return key;
   }
@@ -119,7 +140,7 @@ export class Authenticator {
       cache.fillUnknown(hex, generation);
       return undefined;
     }
-    const session = toVerifiedSession(row);
+    const session = toVerifiedSession(row, this.deps.roles);
     cache.fill(hex, session, generation);
     return session;
   }
@@ -160,6 +181,34 @@ export class Authenticator {
     }
   }
 
+  /**
+   * Forward-auth (SPEC §13): the principal of the key a proxied request carries (null: none),
+   * holding `permission`, in the environment that request asked for. Refused like a request of
+   * Tollgate's own: a 401 counts against `clientAddress`, the client behind the proxy, so one
+   * client guessing keys does not use up the budget of everyone behind the same proxy.
+   */
+  forwardedPrincipal(
+    request: Request,
+    presented: string | null,
+    environment: string | null,
+    permission: string,
+    clientAddress: string | null,
+  ): Principal {
+    try {
+      if (presented === null) throw accessDenied(AccessOutcome.KeyMissing);
+      this.deps.changes.check();
+      const key = this.verifyApiKey(presented.trim());
+      if (typeof key === "string") throw accessDenied(key);
+      const principal = this.#principalOf(key, environment, { kind: "permission", permission });
+      this.deps.recordOutcome?.(principal.credential.kind);
+      return principal;
+    } catch (error) {
+      const refusal = this.refused(error, request, clientAddress);
+      if (refusal === error) this.deps.recordOutcome?.((error as ApiError).reason ?? "error");
+      throw refusal;
+    }
+  }
+
   get failures(): FailedAuthLimiter {
     return this.deps.failures;
   }
@@ -170,9 +219,9 @@ export class Authenticator {
    * and once the address is over its budget it becomes a 429 saying until when. Requests that
    * get through never come here, so successful traffic pays nothing for the limit.
    */
-  refused(error: unknown, request: Request): unknown {
+  refused(error: unknown, request: Request, clientAddress = this.deps.clientAddress(request)): unknown {
     if (!(error instanceof ApiError) || error.status !== 401) return error;
-    const verdict = this.deps.failures.fail(this.deps.clientAddress(request));
+    const verdict = this.deps.failures.fail(clientAddress);
     if (!verdict.log) skipRequestLog(request);
     if (verdict.retryAfterSeconds === 0) return error;
     this.deps.recordOutcome?.(AccessOutcome.TooManyFailures);
@@ -221,19 +270,19 @@ export class Authenticator {
   #principalOf(
     key: VerifiedKey,
     requestedEnvironment: string | null,
-    access: Exclude<Access, { kind: "public" }>,
+    access: { kind: "authenticated" } | { kind: "permission"; permission: string },
   ): Principal {
     const environmentId = this.#environmentFor(key, requestedEnvironment);
     if (access.kind === "permission") {
       if (key.credential.type === "publishable_key") throw accessDenied(AccessOutcome.PublishableKeyRefused);
-      if (!key.permissions.has(access.permission)) {
+      if (!key.permissions.allows(access.permission)) {
         throw accessDenied(AccessOutcome.PermissionMissing, {
           required: access.permission,
           roles: key.credential.roles,
         });
       }
     }
-    this.#noteUse(key);
+    this.noteUse(key);
     return {
       tenantId: key.tenantId,
       environmentId,
@@ -244,7 +293,8 @@ export class Authenticator {
     };
   }
 
-  #noteUse(key: VerifiedKey): void {
+  /** Records that a key was used (last_used_at), at most once a minute per key. */
+  noteUse(key: VerifiedKey): void {
     if (key.credential.kind !== "api_key") return;
     const now = Date.now();
     if (now - key.lastNotedAt < LAST_USED_RESOLUTION_MS) return;
@@ -268,4 +318,11 @@ export class Authenticator {
     if (!environments.belongsTo(key.tenantId, wanted)) throw accessDenied(AccessOutcome.EnvironmentInaccessible);
     return wanted;
   }
+}
+
+/** Why an existing key may not be used right now, if it may not. */
+function refusalOf(key: VerifiedKey, now: number): AccessOutcome | null {
+  if (!key.active) return AccessOutcome.KeyInactive;
+  if (key.expiresAtMs !== null && key.expiresAtMs <= now) return AccessOutcome.KeyExpired;
+  return null;
 }

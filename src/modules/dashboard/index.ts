@@ -3,7 +3,15 @@ import type { AppContext } from "../../context";
 import { assetResponse, loadStatic } from "../portal-page/static-files";
 import { html } from "./html";
 import { ASSETS_PATH, banner, cardPage, htmlResponse } from "./layout";
-import { API_KEYS_PATH, apiKeysPage, createApiKey, revokeApiKey, rotateApiKey } from "./pages/api-keys";
+import {
+  API_KEYS_PATH,
+  apiKeysPage,
+  createApiKey,
+  revokeApiKey,
+  rotateApiKey,
+  VERIFY_PATH,
+  verifyApiKey,
+} from "./pages/api-keys";
 import { AUDIT_PATH, auditPage } from "./pages/audit";
 import { EVENTS_PATH, eventsPage } from "./pages/events";
 import {
@@ -104,6 +112,9 @@ export function dashboardController(app: AppContext) {
     .get(API_KEYS_PATH, ({ request }) => apiKeysPage(app, request), { dashboard: "secret:read" })
     .post(API_KEYS_PATH, ({ request, server, body }) => createApiKey(app, request, server, body as URLSearchParams), {
       dashboard: "secret:write",
+    })
+    .post(VERIFY_PATH, ({ request, server, body }) => verifyApiKey(app, request, server, body as URLSearchParams), {
+      dashboard: "secret:verify",
     })
     .post(
       `${API_KEYS_PATH}/:id/revoke`,

@@ -46,7 +46,7 @@ export function healthController(ctx: AppContext) {
 }
 
 /** POST routes that only read: a lost store does not stop them. */
-const READ_ONLY_POSTS = new Set(["/v1/events/query", "/v1/events/usage"]);
+const READ_ONLY_POSTS = new Set(["/v1/events/query", "/v1/events/usage", "/v1/keys/verify"]);
 
 /**
  * Writes whose store files the event writer looks at itself, once per batch right before its

@@ -4,12 +4,11 @@ import { notFound } from "../../http/errors";
 import { errorResponses } from "../../http/openapi";
 import { authPlugin } from "../auth";
 import { RoleSchema } from "./model";
-import { findRole, listRoles } from "./service";
 
 export function rbacController(app: AppContext) {
   return new Elysia({ prefix: "/v1/rbac/roles", tags: ["RBAC"] })
     .use(authPlugin(app))
-    .get("", () => ({ items: listRoles() }), {
+    .get("", () => ({ items: app.roles.list() }), {
       authenticated: true,
       response: { 200: t.Object({ items: t.Array(RoleSchema) }, { title: "RoleList" }), ...errorResponses(401, 403) },
       detail: { summary: "The roles a service account can hold, with their permissions" },
@@ -17,7 +16,7 @@ export function rbacController(app: AppContext) {
     .get(
       "/:id",
       ({ params }) => {
-        const role = findRole(params.id);
+        const role = app.roles.find(params.id);
         if (!role) throw notFound("Role not found");
         return role;
       },

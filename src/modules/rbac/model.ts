@@ -1,5 +1,6 @@
 import { t } from "elysia";
 
+/** Tollgate's own entities: what its routes are guarded by. Roles of the operator's may name others. */
 export const ENTITIES = [
   "event",
   "customer",
@@ -10,16 +11,19 @@ export const ENTITIES = [
   "tenant",
   "integration",
 ] as const;
-export const ACTIONS = ["read", "write"] as const;
+/** Tollgate's own actions; `verify` only on `secret` (POST /v1/keys/verify). */
+export const ACTIONS = ["read", "write", "verify"] as const;
 
 export type Entity = (typeof ENTITIES)[number];
 export type Action = (typeof ACTIONS)[number];
+/** A permission one of Tollgate's own routes declares. */
 export type Permission = `${Entity}:${Action}`;
 
-export type RoleId = "super_admin" | "event_ingestor" | "event_reader";
+/** The roles Tollgate ships; config may add roles beside them (rbac.roles), never redefine these. */
+export type BuiltInRoleId = "super_admin" | "event_ingestor" | "event_reader" | "key_verifier";
 
 export interface Role {
-  id: RoleId;
+  id: string;
   name: string;
   description: string;
   /** entity → actions; `*` matches any entity or action. */

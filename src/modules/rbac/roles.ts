@@ -1,10 +1,10 @@
-import type { Role, RoleId } from "./model";
+import type { BuiltInRoleId, Role } from "./model";
 
 /** User accounts (people, config keys) have full access; they are shown, and their keys minted, as super_admin. */
-export const USER_ACCOUNT_ROLES: RoleId[] = ["super_admin"];
+export const USER_ACCOUNT_ROLES: BuiltInRoleId[] = ["super_admin"];
 
-/** The roles of SPEC.md §2, as data. Adding a role is adding an entry here. */
-export const ROLES: Record<RoleId, Role> = {
+/** The roles of SPEC.md §2 and §13, as data. Roles of the operator's come from config (rbac.roles). */
+export const BUILT_IN_ROLES: Record<BuiltInRoleId, Role> = {
   super_admin: {
     id: "super_admin",
     name: "Super Admin",
@@ -23,4 +23,16 @@ export const ROLES: Record<RoleId, Role> = {
     description: "For services that read event data",
     permissions: { event: ["read"] },
   },
+  key_verifier: {
+    id: "key_verifier",
+    name: "Key Verifier",
+    description: "For services that check their callers' keys with POST /v1/keys/verify; nothing else",
+    permissions: { secret: ["verify"] },
+  },
 };
+
+/**
+ * Ids no role of config may take: the built-in roles, and the roles Flexprice gives people
+ * (all_writer, all_reader), so that an id means the same thing on every Tollgate.
+ */
+export const RESERVED_ROLE_IDS: readonly string[] = [...Object.keys(BUILT_IN_ROLES), "all_writer", "all_reader"];

@@ -1,46 +1,106 @@
-import { ACTIONS, ENTITIES, type Permission, type Role, type RoleId } from "./model";
-import { ROLES } from "./roles";
+import type { Config } from "../../config";
+import { ACTIONS, ENTITIES, type Role } from "./model";
+import { BUILT_IN_ROLES } from "./roles";
 
-export type PermissionSet = ReadonlySet<Permission>;
+/**
+ * What a set of roles allows: `entity:action` permissions, where `*` stands for any entity or any
+ * action. Wildcards over Tollgate's own entities and actions are also written out, so a check
+ * for one of its routes is a single Set lookup; any other permission (an operator's `orders:read`)
+ * is matched against the wildcards too.
+ */
+export class Grants {
+  static readonly NONE = new Grants([]);
+  /** As the roles write them: `orders:read`, `*:*`. */
+  readonly #declared: readonly string[];
+  /** The same, with wildcards also written out over Tollgate's own entities and actions. */
+  readonly #granted: ReadonlySet<string>;
 
-export function isRoleId(id: string): id is RoleId {
-  return Object.hasOwn(ROLES, id);
-}
-
-export function listRoles(): Role[] {
-  return Object.values(ROLES);
-}
-
-export function findRole(id: string): Role | undefined {
-  return isRoleId(id) ? ROLES[id] : undefined;
-}
-
-function expandRole(role: Role): Permission[] {
-  const granted: Permission[] = [];
-  for (const [entity, actions] of Object.entries(role.permissions)) {
-    for (const e of entity === "*" ? ENTITIES : [entity]) {
-      for (const a of actions.includes("*") ? ACTIONS : actions) granted.push(`${e}:${a}` as Permission);
+  constructor(declared: Iterable<string>) {
+    this.#declared = [...new Set(declared)].sort();
+    const granted = new Set(this.#declared);
+    for (const permission of this.#declared) {
+      const [entity, action] = permission.split(":") as [string, string];
+      if (entity !== "*" && action !== "*") continue;
+      for (const e of entity === "*" ? ENTITIES : [entity]) {
+        for (const a of action === "*" ? ACTIONS : [action]) granted.add(`${e}:${a}`);
+      }
     }
+    this.#granted = granted;
   }
-  return granted;
+
+  allows(permission: string): boolean {
+    const granted = this.#granted;
+    if (granted.has(permission)) return true;
+    const at = permission.indexOf(":");
+    return (
+      granted.has("*:*") || granted.has(`${permission.slice(0, at)}:*`) || granted.has(`*:${permission.slice(at + 1)}`)
+    );
+  }
+
+  /** True when everything `wanted` allows is allowed here: the rule that stops a key or account from escalating. */
+  covers(wanted: Grants): boolean {
+    for (const permission of wanted.#declared) if (!this.allows(permission)) return false;
+    return true;
+  }
+
+  /** The permissions as the roles write them (`orders:read`, `*:*`), sorted. */
+  list(): string[] {
+    return [...this.#declared];
+  }
 }
 
-// Keys and accounts share a handful of role combinations; expand each once.
-const expanded = new Map<string, PermissionSet>();
-
-/** The union of the roles' permissions, with wildcards expanded, so a check is one Set lookup. */
-export function permissionsOf(roles: readonly string[]): PermissionSet {
-  const cacheKey = [...roles].sort().join(",");
-  let set = expanded.get(cacheKey);
-  if (!set) {
-    set = new Set(roles.filter(isRoleId).flatMap((id) => expandRole(ROLES[id])));
-    expanded.set(cacheKey, set);
-  }
-  return set;
+function permissionsOfRole(role: Role): string[] {
+  return Object.entries(role.permissions).flatMap(([entity, actions]) => actions.map((a) => `${entity}:${a}`));
 }
 
-/** True when every permission of `wanted` is also in `held`: the rule that stops key minting from escalating. */
-export function isSubset(wanted: PermissionSet, held: PermissionSet): boolean {
-  for (const p of wanted) if (!held.has(p)) return false;
-  return true;
+/**
+ * The roles of one Tollgate: the built-in ones (SPEC §2, §13) and the operator's own from config
+ * (rbac.roles, validated when config loads). Built once per app; keys and accounts name roles by
+ * id, and a check turns the ids into Grants, each combination expanded once.
+ */
+export class RoleCatalog {
+  readonly #roles: Map<string, Role>;
+  readonly #grants = new Map<string, Grants>();
+
+  constructor(custom: Role[] = []) {
+    this.#roles = new Map([...Object.values(BUILT_IN_ROLES), ...custom].map((role) => [role.id, role]));
+  }
+
+  has(id: string): boolean {
+    return this.#roles.has(id);
+  }
+
+  find(id: string): Role | undefined {
+    return this.#roles.get(id);
+  }
+
+  list(): Role[] {
+    return [...this.#roles.values()];
+  }
+
+  /** The union of the roles' permissions; a role that no longer exists (removed from config) grants nothing. */
+  grantsOf(roles: readonly string[]): Grants {
+    const cacheKey = [...roles].sort().join(",");
+    let grants = this.#grants.get(cacheKey);
+    if (!grants) {
+      grants = new Grants(
+        roles.flatMap((id) => (this.#roles.has(id) ? permissionsOfRole(this.#roles.get(id) as Role) : [])),
+      );
+      this.#grants.set(cacheKey, grants);
+    }
+    return grants;
+  }
+}
+
+/** The catalog of a config: the built-in roles and rbac.roles (validated when the config loaded). */
+export function roleCatalogOf(config: Pick<Config, "rbac">): RoleCatalog {
+  return new RoleCatalog(
+    Object.entries(config.rbac.roles).map(([id, role]) => ({
+      id,
+      name: role.name,
+      // Config fills it in; a config built in code (tests, the benchmark) may leave it out.
+      description: role.description ?? "",
+      permissions: role.permissions,
+    })),
+  );
 }

@@ -5,7 +5,6 @@ import { recordAudit } from "../audit/service";
 import { AccessOutcome, accessDenied, type KeyType, type Principal } from "../auth/model";
 import type { EnvironmentRow } from "../environments/model";
 import { findEnvironment } from "../environments/service";
-import { isSubset, permissionsOf } from "../rbac/service";
 import { type KeyDeps, SECRET_MESSAGES, type SecretWithOwnerRow } from "./model";
 import { toSecretResponse, WITH_OWNER } from "./read";
 import { type IssueKeyInput, issueKey } from "./store";
@@ -39,7 +38,7 @@ export function createKey(deps: KeyDeps, principal: Principal, audit: AuditConte
         input.service_account_id === undefined ? null : serviceAccountFor(db, principal, input.service_account_id);
       const roles =
         type === "publishable_key" ? [] : owner ? (JSON.parse(owner.roles) as string[]) : principal.credential.roles;
-      if (!isSubset(permissionsOf(roles), principal.permissions)) {
+      if (!principal.permissions.covers(deps.roles.grantsOf(roles))) {
         throw accessDenied(AccessOutcome.PermissionMissing, { required: roles, roles: principal.credential.roles });
       }
       const environment = findEnvironment(db, principal.tenantId, principal.environmentId) as EnvironmentRow;

@@ -1,4 +1,5 @@
 import { t } from "elysia";
+import type { RoleCatalog } from "../rbac/service";
 import { paginationFields } from "../../http/pagination";
 import type { KeyCache } from "../auth/key-cache";
 import type { KeyType, UserType } from "../auth/model";
@@ -34,6 +35,8 @@ export interface SecretRow {
 export interface KeyDeps {
   db: Db;
   keyCache: KeyCache<VerifiedKey>;
+  /** The roles a key may copy: built-in and config's. */
+  roles: RoleCatalog;
 }
 
 export const SECRET_MESSAGES = {

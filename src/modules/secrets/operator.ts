@@ -5,7 +5,7 @@ import { recordAudit } from "../audit/service";
 import type { KeyType } from "../auth/model";
 import type { EnvironmentRow } from "../environments/model";
 import { ensureTenant } from "../environments/service";
-import { isRoleId, listRoles } from "../rbac/service";
+import type { RoleCatalog } from "../rbac/service";
 import { type CreatedKey, issueAudited } from "./create";
 import type { SecretStatus, SecretWithOwnerRow } from "./model";
 import { listKeys, WITH_OWNER } from "./read";
@@ -61,12 +61,17 @@ export interface OperatorKeyInput {
  * created with its two environments if it does not exist yet. Lets an operator bootstrap
  * without the development key.
  */
-export function createOperatorKey(db: Db, input: OperatorKeyInput): CreatedKey & { environment: EnvironmentRow } {
+export function createOperatorKey(
+  db: Db,
+  catalog: RoleCatalog,
+  input: OperatorKeyInput,
+): CreatedKey & { environment: EnvironmentRow } {
   if (input.roles.length === 0) throw new OperatorError("At least one role is required");
-  const unknown = input.roles.find((role) => !isRoleId(role));
+  const unknown = input.roles.find((role) => !catalog.has(role));
   if (unknown !== undefined) {
     throw new OperatorError(
-      `Invalid role: ${unknown} (roles: ${listRoles()
+      `Invalid role: ${unknown} (roles: ${catalog
+        .list()
         .map((r) => r.id)
         .join(", ")})`,
     );

@@ -16,7 +16,7 @@ import {
   retirePasswordTokensOf,
   revokeSessionsOf,
 } from "../sessions/store";
-import { isRoleId, isSubset, permissionsOf } from "../rbac/service";
+import type { RoleCatalog } from "../rbac/service";
 import type { TenantRow } from "../tenants/model";
 import { findTenant, toTenantResponse } from "../tenants/service";
 import { type MeSchema, USER_MESSAGES, type UserRow, type UserSchema, type UserWithTenantRow } from "./model";
@@ -88,6 +88,8 @@ export interface AccountDeps {
   sessionCache: KeyCache<VerifiedKey>;
   profiles: ProfileCache;
   config: Config;
+  /** The roles a service account may hold: built-in and config's. */
+  roles: RoleCatalog;
 }
 
 const EMAIL = new RegExp(EMAIL_PATTERN);
@@ -110,6 +112,7 @@ export interface CreatedAccount {
 
 /** Checks a create request against SPEC.md §4, in the order its table lists the cases. */
 function validateNewAccount(
+  catalog: RoleCatalog,
   principal: Principal,
   input: CreateAccountInput,
 ): { email: string | null; roles: string[] } {
@@ -123,11 +126,11 @@ function validateNewAccount(
   if (input.email !== undefined) throw validationError(USER_MESSAGES.serviceAccountEmail);
   const roles = [...new Set(input.roles ?? [])];
   if (roles.length === 0) throw validationError(USER_MESSAGES.rolesRequired, { roles: USER_MESSAGES.rolesRequired });
-  const unknown = roles.find((role) => !isRoleId(role));
+  const unknown = roles.find((role) => !catalog.has(role));
   if (unknown !== undefined)
     throw validationError(USER_MESSAGES.invalidRole(unknown), { roles: USER_MESSAGES.invalidRole(unknown) });
   // Nobody hands out more than they hold.
-  if (!isSubset(permissionsOf(roles), principal.permissions)) {
+  if (!principal.permissions.covers(catalog.grantsOf(roles))) {
     throw accessDenied(AccessOutcome.PermissionMissing, { required: roles, roles: principal.credential.roles });
   }
   return { email: null, roles };
@@ -156,7 +159,7 @@ export function createAccount(
   audit: AuditContext,
   input: CreateAccountInput,
 ): CreatedAccount {
-  const { email, roles } = validateNewAccount(principal, input);
+  const { email, roles } = validateNewAccount(deps.roles, principal, input);
   const { db } = deps;
   return db
     .transaction((): CreatedAccount => {

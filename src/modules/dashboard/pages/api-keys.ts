@@ -22,9 +22,11 @@ import {
   table,
   when,
 } from "../layout";
-import { DASHBOARD_PATH, redirect, visitOf, type Server } from "../session";
+import { DASHBOARD_PATH, redirect, visitOf, type Server, type Visit } from "../session";
 import { Reveals } from "../reveal";
 import { rolesText } from "./service-accounts";
+import { VerifyKeyBody } from "../../verify/model";
+import { type Verification, verifyKeyAudited } from "../../verify/service";
 
 export const API_KEYS_PATH = `${DASHBOARD_PATH}/api-keys`;
 const DAY_MS = 86_400_000;
@@ -61,6 +63,8 @@ interface CreateForm {
 
 interface View {
   create?: { open: boolean; values?: CreateForm; error?: string };
+  /** The "Verify a key" box: what was asked (never the key) and what the API answered. */
+  verify?: { permissions: string; result?: Verification; error?: string };
   revoke?: { id: string; error?: string };
   rotate?: { id: string; error?: string };
   created?: { key: CreatedKey; rotated: boolean };
@@ -184,7 +188,7 @@ async function render(app: AppContext, request: Request, view: View): Promise<Re
             >${k.owner_type === "service_account" ? "Service Account" : "User Account"}</span
           >
         </td>
-        <td>${rolesText(JSON.parse(k.roles) as string[])}</td>
+        <td>${rolesText(app.roles, JSON.parse(k.roles) as string[])}</td>
         <td>${statusBadge(k.status)}</td>
         <td>${when(k.created_at)}</td>
         <td>${when(k.last_used_at)}</td>
@@ -229,7 +233,7 @@ async function render(app: AppContext, request: Request, view: View): Promise<Re
       "No keys here yet.",
     )}
     ${pager({ path: API_KEYS_PATH, query, offset, shown: rows.length, total, drop: ["notice", "create", "created", "revoke", "rotate"] })}
-    ${await createDialog(app, request, view.create ?? { open: false })}
+    ${verifyBox(visit, view.verify)} ${await createDialog(app, request, view.create ?? { open: false })}
     ${view.created ? createdDialog(view.created) : null}
     ${
       revoking && view.revoke
@@ -343,4 +347,84 @@ export async function rotateApiKey(
   });
   if (result.ok) return showOnce(request, { key: result.value, rotated: true });
   return render(app, request, { rotate: { id, error: result.message }, error: result.message, status: result.status });
+}
+
+export const VERIFY_PATH = `${API_KEYS_PATH}/verify`;
+
+/**
+ * "Verify a key", for an operator debugging a caller: what POST /v1/keys/verify answers for a
+ * key presented in this environment. The key field is a password field, and the key is never
+ * written back into the page.
+ */
+function verifyBox(visit: Visit, verify: View["verify"]): Html {
+  const result = verify?.result;
+  return html`<section class="panel verify" aria-labelledby="verify-title">
+    <h2 id="verify-title">Verify a key</h2>
+    <p class="muted small">
+      What <code>POST /v1/keys/verify</code> answers for a key one of your services was given, in this environment.
+    </p>
+    <form method="post" action="${VERIFY_PATH}" class="stack">
+      ${csrfField(visit)}${banner("error", verify?.error)}
+      <label for="verify-key">Key</label>
+      <input
+        id="verify-key"
+        name="key"
+        type="password"
+        autocomplete="off"
+        spellcheck="false"
+        required
+        maxlength="512"
+      />
+      <label for="verify-permissions"
+        >Permissions it must hold <span class="muted">(optional, comma-separated, such as orders:read)</span></label
+      >
+      <input id="verify-permissions" name="permissions" value="${verify?.permissions ?? ""}" maxlength="2000" />
+      <div><button type="submit">Verify</button></div>
+    </form>
+    ${
+      result
+        ? html`<dl class="verdict" aria-live="polite">
+            <dt>Answer</dt>
+            <dd><span class="badge ${result.valid ? "ok" : "bad"}">${result.code}</span></dd>
+            ${
+              result.key_id
+                ? html`<dt>Key</dt>
+                    <dd class="mono">${result.key_id}</dd>
+                    <dt>Account</dt>
+                    <dd>
+                      ${result.account?.name ?? ""} <span class="muted small mono">${result.account?.id ?? ""}</span>
+                    </dd>
+                    <dt>Roles</dt>
+                    <dd>${(result.roles ?? []).join(", ")}</dd>
+                    <dt>Permissions</dt>
+                    <dd class="mono">${(result.permissions ?? []).join(", ")}</dd>
+                    <dt>Expires</dt>
+                    <dd>${result.expires_at ? when(result.expires_at) : "Never"}</dd>`
+                : html`<dt>Why</dt>
+                    <dd>
+                      No key of this environment matches: unknown, revoked, of an archived account, or of another
+                      environment.
+                    </dd>`
+            }
+          </dl>`
+        : null
+    }
+  </section>`;
+}
+
+export async function verifyApiKey(app: AppContext, request: Request, server: Server | null, form: URLSearchParams) {
+  const permissions = form.get("permissions") ?? "";
+  const result = await attemptAs(app, request, server, (principal, audit) => {
+    const asked = permissions
+      .split(",")
+      .map((p) => p.trim())
+      .filter(Boolean);
+    const input = checkLike(VerifyKeyBody, {
+      key: form.get("key") ?? "",
+      ...(asked.length ? { permissions: asked } : {}),
+    });
+    return verifyKeyAudited(app, principal, audit, input);
+  });
+  if (result.ok) return render(app, request, { verify: { permissions, result: result.value } });
+  return render(app, request, { verify: { permissions, error: result.message }, status: result.status });
 }

@@ -1,5 +1,5 @@
 import type { AppContext } from "../../../context";
-import { findRole, listRoles } from "../../rbac/service";
+import type { RoleCatalog } from "../../rbac/service";
 import { liveKeyCounts } from "../../secrets/read";
 import { CreateUserBody, type UserRow, UpdateUserBody } from "../../users/model";
 import { searchAccounts } from "../../users/search";
@@ -34,19 +34,16 @@ const NOTICES: Record<string, string> = {
 
 export const ARCHIVE_WARNING = "Its keys stop working now.";
 
-function roleName(id: string): string {
-  return findRole(id)?.name ?? id;
-}
-
-export function rolesText(roles: string[]): Html {
-  return html`${roles.map((r, i) => html`${i ? ", " : ""}<span class="role">${roleName(r)}</span>`)}`;
+/** Roles by name, as a person reads them (an id no longer in the catalog, by its id). */
+export function rolesText(catalog: RoleCatalog, roles: string[]): Html {
+  return html`${roles.map((r, i) => html`${i ? ", " : ""}<span class="role">${catalog.find(r)?.name ?? r}</span>`)}`;
 }
 
 /** The role checkboxes, each with one line on what it allows; super_admin marked as a root credential. */
-function roleChoices(checked: string[]): Html {
+function roleChoices(catalog: RoleCatalog, checked: string[]): Html {
   return html`<fieldset class="roles">
     <legend>Roles <span class="muted">(at least one)</span></legend>
-    ${listRoles().map(
+    ${catalog.list().map(
       (role) =>
         html`<label class="choice" for="role-${role.id}">
           <input
@@ -96,7 +93,7 @@ async function render(app: AppContext, request: Request, view: View): Promise<Re
     (account) =>
       html`<tr>
         <th scope="row">${account.name}<span class="muted small block mono">${account.id}</span></th>
-        <td>${rolesText(JSON.parse(account.roles) as string[])}</td>
+        <td>${rolesText(app.roles, JSON.parse(account.roles) as string[])}</td>
         <td>${statusBadge(account.status)}</td>
         <td class="num">${liveKeys(account)}</td>
         <td>${when(account.created_at)}</td>
@@ -149,7 +146,7 @@ async function render(app: AppContext, request: Request, view: View): Promise<Re
           value="${create.name ?? ""}"
           placeholder="Event Ingestion Worker"
         />
-        ${roleChoices(create.roles ?? [])} ${dialogActions(SERVICE_ACCOUNTS_PATH, "Create Service Account")}
+        ${roleChoices(app.roles, create.roles ?? [])} ${dialogActions(SERVICE_ACCOUNTS_PATH, "Create Service Account")}
       </form>`,
     })}
     ${

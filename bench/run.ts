@@ -1,4 +1,4 @@
-// `npm run bench [-- auth|ingest|query|lists|webhooks]`: every figure is measured beside a baseline in the same
+// `npm run bench [-- auth|ingest|query|lists|forward|webhooks]`: every figure is measured beside a baseline in the same
 // run. The load generator is wrk (Debian package `wrk`), pinned to one core with the server
 // pinned to the other when taskset is available; scenarios are interleaved over rounds and
 // the medians reported.
@@ -24,6 +24,7 @@ import { openDatabase } from "../src/db";
 import { prepareEvents } from "../src/modules/events/service";
 import { generateApiKey } from "../src/modules/auth/key-format";
 import { createHmac } from "node:crypto";
+import { createServer } from "node:net";
 import { SYNTHETIC_BULK_LUA, syntheticEvents } from "./synthetic";
 
 const DEV_KEY = "0cc505d7b917e0b1f25ccbea029dd43f4002edfea46b7f941f281911246768fe";
@@ -32,7 +33,9 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? "32");
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? "5");
 const QUERY_EVENTS = Number(process.env.BENCH_QUERY_EVENTS ?? "1000000");
 const sections =
-  process.argv.slice(2).length > 0 ? process.argv.slice(2) : ["auth", "ingest", "query", "lists", "webhooks"];
+  process.argv.slice(2).length > 0
+    ? process.argv.slice(2)
+    : ["auth", "ingest", "query", "lists", "forward", "webhooks"];
 const LIST_AUDIT_ROWS = Number(process.env.BENCH_LIST_AUDIT_ROWS ?? "400000");
 const LIST_CUSTOMERS = Number(process.env.BENCH_LIST_CUSTOMERS ?? "100000");
 const WEBHOOK_SAMPLES = Number(process.env.BENCH_WEBHOOK_SAMPLES ?? "4000");
@@ -665,6 +668,164 @@ async function listsSection() {
   }
 }
 
+/** A loopback port free right now (the OS picks it; Caddy binds it a moment later). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts a process and waits for the port it writes to its ready file. */
+async function startReady(name: string, command: string[], env: Record<string, string> = {}) {
+  const readyFile = join(work, `${name}.ready.json`);
+  const proc = Bun.spawn(command, {
+    env: { ...process.env, BENCH_READY_FILE: readyFile, ...env },
+    stdout: "ignore",
+    stderr: "inherit",
+  });
+  for (let waited = 0; !existsSync(readyFile); waited += 50) {
+    if (waited > 30_000) throw new Error(`${name} did not start`);
+    await Bun.sleep(50);
+  }
+  await Bun.sleep(100);
+  return { proc, port: JSON.parse(readFileSync(readyFile, "utf8")).port as number };
+}
+
+/** Caddy with a Caddyfile, in the foreground; resolves once it answers on `port`. */
+async function startCaddy(name: string, caddyfile: string, port: number, env: Record<string, string>) {
+  const home = join(work, `${name}-home`);
+  const log = join(work, `${name}.log`);
+  const proc = Bun.spawn(["caddy", "run", "--config", caddyfile, "--adapter", "caddyfile"], {
+    env: { ...process.env, ...env, XDG_CONFIG_HOME: home, XDG_DATA_HOME: home, HOME: home },
+    stdout: "ignore",
+    stderr: Bun.file(log),
+  });
+  for (let waited = 0; ; waited += 50) {
+    if (waited > 15_000 || proc.exitCode !== null) {
+      throw new Error(`${name} did not start:\n${readFileSync(log, "utf8").split("\n").slice(-5).join("\n")}`);
+    }
+    try {
+      await fetch(`http://127.0.0.1:${port}/`);
+      break;
+    } catch {
+      await Bun.sleep(50);
+    }
+  }
+  return proc;
+}
+
+/**
+ * Forward-auth (issue 24): through the real Caddy with the README's Caddyfile (docs/proxies/)
+ * to an upstream that answers "ok", against the same Caddy proxying without forward_auth, in
+ * alternating rounds; and GET /v1/auth/forward against GET / on the Tollgate server itself, with
+ * the forward call's latency. wrk is pinned to one core; Tollgate to the other, which Caddy and
+ * the upstream share with it.
+ */
+async function forwardSection() {
+  if (!Bun.which("caddy")) {
+    console.error("The forward section needs Caddy: apt-get install caddy");
+    return;
+  }
+  console.log("\n## Forward-auth through Caddy");
+  header();
+  const rule = [{ path: "/", permission: "event:read" }];
+  const server = await startServer("forward", { BENCH_KEYS: "1", BENCH_FORWARD_RULES: JSON.stringify(rule) });
+  const upstream = await startReady("upstream", [process.execPath, join(HERE, "bench", "upstream.ts")]);
+  const guardedPort = await freePort();
+  const plainPort = await freePort();
+  const tollgatePort = new URL(server.base).port;
+  const guarded = await startCaddy("caddy-guarded", join(HERE, "docs", "proxies", "Caddyfile"), guardedPort, {
+    LISTEN: `127.0.0.1:${guardedPort}`,
+    TOLLGATE: `127.0.0.1:${tollgatePort}`,
+    UPSTREAM: `127.0.0.1:${upstream.port}`,
+  });
+  // The same Caddyfile asking a Bun server that answers 200 to anything instead of Tollgate: what
+  // forward_auth costs with an auth server that does no work, for comparison.
+  // Pinned where Tollgate is, so both auth servers get the same core.
+  const freeAuth = await startReady("free-auth", pin(0, [process.execPath, join(HERE, "bench", "upstream.ts")]));
+  const ceilingPort = await freePort();
+  const ceiling = await startCaddy("caddy-ceiling", join(HERE, "docs", "proxies", "Caddyfile"), ceilingPort, {
+    LISTEN: `127.0.0.1:${ceilingPort}`,
+    TOLLGATE: `127.0.0.1:${freeAuth.port}`,
+    UPSTREAM: `127.0.0.1:${upstream.port}`,
+  });
+  const plainFile = join(work, "Caddyfile.plain");
+  writeFileSync(
+    plainFile,
+    `{\n\tadmin off\n\tauto_https off\n}\nhttp://127.0.0.1:${plainPort} {\n\treverse_proxy 127.0.0.1:${upstream.port}\n}\n`,
+  );
+  const plain = await startCaddy("caddy-plain", plainFile, plainPort, {});
+  const key = server.keys[0] as string;
+  const keyScript = script("forward-key", { lua: `wrk.headers["x-api-key"] = "${key}"` });
+  try {
+    const through = (port: number, proc: { pid: number }): Server => ({
+      ...server,
+      base: `http://127.0.0.1:${port}`,
+      pid: proc.pid,
+    });
+    const viaPlain = through(plainPort, plain);
+    const viaGuarded = through(guardedPort, guarded);
+    const proxied: Scenario = { name: "Caddy → upstream", path: "/orders/1", script: keyScript };
+    const viaCeiling = through(ceilingPort, ceiling);
+    const ratios = { guarded: [] as number[], ceiling: [] as number[] };
+    const rates = { plain: [] as number[], guarded: [] as number[], ceiling: [] as number[] };
+    for (const via of [viaPlain, viaGuarded, viaCeiling]) await measure(via, proxied, 1);
+    for (let round = 0; round < ROUNDS; round++) {
+      const without = await measure(viaPlain, proxied);
+      const withAuth = await measure(viaGuarded, proxied);
+      const free = await measure(viaCeiling, proxied);
+      rates.plain.push(without.rps);
+      rates.guarded.push(withAuth.rps);
+      rates.ceiling.push(free.rps);
+      ratios.guarded.push(withAuth.rps / without.rps);
+      ratios.ceiling.push(free.rps / without.rps);
+    }
+    console.log("| through Caddy | req/s | ÷ reverse_proxy only |");
+    console.log("| --- | ---: | ---: |");
+    console.log(`| reverse_proxy only | ${Math.round(median(rates.plain))} | 1.00 |`);
+    console.log(
+      `| forward_auth to Tollgate, then reverse_proxy | ${Math.round(median(rates.guarded))} | **${median(ratios.guarded).toFixed(2)}** |`,
+    );
+    console.log(
+      `| forward_auth to a Bun server answering 200 to anything (no work), then reverse_proxy | ${Math.round(median(rates.ceiling))} | ${median(ratios.ceiling).toFixed(2)} |`,
+    );
+    console.log(
+      `\nwith forward-auth ÷ without: ${median(ratios.guarded).toFixed(2)} (goal ≥ 0.5); Tollgate ÷ the auth server that does no work: ${(median(rates.guarded) / median(rates.ceiling)).toFixed(2)}\n`,
+    );
+
+    const forward: Scenario = {
+      name: "GET /v1/auth/forward, a stored key, one rule",
+      path: "/v1/auth/forward",
+      script: script("forward-direct", {
+        lua: [
+          `wrk.headers["x-api-key"] = "${key}"`,
+          'wrk.headers["X-Forwarded-Method"] = "GET"',
+          'wrk.headers["X-Forwarded-Uri"] = "/orders/1?page=2"',
+          'wrk.headers["X-Forwarded-Host"] = "api.example.com"',
+        ].join("\n"),
+      }),
+    };
+    const cheapest: Scenario = { name: "GET / (the cheapest route: a redirect)", path: "/" };
+    await compare([server], cheapest, [forward]);
+    const latency = await measure(server, { ...forward, connections: 1 });
+    console.log(
+      `\nOne connection, one request at a time: GET /v1/auth/forward p50 ${latency.p50.toFixed(3)} ms, p99 ${latency.p99.toFixed(3)} ms`,
+    );
+  } finally {
+    guarded.kill();
+    ceiling.kill();
+    plain.kill();
+    upstream.proc.kill();
+    freeAuth.proc.kill();
+    await server.stop();
+  }
+}
+
 /**
  * Whether a refused webhook delivery tells anything by its timing (SPEC §12): one request at a
  * time over loopback, the cases interleaved so drift touches all alike, each case's median
@@ -775,6 +936,7 @@ try {
   }
   if (sections.includes("query")) await querySection();
   if (sections.includes("lists")) await listsSection();
+  if (sections.includes("forward")) await forwardSection();
   if (sections.includes("webhooks")) await webhooksSection();
 } finally {
   rmSync(work, { recursive: true, force: true });

@@ -34,6 +34,8 @@ config.server.port = 0;
 // Integration secrets and webhooks need a master key (the webhooks section sets one).
 config.secrets.encryption_key = process.env.BENCH_SECRETS_ENCRYPTION_KEY ?? "";
 if (process.env.BENCH_DURABILITY === "process") config.events.durability = "process";
+// The forward-auth section's rules (a JSON array, as TOLLGATE_FORWARD_AUTH_RULES takes it).
+if (process.env.BENCH_FORWARD_RULES) config.forward_auth.rules = JSON.parse(process.env.BENCH_FORWARD_RULES);
 // The webhooks section measures refusals themselves, not the 429 that follows 30 of them.
 if (process.env.BENCH_MAX_FAILED_ATTEMPTS !== undefined) {
   config.auth.failed_attempts.max_failures = Number(process.env.BENCH_MAX_FAILED_ATTEMPTS);

@@ -3,7 +3,7 @@ import { FilterRefused } from "../db/filters";
 import { storeFailureOf } from "../db/health";
 import { nextUlid } from "../db/ids";
 import { ApiError, envelope, routeNotFound, serviceUnavailable, validationError } from "./errors";
-import { ANY_HOST, type HostPolicy, hostnameOf, unknownHost } from "./hosts";
+import { ANY_HOST, type HostPolicy, hostHeaderPolicy, unknownHost } from "./hosts";
 import type { Logger } from "./logging";
 import type { Metrics } from "./metrics";
 import { fromValidationError } from "./validation";
@@ -50,7 +50,8 @@ export function httpPlugin(
   metrics: Metrics | null,
   hosts: { serves: HostPolicy; anyHostPaths: ReadonlySet<string> } = { serves: ANY_HOST, anyHostPaths: new Set() },
 ) {
-  const servesHost = hosts.serves;
+  const servesHostHeader = hostHeaderPolicy(hosts.serves);
+  const anyHost = hosts.serves === ANY_HOST;
   return new Elysia({ name: "http" })
     .onRequest(({ request, set }) => {
       const sent = request.headers.get(REQUEST_ID_HEADER);
@@ -62,10 +63,7 @@ export function httpPlugin(
       if (!URL.canParse(request.url)) throw validationError("Invalid Host header", { host: "is not a valid host" });
       // A host this server does not answer to (src/http/hosts.ts), refused before any work; but
       // on the paths that answer any host (/health, forward-auth: see app.ts).
-      if (
-        servesHost !== ANY_HOST &&
-        !servesHost(hostnameOf(request.headers.get("host") ?? new URL(request.url).host))
-      ) {
+      if (!anyHost && !servesHostHeader(request.headers.get("host") ?? new URL(request.url).host)) {
         if (!hosts.anyHostPaths.has(new URL(request.url).pathname)) throw unknownHost();
       }
     })

@@ -173,6 +173,26 @@ describeInBrowser("the dashboard, in Chromium", (suite) => {
     expect(problemsOf(page)).toEqual([]);
   });
 
+  test("Verify a key: the new key is VALID for event:write, INSUFFICIENT_PERMISSIONS for event:read; the key never shown back", async () => {
+    await page.goto(url("/dashboard/api-keys"));
+    const box = page.getByRole("region", { name: "Verify a key" });
+    await box.getByLabel("Key").fill(apiKey);
+    await box.getByLabel(/Permissions it must hold/).fill("event:write");
+    await box.getByRole("button", { name: "Verify" }).click();
+    await page.waitForLoadState();
+    expect(await page.locator(".verdict .badge").innerText()).toBe("VALID");
+    expect(await page.content()).not.toContain(apiKey);
+    await page.locator(".verify").scrollIntoViewIfNeeded();
+    await screenshots(page, "dashboard-verify-key");
+    await page.getByRole("region", { name: "Verify a key" }).getByLabel("Key").fill(apiKey);
+    await page.getByRole("region", { name: "Verify a key" }).getByLabel(/Permissions it must hold/).fill("event:read");
+    await page.getByRole("region", { name: "Verify a key" }).getByRole("button", { name: "Verify" }).click();
+    await page.waitForLoadState();
+    expect(await page.locator(".verdict .badge").innerText()).toBe("INSUFFICIENT_PERMISSIONS");
+    expect(await horizontalOverflow(page)).toBe(0);
+    expect(problemsOf(page)).toEqual([]);
+  });
+
   test("the key ingests (202) but cannot read (403); revoked in the table, it fails on the next request (401)", async () => {
     const headers = { "X-API-Key": apiKey, "Content-Type": "application/json" };
     const ingest = await fetch(url("/v1/events"), {
@@ -204,7 +224,14 @@ describeInBrowser("the dashboard, in Chromium", (suite) => {
   test("the audit page shows those rows, newest first, with a diff; filters narrow it", async () => {
     await page.goto(url("/dashboard/audit"));
     const actions = await page.locator(".table-wrap > table > tbody > tr > th").allInnerTexts();
-    expect(actions.slice(0, 3)).toEqual(["secret.deleted", "secret.created", "service_account.created"]);
+    // The two verifications above are audited too (as reads), between the key's creation and its revocation.
+    expect(actions.slice(0, 5)).toEqual([
+      "secret.deleted",
+      "secret.verified",
+      "secret.verified",
+      "secret.created",
+      "service_account.created",
+    ]);
     expect(actions).toContain("user.password_set");
     await page.locator(".table-wrap > table > tbody > tr").first().getByText("Before / after").click();
     expect(await page.locator("table.diff").first().innerText()).toContain("status");

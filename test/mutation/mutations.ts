@@ -186,8 +186,8 @@ export const MUTATIONS: Mutation[] = [
   {
     name: "any Host header is served on loopback",
     file: "src/http/index.ts",
-    find: "        servesHost !== ANY_HOST &&",
-    replace: "        false &&",
+    find: "      if (!anyHost && !servesHostHeader(request.headers.get(\"host\") ?? new URL(request.url).host)) {",
+    replace: "      if (false) {",
     tests: ["test/hardening-host.test.ts"],
   },
   {

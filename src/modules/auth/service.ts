@@ -192,7 +192,8 @@ export class Authenticator {
     presented: string | null,
     environment: string | null,
     permission: string,
-    clientAddress: string | null,
+    /** Asked only when the key is refused. */
+    clientAddress: () => string | null,
   ): Principal {
     try {
       if (presented === null) throw accessDenied(AccessOutcome.KeyMissing);
@@ -203,7 +204,7 @@ export class Authenticator {
       this.deps.recordOutcome?.(principal.credential.kind);
       return principal;
     } catch (error) {
-      const refusal = this.refused(error, request, clientAddress);
+      const refusal = this.refused(error, request, clientAddress());
       if (refusal === error) this.deps.recordOutcome?.((error as ApiError).reason ?? "error");
       throw refusal;
     }

@@ -10,8 +10,11 @@ export interface ForwardRule {
   permission: string | null;
 }
 
-/** The rule that decides a request: the first that matches its host, method and path. */
-export type RuleMatcher = (host: string, method: string, path: string) => ForwardRule | undefined;
+/**
+ * The rule that decides a request: the first that matches its host, method and path. The host is
+ * asked for only if a rule names one.
+ */
+export type RuleMatcher = (host: () => string, method: string, path: string) => ForwardRule | undefined;
 
 export function compileRules(rules: Config["forward_auth"]["rules"]): RuleMatcher {
   const compiled: ForwardRule[] = rules.map((rule, index) => ({
@@ -21,13 +24,15 @@ export function compileRules(rules: Config["forward_auth"]["rules"]): RuleMatche
     matchesPath: pathMatcher(normalizedRulePath(rule.path)),
     permission: rule.public ? null : (rule.permission as string),
   }));
-  return (host, method, path) =>
-    compiled.find(
+  return (host, method, path) => {
+    let hostname: string | undefined;
+    return compiled.find(
       (rule) =>
-        (rule.host === null || rule.host === host) &&
+        (rule.host === null || rule.host === (hostname ??= host())) &&
         (rule.methods === null || rule.methods.has(method)) &&
         rule.matchesPath(path),
     );
+  };
 }
 
 /** A rule's path as written, its empty segments dropped as a request's are ("/api/" is "/api"). */
@@ -52,6 +57,9 @@ function pathMatcher(pattern: string): (path: string) => boolean {
   return (path) => regex.test(path);
 }
 
+/** A path with nothing to decode or resolve: segments of unreserved characters, none of them "." or "..". */
+const PLAIN_PATH = /^(\/(?!\.\.?(?:\/|$))[A-Za-z0-9\-._~!$&'()*+,=:@]+)+$/;
+
 /**
  * The path of a forwarded request as its upstream will resolve it, or null when it cannot be
  * judged safely. A rule must see what the upstream will serve, or a public rule could open a
@@ -64,6 +72,8 @@ function pathMatcher(pattern: string): (path: string) => boolean {
 export function normalizedPath(uri: string): string | null {
   const end = uri.search(/[?#]/);
   const raw = end < 0 ? uri : uri.slice(0, end);
+  // Nearly every path is already plain: nothing encoded, no dot or empty segment, no ";".
+  if (PLAIN_PATH.test(raw)) return raw;
   if (!raw.startsWith("/") || /%2f|%5c|\\/i.test(raw)) return null;
   const out: string[] = [];
   for (const encoded of raw.split("/")) {

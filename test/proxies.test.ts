@@ -2,19 +2,9 @@
 // configurations (docs/proxies/) as they are, guarding a real upstream. What a client sees
 // through each proxy, and what the upstream is told.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { DEV_KEY } from "./support/harness";
 import { type ServerProcess, startServer } from "./support/process";
-import {
-  describeWithProxy,
-  type Echo,
-  PROXY_CONFIGS,
-  type Running,
-  startCaddy,
-  startNginx,
-  startUpstream,
-} from "./support/proxies";
+import { describeWithProxy, type Echo, type Running, startCaddy, startNginx, startUpstream } from "./support/proxies";
 
 const RULES = [
   { path: "/public", public: true },
@@ -169,13 +159,3 @@ for (const proxy of ["caddy", "nginx"] as const) {
     });
   });
 }
-
-test("the README's proxy setups are the files these suites run, word for word", () => {
-  const readme = readFileSync(join(import.meta.dir, "..", "README.md"), "utf8");
-  for (const file of ["Caddyfile", "nginx.conf.template", "traefik.yml"]) {
-    expect({ file, inReadme: readme.includes(readFileSync(join(PROXY_CONFIGS, file), "utf8").trimEnd()) }).toEqual({
-      file,
-      inReadme: true,
-    });
-  }
-});

@@ -185,7 +185,10 @@ describeInBrowser("the dashboard, in Chromium", (suite) => {
     await page.locator(".verify").scrollIntoViewIfNeeded();
     await screenshots(page, "dashboard-verify-key");
     await page.getByRole("region", { name: "Verify a key" }).getByLabel("Key").fill(apiKey);
-    await page.getByRole("region", { name: "Verify a key" }).getByLabel(/Permissions it must hold/).fill("event:read");
+    await page
+      .getByRole("region", { name: "Verify a key" })
+      .getByLabel(/Permissions it must hold/)
+      .fill("event:read");
     await page.getByRole("region", { name: "Verify a key" }).getByRole("button", { name: "Verify" }).click();
     await page.waitForLoadState();
     expect(await page.locator(".verdict .badge").innerText()).toBe("INSUFFICIENT_PERMISSIONS");

@@ -163,26 +163,34 @@ function storeWithAuditRows(rows: number): string {
 }
 
 describe("over a real server: a heavy list does not hold up other requests", () => {
-  test("/health answers while a count and a deep offset over 300,000 audit rows are being read", async () => {
-    const dir = storeWithAuditRows(300_000);
+  // Orders, not times: were the list read on the request thread, /health would have to wait for
+  // it. The list may end either way (its page, or the budget's 400 on a busy machine); what
+  // matters is that /health did not wait. Seeding 200,000 rows and two rounds take a few
+  // seconds, more on a loaded machine: the test has its own timeout.
+  test("/health answers while a count and a deep offset over 200,000 audit rows are being read", async () => {
+    const dir = storeWithAuditRows(200_000);
     const server = await startServer({ dir });
     try {
       const headers = { "X-API-Key": DEV_KEY };
-      for (let round = 0; round < 3; round++) {
+      for (let round = 0; round < 2; round++) {
         const order: string[] = [];
-        const list = fetch(`${server.baseUrl}/v1/audit-logs?offset=299000&limit=1`, { headers }).then(async (res) => {
-          order.push(`list ${res.status}`);
-          return res.json();
+        const list = fetch(`${server.baseUrl}/v1/audit-logs?offset=199000&limit=1`, { headers }).then((res) => {
+          order.push("list");
+          return res.status;
         });
         // Give the list a head start: were it read on the request thread, /health would queue behind it.
         await Bun.sleep(20);
-        const health = fetch(`${server.baseUrl}/health`).then((res) => order.push(`health ${res.status}`));
-        const [page] = await Promise.all([list, health]);
-        expect(order).toEqual(["health 200", "list 200"]);
-        expect((page as { pagination: { total: number } }).pagination.total).toBeGreaterThanOrEqual(300_000);
+        const health = fetch(`${server.baseUrl}/health`).then((res) => {
+          order.push("health");
+          return res.status;
+        });
+        const [listStatus, healthStatus] = await Promise.all([list, health]);
+        expect(order).toEqual(["health", "list"]);
+        expect(healthStatus).toBe(200);
+        expect([200, 400]).toContain(listStatus);
       }
     } finally {
       expect(await server.stop()).toBe(0);
     }
-  });
+  }, 90_000);
 });

@@ -10,6 +10,7 @@ import {
   DEV_KEY,
   errorOf,
   OTHER_TENANT,
+  errorBody,
 } from "./support/harness";
 import { environmentOf, issueTestKey } from "./support/keys";
 
@@ -20,10 +21,7 @@ describe("X-API-Key outcomes (SPEC §1)", () => {
     const h = createHarness();
     const res = await h.call("GET", ME, { key: null });
     expect(res.status).toBe(401);
-    expect(res.body).toEqual({
-      success: false,
-      error: { message: "API key required", internal_error: "permission_denied" },
-    });
+    expect(res.body).toEqual(errorBody(401, "permission_denied", "API key required"));
   });
 
   test("empty or blank header: 401 API key required", async () => {

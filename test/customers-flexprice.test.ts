@@ -14,6 +14,7 @@ import {
   type Harness,
   OTHER_TENANT_KEY,
   OTHER_TENANT_USER,
+  errorBody,
 } from "./support/harness";
 import { environmentOf, issueTestKey } from "./support/keys";
 
@@ -45,7 +46,7 @@ const expect400 = (res: CallResult, field: string, message?: string) =>
 
 function expectRouteNotFound(res: CallResult) {
   expect(res.status).toBe(404);
-  expect(res.body).toEqual({ success: false, error: { message: "Route not found", internal_error: "not_found" } });
+  expect(res.body).toEqual(errorBody(404, "not_found", "Route not found"));
 }
 
 const count = (h: Harness, where = "1 = 1", ...params: unknown[]) =>

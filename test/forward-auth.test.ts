@@ -6,7 +6,7 @@ import { createTollgate } from "../src/app";
 import { type Config, DEFAULT_CONFIG } from "../src/config";
 import { MEMORY_DATABASE, openDatabase } from "../src/db";
 import { createLogger } from "../src/http/logging";
-import { callApp, DEV_KEY } from "./support/harness";
+import { callApp, DEV_KEY, errorOf } from "./support/harness";
 
 const PEER = "x-test-peer";
 const PROXY = "127.0.0.1";
@@ -95,7 +95,7 @@ describe("forward-auth: the rules decide, deny by default", () => {
     expect(res.headers.get("www-authenticate")).toBe('Bearer realm="tollgate"');
     expect(res.headers.get("x-tollgate-code")).toBe("permission_denied");
     expect(res.headers.get("x-tollgate-message")).toBe("API key required");
-    expect(res.body.error).toEqual({ message: "API key required", internal_error: "permission_denied" });
+    expect(errorOf(res)).toEqual({ message: "API key required", internal_error: "permission_denied" });
     for (const name of IDENTITY) expect(res.headers.get(name)).toBeNull();
   });
 
@@ -105,7 +105,7 @@ describe("forward-auth: the rules decide, deny by default", () => {
     // POST /orders/42 is not rule 2 (GET, HEAD) but rule 3 (orders:write).
     const write = await h.ask("/orders/42", { key, method: "POST" });
     expect(write.status).toBe(403);
-    expect(write.body.error).toEqual({
+    expect(errorOf(write)).toEqual({
       message: "Insufficient permissions",
       internal_error: "permission_denied",
       details: { required: "orders:write", roles: ["orders_reader"] },

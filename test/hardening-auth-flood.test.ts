@@ -168,7 +168,7 @@ describe("over HTTP (app.handle, client address injected)", () => {
     expect(limited.headers.get("x-request-id")).toBeTruthy();
     expect(errorOf(limited)).toEqual({
       message: "Too many failed authentication attempts",
-      internal_error: "permission_denied",
+      internal_error: "too_many_requests",
       details: {
         reason:
           "More than 5 failed credential checks from this address within 60 seconds; a valid credential is still accepted",

@@ -6,7 +6,7 @@ import { Elysia } from "elysia";
 import { httpPlugin } from "../src/http";
 import { createLogger } from "../src/http/logging";
 import { authPlugin } from "../src/modules/auth";
-import { type CallResult, createHarness, DEV_KEY, errorOf, type Harness } from "./support/harness";
+import { type CallResult, createHarness, DEV_KEY, errorOf, type Harness, errorBody } from "./support/harness";
 import { issueTestKey } from "./support/keys";
 import { startServer } from "./support/process";
 
@@ -264,14 +264,11 @@ describe("body limits over a real server (the real routes, Bun's own ceiling)", 
 
       const tooBig = await post("/v1/events/bulk", "x".repeat(33 * 1024 * 1024));
       expect(tooBig.status).toBe(413);
-      expect(await tooBig.json()).toEqual({
-        success: false,
-        error: {
-          message: "Request body is larger than the limit of 33554432 bytes",
-          internal_error: "validation_error",
-          details: { limit: 33554432 },
-        },
-      });
+      expect(await tooBig.json()).toEqual(
+        errorBody(413, "validation_error", "Request body is larger than the limit of 33554432 bytes", {
+          limit: 33554432,
+        }),
+      );
       const single = await post("/v1/events", "x".repeat(2 * 1024 * 1024));
       expect(single.status).toBe(413);
       expect(((await single.json()) as { error: { details: unknown } }).error.details).toEqual({ limit: 1048576 });

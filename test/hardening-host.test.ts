@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { connect } from "node:net";
 import { loadConfig } from "../src/config";
-import { createHarness, DEV_KEY, errorOf } from "./support/harness";
+import { createHarness, DEV_KEY, errorOf, errorBody } from "./support/harness";
 import { startServer } from "./support/process";
 
 const ATTACKER = "rebind.attacker.example:8080";
@@ -19,14 +19,9 @@ function callWithHost(h: ReturnType<typeof createHarness>, method: string, path:
   );
 }
 
-const REFUSAL = {
-  success: false,
-  error: {
-    message: "This server does not answer to the host named in the Host header",
-    internal_error: "validation_error",
-    details: { host: "is not one of the hosts this server serves (server.allowed_hosts)" },
-  },
-};
+const REFUSAL = errorBody(400, "validation_error", "This server does not answer to the host named in the Host header", {
+  host: "is not one of the hosts this server serves (server.allowed_hosts)",
+});
 
 describe("on loopback (the default), only loopback names and the public URL's host are served", () => {
   test("an attacker's name: 400 on reads and writes, nothing created, the dashboard refused too", async () => {

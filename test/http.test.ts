@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { t } from "elysia";
 import { BULK_BODY_LIMIT, DEFAULT_BODY_LIMIT } from "../src/http/body";
-import { createHarness, DEV_KEY, errorOf } from "./support/harness";
+import { createHarness, DEV_KEY, errorOf, errorBody } from "./support/harness";
 
 /** Elysia writes after-response hooks (the request log) on the next turn of the event loop. */
 const afterResponses = () => new Promise((resolve) => setImmediate(resolve));
@@ -141,10 +141,7 @@ describe("the error envelope on every failure (SPEC §0)", () => {
     const h = probeHarness();
     const res = await h.call("GET", "/v1/crash", { headers: { "X-Request-ID": "crash-test-1" } });
     expect(res.status).toBe(500);
-    expect(res.body).toEqual({
-      success: false,
-      error: { message: "Internal server error", internal_error: "internal_error" },
-    });
+    expect(res.body).toEqual(errorBody(500, "internal_error", "Internal server error"));
     expect(res.text).not.toContain("SQLITE");
     const logged = h.logs.find((l) => l.msg === "unhandled error");
     expect(logged).toMatchObject({ request_id: "crash-test-1", level: "error" });

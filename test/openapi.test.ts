@@ -69,7 +69,7 @@ describe("OpenAPI document at /swagger/json", () => {
         expect({ where, status, envelope: Object.keys(schema.properties).sort() }).toEqual({
           where,
           status,
-          envelope: ["error", "success"],
+          envelope: ["code", "details", "error", "http_status_code", "message", "success"],
         });
       }
     }

@@ -1,6 +1,6 @@
 // The seed documents (../shared/seeds/) as users will follow them, against the real routes.
 import { describe, expect, test } from "bun:test";
-import { createHarness, DEV_KEY, errorOf, type Harness } from "./support/harness";
+import { createHarness, DEV_KEY, errorOf, type Harness, errorBody } from "./support/harness";
 
 async function serviceAccount(h: Harness, roles: string[], name = "Event Ingestion Worker") {
   const res = await h.call("POST", "/v1/users", { body: { type: "service_account", name, roles } });
@@ -176,13 +176,11 @@ describe("API keys (seeds 000, 001, 004)", () => {
 
   test("the documented error bodies: missing, invalid, inactive", async () => {
     const h = createHarness();
-    expect((await h.call("GET", "/v1/secrets/api/keys", { key: null })).body).toEqual({
-      success: false,
-      error: { message: "API key required", internal_error: "permission_denied" },
-    });
-    expect((await h.call("GET", "/v1/secrets/api/keys", { key: "your-api-key" })).body).toEqual({
-      success: false,
-      error: { message: "Invalid API key", internal_error: "permission_denied" },
-    });
+    expect((await h.call("GET", "/v1/secrets/api/keys", { key: null })).body).toEqual(
+      errorBody(401, "permission_denied", "API key required"),
+    );
+    expect((await h.call("GET", "/v1/secrets/api/keys", { key: "your-api-key" })).body).toEqual(
+      errorBody(401, "permission_denied", "Invalid API key"),
+    );
   });
 });

@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { MIGRATIONS } from "../src/db/migrations";
-import { DEFAULT_TENANT, DEV_KEY } from "./support/harness";
+import { DEFAULT_TENANT, DEV_KEY, errorBody } from "./support/harness";
 import { logEntries, runToEnd, SOURCE_CLI, startServer } from "./support/process";
 import { tempDir } from "./support/temp";
 
@@ -19,10 +19,7 @@ describe("the real server process over loopback", () => {
 
       const anonymous = await fetch(`${server.baseUrl}/v1/users/me`);
       expect(anonymous.status).toBe(401);
-      expect(await anonymous.json()).toEqual({
-        success: false,
-        error: { message: "API key required", internal_error: "permission_denied" },
-      });
+      expect(await anonymous.json()).toEqual(errorBody(401, "permission_denied", "API key required"));
       expect(anonymous.headers.get("x-request-id")).toBeTruthy();
 
       const home = await fetch(`${server.baseUrl}/`, { redirect: "manual" });

@@ -7,7 +7,7 @@ import { sql } from "../src/db";
 import { sha256Hex } from "../src/modules/auth/hash";
 import { createLogger } from "../src/http/logging";
 import { SIGN_IN_LIMITS, SignInLimiter } from "../src/modules/sessions/limiter";
-import { DEFAULT_TENANT, errorOf } from "./support/harness";
+import { DEFAULT_TENANT, errorOf, errorBody } from "./support/harness";
 import { environmentOf, issueTestKey } from "./support/keys";
 import { addPerson, login, type SignInHarness, signInHarness } from "./support/sign-in";
 
@@ -174,7 +174,7 @@ describe("one answer for every failed sign-in, and the same work", () => {
     for (const [email, password] of attempts) {
       const res = await login(h, email, password);
       expect({ email, status: res.status }).toEqual({ email, status: 401 });
-      expect(res.body).toEqual({ success: false, error: { message: INVALID, internal_error: "permission_denied" } });
+      expect(res.body).toEqual(errorBody(401, "permission_denied", INVALID));
     }
   });
 

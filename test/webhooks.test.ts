@@ -19,6 +19,7 @@ import {
   createTwoTenantHarness,
   errorOf,
   type Harness,
+  errorBody,
 } from "./support/harness";
 import { environmentOf, issueTestKey } from "./support/keys";
 import { startServer } from "./support/process";
@@ -282,10 +283,7 @@ describe("every failure is the same 401 Invalid webhook signature", () => {
     }
     const expected = {
       status: 401,
-      text: JSON.stringify({
-        success: false,
-        error: { message: "Invalid webhook signature", internal_error: "permission_denied" },
-      }),
+      text: JSON.stringify(errorBody(401, "permission_denied", "Invalid webhook signature")),
       type: "application/json",
     };
     expect(answers).toEqual(Object.fromEntries(Object.keys(cases).map((name) => [name, expected])));

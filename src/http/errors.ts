@@ -11,7 +11,9 @@ export type ErrorCode =
   | "database_error"
   | "system_error"
   | "internal_error"
-  | "service_unavailable";
+  | "service_unavailable"
+  | "too_many_requests"
+  | "not_implemented";
 
 export type ErrorDetails = Record<string, unknown>;
 
@@ -41,28 +43,50 @@ export const alreadyExists = (message: string) => new ApiError(409, "already_exi
 /** 503: the service cannot do this now (the store cannot keep a write); nothing was done. */
 export const serviceUnavailable = (message: string, details?: ErrorDetails) =>
   new ApiError(503, "service_unavailable", message, details);
+/** 501: a documented Flexprice operation that needs machinery Tollgate does not have (billing); the message says which. */
+export const notImplemented = (message: string) => new ApiError(501, "not_implemented", message);
 export const payloadTooLarge = (limit: number) =>
   new ApiError(413, "validation_error", `Request body is larger than the limit of ${limit} bytes`, { limit });
 
+/**
+ * The one error body, readable by both generations of Flexprice clients (SPEC §0): the flat
+ * `code`, `message`, `http_status_code` and `details` that SDKs 2.1 and later read (Flexprice
+ * since April 2026), and the nested `success`/`error` that @flexprice/sdk 2.0.x reads.
+ * `details` is always an object, empty when there is nothing to add.
+ */
 export interface ErrorEnvelope {
+  code: ErrorCode;
+  message: string;
+  http_status_code: number;
+  details: ErrorDetails;
   success: false;
-  error: { message: string; internal_error: ErrorCode; details?: ErrorDetails };
+  error: { message: string; internal_error: ErrorCode; details: ErrorDetails };
 }
 
 export function envelope(error: ApiError): ErrorEnvelope {
-  const body: ErrorEnvelope = { success: false, error: { message: error.message, internal_error: error.code } };
-  if (error.details) body.error.details = error.details;
-  return body;
+  const details = error.details ?? {};
+  return {
+    code: error.code,
+    message: error.message,
+    http_status_code: error.status,
+    details,
+    success: false,
+    error: { message: error.message, internal_error: error.code, details },
+  };
 }
 
 /** The envelope as a response schema, for the OpenAPI document. */
 export const ErrorEnvelopeSchema = t.Object(
   {
+    code: t.String({ description: "The error code, as error.internal_error" }),
+    message: t.String({ description: "Human-readable, safe to show" }),
+    http_status_code: t.Integer({ description: "The response's status" }),
+    details: t.Record(t.String(), t.Unknown()),
     success: t.Literal(false),
     error: t.Object({
       message: t.String(),
       internal_error: t.String(),
-      details: t.Optional(t.Record(t.String(), t.Unknown())),
+      details: t.Record(t.String(), t.Unknown()),
     }),
   },
   { title: "ErrorResponse" },

@@ -21,7 +21,7 @@ export const MAX_READS_PER_TENANT = 4;
 const tooManyReads = () =>
   new ApiError(
     429,
-    "service_unavailable",
+    "too_many_requests",
     `Too many reads in progress for this tenant (at most ${MAX_READS_PER_TENANT}); retry when one has finished`,
     { limit: MAX_READS_PER_TENANT, retry_after_seconds: 1 },
   );

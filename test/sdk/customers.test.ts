@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Flexprice } from "@flexprice/sdk";
 import { ErrorsErrorsErrorResponse } from "@flexprice/sdk/sdk/models";
-import { DEFAULT_TENANT, DEV_KEY } from "../support/harness";
+import { DEFAULT_TENANT, DEV_KEY, errorBody } from "../support/harness";
 import { failure, type SdkServer, startSdkServer } from "../support/sdk";
 
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -63,10 +63,7 @@ async function expectRefused(call: Promise<unknown>, message: string) {
 async function expectRouteNotFound(call: Promise<unknown>) {
   const error = await failure(call);
   expect(error.statusCode).toBe(404);
-  expect(JSON.parse(error.body)).toEqual({
-    success: false,
-    error: { message: "Route not found", internal_error: "not_found" },
-  });
+  expect(JSON.parse(error.body)).toEqual(errorBody(404, "not_found", "Route not found"));
 }
 
 let serial = 0;

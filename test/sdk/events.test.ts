@@ -5,6 +5,7 @@
 // against its own schema: a missing field or a text where it wants a number fails the call.
 // The SDK types `properties` as Record<string, string>, so every number arrives as text ("42").
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { errorBody } from "../support/harness";
 import type { Flexprice } from "@flexprice/sdk";
 import { ErrorsErrorsErrorResponse, SDKError } from "@flexprice/sdk/sdk/models";
 import { failure, type SdkServer, serviceAccountKey, startSdkServer } from "../support/sdk";
@@ -453,10 +454,7 @@ describe("events operations Tollgate does not serve: 404 Route not found", () =>
     test(name, async () => {
       const error = await failure(call(dev));
       expect(error.statusCode).toBe(404);
-      expect(JSON.parse(error.body)).toEqual({
-        success: false,
-        error: { message: "Route not found", internal_error: "not_found" },
-      });
+      expect(JSON.parse(error.body)).toEqual(errorBody(404, "not_found", "Route not found"));
     });
   }
 });

@@ -4,6 +4,7 @@
 // route of ours with a path parameter (a "Customer not found" for /customers/wallets would say
 // the customer "wallets" was looked up).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { errorBody } from "../support/harness";
 import type { Flexprice } from "@flexprice/sdk";
 import { failure, type SdkServer, startSdkServer } from "../support/sdk";
 
@@ -56,10 +57,7 @@ describe("SDK operations outside Tollgate's scope: 404 Route not found", () => {
     test(name, async () => {
       const http = await failure(call(s.client()));
       expect(http.statusCode).toBe(404);
-      expect(JSON.parse(http.body)).toEqual({
-        success: false,
-        error: { message: "Route not found", internal_error: "not_found" },
-      });
+      expect(JSON.parse(http.body)).toEqual(errorBody(404, "not_found", "Route not found"));
     });
   }
 });

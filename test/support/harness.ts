@@ -119,10 +119,44 @@ function mergeDeep(base: any, override: any): any {
   return base;
 }
 
-/** Asserts the one error envelope and returns its error member. */
+/**
+ * Asserts the one error envelope (SPEC §0) and returns its nested error member as 2.0.x clients
+ * read it (`details` left out when empty). Every caller thereby also checks that the flat fields
+ * newer clients read say the same: `code` is `error.internal_error`, `message` is
+ * `error.message`, `http_status_code` is the status, `details` is `error.details`.
+ */
 export function errorOf(result: CallResult): { message: string; internal_error: string; details?: any } {
-  if (result.body?.success !== false || typeof result.body?.error?.message !== "string") {
+  const body = result.body;
+  if (body?.success !== false || typeof body?.error?.message !== "string") {
     throw new Error(`not an error envelope (status ${result.status}): ${result.text}`);
   }
-  return result.body.error;
+  const flat = {
+    code: body.code,
+    message: body.message,
+    http_status_code: body.http_status_code,
+    details: body.details,
+  };
+  const expected = {
+    code: body.error.internal_error,
+    message: body.error.message,
+    http_status_code: result.status,
+    details: body.error.details,
+  };
+  if (JSON.stringify(flat) !== JSON.stringify(expected) || typeof body.details !== "object" || body.details === null) {
+    throw new Error(`the flat error fields disagree with the nested ones (status ${result.status}): ${result.text}`);
+  }
+  const { details, ...rest } = body.error;
+  return Object.keys(details).length === 0 ? rest : body.error;
+}
+
+/** The whole error body the server sends for a status, code and message (SPEC §0). */
+export function errorBody(status: number, code: string, message: string, details: Record<string, unknown> = {}) {
+  return {
+    code,
+    message,
+    http_status_code: status,
+    details,
+    success: false,
+    error: { message, internal_error: code, details },
+  };
 }

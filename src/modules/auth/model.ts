@@ -106,14 +106,19 @@ export const ACCESS_RESPONSES: Record<AccessOutcome, { status: 401 | 403 | 429; 
 const PLAIN_DENIALS = new Map(
   Object.entries(ACCESS_RESPONSES).map(([outcome, { status, message }]) => [
     outcome,
-    new ApiError(status, "permission_denied", message, undefined, outcome),
+    new ApiError(status, codeOf(status), message, undefined, outcome),
   ]),
 );
+
+/** A refusal is permission_denied; a limit (429) is too_many_requests, as Flexprice's list names it. */
+function codeOf(status: number) {
+  return status === 429 ? "too_many_requests" : "permission_denied";
+}
 
 export function accessDenied(outcome: AccessOutcome, details?: Record<string, unknown>): ApiError {
   if (!details) return PLAIN_DENIALS.get(outcome) as ApiError;
   const { status, message } = ACCESS_RESPONSES[outcome];
-  return new ApiError(status, "permission_denied", message, details, outcome);
+  return new ApiError(status, codeOf(status), message, details, outcome);
 }
 
 /** What a route declares: exactly one of these, checked by a test over the whole route table. */

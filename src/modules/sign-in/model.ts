@@ -31,7 +31,7 @@ export const SIGN_IN_RESPONSES: Record<SignInOutcome, { status: number; code: Er
   },
   [SignInOutcome.TooManyAttempts]: {
     status: 429,
-    code: "permission_denied",
+    code: "too_many_requests",
     message: "Too many sign-in attempts; try again later",
   },
   [SignInOutcome.SignupDisabled]: { status: 403, code: "permission_denied", message: "Sign-up is disabled" },

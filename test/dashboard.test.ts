@@ -458,3 +458,36 @@ describe("roles of the operator's and 'Verify a key' (SPEC §13)", () => {
     expect(foreign.status).toBe(403);
   });
 });
+
+describe("an all_reader person sees the dashboard read-only (SPEC §2)", () => {
+  test("no Create, Rotate, Revoke, Verify, Rename, Archive or Invite; a change posted anyway is refused", async () => {
+    const h = signInHarness();
+    const reader = await addPerson(h, "reader@example.com", PASSWORD, "Reader");
+    expect((await h.call("PUT", `/v1/users/${reader.id}/roles`, { body: { roles: ["all_reader"] } })).status).toBe(200);
+    await h.call("POST", "/v1/users", { body: { type: "service_account", name: "svc", roles: ["event_reader"] } });
+    await h.call("POST", "/v1/secrets/api/keys", { body: { name: "some key" } });
+    const browser = new Browser(h);
+    expect((await browser.signIn("reader@example.com")).status).toBe(303);
+    const keys = await browser.get("/dashboard/api-keys");
+    expect(keys.status).toBe(200);
+    expect(keys.text).toContain("some key");
+    expect(keys.text).toContain("All Reader · read-only");
+    for (const control of ['data-dialog="create-key"', ">Rotate<", ">Revoke<", "Verify a key"])
+      expect(keys.text).not.toContain(control);
+    const accounts = await browser.get("/dashboard/service-accounts");
+    for (const control of ["Create service account", ">Rename<", ">Archive<"])
+      expect(accounts.text).not.toContain(control);
+    expect((await browser.get("/dashboard/users")).text).not.toContain("Invite user");
+    const csrf = await browser.csrf();
+    const refused = await browser.post("/dashboard/api-keys", {
+      csrf,
+      name: "sneaky",
+      account_type: "user",
+      expiration: "never",
+    });
+    expect(refused.status).toBe(403);
+    expect(refused.text).toContain("Insufficient permissions");
+    const list = await h.call("GET", "/v1/secrets/api/keys");
+    expect(list.body.items.map((k: { name: string }) => k.name)).not.toContain("sneaky");
+  });
+});

@@ -84,6 +84,8 @@ describe("rbac.roles through the API", () => {
     const list = await h.call("GET", "/v1/rbac/roles");
     expect(list.body.items.map((r: { id: string }) => r.id)).toEqual([
       "super_admin",
+      "all_writer",
+      "all_reader",
       "event_ingestor",
       "event_reader",
       "key_verifier",

@@ -14,6 +14,8 @@ interface ExpectedRole {
 
 const EXPECTED_ROLES: ExpectedRole[] = [
   { id: "super_admin", permissions: { "*": ["*"] } },
+  { id: "all_writer", permissions: { "*": ["read", "write"] } },
+  { id: "all_reader", permissions: { "*": ["read"] } },
   { id: "event_ingestor", permissions: { event: ["write"] } },
   { id: "event_reader", permissions: { event: ["read"] } },
   { id: "key_verifier", permissions: { secret: ["verify"] } },
@@ -43,13 +45,13 @@ async function eventReaderKey(h: Harness): Promise<string> {
 }
 
 describe("GET /v1/rbac/roles", () => {
-  test("returns exactly the four built-in roles with their permissions (no rbac.roles in config)", async () => {
+  test("returns exactly the six built-in roles with their permissions (no rbac.roles in config)", async () => {
     const h = createHarness();
     const res = await h.call("GET", ROLES);
     expect(res.status).toBe(200);
     expect(Object.keys(res.body)).toEqual(["items"]);
     const byId = Object.fromEntries(res.body.items.map((r: any) => [r.id, r]));
-    expect(res.body.items).toHaveLength(4);
+    expect(res.body.items).toHaveLength(6);
     for (const role of EXPECTED_ROLES) expect(byId[role.id]).toEqual(roleShape(role));
     for (const role of res.body.items) {
       expect(role.name.trim()).not.toBe("");
@@ -86,10 +88,10 @@ describe("who may read roles", () => {
     const key = await publishableKey(h);
     const list = await h.call("GET", ROLES, { key });
     expect(list.status).toBe(200);
-    expect(list.body.items).toHaveLength(4);
+    expect(list.body.items).toHaveLength(6);
     const one = await h.call("GET", `${ROLES}/event_reader`, { key });
     expect(one.status).toBe(200);
-    expect(one.body).toEqual(roleShape(EXPECTED_ROLES[2]!));
+    expect(one.body).toEqual(roleShape(EXPECTED_ROLES.find((r) => r.id === "event_reader")!));
     expect((await h.call("GET", `${ROLES}/custom_role`, { key })).status).toBe(404);
   });
 
@@ -98,7 +100,7 @@ describe("who may read roles", () => {
     const key = await eventReaderKey(h);
     const list = await h.call("GET", ROLES, { key });
     expect(list.status).toBe(200);
-    expect(list.body.items).toHaveLength(4);
+    expect(list.body.items).toHaveLength(6);
     const one = await h.call("GET", `${ROLES}/super_admin`, { key });
     expect(one.status).toBe(200);
     expect(one.body.permissions).toEqual({ "*": ["*"] });

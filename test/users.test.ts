@@ -135,9 +135,19 @@ describe("POST /v1/users: the validation table (SPEC §4)", () => {
       message: "Email is required for user accounts",
     },
     {
-      name: "user with roles",
+      name: "user with a service account's role",
       body: { type: "user", name: "x", email: "roles@example.com", roles: ["event_reader"] },
-      message: "User accounts have full access; roles apply to service accounts only",
+      message: "Role 'event_reader' cannot be assigned to a user account",
+    },
+    {
+      name: "user with two roles",
+      body: { type: "user", name: "x", email: "roles@example.com", roles: ["all_reader", "all_writer"] },
+      message: "A user account holds exactly one role: super_admin, all_writer or all_reader",
+    },
+    {
+      name: "service account with a person's role",
+      body: { type: "service_account", name: "x", roles: ["all_reader"] },
+      message: "Role 'all_reader' cannot be assigned to a service account",
     },
   ];
 
@@ -199,6 +209,7 @@ describe("POST /v1/users: created accounts", () => {
       name: "Event Ingestion Worker",
       email: null,
       roles: ["event_ingestor"],
+      metadata: {},
       status: "published",
       tenant: DEFAULT_TENANT_RESPONSE,
       created_at: expect.stringMatching(TIMESTAMP),
@@ -218,7 +229,8 @@ describe("POST /v1/users: created accounts", () => {
       type: "user",
       name: "Alice",
       email: "alice@example.com",
-      roles: expect.any(Array),
+      roles: ["super_admin"],
+      metadata: {},
       status: "published",
       tenant: DEFAULT_TENANT_RESPONSE,
       created_at: expect.stringMatching(TIMESTAMP),

@@ -13,8 +13,10 @@ import { openExistingStore, withWritableStore } from "./store";
 import { READ_BUDGET_MS } from "../db/read-budget";
 import { localPages } from "../reads/pages";
 
-/** For the usage text, which is printed before any config is read. */
-const BUILT_IN_ROLE_IDS = Object.keys(BUILT_IN_ROLES);
+/** For the usage text, which is printed before any config is read: the built-in roles a service account may hold. */
+const BUILT_IN_ROLE_IDS = Object.values(BUILT_IN_ROLES)
+  .filter((role) => role.assignableTo.includes("service_account"))
+  .map((role) => role.id);
 const STATUSES: SecretStatus[] = ["published", "archived", "deleted"];
 
 // The same rules as the API and config.yaml, checked before the store is opened: a tenant id
@@ -71,8 +73,9 @@ export function runKeysCreate(parsed: ParsedCommand): number {
     .filter(Boolean);
   const config = configFrom(parsed);
   const catalog = roleCatalogOf(config);
-  const roleIds = catalog.list().map((role) => role.id);
-  const unknown = listed.find((role) => !catalog.has(role));
+  // The key's account is a service account: the roles one may hold.
+  const roleIds = catalog.list("service_account").map((role) => role.id);
+  const unknown = listed.find((role) => !catalog.assignable(role, "service_account"));
   if (unknown !== undefined) throw usage(`Unknown role "${unknown}"; the roles are ${roleIds.join(", ")}.`);
   if (listed.length === 0) throw usage(`--roles needs at least one of ${roleIds.join(", ")}.`);
   // A role named twice is held once, as POST /v1/users does.

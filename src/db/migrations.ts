@@ -12,6 +12,7 @@ import integrationSecrets from "./migrations/010_integration_secrets.sql" with {
 import webhookEvents from "./migrations/011_webhook_events.sql" with { type: "text" };
 import sessionGeneration from "./migrations/012_session_generation.sql" with { type: "text" };
 import listIndexes from "./migrations/013_list_indexes.sql" with { type: "text" };
+import people from "./migrations/014_people.sql" with { type: "text" };
 
 export interface Migration {
   version: number;
@@ -38,4 +39,5 @@ export const MIGRATIONS: Migration[] = [
   migration("011_webhook_events", webhookEvents),
   migration("012_session_generation", sessionGeneration),
   migration("013_list_indexes", listIndexes),
+  migration("014_people", people),
 ];

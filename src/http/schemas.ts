@@ -129,3 +129,15 @@ export function StringMap<T extends TSchema>(value: T, { maxKeyLength, maxKeys }
     keyError: `keys must be 1 to ${maxKeyLength} characters`,
   });
 }
+
+/** Like Stripe's metadata: string values, bounded so a row stays small (customers, people). */
+export const METADATA_MAX_KEYS = 50;
+export const METADATA_MAX_KEY_LENGTH = 40;
+export const METADATA_MAX_VALUE_LENGTH = 500;
+
+export function Metadata() {
+  return StringMap(Type.String({ maxLength: METADATA_MAX_VALUE_LENGTH }), {
+    maxKeyLength: METADATA_MAX_KEY_LENGTH,
+    maxKeys: METADATA_MAX_KEYS,
+  });
+}

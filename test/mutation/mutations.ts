@@ -58,10 +58,10 @@ export const MUTATIONS: Mutation[] = [
     tests: ["test/secrets.test.ts", "test/server.test.ts"],
   },
   {
-    name: "POST /v1/users accepts roles for a user account",
+    name: "a person may be given a service account's role",
     file: "src/modules/users/service.ts",
-    find: "    if (input.roles !== undefined && input.roles.length > 0) throw validationError(USER_MESSAGES.userRoles);",
-    replace: "",
+    find: "  const misplaced = roles.find((role) => !catalog.assignable(role, type));",
+    replace: "  const misplaced = roles.find((role) => !catalog.has(role));",
     tests: ["test/users.test.ts"],
   },
   {

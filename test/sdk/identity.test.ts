@@ -250,11 +250,13 @@ describe("environments", () => {
 });
 
 describe("rbac", () => {
-  test("listRbacRoles: the four built-in roles with their permissions, for any key", async () => {
+  test("listRbacRoles: the six built-in roles with their permissions, for any key", async () => {
     for (const sdk of [dev, admin, reader]) {
       const { items } = (await sdk.rbac.listRbacRoles()) as { items: { id: string; permissions: unknown }[] };
       expect(items.map((r) => [r.id, r.permissions])).toEqual([
         ["super_admin", { "*": ["*"] }],
+        ["all_writer", { "*": ["read", "write"] }],
+        ["all_reader", { "*": ["read"] }],
         ["event_ingestor", { event: ["write"] }],
         ["event_reader", { event: ["read"] }],
         ["key_verifier", { secret: ["verify"] }],

@@ -68,8 +68,9 @@ export function toVerifiedKey(row: StoredKeyRecord, catalog: RoleCatalog): Verif
   };
 }
 
-/** A session acts as its user account: full access, in the environment each request picks. */
+/** A session acts as its person, with the person's role, in the environment each request picks. */
 export function toVerifiedSession(row: StoredSessionRecord, catalog: RoleCatalog): VerifiedKey {
+  const roles = JSON.parse(row.owner_roles) as string[];
   return {
     hash: Buffer.from(row.token_hash, "hex"),
     credential: {
@@ -77,7 +78,7 @@ export function toVerifiedSession(row: StoredSessionRecord, catalog: RoleCatalog
       id: row.id,
       name: "Session",
       type: "private_key",
-      roles: USER_ACCOUNT_ROLES,
+      roles,
       expiresAt: row.expires_at,
     },
     tenantId: row.tenant_id,
@@ -86,7 +87,7 @@ export function toVerifiedSession(row: StoredSessionRecord, catalog: RoleCatalog
     environmentId: null,
     active: true,
     expiresAtMs: Date.parse(row.expires_at),
-    permissions: catalog.grantsOf(USER_ACCOUNT_ROLES),
+    permissions: catalog.grantsOf(roles),
     lastNotedAt: 0,
   };
 }

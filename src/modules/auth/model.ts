@@ -43,6 +43,8 @@ export interface StoredSessionRecord {
   revoked_at: string | null;
   owner_type: UserType;
   owner_status: "published" | "archived";
+  /** JSON array: the person's role (super_admin, all_writer or all_reader). */
+  owner_roles: string;
 }
 
 /** Who is calling, in which tenant and environment, with what: what every guarded handler gets. */

@@ -3,7 +3,8 @@ import { type Db, sqlPluck } from "../../db";
 import type { Scope } from "../../db/scope";
 import { ADDRESS_FIELDS } from "../../http/address";
 import { validationError } from "../../http/errors";
-import { type CreateCustomerBody, type CustomerRow, METADATA_MAX_KEYS } from "./model";
+import { METADATA_MAX_KEYS } from "../../http/schemas";
+import type { CreateCustomerBody, CustomerRow } from "./model";
 
 // What a create or an update makes of the customer's fields, and the columns both write.
 

@@ -2,7 +2,7 @@ import { t } from "elysia";
 import { type Address, addressBodyFields, addressResponseFields } from "../../http/address";
 import { searchBodyFields } from "../../http/filters";
 import { paginationBodyFields, paginationFields } from "../../http/pagination";
-import { ClearableEmail, ClearableText, Int, StringMap } from "../../http/schemas";
+import { ClearableEmail, ClearableText, Int, Metadata } from "../../http/schemas";
 
 export const CUSTOMER_MESSAGES = {
   notFound: "Customer not found",
@@ -69,11 +69,6 @@ export const CustomerSchema = t.Object(
   { title: "Customer" },
 );
 
-/** Like Stripe's metadata: string values, bounded so a customer row stays small. */
-export const METADATA_MAX_KEYS = 50;
-export const METADATA_MAX_KEY_LENGTH = 40;
-export const METADATA_MAX_VALUE_LENGTH = 500;
-
 const externalId = t.String({ minLength: 1, maxLength: 255, pattern: "\\S" });
 /** A reference to another customer; an empty string or null means none. */
 const customerReference = (description: string) => t.Optional(t.Nullable(t.String({ maxLength: 255, description })));
@@ -81,12 +76,7 @@ const customerReference = (description: string) => t.Optional(t.Nullable(t.Strin
 const fields = {
   name: ClearableText(255),
   email: ClearableEmail(),
-  metadata: t.Optional(
-    StringMap(t.String({ maxLength: METADATA_MAX_VALUE_LENGTH }), {
-      maxKeyLength: METADATA_MAX_KEY_LENGTH,
-      maxKeys: METADATA_MAX_KEYS,
-    }),
-  ),
+  metadata: t.Optional(Metadata()),
   ...addressBodyFields,
   parent_customer_id: customerReference("The parent's id (one level deep: the parent may not have a parent)"),
   parent_customer_external_id: customerReference("The parent's external_id, instead of parent_customer_id"),
@@ -124,12 +114,7 @@ export const CreateCustomerBody = t.Object(
             currency: t.String({ maxLength: 16 }),
             auto_apply: t.Optional(t.Boolean()),
             priority: t.Optional(Int({ minimum: 0, maximum: 1_000_000 })),
-            metadata: t.Optional(
-              StringMap(t.String({ maxLength: METADATA_MAX_VALUE_LENGTH }), {
-                maxKeyLength: METADATA_MAX_KEY_LENGTH,
-                maxKeys: METADATA_MAX_KEYS,
-              }),
-            ),
+            metadata: t.Optional(Metadata()),
           },
           { additionalProperties: false },
         ),

@@ -1,4 +1,5 @@
 import type { AppContext } from "../../context";
+import type { Permission } from "../rbac/model";
 import { listEnvironments } from "../environments/service";
 import { pageCsp } from "../portal-page";
 import { type Html, html } from "./html";
@@ -53,6 +54,14 @@ function document(title: string, body: Html, bodyClass = ""): Html {
     </html>`;
 }
 
+/**
+ * Whether the signed-in person's role allows a change, so a page offers only what they may do (an
+ * all_reader sees the dashboard read-only). The routes check the same permission themselves.
+ */
+export function may(visit: Visit, permission: Permission): boolean {
+  return visit.principal.permissions.allows(permission);
+}
+
 /** A page of a signed-in person: the nav, the environment switcher, sign-out, and the content. */
 export async function signedInPage(
   app: AppContext,
@@ -93,6 +102,7 @@ export async function signedInPage(
       <form class="signout" method="post" action="${DASHBOARD_PATH}/sign-out">
         ${csrfField(visit)}
         <span class="who" title="${person?.email ?? ""}">${person?.name ?? ""}</span>
+        ${roleBadge(app, principal.credential.roles)}
         <button type="submit" class="secondary">Sign out</button>
       </form>
     </header>
@@ -112,6 +122,14 @@ export async function signedInPage(
       </main>
     </div>`;
   return document(title, body);
+}
+
+/** A person's role beside their name when it is not full access: all_reader says it is read-only. */
+function roleBadge(app: AppContext, roles: string[]): Html | null {
+  if (roles.includes("super_admin")) return null;
+  const names = roles.map((id) => app.roles.find(id)?.name ?? id).join(", ");
+  const readOnly = roles.every((id) => id === "all_reader");
+  return html`<span class="badge role-badge">${names}${readOnly ? " · read-only" : ""}</span>`;
 }
 
 /** A page before sign-in (sign-in, setup, set-password, a refusal): one centred card. */

@@ -20,7 +20,16 @@ export type Action = (typeof ACTIONS)[number];
 export type Permission = `${Entity}:${Action}`;
 
 /** The roles Tollgate ships; config may add roles beside them (rbac.roles), never redefine these. */
-export type BuiltInRoleId = "super_admin" | "event_ingestor" | "event_reader" | "key_verifier";
+export type BuiltInRoleId =
+  | "super_admin"
+  | "all_writer"
+  | "all_reader"
+  | "event_ingestor"
+  | "event_reader"
+  | "key_verifier";
+
+/** The two kinds of account; a role is given to one or both (Flexprice's UserType.AllowedRoles). */
+export type AccountType = "user" | "service_account";
 
 export interface Role {
   id: string;
@@ -28,6 +37,11 @@ export interface Role {
   description: string;
   /** entity → actions; `*` matches any entity or action. */
   permissions: Record<string, string[]>;
+}
+
+/** A role as the catalog holds it: also who may be given it. */
+export interface CatalogRole extends Role {
+  assignableTo: readonly AccountType[];
 }
 
 export const RoleSchema = t.Object(

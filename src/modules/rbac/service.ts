@@ -1,5 +1,5 @@
 import type { Config } from "../../config";
-import { ACTIONS, ENTITIES, type Role } from "./model";
+import { type AccountType, ACTIONS, type CatalogRole, ENTITIES, type Role } from "./model";
 import { BUILT_IN_ROLES } from "./roles";
 
 /**
@@ -49,6 +49,10 @@ export class Grants {
   }
 }
 
+function shown({ id, name, description, permissions }: CatalogRole): Role {
+  return { id, name, description, permissions };
+}
+
 function permissionsOfRole(role: Role): string[] {
   return Object.entries(role.permissions).flatMap(([entity, actions]) => actions.map((a) => `${entity}:${a}`));
 }
@@ -59,23 +63,33 @@ function permissionsOfRole(role: Role): string[] {
  * id, and a check turns the ids into Grants, each combination expanded once.
  */
 export class RoleCatalog {
-  readonly #roles: Map<string, Role>;
+  readonly #roles: Map<string, CatalogRole>;
   readonly #grants = new Map<string, Grants>();
 
+  /** Roles of the operator's are for service accounts, as Flexprice's event roles are. */
   constructor(custom: Role[] = []) {
-    this.#roles = new Map([...Object.values(BUILT_IN_ROLES), ...custom].map((role) => [role.id, role]));
+    const mine = custom.map((role): CatalogRole => ({ ...role, assignableTo: ["service_account"] }));
+    this.#roles = new Map([...Object.values(BUILT_IN_ROLES), ...mine].map((role) => [role.id, role]));
   }
 
   has(id: string): boolean {
     return this.#roles.has(id);
   }
 
+  /** The role as the API shows it. */
   find(id: string): Role | undefined {
-    return this.#roles.get(id);
+    const role = this.#roles.get(id);
+    return role && shown(role);
   }
 
-  list(): Role[] {
-    return [...this.#roles.values()];
+  /** Every role, or those an account of `type` may be given (GET /v1/rbac/roles?user_type=). */
+  list(type?: AccountType): Role[] {
+    return [...this.#roles.values()].filter((role) => !type || role.assignableTo.includes(type)).map(shown);
+  }
+
+  /** Whether an account of `type` may be given the role. */
+  assignable(id: string, type: AccountType): boolean {
+    return this.#roles.get(id)?.assignableTo.includes(type) ?? false;
   }
 
   /** The union of the roles' permissions; a role that no longer exists (removed from config) grants nothing. */

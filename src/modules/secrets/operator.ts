@@ -67,11 +67,11 @@ export function createOperatorKey(
   input: OperatorKeyInput,
 ): CreatedKey & { environment: EnvironmentRow } {
   if (input.roles.length === 0) throw new OperatorError("At least one role is required");
-  const unknown = input.roles.find((role) => !catalog.has(role));
+  const unknown = input.roles.find((role) => !catalog.assignable(role, "service_account"));
   if (unknown !== undefined) {
     throw new OperatorError(
       `Invalid role: ${unknown} (roles: ${catalog
-        .list()
+        .list("service_account")
         .map((r) => r.id)
         .join(", ")})`,
     );

@@ -32,14 +32,14 @@ export function findVerifiableSession(db: Db, tokenHash: string): StoredSessionR
   const session = sql(
     db,
     "SELECT id, token_hash, tenant_id, user_id, expires_at, revoked_at FROM sessions WHERE token_hash = ?",
-  ).get(tokenHash) as Omit<StoredSessionRecord, "owner_type" | "owner_status"> | undefined;
+  ).get(tokenHash) as Omit<StoredSessionRecord, "owner_type" | "owner_status" | "owner_roles"> | undefined;
   if (!session) return undefined;
-  const owner = sql(db, "SELECT type, status FROM users WHERE id = ? AND tenant_id = ?").get(
+  const owner = sql(db, "SELECT type, status, roles FROM users WHERE id = ? AND tenant_id = ?").get(
     session.user_id,
     session.tenant_id,
-  ) as { type: UserType; status: StoredSessionRecord["owner_status"] } | undefined;
+  ) as { type: UserType; status: StoredSessionRecord["owner_status"]; roles: string } | undefined;
   if (!owner) return undefined;
-  return { ...session, owner_type: owner.type, owner_status: owner.status };
+  return { ...session, owner_type: owner.type, owner_status: owner.status, owner_roles: owner.roles };
 }
 
 /**

@@ -6,11 +6,29 @@ import { publicBaseUrl } from "../../http/urls";
 import { ListSchema, listOf, pageOf } from "../../http/pagination";
 import { authPlugin } from "../auth";
 import { auditContextOf } from "../audit/context";
-import { CreatedUserSchema, CreateUserBody, MeSchema, SearchUsersBody, UpdateUserBody, UserSchema } from "./model";
+import {
+  CreatedUserSchema,
+  CreateUserBody,
+  MeSchema,
+  SearchUsersBody,
+  UpdateMeBody,
+  UpdateRolesBody,
+  UpdateUserBody,
+  UserSchema,
+} from "./model";
 import { getTenant } from "../tenants/service";
 import { passwordLinkUrl } from "../sessions/store";
 import { searchAccounts } from "./search";
-import { archiveAccount, createAccount, describeMe, getAccount, renameAccount, toUserResponse } from "./service";
+import {
+  archiveAccount,
+  createAccount,
+  describeMe,
+  getAccount,
+  renameAccount,
+  setPersonRoles,
+  toUserResponse,
+  updateMe,
+} from "./service";
 
 const IdParams = t.Object({ id: t.String() });
 
@@ -28,6 +46,41 @@ export function usersController(app: AppContext) {
         authenticated: true,
         response: { 200: MeSchema, ...errorResponses(401, 403) },
         detail: { summary: "The calling account, its environment and the credential it used" },
+      },
+    )
+    .put(
+      "/me",
+      ({ principal, request, server, body }) =>
+        toUserResponse(updateMe(app, principal, auditContextOf(app, { principal, request, server }), body)),
+      {
+        permission: "user:write",
+        body: UpdateMeBody,
+        response: { 200: UserSchema, ...errorResponses(400, 401, 403, 503) },
+        detail: {
+          summary: "Change the calling account's own name, and merge keys into its metadata",
+          description:
+            "A key sent replaces that key; keys not sent stay (as the Flexprice API). A name, when sent, is 1 to 255 " +
+            "characters (Flexprice leaves a blank one as it was; Tollgate refuses it, as it does on PUT /v1/users/{id}).",
+        },
+      },
+    )
+    .put(
+      "/:id/roles",
+      ({ principal, request, server, params, body }) =>
+        toUserResponse(
+          setPersonRoles(app, principal, auditContextOf(app, { principal, request, server }), params.id, body.roles),
+        ),
+      {
+        permission: "user:write",
+        params: IdParams,
+        body: UpdateRolesBody,
+        response: { 200: UserSchema, ...errorResponses(400, 401, 403, 404, 503) },
+        detail: {
+          summary: "Change a person's role: super_admin, all_writer or all_reader",
+          description:
+            "Only a person with super_admin, never for themselves; a service account's roles are fixed at creation " +
+            "(400). Refused while the person has live API keys: a key keeps the roles it was made with.",
+        },
       },
     )
     .post(

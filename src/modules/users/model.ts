@@ -1,6 +1,6 @@
 import { t } from "elysia";
 import { searchBodyFields } from "../../http/filters";
-import { Name } from "../../http/schemas";
+import { Metadata, Name } from "../../http/schemas";
 import { paginationBodyFields } from "../../http/pagination";
 import type { UserType } from "../auth/model";
 import { type TenantRow, TenantSchema } from "../tenants/model";
@@ -13,6 +13,8 @@ export interface UserRow {
   email: string | null;
   password_hash: string | null;
   roles: string;
+  /** JSON object of string values (PUT /v1/users/me merges into it). */
+  metadata: string;
   status: "published" | "archived";
   created_by: string | null;
   created_at: string;
@@ -29,6 +31,7 @@ export const UserSchema = t.Object(
     name: t.String(),
     email: t.Nullable(t.String()),
     roles: t.Array(t.String()),
+    metadata: t.Record(t.String(), t.String()),
     status: t.String(),
     tenant: TenantSchema,
     created_at: t.String(),
@@ -60,8 +63,16 @@ export const USER_MESSAGES = {
   invalidRole: (role: string) => `Invalid role: ${role}`,
   serviceAccountEmail: "Service accounts cannot have an email",
   emailRequired: "Email is required for user accounts",
-  userRoles: "User accounts have full access; roles apply to service accounts only",
+  onePersonRole: "A user account holds exactly one role: super_admin, all_writer or all_reader",
+  notAssignable: (role: string, type: string) =>
+    `Role '${role}' cannot be assigned to a ${type === "user" ? "user account" : "service account"}`,
   onlyUsersInvite: "Only user accounts can invite users",
+  superAdminInvites: "Ask a tenant super_admin to invite this user",
+  superAdminSetsRoles: "Only a user account with super_admin can change people's roles",
+  ownRoles: "Ask another super_admin to change your roles",
+  serviceAccountRoles: "Service account roles are fixed at creation and cannot be changed",
+  archivedRoles: "Archived users cannot have their roles updated",
+  activeKeys: "Expire this user's existing API keys before changing their role",
   immutable: "Roles and type are immutable; create a new service account instead",
   archived: "Archived accounts cannot be changed",
   alreadyArchived: "Account is already archived",
@@ -93,6 +104,21 @@ export const UpdateUserBody = t.Object(
     roles: t.Optional(t.Unknown()),
     type: t.Optional(t.Unknown()),
   },
+  { additionalProperties: false },
+);
+
+/** PUT /v1/users/me: the caller's own name, and metadata merged key by key (Flexprice's UpdateUserRequest). */
+export const UpdateMeBody = t.Object(
+  {
+    name: t.Optional(displayName),
+    metadata: t.Optional(Metadata()),
+  },
+  { additionalProperties: false },
+);
+
+/** PUT /v1/users/{id}/roles: a person's roles, replaced (SPEC §2). */
+export const UpdateRolesBody = t.Object(
+  { roles: t.Array(t.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 16 }) },
   { additionalProperties: false },
 );
 

@@ -3,7 +3,7 @@ import type { Config } from "../../config";
 import { type Db, sql, sqlPluck } from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import { ApiError, alreadyExists, invalidOperation, notFound, validationError } from "../../http/errors";
-import { EMAIL_PATTERN } from "../../http/schemas";
+import { EMAIL_PATTERN, METADATA_MAX_KEYS } from "../../http/schemas";
 import type { AuditContext } from "../audit/model";
 import { recordAudit } from "../audit/service";
 import type { KeyCache } from "../auth/key-cache";
@@ -50,6 +50,7 @@ export function toUserResponse(row: UserWithTenantRow): Static<typeof UserSchema
     name: row.name,
     email: row.email,
     roles: JSON.parse(row.roles),
+    metadata: JSON.parse(row.metadata),
     status: row.status,
     tenant: toTenantResponse(row.tenant),
     created_at: row.created_at,
@@ -66,6 +67,7 @@ export function describeMe(profile: UserProfile, principal: Principal): Static<t
     name: profile.name,
     email: profile.email,
     roles: profile.roles,
+    metadata: profile.metadata,
     status: profile.status,
     tenant: profile.tenant,
     created_at: profile.created_at,
@@ -118,22 +120,41 @@ function validateNewAccount(
 ): { email: string | null; roles: string[] } {
   if (input.type === "user") {
     if (principal.userType !== "user") throw accessDeniedWith(USER_MESSAGES.onlyUsersInvite);
-    if (input.roles !== undefined && input.roles.length > 0) throw validationError(USER_MESSAGES.userRoles);
+    // As the Flexprice API: only a super_admin brings people in (an all_writer changes resources, not people).
+    if (!principal.credential.roles.includes("super_admin")) throw accessDeniedWith(USER_MESSAGES.superAdminInvites);
     const email = input.email?.trim() ?? "";
     if (!EMAIL.test(email)) throw validationError(USER_MESSAGES.emailRequired, { email: USER_MESSAGES.emailRequired });
-    return { email, roles: USER_ACCOUNT_ROLES };
+    const roles = input.roles === undefined || input.roles.length === 0 ? USER_ACCOUNT_ROLES : [...new Set(input.roles)];
+    checkRoles(catalog, principal, "user", roles);
+    return { email, roles };
   }
   if (input.email !== undefined) throw validationError(USER_MESSAGES.serviceAccountEmail);
   const roles = [...new Set(input.roles ?? [])];
   if (roles.length === 0) throw validationError(USER_MESSAGES.rolesRequired, { roles: USER_MESSAGES.rolesRequired });
+  checkRoles(catalog, principal, "service_account", roles);
+  return { email: null, roles };
+}
+
+/**
+ * Roles an account of `type` is to hold: each exists and may be given to that type (a person
+ * holds exactly one of super_admin, all_writer, all_reader), and nobody hands out more than they hold.
+ */
+function checkRoles(catalog: RoleCatalog, principal: Principal, type: UserType, roles: readonly string[]): void {
   const unknown = roles.find((role) => !catalog.has(role));
-  if (unknown !== undefined)
+  if (unknown !== undefined) {
     throw validationError(USER_MESSAGES.invalidRole(unknown), { roles: USER_MESSAGES.invalidRole(unknown) });
-  // Nobody hands out more than they hold.
+  }
+  const misplaced = roles.find((role) => !catalog.assignable(role, type));
+  if (misplaced !== undefined) {
+    const message = USER_MESSAGES.notAssignable(misplaced, type);
+    throw validationError(message, { roles: message });
+  }
+  if (type === "user" && roles.length !== 1) {
+    throw validationError(USER_MESSAGES.onePersonRole, { roles: USER_MESSAGES.onePersonRole });
+  }
   if (!principal.permissions.covers(catalog.grantsOf(roles))) {
     throw accessDenied(AccessOutcome.PermissionMissing, { required: roles, roles: principal.credential.roles });
   }
-  return { email: null, roles };
 }
 
 function accessDeniedWith(message: string) {
@@ -305,4 +326,114 @@ export function archiveAccount(deps: AccountDeps, principal: Principal, audit: A
   deps.keyCache.invalidate(keyHashes);
   deps.sessionCache.invalidate(sessionHashes);
   deps.profiles.invalidate(principal.tenantId, id);
+}
+
+/**
+ * PUT /v1/users/me: the caller's own name, and metadata merged key by key (a key sent replaces
+ * that key; keys not sent stay), as the Flexprice API does. Audited as `<type>.updated`.
+ */
+export function updateMe(
+  deps: AccountDeps,
+  principal: Principal,
+  audit: AuditContext,
+  body: { name?: string; metadata?: Record<string, string> },
+): UserWithTenantRow {
+  const { db } = deps;
+  const after = db
+    .transaction(() => {
+      const before = getAccount(db, principal.tenantId, principal.userId);
+      const name = body.name?.trim() ?? before.name;
+      const metadata = { ...(JSON.parse(before.metadata) as Record<string, string>), ...body.metadata };
+      if (Object.keys(metadata).length > METADATA_MAX_KEYS) {
+        const rule = `must have at most ${METADATA_MAX_KEYS} keys, counting those already stored`;
+        throw validationError(`metadata ${rule}`, { metadata: rule });
+      }
+      const updated: UserWithTenantRow = { ...before, name, metadata: JSON.stringify(metadata), updated_at: nowIso() };
+      sql(db, "UPDATE users SET name = ?, metadata = ?, updated_at = ? WHERE tenant_id = ? AND id = ?").run(
+        name,
+        updated.metadata,
+        updated.updated_at,
+        principal.tenantId,
+        principal.userId,
+      );
+      recordAudit(db, audit, {
+        action: `${before.type}.updated`,
+        resourceType: before.type,
+        resourceId: before.id,
+        before: toUserResponse(before),
+        after: toUserResponse(updated),
+      });
+      return updated;
+    })
+    .immediate();
+  deps.profiles.invalidate(principal.tenantId, principal.userId);
+  return after;
+}
+
+/**
+ * PUT /v1/users/{id}/roles (SPEC §2): a person's role, changed by a person with super_admin,
+ * never their own, never a service account's (its roles are fixed at creation). A person whose
+ * API keys are still live cannot be moved: a key keeps the roles it was made with, so it would
+ * outlive the change (the answer lists the keys, as the Flexprice API does). The person's
+ * sessions take the new role on their next request.
+ */
+export function setPersonRoles(
+  deps: AccountDeps,
+  principal: Principal,
+  audit: AuditContext,
+  id: string,
+  roles: string[],
+): UserWithTenantRow {
+  if (principal.userType !== "user" || !principal.credential.roles.includes("super_admin")) {
+    throw accessDeniedWith(USER_MESSAGES.superAdminSetsRoles);
+  }
+  const wanted = [...new Set(roles)];
+  const { db } = deps;
+  const after = db
+    .transaction(() => {
+      const before = getAccount(db, principal.tenantId, id);
+      if (id === principal.userId) throw accessDeniedWith(USER_MESSAGES.ownRoles);
+      if (before.type !== "user") throw validationError(USER_MESSAGES.serviceAccountRoles, { id, type: before.type });
+      if (before.status !== "published") throw validationError(USER_MESSAGES.archivedRoles, { id });
+      checkRoles(deps.roles, principal, "user", wanted);
+      const live = sql(
+        db,
+        `SELECT s.id, s.name, s.environment_id, e.name AS environment_name
+         FROM secrets s JOIN environments e ON e.id = s.environment_id
+         WHERE s.tenant_id = ? AND s.user_id = ? AND s.status = 'published' AND (s.expires_at IS NULL OR s.expires_at > ?)
+         ORDER BY s.created_at, s.id`,
+      ).all(principal.tenantId, id, nowIso()) as { id: string; name: string; environment_id: string; environment_name: string }[];
+      if (live.length > 0) {
+        const byEnvironment: Record<string, { env_name: string; api_keys: { id: string; key_name: string }[] }> = {};
+        for (const key of live) {
+          const entry = (byEnvironment[key.environment_id] ??= { env_name: key.environment_name, api_keys: [] });
+          entry.api_keys.push({ id: key.id, key_name: key.name });
+        }
+        throw validationError(USER_MESSAGES.activeKeys, {
+          id,
+          active_api_keys: byEnvironment,
+          active_api_key_count: live.length,
+        });
+      }
+      const updated: UserWithTenantRow = { ...before, roles: JSON.stringify(wanted), updated_at: nowIso() };
+      sql(db, "UPDATE users SET roles = ?, updated_at = ? WHERE tenant_id = ? AND id = ?").run(
+        updated.roles,
+        updated.updated_at,
+        principal.tenantId,
+        id,
+      );
+      recordAudit(db, audit, {
+        action: "user.roles_updated",
+        resourceType: "user",
+        resourceId: id,
+        before: toUserResponse(before),
+        after: toUserResponse(updated),
+      });
+      return updated;
+    })
+    .immediate();
+  // Sessions are verified with the person's roles: the next request of each reads them afresh.
+  deps.sessionCache.clear();
+  deps.profiles.invalidate(principal.tenantId, id);
+  return after;
 }

@@ -10,6 +10,7 @@ import { checkLike } from "../../../http/validation";
 import { html, type Html } from "../html";
 import {
   banner,
+  may,
   csrfField,
   dialog,
   dialogActions,
@@ -195,7 +196,7 @@ async function render(app: AppContext, request: Request, view: View): Promise<Re
         <td>${k.expires_at ? when(k.expires_at) : html`<span class="muted">Never</span>`}</td>
         <td class="row-actions">
           ${
-            k.status === "published"
+            k.status === "published" && may(visit, "secret:write")
               ? html`<a class="button small secondary" href="${API_KEYS_PATH}?rotate=${k.id}">Rotate</a>
                   <a class="button small danger" href="${API_KEYS_PATH}?revoke=${k.id}">Revoke</a>`
               : null
@@ -216,7 +217,11 @@ async function render(app: AppContext, request: Request, view: View): Promise<Re
   const rotating = view.rotate ? find(view.rotate.id) : undefined;
   const content = html`${banner("notice", notice)}${banner("error", view.error)}
     <div class="toolbar">
-      <a class="button" href="${API_KEYS_PATH}?create=1" data-dialog="create-key">Create</a>
+      ${
+        may(visit, "secret:write")
+          ? html`<a class="button" href="${API_KEYS_PATH}?create=1" data-dialog="create-key">Create</a>`
+          : null
+      }
       <form method="get" action="${API_KEYS_PATH}" class="inline-form">
         <label for="status-filter">Show</label>
         <select id="status-filter" name="status" data-autosubmit>
@@ -233,7 +238,8 @@ async function render(app: AppContext, request: Request, view: View): Promise<Re
       "No keys here yet.",
     )}
     ${pager({ path: API_KEYS_PATH, query, offset, shown: rows.length, total, drop: ["notice", "create", "created", "revoke", "rotate"] })}
-    ${verifyBox(visit, view.verify)} ${await createDialog(app, request, view.create ?? { open: false })}
+    ${may(visit, "secret:verify") ? verifyBox(visit, view.verify) : null}
+    ${may(visit, "secret:write") ? await createDialog(app, request, view.create ?? { open: false }) : null}
     ${view.created ? createdDialog(view.created) : null}
     ${
       revoking && view.revoke

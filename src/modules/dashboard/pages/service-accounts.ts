@@ -20,6 +20,7 @@ import {
   statusBadge,
   table,
   when,
+  may,
 } from "../layout";
 import { DASHBOARD_PATH, redirect, visitOf, type Server } from "../session";
 
@@ -43,7 +44,7 @@ export function rolesText(catalog: RoleCatalog, roles: string[]): Html {
 function roleChoices(catalog: RoleCatalog, checked: string[]): Html {
   return html`<fieldset class="roles">
     <legend>Roles <span class="muted">(at least one)</span></legend>
-    ${catalog.list().map(
+    ${catalog.list("service_account").map(
       (role) =>
         html`<label class="choice" for="role-${role.id}">
           <input
@@ -99,7 +100,7 @@ async function render(app: AppContext, request: Request, view: View): Promise<Re
         <td>${when(account.created_at)}</td>
         <td class="row-actions">
           ${
-            account.status === "published"
+            account.status === "published" && may(visit, "user:write")
               ? html`<a class="button small secondary" href="${SERVICE_ACCOUNTS_PATH}?rename=${account.id}">Rename</a>
                   <a class="button small danger" href="${SERVICE_ACCOUNTS_PATH}?archive=${account.id}">Archive</a>`
               : null
@@ -122,33 +123,44 @@ async function render(app: AppContext, request: Request, view: View): Promise<Re
       cannot sign in.
     </p>
     <div class="toolbar">
-      <a class="button" href="${SERVICE_ACCOUNTS_PATH}?create=1" data-dialog="create-account">Create service account</a>
+      ${
+        may(visit, "user:write")
+          ? html`<a class="button" href="${SERVICE_ACCOUNTS_PATH}?create=1" data-dialog="create-account"
+              >Create service account</a
+            >`
+          : null
+      }
       <span class="muted small"
         >${total} service account${total === 1 ? "" : "s"} · live keys counted in this environment</span
       >
     </div>
     ${table("Service accounts", ["Name", "Roles", "Status", "Live keys", "Created", "Actions"], tableRows, "No service accounts yet.")}
     ${pager({ path: SERVICE_ACCOUNTS_PATH, query, offset, shown: rows.length, total, drop: ["notice", "create", "rename", "archive"] })}
-    ${dialog({
-      id: "create-account",
-      title: "Create service account",
-      open: create.open,
-      closeTo: SERVICE_ACCOUNTS_PATH,
-      body: html`<form method="post" action="${SERVICE_ACCOUNTS_PATH}" class="stack">
-        ${csrfField(visit)}${banner("error", create.error)}
-        <label for="account-name">Name</label>
-        <input
-          id="account-name"
-          name="name"
-          type="text"
-          required
-          maxlength="255"
-          value="${create.name ?? ""}"
-          placeholder="Event Ingestion Worker"
-        />
-        ${roleChoices(app.roles, create.roles ?? [])} ${dialogActions(SERVICE_ACCOUNTS_PATH, "Create Service Account")}
-      </form>`,
-    })}
+    ${
+      may(visit, "user:write")
+        ? dialog({
+            id: "create-account",
+            title: "Create service account",
+            open: create.open,
+            closeTo: SERVICE_ACCOUNTS_PATH,
+            body: html`<form method="post" action="${SERVICE_ACCOUNTS_PATH}" class="stack">
+              ${csrfField(visit)}${banner("error", create.error)}
+              <label for="account-name">Name</label>
+              <input
+                id="account-name"
+                name="name"
+                type="text"
+                required
+                maxlength="255"
+                value="${create.name ?? ""}"
+                placeholder="Event Ingestion Worker"
+              />
+              ${roleChoices(app.roles, create.roles ?? [])}
+              ${dialogActions(SERVICE_ACCOUNTS_PATH, "Create Service Account")}
+            </form>`,
+          })
+        : null
+    }
     ${
       renaming && view.rename
         ? dialog({

@@ -55,26 +55,41 @@ async function render(app: AppContext, request: Request, view: View): Promise<Re
   );
   const content = html`<p class="lead">People who sign in to this dashboard. They have full access to the tenant.</p>
     <div class="toolbar">
-      <a class="button" href="${USERS_PATH}?invite=1" data-dialog="invite-user">Invite user</a>
+      ${
+        visit.principal.credential.roles.includes("super_admin")
+          ? html`<a class="button" href="${USERS_PATH}?invite=1" data-dialog="invite-user">Invite user</a>`
+          : null
+      }
       <span class="muted small">${total} user account${total === 1 ? "" : "s"}</span>
     </div>
     ${table("User accounts", ["Name", "Email", "Status", "Created"], tableRows, "No user accounts.")}
     ${pager({ path: USERS_PATH, query, offset, shown: rows.length, total, drop: ["invite", "invited"] })}
-    ${dialog({
-      id: "invite-user",
-      title: "Invite a user",
-      open: invite.open,
-      closeTo: USERS_PATH,
-      body: html`<form method="post" action="${USERS_PATH}" class="stack">
-        ${csrfField(visit)}${banner("error", invite.error)}
-        <label for="invite-email">Email</label>
-        <input id="invite-email" name="email" type="email" required maxlength="320" value="${invite.email ?? ""}" />
-        <label for="invite-name">Name <span class="muted">(optional)</span></label>
-        <input id="invite-name" name="name" type="text" maxlength="255" value="${invite.name ?? ""}" />
-        <p class="muted small">You get a one-time link for them to choose their password.</p>
-        ${dialogActions(USERS_PATH, "Invite")}
-      </form>`,
-    })}
+    ${
+      visit.principal.credential.roles.includes("super_admin")
+        ? dialog({
+            id: "invite-user",
+            title: "Invite a user",
+            open: invite.open,
+            closeTo: USERS_PATH,
+            body: html`<form method="post" action="${USERS_PATH}" class="stack">
+              ${csrfField(visit)}${banner("error", invite.error)}
+              <label for="invite-email">Email</label>
+              <input
+                id="invite-email"
+                name="email"
+                type="email"
+                required
+                maxlength="320"
+                value="${invite.email ?? ""}"
+              />
+              <label for="invite-name">Name <span class="muted">(optional)</span></label>
+              <input id="invite-name" name="name" type="text" maxlength="255" value="${invite.name ?? ""}" />
+              <p class="muted small">You get a one-time link for them to choose their password.</p>
+              ${dialogActions(USERS_PATH, "Invite")}
+            </form>`,
+          })
+        : null
+    }
     ${
       view.invited
         ? dialog({

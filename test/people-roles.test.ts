@@ -240,3 +240,29 @@ describe("GET /v1/rbac/roles?user_type=", () => {
     expect(errorOf(bad).message).toContain("User type must be 'user' or 'service_account'");
   });
 });
+
+describe("keys of people without super_admin (the Flexprice API's rule)", () => {
+  test("an all_writer sees and revokes only its own keys; another's is not found for it; a super_admin sees all", async () => {
+    const h = signInHarness();
+    const writer = await personWith(h, "writer@example.com", "all_writer");
+    const theirs = await h.call("POST", "/v1/secrets/api/keys", { body: { name: "the admin's" } });
+    const mine = await h.call("POST", "/v1/secrets/api/keys", { bearer: writer.bearer, body: { name: "mine" } });
+    const listed = await h.call("GET", "/v1/secrets/api/keys", { bearer: writer.bearer });
+    expect(listed.body.items.map((k: { id: string }) => k.id)).toEqual([mine.body.id]);
+    for (const [method, path] of [
+      ["GET", `/v1/secrets/api/keys/${theirs.body.id}`],
+      ["DELETE", `/v1/secrets/api/keys/${theirs.body.id}`],
+      ["POST", `/v1/secrets/api/keys/${theirs.body.id}/rotate`],
+    ] as const) {
+      const res = await h.call(method, path, { bearer: writer.bearer, body: method === "POST" ? {} : undefined });
+      expect({ path, status: res.status }).toEqual({ path, status: 404 });
+    }
+    expect((await h.call("GET", `/v1/secrets/api/keys/${theirs.body.id}`)).body.status).toBe("published");
+    expect((await h.call("DELETE", `/v1/secrets/api/keys/${mine.body.id}`, { bearer: writer.bearer })).status).toBe(
+      204,
+    );
+    expect((await h.call("GET", "/v1/secrets/api/keys")).body.items.map((k: { id: string }) => k.id)).toContain(
+      theirs.body.id,
+    );
+  });
+});

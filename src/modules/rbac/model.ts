@@ -21,12 +21,7 @@ export type Permission = `${Entity}:${Action}`;
 
 /** The roles Tollgate ships; config may add roles beside them (rbac.roles), never redefine these. */
 export type BuiltInRoleId =
-  | "super_admin"
-  | "all_writer"
-  | "all_reader"
-  | "event_ingestor"
-  | "event_reader"
-  | "key_verifier";
+  "super_admin" | "all_writer" | "all_reader" | "event_ingestor" | "event_reader" | "key_verifier";
 
 /** The two kinds of account; a role is given to one or both (Flexprice's UserType.AllowedRoles). */
 export type AccountType = "user" | "service_account";

@@ -51,12 +51,21 @@ export interface KeyScope {
   ownerId: string | null;
 }
 
-/** Where a caller may see keys: its tenant and environment, and only its own keys if it is a service account. */
+/**
+ * Whether the caller sees and manages every key of its environment: a person (or a config key,
+ * which acts as one) holding super_admin. Anyone else (a service account, super_admin too; an
+ * all_writer or all_reader person) sees and revokes only its own, as the Flexprice API has it.
+ */
+export function managesAllKeys(principal: Principal): boolean {
+  return principal.userType === "user" && principal.credential.roles.includes("super_admin");
+}
+
+/** Where a caller may see keys: its tenant and environment, and only its own keys unless it manages all. */
 export function scopeOf(principal: Principal): KeyScope {
   return {
     tenantId: principal.tenantId,
     environmentId: principal.environmentId,
-    ownerId: principal.userType === "service_account" ? principal.userId : null,
+    ownerId: managesAllKeys(principal) ? null : principal.userId,
   };
 }
 

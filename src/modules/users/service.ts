@@ -124,7 +124,8 @@ function validateNewAccount(
     if (!principal.credential.roles.includes("super_admin")) throw accessDeniedWith(USER_MESSAGES.superAdminInvites);
     const email = input.email?.trim() ?? "";
     if (!EMAIL.test(email)) throw validationError(USER_MESSAGES.emailRequired, { email: USER_MESSAGES.emailRequired });
-    const roles = input.roles === undefined || input.roles.length === 0 ? USER_ACCOUNT_ROLES : [...new Set(input.roles)];
+    const roles =
+      input.roles === undefined || input.roles.length === 0 ? USER_ACCOUNT_ROLES : [...new Set(input.roles)];
     checkRoles(catalog, principal, "user", roles);
     return { email, roles };
   }
@@ -402,7 +403,12 @@ export function setPersonRoles(
          FROM secrets s JOIN environments e ON e.id = s.environment_id
          WHERE s.tenant_id = ? AND s.user_id = ? AND s.status = 'published' AND (s.expires_at IS NULL OR s.expires_at > ?)
          ORDER BY s.created_at, s.id`,
-      ).all(principal.tenantId, id, nowIso()) as { id: string; name: string; environment_id: string; environment_name: string }[];
+      ).all(principal.tenantId, id, nowIso()) as {
+        id: string;
+        name: string;
+        environment_id: string;
+        environment_name: string;
+      }[];
       if (live.length > 0) {
         const byEnvironment: Record<string, { env_name: string; api_keys: { id: string; key_name: string }[] }> = {};
         for (const key of live) {

@@ -83,6 +83,10 @@ describe("the customer shape: every field of Flexprice's customer, null where th
       external_id: "bare",
       name: null,
       email: null,
+      contact: null,
+      timezone: "UTC",
+      onboarding_workflow_name: null,
+      skip_onboarding_workflow: false,
       metadata: {},
       status: "published",
       ...NO_ADDRESS,
@@ -594,11 +598,15 @@ describe("POST /v1/customers: the rest of Flexprice's create request", () => {
     expect(count(h)).toBe(0);
   });
 
-  test("skip_onboarding_workflow: accepted and ignored (Tollgate runs no workflow); a boolean only", async () => {
+  test("skip_onboarding_workflow and onboarding_workflow_name: stored and returned (Tollgate runs no workflow); a boolean only", async () => {
     const h = createHarness();
     for (const skip of [true, false]) {
-      const customer = await create(h, { external_id: `c-${skip}`, skip_onboarding_workflow: skip });
-      expect(customer).not.toHaveProperty("skip_onboarding_workflow");
+      const customer = await create(h, {
+        external_id: `c-${skip}`,
+        skip_onboarding_workflow: skip,
+        onboarding_workflow_name: "enterprise",
+      });
+      expect(customer).toMatchObject({ skip_onboarding_workflow: skip, onboarding_workflow_name: "enterprise" });
     }
     expect400(
       await h.call("POST", "/v1/customers", { body: { external_id: "x", skip_onboarding_workflow: "yes" } }),
@@ -845,13 +853,20 @@ describe("POST /v1/customers/search: Flexprice's CustomerFilter", () => {
   });
 });
 
-describe("routes the SDK calls that Tollgate does not serve: 404 Route not found, not a customer lookup", () => {
-  test("GET /v1/customers/usage and /wallets, with or without a key", async () => {
+describe("routes the SDK calls that Tollgate does not serve: 501 or 404 Route not found, never a customer lookup", () => {
+  test("GET /v1/customers/usage: 501 (it needs billing), the key checked first; /wallets, another group's: 404", async () => {
     const h = createHarness();
-    for (const path of ["/v1/customers/usage", "/v1/customers/wallets", "/v1/customers/usage?customer_id=x"]) {
-      expectRouteNotFound(await h.call("GET", path));
-      expectRouteNotFound(await h.call("GET", path, { key: null }));
+    for (const path of ["/v1/customers/usage", "/v1/customers/usage?customer_id=x"]) {
+      expectError(
+        await h.call("GET", path),
+        501,
+        "not_implemented",
+        "Customer usage summaries: this needs billing (plans, prices, subscriptions, meters, wallets), which Tollgate does not keep; it is an access service, so ask the Flexprice API",
+      );
+      expect((await h.call("GET", path, { key: null })).status).toBe(401);
     }
+    expectRouteNotFound(await h.call("GET", "/v1/customers/wallets"));
+    expectRouteNotFound(await h.call("GET", "/v1/customers/wallets", { key: null }));
   });
 
   test("any segment that is not a customer id, on every /v1/customers/{id} route", async () => {
@@ -870,10 +885,13 @@ describe("routes the SDK calls that Tollgate does not serve: 404 Route not found
     }
   });
 
-  test("the SDK's sub-routes of a customer (entitlements, upcoming grants, wallets, invoice summary)", async () => {
+  test("the SDK's sub-routes of a customer: entitlements and upcoming grants 501; wallets and invoice summary, other groups', 404", async () => {
     const h = createHarness();
     const acme = await create(h, { external_id: "acme" });
-    for (const sub of ["entitlements", "grants/upcoming", "wallets", "invoices/summary"]) {
+    for (const sub of ["entitlements", "grants/upcoming"]) {
+      expect((await h.call("GET", `/v1/customers/${acme.id}/${sub}`)).status).toBe(501);
+    }
+    for (const sub of ["wallets", "invoices/summary"]) {
       expectRouteNotFound(await h.call("GET", `/v1/customers/${acme.id}/${sub}`));
     }
   });
@@ -970,5 +988,45 @@ describe("migration 008", () => {
       { id: "cust_b", created_by: null, updated_by: null, address_city: null, parent_customer_id: null },
     ]);
     db.close();
+  });
+});
+
+describe("the current Flexprice API's customer fields (issue 25)", () => {
+  test("contact (at most 20) and timezone (IANA, default UTC) are stored, changed and cleared", async () => {
+    const h = createHarness();
+    const customer = await create(h, { external_id: "tz", contact: "+91 98765 43210", timezone: "Asia/Kolkata" });
+    expect(customer).toMatchObject({ contact: "+91 98765 43210", timezone: "Asia/Kolkata" });
+    const updated = await h.call("PUT", `/v1/customers/${customer.id}`, {
+      body: { contact: "", timezone: "Europe/Paris" },
+    });
+    expect(updated.body).toMatchObject({ contact: null, timezone: "Europe/Paris" });
+    expect((await h.call("PUT", `/v1/customers/${customer.id}`, { body: { name: "Kept" } })).body.timezone).toBe(
+      "Europe/Paris",
+    );
+    expect400(
+      await h.call("POST", "/v1/customers", { body: { external_id: "x", contact: "1".repeat(21) } }),
+      "contact",
+    );
+    for (const timezone of ["Mars/Olympus_Mons", ""]) {
+      const res = await h.call("POST", "/v1/customers", { body: { external_id: "y", timezone } });
+      expect(res.status).toBe(400);
+      expect(errorOf(res).details).toHaveProperty("timezone");
+    }
+    expect(count(h, "external_id IN ('x', 'y')")).toBe(0);
+  });
+
+  test("search by metadata: every pair must match", async () => {
+    const h = createHarness();
+    await create(h, { external_id: "a", metadata: { plan: "pro", region: "eu" } });
+    await create(h, { external_id: "b", metadata: { plan: "pro", region: "us" } });
+    await create(h, { external_id: "c", metadata: { plan: "free", region: "eu" } });
+    const search = async (metadata: Record<string, string>) =>
+      (await h.call("POST", "/v1/customers/search", { body: { metadata } })).body.items
+        .map((c: { external_id: string }) => c.external_id)
+        .sort();
+    expect(await search({ plan: "pro" })).toEqual(["a", "b"]);
+    expect(await search({ plan: "pro", region: "eu" })).toEqual(["a"]);
+    expect(await search({ plan: "gold" })).toEqual([]);
+    expect(await search({})).toEqual(["a", "b", "c"]);
   });
 });

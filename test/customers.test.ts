@@ -85,6 +85,11 @@ describe("POST /v1/customers", () => {
       external_id: "acme",
       name: "Acme Corp",
       email: "billing@acme.test",
+      // Issue 25: the current Flexprice API's fields, as they are when not sent.
+      contact: null,
+      timezone: "UTC",
+      onboarding_workflow_name: null,
+      skip_onboarding_workflow: false,
       metadata: { plan: "pro", region: "eu" },
       status: "published",
       // Issue 10: every field of Flexprice's customer, null where there is no value.

@@ -470,7 +470,8 @@ describe("an all_reader person sees the dashboard read-only (SPEC §2)", () => {
     expect((await browser.signIn("reader@example.com")).status).toBe(303);
     const keys = await browser.get("/dashboard/api-keys");
     expect(keys.status).toBe(200);
-    expect(keys.text).toContain("some key");
+    // Only a super_admin sees every key of the environment; the reader has none of its own.
+    expect(keys.text).not.toContain("some key");
     expect(keys.text).toContain("All Reader · read-only");
     for (const control of ['data-dialog="create-key"', ">Rotate<", ">Revoke<", "Verify a key"])
       expect(keys.text).not.toContain(control);

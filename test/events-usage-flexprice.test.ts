@@ -523,10 +523,12 @@ describe("/swagger/json describes the usage request and response", () => {
         "event_name",
         "external_customer_id",
         "filters",
+        "group_by",
         "group_by_property",
         "multiplier",
         "property_name",
         "start_time",
+        "timezone",
         "window_size",
       ].sort(),
     );

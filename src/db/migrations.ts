@@ -13,6 +13,7 @@ import webhookEvents from "./migrations/011_webhook_events.sql" with { type: "te
 import sessionGeneration from "./migrations/012_session_generation.sql" with { type: "text" };
 import listIndexes from "./migrations/013_list_indexes.sql" with { type: "text" };
 import people from "./migrations/014_people.sql" with { type: "text" };
+import customerContact from "./migrations/015_customer_contact.sql" with { type: "text" };
 
 export interface Migration {
   version: number;
@@ -40,4 +41,5 @@ export const MIGRATIONS: Migration[] = [
   migration("012_session_generation", sessionGeneration),
   migration("013_list_indexes", listIndexes),
   migration("014_people", people),
+  migration("015_customer_contact", customerContact),
 ];

@@ -45,6 +45,15 @@ export const serviceUnavailable = (message: string, details?: ErrorDetails) =>
   new ApiError(503, "service_unavailable", message, details);
 /** 501: a documented Flexprice operation that needs machinery Tollgate does not have (billing); the message says which. */
 export const notImplemented = (message: string) => new ApiError(501, "not_implemented", message);
+
+/**
+ * The 501 of a Flexprice operation in Tollgate's groups that needs billing machinery: `what` is
+ * the thing asked for ("A customer's entitlements").
+ */
+export const needsBilling = (what: string) =>
+  notImplemented(
+    `${what}: this needs billing (plans, prices, subscriptions, meters, wallets), which Tollgate does not keep; it is an access service, so ask the Flexprice API`,
+  );
 export const payloadTooLarge = (limit: number) =>
   new ApiError(413, "validation_error", `Request body is larger than the limit of ${limit} bytes`, { limit });
 

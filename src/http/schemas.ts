@@ -135,9 +135,20 @@ export const METADATA_MAX_KEYS = 50;
 export const METADATA_MAX_KEY_LENGTH = 40;
 export const METADATA_MAX_VALUE_LENGTH = 500;
 
-export function Metadata() {
-  return StringMap(Type.String({ maxLength: METADATA_MAX_VALUE_LENGTH }), {
+export function Metadata(options: { description?: string } = {}) {
+  const map = StringMap(Type.String({ maxLength: METADATA_MAX_VALUE_LENGTH }), {
     maxKeyLength: METADATA_MAX_KEY_LENGTH,
     maxKeys: METADATA_MAX_KEYS,
   });
+  return options.description ? { ...map, description: options.description } : map;
+}
+
+/** Whether `name` is a time zone this runtime knows (IANA names, such as Asia/Kolkata; UTC). */
+export function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -298,20 +298,30 @@ describe("refusals surface as the SDK's typed 400 with our message", () => {
   });
 });
 
-describe("customer routes of the SDK that Tollgate does not serve: 404 Route not found", () => {
-  test("getCustomerUsageSummary (GET /customers/usage) is not mistaken for a customer id", async () => {
-    await expectRouteNotFound(dev.customers.getCustomerUsageSummary());
-    await expectRouteNotFound(admin.customers.getCustomerUsageSummary({ customerLookupKey: "acme" }));
+describe("customer routes of the SDK that Tollgate does not serve", () => {
+  test("getCustomerUsageSummary (GET /customers/usage) is a 501, not mistaken for a customer id", async () => {
+    for (const call of [
+      dev.customers.getCustomerUsageSummary(),
+      admin.customers.getCustomerUsageSummary({ customerLookupKey: "acme" }),
+    ]) {
+      const error = await failure(call);
+      expect([error.statusCode, JSON.parse(error.body).code]).toEqual([501, "not_implemented"]);
+    }
   });
 
-  test("getCustomerEntitlements and getCustomerUpcomingGrants, even for a customer that exists", async () => {
+  test("getCustomerEntitlements and getCustomerUpcomingGrants: 501, even for a customer that exists", async () => {
     const customer = await dev.customers.createCustomer({ externalId: unique("entitled") });
-    await expectRouteNotFound(dev.customers.getCustomerEntitlements(customer.id as string));
-    await expectRouteNotFound(dev.customers.getCustomerUpcomingGrants(customer.id as string));
-    await expectRouteNotFound(admin.customers.getCustomerEntitlements(customer.id as string));
+    for (const call of [
+      dev.customers.getCustomerEntitlements(customer.id as string),
+      dev.customers.getCustomerUpcomingGrants(customer.id as string),
+      admin.customers.getCustomerEntitlements(customer.id as string),
+    ]) {
+      const error = await failure(call);
+      expect([error.statusCode, JSON.parse(error.body).code]).toEqual([501, "not_implemented"]);
+    }
   });
 
-  test("wallets.getCustomerWallets (GET /customers/wallets) likewise", async () => {
+  test("wallets.getCustomerWallets (GET /customers/wallets): another group's, 404 Route not found", async () => {
     await expectRouteNotFound(dev.wallets.getCustomerWallets());
   });
 });

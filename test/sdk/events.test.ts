@@ -444,7 +444,7 @@ describe("events.getUsageStatistics (POST /v1/events/usage)", () => {
   });
 });
 
-describe("events operations Tollgate does not serve: 404 Route not found", () => {
+describe("events operations Tollgate does not serve: 501 not_implemented, saying why", () => {
   const calls: [string, (sdk: Flexprice) => Promise<unknown>][] = [
     ["getUsageAnalytics", (sdk) => sdk.events.getUsageAnalytics({ externalCustomerId: "c" })],
     ["getUsageByMeter", (sdk) => sdk.events.getUsageByMeter({ meterId: "m" })],
@@ -453,8 +453,8 @@ describe("events operations Tollgate does not serve: 404 Route not found", () =>
   for (const [name, call] of calls) {
     test(name, async () => {
       const error = await failure(call(dev));
-      expect(error.statusCode).toBe(404);
-      expect(JSON.parse(error.body)).toEqual(errorBody(404, "not_found", "Route not found"));
+      expect(error.statusCode).toBe(501);
+      expect(JSON.parse(error.body)).toMatchObject({ code: "not_implemented", http_status_code: 501 });
     });
   }
 });

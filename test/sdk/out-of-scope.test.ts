@@ -44,13 +44,46 @@ const CALLS: [string, (sdk: Flexprice) => Promise<unknown>][] = [
   ["wallets.getCustomerWallets", (sdk) => sdk.wallets.getCustomerWallets()],
   ["wallets.getWalletsByCustomerId", (sdk) => sdk.wallets.getWalletsByCustomerId("cust_1")],
   ["workflows.queryWorkflow", (sdk) => sdk.workflows.queryWorkflow({})],
-  ["customers.getCustomerUsageSummary", (sdk) => sdk.customers.getCustomerUsageSummary()],
-  ["customers.getCustomerEntitlements", (sdk) => sdk.customers.getCustomerEntitlements("cust_1")],
-  ["customers.getCustomerUpcomingGrants", (sdk) => sdk.customers.getCustomerUpcomingGrants("cust_1")],
-  ["events.getUsageAnalytics", (sdk) => sdk.events.getUsageAnalytics({ externalCustomerId: "c" })],
-  ["events.getUsageByMeter", (sdk) => sdk.events.getUsageByMeter({ meterId: "m" })],
-  ["tenants.getTenantBillingUsage", (sdk) => sdk.tenants.getTenantBillingUsage()],
 ];
+
+/**
+ * Operations of the groups Tollgate serves (customers, events, tenants) that need billing: a 501
+ * whose message says so, which the SDK surfaces as an HTTP error like any other (issue 25).
+ */
+const NEEDS_BILLING: [string, (sdk: Flexprice) => Promise<unknown>, string][] = [
+  ["customers.getCustomerUsageSummary", (sdk) => sdk.customers.getCustomerUsageSummary(), "Customer usage summaries"],
+  [
+    "customers.getCustomerEntitlements",
+    (sdk) => sdk.customers.getCustomerEntitlements("cust_1"),
+    "Customer entitlements",
+  ],
+  [
+    "customers.getCustomerUpcomingGrants",
+    (sdk) => sdk.customers.getCustomerUpcomingGrants("cust_1"),
+    "Upcoming credit grants",
+  ],
+  ["events.getUsageAnalytics", (sdk) => sdk.events.getUsageAnalytics({ externalCustomerId: "c" }), "Usage analytics"],
+  ["events.getUsageByMeter", (sdk) => sdk.events.getUsageByMeter({ meterId: "m" }), "Usage by meter"],
+  [
+    "events.getHuggingfaceInferenceData",
+    (sdk) => sdk.events.getHuggingfaceInferenceData(),
+    "Hugging Face billing data",
+  ],
+  ["tenants.getTenantBillingUsage", (sdk) => sdk.tenants.getTenantBillingUsage(), "A tenant's billing usage"],
+];
+
+describe("SDK operations of Tollgate's groups that need billing: 501 not_implemented, saying why", () => {
+  for (const [name, call, what] of NEEDS_BILLING) {
+    test(name, async () => {
+      const http = await failure(call(s.client()));
+      expect(http.statusCode).toBe(501);
+      const body = JSON.parse(http.body);
+      expect(body.code).toBe("not_implemented");
+      expect(body.message).toStartWith(`${what}: this needs billing`);
+      expect(body.error).toEqual({ message: body.message, internal_error: "not_implemented", details: {} });
+    });
+  }
+});
 
 describe("SDK operations outside Tollgate's scope: 404 Route not found", () => {
   for (const [name, call] of CALLS) {

@@ -4,7 +4,7 @@ import { newId, nowIso } from "../../db/ids";
 import { alreadyExists, validationError } from "../../http/errors";
 import type { AuditContext } from "../audit/model";
 import { recordAudit } from "../audit/service";
-import { COLUMNS, externalIdTaken, optionalFieldsOf, withMappings } from "./fields";
+import { COLUMNS, externalIdTaken, optionalFieldsOf, timezoneOf, withMappings } from "./fields";
 import { checkHierarchy, parentField, requestedParent } from "./hierarchy";
 import { CUSTOMER_MESSAGES, type CreateCustomerBody, type CustomerRow } from "./model";
 import { customerFields, scopeOf } from "./read";
@@ -33,6 +33,8 @@ export function createCustomer(db: Db, audit: AuditContext, input: Static<typeof
         environment_id: scope.environmentId,
         external_id: externalId,
         ...optionalFieldsOf(input),
+        timezone: timezoneOf(input.timezone),
+        skip_onboarding_workflow: input.skip_onboarding_workflow ? 1 : 0,
         metadata: JSON.stringify(metadata),
         status: "published",
         parent_customer_id: parent?.id ?? null,

@@ -3,7 +3,7 @@ import { type Db, sqlPluck } from "../../db";
 import type { Scope } from "../../db/scope";
 import { ADDRESS_FIELDS } from "../../http/address";
 import { validationError } from "../../http/errors";
-import { METADATA_MAX_KEYS } from "../../http/schemas";
+import { isTimeZone, METADATA_MAX_KEYS } from "../../http/schemas";
 import type { CreateCustomerBody, CustomerRow } from "./model";
 
 // What a create or an update makes of the customer's fields, and the columns both write.
@@ -16,6 +16,10 @@ export const COLUMNS = [
   "external_id",
   "name",
   "email",
+  "contact",
+  "timezone",
+  "onboarding_workflow_name",
+  "skip_onboarding_workflow",
   "metadata",
   "status",
   ...ADDRESS_FIELDS,
@@ -37,8 +41,8 @@ export function externalIdTaken(db: Db, scope: Scope, externalId: string, except
   );
 }
 
-/** The customer's optional text fields: name, email and the address. */
-const OPTIONAL_FIELDS = ["name", "email", ...ADDRESS_FIELDS] as const;
+/** The customer's optional text fields: name, email, contact, the onboarding workflow's name and the address. */
+const OPTIONAL_FIELDS = ["name", "email", "contact", "onboarding_workflow_name", ...ADDRESS_FIELDS] as const;
 type OptionalField = (typeof OPTIONAL_FIELDS)[number];
 
 /**
@@ -83,4 +87,14 @@ export function withMappings(metadata: Record<string, string>, mappings: Mapping
     throw validationError(`metadata ${rule}`, { metadata: rule });
   }
   return out;
+}
+
+/** The customer's time zone after the request: the one sent (an IANA name), else what it was, else UTC. */
+export function timezoneOf(sent: string | undefined, before: string | undefined = undefined): string {
+  if (sent === undefined) return before ?? "UTC";
+  if (!isTimeZone(sent)) {
+    const rule = "must be an IANA time zone name, such as Europe/Paris or America/New_York";
+    throw validationError(`timezone ${rule}`, { timezone: rule });
+  }
+  return sent;
 }

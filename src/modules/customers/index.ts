@@ -1,6 +1,6 @@
 import { Elysia, t } from "elysia";
 import type { AppContext } from "../../context";
-import { routeNotFound } from "../../http/errors";
+import { ErrorEnvelopeSchema, needsBilling, routeNotFound } from "../../http/errors";
 import { errorResponses } from "../../http/openapi";
 import { ListSchema, listOf, pageOf } from "../../http/pagination";
 import { authPlugin } from "../auth";
@@ -54,6 +54,30 @@ export function customersController(app: AppContext) {
     .use(authPlugin(app))
     .onParse(onlyCustomerIds)
     .onTransform(onlyCustomerIds)
+    .get(
+      "/:id/entitlements",
+      () => {
+        throw needsBilling("Customer entitlements");
+      },
+      {
+        permission: "customer:read",
+        params: t.Object({ id: t.String() }),
+        response: { 501: ErrorEnvelopeSchema, ...errorResponses(401, 403) },
+        detail: { summary: "Not served (501): entitlements need billing" },
+      },
+    )
+    .get(
+      "/:id/grants/upcoming",
+      () => {
+        throw needsBilling("Upcoming credit grants");
+      },
+      {
+        permission: "customer:read",
+        params: t.Object({ id: t.String() }),
+        response: { 501: ErrorEnvelopeSchema, ...errorResponses(401, 403) },
+        detail: { summary: "Not served (501): credit grants need billing" },
+      },
+    )
     .get(
       "/:id",
       ({ principal, params }) => customerResponse(app.db, principal, getCustomer(app.db, principal, params.id)),
@@ -116,122 +140,160 @@ export function customersController(app: AppContext) {
       },
     );
 
-  return new Elysia({ prefix: "/v1/customers", tags: ["Customers"] })
-    .use(authPlugin(app))
-    .post(
-      "",
-      ({ principal, request, server, body, set }) => {
-        const row = createCustomer(app.db, auditContextOf(app, { principal, request, server }), body);
-        set.status = 201;
-        return customerResponse(app.db, principal, row);
-      },
-      {
-        permission: "customer:write",
-        body: CreateCustomerBody,
-        response: { 201: CustomerSchema, ...errorResponses(400, 401, 403, 404, 409, 503) },
-        detail: {
-          summary: "Create a customer (external_id unique in the environment)",
-          description: "404: the parent named by parent_customer_id or parent_customer_external_id does not exist.",
+  return (
+    new Elysia({ prefix: "/v1/customers", tags: ["Customers"] })
+      .use(authPlugin(app))
+      .post(
+        "",
+        ({ principal, request, server, body, set }) => {
+          const row = createCustomer(app.db, auditContextOf(app, { principal, request, server }), body);
+          set.status = 201;
+          return customerResponse(app.db, principal, row);
         },
-      },
-    )
-    .put(
-      "",
-      ({ principal, request, server, query, body }) =>
-        customerResponse(
-          app.db,
-          principal,
-          updateCustomer(
+        {
+          permission: "customer:write",
+          body: CreateCustomerBody,
+          response: { 201: CustomerSchema, ...errorResponses(400, 401, 403, 404, 409, 503) },
+          detail: {
+            summary: "Create a customer (external_id unique in the environment)",
+            description: "404: the parent named by parent_customer_id or parent_customer_external_id does not exist.",
+          },
+        },
+      )
+      .put(
+        "",
+        ({ principal, request, server, query, body }) =>
+          customerResponse(
             app.db,
-            auditContextOf(app, { principal, request, server }),
-            { id: query.id, externalCustomerId: query.external_customer_id },
-            body,
+            principal,
+            updateCustomer(
+              app.db,
+              auditContextOf(app, { principal, request, server }),
+              { id: query.id, externalCustomerId: query.external_customer_id },
+              body,
+            ),
           ),
-        ),
-      {
-        permission: "customer:write",
-        query: UpdateTargetQuery,
-        body: UpdateCustomerBody,
-        response: { 200: CustomerSchema, ...errorResponses(400, 401, 403, 404, 409, 503) },
-        detail: {
-          summary: "Change a customer's fields, naming it by ?id= or ?external_customer_id=",
-          description:
-            "external_customer_id finds the live customer holding that external id (to change the external id " +
-            "itself, send external_id in the body). Both given: they must name the same customer.",
+        {
+          permission: "customer:write",
+          query: UpdateTargetQuery,
+          body: UpdateCustomerBody,
+          response: { 200: CustomerSchema, ...errorResponses(400, 401, 403, 404, 409, 503) },
+          detail: {
+            summary: "Change a customer's fields, naming it by ?id= or ?external_customer_id=",
+            description:
+              "external_customer_id finds the live customer holding that external id (to change the external id " +
+              "itself, send external_id in the body). Both given: they must name the same customer.",
+          },
         },
-      },
-    )
-    .get(
-      "",
-      async ({ principal, query }) => {
-        const page = pageOf(query);
-        const { rows, total } = await searchCustomers(app.reads, principal, query, page);
-        return listOf(customerResponses(app.db, principal, rows), total, page);
-      },
-      {
-        permission: "customer:read",
-        query: ListCustomersQuery,
-        response: { 200: ListSchema(CustomerSchema, "CustomerList"), ...errorResponses(400, 401, 403) },
-        detail: { summary: "Live customers, newest first" },
-      },
-    )
-    .post(
-      "/search",
-      async ({ principal, body }) => {
-        const page = pageOf(body);
-        const { rows, total } = await searchCustomers(app.reads, principal, body, page);
-        return listOf(customerResponses(app.db, principal, rows), total, page);
-      },
-      {
-        permission: "customer:read",
-        body: SearchCustomersBody,
-        response: { 200: ListSchema(CustomerSchema, "CustomerList"), ...errorResponses(400, 401, 403) },
-        detail: {
-          summary: "Find customers: by ids, external ids, parents, status, time, filters; sorted",
-          description:
-            "Flexprice's CustomerFilter. A filter or expansion Tollgate cannot apply is a 400, never ignored.",
+      )
+      .get(
+        "",
+        async ({ principal, query }) => {
+          const page = pageOf(query);
+          const { rows, total } = await searchCustomers(app.reads, principal, query, page);
+          return listOf(customerResponses(app.db, principal, rows), total, page);
         },
-      },
-    )
-    .get(
-      "/external/:external_id",
-      ({ principal, params }) =>
-        customerResponse(app.db, principal, getCustomerByExternalId(app.db, principal, params.external_id)),
-      {
-        permission: "customer:read",
-        params: ExternalIdParams,
-        response: { 200: CustomerSchema, ...errorResponses(401, 403, 404) },
-        detail: { summary: "The live customer with this external_id, with its parent" },
-      },
-    )
-    .get(
-      "/portal/:external_id",
-      async ({ principal, request, server, params }) => {
-        const customer = getCustomerByExternalId(app.db, principal, params.external_id);
-        const { token, expiresAt } = await app.portalTokens.issue({
-          tenantId: customer.tenant_id,
-          environmentId: customer.environment_id,
-          customerId: customer.id,
-          externalId: customer.external_id,
-        });
-        recordAudit(app.db, auditContextOf(app, { principal, request, server }), {
-          action: "customer.portal_session_created",
-          resourceType: "customer",
-          resourceId: customer.id,
-          after: { external_id: customer.external_id, expires_at: expiresAt },
-        });
-        const page = portalPageUrl(app.config, server?.port);
-        return { url: portalUrl(page, token), token, expires_at: expiresAt };
-      },
-      {
-        permission: "customer:write",
-        params: ExternalIdParams,
-        response: { 200: PortalSessionSchema, ...errorResponses(401, 403, 404) },
-        detail: {
-          summary: "Open a customer-portal session for one customer",
-          description: "The token works only on /v1/customer/portal/* for this customer, until expires_at.",
+        {
+          permission: "customer:read",
+          query: ListCustomersQuery,
+          response: { 200: ListSchema(CustomerSchema, "CustomerList"), ...errorResponses(400, 401, 403) },
+          detail: { summary: "Live customers, newest first" },
         },
-      },
-    )
-    .use(byId);
+      )
+      .post(
+        "/search",
+        async ({ principal, body }) => {
+          const page = pageOf(body);
+          const { rows, total } = await searchCustomers(app.reads, principal, body, page);
+          return listOf(customerResponses(app.db, principal, rows), total, page);
+        },
+        {
+          permission: "customer:read",
+          body: SearchCustomersBody,
+          response: { 200: ListSchema(CustomerSchema, "CustomerList"), ...errorResponses(400, 401, 403) },
+          detail: {
+            summary: "Find customers: by ids, external ids, parents, status, time, filters; sorted",
+            description:
+              "Flexprice's CustomerFilter. A filter or expansion Tollgate cannot apply is a 400, never ignored.",
+          },
+        },
+      )
+      // Flexprice operations of this group that need billing: a 501 saying so, not a 404.
+      .get(
+        "/usage",
+        () => {
+          throw needsBilling("Customer usage summaries");
+        },
+        {
+          permission: "customer:read",
+          response: { 501: ErrorEnvelopeSchema, ...errorResponses(401, 403) },
+          detail: { summary: "Not served (501): a customer's usage summary needs billing" },
+        },
+      )
+      .get(
+        "/external/:external_id/entitlements",
+        () => {
+          throw needsBilling("Customer entitlements");
+        },
+        {
+          permission: "customer:read",
+          params: ExternalIdParams,
+          response: { 501: ErrorEnvelopeSchema, ...errorResponses(401, 403) },
+          detail: { summary: "Not served (501): entitlements need billing" },
+        },
+      )
+      .get(
+        "/external/:external_id/subscriptions",
+        () => {
+          throw needsBilling("Customer subscriptions");
+        },
+        {
+          permission: "customer:read",
+          params: ExternalIdParams,
+          response: { 501: ErrorEnvelopeSchema, ...errorResponses(401, 403) },
+          detail: { summary: "Not served (501): subscriptions need billing" },
+        },
+      )
+      .get(
+        "/external/:external_id",
+        ({ principal, params }) =>
+          customerResponse(app.db, principal, getCustomerByExternalId(app.db, principal, params.external_id)),
+        {
+          permission: "customer:read",
+          params: ExternalIdParams,
+          response: { 200: CustomerSchema, ...errorResponses(401, 403, 404) },
+          detail: { summary: "The live customer with this external_id, with its parent" },
+        },
+      )
+      .get(
+        "/portal/:external_id",
+        async ({ principal, request, server, params }) => {
+          const customer = getCustomerByExternalId(app.db, principal, params.external_id);
+          const { token, expiresAt } = await app.portalTokens.issue({
+            tenantId: customer.tenant_id,
+            environmentId: customer.environment_id,
+            customerId: customer.id,
+            externalId: customer.external_id,
+          });
+          recordAudit(app.db, auditContextOf(app, { principal, request, server }), {
+            action: "customer.portal_session_created",
+            resourceType: "customer",
+            resourceId: customer.id,
+            after: { external_id: customer.external_id, expires_at: expiresAt },
+          });
+          const page = portalPageUrl(app.config, server?.port);
+          return { url: portalUrl(page, token), token, expires_at: expiresAt };
+        },
+        {
+          permission: "customer:write",
+          params: ExternalIdParams,
+          response: { 200: PortalSessionSchema, ...errorResponses(401, 403, 404) },
+          detail: {
+            summary: "Open a customer-portal session for one customer",
+            description: "The token works only on /v1/customer/portal/* for this customer, until expires_at.",
+          },
+        },
+      )
+      .use(byId)
+  );
 }

@@ -26,6 +26,11 @@ export interface CustomerRow extends Address {
   external_id: string;
   name: string | null;
   email: string | null;
+  contact: string | null;
+  timezone: string;
+  onboarding_workflow_name: string | null;
+  /** 0 or 1. */
+  skip_onboarding_workflow: number;
   metadata: string;
   status: "published" | "deleted";
   parent_customer_id: string | null;
@@ -41,6 +46,10 @@ const customerFields = {
   external_id: t.String(),
   name: t.Nullable(t.String()),
   email: t.Nullable(t.String()),
+  contact: t.Nullable(t.String({ description: "A phone number or the like" })),
+  timezone: t.String({ description: "IANA time zone name (default UTC)" }),
+  onboarding_workflow_name: t.Nullable(t.String({ description: "Stored as given: Tollgate runs no workflows" })),
+  skip_onboarding_workflow: t.Boolean({ description: "Stored as given: Tollgate runs no workflows" }),
   metadata: t.Record(t.String(), t.String()),
   status: t.Union([t.Literal("published"), t.Literal("deleted")]),
   ...addressResponseFields,
@@ -76,6 +85,10 @@ const customerReference = (description: string) => t.Optional(t.Nullable(t.Strin
 const fields = {
   name: ClearableText(255),
   email: ClearableEmail(),
+  contact: ClearableText(20),
+  timezone: t.Optional(
+    t.String({ minLength: 1, maxLength: 64, description: "IANA time zone name, such as Asia/Kolkata" }),
+  ),
   metadata: t.Optional(Metadata()),
   ...addressBodyFields,
   parent_customer_id: customerReference("The parent's id (one level deep: the parent may not have a parent)"),
@@ -104,8 +117,9 @@ export const CreateCustomerBody = t.Object(
     external_id: externalId,
     ...fields,
     skip_onboarding_workflow: t.Optional(
-      t.Boolean({ description: "Accepted and ignored: Tollgate runs no onboarding workflow" }),
+      t.Boolean({ description: "Stored and returned: Tollgate runs no onboarding workflow" }),
     ),
+    onboarding_workflow_name: ClearableText(255),
     tax_rate_overrides: t.Optional(
       t.Array(
         t.Object(
@@ -156,6 +170,7 @@ const idList = (description: string) =>
 export const SearchCustomersBody = t.Object(
   {
     ...filters,
+    metadata: t.Optional(Metadata({ description: "Customers whose metadata holds every one of these pairs" })),
     customer_ids: idList("Customers with one of these ids (an empty list: no filter, as in Flexprice)"),
     external_ids: idList("Customers with one of these external ids (an empty list: no filter)"),
     parent_customer_ids: idList("Children of these customers (an empty list: no filter)"),

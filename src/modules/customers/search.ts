@@ -83,6 +83,12 @@ export async function searchCustomers(
     where.push(`${column} = @${column}`);
     params[column] = wanted;
   }
+  // Every pair must be in the customer's metadata (Flexprice's `metadata @> {…}`).
+  Object.entries(filters.metadata ?? {}).forEach(([key, value], i) => {
+    where.push(`EXISTS (SELECT 1 FROM json_each(metadata) WHERE key = @meta_key_${i} AND value = @meta_value_${i})`);
+    params[`meta_key_${i}`] = key;
+    params[`meta_value_${i}`] = value;
+  });
   const lists = [
     ["id", "customer_ids", filters.customer_ids],
     ["external_id", "external_ids", filters.external_ids],

@@ -5,7 +5,7 @@ import type { Scope } from "../../db/scope";
 import { alreadyExists, notFound, validationError } from "../../http/errors";
 import type { AuditContext } from "../audit/model";
 import { recordAudit } from "../audit/service";
-import { COLUMNS, externalIdTaken, optionalFieldsOf, withMappings } from "./fields";
+import { COLUMNS, externalIdTaken, optionalFieldsOf, timezoneOf, withMappings } from "./fields";
 import { checkHierarchy, parentField, requestedParent } from "./hierarchy";
 import { CUSTOMER_MESSAGES, type CustomerRow, type UpdateCustomerBody } from "./model";
 import { customerFields, getCustomer, getCustomerByExternalId, scopeOf } from "./read";
@@ -73,6 +73,7 @@ export function updateCustomer(
         ...before,
         external_id: externalId,
         ...optionalFieldsOf(input, before),
+        timezone: timezoneOf(input.timezone, before.timezone),
         metadata: JSON.stringify(withMappings(metadata, input.integration_entity_mapping)),
         parent_customer_id: parentId,
         updated_by: audit.actor.id,

@@ -2,7 +2,7 @@ import { Value } from "@sinclair/typebox/value";
 import { Elysia, t } from "elysia";
 import type { AppContext } from "../../context";
 import { nowIso } from "../../db/ids";
-import { validationError } from "../../http/errors";
+import { validationError, ErrorEnvelopeSchema, needsBilling } from "../../http/errors";
 import { errorResponses } from "../../http/openapi";
 import { MAX_OFFSET } from "../../http/pagination";
 import {
@@ -20,7 +20,7 @@ import {
   UsageSchema,
 } from "./model";
 import { authPlugin } from "../auth";
-import { scopeKeyFor } from "./scopes";
+import { type Scope, scopeKeyFor } from "./scopes";
 import type { EventQuery } from "./pages";
 import { getEvent, prepareEvent } from "./service";
 
@@ -68,95 +68,159 @@ function queryFromParams(params: typeof EventListQuery.static): EventQuery {
 }
 
 export function eventsController(app: AppContext) {
-  return new Elysia({ prefix: "/v1/events", tags: ["Events"] })
-    .use(authPlugin(app))
-    .post(
-      "",
-      async ({ principal, body, set }) => {
-        const row = prepareEvent(scopeKeyFor(app.db, principal), body, nowIso());
-        await app.events.write([row]);
-        app.metrics?.eventsIngested(1);
-        set.status = 202;
-        return { message: "Event accepted for processing", event_id: row.id };
-      },
-      {
-        permission: "event:write",
-        body: IngestEventBody,
-        response: { 202: Accepted, ...errorResponses(400, 401, 403, 413, 503) },
-        detail: {
-          summary: "Ingest one usage event",
-          description: "Answered after the event is committed. Idempotent on event_id within the environment.",
+  return (
+    new Elysia({ prefix: "/v1/events", tags: ["Events"] })
+      .use(authPlugin(app))
+      .post(
+        "",
+        async ({ principal, body, set }) => {
+          const row = prepareEvent(scopeKeyFor(app.db, principal), body, nowIso());
+          await app.events.write([row]);
+          app.metrics?.eventsIngested(1);
+          set.status = 202;
+          return { message: "Event accepted for processing", event_id: row.id };
         },
-      },
-    )
-    .post(
-      "/bulk",
-      async ({ principal, body, set }) => {
-        // The body's bytes (http/body.ts): parsed, validated and prepared by the event writer.
-        const events = await app.events.writeBulk({
-          scopeKey: scopeKeyFor(app.db, principal),
-          bytes: body as Uint8Array,
-        });
-        app.metrics?.eventsIngested(events);
-        set.status = 202;
-        return { message: "Events accepted for processing" };
-      },
-      {
-        permission: "event:write",
-        response: { 202: BulkAccepted, ...errorResponses(400, 401, 403, 413, 503) },
-        detail: {
-          summary: "Ingest 1 to 1000 events, all or nothing",
-          // Validated where it is stored, not by the route (see the handler): described here.
-          requestBody: {
-            required: true,
-            content: { "application/json": { schema: BulkIngestBody as unknown as Record<string, unknown> } },
+        {
+          permission: "event:write",
+          body: IngestEventBody,
+          response: { 202: Accepted, ...errorResponses(400, 401, 403, 413, 503) },
+          detail: {
+            summary: "Ingest one usage event",
+            description: "Answered after the event is committed. Idempotent on event_id within the environment.",
           },
         },
-      },
-    )
-    .post("/query", ({ principal, body }) => app.reads.query(principal, body), {
-      permission: "event:read",
-      body: EventQueryBody,
-      response: { 200: EventPageSchema, ...errorResponses(400, 401, 403) },
-      detail: {
-        summary: "Find events by filters, one keyset page at a time",
-        description:
-          "Pages are ordered by timestamp (or event_name with sort=event_name), newest first unless order=asc. " +
-          "iter_last_key continues after a page, iter_first_key fetches the page before it (newest first: what " +
-          "arrived since); offset skips rows from the start of the range, and the response's offset is the next page's.",
-      },
-    })
-    .get("", ({ principal, query }) => app.reads.query(principal, queryFromParams(query)), {
-      permission: "event:read",
-      query: EventListQuery,
-      response: { 200: EventPageSchema, ...errorResponses(400, 401, 403) },
-      detail: { summary: "Find events (the query body's filters as query parameters)" },
-    })
-    .post("/usage", ({ principal, body }) => app.reads.usage(principal, body), {
-      permission: "event:read",
-      body: UsageBody,
-      response: { 200: UsageSchema, ...errorResponses(400, 401, 403) },
-      detail: {
-        summary:
-          "Aggregate usage (COUNT, SUM, AVG, MAX, COUNT_UNIQUE, LATEST, SUM_WITH_MULTIPLIER, WEIGHTED_SUM), optionally per window",
-        description:
-          "Over [start_time, end_time), by default the 7 days before end_time (default: now). Numbers sent as text " +
-          "count as numbers; other values are ignored by the aggregations that read numbers.",
-      },
-    })
-    .get(
-      "/:id",
-      ({ principal, params }) => ({
-        event: getEvent(app.db, principal, params.id),
-        status: "processed" as const,
-        debug_tracker: null,
-        processed_events: null,
-      }),
-      {
+      )
+      .post(
+        "/bulk",
+        async ({ principal, body, set }) => {
+          // The body's bytes (http/body.ts): parsed, validated and prepared by the event writer.
+          const events = await app.events.writeBulk({
+            scopeKey: scopeKeyFor(app.db, principal),
+            bytes: body as Uint8Array,
+          });
+          app.metrics?.eventsIngested(events);
+          set.status = 202;
+          return { message: "Events accepted for processing" };
+        },
+        {
+          permission: "event:write",
+          response: { 202: BulkAccepted, ...errorResponses(400, 401, 403, 413, 503) },
+          detail: {
+            summary: "Ingest 1 to 1000 events, all or nothing",
+            // Validated where it is stored, not by the route (see the handler): described here.
+            requestBody: {
+              required: true,
+              content: { "application/json": { schema: BulkIngestBody as unknown as Record<string, unknown> } },
+            },
+          },
+        },
+      )
+      // Flexprice operations of this group that need billing: a 501 saying so, not a 404.
+      .post(
+        "/usage/meter",
+        () => {
+          throw needsBilling("Usage by meter");
+        },
+        {
+          permission: "event:read",
+          response: { 501: ErrorEnvelopeSchema, ...errorResponses(401, 403) },
+          detail: { summary: "Not served (501): usage by meter needs meters" },
+        },
+      )
+      .post(
+        "/analytics",
+        () => {
+          throw needsBilling("Usage analytics");
+        },
+        {
+          permission: "event:read",
+          response: { 501: ErrorEnvelopeSchema, ...errorResponses(401, 403) },
+          detail: { summary: "Not served (501): usage analytics needs features and prices" },
+        },
+      )
+      // The SDK's path and the server's for the same operation.
+      .post(
+        "/huggingface-inference",
+        () => {
+          throw needsBilling("Hugging Face billing data");
+        },
+        {
+          permission: "event:read",
+          response: { 501: ErrorEnvelopeSchema, ...errorResponses(401, 403) },
+          detail: { summary: "Not served (501): Hugging Face billing data needs billing" },
+        },
+      )
+      .post(
+        "/huggingface-billing",
+        () => {
+          throw needsBilling("Hugging Face billing data");
+        },
+        {
+          permission: "event:read",
+          response: { 501: ErrorEnvelopeSchema, ...errorResponses(401, 403) },
+          detail: { summary: "Not served (501): Hugging Face billing data needs billing" },
+        },
+      )
+      .post("/query", ({ principal, body }) => app.reads.query(principal, body), {
+        permission: "event:read",
+        body: EventQueryBody,
+        response: { 200: EventPageSchema, ...errorResponses(400, 401, 403) },
+        detail: {
+          summary: "Find events by filters, one keyset page at a time",
+          description:
+            "Pages are ordered by timestamp (or event_name with sort=event_name), newest first unless order=asc. " +
+            "iter_last_key continues after a page, iter_first_key fetches the page before it (newest first: what " +
+            "arrived since); offset skips rows from the start of the range, and the response's offset is the next page's.",
+        },
+      })
+      .get("", ({ principal, query }) => app.reads.query(principal, queryFromParams(query)), {
+        permission: "event:read",
+        query: EventListQuery,
+        response: { 200: EventPageSchema, ...errorResponses(400, 401, 403) },
+        detail: { summary: "Find events (the query body's filters as query parameters)" },
+      })
+      .post("/usage", ({ principal, body }) => app.reads.usage(principal, body), {
+        permission: "event:read",
+        body: UsageBody,
+        response: { 200: UsageSchema, ...errorResponses(400, 401, 403) },
+        detail: {
+          summary:
+            "Aggregate usage (COUNT, SUM, AVG, MAX, COUNT_UNIQUE, LATEST, SUM_WITH_MULTIPLIER, WEIGHTED_SUM), optionally per window",
+          description:
+            "Over [start_time, end_time), by default the 7 days before end_time (default: now). Numbers sent as text " +
+            "count as numbers; other values are ignored by the aggregations that read numbers.",
+        },
+      })
+      // The current Flexprice route for one event (its SDK's getEvent); /:id below is the older one.
+      .get("/lookup", ({ principal, query }) => eventDetail(app, principal, query.id), {
+        permission: "event:read",
+        query: t.Object(
+          { id: t.String({ minLength: 1, maxLength: 255, error: "Please provide a valid event ID" }) },
+          { additionalProperties: false },
+        ),
+        response: { 200: EventDetailSchema, ...errorResponses(400, 401, 403, 404) },
+        detail: {
+          summary: "One event by its event_id (?id=); status is processed: Tollgate has no processing pipeline",
+        },
+      })
+      .get("/:id", ({ principal, params }) => eventDetail(app, principal, params.id), {
         permission: "event:read",
         params: t.Object({ id: t.String() }),
         response: { 200: EventDetailSchema, ...errorResponses(401, 403, 404) },
         detail: { summary: "One event by its event_id" },
-      },
-    );
+      })
+  );
+}
+
+/**
+ * An event and its processing status: always `processed`, since an event is stored whole when
+ * it is acknowledged and Tollgate meters nothing further (no subscriptions or prices to match).
+ */
+function eventDetail(app: AppContext, scope: Scope, id: string) {
+  return {
+    event: getEvent(app.db, scope, id),
+    status: "processed" as const,
+    debug_tracker: null,
+    processed_events: null,
+  };
 }

@@ -196,8 +196,22 @@ export const UsageBody = t.Object(
     bucket_size: t.Optional(windowSize),
     filters: t.Optional(PropertyFilters),
     group_by_property: t.Optional(t.String({ pattern: PROPERTY_NAME_PATTERN })),
+    // Flexprice's current field: `source`, or `properties.<name>`.
+    group_by: t.Optional(
+      t.Array(t.String({ maxLength: 300 }), {
+        maxItems: 3,
+        description: "Values of these add up per window: source, or properties.<name>",
+      }),
+    ),
     multiplier: t.Optional(decimal),
     billing_anchor: t.Optional(timestamp),
+    timezone: t.Optional(
+      t.String({
+        minLength: 1,
+        maxLength: 64,
+        description: "IANA name: DAY, WEEK and MONTH windows start at its midnights",
+      }),
+    ),
   },
   { additionalProperties: false, title: "UsageRequest" },
 );

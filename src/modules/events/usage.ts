@@ -8,12 +8,15 @@ import {
   type Aggregation,
   DEFAULT_USAGE_RANGE_MS,
   MAX_USAGE_WINDOWS,
+  PROPERTY_NAME_PATTERN,
   eventsTooExpensive,
   type UsageBody,
   type UsageSchema,
   type WindowSize,
 } from "./model";
 import { windowStart, windowsTouched, firstBoundaryFrom } from "./windows";
+import { isTimeZone } from "../../http/schemas";
+import { localToUtc, type OffsetPeriod, offsetMinutesAt, offsetPeriods } from "./timezones";
 
 export type UsageQuery = Static<typeof UsageBody>;
 export type UsageResult = Static<typeof UsageSchema>;
@@ -133,6 +136,33 @@ interface UsagePlan {
   /** bucket_size: the whole range's value is the sum of the windows'. */
   bucketed: boolean;
   multiplier: number;
+  /** The time zone windows are cut in (null: UTC), and its offsets over the range. */
+  zone: { name: string; periods: OffsetPeriod[] } | null;
+  /** What values add up over, per window: `source`, or `properties.<name>` (group_by, or group_by_property). */
+  groups: string[];
+}
+
+const GROUP_KEY = new RegExp(`^(source|properties\\.${PROPERTY_NAME_PATTERN.slice(1, -1)})$`);
+
+/** group_by, or Flexprice's older group_by_property: one of them, each key checked. */
+function groupsOf(q: UsageQuery): string[] {
+  if (q.group_by !== undefined && q.group_by.length > 0 && q.group_by_property !== undefined) {
+    throw refuse("group_by", "and group_by_property say the same thing: send one of them");
+  }
+  if (q.group_by_property !== undefined) return [`properties.${q.group_by_property}`];
+  const groups = [...new Set(q.group_by ?? [])];
+  const bad = groups.findIndex((key) => !GROUP_KEY.test(key));
+  if (bad >= 0) {
+    throw validationError(`group_by[${bad}] must be source or properties.<name>`, {
+      [`group_by[${bad}]`]: "must be source or properties.<name>",
+    });
+  }
+  return groups;
+}
+
+/** The zone's local wall time of instant `ms`, written as if it were UTC (`YYYY-MM-DDTHH:MM:SS.mmmZ`). */
+function wallTime(zone: string, ms: number): string {
+  return new Date(ms + offsetMinutesAt(zone, ms) * 60_000).toISOString();
 }
 
 function planOf(q: UsageQuery, now: number): UsagePlan {
@@ -160,7 +190,17 @@ function planOf(q: UsageQuery, now: number): UsagePlan {
     }
   }
   const window = q.bucket_size ?? q.window_size ?? null;
-  const anchor = window === "MONTH" && q.billing_anchor !== undefined ? new Date(q.billing_anchor).toISOString() : null;
+  const groups = groupsOf(q);
+  const zoneName = q.timezone === undefined || q.timezone === "UTC" ? null : q.timezone;
+  if (zoneName !== null && !isTimeZone(zoneName)) {
+    throw refuse("timezone", "must be an IANA time zone name, such as Europe/Paris or America/New_York");
+  }
+  // In a zone, every window (and a billing anchor) is counted and cut on local wall time.
+  const local = (ms: number) => (zoneName === null ? ms : Date.parse(wallTime(zoneName, ms)));
+  const anchor =
+    window === "MONTH" && q.billing_anchor !== undefined
+      ? new Date(local(Date.parse(q.billing_anchor))).toISOString()
+      : null;
   const endMs = q.end_time === undefined ? now : Date.parse(q.end_time);
   let startMs = q.start_time === undefined ? endMs - DEFAULT_USAGE_RANGE_MS : Date.parse(q.start_time);
   // The default 7 days in MINUTE windows are exactly the cap when they start on a minute and
@@ -169,16 +209,19 @@ function planOf(q: UsageQuery, now: number): UsagePlan {
   if (
     q.start_time === undefined &&
     window !== null &&
-    windowsTouched(window, anchor, startMs, endMs) > MAX_USAGE_WINDOWS
+    windowsTouched(window, anchor, local(startMs), local(endMs)) > MAX_USAGE_WINDOWS
   ) {
-    startMs = firstBoundaryFrom(window, startMs);
+    startMs =
+      zoneName === null
+        ? firstBoundaryFrom(window, startMs)
+        : localToUtc(zoneName, firstBoundaryFrom(window, local(startMs)));
   }
   const span = endMs - startMs;
   if (span <= 0) {
     throw validationError("end_time must be after start_time", { end_time: "must be after start_time" });
   }
   if (window !== null) {
-    const windows = windowsTouched(window, anchor, startMs, endMs);
+    const windows = windowsTouched(window, anchor, local(startMs), local(endMs));
     if (windows > MAX_USAGE_WINDOWS) {
       const field = q.bucket_size !== undefined ? "bucket_size" : "window_size";
       const detail = `gives ${windows} windows from start_time to end_time (counting the partial ones at either end), more than ${MAX_USAGE_WINDOWS}; use a larger window or a shorter range`;
@@ -194,6 +237,11 @@ function planOf(q: UsageQuery, now: number): UsagePlan {
     anchor,
     bucketed: q.bucket_size !== undefined,
     multiplier,
+    zone:
+      zoneName === null || window === null
+        ? null
+        : { name: zoneName, periods: offsetPeriods(zoneName, startMs, endMs) },
+    groups,
   };
 }
 
@@ -248,8 +296,34 @@ function aggregate(db: Db, scope: Scope, plan: UsagePlan): UsageResult {
     event_name: q.event_name,
     type: aggregation,
     value: valueOf(values.overall),
-    results: values.windows.map((w) => ({ window_size: w.bucket, value: valueOf(w.value) })),
+    results: values.windows.map((w) => ({ window_size: startOf(plan, w.bucket), value: valueOf(w.value) })),
   };
+}
+
+/** A window's start as the UTC instant it is: in a zone, SQL answered it in local wall time. */
+function startOf(plan: UsagePlan, bucket: string): string {
+  return plan.zone === null ? bucket : new Date(localToUtc(plan.zone.name, Date.parse(bucket))).toISOString();
+}
+
+/**
+ * An event's local wall time in SQL: its UTC timestamp shifted by the zone's offset at its
+ * instant, one CASE branch per offset the range sees (usually one or two).
+ */
+function localTimestamp(periods: OffsetPeriod[], params: Record<string, unknown>): string {
+  const shift = (i: number, minutes: number) => {
+    params[`tz_shift_${i}`] = `${minutes >= 0 ? "+" : "-"}${Math.abs(minutes)} minutes`;
+    return `@tz_shift_${i}`;
+  };
+  const last = periods.length - 1;
+  const branches = periods.slice(0, last).map((period, i) => {
+    params[`tz_until_${i}`] = new Date(period.untilMs as number).toISOString();
+    return `WHEN timestamp < @tz_until_${i} THEN ${shift(i, period.offsetMinutes)}`;
+  });
+  const modifier =
+    branches.length === 0
+      ? shift(last, (periods[last] as OffsetPeriod).offsetMinutes)
+      : `CASE ${branches.join(" ")} ELSE ${shift(last, (periods[last] as OffsetPeriod).offsetMinutes)} END`;
+  return `strftime('%Y-%m-%dT%H:%M:%fZ', timestamp, ${modifier})`;
 }
 
 /** What an aggregate read: its value over the range and per window, as SQL answered them. */
@@ -286,14 +360,19 @@ function readingOf(key: number, plan: UsagePlan): Reading {
     params.end_seconds = Date.parse(plan.end) / 1000;
     params.span_seconds = (Date.parse(plan.end) - Date.parse(plan.start)) / 1000;
   }
-  // group_by_property: the aggregation per value of that property (events without it are one
-  // group), then the groups' values added up, per window and over the range, as Flexprice
-  // documents it. For SUM and COUNT that changes nothing; for MAX it is "the sum of each
-  // group's maximum" (the peak per server, summed).
-  const group = q.group_by_property === undefined ? undefined : "json_extract(properties, @group_path)";
-  if (q.group_by_property !== undefined) params.group_path = jsonPath(q.group_by_property);
+  // group_by (or group_by_property): the aggregation per value of those keys (events without
+  // one are a group of their own), then the groups' values added up, per window and over the
+  // range, as Flexprice documents it. For SUM and COUNT that changes nothing; for MAX it is "the
+  // sum of each group's maximum" (the peak per server, summed).
+  const keys = plan.groups.map((key, i) => {
+    if (key === "source") return "source";
+    params[`group_path_${i}`] = jsonPath(key.slice("properties.".length));
+    return `json_extract(properties, @group_path_${i})`;
+  });
+  const group = keys.length === 0 ? undefined : keys.length === 1 ? keys[0] : `json_array(${keys.join(", ")})`;
 
-  const bucket = plan.window === null ? undefined : windowStart(plan.window, plan.anchor, params);
+  const ts = plan.zone === null ? "timestamp" : `(${localTimestamp(plan.zone.periods, params)})`;
+  const bucket = plan.window === null ? undefined : windowStart(plan.window, plan.anchor, params, ts);
   return { aggregation, bucketed: plan.bucketed, where: clauses.join(" AND "), params, bucket, group };
 }
 

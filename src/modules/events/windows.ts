@@ -3,10 +3,12 @@ import type { WindowSize } from "./model";
 // Usage windows: where the window holding an event starts (in SQL, from its stored timestamp),
 // and how many windows a range touches (to refuse a range with too many before reading it).
 
-const minutesOf = (step: number) =>
-  `substr(timestamp, 1, 14) || printf('%02d', CAST(substr(timestamp, 15, 2) AS INTEGER) / ${step} * ${step}) || ':00.000Z'`;
-const hoursOf = (step: number) =>
-  `substr(timestamp, 1, 11) || printf('%02d', CAST(substr(timestamp, 12, 2) AS INTEGER) / ${step} * ${step}) || ':00:00.000Z'`;
+// Each expression reads `ts`, the timestamp text it is given: the stored UTC timestamp, or (with a
+// time zone) the event's local wall time written the same way (see timezones.ts).
+const minutesOf = (step: number) => (ts: string) =>
+  `substr(${ts}, 1, 14) || printf('%02d', CAST(substr(${ts}, 15, 2) AS INTEGER) / ${step} * ${step}) || ':00.000Z'`;
+const hoursOf = (step: number) => (ts: string) =>
+  `substr(${ts}, 1, 11) || printf('%02d', CAST(substr(${ts}, 12, 2) AS INTEGER) / ${step} * ${step}) || ':00:00.000Z'`;
 
 /**
  * Timestamps lie in the years 0000–9999, where SQLite's date functions stop: past 9999 they
@@ -19,22 +21,22 @@ const FIRST_INSTANT = "'0000-01-01T00:00:00.000Z'";
 const FIRST_MONDAY = "'0000-01-03'";
 
 /**
- * Window start as RFC 3339, computed in SQL from the stored UTC timestamp text (always
- * `YYYY-MM-DDTHH:MM:SS.mmmZ`). Windows of minutes and hours are aligned to the UTC day, weeks
- * start on Monday (as Flexprice documents them), months on the 1st.
+ * Window start as RFC 3339, computed in SQL from timestamp text `ts` (always
+ * `YYYY-MM-DDTHH:MM:SS.mmmZ`). Windows of minutes and hours are aligned to the day, weeks start
+ * on Monday (as Flexprice documents them), months on the 1st.
  */
-const WINDOW_START: Record<WindowSize, string> = {
-  MINUTE: "substr(timestamp, 1, 16) || ':00.000Z'",
+const WINDOW_START: Record<WindowSize, (ts: string) => string> = {
+  MINUTE: (ts) => `substr(${ts}, 1, 16) || ':00.000Z'`,
   "15MIN": minutesOf(15),
   "30MIN": minutesOf(30),
-  HOUR: "substr(timestamp, 1, 13) || ':00:00.000Z'",
+  HOUR: (ts) => `substr(${ts}, 1, 13) || ':00:00.000Z'`,
   "3HOUR": hoursOf(3),
   "6HOUR": hoursOf(6),
   "12HOUR": hoursOf(12),
-  DAY: "substr(timestamp, 1, 10) || 'T00:00:00.000Z'",
-  WEEK: `CASE WHEN timestamp < ${FIRST_MONDAY} THEN ${FIRST_INSTANT}
-    ELSE date(substr(timestamp, 1, 10), '-6 days', 'weekday 1') || 'T00:00:00.000Z' END`,
-  MONTH: "substr(timestamp, 1, 7) || '-01T00:00:00.000Z'",
+  DAY: (ts) => `substr(${ts}, 1, 10) || 'T00:00:00.000Z'`,
+  WEEK: (ts) => `CASE WHEN ${ts} < ${FIRST_MONDAY} THEN ${FIRST_INSTANT}
+    ELSE date(substr(${ts}, 1, 10), '-6 days', 'weekday 1') || 'T00:00:00.000Z' END`,
+  MONTH: (ts) => `substr(${ts}, 1, 7) || '-01T00:00:00.000Z'`,
 };
 
 /**
@@ -48,26 +50,26 @@ const anchoredStartIn = (ym: string) =>
   `${ym} || '-' || printf('%02d', min(@anchor_day, ${daysIn(ym)})) || @anchor_time`;
 
 /** Whether the event is in the first month there is: a billing month it began before the anchor starts at FIRST_INSTANT. */
-const IN_FIRST_MONTH = "substr(timestamp, 1, 7) = '0000-01'";
+const inFirstMonth = (ts: string) => `substr(${ts}, 1, 7) = '0000-01'`;
 
 /**
- * MONTH with billing_anchor: months from the anchor's day and time of day (UTC) to the same in
- * the next month; an anchor on the 29th to 31st falls on the last day of shorter months.
+ * MONTH with billing_anchor: months from the anchor's day and time of day to the same in the next
+ * month; an anchor on the 29th to 31st falls on the last day of shorter months.
  */
-const ANCHORED_MONTH_START = `CASE WHEN timestamp >= ${anchoredStartIn("substr(timestamp, 1, 7)")}
-  THEN ${anchoredStartIn("substr(timestamp, 1, 7)")}
-  WHEN ${IN_FIRST_MONTH} THEN ${FIRST_INSTANT}
-  ELSE ${anchoredStartIn("strftime('%Y-%m', substr(timestamp, 1, 7) || '-01', '-1 month')")} END`;
+const anchoredMonthStart = (ts: string) => `CASE WHEN ${ts} >= ${anchoredStartIn(`substr(${ts}, 1, 7)`)}
+  THEN ${anchoredStartIn(`substr(${ts}, 1, 7)`)}
+  WHEN ${inFirstMonth(ts)} THEN ${FIRST_INSTANT}
+  ELSE ${anchoredStartIn(`strftime('%Y-%m', substr(${ts}, 1, 7) || '-01', '-1 month')`)} END`;
 
 /**
  * The same for an anchor on the 1st to the 28th, which every month has: a comparison of the
  * text from the day on (`DDTHH:MM:SS.mmmZ`) with the anchor's, and date arithmetic only for
  * events before the anchor in their month. A third of the cost per event.
  */
-const EARLY_ANCHORED_MONTH_START = `CASE WHEN substr(timestamp, 9) >= @anchor_from_day
-  THEN substr(timestamp, 1, 8) || @anchor_from_day
-  WHEN ${IN_FIRST_MONTH} THEN ${FIRST_INSTANT}
-  ELSE strftime('%Y-%m-', substr(timestamp, 1, 7) || '-01', '-1 month') || @anchor_from_day END`;
+const earlyAnchoredMonthStart = (ts: string) => `CASE WHEN substr(${ts}, 9) >= @anchor_from_day
+  THEN substr(${ts}, 1, 8) || @anchor_from_day
+  WHEN ${inFirstMonth(ts)} THEN ${FIRST_INSTANT}
+  ELSE strftime('%Y-%m-', substr(${ts}, 1, 7) || '-01', '-1 month') || @anchor_from_day END`;
 
 const DAY_MS = 86_400_000;
 /** The length of each window but a month, whose length varies (see windowNumber). */
@@ -125,16 +127,22 @@ export function windowsTouched(window: WindowSize, anchor: string | null, startM
 
 /**
  * The SQL of the start of the window holding an event, for windows of `window` (MONTH from
- * `anchor`, its billing_anchor in UTC, when there is one); sets the parameters it reads.
+ * `anchor`, its billing_anchor, when there is one), read from timestamp text `ts` (the stored
+ * UTC `timestamp`, or an event's local wall time); sets the parameters it reads.
  */
-export function windowStart(window: WindowSize, anchor: string | null, params: Record<string, unknown>): string {
-  if (window !== "MONTH" || anchor === null) return WINDOW_START[window];
+export function windowStart(
+  window: WindowSize,
+  anchor: string | null,
+  params: Record<string, unknown>,
+  ts = "timestamp",
+): string {
+  if (window !== "MONTH" || anchor === null) return WINDOW_START[window](ts);
   const day = Number(anchor.slice(8, 10));
   if (day <= 28) {
     params.anchor_from_day = anchor.slice(8);
-    return EARLY_ANCHORED_MONTH_START;
+    return earlyAnchoredMonthStart(ts);
   }
   params.anchor_day = day;
   params.anchor_time = anchor.slice(10);
-  return ANCHORED_MONTH_START;
+  return anchoredMonthStart(ts);
 }

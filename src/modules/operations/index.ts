@@ -46,7 +46,16 @@ export function healthController(ctx: AppContext) {
 }
 
 /** POST routes that only read: a lost store does not stop them. */
-const READ_ONLY_POSTS = new Set(["/v1/events/query", "/v1/events/usage", "/v1/keys/verify"]);
+const READ_ONLY_POSTS = new Set([
+  "/v1/events/query",
+  "/v1/events/usage",
+  "/v1/keys/verify",
+  // Answered 501 (they need billing): nothing is written.
+  "/v1/events/usage/meter",
+  "/v1/events/analytics",
+  "/v1/events/huggingface-inference",
+  "/v1/events/huggingface-billing",
+]);
 
 /**
  * Writes whose store files the event writer looks at itself, once per batch right before its

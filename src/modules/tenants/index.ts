@@ -1,14 +1,33 @@
 import { Elysia, t } from "elysia";
 import type { AppContext } from "../../context";
+import { ErrorEnvelopeSchema, needsBilling } from "../../http/errors";
 import { errorResponses } from "../../http/openapi";
 import { authPlugin } from "../auth";
 import { auditContextOf } from "../audit/context";
 import { TenantSchema, UpdateTenantBody } from "./model";
 import { getOwnTenant, toTenantResponse, updateTenant } from "./service";
 
+/**
+ * GET /v1/tenants/billing, and /v1/tenant/billing where the Flexprice SDK calls it: a 501 saying
+ * why. The hooks are made afresh for each route: Elysia writes the access check's hooks into the
+ * object a route is given, so one object shared by two routes would give the second the first's.
+ */
+const billingUsage = {
+  handler: () => {
+    throw needsBilling("A tenant's billing usage");
+  },
+  hooks: () =>
+    ({
+      permission: "tenant:read",
+      response: { 501: ErrorEnvelopeSchema, ...errorResponses(401, 403) },
+      detail: { summary: "Not served (501): a tenant's billing usage needs billing" },
+    }) as const,
+};
+
 export function tenantsController(app: AppContext) {
-  return new Elysia({ prefix: "/v1/tenants", tags: ["Tenants"] })
+  const tenants = new Elysia({ prefix: "/v1/tenants", tags: ["Tenants"] })
     .use(authPlugin(app))
+    .get("/billing", billingUsage.handler, billingUsage.hooks())
     .put(
       "/update",
       ({ principal, request, server, body }) =>
@@ -31,4 +50,9 @@ export function tenantsController(app: AppContext) {
       response: { 200: TenantSchema, ...errorResponses(401, 403, 404) },
       detail: { summary: "The caller's own tenant (any other id: 404)" },
     });
+  // The Flexprice SDK calls /v1/tenant/billing (singular), which the server does not have.
+  const sdkPath = new Elysia({ prefix: "/v1/tenant", tags: ["Tenants"] })
+    .use(authPlugin(app))
+    .get("/billing", billingUsage.handler, billingUsage.hooks());
+  return new Elysia().use(tenants).use(sdkPath);
 }

@@ -79,6 +79,23 @@ describe("timezone", () => {
       timezone: "must be an IANA time zone name, such as Europe/Paris or America/New_York",
     });
   });
+  test("a billing anchor is a local day and hour too: MONTH windows from the local 15th at midnight in Kolkata", async () => {
+    const h = createHarness();
+    // 18:00Z on 14 March is 23:30 on the 14th in Kolkata; 19:00Z is 00:30 on the 15th.
+    await ingest(h, [{ at: "2026-03-14T18:00:00Z" }, { at: "2026-03-14T19:00:00Z" }]);
+    const res = await usage(h, {
+      window_size: "MONTH",
+      timezone: "Asia/Kolkata",
+      billing_anchor: "2026-01-15T00:00:00+05:30",
+      start_time: "2026-02-20T00:00:00Z",
+      end_time: "2026-04-01T00:00:00Z",
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.results).toEqual([
+      { window_size: "2026-02-14T18:30:00.000Z", value: 1 },
+      { window_size: "2026-03-14T18:30:00.000Z", value: 1 },
+    ]);
+  });
 });
 
 describe("group_by", () => {

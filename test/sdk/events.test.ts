@@ -5,7 +5,6 @@
 // against its own schema: a missing field or a text where it wants a number fails the call.
 // The SDK types `properties` as Record<string, string>, so every number arrives as text ("42").
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { errorBody } from "../support/harness";
 import type { Flexprice } from "@flexprice/sdk";
 import { ErrorsErrorsErrorResponse, SDKError } from "@flexprice/sdk/sdk/models";
 import { failure, type SdkServer, serviceAccountKey, startSdkServer } from "../support/sdk";

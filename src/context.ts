@@ -1,5 +1,5 @@
 import type { Config } from "./config";
-import type { Db } from "./db";
+import type { Store } from "./db";
 import type { StoreHealth } from "./db/health";
 import type { Logger } from "./http/logging";
 import type { Metrics } from "./http/metrics";
@@ -20,7 +20,7 @@ import type { RoleCatalog } from "./modules/rbac/service";
 /** The long-lived pieces one running Tollgate shares; built once in app.ts, handed to controllers. */
 export interface AppContext {
   config: Config;
-  db: Db;
+  db: Store;
   /** Whether the store can still keep a write: /health and the write guard ask it. */
   storeHealth: StoreHealth;
   logger: Logger;

@@ -4,7 +4,7 @@
 // the same routes in test/sdk/customers.test.ts.
 import { describe, expect, test } from "bun:test";
 import { type Db, migrate, openDatabase, MEMORY_DATABASE, sql } from "../src/db";
-import { MIGRATIONS } from "../src/db/migrations";
+import { MIGRATIONS } from "../src/db/sqlite/migrations";
 import {
   type CallResult,
   createHarness,

@@ -5,7 +5,7 @@ import { describe, expect, test } from "bun:test";
 import { createTollgate } from "../src/app";
 import { DEFAULT_CONFIG } from "../src/config";
 import { MEMORY_DATABASE, migrate, openDatabase, sql } from "../src/db";
-import { MIGRATIONS } from "../src/db/migrations";
+import { MIGRATIONS } from "../src/db/sqlite/migrations";
 import { createLogger } from "../src/http/logging";
 import { recordAudit } from "../src/modules/audit/service";
 import { ensureConfigKeyPrincipals } from "../src/modules/users/bootstrap";

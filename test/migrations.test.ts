@@ -2,12 +2,12 @@ import { describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { MEMORY_DATABASE, migrate, openDatabase } from "../src/db";
-import { MIGRATIONS } from "../src/db/migrations";
+import { MIGRATIONS } from "../src/db/sqlite/migrations";
 import { tempDir } from "./support/temp";
 
 describe("migrations", () => {
   test("every file in src/db/migrations is embedded, once, in order", () => {
-    const files = readdirSync(join(import.meta.dir, "../src/db/migrations"))
+    const files = readdirSync(join(import.meta.dir, "../src/db/sqlite/migrations"))
       .filter((f) => f.endsWith(".sql"))
       .sort();
     expect(MIGRATIONS.map((m) => `${m.name}.sql`)).toEqual(files);

@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { MIGRATIONS } from "../src/db/migrations";
+import { MIGRATIONS } from "../src/db/sqlite/migrations";
 import { DEFAULT_TENANT, DEV_KEY, errorBody } from "./support/harness";
 import { logEntries, runToEnd, SOURCE_CLI, startServer } from "./support/process";
 import { tempDir } from "./support/temp";

@@ -62,7 +62,7 @@ ${CONFIG_OPTION}`,
   },
 };
 
-export function runKeysCreate(parsed: ParsedCommand): number {
+export async function runKeysCreate(parsed: ParsedCommand): Promise<number> {
   const usage = (message: string) => new UsageError(message, keysCreate.usage);
   const tenantId = tenantOption(keysCreate, parsed);
   const rolesOption = stringOption(parsed, "roles");
@@ -92,7 +92,7 @@ export function runKeysCreate(parsed: ParsedCommand): number {
   if (expiresAt !== undefined && !(Date.parse(expiresAt) > Date.now())) {
     throw usage("--expires-at must be in the future.");
   }
-  const { apiKey, secret, environment } = withWritableStore(config, (db) =>
+  const { apiKey, secret, environment } = await withWritableStore(config, (db) =>
     createOperatorKey(db, catalog, {
       tenantId,
       environment: environmentRef,
@@ -147,7 +147,7 @@ export async function runKeysList(parsed: ParsedCommand): Promise<number> {
     if (rows.length > 0) console.log(`\n${keyTable(rows)}`);
     return 0;
   } finally {
-    db.close();
+    await db.close();
   }
 }
 
@@ -190,9 +190,9 @@ ${CONFIG_OPTION}`,
   positionals: ["the key id"],
 };
 
-export function runKeysRevoke(parsed: ParsedCommand): number {
+export async function runKeysRevoke(parsed: ParsedCommand): Promise<number> {
   const id = parsed.positionals[0] as string;
-  const revoked = withWritableStore(configFrom(parsed), (db) => revokeOperatorKey(db, id));
+  const revoked = await withWritableStore(configFrom(parsed), (db) => revokeOperatorKey(db, id));
   console.log(`Revoked ${revoked.id} (${revoked.display_id}, "${revoked.name}").`);
   return 0;
 }

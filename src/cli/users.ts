@@ -42,9 +42,9 @@ export async function runUsersCreate(parsed: ParsedCommand): Promise<number> {
   const password = await readPassword();
   if (!isValidPassword(password)) throw usage(`The password ${PASSWORD_RULE}.`);
   const passwordHash = await defaultHasher.hash(password);
-  let result: ReturnType<typeof createOperatorPerson>;
+  let result: Awaited<ReturnType<typeof createOperatorPerson>>;
   try {
-    result = withWritableStore(config, (db) => createOperatorPerson(db, { tenantId, email, name, passwordHash }));
+    result = await withWritableStore(config, (db) => createOperatorPerson(db, { tenantId, email, name, passwordHash }));
   } catch (err) {
     if (err instanceof ApiError) throw new CommandError(`${err.message}${which(err.details)}.`);
     throw err;

@@ -4,7 +4,7 @@ import { isIP } from "node:net";
 import { Value } from "@sinclair/typebox/value";
 import type { TSchema } from "@sinclair/typebox";
 import { parse as parseYaml } from "yaml";
-import { MEMORY_DATABASE } from "../db";
+import { MEMORY_DATABASE } from "../db/sqlite/open";
 import { isAllowedHostEntry, parseCidr } from "../http/hosts";
 import { RESERVED_ROLE_IDS } from "../modules/rbac/roles";
 import { KEY_SETTING, parseEncryptionKey } from "../modules/integrations/cipher";
@@ -149,6 +149,13 @@ function validateConfig(candidate: unknown): Config {
   config.server.public_url = checkedPublicUrl(config.server.public_url);
   checkAllowedHosts(config.server.allowed_hosts);
   checkDatabasePath(config.database.path);
+  checkDatabaseUrl(config.database.url);
+  if (config.database.url !== "" && config.customer_portal.signing_key === "") {
+    // Every server must sign portal sessions with one key, and the shared database is no place for it.
+    throw new ConfigError(
+      "Invalid config: customer_portal.signing_key (TOLLGATE_CUSTOMER_PORTAL_SIGNING_KEY) is required with database.url: every server on the database must sign portal sessions with the same key",
+    );
+  }
   checkCustomerPortal(config.customer_portal);
   checkEncryptionKey(config.secrets.encryption_key);
   checkRoles(config.rbac.roles);
@@ -362,4 +369,25 @@ function isStructSchema(schema: TSchema): schema is TSchema & { properties: Reco
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Empty, or a PostgreSQL URL; what is wrong with another value is said without repeating it (it may hold a password). */
+function checkDatabaseUrl(url: string): void {
+  if (url === "") return;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError(
+      "Invalid config: database.url: is not a URL; give postgres://user:password@host:5432/database, or leave it empty for the embedded store",
+    );
+  }
+  if (parsed.protocol !== "postgres:" && parsed.protocol !== "postgresql:") {
+    throw new ConfigError(
+      `Invalid config: database.url: must start with postgres:// (it starts with ${parsed.protocol}//), or be empty for the embedded store`,
+    );
+  }
+  if (parsed.pathname.replace(/^\//, "") === "") {
+    throw new ConfigError("Invalid config: database.url: names no database; add it after the host (…:5432/tollgate)");
+  }
 }

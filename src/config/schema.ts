@@ -41,6 +41,9 @@ export const ConfigSchema = T.Object(
     database: T.Object(
       {
         path: T.String({ minLength: 1 }),
+        // Empty: the embedded SQLite store at `path`. A postgres:// URL: that PostgreSQL database
+        // instead (SPEC §15), shared by any number of Tollgate instances; `path` is then unused.
+        url: T.String(),
       },
       strict,
     ),
@@ -207,7 +210,7 @@ export type ConfigKey = Static<typeof ConfigKeySchema>;
 /** Every value has a default, so Tollgate starts with no config file at all. */
 export const DEFAULT_CONFIG: Config = {
   server: { host: "127.0.0.1", port: 8080, public_url: "", allowed_hosts: [] },
-  database: { path: "data/tollgate.db" },
+  database: { path: "data/tollgate.db", url: "" },
   auth: {
     api_key: {
       header: "x-api-key",

@@ -171,14 +171,14 @@ export const MUTATIONS: Mutation[] = [
   },
   {
     name: "the store lock is named after the path as spelled",
-    file: "src/db/lock.ts",
+    file: "src/db/sqlite/lock.ts",
     find: "  const real = realPathOf(databasePath);",
     replace: "  const real = resolve(databasePath);",
     tests: ["test/hardening-store-lock.test.ts"],
   },
   {
     name: "a database with a second name (hard link) is opened",
-    file: "src/db/lock.ts",
+    file: "src/db/sqlite/lock.ts",
     find: "  if (names > 1) throw new StoreLinkedError(databasePath, names);",
     replace: "",
     tests: ["test/hardening-store-lock.test.ts"],
@@ -214,7 +214,7 @@ export const MUTATIONS: Mutation[] = [
   },
   {
     name: "the audit log's action filter has no index",
-    file: "src/db/migrations/013_list_indexes.sql",
+    file: "src/db/sqlite/migrations/013_list_indexes.sql",
     find: "CREATE INDEX audit_logs_by_action ON audit_logs (tenant_id, environment_id, action, created_at, id);",
     replace: "",
     tests: ["test/hardening-lists.test.ts"],

@@ -48,7 +48,7 @@ function onlyCustomerIds({ params }: { params: Record<string, string | undefined
   if (!params.id?.startsWith(CUSTOMER_ID_PREFIX)) throw routeNotFound();
 }
 
-export function customersController(app: AppContext) {
+export async function customersController(app: AppContext) {
   // Mounted below under /v1/customers; its own hooks apply to its routes only.
   const byId = new Elysia({ tags: ["Customers"] })
     .use(authPlugin(app))
@@ -80,7 +80,7 @@ export function customersController(app: AppContext) {
     )
     .get(
       "/:id",
-      ({ principal, params }) => customerResponse(app.db, principal, getCustomer(app.db, principal, params.id)),
+      async ({ principal, params }) => await customerResponse(app.db, principal, await getCustomer(app.db, principal, params.id)),
       {
         permission: "customer:read",
         params: IdParams,
@@ -90,11 +90,11 @@ export function customersController(app: AppContext) {
     )
     .put(
       "/:id",
-      ({ principal, request, server, params, body }) =>
-        customerResponse(
+      async ({ principal, request, server, params, body }) =>
+        await customerResponse(
           app.db,
           principal,
-          updateCustomer(app.db, auditContextOf(app, { principal, request, server }), { id: params.id }, body),
+          await updateCustomer(app.db, await auditContextOf(app, { principal, request, server }), { id: params.id }, body),
         ),
       {
         permission: "customer:write",
@@ -106,8 +106,8 @@ export function customersController(app: AppContext) {
     )
     .delete(
       "/:id/portal-sessions",
-      ({ principal, request, server, params, set }) => {
-        revokePortalSessions(app.db, auditContextOf(app, { principal, request, server }), params.id);
+      async ({ principal, request, server, params, set }) => {
+        await revokePortalSessions(app.db, await auditContextOf(app, { principal, request, server }), params.id);
         set.status = 204;
       },
       {
@@ -124,8 +124,8 @@ export function customersController(app: AppContext) {
     )
     .delete(
       "/:id",
-      ({ principal, request, server, params, set }) => {
-        deleteCustomer(app.db, auditContextOf(app, { principal, request, server }), params.id);
+      async ({ principal, request, server, params, set }) => {
+        await deleteCustomer(app.db, await auditContextOf(app, { principal, request, server }), params.id);
         set.status = 204;
       },
       {
@@ -145,10 +145,10 @@ export function customersController(app: AppContext) {
       .use(authPlugin(app))
       .post(
         "",
-        ({ principal, request, server, body, set }) => {
-          const row = createCustomer(app.db, auditContextOf(app, { principal, request, server }), body);
+        async ({ principal, request, server, body, set }) => {
+          const row = await createCustomer(app.db, await auditContextOf(app, { principal, request, server }), body);
           set.status = 201;
-          return customerResponse(app.db, principal, row);
+          return await customerResponse(app.db, principal, row);
         },
         {
           permission: "customer:write",
@@ -162,13 +162,13 @@ export function customersController(app: AppContext) {
       )
       .put(
         "",
-        ({ principal, request, server, query, body }) =>
-          customerResponse(
+        async ({ principal, request, server, query, body }) =>
+          await customerResponse(
             app.db,
             principal,
-            updateCustomer(
+            await updateCustomer(
               app.db,
-              auditContextOf(app, { principal, request, server }),
+              await auditContextOf(app, { principal, request, server }),
               { id: query.id, externalCustomerId: query.external_customer_id },
               body,
             ),
@@ -191,7 +191,7 @@ export function customersController(app: AppContext) {
         async ({ principal, query }) => {
           const page = pageOf(query);
           const { rows, total } = await searchCustomers(app.reads, principal, query, page);
-          return listOf(customerResponses(app.db, principal, rows), total, page);
+          return listOf(await customerResponses(app.db, principal, rows), total, page);
         },
         {
           permission: "customer:read",
@@ -205,7 +205,7 @@ export function customersController(app: AppContext) {
         async ({ principal, body }) => {
           const page = pageOf(body);
           const { rows, total } = await searchCustomers(app.reads, principal, body, page);
-          return listOf(customerResponses(app.db, principal, rows), total, page);
+          return listOf(await customerResponses(app.db, principal, rows), total, page);
         },
         {
           permission: "customer:read",
@@ -256,8 +256,8 @@ export function customersController(app: AppContext) {
       )
       .get(
         "/external/:external_id",
-        ({ principal, params }) =>
-          customerResponse(app.db, principal, getCustomerByExternalId(app.db, principal, params.external_id)),
+        async ({ principal, params }) =>
+          await customerResponse(app.db, principal, await getCustomerByExternalId(app.db, principal, params.external_id)),
         {
           permission: "customer:read",
           params: ExternalIdParams,
@@ -268,14 +268,14 @@ export function customersController(app: AppContext) {
       .get(
         "/portal/:external_id",
         async ({ principal, request, server, params }) => {
-          const customer = getCustomerByExternalId(app.db, principal, params.external_id);
+          const customer = await getCustomerByExternalId(app.db, principal, params.external_id);
           const { token, expiresAt } = await app.portalTokens.issue({
             tenantId: customer.tenant_id,
             environmentId: customer.environment_id,
             customerId: customer.id,
             externalId: customer.external_id,
           });
-          recordAudit(app.db, auditContextOf(app, { principal, request, server }), {
+          await recordAudit(app.db, await auditContextOf(app, { principal, request, server }), {
             action: "customer.portal_session_created",
             resourceType: "customer",
             resourceId: customer.id,

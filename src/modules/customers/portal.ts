@@ -11,8 +11,8 @@ import { getCustomer, toCustomerResponse } from "./read";
 const USAGE_WINDOW_MS = 30 * 24 * 3600 * 1000;
 
 /** The customer a session belongs to, while it is live (deleting a customer ends its sessions). */
-function sessionCustomer(app: AppContext, session: PortalSession) {
-  const customer = getCustomer(app.db, session, session.customerId);
+async function sessionCustomer(app: AppContext, session: PortalSession) {
+  const customer = await getCustomer(app.db, session, session.customerId);
   if (customer.status !== "published") throw notFound("Customer not found");
   return customer;
 }
@@ -23,14 +23,14 @@ function sessionCustomer(app: AppContext, session: PortalSession) {
  * Its own record includes parent_customer_id; the parent's record is another customer's, which a
  * session for this one does not show (parent_customer: null).
  */
-export function customerPortalController(app: AppContext) {
+export async function customerPortalController(app: AppContext) {
   const cors = portalCors(app.config);
   return new Elysia({ prefix: "/v1/customer/portal", tags: ["Customer portal"] })
     .use(cors.headers)
     .use(authPlugin(app))
     .options("/info", cors.preflight, PREFLIGHT_ROUTE)
     .options("/usage", cors.preflight, PREFLIGHT_ROUTE)
-    .get("/info", ({ session }) => toCustomerResponse(sessionCustomer(app, session)), {
+    .get("/info", async ({ session }) => toCustomerResponse(await sessionCustomer(app, session)), {
       portal: true,
       response: { 200: CustomerSchema, ...errorResponses(401, 404) },
       detail: { summary: "The session's customer (its parent not expanded: parent_customer is null)" },
@@ -38,7 +38,7 @@ export function customerPortalController(app: AppContext) {
     .get(
       "/usage",
       async ({ session }) => {
-        const customer = sessionCustomer(app, session);
+        const customer = await sessionCustomer(app, session);
         const end = new Date();
         const start = new Date(end.getTime() - USAGE_WINDOW_MS);
         return {

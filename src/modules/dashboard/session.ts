@@ -143,10 +143,15 @@ export type Refusal = (request: Request, status: number, message: string) => Res
  * The principal of the session cookie for `access`, in the switcher's environment (the
  * tenant's default when it names none, or one that is no longer the tenant's).
  */
-function principalOf(app: AppContext, token: string, environment: string | null, permission: Permission | null) {
+async function principalOf(
+  app: AppContext,
+  token: string,
+  environment: string | null,
+  permission: Permission | null,
+): Promise<Principal> {
   const access = permission ? ({ kind: "permission", permission } as const) : ({ kind: "authenticated" } as const);
   try {
-    return app.authenticator.sessionPrincipal(token, environment, access);
+    return await app.authenticator.sessionPrincipal(token, environment, access);
   } catch (error) {
     if (environment !== null && error instanceof ApiError && error.reason === AccessOutcome.EnvironmentInaccessible) {
       return app.authenticator.sessionPrincipal(token, null, access);
@@ -162,13 +167,13 @@ function principalOf(app: AppContext, token: string, environment: string | null,
  * A missing, expired or revoked session goes back to sign-in (and counts as a failed
  * credential check, like a bad key, when there was a cookie).
  */
-function admit(
+async function admit(
   app: AppContext,
   request: Request,
   body: unknown,
   permission: Permission | null,
   refuse: Refusal,
-): Response | undefined {
+): Promise<Response | undefined> {
   const changes = request.method !== "GET" && request.method !== "HEAD";
   if (changes && !fromOwnOrigin(request)) return refuse(request, 403, FOREIGN_ORIGIN);
   const cookies = cookiesOf(request);
@@ -177,7 +182,7 @@ function admit(
   const environment = cookies.get(ENVIRONMENT_COOKIE) || null;
   let principal: Principal;
   try {
-    principal = principalOf(app, token, environment, permission);
+    principal = await principalOf(app, token, environment, permission);
   } catch (error) {
     const refusal = app.authenticator.refused(error, request);
     if (refusal instanceof ApiError && (refusal.status === 401 || refusal.status === 429)) {
@@ -227,7 +232,7 @@ export function dashboardAccess(app: AppContext, refuse: Refusal) {
       return {
         detail: { [ACCESS_DETAIL_KEY]: dashboardAccessLabel(permission), hide: true } as Record<string, unknown>,
         parse: ({ request }: { request: Request }) => readForm(request),
-        beforeHandle: ({ request, body }: { request: Request; body: unknown }) =>
+        beforeHandle: async ({ request, body }: { request: Request; body: unknown }) =>
           admit(app, request, body, permission, refuse),
       };
     },

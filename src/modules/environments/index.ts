@@ -16,7 +16,7 @@ import {
 
 const IdParams = t.Object({ id: t.String() });
 
-export function environmentsController(app: AppContext) {
+export async function environmentsController(app: AppContext) {
   return (
     new Elysia({ prefix: "/v1/environments", tags: ["Environments"] })
       .use(authPlugin(app))
@@ -36,7 +36,7 @@ export function environmentsController(app: AppContext) {
       )
       .get(
         "/:id",
-        ({ principal, params }) => toEnvironmentResponse(getEnvironment(app.db, principal.tenantId, params.id)),
+        async ({ principal, params }) => toEnvironmentResponse(await getEnvironment(app.db, principal.tenantId, params.id)),
         {
           permission: "environment:read",
           params: IdParams,
@@ -46,10 +46,10 @@ export function environmentsController(app: AppContext) {
       )
       .post(
         "",
-        ({ principal, request, server, body, set }) => {
+        async ({ principal, request, server, body, set }) => {
           set.status = 201;
           return toEnvironmentResponse(
-            createEnvironment(app.db, auditContextOf(app, { principal, request, server }), body),
+            await createEnvironment(app.db, await auditContextOf(app, { principal, request, server }), body),
           );
         },
         {
@@ -74,9 +74,9 @@ export function environmentsController(app: AppContext) {
       )
       .put(
         "/:id",
-        ({ principal, request, server, params, body }) =>
+        async ({ principal, request, server, params, body }) =>
           toEnvironmentResponse(
-            updateEnvironment(app.db, auditContextOf(app, { principal, request, server }), params.id, body),
+            await updateEnvironment(app.db, await auditContextOf(app, { principal, request, server }), params.id, body),
           ),
         {
           permission: "environment:write",

@@ -1,7 +1,7 @@
 import type { Static } from "elysia";
-import { type Db, sql, sqlPluck } from "../../db";
+import type { Dialect, Queries, Store } from "../../db";
 import { invalidOperation, validationError } from "../../http/errors";
-import { READ_BUDGET_MS, withinBudget } from "../../db/read-budget";
+import { READ_BUDGET_MS } from "../../db/read-budget";
 import { findScopeKey, type Scope } from "./scopes";
 import { filterOf, jsonPath } from "./filters";
 import {
@@ -245,15 +245,15 @@ function planOf(q: UsageQuery, now: number): UsagePlan {
   };
 }
 
-export function aggregateUsage(
-  db: Db,
+export async function aggregateUsage(
+  store: Store,
   scope: Scope,
   q: UsageQuery,
   budgetMs = READ_BUDGET_MS,
   now = Date.now(),
-): UsageResult {
+): Promise<UsageResult> {
   const plan = planOf(q, now);
-  return withinBudget(db, budgetMs, () => aggregate(db, scope, plan), eventsTooExpensive);
+  return store.withinBudget(budgetMs, eventsTooExpensive, (read) => aggregate(read, scope, plan));
 }
 
 /** One row per key (the window, the group, both or neither): SELECT keys…, value. */
@@ -272,16 +272,16 @@ function perKey(aggregation: Aggregation, n: string, where: string, keys: { buck
   return `SELECT ${columns.join(", ")} FROM events WHERE ${where}${groupBy.length > 0 ? ` GROUP BY ${groupBy.join(", ")}` : ""}`;
 }
 
-function aggregate(db: Db, scope: Scope, plan: UsagePlan): UsageResult {
+async function aggregate(db: Queries, scope: Scope, plan: UsagePlan): Promise<UsageResult> {
   const { query: q, aggregation } = plan;
-  const key = findScopeKey(db, scope);
+  const key = await findScopeKey(db, scope);
   let values: Values = { overall: EMPTY_VALUE[aggregation], windows: [] };
   let unscale = 1;
   if (key !== undefined) {
-    const reading = readingOf(key, plan);
-    values = readValues(db, reading, false);
+    const reading = readingOf(db.dialect, key, plan);
+    values = await readValues(db, reading, false);
     if (!allFinite(values)) {
-      values = readValues(db, reading, true);
+      values = await readValues(db, reading, true);
       unscale = 1 / SCALE;
     }
   }
@@ -345,9 +345,9 @@ interface Reading {
   group: string | undefined;
 }
 
-function readingOf(key: number, plan: UsagePlan): Reading {
+function readingOf(dialect: Dialect, key: number, plan: UsagePlan): Reading {
   const { query: q, aggregation } = plan;
-  const { clauses, params } = filterOf(key, {
+  const { clauses, params } = filterOf(dialect, key, {
     event_name: q.event_name,
     external_customer_id: q.external_customer_id,
     customer_id: q.customer_id,
@@ -377,7 +377,7 @@ function readingOf(key: number, plan: UsagePlan): Reading {
 }
 
 /** The aggregate over the range and per window; with `scaled`, of every number times SCALE. */
-function readValues(db: Db, reading: Reading, scaled: boolean): Values {
+async function readValues(db: Queries, reading: Reading, scaled: boolean): Promise<Values> {
   const { aggregation, where, bucket, group } = reading;
   const params = scaled ? { ...reading.params, scale: SCALE } : reading.params;
   const n = numberRead(scaled);
@@ -388,7 +388,7 @@ function readValues(db: Db, reading: Reading, scaled: boolean): Values {
         ? `SELECT bucket, value FROM (${perKey(aggregation, n, where, { bucket })}) ORDER BY bucket`
         : `SELECT bucket, ${SUM_OF_GROUPS} AS value FROM (${perKey(aggregation, n, where, { bucket, group })})
            GROUP BY bucket ORDER BY bucket`;
-    windows = sql(db, perWindow).all(params) as typeof windows;
+    windows = await db.all(perWindow, params) as typeof windows;
   }
 
   let overall: number | null;
@@ -398,17 +398,14 @@ function readValues(db: Db, reading: Reading, scaled: boolean): Values {
     const values = windows.map((w) => w.value).filter((v): v is number => v !== null);
     overall = values.length > 0 ? values.reduce((a, b) => a + b, 0) : null;
   } else if (group !== undefined) {
-    overall = sqlPluck(db, `SELECT ${SUM_OF_GROUPS} FROM (${perKey(aggregation, n, where, { group })})`).get(params) as
+    overall = await db.value(`SELECT ${SUM_OF_GROUPS} FROM (${perKey(aggregation, n, where, { group })})`, params) as
       number | null;
   } else if (aggregation === "LATEST") {
     // The newest event with a number: read from the newest end of the index, no full scan.
-    overall = (sqlPluck(
-      db,
-      `SELECT value FROM (SELECT ${n} AS value, timestamp, seq FROM events WHERE ${where})
-       WHERE value IS NOT NULL ORDER BY timestamp DESC, seq DESC LIMIT 1`,
-    ).get(params) ?? null) as number | null;
+    overall = (await db.value(`SELECT value FROM (SELECT ${n} AS value, timestamp, seq FROM events WHERE ${where})
+       WHERE value IS NOT NULL ORDER BY timestamp DESC, seq DESC LIMIT 1`, params) ?? null) as number | null;
   } else {
-    overall = sqlPluck(db, `SELECT ${AGGREGATE[aggregation](n)} FROM events WHERE ${where}`).get(params) as
+    overall = await db.value(`SELECT ${AGGREGATE[aggregation](n)} FROM events WHERE ${where}`, params) as
       number | null;
   }
   return { overall: overall ?? EMPTY_VALUE[aggregation], windows };

@@ -1,4 +1,4 @@
-import { type Db, type PageReader, sql } from "../../db";
+import { type Queries, type PageReader, type Store} from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import type { AuditContext } from "../audit/model";
 import { recordAudit } from "../audit/service";
@@ -30,15 +30,13 @@ function operatorAudit(tenantId: string, environmentId: string, command: string)
 }
 
 /** An environment of the tenant by id or name; the tenant's default one when none is named. */
-function environmentOf(db: Db, tenantId: string, environment: string | undefined): EnvironmentRow {
+async function environmentOf(db: Queries, tenantId: string, environment: string | undefined): Promise<EnvironmentRow> {
   const row = (
     environment === undefined
-      ? sql(db, "SELECT * FROM environments WHERE tenant_id = ? AND is_default = 1").get(tenantId)
-      : sql(db, "SELECT * FROM environments WHERE tenant_id = ? AND (id = ? OR name = ?)").get(
-          tenantId,
+      ? await db.get("SELECT * FROM environments WHERE tenant_id = ? AND is_default = 1", tenantId)
+      : await db.get("SELECT * FROM environments WHERE tenant_id = ? AND (id = ? OR name = ?)", tenantId,
           environment,
-          environment,
-        )
+          environment)
   ) as EnvironmentRow | undefined;
   if (row) return row;
   throw new OperatorError(
@@ -61,11 +59,11 @@ export interface OperatorKeyInput {
  * created with its two environments if it does not exist yet. Lets an operator bootstrap
  * without the development key.
  */
-export function createOperatorKey(
-  db: Db,
+export async function createOperatorKey(
+  db: Store,
   catalog: RoleCatalog,
   input: OperatorKeyInput,
-): CreatedKey & { environment: EnvironmentRow } {
+): Promise<CreatedKey & { environment: EnvironmentRow }> {
   if (input.roles.length === 0) throw new OperatorError("At least one role is required");
   const unknown = input.roles.find((role) => !catalog.assignable(role, "service_account"));
   if (unknown !== undefined) {
@@ -76,25 +74,21 @@ export function createOperatorKey(
         .join(", ")})`,
     );
   }
-  return db
-    .transaction(() => {
-      ensureTenant(db, input.tenantId, input.tenantId);
-      const environment = environmentOf(db, input.tenantId, input.environment);
+  return await db.transaction(async (tx) => {
+      await ensureTenant(tx, input.tenantId, input.tenantId);
+      const environment = await environmentOf(tx, input.tenantId, input.environment);
       const now = nowIso();
       const accountId = newId("usr");
-      sql(
-        db,
-        `INSERT INTO users (id, tenant_id, type, name, roles, status, created_at, updated_at)
-         VALUES (?, ?, 'service_account', ?, ?, 'published', ?, ?)`,
-      ).run(accountId, input.tenantId, input.name, JSON.stringify(input.roles), now, now);
+      await tx.run(`INSERT INTO users (id, tenant_id, type, name, roles, status, created_at, updated_at)
+         VALUES (?, ?, 'service_account', ?, ?, 'published', ?, ?)`, accountId, input.tenantId, input.name, JSON.stringify(input.roles), now, now);
       const audit = operatorAudit(input.tenantId, environment.id, "tollgate keys create");
-      recordAudit(db, audit, {
+      await recordAudit(tx, audit, {
         action: "service_account.created",
         resourceType: "service_account",
         resourceId: accountId,
         after: { id: accountId, name: input.name, roles: input.roles },
       });
-      const created = issueAudited(db, audit, {
+      const created = await issueAudited(tx, audit, {
         tenantId: input.tenantId,
         environmentId: environment.id,
         environmentType: environment.type,
@@ -106,8 +100,7 @@ export function createOperatorKey(
         expiresAt: input.expiresAt,
       });
       return { ...created, environment };
-    })
-    .immediate();
+    });
 }
 
 /** The most a listing prints; an environment with more keys is shown newest first, cut here. */
@@ -115,11 +108,11 @@ export const OPERATOR_LIST_LIMIT = 1000;
 
 /** `tollgate keys list`: one environment's keys with one status, newest first. */
 export async function listOperatorKeys(
-  db: Db,
+  db: Queries,
   pages: PageReader,
   input: { tenantId: string; environment?: string; status: SecretStatus },
 ): Promise<{ environment: EnvironmentRow; rows: SecretWithOwnerRow[]; total: number }> {
-  const environment = environmentOf(db, input.tenantId, input.environment);
+  const environment = await environmentOf(db, input.tenantId, input.environment);
   const { rows, total } = await listKeys(
     pages,
     { tenantId: input.tenantId, environmentId: environment.id, ownerId: null },
@@ -133,13 +126,11 @@ export async function listOperatorKeys(
  * `tollgate keys revoke <id>`: the key fails from the next request on, on a server running
  * beside this command too (it sees the credential generation move).
  */
-export function revokeOperatorKey(db: Db, id: string): SecretWithOwnerRow {
-  return db
-    .transaction(() => {
-      const row = sql(db, `${WITH_OWNER} WHERE s.id = ?`).get(id) as SecretWithOwnerRow | undefined;
+export async function revokeOperatorKey(db: Store, id: string): Promise<SecretWithOwnerRow> {
+  return await db.transaction(async (tx) => {
+      const row = await tx.get(`${WITH_OWNER} WHERE s.id = ?`, id) as SecretWithOwnerRow | undefined;
       if (!row) throw new OperatorError(`No API key ${id}`);
       if (row.status === "deleted") throw new OperatorError(`API key ${id} is already revoked`);
-      return markRevoked(db, operatorAudit(row.tenant_id, row.environment_id, "tollgate keys revoke"), row);
-    })
-    .immediate();
+      return await markRevoked(tx, operatorAudit(row.tenant_id, row.environment_id, "tollgate keys revoke"), row);
+    });
 }

@@ -1,5 +1,5 @@
 import type { Static } from "elysia";
-import { type Db, type PageReader, type Paged, sql } from "../../db";
+import { type Queries, type PageReader, type Paged } from "../../db";
 import { notFound } from "../../http/errors";
 import type { Page } from "../../http/pagination";
 import type { KeyType, Principal } from "../auth/model";
@@ -72,8 +72,8 @@ export function scopeOf(principal: Principal): KeyScope {
 const SCOPE_CLAUSE =
   "s.tenant_id = @tenantId AND s.environment_id = @environmentId AND (@ownerId IS NULL OR s.user_id = @ownerId)";
 
-export function getKey(db: Db, scope: KeyScope, id: string): SecretWithOwnerRow {
-  const row = sql(db, `${WITH_OWNER} WHERE s.id = @id AND ${SCOPE_CLAUSE}`).get({ id, ...scope }) as
+export async function getKey(db: Queries, scope: KeyScope, id: string): Promise<SecretWithOwnerRow> {
+  const row = await db.get(`${WITH_OWNER} WHERE s.id = @id AND ${SCOPE_CLAUSE}`, { id, ...scope }) as
     SecretWithOwnerRow | undefined;
   if (!row) throw notFound(SECRET_MESSAGES.notFound);
   return row;
@@ -109,12 +109,9 @@ export async function listKeys(
  * How many keys each of these accounts has that show as published, in one query: the
  * dashboard's service-account table, which counted them with one listKeys per row.
  */
-export function liveKeyCounts(db: Db, scope: Omit<KeyScope, "ownerId">, ownerIds: string[]): Map<string, number> {
-  const rows = sql(
-    db,
-    `SELECT s.user_id AS owner, count(*) AS count FROM ${OWNER_JOIN}
-     WHERE ${SCOPE_CLAUSE} AND ${EFFECTIVE_STATUS} = 'published' AND s.user_id IN (SELECT value FROM json_each(@owners))
-     GROUP BY s.user_id`,
-  ).all({ ...scope, ownerId: null, owners: JSON.stringify(ownerIds) }) as { owner: string; count: number }[];
+export async function liveKeyCounts(db: Queries, scope: Omit<KeyScope, "ownerId">, ownerIds: string[]): Promise<Map<string, number>> {
+  const rows = await db.all(`SELECT s.user_id AS owner, count(*) AS count FROM ${OWNER_JOIN}
+     WHERE ${SCOPE_CLAUSE} AND ${EFFECTIVE_STATUS} = 'published' AND ${db.dialect.inJsonArray("s.user_id", "@owners")}
+     GROUP BY s.user_id`, { ...scope, ownerId: null, owners: JSON.stringify(ownerIds) }) as { owner: string; count: number }[];
   return new Map(rows.map((row) => [row.owner, row.count]));
 }

@@ -1,4 +1,4 @@
-import { sql } from "../../db";
+
 import { ApiError, invalidOperation } from "../../http/errors";
 import type { AuditContext } from "../audit/model";
 import { recordAudit } from "../audit/service";
@@ -20,18 +20,17 @@ import { getKey, scopeOf, toSecretResponse } from "./read";
  * is IMMEDIATE, so of two concurrent rotations (in this process or another) the second reads
  * the first one's replacement.
  */
-export function rotateKey(
+export async function rotateKey(
   deps: KeyDeps,
   principal: Principal,
   audit: AuditContext,
   id: string,
   graceSeconds: number,
-): CreatedKey {
+): Promise<CreatedKey> {
   const { db } = deps;
-  const { created, oldHash } = db
-    .transaction(() => {
+  const { created, oldHash } = await db.transaction(async (tx) => {
       const now = Date.now();
-      const old = getKey(db, scopeOf(principal), id);
+      const old = await getKey(tx, scopeOf(principal), id);
       if (old.replaced_by !== null) {
         throw new ApiError(409, "version_conflict", SECRET_MESSAGES.alreadyRotated, { replaced_by: old.replaced_by });
       }
@@ -40,9 +39,9 @@ export function rotateKey(
       // Its keys fail already; a replacement would be a key that cannot work either.
       if (old.owner_status !== "published") throw invalidOperation(SECRET_MESSAGES.archivedOwner);
 
-      const environment = findEnvironment(db, old.tenant_id, old.environment_id) as EnvironmentRow;
-      const created = issueAudited(
-        db,
+      const environment = await findEnvironment(tx, old.tenant_id, old.environment_id) as EnvironmentRow;
+      const created = await issueAudited(
+        tx,
         audit,
         {
           tenantId: old.tenant_id,
@@ -70,14 +69,11 @@ export function rotateKey(
         graceSeconds === 0
           ? { ...old, status: "deleted", replaced_by: created.secret.id, updated_at: updatedAt }
           : { ...old, expires_at: newExpiry, replaced_by: created.secret.id, updated_at: updatedAt };
-      const changed = sql(
-        db,
-        `UPDATE secrets SET status = ?, expires_at = ?, replaced_by = ?, updated_at = ?
-         WHERE tenant_id = ? AND environment_id = ? AND id = ? AND replaced_by IS NULL`,
-      ).run(after.status, after.expires_at, after.replaced_by, after.updated_at, old.tenant_id, old.environment_id, id);
+      const changed = await tx.run(`UPDATE secrets SET status = ?, expires_at = ?, replaced_by = ?, updated_at = ?
+         WHERE tenant_id = ? AND environment_id = ? AND id = ? AND replaced_by IS NULL`, after.status, after.expires_at, after.replaced_by, after.updated_at, old.tenant_id, old.environment_id, id);
       // Unreachable while the read above is in this transaction; a guard, not a path.
-      if (changed.changes !== 1) throw new ApiError(409, "version_conflict", SECRET_MESSAGES.alreadyRotated);
-      recordAudit(db, audit, {
+      if (changed !== 1) throw new ApiError(409, "version_conflict", SECRET_MESSAGES.alreadyRotated);
+      await recordAudit(tx, audit, {
         action: "secret.rotated",
         resourceType: "secret",
         resourceId: id,
@@ -85,8 +81,7 @@ export function rotateKey(
         after: { ...toSecretResponse(after), replaced_by: created.secret.id },
       });
       return { created, oldHash: old.key_hash };
-    })
-    .immediate();
+    });
   // The cached entry carries the old expiry (or no revocation yet): drop it before answering.
   deps.keyCache.invalidate([oldHash, created.secret.key_hash]);
   return created;

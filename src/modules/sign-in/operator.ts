@@ -1,5 +1,5 @@
 import { DEFAULT_TENANT_ID } from "../../config";
-import { type Db, sql, sqlPluck } from "../../db";
+import { type Queries, type Store} from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import type { AuditContext } from "../audit/model";
 import { recordAudit } from "../audit/service";
@@ -28,60 +28,50 @@ export interface OperatorPerson {
  * Refusals are ApiErrors of the sign-in outcome table (SIGN_IN_RESPONSES), with the account's
  * `user_id` and `email` in their details for the console to name.
  */
-export function createOperatorPerson(
-  db: Db,
+export async function createOperatorPerson(
+  db: Store,
   input: { tenantId: string; email: string; name?: string; passwordHash: string },
-): OperatorPerson {
+): Promise<OperatorPerson> {
   const email = input.email.trim();
-  return db
-    .transaction((): OperatorPerson => {
-      ensureTenant(db, input.tenantId, input.tenantId === DEFAULT_TENANT_ID ? "Default Tenant" : input.tenantId);
-      const audit = operatorAudit(db, input.tenantId);
-      const existing = sql(
-        db,
-        "SELECT * FROM users WHERE tenant_id = ? AND lower(email) = lower(?) AND email IS NOT NULL",
-      ).get(input.tenantId, email) as UserRow | undefined;
+  return await db.transaction(async (tx): Promise<OperatorPerson> => {
+      await ensureTenant(tx, input.tenantId, input.tenantId === DEFAULT_TENANT_ID ? "Default Tenant" : input.tenantId);
+      const audit = await operatorAudit(tx, input.tenantId);
+      const existing = await tx.get("SELECT * FROM users WHERE tenant_id = ? AND lower(email) = lower(?) AND email IS NOT NULL", input.tenantId, email) as UserRow | undefined;
       const which = existing && { user_id: existing.id, email: existing.email };
       if (existing?.password_hash) throw signInRefused(SignInOutcome.AccountHasPassword, which);
       if (existing && existing.status !== "published") throw signInRefused(SignInOutcome.AccountArchived, which);
-      if (emailSignsInElsewhere(db, email, existing?.id ?? null)) {
+      if (await emailSignsInElsewhere(tx, email, existing?.id ?? null)) {
         throw signInRefused(SignInOutcome.EmailSignsInElsewhere, { email });
       }
       let id = existing?.id;
       if (id === undefined) {
         id = newId("usr");
         const now = nowIso();
-        sql(
-          db,
-          `INSERT INTO users (id, tenant_id, type, name, email, roles, status, created_at, updated_at)
-           VALUES (?, ?, 'user', ?, ?, ?, 'published', ?, ?)`,
-        ).run(id, input.tenantId, input.name?.trim() || email, email, JSON.stringify(USER_ACCOUNT_ROLES), now, now);
-        const created = findUser(db, input.tenantId, id);
-        recordAudit(db, audit, {
+        await tx.run(`INSERT INTO users (id, tenant_id, type, name, email, roles, status, created_at, updated_at)
+           VALUES (?, ?, 'user', ?, ?, ?, 'published', ?, ?)`, id, input.tenantId, input.name?.trim() || email, email, JSON.stringify(USER_ACCOUNT_ROLES), now, now);
+        const created = await findUser(tx, input.tenantId, id);
+        await recordAudit(tx, audit, {
           action: "user.created",
           resourceType: "user",
           resourceId: id,
           after: created ? toUserResponse(created) : null,
         });
       }
-      storePasswordHash(db, input.tenantId, id, input.passwordHash);
-      retirePasswordTokensOf(db, input.tenantId, id);
-      const account = findUser(db, input.tenantId, id) as UserRow;
-      recordAudit(db, audit, {
+      await storePasswordHash(tx, input.tenantId, id, input.passwordHash);
+      await retirePasswordTokensOf(tx, input.tenantId, id);
+      const account = await findUser(tx, input.tenantId, id) as UserRow;
+      await recordAudit(tx, audit, {
         action: "user.password_set",
         resourceType: "user",
         resourceId: id,
         after: { email: account.email, name: account.name, via: COMMAND },
       });
       return { account, created: existing === undefined };
-    })
-    .immediate();
+    });
 }
 
-function operatorAudit(db: Db, tenantId: string): AuditContext {
-  const environmentId = sqlPluck(db, "SELECT id FROM environments WHERE tenant_id = ? AND is_default = 1").get(
-    tenantId,
-  ) as string | undefined;
+async function operatorAudit(db: Queries, tenantId: string): Promise<AuditContext> {
+  const environmentId = await db.value("SELECT id FROM environments WHERE tenant_id = ? AND is_default = 1", tenantId) as string | undefined;
   return {
     tenantId,
     environmentId: environmentId ?? null,

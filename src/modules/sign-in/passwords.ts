@@ -1,3 +1,4 @@
+import type { Queries } from "../../db";
 import type { AuditContext } from "../audit/model";
 import { recordAudit } from "../audit/service";
 import { AccessOutcome, accessDenied, type Principal } from "../auth/model";
@@ -38,7 +39,7 @@ export async function changePassword(
   if (principal.credential.type === "publishable_key") throw accessDenied(AccessOutcome.PublishableKeyRefused);
   if (principal.userType !== "user") throw signInRefused(SignInOutcome.NotAPerson);
   const { db } = deps;
-  const account = findUser(db, principal.tenantId, principal.userId);
+  const account = await findUser(db, principal.tenantId, principal.userId);
   if (!account || account.password_hash === null || account.email === null) {
     throw signInRefused(SignInOutcome.NoPasswordYet);
   }
@@ -58,24 +59,22 @@ export async function changePassword(
       throw signInRefused(SignInOutcome.CurrentPasswordWrong);
     }
     const newHash = await deps.passwords.hash(input.new_password);
-    revoked = db
-      .transaction(() => {
+    revoked = await db.transaction(async (tx) => {
         // Changed meanwhile (another change won): the current password proven is no longer current.
-        if (currentPasswordHash(db, account.tenant_id, account.id) !== account.password_hash) {
+        if (await currentPasswordHash(tx, account.tenant_id, account.id) !== account.password_hash) {
           throw signInRefused(SignInOutcome.CurrentPasswordWrong);
         }
-        storePasswordHash(db, account.tenant_id, account.id, newHash);
-        retirePasswordTokensOf(db, account.tenant_id, account.id);
-        const hashes = revokeSessionsOf(db, account.tenant_id, account.id);
-        recordAudit(db, audit, {
+        await storePasswordHash(tx, account.tenant_id, account.id, newHash);
+        await retirePasswordTokensOf(tx, account.tenant_id, account.id);
+        const hashes = await revokeSessionsOf(tx, account.tenant_id, account.id);
+        await recordAudit(tx, audit, {
           action: "user.password_changed",
           resourceType: "user",
           resourceId: account.id,
           after: { sessions_revoked: hashes.length },
         });
         return hashes;
-      })
-      .immediate();
+      });
   } finally {
     attempt.succeeded();
   }
@@ -92,14 +91,14 @@ export interface PasswordLinkInfo {
 }
 
 /** A live link token of this purpose and the live user account it sets the password of. */
-export function liveLink(
-  deps: Pick<SignInDeps, "db">,
+export async function liveLink(
+  db: Queries,
   token: string,
   purpose: PasswordTokenRow["purpose"],
   refusal: SignInOutcome,
-): { link: PasswordTokenRow; account: UserWithTenantRow } {
-  const link = findPasswordToken(deps.db, token, purpose);
-  const account = link && findUser(deps.db, link.tenant_id, link.user_id);
+): Promise<{ link: PasswordTokenRow; account: UserWithTenantRow }> {
+  const link = await findPasswordToken(db, token, purpose);
+  const account = link && (await findUser(db, link.tenant_id, link.user_id));
   if (!link || !account || account.type !== "user" || account.status !== "published") throw signInRefused(refusal);
   return { link, account };
 }
@@ -115,8 +114,8 @@ export function linkInfo(link: PasswordTokenRow, account: UserWithTenantRow): Pa
 }
 
 /** Reads an invite's set-password link for the page that asks for the password. 401 when it cannot be used. */
-export function verifySetPasswordToken(deps: Pick<SignInDeps, "db">, token: string): PasswordLinkInfo {
-  const { link, account } = liveLink(deps, token, "set_password", SignInOutcome.SetPasswordLinkInvalid);
+export async function verifySetPasswordToken(deps: Pick<SignInDeps, "db">, token: string): Promise<PasswordLinkInfo> {
+  const { link, account } = await liveLink(deps.db, token, "set_password", SignInOutcome.SetPasswordLinkInvalid);
   return linkInfo(link, account);
 }
 
@@ -131,31 +130,29 @@ export async function completeSetPassword(
   facts: RequestFacts,
 ): Promise<SignedIn> {
   const refusal = SignInOutcome.SetPasswordLinkInvalid;
-  liveLink(deps, input.token, "set_password", refusal);
+  await liveLink(deps.db, input.token, "set_password", refusal);
   const hash = await deps.passwords.hash(input.password);
   const { db } = deps;
   try {
-    const { signedIn, revoked } = db
-      .transaction(() => {
+    const { signedIn, revoked } = await db.transaction(async (tx) => {
         // Checked again inside the write: two requests racing with one link, one wins.
-        const { link, account } = liveLink(deps, input.token, "set_password", refusal);
-        if (account.email !== null && emailSignsInElsewhere(db, account.email, account.id)) {
+        const { link, account } = await liveLink(tx, input.token, "set_password", refusal);
+        if (account.email !== null && await emailSignsInElsewhere(tx, account.email, account.id)) {
           throw signInRefused(SignInOutcome.EmailSignsInElsewhere);
         }
-        if (!markPasswordTokenUsed(db, link.id)) throw signInRefused(refusal);
-        storePasswordHash(db, account.tenant_id, account.id, hash);
-        const revoked = revokeSessionsOf(db, account.tenant_id, account.id);
+        if (!await markPasswordTokenUsed(tx, link.id)) throw signInRefused(refusal);
+        await storePasswordHash(tx, account.tenant_id, account.id, hash);
+        const revoked = await revokeSessionsOf(tx, account.tenant_id, account.id);
         const person = { email: account.email, name: account.name };
-        recordAudit(db, personAudit(deps, account, facts, link.id), {
+        await recordAudit(tx, await personAudit(tx, account, facts, link.id), {
           action: "user.password_set",
           resourceType: "user",
           resourceId: account.id,
           before: person,
           after: { ...person, via: "set_password_link" },
         });
-        return { signedIn: startSession(deps, account, facts), revoked };
-      })
-      .immediate();
+        return { signedIn: await startSession(deps, tx, account, facts), revoked };
+      });
     deps.sessionCache.invalidate(revoked);
     return signedIn;
   } catch (error) {

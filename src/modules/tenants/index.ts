@@ -24,14 +24,14 @@ const billingUsage = {
     }) as const,
 };
 
-export function tenantsController(app: AppContext) {
+export async function tenantsController(app: AppContext) {
   const tenants = new Elysia({ prefix: "/v1/tenants", tags: ["Tenants"] })
     .use(authPlugin(app))
     .get("/billing", billingUsage.handler, billingUsage.hooks())
     .put(
       "/update",
-      ({ principal, request, server, body }) =>
-        toTenantResponse(updateTenant(app, auditContextOf(app, { principal, request, server }), body)),
+      async ({ principal, request, server, body }) =>
+        toTenantResponse(await updateTenant(app, await auditContextOf(app, { principal, request, server }), body)),
       {
         permission: "tenant:write",
         body: UpdateTenantBody,
@@ -44,7 +44,7 @@ export function tenantsController(app: AppContext) {
         },
       },
     )
-    .get("/:id", ({ principal, params }) => toTenantResponse(getOwnTenant(app.db, principal.tenantId, params.id)), {
+    .get("/:id", async ({ principal, params }) => toTenantResponse(await getOwnTenant(app.db, principal.tenantId, params.id)), {
       permission: "tenant:read",
       params: t.Object({ id: t.String() }),
       response: { 200: TenantSchema, ...errorResponses(401, 403, 404) },

@@ -32,13 +32,13 @@ import {
 
 const IdParams = t.Object({ id: t.String() });
 
-export function usersController(app: AppContext) {
+export async function usersController(app: AppContext) {
   return new Elysia({ prefix: "/v1/users", tags: ["Users"] })
     .use(authPlugin(app))
     .get(
       "/me",
-      ({ principal }) => {
-        const profile = app.profiles.get(app.db, principal.tenantId, principal.userId);
+      async ({ principal }) => {
+        const profile = await app.profiles.get(app.db, principal.tenantId, principal.userId);
         if (!profile) throw notFound("User not found");
         return describeMe(profile, principal);
       },
@@ -50,8 +50,8 @@ export function usersController(app: AppContext) {
     )
     .put(
       "/me",
-      ({ principal, request, server, body }) =>
-        toUserResponse(updateMe(app, principal, auditContextOf(app, { principal, request, server }), body)),
+      async ({ principal, request, server, body }) =>
+        toUserResponse(await updateMe(app, principal, await auditContextOf(app, { principal, request, server }), body)),
       {
         permission: "user:write",
         body: UpdateMeBody,
@@ -66,9 +66,9 @@ export function usersController(app: AppContext) {
     )
     .put(
       "/:id/roles",
-      ({ principal, request, server, params, body }) =>
+      async ({ principal, request, server, params, body }) =>
         toUserResponse(
-          setPersonRoles(app, principal, auditContextOf(app, { principal, request, server }), params.id, body.roles),
+          await setPersonRoles(app, principal, await auditContextOf(app, { principal, request, server }), params.id, body.roles),
         ),
       {
         permission: "user:write",
@@ -85,11 +85,11 @@ export function usersController(app: AppContext) {
     )
     .post(
       "",
-      ({ principal, request, server, body, set }) => {
-        const { row, setPassword } = createAccount(
+      async ({ principal, request, server, body, set }) => {
+        const { row, setPassword } = await createAccount(
           app,
           principal,
-          auditContextOf(app, { principal, request, server }),
+          await auditContextOf(app, { principal, request, server }),
           body,
         );
         set.status = 201;
@@ -122,7 +122,7 @@ export function usersController(app: AppContext) {
         const { limit: _limit, offset: _offset, ...filters } = body;
         const { rows, total } = await searchAccounts(app.reads, principal.tenantId, filters, page);
         // Every account found is of the caller's tenant: read it once for all of them.
-        const tenant = getTenant(app.db, principal.tenantId);
+        const tenant = await getTenant(app.db, principal.tenantId);
         return listOf(
           rows.map((row) => toUserResponse({ ...row, tenant })),
           total,
@@ -143,7 +143,7 @@ export function usersController(app: AppContext) {
         },
       },
     )
-    .get("/:id", ({ principal, params }) => toUserResponse(getAccount(app.db, principal.tenantId, params.id)), {
+    .get("/:id", async ({ principal, params }) => toUserResponse(await getAccount(app.db, principal.tenantId, params.id)), {
       permission: "user:read",
       params: IdParams,
       response: { 200: UserSchema, ...errorResponses(401, 403, 404) },
@@ -151,9 +151,9 @@ export function usersController(app: AppContext) {
     })
     .put(
       "/:id",
-      ({ principal, request, server, params, body }) =>
+      async ({ principal, request, server, params, body }) =>
         toUserResponse(
-          renameAccount(app, principal, auditContextOf(app, { principal, request, server }), params.id, body),
+          await renameAccount(app, principal, await auditContextOf(app, { principal, request, server }), params.id, body),
         ),
       {
         permission: "user:write",
@@ -168,8 +168,8 @@ export function usersController(app: AppContext) {
     )
     .delete(
       "/:id",
-      ({ principal, request, server, params, set }) => {
-        archiveAccount(app, principal, auditContextOf(app, { principal, request, server }), params.id);
+      async ({ principal, request, server, params, set }) => {
+        await archiveAccount(app, principal, await auditContextOf(app, { principal, request, server }), params.id);
         set.status = 204;
       },
       {

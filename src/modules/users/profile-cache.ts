@@ -1,6 +1,6 @@
 import type { Static } from "elysia";
 import { LRUCache } from "lru-cache";
-import type { Db } from "../../db";
+import type { Queries } from "../../db";
 import type { UserSchema } from "./model";
 import { findUser, toUserResponse } from "./service";
 
@@ -21,12 +21,12 @@ export class ProfileCache {
     this.#profiles = new LRUCache({ max: size });
   }
 
-  get(db: Db, tenantId: string, userId: string): UserProfile | undefined {
+  async get(db: Queries, tenantId: string, userId: string): Promise<UserProfile | undefined> {
     const key = `${tenantId}\u0000${userId}`;
     const cached = this.#profiles.get(key);
     if (cached) return cached;
     const generation = this.#generation;
-    const row = findUser(db, tenantId, userId);
+    const row = await findUser(db, tenantId, userId);
     if (!row) return undefined;
     const profile = toUserResponse(row);
     if (generation === this.#generation) this.#profiles.set(key, profile);

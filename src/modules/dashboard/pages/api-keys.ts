@@ -205,16 +205,16 @@ async function render(app: AppContext, request: Request, view: View): Promise<Re
       </tr>`,
   );
   // A dialog's key may be on another page than this one.
-  const find = (id: string) => {
+  const find = async (id: string) => {
     if (byId.has(id)) return byId.get(id);
     try {
-      return getKey(app.db, scopeOf(visit.principal), id);
+      return await getKey(app.db, scopeOf(visit.principal), id);
     } catch {
       return undefined;
     }
   };
-  const revoking = view.revoke ? find(view.revoke.id) : undefined;
-  const rotating = view.rotate ? find(view.rotate.id) : undefined;
+  const revoking = view.revoke ? await find(view.revoke.id) : undefined;
+  const rotating = view.rotate ? await find(view.rotate.id) : undefined;
   const content = html`${banner("notice", notice)}${banner("error", view.error)}
     <div class="toolbar">
       ${
@@ -319,7 +319,7 @@ export async function createApiKey(app: AppContext, request: Request, server: Se
     expiration: form.get("expiration") ?? "never",
     expiresOn: field(form, "expires_on"),
   };
-  const result = await attemptAs(app, request, server, (principal, audit) => {
+  const result = await attemptAs(app, request, server, async (principal, audit) => {
     const expiresAt = expiresAtOf(values);
     const input = checkLike(CreateKeyBody, {
       name: values.name as string,
@@ -327,14 +327,14 @@ export async function createApiKey(app: AppContext, request: Request, server: Se
       // The API's own rule says what is missing: a service account key names its account.
       ...(values.accountType === "service_account" ? { service_account_id: values.serviceAccountId ?? "" } : {}),
     });
-    return createKey(app, principal, audit, input);
+    return await createKey(app, principal, audit, input);
   });
   if (result.ok) return showOnce(request, { key: result.value, rotated: false });
   return render(app, request, { create: { open: true, values, error: result.message }, status: result.status });
 }
 
 export async function revokeApiKey(app: AppContext, request: Request, server: Server | null, id: string) {
-  const result = await attemptAs(app, request, server, (principal, audit) => revokeKey(app, principal, audit, id));
+  const result = await attemptAs(app, request, server, async (principal, audit) => await revokeKey(app, principal, audit, id));
   if (result.ok) return redirect(`${API_KEYS_PATH}?notice=revoked`);
   return render(app, request, { error: result.message, status: result.status });
 }
@@ -346,10 +346,10 @@ export async function rotateApiKey(
   id: string,
   form: URLSearchParams,
 ) {
-  const result = await attemptAs(app, request, server, (principal, audit) => {
+  const result = await attemptAs(app, request, server, async (principal, audit) => {
     const grace = Number(form.get("grace_period_seconds") ?? "0");
     const input = checkLike(RotateKeyBody, { grace_period_seconds: grace });
-    return rotateKey(app, principal, audit, id, input.grace_period_seconds ?? 0);
+    return await rotateKey(app, principal, audit, id, input.grace_period_seconds ?? 0);
   });
   if (result.ok) return showOnce(request, { key: result.value, rotated: true });
   return render(app, request, { rotate: { id, error: result.message }, error: result.message, status: result.status });
@@ -420,7 +420,7 @@ function verifyBox(visit: Visit, verify: View["verify"]): Html {
 
 export async function verifyApiKey(app: AppContext, request: Request, server: Server | null, form: URLSearchParams) {
   const permissions = form.get("permissions") ?? "";
-  const result = await attemptAs(app, request, server, (principal, audit) => {
+  const result = await attemptAs(app, request, server, async (principal, audit) => {
     const asked = permissions
       .split(",")
       .map((p) => p.trim())
@@ -429,7 +429,7 @@ export async function verifyApiKey(app: AppContext, request: Request, server: Se
       key: form.get("key") ?? "",
       ...(asked.length ? { permissions: asked } : {}),
     });
-    return verifyKeyAudited(app, principal, audit, input);
+    return await verifyKeyAudited(app, principal, audit, input);
   });
   if (result.ok) return render(app, request, { verify: { permissions, result: result.value } });
   return render(app, request, { verify: { permissions, error: result.message }, status: result.status });

@@ -132,9 +132,9 @@ export function usersPage(app: AppContext, request: Request): Promise<Response> 
 export async function inviteUser(app: AppContext, request: Request, server: Server | null, form: URLSearchParams) {
   const email = form.get("email") ?? "";
   const name = field(form, "name");
-  const result = await attemptAs(app, request, server, (principal, audit) => {
+  const result = await attemptAs(app, request, server, async (principal, audit) => {
     const input = checkLike(CreateUserBody, { type: "user" as const, email, ...(name ? { name } : {}) });
-    return createAccount(app, principal, audit, input);
+    return await createAccount(app, principal, audit, input);
   });
   if (!result.ok)
     return render(app, request, { invite: { open: true, email, name, error: result.message }, status: result.status });

@@ -1,0 +1,19 @@
+import type { Dialect } from "../store";
+
+// JSON is stored as text in both engines (the services read and write it as text); a condition
+// on what is inside casts it to jsonb where it looks.
+export const POSTGRES_DIALECT: Dialect = {
+  // SET LOCAL statement_timeout stops the read (PostgresStore.withinBudget).
+  withinBudget: "TRUE",
+  containsText: (column, needle) => `strpos(lower(${column}), ${needle}) > 0`,
+  inJsonArray: (column, array) => `${column} IN (SELECT jsonb_array_elements_text((${array})::text::jsonb))`,
+  jsonArraysOverlap: (column, array) =>
+    `EXISTS (SELECT 1 FROM jsonb_array_elements_text((${column})::text::jsonb) e
+      WHERE e IN (SELECT jsonb_array_elements_text((${array})::text::jsonb)))`,
+  jsonHasPair: (column, key, value) =>
+    `(${column})::text::jsonb @> jsonb_build_object((${key})::text, (${value})::text)`,
+  propertiesMatch: (column, filters) => `NOT EXISTS (SELECT 1 FROM jsonb_each((${filters})::text::jsonb) AS filter
+      WHERE NOT coalesce((${column})::text::jsonb -> filter.key IN (SELECT jsonb_array_elements(filter.value)), false))`,
+  caseless: (column) => `lower(${column})`,
+  total: (expression) => `coalesce(sum(${expression}), 0)::float8`,
+};

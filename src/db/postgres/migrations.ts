@@ -1,0 +1,10 @@
+// Imported as text so `bun build --compile` carries every migration inside the executable.
+import type { Migration } from "../schema";
+import baseline from "./migrations/015_baseline.sql" with { type: "text" };
+
+/**
+ * PostgreSQL's migrations, numbered as SQLite's: the baseline is SQLite's 001 to 015 in one
+ * step; from 016 each number has a file for each engine. A test checks both lists end at the
+ * same version.
+ */
+export const POSTGRES_MIGRATIONS: Migration[] = [{ version: 15, name: "015_baseline", sql: baseline }];

@@ -1,0 +1,97 @@
+// A private PostgreSQL cluster for the suite's PostgreSQL run (SPEC §15): Debian's binaries,
+// initdb as the `postgres` user when run as root, a Unix socket in a temporary folder, no TCP
+// port, fsync off (the data dies with the run). Each test store is a database of its own, copied
+// from a template the migrations ran on once.
+import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { chownSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SQL } from "bun";
+
+/** Debian's layout: /usr/lib/postgresql/<major>/bin; TOLLGATE_TEST_POSTGRES_BIN points elsewhere. */
+export function postgresBin(): string | null {
+  const given = process.env.TOLLGATE_TEST_POSTGRES_BIN;
+  if (given) return given;
+  const root = "/usr/lib/postgresql";
+  if (!existsSync(root)) return null;
+  const majors = readdirSync(root)
+    .filter((name) => existsSync(join(root, name, "bin", "initdb")))
+    .sort((a, b) => Number(b) - Number(a));
+  return majors[0] ? join(root, majors[0], "bin") : null;
+}
+
+export interface Cluster {
+  /** A URL of the `postgres` database as the superuser, over the socket. */
+  adminUrl: string;
+  stop(): void;
+}
+
+function asPostgresUser(command: string[]): string[] {
+  return process.getuid?.() === 0 ? ["runuser", "-u", "postgres", "--", ...command] : command;
+}
+
+function run(command: string[], what: string): void {
+  const done = Bun.spawnSync(asPostgresUser(command), { stdout: "pipe", stderr: "pipe" });
+  if (done.exitCode !== 0) {
+    throw new Error(`${what} failed (${done.exitCode}): ${done.stderr.toString()}${done.stdout.toString()}`);
+  }
+}
+
+/** Creates and starts a cluster in a new temporary folder; `stop()` stops it and removes the folder. */
+export function startCluster(): Cluster {
+  const bin = postgresBin();
+  if (!bin) throw new Error("PostgreSQL is not installed (Debian: apt-get install postgresql)");
+  const dir = join(tmpdir(), `tollgate-pg-${process.pid}-${Date.now()}`);
+  mkdirSync(dir, { mode: 0o700 });
+  if (process.getuid?.() === 0) {
+    const ids = Bun.spawnSync(["id", "-u", "postgres"]).stdout.toString().trim();
+    const group = Bun.spawnSync(["id", "-g", "postgres"]).stdout.toString().trim();
+    chownSync(dir, Number(ids), Number(group));
+  }
+  const data = join(dir, "data");
+  run(
+    [join(bin, "initdb"), "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
+    "initdb",
+  );
+  const settings = [
+    `-k ${dir}`,
+    "-c listen_addresses=''",
+    "-c fsync=off",
+    "-c synchronous_commit=off",
+    "-c full_page_writes=off",
+    "-c max_connections=400",
+    "-c shared_buffers=128MB",
+  ].join(" ");
+  run([join(bin, "pg_ctl"), "-D", data, "-o", settings, "-l", join(dir, "log"), "-w", "-t", "60", "start"], "pg_ctl start");
+  let stopped = false;
+  return {
+    adminUrl: `postgres://postgres@localhost/postgres?host=${encodeURIComponent(dir)}`,
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      try {
+        run([join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop"], "pg_ctl stop");
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/** The URL of database `name` on the server of `adminUrl`. */
+export function databaseUrl(adminUrl: string, name: string): string {
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** Creates database `name` as a copy of `template` (or empty), and answers its URL. */
+export async function createDatabase(adminUrl: string, name: string, template?: string): Promise<string> {
+  const admin = new SQL({ url: adminUrl, max: 1 });
+  try {
+    await admin.unsafe(`CREATE DATABASE "${name}"${template ? ` TEMPLATE "${template}"` : ""}`);
+  } finally {
+    await admin.close();
+  }
+  return databaseUrl(adminUrl, name);
+}

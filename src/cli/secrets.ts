@@ -76,7 +76,9 @@ function holdStoppedStore(path: string): ReturnType<typeof lockStore> {
     return lockStore(path);
   } catch (err) {
     if (err instanceof StoreLockedError) {
-      throw new CommandError(`A server is running on ${path}: stop it first (it holds the old key), then run this again.`);
+      throw new CommandError(
+        `A server is running on ${path}: stop it first (it holds the old key), then run this again.`,
+      );
     }
     throw err;
   }

@@ -24,9 +24,11 @@ function redact(value: object | null | undefined): unknown {
 
 /** Appends one audit row. Call it inside the transaction that makes the change. */
 export async function recordAudit(db: Queries, ctx: AuditContext, entry: AuditEntry): Promise<void> {
-  await db.run(`INSERT INTO audit_logs (id, tenant_id, environment_id, action, resource_type, resource_id, actor_type, actor_id,
+  await db.run(
+    `INSERT INTO audit_logs (id, tenant_id, environment_id, action, resource_type, resource_id, actor_type, actor_id,
        actor_name, credential_id, changes, request_id, ip, user_agent, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, newId("aud"),
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    newId("aud"),
     ctx.tenantId,
     ctx.environmentId,
     entry.action,
@@ -40,7 +42,8 @@ export async function recordAudit(db: Queries, ctx: AuditContext, entry: AuditEn
     ctx.requestId,
     ctx.ip,
     ctx.userAgent,
-    nowIso());
+    nowIso(),
+  );
 }
 
 type AuditFilters = Omit<Static<typeof AuditLogQuery>, "limit" | "offset">;

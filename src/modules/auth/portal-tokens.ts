@@ -97,7 +97,7 @@ export class PortalTokens {
         !SESSION_ID.test(jti) ||
         // A lifetime longer than the TTL was not issued here (or was, under an older TTL).
         (exp as number) - (iat as number) > this.ttlSeconds ||
-        await isRevoked(this.db, sub, jti)
+        (await isRevoked(this.db, sub, jti))
       ) {
         throw INVALID_SESSION();
       }
@@ -117,13 +117,21 @@ export class PortalTokens {
  */
 export async function revokeSessionsOf(db: Queries, customerId: string): Promise<string> {
   const revokedAt = nowIso();
-  await db.run(`INSERT INTO customer_portal_revocations (customer_id, revoked_through, revoked_at) VALUES (?, ?, ?)
-     ON CONFLICT (customer_id) DO UPDATE SET revoked_through = excluded.revoked_through, revoked_at = excluded.revoked_at`, customerId, nextUlid(), revokedAt);
+  await db.run(
+    `INSERT INTO customer_portal_revocations (customer_id, revoked_through, revoked_at) VALUES (?, ?, ?)
+     ON CONFLICT (customer_id) DO UPDATE SET revoked_through = excluded.revoked_through, revoked_at = excluded.revoked_at`,
+    customerId,
+    nextUlid(),
+    revokedAt,
+  );
   return revokedAt;
 }
 
 async function isRevoked(db: Queries, customerId: string, sessionId: string): Promise<boolean> {
-  const through = await db.value("SELECT revoked_through FROM customer_portal_revocations WHERE customer_id = ?", customerId) as string | undefined;
+  const through = (await db.value(
+    "SELECT revoked_through FROM customer_portal_revocations WHERE customer_id = ?",
+    customerId,
+  )) as string | undefined;
   return through !== undefined && sessionId <= through;
 }
 
@@ -149,7 +157,7 @@ async function signingKey(store: Store, configuredKey: string): Promise<Uint8Arr
 async function keyFileBeside(db: SqliteStore, path: string): Promise<Uint8Array> {
   let key = readKeyFile(path);
   if (!key) {
-    const legacy = await db.value("SELECT value FROM settings WHERE key = ?", LEGACY_SIGNING_KEY_SETTING) as
+    const legacy = (await db.value("SELECT value FROM settings WHERE key = ?", LEGACY_SIGNING_KEY_SETTING)) as
       string | undefined;
     // The old key was used as the UTF-8 bytes of its text: keep exactly those bytes.
     key = createKeyFile(path, legacy === undefined ? randomBytes(GENERATED_KEY_BYTES) : Buffer.from(legacy, "utf8"));

@@ -317,7 +317,8 @@ export class Authenticator {
       if (fallback === undefined) throw accessDenied(AccessOutcome.EnvironmentInaccessible);
       return fallback;
     }
-    if (!(await environments.belongsTo(key.tenantId, wanted))) throw accessDenied(AccessOutcome.EnvironmentInaccessible);
+    if (!(await environments.belongsTo(key.tenantId, wanted)))
+      throw accessDenied(AccessOutcome.EnvironmentInaccessible);
     return wanted;
   }
 }

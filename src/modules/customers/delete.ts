@@ -17,8 +17,15 @@ export async function deleteCustomer(db: Store, audit: AuditContext, id: string)
     const children = await liveChildren(tx, scope, id);
     if (children > 0) throw invalidOperation(CUSTOMER_MESSAGES.hasChildren, { child_customers: children });
     const after: CustomerRow = { ...before, status: "deleted", updated_by: audit.actor.id, updated_at: nowIso() };
-    await tx.run(`UPDATE customers SET status = 'deleted', updated_by = ?, updated_at = ?
-       WHERE tenant_id = ? AND environment_id = ? AND id = ?`, after.updated_by, after.updated_at, scope.tenantId, scope.environmentId, id);
+    await tx.run(
+      `UPDATE customers SET status = 'deleted', updated_by = ?, updated_at = ?
+       WHERE tenant_id = ? AND environment_id = ? AND id = ?`,
+      after.updated_by,
+      after.updated_at,
+      scope.tenantId,
+      scope.environmentId,
+      id,
+    );
     await recordAudit(tx, audit, {
       action: "customer.deleted",
       resourceType: "customer",

@@ -31,10 +31,21 @@ export const COLUMNS = [
 ] as const;
 
 /** Whether a live customer other than `exceptId` holds the external id. */
-export async function externalIdTaken(db: Queries, scope: Scope, externalId: string, exceptId: string | null): Promise<boolean> {
+export async function externalIdTaken(
+  db: Queries,
+  scope: Scope,
+  externalId: string,
+  exceptId: string | null,
+): Promise<boolean> {
   return (
-    await db.value(`SELECT 1 FROM customers WHERE tenant_id = ? AND environment_id = ? AND external_id = ? AND status = 'published'
-       AND id IS NOT ?`, scope.tenantId, scope.environmentId, externalId, exceptId) !== undefined
+    (await db.value(
+      `SELECT 1 FROM customers WHERE tenant_id = ? AND environment_id = ? AND external_id = ? AND status = 'published'
+       AND id IS DISTINCT FROM ?`,
+      scope.tenantId,
+      scope.environmentId,
+      externalId,
+      exceptId,
+    )) !== undefined
   );
 }
 

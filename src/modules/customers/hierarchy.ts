@@ -6,8 +6,13 @@ import { findLiveByExternalId } from "./read";
 
 /** How many live customers have this one as their parent. */
 export async function liveChildren(db: Queries, scope: Scope, id: string): Promise<number> {
-  return await db.value(`SELECT count(*) FROM customers
-     WHERE tenant_id = ? AND environment_id = ? AND parent_customer_id = ? AND status = 'published'`, scope.tenantId, scope.environmentId, id) as number;
+  return (await db.value(
+    `SELECT count(*) FROM customers
+     WHERE tenant_id = ? AND environment_id = ? AND parent_customer_id = ? AND status = 'published'`,
+    scope.tenantId,
+    scope.environmentId,
+    id,
+  )) as number;
 }
 
 /** How a request names a parent: by id or by external id. */
@@ -19,7 +24,11 @@ export type ParentFields = { parent_customer_id?: string | null; parent_customer
  * id of another tenant or environment). An empty string, as the SDK sends to clear a field, is
  * none. Both fields at once: 400, as in Flexprice.
  */
-export async function requestedParent(db: Queries, scope: Scope, input: ParentFields): Promise<CustomerRow | null | undefined> {
+export async function requestedParent(
+  db: Queries,
+  scope: Scope,
+  input: ParentFields,
+): Promise<CustomerRow | null | undefined> {
   const byId = input.parent_customer_id;
   const byExternalId = input.parent_customer_external_id;
   if (byId !== undefined && byExternalId !== undefined) {
@@ -33,7 +42,12 @@ export async function requestedParent(db: Queries, scope: Scope, input: ParentFi
   if (reference === null || reference === "") return null;
   const parent =
     byId !== undefined
-      ? (await db.get("SELECT * FROM customers WHERE tenant_id = ? AND environment_id = ? AND id = ? AND status = 'published'", scope.tenantId, scope.environmentId, reference) as CustomerRow | undefined)
+      ? ((await db.get(
+          "SELECT * FROM customers WHERE tenant_id = ? AND environment_id = ? AND id = ? AND status = 'published'",
+          scope.tenantId,
+          scope.environmentId,
+          reference,
+        )) as CustomerRow | undefined)
       : await findLiveByExternalId(db, scope, reference);
   if (!parent) throw notFound(CUSTOMER_MESSAGES.parentNotFound);
   return parent;
@@ -43,11 +57,17 @@ export async function requestedParent(db: Queries, scope: Scope, input: ParentFi
  * Flexprice's hierarchy rules: one level deep. The parent may not have a parent, and a customer
  * that is a parent may not become a child; together they rule out cycles of any length.
  */
-export async function checkHierarchy(db: Queries, scope: Scope, customerId: string | null, parent: CustomerRow, field: string) {
+export async function checkHierarchy(
+  db: Queries,
+  scope: Scope,
+  customerId: string | null,
+  parent: CustomerRow,
+  field: string,
+) {
   if (parent.id === customerId)
     throw validationError(CUSTOMER_MESSAGES.ownParent, { [field]: "is the customer itself" });
   if (parent.parent_customer_id !== null) throw invalidOperation(CUSTOMER_MESSAGES.parentHasParent);
-  if (customerId !== null && await liveChildren(db, scope, customerId) > 0)
+  if (customerId !== null && (await liveChildren(db, scope, customerId)) > 0)
     throw invalidOperation(CUSTOMER_MESSAGES.isParent);
 }
 

@@ -48,7 +48,7 @@ function onlyCustomerIds({ params }: { params: Record<string, string | undefined
   if (!params.id?.startsWith(CUSTOMER_ID_PREFIX)) throw routeNotFound();
 }
 
-export async function customersController(app: AppContext) {
+export function customersController(app: AppContext) {
   // Mounted below under /v1/customers; its own hooks apply to its routes only.
   const byId = new Elysia({ tags: ["Customers"] })
     .use(authPlugin(app))
@@ -80,7 +80,8 @@ export async function customersController(app: AppContext) {
     )
     .get(
       "/:id",
-      async ({ principal, params }) => await customerResponse(app.db, principal, await getCustomer(app.db, principal, params.id)),
+      async ({ principal, params }) =>
+        await customerResponse(app.db, principal, await getCustomer(app.db, principal, params.id)),
       {
         permission: "customer:read",
         params: IdParams,
@@ -94,7 +95,12 @@ export async function customersController(app: AppContext) {
         await customerResponse(
           app.db,
           principal,
-          await updateCustomer(app.db, await auditContextOf(app, { principal, request, server }), { id: params.id }, body),
+          await updateCustomer(
+            app.db,
+            await auditContextOf(app, { principal, request, server }),
+            { id: params.id },
+            body,
+          ),
         ),
       {
         permission: "customer:write",
@@ -257,7 +263,11 @@ export async function customersController(app: AppContext) {
       .get(
         "/external/:external_id",
         async ({ principal, params }) =>
-          await customerResponse(app.db, principal, await getCustomerByExternalId(app.db, principal, params.external_id)),
+          await customerResponse(
+            app.db,
+            principal,
+            await getCustomerByExternalId(app.db, principal, params.external_id),
+          ),
         {
           permission: "customer:read",
           params: ExternalIdParams,

@@ -23,7 +23,7 @@ async function sessionCustomer(app: AppContext, session: PortalSession) {
  * Its own record includes parent_customer_id; the parent's record is another customer's, which a
  * session for this one does not show (parent_customer: null).
  */
-export async function customerPortalController(app: AppContext) {
+export function customerPortalController(app: AppContext) {
   const cors = portalCors(app.config);
   return new Elysia({ prefix: "/v1/customer/portal", tags: ["Customer portal"] })
     .use(cors.headers)

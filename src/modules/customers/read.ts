@@ -73,16 +73,28 @@ export function scopeOf(audit: AuditContext): Scope {
 
 /** By id, in the caller's tenant and environment; deleted customers are still readable by id. */
 export async function getCustomer(db: Queries, scope: Scope, id: string): Promise<CustomerRow> {
-  const row = await db.get("SELECT * FROM customers WHERE tenant_id = ? AND environment_id = ? AND id = ?", scope.tenantId,
+  const row = (await db.get(
+    "SELECT * FROM customers WHERE tenant_id = ? AND environment_id = ? AND id = ?",
+    scope.tenantId,
     scope.environmentId,
-    id) as CustomerRow | undefined;
+    id,
+  )) as CustomerRow | undefined;
   if (!row) throw notFound(CUSTOMER_MESSAGES.notFound);
   return row;
 }
 
 /** The live customer holding an external id, if any. */
-export async function findLiveByExternalId(db: Queries, scope: Scope, externalId: string): Promise<CustomerRow | undefined> {
-  return await db.get("SELECT * FROM customers WHERE tenant_id = ? AND environment_id = ? AND external_id = ? AND status = 'published'", scope.tenantId, scope.environmentId, externalId) as CustomerRow | undefined;
+export async function findLiveByExternalId(
+  db: Queries,
+  scope: Scope,
+  externalId: string,
+): Promise<CustomerRow | undefined> {
+  return (await db.get(
+    "SELECT * FROM customers WHERE tenant_id = ? AND environment_id = ? AND external_id = ? AND status = 'published'",
+    scope.tenantId,
+    scope.environmentId,
+    externalId,
+  )) as CustomerRow | undefined;
 }
 
 /** By external id: only the live customer holding it (a deleted one gave it up). */

@@ -1,5 +1,5 @@
 import type { Static } from "elysia";
-import { type Queries, type Store} from "../../db";
+import { type Queries, type Store } from "../../db";
 import { nowIso } from "../../db/ids";
 import type { Scope } from "../../db/scope";
 import { alreadyExists, notFound, validationError } from "../../http/errors";
@@ -56,36 +56,36 @@ export async function updateCustomer(
 ): Promise<CustomerRow> {
   const scope = scopeOf(audit);
   return await db.transaction(async (tx) => {
-      const before = await resolveTarget(tx, scope, target);
-      if (before.status === "deleted") throw notFound(CUSTOMER_MESSAGES.notFound);
-      const externalId = input.external_id?.trim() ?? before.external_id;
-      if (await externalIdTaken(tx, scope, externalId, before.id)) throw alreadyExists(CUSTOMER_MESSAGES.duplicate);
-      // The hierarchy rules apply to a change of parent only (a customer is never its own parent).
-      const parent = await requestedParent(tx, scope, input);
-      let parentId = before.parent_customer_id;
-      if (parent !== undefined && (parent?.id ?? null) !== parentId) {
-        if (parent) await checkHierarchy(tx, scope, before.id, parent, parentField(input));
-        parentId = parent?.id ?? null;
-      }
-      const metadata = input.metadata === undefined ? JSON.parse(before.metadata) : input.metadata;
-      const after: CustomerRow = {
-        ...before,
-        external_id: externalId,
-        ...optionalFieldsOf(input, before),
-        timezone: timezoneOf(input.timezone, before.timezone),
-        metadata: JSON.stringify(withMappings(metadata, input.integration_entity_mapping)),
-        parent_customer_id: parentId,
-        updated_by: audit.actor.id,
-        updated_at: nowIso(),
-      };
-      await tx.run(UPDATE_SQL, after);
-      await recordAudit(tx, audit, {
-        action: "customer.updated",
-        resourceType: "customer",
-        resourceId: before.id,
-        before: customerFields(before),
-        after: customerFields(after),
-      });
-      return after;
+    const before = await resolveTarget(tx, scope, target);
+    if (before.status === "deleted") throw notFound(CUSTOMER_MESSAGES.notFound);
+    const externalId = input.external_id?.trim() ?? before.external_id;
+    if (await externalIdTaken(tx, scope, externalId, before.id)) throw alreadyExists(CUSTOMER_MESSAGES.duplicate);
+    // The hierarchy rules apply to a change of parent only (a customer is never its own parent).
+    const parent = await requestedParent(tx, scope, input);
+    let parentId = before.parent_customer_id;
+    if (parent !== undefined && (parent?.id ?? null) !== parentId) {
+      if (parent) await checkHierarchy(tx, scope, before.id, parent, parentField(input));
+      parentId = parent?.id ?? null;
+    }
+    const metadata = input.metadata === undefined ? JSON.parse(before.metadata) : input.metadata;
+    const after: CustomerRow = {
+      ...before,
+      external_id: externalId,
+      ...optionalFieldsOf(input, before),
+      timezone: timezoneOf(input.timezone, before.timezone),
+      metadata: JSON.stringify(withMappings(metadata, input.integration_entity_mapping)),
+      parent_customer_id: parentId,
+      updated_by: audit.actor.id,
+      updated_at: nowIso(),
+    };
+    await tx.run(UPDATE_SQL, after);
+    await recordAudit(tx, audit, {
+      action: "customer.updated",
+      resourceType: "customer",
+      resourceId: before.id,
+      before: customerFields(before),
+      after: customerFields(after),
     });
+    return after;
+  });
 }

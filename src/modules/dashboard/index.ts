@@ -75,7 +75,7 @@ const IdParams = t.Object({ id: t.String({ maxLength: 64 }) });
  * script can do (copy, modal dialogs). Every action calls the same services, with the same
  * permission checks, as the API; the session is a §10 session in an HttpOnly cookie.
  */
-export async function dashboardController(app: AppContext) {
+export function dashboardController(app: AppContext) {
   const controller = new Elysia({ name: "dashboard" })
     .use(dashboardAccess(app, refusalPage))
     .get(DASHBOARD_PATH, () => redirect(HOME_PATH), { dashboardPublic: true })

@@ -16,7 +16,7 @@ import {
 
 const IdParams = t.Object({ id: t.String() });
 
-export async function environmentsController(app: AppContext) {
+export function environmentsController(app: AppContext) {
   return (
     new Elysia({ prefix: "/v1/environments", tags: ["Environments"] })
       .use(authPlugin(app))
@@ -36,7 +36,8 @@ export async function environmentsController(app: AppContext) {
       )
       .get(
         "/:id",
-        async ({ principal, params }) => toEnvironmentResponse(await getEnvironment(app.db, principal.tenantId, params.id)),
+        async ({ principal, params }) =>
+          toEnvironmentResponse(await getEnvironment(app.db, principal.tenantId, params.id)),
         {
           permission: "environment:read",
           params: IdParams,

@@ -1,5 +1,5 @@
 import type { Static } from "elysia";
-import { type Queries, type PageReader, type Paged, type Store} from "../../db";
+import { type Queries, type PageReader, type Paged, type Store } from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import { alreadyExists, notFound, validationError } from "../../http/errors";
 import type { Page } from "../../http/pagination";
@@ -41,7 +41,7 @@ export async function ensureTenant(db: Queries, tenantId: string, name: string):
 }
 
 export async function findEnvironment(db: Queries, tenantId: string, id: string): Promise<EnvironmentRow | undefined> {
-  return await db.get("SELECT * FROM environments WHERE tenant_id = ? AND id = ?", tenantId, id) as
+  return (await db.get("SELECT * FROM environments WHERE tenant_id = ? AND id = ?", tenantId, id)) as
     EnvironmentRow | undefined;
 }
 
@@ -67,9 +67,12 @@ export async function getEnvironment(db: Queries, tenantId: string, id: string):
 
 async function nameTaken(db: Queries, tenantId: string, name: string, exceptId: string | null): Promise<boolean> {
   return (
-    await db.value("SELECT 1 FROM environments WHERE tenant_id = ? AND name = ? AND id IS NOT ?", tenantId,
+    (await db.value(
+      "SELECT 1 FROM environments WHERE tenant_id = ? AND name = ? AND id IS DISTINCT FROM ?",
+      tenantId,
       name,
-      exceptId) !== undefined
+      exceptId,
+    )) !== undefined
   );
 }
 
@@ -80,27 +83,30 @@ export async function createEnvironment(
 ): Promise<EnvironmentRow> {
   const name = input.name.trim();
   return await db.transaction(async (tx) => {
-      if (await nameTaken(tx, audit.tenantId, name, null)) throw alreadyExists(ENVIRONMENT_MESSAGES.duplicateName);
-      const now = nowIso();
-      const row: EnvironmentRow = {
-        id: newId("env"),
-        tenant_id: audit.tenantId,
-        name,
-        type: input.type,
-        is_default: 0,
-        created_at: now,
-        updated_at: now,
-      };
-      await tx.run(`INSERT INTO environments (id, tenant_id, name, type, is_default, created_at, updated_at)
-         VALUES (@id, @tenant_id, @name, @type, @is_default, @created_at, @updated_at)`, row);
-      await recordAudit(tx, audit, {
-        action: "environment.created",
-        resourceType: "environment",
-        resourceId: row.id,
-        after: toEnvironmentResponse(row),
-      });
-      return row;
+    if (await nameTaken(tx, audit.tenantId, name, null)) throw alreadyExists(ENVIRONMENT_MESSAGES.duplicateName);
+    const now = nowIso();
+    const row: EnvironmentRow = {
+      id: newId("env"),
+      tenant_id: audit.tenantId,
+      name,
+      type: input.type,
+      is_default: 0,
+      created_at: now,
+      updated_at: now,
+    };
+    await tx.run(
+      `INSERT INTO environments (id, tenant_id, name, type, is_default, created_at, updated_at)
+         VALUES (@id, @tenant_id, @name, @type, @is_default, @created_at, @updated_at)`,
+      row,
+    );
+    await recordAudit(tx, audit, {
+      action: "environment.created",
+      resourceType: "environment",
+      resourceId: row.id,
+      after: toEnvironmentResponse(row),
     });
+    return row;
+  });
 }
 
 /**
@@ -120,28 +126,31 @@ export async function updateEnvironment(
   }
   const name = input.name?.trim();
   return await db.transaction(async (tx) => {
-      const before = await getEnvironment(tx, audit.tenantId, id);
-      if (input.type !== undefined && input.type !== before.type) {
-        throw validationError(ENVIRONMENT_MESSAGES.typeImmutable, {
-          type: `cannot be changed; this environment is ${before.type}`,
-        });
-      }
-      if (name === undefined) return before;
-      if (await nameTaken(tx, audit.tenantId, name, id)) throw alreadyExists(ENVIRONMENT_MESSAGES.duplicateName);
-      const after: EnvironmentRow = { ...before, name, updated_at: nowIso() };
-      await tx.run("UPDATE environments SET name = ?, updated_at = ? WHERE tenant_id = ? AND id = ?", after.name,
-        after.updated_at,
-        audit.tenantId,
-        id);
-      await recordAudit(tx, audit, {
-        action: "environment.updated",
-        resourceType: "environment",
-        resourceId: id,
-        before: toEnvironmentResponse(before),
-        after: toEnvironmentResponse(after),
+    const before = await getEnvironment(tx, audit.tenantId, id);
+    if (input.type !== undefined && input.type !== before.type) {
+      throw validationError(ENVIRONMENT_MESSAGES.typeImmutable, {
+        type: `cannot be changed; this environment is ${before.type}`,
       });
-      return after;
+    }
+    if (name === undefined) return before;
+    if (await nameTaken(tx, audit.tenantId, name, id)) throw alreadyExists(ENVIRONMENT_MESSAGES.duplicateName);
+    const after: EnvironmentRow = { ...before, name, updated_at: nowIso() };
+    await tx.run(
+      "UPDATE environments SET name = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
+      after.name,
+      after.updated_at,
+      audit.tenantId,
+      id,
+    );
+    await recordAudit(tx, audit, {
+      action: "environment.updated",
+      resourceType: "environment",
+      resourceId: id,
+      before: toEnvironmentResponse(before),
+      after: toEnvironmentResponse(after),
     });
+    return after;
+  });
 }
 
 /**
@@ -168,7 +177,11 @@ export class EnvironmentDirectory {
   async belongsTo(tenantId: string, environmentId: string): Promise<boolean> {
     const key = `${tenantId}\u0000${environmentId}`;
     if (this.#members.has(key)) return true;
-    const found = await this.db.value("SELECT 1 FROM environments WHERE tenant_id = ? AND id = ?", tenantId, environmentId);
+    const found = await this.db.value(
+      "SELECT 1 FROM environments WHERE tenant_id = ? AND id = ?",
+      tenantId,
+      environmentId,
+    );
     if (found === undefined) return false;
     this.#members.add(key);
     return true;

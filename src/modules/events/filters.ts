@@ -56,7 +56,3 @@ export function filterOf(dialect: Dialect, scopeKey: number, q: EventFilters): F
   }
   return { clauses, params };
 }
-
-export function jsonPath(property: string): string {
-  return `$."${property}"`;
-}

@@ -67,7 +67,7 @@ function queryFromParams(params: typeof EventListQuery.static): EventQuery {
   return query;
 }
 
-export async function eventsController(app: AppContext) {
+export function eventsController(app: AppContext) {
   return (
     new Elysia({ prefix: "/v1/events", tags: ["Events"] })
       .use(authPlugin(app))

@@ -83,13 +83,24 @@ export interface EventPage {
 }
 
 /** The scope's running count when nothing narrows it, else a count over the filtered range. */
-async function countEvents(db: Queries, key: number, where: string, params: Record<string, unknown>, unfiltered: boolean): Promise<number> {
+async function countEvents(
+  db: Queries,
+  key: number,
+  where: string,
+  params: Record<string, unknown>,
+  unfiltered: boolean,
+): Promise<number> {
   if (unfiltered)
-    return (await db.value("SELECT count FROM event_counts WHERE scope = ?", key) as number | undefined) ?? 0;
-  return await db.value(`SELECT count(*) FROM events WHERE ${where}`, params) as number;
+    return ((await db.value("SELECT count FROM event_counts WHERE scope = ?", key)) as number | undefined) ?? 0;
+  return (await db.value(`SELECT count(*) FROM events WHERE ${where}`, params)) as number;
 }
 
-export function queryEvents(store: Store, scope: Scope, query: EventQuery, budgetMs = READ_BUDGET_MS): Promise<EventPage> {
+export function queryEvents(
+  store: Store,
+  scope: Scope,
+  query: EventQuery,
+  budgetMs = READ_BUDGET_MS,
+): Promise<EventPage> {
   return store.withinBudget(budgetMs, eventsTooExpensive, (q) => readEventPage(q, scope, query));
 }
 
@@ -134,7 +145,7 @@ async function readEventPage(db: Queries, scope: Scope, query: EventQuery): Prom
   const { clauses, params } = filterOf(db.dialect, key, filters);
   const where = clauses.join(" AND ");
   const unfiltered = clauses.length === 2; // scope and the budget
-  const total = cursor?.total ?? await countEvents(db, key, where, params, unfiltered);
+  const total = cursor?.total ?? (await countEvents(db, key, where, params, unfiltered));
 
   // A page before the cursor is read in the opposite direction, then put back in order.
   const backward = field === "iter_first_key" && cursor !== undefined;
@@ -150,7 +161,10 @@ async function readEventPage(db: Queries, scope: Scope, query: EventQuery): Prom
   }
   const orderBy = `${byName ? `event_name ${direction}, ` : ""}timestamp ${direction}, seq ${direction}`;
   const skip = cursor === undefined && offset ? " OFFSET @offset" : "";
-  const rows = await db.all(`SELECT * FROM events WHERE ${pageClauses.join(" AND ")} ORDER BY ${orderBy} LIMIT @limit${skip}`, { ...params, limit: pageSize + 1, ...(skip ? { offset } : {}) }) as EventRow[];
+  const rows = (await db.all(
+    `SELECT * FROM events WHERE ${pageClauses.join(" AND ")} ORDER BY ${orderBy} LIMIT @limit${skip}`,
+    { ...params, limit: pageSize + 1, ...(skip ? { offset } : {}) },
+  )) as EventRow[];
   const hasMore = rows.length > pageSize;
   const page = hasMore ? rows.slice(0, pageSize) : rows;
   if (backward) page.reverse();

@@ -21,8 +21,11 @@ export async function findScopeKey(db: Queries, scope: Scope): Promise<number | 
   const cacheKey = `${scope.tenantId}\u0000${scope.environmentId}`;
   let key = cache.get(cacheKey);
   if (key === undefined) {
-    key = await db.value("SELECT key FROM event_scopes WHERE tenant_id = ? AND environment_id = ?", scope.tenantId,
-      scope.environmentId) as number | undefined;
+    key = (await db.value(
+      "SELECT key FROM event_scopes WHERE tenant_id = ? AND environment_id = ?",
+      scope.tenantId,
+      scope.environmentId,
+    )) as number | undefined;
     if (key !== undefined) cache.set(cacheKey, key);
   }
   return key;
@@ -32,7 +35,10 @@ export async function findScopeKey(db: Queries, scope: Scope): Promise<number | 
 export async function scopeKeyFor(db: Queries, scope: Scope): Promise<number> {
   const existing = await findScopeKey(db, scope);
   if (existing !== undefined) return existing;
-  await db.run("INSERT INTO event_scopes (tenant_id, environment_id) VALUES (?, ?) ON CONFLICT DO NOTHING", scope.tenantId,
-    scope.environmentId);
-  return await findScopeKey(db, scope) as number;
+  await db.run(
+    "INSERT INTO event_scopes (tenant_id, environment_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+    scope.tenantId,
+    scope.environmentId,
+  );
+  return (await findScopeKey(db, scope)) as number;
 }

@@ -77,7 +77,7 @@ export async function getEvent(db: Queries, scope: Scope, id: string): Promise<E
   const row =
     key === undefined
       ? undefined
-      : (await db.get("SELECT * FROM events WHERE scope = ? AND id = ?", key, id) as EventRow | undefined);
+      : ((await db.get("SELECT * FROM events WHERE scope = ? AND id = ?", key, id)) as EventRow | undefined);
   if (!row) throw notFound("Event not found");
   return toEventResponse(row, scope.environmentId);
 }

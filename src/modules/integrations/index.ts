@@ -35,7 +35,7 @@ export function integrationsController(app: AppContext) {
       "/create/:provider",
       async ({ principal, request, server, params, body, set }) => {
         const ctx = await auditContextOf(app, { principal, request, server });
-        const saved = saveIntegration(deps, ctx, scopeOf(principal), params.provider, body);
+        const saved = await saveIntegration(deps, ctx, scopeOf(principal), params.provider, body);
         set.status = 201;
         return saved;
       },
@@ -71,7 +71,12 @@ export function integrationsController(app: AppContext) {
     .delete(
       "/:id",
       async ({ principal, request, server, params, set }) => {
-        deleteIntegration(deps, await auditContextOf(app, { principal, request, server }), scopeOf(principal), params.id);
+        await deleteIntegration(
+          deps,
+          await auditContextOf(app, { principal, request, server }),
+          scopeOf(principal),
+          params.id,
+        );
         set.status = 204;
       },
       {

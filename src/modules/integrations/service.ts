@@ -1,6 +1,6 @@
 // Integration secrets (SPEC §12): sealed at rest, masked on every read. No HTTP here.
 import type { Scope } from "../../db/scope";
-import { type Queries, type Store} from "../../db";
+import { type Queries, type Store } from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import type { Logger } from "../../http/logging";
 import { ApiError, notFound, validationError } from "../../http/errors";
@@ -107,8 +107,15 @@ function toView(row: IntegrationSecretRow, credentials: Record<string, string>):
   };
 }
 
-async function findByProvider(db: Queries, scope: Scope, provider: Provider): Promise<IntegrationSecretRow | undefined> {
-  return await db.get("SELECT * FROM integration_secrets WHERE tenant_id = @tenantId AND environment_id = @environmentId AND provider = @provider", { ...scope, provider }) as IntegrationSecretRow | undefined;
+async function findByProvider(
+  db: Queries,
+  scope: Scope,
+  provider: Provider,
+): Promise<IntegrationSecretRow | undefined> {
+  return (await db.get(
+    "SELECT * FROM integration_secrets WHERE tenant_id = @tenantId AND environment_id = @environmentId AND provider = @provider",
+    { ...scope, provider },
+  )) as IntegrationSecretRow | undefined;
 }
 
 /** What an audit row may say of a secret: never a credential, only their names. */
@@ -140,10 +147,13 @@ export async function saveIntegration(
     const existing = await findByProvider(tx, scope, provider);
     if (existing) {
       const sealed = box.seal(plaintext, sealedTo(existing));
-      await tx.run("UPDATE integration_secrets SET name = ?, credentials = ?, updated_at = ? WHERE id = ?", input.name,
+      await tx.run(
+        "UPDATE integration_secrets SET name = ?, credentials = ?, updated_at = ? WHERE id = ?",
+        input.name,
         sealed,
         now,
-        existing.id);
+        existing.id,
+      );
       const before = safeNames(deps, existing);
       await recordAudit(tx, ctx, {
         action: "integration.update",
@@ -169,10 +179,13 @@ export async function saveIntegration(
       updated_at: now,
     };
     row.credentials = box.seal(plaintext, sealedTo(row));
-    await tx.run(`INSERT INTO integration_secrets (id, tenant_id, environment_id, provider, name, credentials, created_by,
+    await tx.run(
+      `INSERT INTO integration_secrets (id, tenant_id, environment_id, provider, name, credentials, created_by,
          created_by_type, created_at, updated_at)
        VALUES (@id, @tenant_id, @environment_id, @provider, @name, @credentials, @created_by, @created_by_type,
-         @created_at, @updated_at)`, row);
+         @created_at, @updated_at)`,
+      row,
+    );
     await recordAudit(tx, ctx, {
       action: "integration.create",
       resourceType: "integration",
@@ -221,7 +234,10 @@ export async function deleteIntegration(
 ): Promise<void> {
   requireBox(deps.box);
   const provider = await deps.db.transaction(async (tx) => {
-    const row = await tx.get("SELECT * FROM integration_secrets WHERE id = @id AND tenant_id = @tenantId AND environment_id = @environmentId", { ...scope, id }) as IntegrationSecretRow | undefined;
+    const row = (await tx.get(
+      "SELECT * FROM integration_secrets WHERE id = @id AND tenant_id = @tenantId AND environment_id = @environmentId",
+      { ...scope, id },
+    )) as IntegrationSecretRow | undefined;
     if (!row) throw notFound(INTEGRATION_MESSAGES.notFound);
     await tx.run("DELETE FROM integration_secrets WHERE id = ?", row.id);
     await recordAudit(tx, ctx, {

@@ -20,7 +20,7 @@ export async function openSecretBox(db: Queries, config: Config): Promise<Secret
   const key = parseEncryptionKey(text);
   if (!key) throw new MasterKeyError(`${KEY_SETTING} must be 32 bytes written as 64 hex characters or as base64`);
   const box = new SecretBox(key);
-  const rows = await db.all("SELECT id, tenant_id, environment_id, credentials FROM integration_secrets") as Pick<
+  const rows = (await db.all("SELECT id, tenant_id, environment_id, credentials FROM integration_secrets")) as Pick<
     IntegrationSecretRow,
     "id" | "tenant_id" | "environment_id" | "credentials"
   >[];
@@ -54,7 +54,7 @@ export async function openSecretBox(db: Queries, config: Config): Promise<Secret
 export async function loadSigningSecrets(deps: IntegrationDeps): Promise<SigningSecrets> {
   const signing = new SigningSecrets();
   if (!deps.box) return signing;
-  const rows = await deps.db.all("SELECT * FROM integration_secrets ORDER BY id") as IntegrationSecretRow[];
+  const rows = (await deps.db.all("SELECT * FROM integration_secrets ORDER BY id")) as IntegrationSecretRow[];
   for (const row of rows) {
     if (SIGNING_CREDENTIALS[row.provider] === undefined) continue;
     try {

@@ -26,34 +26,39 @@ export interface CreatedKey {
  * POST /v1/secrets/api/keys. The key gets the caller's roles, or the named service account's;
  * either way never more permissions than the caller holds. It lives in the caller's environment.
  */
-export async function createKey(deps: KeyDeps, principal: Principal, audit: AuditContext, input: CreateKeyInput): Promise<CreatedKey> {
+export async function createKey(
+  deps: KeyDeps,
+  principal: Principal,
+  audit: AuditContext,
+  input: CreateKeyInput,
+): Promise<CreatedKey> {
   if (input.type === "integration")
     throw validationError(SECRET_MESSAGES.integration, { type: SECRET_MESSAGES.integration });
   const type: KeyType = input.type ?? "private_key";
   const expiresAt = futureExpiry(input.expires_at);
   const { db } = deps;
   const created = await db.transaction(async (tx) => {
-      const owner =
-        input.service_account_id === undefined ? null : await serviceAccountFor(tx, principal, input.service_account_id);
-      const roles =
-        type === "publishable_key" ? [] : owner ? (JSON.parse(owner.roles) as string[]) : principal.credential.roles;
-      if (!principal.permissions.covers(deps.roles.grantsOf(roles))) {
-        throw accessDenied(AccessOutcome.PermissionMissing, { required: roles, roles: principal.credential.roles });
-      }
-      const environment = await findEnvironment(tx, principal.tenantId, principal.environmentId) as EnvironmentRow;
-      return await issueAudited(tx, audit, {
-        tenantId: principal.tenantId,
-        environmentId: environment.id,
-        environmentType: environment.type,
-        userId: owner?.id ?? principal.userId,
-        createdBy: principal.userId,
-        name: input.name.trim(),
-        description: input.description ?? null,
-        type,
-        roles,
-        expiresAt,
-      });
+    const owner =
+      input.service_account_id === undefined ? null : await serviceAccountFor(tx, principal, input.service_account_id);
+    const roles =
+      type === "publishable_key" ? [] : owner ? (JSON.parse(owner.roles) as string[]) : principal.credential.roles;
+    if (!principal.permissions.covers(deps.roles.grantsOf(roles))) {
+      throw accessDenied(AccessOutcome.PermissionMissing, { required: roles, roles: principal.credential.roles });
+    }
+    const environment = (await findEnvironment(tx, principal.tenantId, principal.environmentId)) as EnvironmentRow;
+    return await issueAudited(tx, audit, {
+      tenantId: principal.tenantId,
+      environmentId: environment.id,
+      environmentType: environment.type,
+      userId: owner?.id ?? principal.userId,
+      createdBy: principal.userId,
+      name: input.name.trim(),
+      description: input.description ?? null,
+      type,
+      roles,
+      expiresAt,
     });
+  });
   // A hash cannot be in the negative cache unless someone guessed the key, but forget it anyway.
   deps.keyCache.invalidate([created.secret.key_hash]);
   return created;
@@ -72,15 +77,24 @@ async function serviceAccountFor(db: Queries, principal: Principal, id: string) 
   if (principal.userType !== "user" && !principal.credential.roles.includes("super_admin")) {
     throw new ApiError(403, "permission_denied", SECRET_MESSAGES.onBehalf);
   }
-  const account = await db.get("SELECT id, roles FROM users WHERE tenant_id = ? AND id = ? AND type = 'service_account' AND status = 'published'", principal.tenantId, id) as { id: string; roles: string } | undefined;
+  const account = (await db.get(
+    "SELECT id, roles FROM users WHERE tenant_id = ? AND id = ? AND type = 'service_account' AND status = 'published'",
+    principal.tenantId,
+    id,
+  )) as { id: string; roles: string } | undefined;
   if (!account) throw notFound(SECRET_MESSAGES.serviceAccountNotFound);
   return account;
 }
 
 /** Issues a key and writes its `secret.created` row; a rotation names the key it replaces. */
-export async function issueAudited(db: Queries, audit: AuditContext, input: IssueKeyInput, rotatedFrom?: string): Promise<CreatedKey> {
+export async function issueAudited(
+  db: Queries,
+  audit: AuditContext,
+  input: IssueKeyInput,
+  rotatedFrom?: string,
+): Promise<CreatedKey> {
   const { apiKey, secret } = await issueKey(db, input);
-  const row = await db.get(`${WITH_OWNER} WHERE s.id = ?`, secret.id) as SecretWithOwnerRow;
+  const row = (await db.get(`${WITH_OWNER} WHERE s.id = ?`, secret.id)) as SecretWithOwnerRow;
   await recordAudit(db, audit, {
     action: "secret.created",
     resourceType: "secret",

@@ -25,13 +25,18 @@ function createdKeyResponse({ apiKey, secret }: CreatedKey) {
   };
 }
 
-export async function secretsController(app: AppContext) {
+export function secretsController(app: AppContext) {
   return new Elysia({ prefix: "/v1/secrets/api/keys", tags: ["API keys"] })
     .use(authPlugin(app))
     .post(
       "",
       async ({ principal, request, server, body, set }) => {
-        const created = await createKey(app, principal, await auditContextOf(app, { principal, request, server }), body);
+        const created = await createKey(
+          app,
+          principal,
+          await auditContextOf(app, { principal, request, server }),
+          body,
+        );
         set.status = 201;
         return createdKeyResponse(created);
       },
@@ -59,12 +64,16 @@ export async function secretsController(app: AppContext) {
         detail: { summary: "API keys of the caller's environment (a service account sees its own)" },
       },
     )
-    .get("/:id", async ({ principal, params }) => toSecretResponse(await getKey(app.db, scopeOf(principal), params.id)), {
-      permission: "secret:read",
-      params: IdParams,
-      response: { 200: SecretSchema, ...errorResponses(401, 403, 404) },
-      detail: { summary: "One API key (never the key itself)" },
-    })
+    .get(
+      "/:id",
+      async ({ principal, params }) => toSecretResponse(await getKey(app.db, scopeOf(principal), params.id)),
+      {
+        permission: "secret:read",
+        params: IdParams,
+        response: { 200: SecretSchema, ...errorResponses(401, 403, 404) },
+        detail: { summary: "One API key (never the key itself)" },
+      },
+    )
     .delete(
       "/:id",
       async ({ principal, request, server, params, set }) => {

@@ -1,4 +1,4 @@
-import { type Queries, type PageReader, type Store} from "../../db";
+import { type Queries, type PageReader, type Store } from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import type { AuditContext } from "../audit/model";
 import { recordAudit } from "../audit/service";
@@ -34,9 +34,12 @@ async function environmentOf(db: Queries, tenantId: string, environment: string 
   const row = (
     environment === undefined
       ? await db.get("SELECT * FROM environments WHERE tenant_id = ? AND is_default = 1", tenantId)
-      : await db.get("SELECT * FROM environments WHERE tenant_id = ? AND (id = ? OR name = ?)", tenantId,
+      : await db.get(
+          "SELECT * FROM environments WHERE tenant_id = ? AND (id = ? OR name = ?)",
+          tenantId,
           environment,
-          environment)
+          environment,
+        )
   ) as EnvironmentRow | undefined;
   if (row) return row;
   throw new OperatorError(
@@ -75,32 +78,40 @@ export async function createOperatorKey(
     );
   }
   return await db.transaction(async (tx) => {
-      await ensureTenant(tx, input.tenantId, input.tenantId);
-      const environment = await environmentOf(tx, input.tenantId, input.environment);
-      const now = nowIso();
-      const accountId = newId("usr");
-      await tx.run(`INSERT INTO users (id, tenant_id, type, name, roles, status, created_at, updated_at)
-         VALUES (?, ?, 'service_account', ?, ?, 'published', ?, ?)`, accountId, input.tenantId, input.name, JSON.stringify(input.roles), now, now);
-      const audit = operatorAudit(input.tenantId, environment.id, "tollgate keys create");
-      await recordAudit(tx, audit, {
-        action: "service_account.created",
-        resourceType: "service_account",
-        resourceId: accountId,
-        after: { id: accountId, name: input.name, roles: input.roles },
-      });
-      const created = await issueAudited(tx, audit, {
-        tenantId: input.tenantId,
-        environmentId: environment.id,
-        environmentType: environment.type,
-        userId: accountId,
-        createdBy: null,
-        name: input.name,
-        type: input.type,
-        roles: input.type === "publishable_key" ? [] : input.roles,
-        expiresAt: input.expiresAt,
-      });
-      return { ...created, environment };
+    await ensureTenant(tx, input.tenantId, input.tenantId);
+    const environment = await environmentOf(tx, input.tenantId, input.environment);
+    const now = nowIso();
+    const accountId = newId("usr");
+    await tx.run(
+      `INSERT INTO users (id, tenant_id, type, name, roles, status, created_at, updated_at)
+         VALUES (?, ?, 'service_account', ?, ?, 'published', ?, ?)`,
+      accountId,
+      input.tenantId,
+      input.name,
+      JSON.stringify(input.roles),
+      now,
+      now,
+    );
+    const audit = operatorAudit(input.tenantId, environment.id, "tollgate keys create");
+    await recordAudit(tx, audit, {
+      action: "service_account.created",
+      resourceType: "service_account",
+      resourceId: accountId,
+      after: { id: accountId, name: input.name, roles: input.roles },
     });
+    const created = await issueAudited(tx, audit, {
+      tenantId: input.tenantId,
+      environmentId: environment.id,
+      environmentType: environment.type,
+      userId: accountId,
+      createdBy: null,
+      name: input.name,
+      type: input.type,
+      roles: input.type === "publishable_key" ? [] : input.roles,
+      expiresAt: input.expiresAt,
+    });
+    return { ...created, environment };
+  });
 }
 
 /** The most a listing prints; an environment with more keys is shown newest first, cut here. */
@@ -128,9 +139,9 @@ export async function listOperatorKeys(
  */
 export async function revokeOperatorKey(db: Store, id: string): Promise<SecretWithOwnerRow> {
   return await db.transaction(async (tx) => {
-      const row = await tx.get(`${WITH_OWNER} WHERE s.id = ?`, id) as SecretWithOwnerRow | undefined;
-      if (!row) throw new OperatorError(`No API key ${id}`);
-      if (row.status === "deleted") throw new OperatorError(`API key ${id} is already revoked`);
-      return await markRevoked(tx, operatorAudit(row.tenant_id, row.environment_id, "tollgate keys revoke"), row);
-    });
+    const row = (await tx.get(`${WITH_OWNER} WHERE s.id = ?`, id)) as SecretWithOwnerRow | undefined;
+    if (!row) throw new OperatorError(`No API key ${id}`);
+    if (row.status === "deleted") throw new OperatorError(`API key ${id} is already revoked`);
+    return await markRevoked(tx, operatorAudit(row.tenant_id, row.environment_id, "tollgate keys revoke"), row);
+  });
 }

@@ -70,10 +70,10 @@ export function scopeOf(principal: Principal): KeyScope {
 }
 
 const SCOPE_CLAUSE =
-  "s.tenant_id = @tenantId AND s.environment_id = @environmentId AND (@ownerId IS NULL OR s.user_id = @ownerId)";
+  "s.tenant_id = @tenantId AND s.environment_id = @environmentId AND (CAST(@ownerId AS TEXT) IS NULL OR s.user_id = @ownerId)";
 
 export async function getKey(db: Queries, scope: KeyScope, id: string): Promise<SecretWithOwnerRow> {
-  const row = await db.get(`${WITH_OWNER} WHERE s.id = @id AND ${SCOPE_CLAUSE}`, { id, ...scope }) as
+  const row = (await db.get(`${WITH_OWNER} WHERE s.id = @id AND ${SCOPE_CLAUSE}`, { id, ...scope })) as
     SecretWithOwnerRow | undefined;
   if (!row) throw notFound(SECRET_MESSAGES.notFound);
   return row;
@@ -97,7 +97,7 @@ export async function listKeys(
   const { rows, total } = await pages.page<SecretWithOwnerRow>(scope.tenantId, {
     select: OWNER_COLUMNS,
     from: OWNER_JOIN,
-    where: `${SCOPE_CLAUSE} AND ${EFFECTIVE_STATUS} = @status AND (@type IS NULL OR s.type = @type)`,
+    where: `${SCOPE_CLAUSE} AND ${EFFECTIVE_STATUS} = @status AND (CAST(@type AS TEXT) IS NULL OR s.type = @type)`,
     orderBy: "s.created_at DESC, s.id DESC",
     params,
     page,
@@ -109,9 +109,16 @@ export async function listKeys(
  * How many keys each of these accounts has that show as published, in one query: the
  * dashboard's service-account table, which counted them with one listKeys per row.
  */
-export async function liveKeyCounts(db: Queries, scope: Omit<KeyScope, "ownerId">, ownerIds: string[]): Promise<Map<string, number>> {
-  const rows = await db.all(`SELECT s.user_id AS owner, count(*) AS count FROM ${OWNER_JOIN}
+export async function liveKeyCounts(
+  db: Queries,
+  scope: Omit<KeyScope, "ownerId">,
+  ownerIds: string[],
+): Promise<Map<string, number>> {
+  const rows = (await db.all(
+    `SELECT s.user_id AS owner, count(*) AS count FROM ${OWNER_JOIN}
      WHERE ${SCOPE_CLAUSE} AND ${EFFECTIVE_STATUS} = 'published' AND ${db.dialect.inJsonArray("s.user_id", "@owners")}
-     GROUP BY s.user_id`, { ...scope, ownerId: null, owners: JSON.stringify(ownerIds) }) as { owner: string; count: number }[];
+     GROUP BY s.user_id`,
+    { ...scope, ownerId: null, owners: JSON.stringify(ownerIds) },
+  )) as { owner: string; count: number }[];
   return new Map(rows.map((row) => [row.owner, row.count]));
 }

@@ -20,10 +20,20 @@ export async function revokeKey(deps: KeyDeps, principal: Principal, audit: Audi
  * evicts its own at once, and another server on the store sees the change through the
  * credential generation the UPDATE bumps.
  */
-export async function markRevoked(db: Queries, audit: AuditContext, before: SecretWithOwnerRow): Promise<SecretWithOwnerRow> {
+export async function markRevoked(
+  db: Queries,
+  audit: AuditContext,
+  before: SecretWithOwnerRow,
+): Promise<SecretWithOwnerRow> {
   if (before.status === "deleted") throw notFound(SECRET_MESSAGES.notFound);
   const after: SecretWithOwnerRow = { ...before, status: "deleted", updated_at: nowIso() };
-  await db.run("UPDATE secrets SET status = 'deleted', updated_at = ? WHERE tenant_id = ? AND environment_id = ? AND id = ?", after.updated_at, before.tenant_id, before.environment_id, before.id);
+  await db.run(
+    "UPDATE secrets SET status = 'deleted', updated_at = ? WHERE tenant_id = ? AND environment_id = ? AND id = ?",
+    after.updated_at,
+    before.tenant_id,
+    before.environment_id,
+    before.id,
+  );
   await recordAudit(db, audit, {
     action: "secret.deleted",
     resourceType: "secret",

@@ -1,4 +1,3 @@
-
 import { ApiError, invalidOperation } from "../../http/errors";
 import type { AuditContext } from "../audit/model";
 import { recordAudit } from "../audit/service";
@@ -29,59 +28,68 @@ export async function rotateKey(
 ): Promise<CreatedKey> {
   const { db } = deps;
   const { created, oldHash } = await db.transaction(async (tx) => {
-      const now = Date.now();
-      const old = await getKey(tx, scopeOf(principal), id);
-      if (old.replaced_by !== null) {
-        throw new ApiError(409, "version_conflict", SECRET_MESSAGES.alreadyRotated, { replaced_by: old.replaced_by });
-      }
-      const expired = old.expires_at !== null && Date.parse(old.expires_at) <= now;
-      if (old.status !== "published" || expired) throw invalidOperation(SECRET_MESSAGES.notRotatable);
-      // Its keys fail already; a replacement would be a key that cannot work either.
-      if (old.owner_status !== "published") throw invalidOperation(SECRET_MESSAGES.archivedOwner);
+    const now = Date.now();
+    const old = await getKey(tx, scopeOf(principal), id);
+    if (old.replaced_by !== null) {
+      throw new ApiError(409, "version_conflict", SECRET_MESSAGES.alreadyRotated, { replaced_by: old.replaced_by });
+    }
+    const expired = old.expires_at !== null && Date.parse(old.expires_at) <= now;
+    if (old.status !== "published" || expired) throw invalidOperation(SECRET_MESSAGES.notRotatable);
+    // Its keys fail already; a replacement would be a key that cannot work either.
+    if (old.owner_status !== "published") throw invalidOperation(SECRET_MESSAGES.archivedOwner);
 
-      const environment = await findEnvironment(tx, old.tenant_id, old.environment_id) as EnvironmentRow;
-      const created = await issueAudited(
-        tx,
-        audit,
-        {
-          tenantId: old.tenant_id,
-          environmentId: old.environment_id,
-          environmentType: environment.type,
-          userId: old.user_id,
-          createdBy: principal.userId,
-          name: old.name,
-          description: old.description,
-          type: old.type,
-          roles: JSON.parse(old.roles),
-          // Never replaced before, so this is still the key's own expiry, not a grace deadline.
-          expiresAt: old.expires_at,
-        },
-        id,
-      );
+    const environment = (await findEnvironment(tx, old.tenant_id, old.environment_id)) as EnvironmentRow;
+    const created = await issueAudited(
+      tx,
+      audit,
+      {
+        tenantId: old.tenant_id,
+        environmentId: old.environment_id,
+        environmentType: environment.type,
+        userId: old.user_id,
+        createdBy: principal.userId,
+        name: old.name,
+        description: old.description,
+        type: old.type,
+        roles: JSON.parse(old.roles),
+        // Never replaced before, so this is still the key's own expiry, not a grace deadline.
+        expiresAt: old.expires_at,
+      },
+      id,
+    );
 
-      const graceEnd = now + graceSeconds * 1000;
-      const newExpiry =
-        old.expires_at !== null && Date.parse(old.expires_at) < graceEnd
-          ? old.expires_at
-          : new Date(graceEnd).toISOString();
-      const updatedAt = new Date(now).toISOString();
-      const after: SecretWithOwnerRow =
-        graceSeconds === 0
-          ? { ...old, status: "deleted", replaced_by: created.secret.id, updated_at: updatedAt }
-          : { ...old, expires_at: newExpiry, replaced_by: created.secret.id, updated_at: updatedAt };
-      const changed = await tx.run(`UPDATE secrets SET status = ?, expires_at = ?, replaced_by = ?, updated_at = ?
-         WHERE tenant_id = ? AND environment_id = ? AND id = ? AND replaced_by IS NULL`, after.status, after.expires_at, after.replaced_by, after.updated_at, old.tenant_id, old.environment_id, id);
-      // Unreachable while the read above is in this transaction; a guard, not a path.
-      if (changed !== 1) throw new ApiError(409, "version_conflict", SECRET_MESSAGES.alreadyRotated);
-      await recordAudit(tx, audit, {
-        action: "secret.rotated",
-        resourceType: "secret",
-        resourceId: id,
-        before: toSecretResponse(old),
-        after: { ...toSecretResponse(after), replaced_by: created.secret.id },
-      });
-      return { created, oldHash: old.key_hash };
+    const graceEnd = now + graceSeconds * 1000;
+    const newExpiry =
+      old.expires_at !== null && Date.parse(old.expires_at) < graceEnd
+        ? old.expires_at
+        : new Date(graceEnd).toISOString();
+    const updatedAt = new Date(now).toISOString();
+    const after: SecretWithOwnerRow =
+      graceSeconds === 0
+        ? { ...old, status: "deleted", replaced_by: created.secret.id, updated_at: updatedAt }
+        : { ...old, expires_at: newExpiry, replaced_by: created.secret.id, updated_at: updatedAt };
+    const changed = await tx.run(
+      `UPDATE secrets SET status = ?, expires_at = ?, replaced_by = ?, updated_at = ?
+         WHERE tenant_id = ? AND environment_id = ? AND id = ? AND replaced_by IS NULL`,
+      after.status,
+      after.expires_at,
+      after.replaced_by,
+      after.updated_at,
+      old.tenant_id,
+      old.environment_id,
+      id,
+    );
+    // Unreachable while the read above is in this transaction; a guard, not a path.
+    if (changed !== 1) throw new ApiError(409, "version_conflict", SECRET_MESSAGES.alreadyRotated);
+    await recordAudit(tx, audit, {
+      action: "secret.rotated",
+      resourceType: "secret",
+      resourceId: id,
+      before: toSecretResponse(old),
+      after: { ...toSecretResponse(after), replaced_by: created.secret.id },
     });
+    return { created, oldHash: old.key_hash };
+  });
   // The cached entry carries the old expiry (or no revocation yet): drop it before answering.
   deps.keyCache.invalidate([oldHash, created.secret.key_hash]);
   return created;

@@ -1,4 +1,4 @@
-import { type Queries, type Store} from "../../db";
+import { type Queries, type Store } from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import { sha256Hex } from "../auth/hash";
 import { displayIdOf, generateApiKey } from "../auth/key-format";
@@ -54,10 +54,13 @@ export async function issueKey(db: Queries, input: IssueKeyInput): Promise<Issue
     created_at: now,
     updated_at: now,
   };
-  await db.run(`INSERT INTO secrets (id, tenant_id, environment_id, user_id, created_by, name, description, type, provider,
+  await db.run(
+    `INSERT INTO secrets (id, tenant_id, environment_id, user_id, created_by, name, description, type, provider,
        key_hash, display_id, roles, status, expires_at, last_used_at, created_at, updated_at)
      VALUES (@id, @tenant_id, @environment_id, @user_id, @created_by, @name, @description, @type, @provider,
-       @key_hash, @display_id, @roles, @status, @expires_at, @last_used_at, @created_at, @updated_at)`, secret);
+       @key_hash, @display_id, @roles, @status, @expires_at, @last_used_at, @created_at, @updated_at)`,
+    secret,
+  );
   return { apiKey, secret };
 }
 
@@ -67,10 +70,13 @@ export async function issueKey(db: Queries, input: IssueKeyInput): Promise<Issue
  * join five times slower.
  */
 export async function findVerifiableKey(db: Queries, keyHash: string): Promise<StoredKeyRecord | undefined> {
-  const secret = await db.get(`SELECT id, name, key_hash, tenant_id, environment_id, user_id, type, roles, status, expires_at
-     FROM secrets WHERE key_hash = ?`, keyHash) as Omit<StoredKeyRecord, "owner_type" | "owner_status"> | undefined;
+  const secret = (await db.get(
+    `SELECT id, name, key_hash, tenant_id, environment_id, user_id, type, roles, status, expires_at
+     FROM secrets WHERE key_hash = ?`,
+    keyHash,
+  )) as Omit<StoredKeyRecord, "owner_type" | "owner_status"> | undefined;
   if (!secret) return undefined;
-  const owner = await db.get("SELECT type, status FROM users WHERE id = ?", secret.user_id) as {
+  const owner = (await db.get("SELECT type, status FROM users WHERE id = ?", secret.user_id)) as {
     type: StoredKeyRecord["owner_type"];
     status: StoredKeyRecord["owner_status"];
   };

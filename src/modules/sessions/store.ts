@@ -29,10 +29,16 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 /** The cold path of verifying a bearer token, handed to the authenticator. Two primary-key reads. */
 export async function findVerifiableSession(db: Queries, tokenHash: string): Promise<StoredSessionRecord | undefined> {
-  const session = await db.get("SELECT id, token_hash, tenant_id, user_id, expires_at, revoked_at FROM sessions WHERE token_hash = ?", tokenHash) as Omit<StoredSessionRecord, "owner_type" | "owner_status" | "owner_roles"> | undefined;
+  const session = (await db.get(
+    "SELECT id, token_hash, tenant_id, user_id, expires_at, revoked_at FROM sessions WHERE token_hash = ?",
+    tokenHash,
+  )) as Omit<StoredSessionRecord, "owner_type" | "owner_status" | "owner_roles"> | undefined;
   if (!session) return undefined;
-  const owner = await db.get("SELECT type, status, roles FROM users WHERE id = ? AND tenant_id = ?", session.user_id,
-    session.tenant_id) as { type: UserType; status: StoredSessionRecord["owner_status"]; roles: string } | undefined;
+  const owner = (await db.get(
+    "SELECT type, status, roles FROM users WHERE id = ? AND tenant_id = ?",
+    session.user_id,
+    session.tenant_id,
+  )) as { type: UserType; status: StoredSessionRecord["owner_status"]; roles: string } | undefined;
   if (!owner) return undefined;
   return { ...session, owner_type: owner.type, owner_status: owner.status, owner_roles: owner.roles };
 }
@@ -57,22 +63,48 @@ export async function insertSession(
     expires_at: iso(now + input.ttlSeconds * 1000),
     revoked_at: null,
   };
-  await db.run("DELETE FROM sessions WHERE tenant_id = ? AND user_id = ? AND expires_at <= ?", input.tenantId,
+  await db.run(
+    "DELETE FROM sessions WHERE tenant_id = ? AND user_id = ? AND expires_at <= ?",
+    input.tenantId,
     input.userId,
-    session.created_at);
-  await db.run(`INSERT INTO sessions (id, token_hash, tenant_id, user_id, created_at, expires_at, revoked_at)
-     VALUES (@id, @token_hash, @tenant_id, @user_id, @created_at, @expires_at, @revoked_at)`, session);
+    session.created_at,
+  );
+  await db.run(
+    `INSERT INTO sessions (id, token_hash, tenant_id, user_id, created_at, expires_at, revoked_at)
+     VALUES (@id, @token_hash, @tenant_id, @user_id, @created_at, @expires_at, @revoked_at)`,
+    session,
+  );
   return { token, session };
 }
 
 /** Ends one live session. Returns its token hash (to evict it), or undefined if it had already ended. */
-export async function revokeSession(db: Queries, tenantId: string, sessionId: string, at = Date.now()): Promise<string | undefined> {
-  return await db.value(`UPDATE sessions SET revoked_at = ? WHERE tenant_id = ? AND id = ? AND revoked_at IS NULL RETURNING token_hash`, iso(at), tenantId, sessionId) as string | undefined;
+export async function revokeSession(
+  db: Queries,
+  tenantId: string,
+  sessionId: string,
+  at = Date.now(),
+): Promise<string | undefined> {
+  return (await db.value(
+    `UPDATE sessions SET revoked_at = ? WHERE tenant_id = ? AND id = ? AND revoked_at IS NULL RETURNING token_hash`,
+    iso(at),
+    tenantId,
+    sessionId,
+  )) as string | undefined;
 }
 
 /** Ends every live session of an account. Returns their token hashes, to evict them. */
-export async function revokeSessionsOf(db: Queries, tenantId: string, userId: string, at = Date.now()): Promise<string[]> {
-  return await db.values(`UPDATE sessions SET revoked_at = ? WHERE tenant_id = ? AND user_id = ? AND revoked_at IS NULL RETURNING token_hash`, iso(at), tenantId, userId) as string[];
+export async function revokeSessionsOf(
+  db: Queries,
+  tenantId: string,
+  userId: string,
+  at = Date.now(),
+): Promise<string[]> {
+  return (await db.values(
+    `UPDATE sessions SET revoked_at = ? WHERE tenant_id = ? AND user_id = ? AND revoked_at IS NULL RETURNING token_hash`,
+    iso(at),
+    tenantId,
+    userId,
+  )) as string[];
 }
 
 export type PasswordTokenPurpose = "setup" | "set_password";
@@ -125,11 +157,17 @@ export async function issuePasswordToken(
     used_at: null,
   };
   if (input.purpose === "setup") await db.run("DELETE FROM password_tokens WHERE purpose = 'setup'");
-  await db.run("DELETE FROM password_tokens WHERE tenant_id = ? AND user_id = ? AND purpose = ?", input.tenantId,
+  await db.run(
+    "DELETE FROM password_tokens WHERE tenant_id = ? AND user_id = ? AND purpose = ?",
+    input.tenantId,
     input.userId,
-    input.purpose);
-  await db.run(`INSERT INTO password_tokens (id, token_hash, purpose, tenant_id, user_id, created_by, created_at, expires_at, used_at)
-     VALUES (@id, @token_hash, @purpose, @tenant_id, @user_id, @created_by, @created_at, @expires_at, @used_at)`, row);
+    input.purpose,
+  );
+  await db.run(
+    `INSERT INTO password_tokens (id, token_hash, purpose, tenant_id, user_id, created_by, created_at, expires_at, used_at)
+     VALUES (@id, @token_hash, @purpose, @tenant_id, @user_id, @created_by, @created_at, @expires_at, @used_at)`,
+    row,
+  );
   return { token, row };
 }
 
@@ -141,7 +179,7 @@ export async function findPasswordToken(
   now = Date.now(),
 ): Promise<PasswordTokenRow | undefined> {
   if (!isWellFormedOpaqueToken(token, "tgp")) return undefined;
-  const row = await db.get("SELECT * FROM password_tokens WHERE token_hash = ?", sha256Hex(token)) as
+  const row = (await db.get("SELECT * FROM password_tokens WHERE token_hash = ?", sha256Hex(token))) as
     PasswordTokenRow | undefined;
   if (!row || row.purpose !== purpose || row.used_at !== null || Date.parse(row.expires_at) <= now) return undefined;
   return row;
@@ -149,9 +187,7 @@ export async function findPasswordToken(
 
 /** Uses a link token up. False when it was already used (a second request racing the first). */
 export async function markPasswordTokenUsed(db: Queries, id: string, at = Date.now()): Promise<boolean> {
-  return (
-    await db.run("UPDATE password_tokens SET used_at = ? WHERE id = ? AND used_at IS NULL", iso(at), id) === 1
-  );
+  return (await db.run("UPDATE password_tokens SET used_at = ? WHERE id = ? AND used_at IS NULL", iso(at), id)) === 1;
 }
 
 /** Retires the unused links of an account (it was archived, or its password was set another way). */

@@ -1,5 +1,5 @@
 import { DEFAULT_TENANT_ID } from "../../config";
-import { type Queries, type Store} from "../../db";
+import { type Queries, type Store } from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import type { AuditContext } from "../audit/model";
 import { recordAudit } from "../audit/service";
@@ -34,44 +34,60 @@ export async function createOperatorPerson(
 ): Promise<OperatorPerson> {
   const email = input.email.trim();
   return await db.transaction(async (tx): Promise<OperatorPerson> => {
-      await ensureTenant(tx, input.tenantId, input.tenantId === DEFAULT_TENANT_ID ? "Default Tenant" : input.tenantId);
-      const audit = await operatorAudit(tx, input.tenantId);
-      const existing = await tx.get("SELECT * FROM users WHERE tenant_id = ? AND lower(email) = lower(?) AND email IS NOT NULL", input.tenantId, email) as UserRow | undefined;
-      const which = existing && { user_id: existing.id, email: existing.email };
-      if (existing?.password_hash) throw signInRefused(SignInOutcome.AccountHasPassword, which);
-      if (existing && existing.status !== "published") throw signInRefused(SignInOutcome.AccountArchived, which);
-      if (await emailSignsInElsewhere(tx, email, existing?.id ?? null)) {
-        throw signInRefused(SignInOutcome.EmailSignsInElsewhere, { email });
-      }
-      let id = existing?.id;
-      if (id === undefined) {
-        id = newId("usr");
-        const now = nowIso();
-        await tx.run(`INSERT INTO users (id, tenant_id, type, name, email, roles, status, created_at, updated_at)
-           VALUES (?, ?, 'user', ?, ?, ?, 'published', ?, ?)`, id, input.tenantId, input.name?.trim() || email, email, JSON.stringify(USER_ACCOUNT_ROLES), now, now);
-        const created = await findUser(tx, input.tenantId, id);
-        await recordAudit(tx, audit, {
-          action: "user.created",
-          resourceType: "user",
-          resourceId: id,
-          after: created ? toUserResponse(created) : null,
-        });
-      }
-      await storePasswordHash(tx, input.tenantId, id, input.passwordHash);
-      await retirePasswordTokensOf(tx, input.tenantId, id);
-      const account = await findUser(tx, input.tenantId, id) as UserRow;
+    await ensureTenant(tx, input.tenantId, input.tenantId === DEFAULT_TENANT_ID ? "Default Tenant" : input.tenantId);
+    const audit = await operatorAudit(tx, input.tenantId);
+    const existing = (await tx.get(
+      "SELECT * FROM users WHERE tenant_id = ? AND lower(email) = lower(?) AND email IS NOT NULL",
+      input.tenantId,
+      email,
+    )) as UserRow | undefined;
+    const which = existing && { user_id: existing.id, email: existing.email };
+    if (existing?.password_hash) throw signInRefused(SignInOutcome.AccountHasPassword, which);
+    if (existing && existing.status !== "published") throw signInRefused(SignInOutcome.AccountArchived, which);
+    if (await emailSignsInElsewhere(tx, email, existing?.id ?? null)) {
+      throw signInRefused(SignInOutcome.EmailSignsInElsewhere, { email });
+    }
+    let id = existing?.id;
+    if (id === undefined) {
+      id = newId("usr");
+      const now = nowIso();
+      await tx.run(
+        `INSERT INTO users (id, tenant_id, type, name, email, roles, status, created_at, updated_at)
+           VALUES (?, ?, 'user', ?, ?, ?, 'published', ?, ?)`,
+        id,
+        input.tenantId,
+        input.name?.trim() || email,
+        email,
+        JSON.stringify(USER_ACCOUNT_ROLES),
+        now,
+        now,
+      );
+      const created = await findUser(tx, input.tenantId, id);
       await recordAudit(tx, audit, {
-        action: "user.password_set",
+        action: "user.created",
         resourceType: "user",
         resourceId: id,
-        after: { email: account.email, name: account.name, via: COMMAND },
+        after: created ? toUserResponse(created) : null,
       });
-      return { account, created: existing === undefined };
+    }
+    await storePasswordHash(tx, input.tenantId, id, input.passwordHash);
+    await retirePasswordTokensOf(tx, input.tenantId, id);
+    const account = (await findUser(tx, input.tenantId, id)) as UserRow;
+    await recordAudit(tx, audit, {
+      action: "user.password_set",
+      resourceType: "user",
+      resourceId: id,
+      after: { email: account.email, name: account.name, via: COMMAND },
     });
+    return { account, created: existing === undefined };
+  });
 }
 
 async function operatorAudit(db: Queries, tenantId: string): Promise<AuditContext> {
-  const environmentId = await db.value("SELECT id FROM environments WHERE tenant_id = ? AND is_default = 1", tenantId) as string | undefined;
+  const environmentId = (await db.value(
+    "SELECT id FROM environments WHERE tenant_id = ? AND is_default = 1",
+    tenantId,
+  )) as string | undefined;
   return {
     tenantId,
     environmentId: environmentId ?? null,

@@ -60,21 +60,21 @@ export async function changePassword(
     }
     const newHash = await deps.passwords.hash(input.new_password);
     revoked = await db.transaction(async (tx) => {
-        // Changed meanwhile (another change won): the current password proven is no longer current.
-        if (await currentPasswordHash(tx, account.tenant_id, account.id) !== account.password_hash) {
-          throw signInRefused(SignInOutcome.CurrentPasswordWrong);
-        }
-        await storePasswordHash(tx, account.tenant_id, account.id, newHash);
-        await retirePasswordTokensOf(tx, account.tenant_id, account.id);
-        const hashes = await revokeSessionsOf(tx, account.tenant_id, account.id);
-        await recordAudit(tx, audit, {
-          action: "user.password_changed",
-          resourceType: "user",
-          resourceId: account.id,
-          after: { sessions_revoked: hashes.length },
-        });
-        return hashes;
+      // Changed meanwhile (another change won): the current password proven is no longer current.
+      if ((await currentPasswordHash(tx, account.tenant_id, account.id)) !== account.password_hash) {
+        throw signInRefused(SignInOutcome.CurrentPasswordWrong);
+      }
+      await storePasswordHash(tx, account.tenant_id, account.id, newHash);
+      await retirePasswordTokensOf(tx, account.tenant_id, account.id);
+      const hashes = await revokeSessionsOf(tx, account.tenant_id, account.id);
+      await recordAudit(tx, audit, {
+        action: "user.password_changed",
+        resourceType: "user",
+        resourceId: account.id,
+        after: { sessions_revoked: hashes.length },
       });
+      return hashes;
+    });
   } finally {
     attempt.succeeded();
   }
@@ -135,24 +135,24 @@ export async function completeSetPassword(
   const { db } = deps;
   try {
     const { signedIn, revoked } = await db.transaction(async (tx) => {
-        // Checked again inside the write: two requests racing with one link, one wins.
-        const { link, account } = await liveLink(tx, input.token, "set_password", refusal);
-        if (account.email !== null && await emailSignsInElsewhere(tx, account.email, account.id)) {
-          throw signInRefused(SignInOutcome.EmailSignsInElsewhere);
-        }
-        if (!await markPasswordTokenUsed(tx, link.id)) throw signInRefused(refusal);
-        await storePasswordHash(tx, account.tenant_id, account.id, hash);
-        const revoked = await revokeSessionsOf(tx, account.tenant_id, account.id);
-        const person = { email: account.email, name: account.name };
-        await recordAudit(tx, await personAudit(tx, account, facts, link.id), {
-          action: "user.password_set",
-          resourceType: "user",
-          resourceId: account.id,
-          before: person,
-          after: { ...person, via: "set_password_link" },
-        });
-        return { signedIn: await startSession(deps, tx, account, facts), revoked };
+      // Checked again inside the write: two requests racing with one link, one wins.
+      const { link, account } = await liveLink(tx, input.token, "set_password", refusal);
+      if (account.email !== null && (await emailSignsInElsewhere(tx, account.email, account.id))) {
+        throw signInRefused(SignInOutcome.EmailSignsInElsewhere);
+      }
+      if (!(await markPasswordTokenUsed(tx, link.id))) throw signInRefused(refusal);
+      await storePasswordHash(tx, account.tenant_id, account.id, hash);
+      const revoked = await revokeSessionsOf(tx, account.tenant_id, account.id);
+      const person = { email: account.email, name: account.name };
+      await recordAudit(tx, await personAudit(tx, account, facts, link.id), {
+        action: "user.password_set",
+        resourceType: "user",
+        resourceId: account.id,
+        before: person,
+        after: { ...person, via: "set_password_link" },
       });
+      return { signedIn: await startSession(deps, tx, account, facts), revoked };
+    });
     deps.sessionCache.invalidate(revoked);
     return signedIn;
   } catch (error) {

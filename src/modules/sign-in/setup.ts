@@ -1,5 +1,5 @@
 import { DEFAULT_TENANT_ID, DEFAULT_USER_ID } from "../../config";
-import { type Queries, type Store} from "../../db";
+import { type Queries, type Store } from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import { recordAudit } from "../audit/service";
 import { ensureTenant } from "../environments/service";
@@ -31,10 +31,13 @@ export interface SetupLink {
  */
 async function firstAccount(db: Queries): Promise<string> {
   await ensureTenant(db, DEFAULT_TENANT_ID, "Default Tenant");
-  const first = await db.value(`SELECT id FROM users WHERE tenant_id = ? AND type = 'user' AND status = 'published'
-     ORDER BY created_at, id LIMIT 1`, DEFAULT_TENANT_ID) as string | undefined;
+  const first = (await db.value(
+    `SELECT id FROM users WHERE tenant_id = ? AND type = 'user' AND status = 'published'
+     ORDER BY created_at, id LIMIT 1`,
+    DEFAULT_TENANT_ID,
+  )) as string | undefined;
   if (first !== undefined) return first;
-  const taken = await db.value("SELECT 1 FROM users WHERE id = ?", DEFAULT_USER_ID) !== undefined;
+  const taken = (await db.value("SELECT 1 FROM users WHERE id = ?", DEFAULT_USER_ID)) !== undefined;
   const id = taken ? newId("usr") : DEFAULT_USER_ID;
   await ensureUserAccount(db, DEFAULT_TENANT_ID, id, "Default User");
   return id;
@@ -46,17 +49,17 @@ async function firstAccount(db: Queries): Promise<string> {
  */
 export async function issueSetupLink(db: Store, options: { baseUrl: string; now?: number }): Promise<SetupLink | null> {
   return await db.transaction(async (tx) => {
-      if (await someoneCanSignIn(tx)) return null;
-      const { token, row } = await issuePasswordToken(tx, {
-        purpose: "setup",
-        tenantId: DEFAULT_TENANT_ID,
-        userId: await firstAccount(tx),
-        createdBy: null,
-        ttlSeconds: PASSWORD_LINK_TTL_SECONDS.setup,
-        now: options.now,
-      });
-      return { url: passwordLinkUrl(options.baseUrl, "setup", token), expiresAt: row.expires_at };
+    if (await someoneCanSignIn(tx)) return null;
+    const { token, row } = await issuePasswordToken(tx, {
+      purpose: "setup",
+      tenantId: DEFAULT_TENANT_ID,
+      userId: await firstAccount(tx),
+      createdBy: null,
+      ttlSeconds: PASSWORD_LINK_TTL_SECONDS.setup,
+      now: options.now,
     });
+    return { url: passwordLinkUrl(options.baseUrl, "setup", token), expiresAt: row.expires_at };
+  });
 }
 
 async function setupLinkOf(db: Queries, token: string) {
@@ -87,26 +90,30 @@ export async function completeSetup(
   const { db } = deps;
   try {
     const signedIn = await db.transaction(async (tx) => {
-        const { link, account } = await setupLinkOf(tx, input.token);
-        if (await emailTakenInTenant(tx, account.tenant_id, email, account.id)) throw signInRefused(SignInOutcome.EmailTaken);
-        if (!await markPasswordTokenUsed(tx, link.id)) throw signInRefused(SignInOutcome.SetupLinkInvalid);
-        const name = input.name?.trim() ?? account.name;
-        await tx.run("UPDATE users SET email = ?, name = ?, updated_at = ? WHERE tenant_id = ? AND id = ?", email,
-          name,
-          nowIso(),
-          account.tenant_id,
-          account.id);
-        await storePasswordHash(tx, account.tenant_id, account.id, hash);
-        const updated = { ...account, email, name };
-        await recordAudit(tx, await personAudit(tx, updated, facts, link.id), {
-          action: "user.password_set",
-          resourceType: "user",
-          resourceId: account.id,
-          before: { email: account.email, name: account.name },
-          after: { email, name, via: "setup_link" },
-        });
-        return await startSession(deps, tx, updated, facts);
+      const { link, account } = await setupLinkOf(tx, input.token);
+      if (await emailTakenInTenant(tx, account.tenant_id, email, account.id))
+        throw signInRefused(SignInOutcome.EmailTaken);
+      if (!(await markPasswordTokenUsed(tx, link.id))) throw signInRefused(SignInOutcome.SetupLinkInvalid);
+      const name = input.name?.trim() ?? account.name;
+      await tx.run(
+        "UPDATE users SET email = ?, name = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
+        email,
+        name,
+        nowIso(),
+        account.tenant_id,
+        account.id,
+      );
+      await storePasswordHash(tx, account.tenant_id, account.id, hash);
+      const updated = { ...account, email, name };
+      await recordAudit(tx, await personAudit(tx, updated, facts, link.id), {
+        action: "user.password_set",
+        resourceType: "user",
+        resourceId: account.id,
+        before: { email: account.email, name: account.name },
+        after: { email, name, via: "setup_link" },
       });
+      return await startSession(deps, tx, updated, facts);
+    });
     deps.profiles.invalidate(signedIn.account.tenant_id, signedIn.account.id);
     return signedIn;
   } catch (error) {

@@ -128,10 +128,10 @@ export async function signIn(
     const signedIn =
       account && matches
         ? await deps.db.transaction(async (tx) => {
-              // The password may have changed, or the account been archived, while the hash was checked.
-              if ((await currentPasswordHash(tx, account.tenant_id, account.id)) !== hash) return undefined;
-              return await startSession(deps, tx, account, facts);
-            })
+            // The password may have changed, or the account been archived, while the hash was checked.
+            if ((await currentPasswordHash(tx, account.tenant_id, account.id)) !== hash) return undefined;
+            return await startSession(deps, tx, account, facts);
+          })
         : undefined;
     if (signedIn) return signedIn;
     attempt.failed();
@@ -162,15 +162,15 @@ export async function signOut(deps: SignInDeps, principal: Principal, audit: Aud
   if (principal.credential.kind !== "session") throw signInRefused(SignInOutcome.NoSession);
   const { db } = deps;
   const hash = await db.transaction(async (tx) => {
-      const revoked = await revokeSession(tx, principal.tenantId, principal.credential.id);
-      if (revoked === undefined) return undefined;
-      await recordAudit(tx, audit, {
-        action: "user.signed_out",
-        resourceType: "user",
-        resourceId: principal.userId,
-        after: { session_id: principal.credential.id },
-      });
-      return revoked;
+    const revoked = await revokeSession(tx, principal.tenantId, principal.credential.id);
+    if (revoked === undefined) return undefined;
+    await recordAudit(tx, audit, {
+      action: "user.signed_out",
+      resourceType: "user",
+      resourceId: principal.userId,
+      after: { session_id: principal.credential.id },
     });
+    return revoked;
+  });
   if (hash !== undefined) deps.sessionCache.invalidate([hash]);
 }

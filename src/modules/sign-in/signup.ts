@@ -1,4 +1,3 @@
-
 import { newId, nowIso } from "../../db/ids";
 import { recordAudit } from "../audit/service";
 import { ensureTenant } from "../environments/service";
@@ -36,23 +35,34 @@ export async function signUp(
   const hash = await deps.passwords.hash(input.password);
   try {
     return await db.transaction(async (tx) => {
-        if (await emailSignsInElsewhere(tx, email, null)) throw signInRefused(SignInOutcome.EmailTaken);
-        const tenantId = newId("tenant");
-        await ensureTenant(tx, tenantId, input.tenant_name?.trim() ?? email);
-        const id = newId("usr");
-        const now = nowIso();
-        await tx.run(`INSERT INTO users (id, tenant_id, type, name, email, password_hash, roles, status, created_by, created_at, updated_at)
-           VALUES (?, ?, 'user', ?, ?, ?, ?, 'published', ?, ?, ?)`, id, tenantId, email, email, hash, JSON.stringify(USER_ACCOUNT_ROLES), id, now, now);
-        const account = await findUser(tx, tenantId, id);
-        if (!account) throw new Error("account not found after insert");
-        await recordAudit(tx, await personAudit(tx, account, facts), {
-          action: "user.created",
-          resourceType: "user",
-          resourceId: id,
-          after: { ...toUserResponse(account), via: "signup" },
-        });
-        return await startSession(deps, tx, account, facts);
+      if (await emailSignsInElsewhere(tx, email, null)) throw signInRefused(SignInOutcome.EmailTaken);
+      const tenantId = newId("tenant");
+      await ensureTenant(tx, tenantId, input.tenant_name?.trim() ?? email);
+      const id = newId("usr");
+      const now = nowIso();
+      await tx.run(
+        `INSERT INTO users (id, tenant_id, type, name, email, password_hash, roles, status, created_by, created_at, updated_at)
+           VALUES (?, ?, 'user', ?, ?, ?, ?, 'published', ?, ?, ?)`,
+        id,
+        tenantId,
+        email,
+        email,
+        hash,
+        JSON.stringify(USER_ACCOUNT_ROLES),
+        id,
+        now,
+        now,
+      );
+      const account = await findUser(tx, tenantId, id);
+      if (!account) throw new Error("account not found after insert");
+      await recordAudit(tx, await personAudit(tx, account, facts), {
+        action: "user.created",
+        resourceType: "user",
+        resourceId: id,
+        after: { ...toUserResponse(account), via: "signup" },
       });
+      return await startSession(deps, tx, account, facts);
+    });
   } catch (error) {
     if (isUniqueViolation(error)) throw signInRefused(SignInOutcome.EmailTaken);
     throw error;

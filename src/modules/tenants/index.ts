@@ -24,7 +24,7 @@ const billingUsage = {
     }) as const,
 };
 
-export async function tenantsController(app: AppContext) {
+export function tenantsController(app: AppContext) {
   const tenants = new Elysia({ prefix: "/v1/tenants", tags: ["Tenants"] })
     .use(authPlugin(app))
     .get("/billing", billingUsage.handler, billingUsage.hooks())
@@ -44,12 +44,16 @@ export async function tenantsController(app: AppContext) {
         },
       },
     )
-    .get("/:id", async ({ principal, params }) => toTenantResponse(await getOwnTenant(app.db, principal.tenantId, params.id)), {
-      permission: "tenant:read",
-      params: t.Object({ id: t.String() }),
-      response: { 200: TenantSchema, ...errorResponses(401, 403, 404) },
-      detail: { summary: "The caller's own tenant (any other id: 404)" },
-    });
+    .get(
+      "/:id",
+      async ({ principal, params }) => toTenantResponse(await getOwnTenant(app.db, principal.tenantId, params.id)),
+      {
+        permission: "tenant:read",
+        params: t.Object({ id: t.String() }),
+        response: { 200: TenantSchema, ...errorResponses(401, 403, 404) },
+        detail: { summary: "The caller's own tenant (any other id: 404)" },
+      },
+    );
   // The Flexprice SDK calls /v1/tenant/billing (singular), which the server does not have.
   const sdkPath = new Elysia({ prefix: "/v1/tenant", tags: ["Tenants"] })
     .use(authPlugin(app))

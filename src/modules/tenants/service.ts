@@ -18,7 +18,7 @@ export type TenantResponse = Static<typeof TenantSchema>;
 export type UpdateTenantInput = Static<typeof UpdateTenantBody>;
 
 export async function findTenant(db: Queries, tenantId: string): Promise<TenantRow | undefined> {
-  return await db.get("SELECT * FROM tenants WHERE id = ?", tenantId) as TenantRow | undefined;
+  return (await db.get("SELECT * FROM tenants WHERE id = ?", tenantId)) as TenantRow | undefined;
 }
 
 export async function getTenant(db: Queries, tenantId: string): Promise<TenantRow> {
@@ -87,34 +87,41 @@ export function normalizeBillingDetails(input: Static<typeof BillingDetailsBody>
  * after, in the same transaction. Every account profile shows the tenant, so the tenant's cached
  * profiles are dropped before this returns: /v1/users/me never answers the old one.
  */
-export async function updateTenant({ db, profiles }: TenantDeps, audit: AuditContext, input: UpdateTenantInput): Promise<TenantRow> {
+export async function updateTenant(
+  { db, profiles }: TenantDeps,
+  audit: AuditContext,
+  input: UpdateTenantInput,
+): Promise<TenantRow> {
   if (input.name === undefined && input.billing_details === undefined && input.metadata === undefined) {
     throw validationError(TENANT_MESSAGES.nothingToUpdate, {
       name: "is required when billing_details and metadata are absent",
     });
   }
   const updated = await db.transaction(async (tx) => {
-      const before = await getTenant(tx, audit.tenantId);
-      const after: TenantRow = {
-        ...before,
-        name: input.name === undefined ? before.name : input.name.trim(),
-        billing_details:
-          input.billing_details === undefined
-            ? before.billing_details
-            : jsonOrNull(normalizeBillingDetails(input.billing_details)),
-        metadata: input.metadata === undefined ? before.metadata : JSON.stringify(input.metadata),
-        updated_at: nowIso(),
-      };
-      await tx.run("UPDATE tenants SET name = @name, billing_details = @billing_details, metadata = @metadata, updated_at = @updated_at WHERE id = @id", after);
-      await recordAudit(tx, audit, {
-        action: "tenant.updated",
-        resourceType: "tenant",
-        resourceId: audit.tenantId,
-        before: toTenantResponse(before),
-        after: toTenantResponse(after),
-      });
-      return after;
+    const before = await getTenant(tx, audit.tenantId);
+    const after: TenantRow = {
+      ...before,
+      name: input.name === undefined ? before.name : input.name.trim(),
+      billing_details:
+        input.billing_details === undefined
+          ? before.billing_details
+          : jsonOrNull(normalizeBillingDetails(input.billing_details)),
+      metadata: input.metadata === undefined ? before.metadata : JSON.stringify(input.metadata),
+      updated_at: nowIso(),
+    };
+    await tx.run(
+      "UPDATE tenants SET name = @name, billing_details = @billing_details, metadata = @metadata, updated_at = @updated_at WHERE id = @id",
+      after,
+    );
+    await recordAudit(tx, audit, {
+      action: "tenant.updated",
+      resourceType: "tenant",
+      resourceId: audit.tenantId,
+      before: toTenantResponse(before),
+      after: toTenantResponse(after),
     });
+    return after;
+  });
   profiles.invalidateTenant(audit.tenantId);
   return updated;
 }

@@ -11,7 +11,12 @@ export async function ensureConfigKeyPrincipals(db: Store, config: Config): Prom
   await db.transaction(async (tx) => {
     for (const key of Object.values(config.auth.api_key.keys)) {
       await ensureTenant(tx, key.tenant_id, key.tenant_id === DEFAULT_TENANT_ID ? "Default Tenant" : key.tenant_id);
-      await ensureUserAccount(tx, key.tenant_id, key.user_id, key.user_id === DEFAULT_USER_ID ? "Default User" : key.name);
+      await ensureUserAccount(
+        tx,
+        key.tenant_id,
+        key.user_id,
+        key.user_id === DEFAULT_USER_ID ? "Default User" : key.name,
+      );
     }
   });
 }

@@ -32,7 +32,7 @@ import {
 
 const IdParams = t.Object({ id: t.String() });
 
-export async function usersController(app: AppContext) {
+export function usersController(app: AppContext) {
   return new Elysia({ prefix: "/v1/users", tags: ["Users"] })
     .use(authPlugin(app))
     .get(
@@ -68,7 +68,13 @@ export async function usersController(app: AppContext) {
       "/:id/roles",
       async ({ principal, request, server, params, body }) =>
         toUserResponse(
-          await setPersonRoles(app, principal, await auditContextOf(app, { principal, request, server }), params.id, body.roles),
+          await setPersonRoles(
+            app,
+            principal,
+            await auditContextOf(app, { principal, request, server }),
+            params.id,
+            body.roles,
+          ),
         ),
       {
         permission: "user:write",
@@ -143,17 +149,27 @@ export async function usersController(app: AppContext) {
         },
       },
     )
-    .get("/:id", async ({ principal, params }) => toUserResponse(await getAccount(app.db, principal.tenantId, params.id)), {
-      permission: "user:read",
-      params: IdParams,
-      response: { 200: UserSchema, ...errorResponses(401, 403, 404) },
-      detail: { summary: "One account, archived ones included" },
-    })
+    .get(
+      "/:id",
+      async ({ principal, params }) => toUserResponse(await getAccount(app.db, principal.tenantId, params.id)),
+      {
+        permission: "user:read",
+        params: IdParams,
+        response: { 200: UserSchema, ...errorResponses(401, 403, 404) },
+        detail: { summary: "One account, archived ones included" },
+      },
+    )
     .put(
       "/:id",
       async ({ principal, request, server, params, body }) =>
         toUserResponse(
-          await renameAccount(app, principal, await auditContextOf(app, { principal, request, server }), params.id, body),
+          await renameAccount(
+            app,
+            principal,
+            await auditContextOf(app, { principal, request, server }),
+            params.id,
+            body,
+          ),
         ),
       {
         permission: "user:write",

@@ -25,8 +25,16 @@ import type { ProfileCache, UserProfile } from "./profile-cache";
 /** Creates a user account for a config key that names one not yet in the store. Idempotent. */
 export async function ensureUserAccount(db: Queries, tenantId: string, userId: string, name: string): Promise<void> {
   const now = nowIso();
-  await db.run(`INSERT INTO users (id, tenant_id, type, name, roles, status, created_at, updated_at)
-     VALUES (?, ?, 'user', ?, ?, 'published', ?, ?) ON CONFLICT DO NOTHING`, userId, tenantId, name, JSON.stringify(USER_ACCOUNT_ROLES), now, now);
+  await db.run(
+    `INSERT INTO users (id, tenant_id, type, name, roles, status, created_at, updated_at)
+     VALUES (?, ?, 'user', ?, ?, 'published', ?, ?) ON CONFLICT DO NOTHING`,
+    userId,
+    tenantId,
+    name,
+    JSON.stringify(USER_ACCOUNT_ROLES),
+    now,
+    now,
+  );
 }
 
 /**
@@ -34,10 +42,10 @@ export async function ensureUserAccount(db: Queries, tenantId: string, userId: s
  * statements on every run, which costs more than both lookups together.
  */
 export async function findUser(db: Queries, tenantId: string, userId: string): Promise<UserWithTenantRow | undefined> {
-  const user = await db.get("SELECT * FROM users WHERE id = ? AND tenant_id = ?", userId, tenantId) as
+  const user = (await db.get("SELECT * FROM users WHERE id = ? AND tenant_id = ?", userId, tenantId)) as
     UserRow | undefined;
   if (!user) return undefined;
-  return { ...user, tenant: await findTenant(db, tenantId) as TenantRow };
+  return { ...user, tenant: (await findTenant(db, tenantId)) as TenantRow };
 }
 
 export function toUserResponse(row: UserWithTenantRow): Static<typeof UserSchema> {
@@ -181,42 +189,44 @@ export async function createAccount(
   const { email, roles } = validateNewAccount(deps.roles, principal, input);
   const { db } = deps;
   return await db.transaction(async (tx): Promise<CreatedAccount> => {
-      if (
-        email &&
-        await tx.value("SELECT 1 FROM users WHERE tenant_id = ? AND lower(email) = lower(?)", principal.tenantId,
-          email)
-      ) {
-        throw alreadyExists(USER_MESSAGES.emailTaken);
-      }
-      const now = nowIso();
-      const id = newId("usr");
-      await tx.run(`INSERT INTO users (id, tenant_id, type, name, email, roles, status, created_by, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, 'published', ?, ?, ?)`, id,
-        principal.tenantId,
-        input.type,
-        input.name?.trim() ?? (input.type === "user" ? (email as string) : "Service account"),
-        email,
-        JSON.stringify(roles),
-        principal.userId,
-        now,
-        now);
-      const created = await findUser(tx, principal.tenantId, id) as UserWithTenantRow;
-      await recordAudit(tx, audit, {
-        action: `${input.type}.created`,
-        resourceType: input.type,
-        resourceId: id,
-        after: toUserResponse(created),
-      });
-      if (input.type !== "user") return { row: created };
-      const link = await issuePasswordToken(tx, {
-        purpose: "set_password",
-        tenantId: principal.tenantId,
-        userId: id,
-        createdBy: principal.userId,
-        ttlSeconds: PASSWORD_LINK_TTL_SECONDS.set_password,
-      });
-      return { row: created, setPassword: { token: link.token, expiresAt: link.row.expires_at } };
+    if (
+      email &&
+      (await tx.value("SELECT 1 FROM users WHERE tenant_id = ? AND lower(email) = lower(?)", principal.tenantId, email))
+    ) {
+      throw alreadyExists(USER_MESSAGES.emailTaken);
+    }
+    const now = nowIso();
+    const id = newId("usr");
+    await tx.run(
+      `INSERT INTO users (id, tenant_id, type, name, email, roles, status, created_by, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, 'published', ?, ?, ?)`,
+      id,
+      principal.tenantId,
+      input.type,
+      input.name?.trim() ?? (input.type === "user" ? (email as string) : "Service account"),
+      email,
+      JSON.stringify(roles),
+      principal.userId,
+      now,
+      now,
+    );
+    const created = (await findUser(tx, principal.tenantId, id)) as UserWithTenantRow;
+    await recordAudit(tx, audit, {
+      action: `${input.type}.created`,
+      resourceType: input.type,
+      resourceId: id,
+      after: toUserResponse(created),
     });
+    if (input.type !== "user") return { row: created };
+    const link = await issuePasswordToken(tx, {
+      purpose: "set_password",
+      tenantId: principal.tenantId,
+      userId: id,
+      createdBy: principal.userId,
+      ttlSeconds: PASSWORD_LINK_TTL_SECONDS.set_password,
+    });
+    return { row: created, setPassword: { token: link.token, expiresAt: link.row.expires_at } };
+  });
 }
 
 export async function getAccount(db: Queries, tenantId: string, id: string): Promise<UserWithTenantRow> {
@@ -238,23 +248,26 @@ export async function renameAccount(
   const name = body.name.trim();
   const { db } = deps;
   const after = await db.transaction(async (tx) => {
-      const before = await getAccount(tx, principal.tenantId, id);
-      assertMayManage(principal, before);
-      if (before.status !== "published") throw invalidOperation(USER_MESSAGES.archived);
-      const updated: UserWithTenantRow = { ...before, name, updated_at: nowIso() };
-      await tx.run("UPDATE users SET name = ?, updated_at = ? WHERE tenant_id = ? AND id = ?", name,
-        updated.updated_at,
-        principal.tenantId,
-        id);
-      await recordAudit(tx, audit, {
-        action: `${before.type}.updated`,
-        resourceType: before.type,
-        resourceId: id,
-        before: toUserResponse(before),
-        after: toUserResponse(updated),
-      });
-      return updated;
+    const before = await getAccount(tx, principal.tenantId, id);
+    assertMayManage(principal, before);
+    if (before.status !== "published") throw invalidOperation(USER_MESSAGES.archived);
+    const updated: UserWithTenantRow = { ...before, name, updated_at: nowIso() };
+    await tx.run(
+      "UPDATE users SET name = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
+      name,
+      updated.updated_at,
+      principal.tenantId,
+      id,
+    );
+    await recordAudit(tx, audit, {
+      action: `${before.type}.updated`,
+      resourceType: before.type,
+      resourceId: id,
+      before: toUserResponse(before),
+      after: toUserResponse(updated),
     });
+    return updated;
+  });
   deps.profiles.invalidate(principal.tenantId, id);
   return after;
 }
@@ -265,40 +278,55 @@ export async function renameAccount(
  * lookups refuse credentials of archived owners. Its unused set-password links die with it.
  * A user account is archived only by a user account (see assertMayManage).
  */
-export async function archiveAccount(deps: AccountDeps, principal: Principal, audit: AuditContext, id: string): Promise<void> {
+export async function archiveAccount(
+  deps: AccountDeps,
+  principal: Principal,
+  audit: AuditContext,
+  id: string,
+): Promise<void> {
   const { db } = deps;
   const { keyHashes, sessionHashes } = await db.transaction(async (tx) => {
-      const before = await getAccount(tx, principal.tenantId, id);
-      assertMayManage(principal, before);
-      if (before.status !== "published") throw invalidOperation(USER_MESSAGES.alreadyArchived);
-      if (id === principal.userId) throw invalidOperation(USER_MESSAGES.deleteSelf);
-      if (before.type === "user") {
-        const others = await tx.value("SELECT count(*) FROM users WHERE tenant_id = ? AND type = 'user' AND status = 'published' AND id != ?", principal.tenantId, id) as number;
-        if (others === 0) throw invalidOperation(USER_MESSAGES.lastUser);
-      }
-      // A config key would go on acting as the archived account; the operator removes it first.
-      const configKeys = Object.values(deps.config.auth.api_key.keys);
-      if (configKeys.some((key) => key.tenant_id === principal.tenantId && key.user_id === id)) {
-        throw invalidOperation(USER_MESSAGES.configKeyUser);
-      }
-      const updatedAt = nowIso();
-      await tx.run("UPDATE users SET status = 'archived', updated_at = ? WHERE tenant_id = ? AND id = ?", updatedAt,
+    const before = await getAccount(tx, principal.tenantId, id);
+    assertMayManage(principal, before);
+    if (before.status !== "published") throw invalidOperation(USER_MESSAGES.alreadyArchived);
+    if (id === principal.userId) throw invalidOperation(USER_MESSAGES.deleteSelf);
+    if (before.type === "user") {
+      const others = (await tx.value(
+        "SELECT count(*) FROM users WHERE tenant_id = ? AND type = 'user' AND status = 'published' AND id != ?",
         principal.tenantId,
-        id);
-      await recordAudit(tx, audit, {
-        action: `${before.type}.archived`,
-        resourceType: before.type,
-        resourceId: id,
-        before: toUserResponse(before),
-        after: toUserResponse({ ...before, status: "archived", updated_at: updatedAt }),
-      });
-      await retirePasswordTokensOf(tx, principal.tenantId, id);
-      return {
-        keyHashes: await tx.values("SELECT key_hash FROM secrets WHERE tenant_id = ? AND user_id = ?", principal.tenantId,
-          id) as string[],
-        sessionHashes: await revokeSessionsOf(tx, principal.tenantId, id),
-      };
+        id,
+      )) as number;
+      if (others === 0) throw invalidOperation(USER_MESSAGES.lastUser);
+    }
+    // A config key would go on acting as the archived account; the operator removes it first.
+    const configKeys = Object.values(deps.config.auth.api_key.keys);
+    if (configKeys.some((key) => key.tenant_id === principal.tenantId && key.user_id === id)) {
+      throw invalidOperation(USER_MESSAGES.configKeyUser);
+    }
+    const updatedAt = nowIso();
+    await tx.run(
+      "UPDATE users SET status = 'archived', updated_at = ? WHERE tenant_id = ? AND id = ?",
+      updatedAt,
+      principal.tenantId,
+      id,
+    );
+    await recordAudit(tx, audit, {
+      action: `${before.type}.archived`,
+      resourceType: before.type,
+      resourceId: id,
+      before: toUserResponse(before),
+      after: toUserResponse({ ...before, status: "archived", updated_at: updatedAt }),
     });
+    await retirePasswordTokensOf(tx, principal.tenantId, id);
+    return {
+      keyHashes: (await tx.values(
+        "SELECT key_hash FROM secrets WHERE tenant_id = ? AND user_id = ?",
+        principal.tenantId,
+        id,
+      )) as string[],
+      sessionHashes: await revokeSessionsOf(tx, principal.tenantId, id),
+    };
+  });
   deps.keyCache.invalidate(keyHashes);
   deps.sessionCache.invalidate(sessionHashes);
   deps.profiles.invalidate(principal.tenantId, id);
@@ -316,28 +344,31 @@ export async function updateMe(
 ): Promise<UserWithTenantRow> {
   const { db } = deps;
   const after = await db.transaction(async (tx) => {
-      const before = await getAccount(tx, principal.tenantId, principal.userId);
-      const name = body.name?.trim() ?? before.name;
-      const metadata = { ...(JSON.parse(before.metadata) as Record<string, string>), ...body.metadata };
-      if (Object.keys(metadata).length > METADATA_MAX_KEYS) {
-        const rule = `must have at most ${METADATA_MAX_KEYS} keys, counting those already stored`;
-        throw validationError(`metadata ${rule}`, { metadata: rule });
-      }
-      const updated: UserWithTenantRow = { ...before, name, metadata: JSON.stringify(metadata), updated_at: nowIso() };
-      await tx.run("UPDATE users SET name = ?, metadata = ?, updated_at = ? WHERE tenant_id = ? AND id = ?", name,
-        updated.metadata,
-        updated.updated_at,
-        principal.tenantId,
-        principal.userId);
-      await recordAudit(tx, audit, {
-        action: `${before.type}.updated`,
-        resourceType: before.type,
-        resourceId: before.id,
-        before: toUserResponse(before),
-        after: toUserResponse(updated),
-      });
-      return updated;
+    const before = await getAccount(tx, principal.tenantId, principal.userId);
+    const name = body.name?.trim() ?? before.name;
+    const metadata = { ...(JSON.parse(before.metadata) as Record<string, string>), ...body.metadata };
+    if (Object.keys(metadata).length > METADATA_MAX_KEYS) {
+      const rule = `must have at most ${METADATA_MAX_KEYS} keys, counting those already stored`;
+      throw validationError(`metadata ${rule}`, { metadata: rule });
+    }
+    const updated: UserWithTenantRow = { ...before, name, metadata: JSON.stringify(metadata), updated_at: nowIso() };
+    await tx.run(
+      "UPDATE users SET name = ?, metadata = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
+      name,
+      updated.metadata,
+      updated.updated_at,
+      principal.tenantId,
+      principal.userId,
+    );
+    await recordAudit(tx, audit, {
+      action: `${before.type}.updated`,
+      resourceType: before.type,
+      resourceId: before.id,
+      before: toUserResponse(before),
+      after: toUserResponse(updated),
     });
+    return updated;
+  });
   deps.profiles.invalidate(principal.tenantId, principal.userId);
   return after;
 }
@@ -362,46 +393,54 @@ export async function setPersonRoles(
   const wanted = [...new Set(roles)];
   const { db } = deps;
   const after = await db.transaction(async (tx) => {
-      const before = await getAccount(tx, principal.tenantId, id);
-      if (id === principal.userId) throw accessDeniedWith(USER_MESSAGES.ownRoles);
-      if (before.type !== "user") throw validationError(USER_MESSAGES.serviceAccountRoles, { id, type: before.type });
-      if (before.status !== "published") throw validationError(USER_MESSAGES.archivedRoles, { id });
-      checkRoles(deps.roles, principal, "user", wanted);
-      const live = await tx.all(`SELECT s.id, s.name, s.environment_id, e.name AS environment_name
+    const before = await getAccount(tx, principal.tenantId, id);
+    if (id === principal.userId) throw accessDeniedWith(USER_MESSAGES.ownRoles);
+    if (before.type !== "user") throw validationError(USER_MESSAGES.serviceAccountRoles, { id, type: before.type });
+    if (before.status !== "published") throw validationError(USER_MESSAGES.archivedRoles, { id });
+    checkRoles(deps.roles, principal, "user", wanted);
+    const live = (await tx.all(
+      `SELECT s.id, s.name, s.environment_id, e.name AS environment_name
          FROM secrets s JOIN environments e ON e.id = s.environment_id
          WHERE s.tenant_id = ? AND s.user_id = ? AND s.status = 'published' AND (s.expires_at IS NULL OR s.expires_at > ?)
-         ORDER BY s.created_at, s.id`, principal.tenantId, id, nowIso()) as {
-        id: string;
-        name: string;
-        environment_id: string;
-        environment_name: string;
-      }[];
-      if (live.length > 0) {
-        const byEnvironment: Record<string, { env_name: string; api_keys: { id: string; key_name: string }[] }> = {};
-        for (const key of live) {
-          const entry = (byEnvironment[key.environment_id] ??= { env_name: key.environment_name, api_keys: [] });
-          entry.api_keys.push({ id: key.id, key_name: key.name });
-        }
-        throw validationError(USER_MESSAGES.activeKeys, {
-          id,
-          active_api_keys: byEnvironment,
-          active_api_key_count: live.length,
-        });
+         ORDER BY s.created_at, s.id`,
+      principal.tenantId,
+      id,
+      nowIso(),
+    )) as {
+      id: string;
+      name: string;
+      environment_id: string;
+      environment_name: string;
+    }[];
+    if (live.length > 0) {
+      const byEnvironment: Record<string, { env_name: string; api_keys: { id: string; key_name: string }[] }> = {};
+      for (const key of live) {
+        const entry = (byEnvironment[key.environment_id] ??= { env_name: key.environment_name, api_keys: [] });
+        entry.api_keys.push({ id: key.id, key_name: key.name });
       }
-      const updated: UserWithTenantRow = { ...before, roles: JSON.stringify(wanted), updated_at: nowIso() };
-      await tx.run("UPDATE users SET roles = ?, updated_at = ? WHERE tenant_id = ? AND id = ?", updated.roles,
-        updated.updated_at,
-        principal.tenantId,
-        id);
-      await recordAudit(tx, audit, {
-        action: "user.roles_updated",
-        resourceType: "user",
-        resourceId: id,
-        before: toUserResponse(before),
-        after: toUserResponse(updated),
+      throw validationError(USER_MESSAGES.activeKeys, {
+        id,
+        active_api_keys: byEnvironment,
+        active_api_key_count: live.length,
       });
-      return updated;
+    }
+    const updated: UserWithTenantRow = { ...before, roles: JSON.stringify(wanted), updated_at: nowIso() };
+    await tx.run(
+      "UPDATE users SET roles = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
+      updated.roles,
+      updated.updated_at,
+      principal.tenantId,
+      id,
+    );
+    await recordAudit(tx, audit, {
+      action: "user.roles_updated",
+      resourceType: "user",
+      resourceId: id,
+      before: toUserResponse(before),
+      after: toUserResponse(updated),
     });
+    return updated;
+  });
   // Sessions are verified with the person's roles: the next request of each reads them afresh.
   deps.sessionCache.clear();
   deps.profiles.invalidate(principal.tenantId, id);

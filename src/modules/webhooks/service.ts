@@ -95,15 +95,21 @@ export async function recordDelivery(
     signed_at: delivery.signedAt,
     received_at: nowIso(),
   };
-  const inserted = await db.run(`INSERT INTO webhook_events (id, tenant_id, environment_id, provider, provider_event_id, event_type, payload,
+  const inserted = await db.run(
+    `INSERT INTO webhook_events (id, tenant_id, environment_id, provider, provider_event_id, event_type, payload,
        signed_at, received_at)
      VALUES (@id, @tenant_id, @environment_id, @provider, @provider_event_id, @event_type, @payload, @signed_at,
        @received_at)
-     ON CONFLICT (tenant_id, environment_id, provider, provider_event_id) DO NOTHING`, row);
+     ON CONFLICT (tenant_id, environment_id, provider, provider_event_id) DO NOTHING`,
+    row,
+  );
   if (inserted === 1) return { received: true, id: row.id, duplicate: false };
-  const stored = await db.get(`SELECT id FROM webhook_events
+  const stored = (await db.get(
+    `SELECT id FROM webhook_events
      WHERE tenant_id = @tenant_id AND environment_id = @environment_id AND provider = @provider
-       AND provider_event_id = @provider_event_id`, row) as { id: string };
+       AND provider_event_id = @provider_event_id`,
+    row,
+  )) as { id: string };
   return { received: true, id: stored.id, duplicate: true };
 }
 

@@ -334,7 +334,12 @@ export async function createApiKey(app: AppContext, request: Request, server: Se
 }
 
 export async function revokeApiKey(app: AppContext, request: Request, server: Server | null, id: string) {
-  const result = await attemptAs(app, request, server, async (principal, audit) => await revokeKey(app, principal, audit, id));
+  const result = await attemptAs(
+    app,
+    request,
+    server,
+    async (principal, audit) => await revokeKey(app, principal, audit, id),
+  );
   if (result.ok) return redirect(`${API_KEYS_PATH}?notice=revoked`);
   return render(app, request, { error: result.message, status: result.status });
 }

@@ -111,7 +111,7 @@ async function render(app: AppContext, request: Request, view: View): Promise<Re
   const byId = new Map(rows.map((r) => [r.id, r]));
   // A dialog's account may be on another page than this one.
   const find = async (id: string): Promise<UserRow | undefined> => {
-    const found = byId.get(id) ?? await findUser(app.db, principal.tenantId, id);
+    const found = byId.get(id) ?? (await findUser(app.db, principal.tenantId, id));
     return found?.type === "service_account" ? found : undefined;
   };
   const renaming = view.rename ? await find(view.rename.id) : undefined;
@@ -260,7 +260,12 @@ export async function archiveServiceAccount(
   server: Server | null,
   id: string,
 ): Promise<Response> {
-  const result = await attemptAs(app, request, server, async (principal, audit) => await archiveAccount(app, principal, audit, id));
+  const result = await attemptAs(
+    app,
+    request,
+    server,
+    async (principal, audit) => await archiveAccount(app, principal, audit, id),
+  );
   if (result.ok) return redirect(`${SERVICE_ACCOUNTS_PATH}?notice=archived`);
   return render(app, request, { error: result.message, status: result.status });
 }

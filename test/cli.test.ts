@@ -2,7 +2,8 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { migrate, openDatabase } from "../src/db";
+import { openDatabase } from "../src/db";
+import { migrate } from "../src/db/sqlite/open";
 import { lockStore } from "../src/db/sqlite/lock";
 import { MIGRATIONS } from "../src/db/sqlite/migrations";
 import { runToEnd, SOURCE_CLI } from "./support/process";

@@ -18,7 +18,7 @@ async function firstTenantResources(h: Harness) {
 
 describe("tenant isolation", () => {
   test("every id of the first tenant is 404 to the second, for reads and writes alike", async () => {
-    const h = createTwoTenantHarness();
+    const h = await createTwoTenantHarness();
     const { userId, keyId, envId } = await firstTenantResources(h);
     const attempts: [string, string, unknown?][] = [
       ["GET", `/v1/users/${userId}`],
@@ -49,7 +49,7 @@ describe("tenant isolation", () => {
   });
 
   test("the second tenant's lists never show the first tenant's rows", async () => {
-    const h = createTwoTenantHarness();
+    const h = await createTwoTenantHarness();
     const { userId, keyId, envId } = await firstTenantResources(h);
     const lists = [
       await h.call("POST", "/v1/users/search", { key: OTHER_TENANT_KEY, body: {} }),
@@ -71,10 +71,10 @@ describe("tenant isolation", () => {
   });
 
   test("the first tenant's environment id is not a way in: 403", async () => {
-    const h = createTwoTenantHarness();
+    const h = await createTwoTenantHarness();
     const res = await h.call("GET", "/v1/users/me", {
       key: OTHER_TENANT_KEY,
-      headers: { "X-Environment-ID": environmentOf(h, "development").id },
+      headers: { "X-Environment-ID": (await environmentOf(h, "development")).id },
     });
     expect(res.status).toBe(403);
     expect(errorOf(res).message).toBe("Invalid or inaccessible environment");
@@ -83,8 +83,8 @@ describe("tenant isolation", () => {
 
 describe("environment isolation", () => {
   test("a key made in one environment is invisible from the other", async () => {
-    const h = createHarness();
-    const prod = environmentOf(h, "production").id;
+    const h = await createHarness();
+    const prod = (await environmentOf(h, "production")).id;
     const key = await h.call("POST", "/v1/secrets/api/keys", { body: { name: "dev-only" } });
     expect(key.status).toBe(201);
     const fromProd = await h.call("GET", `/v1/secrets/api/keys/${key.body.id}`, {

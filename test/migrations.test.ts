@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { MEMORY_DATABASE, migrate, openDatabase } from "../src/db";
+import { MEMORY_DATABASE, openDatabase } from "../src/db";
+import { migrate } from "../src/db/sqlite/open";
 import { MIGRATIONS } from "../src/db/sqlite/migrations";
 import { tempDir } from "./support/temp";
 

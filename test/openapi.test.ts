@@ -17,7 +17,7 @@ function openApiPath(path: string): string {
 }
 
 async function document() {
-  const h = createHarness();
+  const h = await createHarness();
   const res = await h.call("GET", "/swagger/json", { key: null });
   expect(res.status).toBe(200);
   const routes = (h.app.routes as unknown as RouteEntry[]).filter((r) => !r.hooks?.detail?.hide);
@@ -26,7 +26,7 @@ async function document() {
 
 describe("OpenAPI document at /swagger/json", () => {
   test("is public, and the UI at /swagger is served from Tollgate itself, with no outside asset", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     expect((await h.call("GET", "/swagger/json", { key: null })).status).toBe(200);
     const ui = await h.call("GET", "/swagger", { key: null });
     expect(ui.status).toBe(200);

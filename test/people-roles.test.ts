@@ -22,7 +22,7 @@ async function personWith(h: SignInHarness, email: string, role?: string) {
 
 describe("people's roles", () => {
   test("an all_reader reads everything and changes nothing; an all_writer changes resources but brings no one in", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     const reader = await personWith(h, "reader@example.com", "all_reader");
     const writer = await personWith(h, "writer@example.com", "all_writer");
     const me = await h.call("GET", "/v1/users/me", { bearer: reader.bearer });
@@ -59,7 +59,7 @@ describe("people's roles", () => {
   });
 
   test("a person's own key copies their role, and an all_writer cannot mint a super_admin key for a service account", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     const writer = await personWith(h, "writer@example.com", "all_writer");
     const key = await h.call("POST", "/v1/secrets/api/keys", { bearer: writer.bearer, body: { name: "mine" } });
     expect(key.status).toBe(201);
@@ -73,7 +73,7 @@ describe("people's roles", () => {
   });
 
   test("invite with a role: exactly one person's role; the invited person signs in with it", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     const invited = await h.call("POST", "/v1/users", {
       body: { type: "user", email: "auditor@example.com", roles: ["all_reader"] },
     });
@@ -84,7 +84,7 @@ describe("people's roles", () => {
 
 describe("PUT /v1/users/{id}/roles", () => {
   test("a super_admin person changes another person's role; it is audited and the person's next request has it", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     const admin = await personWith(h, "admin@example.com");
     const other = await personWith(h, "other@example.com");
     expect(
@@ -107,7 +107,7 @@ describe("PUT /v1/users/{id}/roles", () => {
   });
 
   test("refused: yourself (403), a service account (400), an archived person (400), a bad role (400), a person with live keys (400 listing them)", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     const admin = await personWith(h, "admin@example.com");
     const self = await h.call("PUT", `/v1/users/${admin.id}/roles`, {
       bearer: admin.bearer,
@@ -176,7 +176,7 @@ describe("PUT /v1/users/{id}/roles", () => {
 
 describe("PUT /v1/users/me", () => {
   test("changes one's own name and merges metadata key by key; audited", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     const me = await personWith(h, "ada@example.com");
     const first = await h.call("PUT", "/v1/users/me", {
       bearer: me.bearer,
@@ -199,7 +199,7 @@ describe("PUT /v1/users/me", () => {
   });
 
   test("bad input changes nothing: an unknown field, a blank name, a non-string value, more than 50 keys in all", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     const me = await personWith(h, "ada@example.com");
     for (const body of [
       { email: "x@example.com" },
@@ -225,7 +225,7 @@ describe("PUT /v1/users/me", () => {
 
 describe("GET /v1/rbac/roles?user_type=", () => {
   test("user: the people's roles; service_account: the others; anything else 400", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     const ids = async (query: string) =>
       (await h.call("GET", `/v1/rbac/roles${query}`)).body.items.map((r: { id: string }) => r.id);
     expect(await ids("?user_type=user")).toEqual(["super_admin", "all_writer", "all_reader"]);
@@ -243,7 +243,7 @@ describe("GET /v1/rbac/roles?user_type=", () => {
 
 describe("keys of people without super_admin (the Flexprice API's rule)", () => {
   test("an all_writer sees and revokes only its own keys; another's is not found for it; a super_admin sees all", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     const writer = await personWith(h, "writer@example.com", "all_writer");
     const theirs = await h.call("POST", "/v1/secrets/api/keys", { body: { name: "the admin's" } });
     const mine = await h.call("POST", "/v1/secrets/api/keys", { bearer: writer.bearer, body: { name: "mine" } });

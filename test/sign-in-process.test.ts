@@ -2,7 +2,7 @@
 // first person, and `tollgate users create`, whose password comes from stdin, never an argument.
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { openDatabase, sql } from "../src/db";
+import { openDatabase } from "../src/db";
 import { logEntries, SOURCE_CLI, startServer } from "./support/process";
 import { tempDir } from "./support/temp";
 
@@ -128,15 +128,15 @@ describe("tollgate users create", () => {
 
     const db = openDatabase(join(dir, "tollgate.db"));
     try {
-      const row = sql(db, "SELECT * FROM users WHERE email = ?").get("ops@example.com") as any;
+      const row = db.prepare("SELECT * FROM users WHERE email = ?").get("ops@example.com") as any;
       expect(row).toMatchObject({ type: "user", tenant_id: "00000000-0000-0000-0000-000000000000" });
       expect(row.password_hash).toStartWith("$argon2id$");
-      const audit = sql(db, "SELECT action, actor_type, actor_name FROM audit_logs ORDER BY created_at, id").all();
+      const audit = db.prepare("SELECT action, actor_type, actor_name FROM audit_logs ORDER BY created_at, id").all();
       expect(audit).toEqual([
         { action: "user.created", actor_type: "system", actor_name: "tollgate users create" },
         { action: "user.password_set", actor_type: "system", actor_name: "tollgate users create" },
       ]);
-      expect(JSON.stringify(sql(db, "SELECT * FROM audit_logs").all())).not.toContain("$argon2");
+      expect(JSON.stringify(db.prepare("SELECT * FROM audit_logs").all())).not.toContain("$argon2");
     } finally {
       db.close();
     }
@@ -188,7 +188,7 @@ describe("tollgate users create", () => {
     const db = openDatabase(join(dir, "tollgate.db"));
     try {
       for (const email of ["ops@example.com", "bare@example.com"]) {
-        const hash = sql(db, "SELECT password_hash FROM users WHERE email = ?").pluck().get(email) as string;
+        const hash = db.prepare("SELECT password_hash FROM users WHERE email = ?").pluck().get(email) as string;
         expect(await Bun.password.verify(PASSWORD, hash)).toBe(true);
       }
     } finally {

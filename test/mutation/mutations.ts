@@ -17,23 +17,23 @@ export const MUTATIONS: Mutation[] = [
   {
     name: "the event writer commits without looking at the store's files",
     file: "src/modules/events/commit.ts",
-    find: "  const stored = files.ok ? commitBatch(db, rows) : unavailable(files, rows.length);",
-    replace: "  const stored = commitBatch(db, rows);",
+    find: "  const stored = files.ok ? await commitBatch(insert, rows) : unavailable(files, rows.length);",
+    replace: "  const stored = await commitBatch(insert, rows);",
     tests: ["test/hardening-store.test.ts"],
   },
   {
     name: "the event writer thread answers 'written' without inserting",
     file: "src/modules/events/writer-thread.ts",
-    find: "        outcome: commitUnits(db as Db, fromWire(message.batch), () => (health as StoreHealth).fileProblem()),",
-    replace: "        outcome: { failures: [], events: [] },",
+    find: "      void commitUnits(insert as InsertEvents, fromWire(batch), () => (health as StoreHealth).fileProblem()).then(",
+    replace: "      void Promise.resolve({ failures: [], events: [] }).then(",
     tests: ["test/events.test.ts", "test/hardening-events.test.ts"],
   },
   {
     name: "a bulk request is not all or nothing when its batch is retried",
     file: "src/modules/events/store.ts",
-    find: "      insertEvents(db, unit);",
+    find: "      await insert(unit);",
     replace:
-      "      for (const row of unit) {\n        try {\n          insertEvents(db, [row]);\n        } catch {}\n      }",
+      "      for (const row of unit) {\n        try {\n          await insert([row]);\n        } catch {}\n      }",
     tests: ["test/hardening-events.test.ts"],
   },
   {
@@ -53,7 +53,7 @@ export const MUTATIONS: Mutation[] = [
   {
     name: "last_used_at is never flushed periodically",
     file: "src/modules/secrets/last-used.ts",
-    find: "    this.#timer = setInterval(() => this.flush(), flushIntervalMs);",
+    find: "    this.#timer = setInterval(() => void this.flush(), flushIntervalMs);",
     replace: "    this.#timer = setInterval(() => {}, flushIntervalMs);",
     tests: ["test/secrets.test.ts", "test/server.test.ts"],
   },
@@ -102,7 +102,7 @@ export const MUTATIONS: Mutation[] = [
   {
     name: "the request thread checkpoints the WAL again",
     file: "src/app.ts",
-    find: '  if (!db.memory) db.pragma("wal_autocheckpoint = 0");',
+    find: '  if (file) file.store.db.pragma("wal_autocheckpoint = 0");',
     replace: "",
     tests: ["test/hardening-events.test.ts"],
   },
@@ -137,8 +137,8 @@ export const MUTATIONS: Mutation[] = [
   {
     name: "a customer is read by id across environments",
     file: "src/modules/customers/read.ts",
-    find: 'const row = sql(db, "SELECT * FROM customers WHERE tenant_id = ? AND environment_id = ? AND id = ?").get(',
-    replace: 'const row = sql(db, "SELECT * FROM customers WHERE tenant_id = ? AND (? OR 1) AND id = ?").get(',
+    find: '"SELECT * FROM customers WHERE tenant_id = ? AND environment_id = ? AND id = ?"',
+    replace: '"SELECT * FROM customers WHERE tenant_id = ? AND (? OR 1) AND id = ?"',
     tests: ["test/customers.test.ts", "test/isolation.test.ts"],
   },
   {
@@ -208,7 +208,7 @@ export const MUTATIONS: Mutation[] = [
   {
     name: "a page of a list has no time budget",
     file: "src/reads/pages.ts",
-    find: "  const bounded = { ...q, where: `(${q.where}) AND ${WITHIN_BUDGET}` };",
+    find: "  const bounded = { ...q, where: `(${q.where}) AND ${store.dialect.withinBudget}` };",
     replace: "  const bounded = q;",
     tests: ["test/hardening-lists.test.ts"],
   },
@@ -348,7 +348,7 @@ export const MUTATIONS: Mutation[] = [
   {
     name: "a customer search ignores metadata",
     file: "src/modules/customers/search.ts",
-    find: "    where.push(`EXISTS (SELECT 1 FROM json_each(metadata) WHERE key = @meta_key_${i} AND value = @meta_value_${i})`);",
+    find: '    where.push(pages.dialect.jsonHasPair("metadata", `@meta_key_${i}`, `@meta_value_${i}`));',
     replace: "    where.push(`(@meta_key_${i} IS NOT NULL OR @meta_value_${i} IS NOT NULL)`);",
     tests: ["test/customers-flexprice.test.ts"],
   },

@@ -62,7 +62,10 @@ export function startCluster(): Cluster {
     "-c max_connections=400",
     "-c shared_buffers=128MB",
   ].join(" ");
-  run([join(bin, "pg_ctl"), "-D", data, "-o", settings, "-l", join(dir, "log"), "-w", "-t", "60", "start"], "pg_ctl start");
+  run(
+    [join(bin, "pg_ctl"), "-D", data, "-o", settings, "-l", join(dir, "log"), "-w", "-t", "60", "start"],
+    "pg_ctl start",
+  );
   let stopped = false;
   return {
     adminUrl: `postgres://postgres@localhost/postgres?host=${encodeURIComponent(dir)}`,

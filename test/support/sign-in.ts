@@ -1,7 +1,7 @@
 import { expect } from "bun:test";
 import { createTollgate } from "../../src/app";
 import { type Config, DEFAULT_CONFIG } from "../../src/config";
-import { MEMORY_DATABASE, openDatabase } from "../../src/db";
+import { MEMORY_DATABASE, openDatabase, SqliteStore } from "../../src/db";
 import { createLogger } from "../../src/http/logging";
 import type { PasswordHasher } from "../../src/modules/sessions/passwords";
 import { type CallOptions, type CallResult, callApp, type Harness } from "./harness";
@@ -59,7 +59,7 @@ export function spyHasher(): PasswordHasher & { hashes: string[]; verifications:
 }
 
 /** A Tollgate on an in-memory store whose clock, client addresses and password hasher the test holds. */
-export function signInHarness(overrides: DeepPartial<Config> = {}): SignInHarness {
+export async function signInHarness(overrides: DeepPartial<Config> = {}): Promise<SignInHarness> {
   const config = structuredClone(DEFAULT_CONFIG);
   for (const [section, values] of Object.entries(overrides)) {
     const target = config[section as keyof Config] as Record<string, unknown>;
@@ -74,9 +74,9 @@ export function signInHarness(overrides: DeepPartial<Config> = {}): SignInHarnes
   const logger = createLogger("debug", { sink: (line) => logs.push(JSON.parse(line)) });
   const clock = { t: Date.now() };
   const hasher = spyHasher();
-  const tollgate = createTollgate({
+  const tollgate = await createTollgate({
     config,
-    db: openDatabase(MEMORY_DATABASE),
+    store: new SqliteStore(openDatabase(MEMORY_DATABASE)),
     logger,
     clientAddress: (request) => request.headers.get(CLIENT_HEADER),
     now: () => clock.t,

@@ -1,0 +1,82 @@
+// Which store engine a test run uses. `npm test` runs the suite twice: on SQLite, then with
+// TOLLGATE_TEST_STORE=postgres on a private PostgreSQL cluster this run starts (postgres.ts),
+// where every harness gets a database of its own, copied from a template migrated once.
+import { beforeAll } from "bun:test";
+import { SQL } from "bun";
+import { openDatabase, PostgresStore, SqliteStore, type Store } from "../../src/db";
+import { createDatabase, type Cluster, startCluster } from "./postgres";
+
+export type TestEngine = "sqlite" | "postgres";
+
+export const TEST_ENGINE: TestEngine = process.env.TOLLGATE_TEST_STORE === "postgres" ? "postgres" : "sqlite";
+
+/** Whether this run is on SQLite: tests of what only the embedded engine has (its files, WAL, the store lock) run only there. */
+export const onSqlite = TEST_ENGINE === "sqlite";
+
+const TEMPLATE = "tollgate_template";
+
+let cluster: Cluster | null = null;
+let template: Promise<void> | null = null;
+let databases = 0;
+
+function sharedCluster(): Cluster {
+  if (cluster === null) {
+    const started = startCluster();
+    cluster = started;
+    // Synchronous (pg_ctl through spawnSync), so it runs even as the process exits.
+    process.on("exit", () => started.stop());
+  }
+  return cluster;
+}
+
+/** The template every test database is copied from: the schema migrated once, then left unconnected. */
+function migratedTemplate(adminUrl: string): Promise<void> {
+  template ??= (async () => {
+    const url = await createDatabase(adminUrl, TEMPLATE);
+    const store = new PostgresStore(url, { max: 1 });
+    try {
+      await store.migrate();
+    } finally {
+      await store.close();
+    }
+  })();
+  return template;
+}
+
+/** A new, migrated PostgreSQL database of the run's cluster: its URL. */
+export async function newPostgresDatabase(): Promise<string> {
+  const { adminUrl } = sharedCluster();
+  await migratedTemplate(adminUrl);
+  databases += 1;
+  return createDatabase(adminUrl, `tollgate_${process.pid}_${databases}`, TEMPLATE);
+}
+
+/** The URL of the run's cluster as its superuser (to terminate connections, inspect activity). */
+export function postgresAdminUrl(): string {
+  return sharedCluster().adminUrl;
+}
+
+/** Runs `work` with a superuser connection to the run's cluster. */
+export async function asPostgresAdmin<T>(work: (sql: SQL) => Promise<T>): Promise<T> {
+  const sql = new SQL({ url: postgresAdminUrl(), max: 1 });
+  try {
+    return await work(sql);
+  } finally {
+    await sql.close();
+  }
+}
+
+/**
+ * A store for a harness: on SQLite, the file at `sqlitePath` (":memory:" for an in-memory
+ * one); on PostgreSQL, a new database, and the config settings that point at it.
+ */
+export async function testStore(sqlitePath: string): Promise<{ store: Store; database: { url: string } | null }> {
+  if (TEST_ENGINE === "sqlite") return { store: new SqliteStore(openDatabase(sqlitePath)), database: null };
+  const url = await newPostgresDatabase();
+  // Few connections each: a run opens hundreds of harnesses, not all closed at once.
+  return { store: new PostgresStore(url, { max: 4, idleTimeout: 2 }), database: { url } };
+}
+
+// Preloaded (bunfig.toml): on a PostgreSQL run the cluster starts and the template is migrated
+// once, before the first file, under a timeout of its own rather than the first test's.
+if (TEST_ENGINE === "postgres") beforeAll(() => migratedTemplate(sharedCluster().adminUrl), 120_000);

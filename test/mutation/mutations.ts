@@ -352,4 +352,32 @@ export const MUTATIONS: Mutation[] = [
     replace: "    where.push(`(@meta_key_${i} IS NOT NULL OR @meta_value_${i} IS NOT NULL)`);",
     tests: ["test/customers-flexprice.test.ts"],
   },
+  {
+    name: "a reset link, used, leaves the person's other sessions working",
+    file: "src/modules/sign-in/passwords.ts",
+    find: "        const revoked = revokeSessionsOf(db, account.tenant_id, account.id);",
+    replace: "        const revoked: string[] = [];",
+    tests: ["test/accounts.test.ts"],
+  },
+  {
+    name: "any user:write person makes another person's reset link",
+    file: "src/modules/users/password-links.ts",
+    find: '  if (!principal.credential.roles.includes("super_admin")) {',
+    replace: "  if (false) {",
+    tests: ["test/accounts.test.ts"],
+  },
+  {
+    name: "a person makes a reset link for themself (no current password needed)",
+    file: "src/modules/users/password-links.ts",
+    find: "      if (account.id === principal.userId) throw invalidOperation(USER_MESSAGES.ownLink);",
+    replace: "",
+    tests: ["test/accounts.test.ts"],
+  },
+  {
+    name: "the Users page shows an invited person as active",
+    file: "src/modules/dashboard/pages/users.ts",
+    find: '  return isInvited(account) ? html`<span class="badge invited">invited</span>` : statusBadge(account.status);',
+    replace: "  return statusBadge(account.status);",
+    tests: ["test/accounts.test.ts"],
+  },
 ];

@@ -2,7 +2,7 @@ import { Elysia, t } from "elysia";
 import type { AppContext } from "../../context";
 import { assetResponse, loadStatic } from "../portal-page/static-files";
 import { html } from "./html";
-import { ASSETS_PATH, banner, cardPage, htmlResponse } from "./layout";
+import { ACCOUNT_PATH, ASSETS_PATH, banner, cardPage, htmlResponse } from "./layout";
 import {
   API_KEYS_PATH,
   apiKeysPage,
@@ -31,7 +31,8 @@ import {
   submitSignIn,
   submitSignOut,
 } from "./pages/sign-in";
-import { inviteUser, USERS_PATH, usersPage } from "./pages/users";
+import { archivePerson, changePersonRole, inviteUser, makePersonLink, USERS_PATH, usersPage } from "./pages/users";
+import { accountPage, PASSWORD_PATH, submitPasswordChange } from "./pages/account";
 import {
   DASHBOARD_PATH,
   dashboardAccess,
@@ -150,6 +151,32 @@ export function dashboardController(app: AppContext) {
     .post(USERS_PATH, ({ request, server, body }) => inviteUser(app, request, server, body as URLSearchParams), {
       dashboard: "user:write",
     })
+    .post(`${USERS_PATH}/:id/link`, ({ request, server, params }) => makePersonLink(app, request, server, params.id), {
+      dashboard: "user:write",
+      params: IdParams,
+    })
+    .post(
+      `${USERS_PATH}/:id/role`,
+      ({ request, server, params, body }) => changePersonRole(app, request, server, params.id, body as URLSearchParams),
+      { dashboard: "user:write", params: IdParams },
+    )
+    .post(
+      `${USERS_PATH}/:id/archive`,
+      ({ request, server, params }) => archivePerson(app, request, server, params.id),
+      {
+        dashboard: "user:write",
+        params: IdParams,
+      },
+    )
+    // Your own account: any signed-in person, whatever their role, changes their own password.
+    .get(ACCOUNT_PATH, ({ request }) => accountPage(app, request), { dashboard: "signed-in" })
+    .post(
+      PASSWORD_PATH,
+      ({ request, server, body }) => submitPasswordChange(app, request, server, body as URLSearchParams),
+      {
+        dashboard: "signed-in",
+      },
+    )
     .get(AUDIT_PATH, ({ request }) => auditPage(app, request), { dashboard: "audit_log:read" })
     .get(EVENTS_PATH, ({ request }) => eventsPage(app, request), { dashboard: "event:read" });
   for (const [name, { path, type }] of Object.entries(ASSETS)) {

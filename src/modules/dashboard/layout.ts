@@ -24,6 +24,9 @@ export const SECTIONS = [
 
 export type SectionPath = (typeof SECTIONS)[number]["path"];
 
+/** The signed-in person's own account (their password): reached from their name in the header. */
+export const ACCOUNT_PATH = `${DASHBOARD_PATH}/account`;
+
 /** The hidden CSRF field every form of a signed-in page carries. */
 export function csrfField(visit: Visit): Html {
   return html`<input type="hidden" name="${CSRF_FIELD}" value="${visit.csrf}" />`;
@@ -66,7 +69,7 @@ export function may(visit: Visit, permission: Permission): boolean {
 export async function signedInPage(
   app: AppContext,
   visit: Visit,
-  current: SectionPath,
+  current: SectionPath | typeof ACCOUNT_PATH,
   title: string,
   content: Html,
   options: { returnTo?: string } = {},
@@ -101,7 +104,13 @@ export async function signedInPage(
       </form>
       <form class="signout" method="post" action="${DASHBOARD_PATH}/sign-out">
         ${csrfField(visit)}
-        <span class="who" title="${person?.email ?? ""}">${person?.name ?? ""}</span>
+        <a
+          class="who"
+          href="${ACCOUNT_PATH}"
+          title="${person?.email ?? ""}: your account and password"
+          ${current === ACCOUNT_PATH ? html` aria-current="page"` : null}
+          >${person?.name ?? "Your account"}</a
+        >
         ${roleBadge(app, principal.credential.roles)}
         <button type="submit" class="secondary">Sign out</button>
       </form>

@@ -1,17 +1,20 @@
 import { DEFAULT_TENANT_ID } from "../../config";
 import { type Db, sql, sqlPluck } from "../../db";
 import { newId, nowIso } from "../../db/ids";
+import { ApiError, invalidOperation } from "../../http/errors";
 import type { AuditContext } from "../audit/model";
 import { recordAudit } from "../audit/service";
 import { ensureTenant } from "../environments/service";
 import { USER_ACCOUNT_ROLES } from "../rbac/roles";
 import { retirePasswordTokensOf } from "../sessions/store";
 import type { UserRow } from "../users/model";
-import { findUser, toUserResponse } from "../users/service";
-import { emailSignsInElsewhere, storePasswordHash } from "./accounts";
+import { issueLinkFor, type PersonLink } from "../users/password-links";
+import { findPersonByEmail, findUser, toUserResponse } from "../users/service";
+import { accountsByEmail, canSignIn, emailSignsInElsewhere, storePasswordHash } from "./accounts";
 import { SignInOutcome, signInRefused } from "./model";
 
 const COMMAND = "tollgate users create";
+const RESET_COMMAND = "tollgate users reset-password";
 
 export interface OperatorPerson {
   account: UserRow;
@@ -36,7 +39,7 @@ export function createOperatorPerson(
   return db
     .transaction((): OperatorPerson => {
       ensureTenant(db, input.tenantId, input.tenantId === DEFAULT_TENANT_ID ? "Default Tenant" : input.tenantId);
-      const audit = operatorAudit(db, input.tenantId);
+      const audit = operatorAudit(db, input.tenantId, COMMAND);
       const existing = sql(
         db,
         "SELECT * FROM users WHERE tenant_id = ? AND lower(email) = lower(?) AND email IS NOT NULL",
@@ -78,14 +81,43 @@ export function createOperatorPerson(
     .immediate();
 }
 
-function operatorAudit(db: Db, tenantId: string): AuditContext {
+/**
+ * `tollgate users reset-password --email E [--tenant T]`: the way back in for a person who lost
+ * their password, the only admin included, from a shell on the machine that holds the store. A
+ * one-time set-password link (users/password-links.ts: a reset link, or a new invite link for
+ * someone who never set a password), audited with the actor `system`. Without a tenant, the
+ * account this email signs in to, or the only one that has it. Refusals are ApiErrors with the
+ * account's `user_id` and `email` in their details for the console to name; nothing is changed.
+ */
+export function issueOperatorLink(db: Db, input: { email: string; tenantId?: string }): PersonLink {
+  const email = input.email.trim();
+  return db
+    .transaction((): PersonLink => {
+      const inTenant = input.tenantId === undefined ? undefined : findPersonByEmail(db, input.tenantId, email);
+      const candidates = input.tenantId === undefined ? accountsByEmail(db, email) : inTenant ? [inTenant] : [];
+      const account = candidates.find(canSignIn) ?? candidates[0];
+      if (account === undefined) {
+        const where = input.tenantId === undefined ? "" : ` in tenant ${input.tenantId}`;
+        throw new ApiError(404, "not_found", `No user account has this email${where}`, { email });
+      }
+      if (!canSignIn(account) && candidates.length > 1) {
+        throw invalidOperation("Accounts of several tenants have this email; name one with --tenant", { email });
+      }
+      const which = { user_id: account.id, email: account.email };
+      if (account.status !== "published") throw signInRefused(SignInOutcome.AccountArchived, which);
+      return issueLinkFor(db, account, operatorAudit(db, account.tenant_id, RESET_COMMAND), null);
+    })
+    .immediate();
+}
+
+function operatorAudit(db: Db, tenantId: string, command: string): AuditContext {
   const environmentId = sqlPluck(db, "SELECT id FROM environments WHERE tenant_id = ? AND is_default = 1").get(
     tenantId,
   ) as string | undefined;
   return {
     tenantId,
     environmentId: environmentId ?? null,
-    actor: { type: "system", id: null, name: COMMAND },
+    actor: { type: "system", id: null, name: command },
     credentialId: null,
     requestId: null,
     ip: null,

@@ -9,7 +9,7 @@ import {
   PASSWORD_LINK_TTL_SECONDS,
   passwordLinkUrl,
 } from "../sessions/store";
-import { ensureUserAccount } from "../users/service";
+import { DEFAULT_USER_NAME, ensureUserAccount } from "../users/service";
 import { emailTakenInTenant, isUniqueViolation, someoneCanSignIn, storePasswordHash } from "./accounts";
 import { type RequestFacts, SignInOutcome, signInRefused } from "./model";
 import { linkInfo, liveLink, type PasswordLinkInfo } from "./passwords";
@@ -39,7 +39,7 @@ function firstAccount(db: Db): string {
   if (first !== undefined) return first;
   const taken = sqlPluck(db, "SELECT 1 FROM users WHERE id = ?").get(DEFAULT_USER_ID) !== undefined;
   const id = taken ? newId("usr") : DEFAULT_USER_ID;
-  ensureUserAccount(db, DEFAULT_TENANT_ID, id, "Default User");
+  ensureUserAccount(db, DEFAULT_TENANT_ID, id, DEFAULT_USER_NAME);
   return id;
 }
 
@@ -78,7 +78,8 @@ export function verifySetupToken(db: Db, token: string): PasswordLinkInfo {
 
 /**
  * POST /v1/auth/setup: sets the first account's email, password and (optionally) name, uses
- * the link up, and signs the person in. Audited as `user.password_set`, with the email and
+ * the link up, and signs the person in. Without a name, the account keeps its own, except the
+ * placeholder "Default User", which becomes the email. Audited as `user.password_set`, with the email and
  * name before and after.
  */
 export async function completeSetup(
@@ -96,7 +97,8 @@ export async function completeSetup(
         const { link, account } = setupLinkOf(deps, input.token);
         if (emailTakenInTenant(db, account.tenant_id, email, account.id)) throw signInRefused(SignInOutcome.EmailTaken);
         if (!markPasswordTokenUsed(db, link.id)) throw signInRefused(SignInOutcome.SetupLinkInvalid);
-        const name = input.name?.trim() ?? account.name;
+        // No name given: the one the account has, unless that is the placeholder, which the email replaces.
+        const name = input.name?.trim() ?? (account.name === DEFAULT_USER_NAME ? email : account.name);
         sql(db, "UPDATE users SET email = ?, name = ?, updated_at = ? WHERE tenant_id = ? AND id = ?").run(
           email,
           name,

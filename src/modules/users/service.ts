@@ -22,6 +22,12 @@ import { findTenant, toTenantResponse } from "../tenants/service";
 import { type MeSchema, USER_MESSAGES, type UserRow, type UserSchema, type UserWithTenantRow } from "./model";
 import type { ProfileCache, UserProfile } from "./profile-cache";
 
+/**
+ * The name the default tenant's first account has until its person chooses one (at setup): a
+ * placeholder, never offered back to them as if it were their name.
+ */
+export const DEFAULT_USER_NAME = "Default User";
+
 /** Creates a user account for a config key that names one not yet in the store. Idempotent. */
 export function ensureUserAccount(db: Db, tenantId: string, userId: string, name: string): void {
   const now = nowIso();
@@ -229,6 +235,15 @@ export function createAccount(
       return { row: created, setPassword: { token: link.token, expiresAt: link.row.expires_at } };
     })
     .immediate();
+}
+
+/** The tenant's account with this email, in any letter case (one at most: emails are unique per tenant). */
+export function findPersonByEmail(db: Db, tenantId: string, email: string): UserWithTenantRow | undefined {
+  const id = sqlPluck(db, "SELECT id FROM users WHERE tenant_id = ? AND lower(email) = lower(?)").get(
+    tenantId,
+    email.trim(),
+  ) as string | undefined;
+  return id === undefined ? undefined : findUser(db, tenantId, id);
 }
 
 export function getAccount(db: Db, tenantId: string, id: string): UserWithTenantRow {

@@ -6,7 +6,7 @@ import { searchAccounts } from "../../users/search";
 import { createAccount } from "../../users/service";
 import { attemptAs, field } from "../forms";
 import { checkLike } from "../../../http/validation";
-import { html } from "../html";
+import { html, when } from "../html";
 import {
   banner,
   csrfField,
@@ -19,7 +19,6 @@ import {
   signedInPage,
   statusBadge,
   table,
-  when,
 } from "../layout";
 import { Reveals } from "../reveal";
 import { DASHBOARD_PATH, redirect, visitOf, type Server } from "../session";

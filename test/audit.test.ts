@@ -391,6 +391,7 @@ describe("GET /v1/audit-logs", () => {
     const revokedNow = (await h.call("POST", KEYS, { body: { name: "revoked now" } })).body;
     expect((await h.call("DELETE", `${KEYS}/${revokedNow.id}`)).status).toBe(204);
     await h.call("POST", "/v1/environments", { body: { name: "Staging", type: "development" } });
+    await serviceAccount(h, ["event_ingestor"], "sorts after secret");
     // A revocation as an older Tollgate recorded it: the table is append-only, so the row keeps that name.
     const template = rawRows(h).find((r) => r.resource_id === revokedNow.id && r.action === "secret.revoked") as Row;
     sql(
@@ -416,9 +417,10 @@ describe("GET /v1/audit-logs", () => {
     ];
     expect(await actions("secret.*")).toEqual(everyKeyAction);
     expect(await actions("secret")).toEqual(everyKeyAction);
-    // A prefix is a whole resource type: `secret` never finds `secret_store.…`, nor `environment.created`.
+    // A prefix is a whole resource type: `secre` finds nothing, `secret` neither environment.* nor service_account.*.
     expect(await actions("secre")).toEqual([]);
     expect(await actions("environment")).toHaveLength(1);
+    expect(await actions("service_account")).toHaveLength(1);
   });
 
   test("start_time (inclusive) and end_time (exclusive) in any RFC 3339 offset", async () => {

@@ -7,6 +7,7 @@ import { DEFAULT_CONFIG } from "../src/config";
 import { MEMORY_DATABASE, migrate, openDatabase, sql } from "../src/db";
 import { MIGRATIONS } from "../src/db/migrations";
 import { createLogger } from "../src/http/logging";
+import { AUDIT } from "../src/modules/audit/actions";
 import { recordAudit } from "../src/modules/audit/service";
 import { ensureConfigKeyPrincipals } from "../src/modules/users/bootstrap";
 import { issueKey } from "../src/modules/secrets/store";
@@ -201,8 +202,7 @@ describe("a store made before rotations were recorded", () => {
         userAgent: null,
       },
       {
-        action: "secret.created",
-        resourceType: "secret",
+        action: AUDIT.secret.created,
         resourceId: replacement.secret.id,
         after: { id: replacement.secret.id, rotated_from: old.secret.id },
       },

@@ -198,7 +198,7 @@ describe("the CLI beside a running server", () => {
     const db = new Database(join(server.dir, "tollgate.db"), { readonly: true });
     try {
       const actor = db
-        .prepare("SELECT actor_type, actor_name FROM audit_logs WHERE resource_id = ? AND action = 'secret.deleted'")
+        .prepare("SELECT actor_type, actor_name FROM audit_logs WHERE resource_id = ? AND action = 'secret.revoked'")
         .get(id);
       expect(actor).toEqual({ actor_type: "system", actor_name: "tollgate keys revoke" });
     } finally {

@@ -105,6 +105,15 @@ export function registerSearchFunctions(db: Db) {
 }
 
 /**
+ * A case-insensitive "contains" of one needle in any of several columns (the dashboard's one
+ * search box), its value added to `params` as `name`.
+ */
+export function containsAnySql(columns: string[], needle: string, params: Record<string, unknown>, name: string) {
+  params[name] = needle.toLowerCase();
+  return `(${columns.map((column) => `${CONTAINS}(${column}, @${name}) = 1`).join(" OR ")})`;
+}
+
+/**
  * One filter condition as SQL, with Flexprice's meaning of each operator (internal/dsl): `eq`
  * exact, `contains`/`not_contains` a case-insensitive substring (a row without the value
  * contains nothing), `in`/`not_in` a list, `before`/`after` strictly earlier or later. No field

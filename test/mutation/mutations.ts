@@ -380,4 +380,32 @@ export const MUTATIONS: Mutation[] = [
     replace: "  return statusBadge(account.status);",
     tests: ["test/accounts.test.ts"],
   },
+  {
+    name: "a filter by secret.revoked misses the rows older versions wrote as secret.deleted",
+    file: "src/modules/audit/actions.ts",
+    find: "  return [action.name, ...former];",
+    replace: "  return [action.name];",
+    tests: ["test/audit.test.ts"],
+  },
+  {
+    name: "the action filter secret.* runs on into the resource types after it",
+    file: "src/modules/audit/service.ts",
+    find: '    return "action >= @action_from AND action < @action_before";',
+    replace: '    return "action >= @action_from AND @action_before IS NOT NULL";',
+    tests: ["test/audit.test.ts"],
+  },
+  {
+    name: "a 404's log line does not say what was asked for",
+    file: "src/http/index.ts",
+    find: "          ...(status === 404 ? { path: loggablePath(request) } : {}),",
+    replace: "          ...(status === 404 ? {} : {}),",
+    tests: ["test/http.test.ts"],
+  },
+  {
+    name: "production looks like development in the dashboard",
+    file: "src/modules/dashboard/layout.ts",
+    find: '  const production = environments.find((env) => env.id === principal.environmentId)?.type === "production";',
+    replace: "  const production = false;",
+    tests: ["test/browser/dashboard-pages.test.ts"],
+  },
 ];

@@ -3,6 +3,7 @@ import { type Db, sql } from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import { alreadyExists, validationError } from "../../http/errors";
 import type { AuditContext } from "../audit/model";
+import { AUDIT } from "../audit/actions";
 import { recordAudit } from "../audit/service";
 import { COLUMNS, externalIdTaken, optionalFieldsOf, timezoneOf, withMappings } from "./fields";
 import { checkHierarchy, parentField, requestedParent } from "./hierarchy";
@@ -45,8 +46,7 @@ export function createCustomer(db: Db, audit: AuditContext, input: Static<typeof
       };
       sql(db, INSERT_SQL).run(row);
       recordAudit(db, audit, {
-        action: "customer.created",
-        resourceType: "customer",
+        action: AUDIT.customer.created,
         resourceId: row.id,
         after: customerFields(row),
       });

@@ -2,6 +2,7 @@ import { type Db, sql } from "../../db";
 import { nowIso } from "../../db/ids";
 import { invalidOperation, notFound } from "../../http/errors";
 import type { AuditContext } from "../audit/model";
+import { AUDIT } from "../audit/actions";
 import { recordAudit } from "../audit/service";
 import { revokeSessionsOf } from "../auth/portal-tokens";
 import { liveChildren } from "./hierarchy";
@@ -23,8 +24,7 @@ export function deleteCustomer(db: Db, audit: AuditContext, id: string): void {
        WHERE tenant_id = ? AND environment_id = ? AND id = ?`,
     ).run(after.updated_by, after.updated_at, scope.tenantId, scope.environmentId, id);
     recordAudit(db, audit, {
-      action: "customer.deleted",
-      resourceType: "customer",
+      action: AUDIT.customer.deleted,
       resourceId: id,
       before: customerFields(before),
       after: customerFields(after),
@@ -44,8 +44,7 @@ export function revokePortalSessions(db: Db, audit: AuditContext, id: string): v
     if (customer.status === "deleted") throw notFound(CUSTOMER_MESSAGES.notFound);
     const revokedAt = revokeSessionsOf(db, customer.id);
     recordAudit(db, audit, {
-      action: "customer.portal_sessions_revoked",
-      resourceType: "customer",
+      action: AUDIT.customer.portal_sessions_revoked,
       resourceId: customer.id,
       after: { external_id: customer.external_id, sessions_revoked_at: revokedAt },
     });

@@ -13,7 +13,9 @@ import {
   verifyApiKey,
 } from "./pages/api-keys";
 import { AUDIT_PATH, auditPage } from "./pages/audit";
+import { createPortalLink, CUSTOMERS_PATH, customersPage, PORTAL_LINK_PATH } from "./pages/customers";
 import { EVENTS_PATH, eventsPage } from "./pages/events";
+import { notFoundPage } from "./pages/not-found";
 import {
   archiveServiceAccount,
   createServiceAccount,
@@ -177,6 +179,12 @@ export function dashboardController(app: AppContext) {
         dashboard: "signed-in",
       },
     )
+    .get(CUSTOMERS_PATH, ({ request }) => customersPage(app, request), { dashboard: "customer:read" })
+    .post(
+      PORTAL_LINK_PATH,
+      ({ request, server, body }) => createPortalLink(app, request, server, body as URLSearchParams),
+      { dashboard: "customer:write" },
+    )
     .get(AUDIT_PATH, ({ request }) => auditPage(app, request), { dashboard: "audit_log:read" })
     .get(EVENTS_PATH, ({ request }) => eventsPage(app, request), { dashboard: "event:read" });
   for (const [name, { path, type }] of Object.entries(ASSETS)) {
@@ -186,5 +194,7 @@ export function dashboardController(app: AppContext) {
       { dashboardPublic: true },
     );
   }
+  // Any other address under /dashboard: a page saying there is none, never the API's JSON.
+  controller.get(`${DASHBOARD_PATH}/*`, ({ request }) => notFoundPage(app, request), { dashboardPublic: true });
   return controller;
 }

@@ -4,6 +4,7 @@ import { newId, nowIso } from "../../db/ids";
 import { alreadyExists, notFound, validationError } from "../../http/errors";
 import type { Page } from "../../http/pagination";
 import type { AuditContext } from "../audit/model";
+import { AUDIT } from "../audit/actions";
 import { recordAudit } from "../audit/service";
 import { ENVIRONMENT_MESSAGES, type EnvironmentRow, type EnvironmentSchema, type EnvironmentType } from "./model";
 
@@ -94,8 +95,7 @@ export function createEnvironment(
          VALUES (@id, @tenant_id, @name, @type, @is_default, @created_at, @updated_at)`,
       ).run(row);
       recordAudit(db, audit, {
-        action: "environment.created",
-        resourceType: "environment",
+        action: AUDIT.environment.created,
         resourceId: row.id,
         after: toEnvironmentResponse(row),
       });
@@ -138,8 +138,7 @@ export function updateEnvironment(
         id,
       );
       recordAudit(db, audit, {
-        action: "environment.updated",
-        resourceType: "environment",
+        action: AUDIT.environment.updated,
         resourceId: id,
         before: toEnvironmentResponse(before),
         after: toEnvironmentResponse(after),

@@ -5,6 +5,7 @@ import { newId, nowIso } from "../../db/ids";
 import type { Logger } from "../../http/logging";
 import { ApiError, notFound, validationError } from "../../http/errors";
 import type { AuditContext } from "../audit/model";
+import { AUDIT } from "../audit/actions";
 import { recordAudit } from "../audit/service";
 import { KEY_SETTING, type SecretBox, type SealedTo, UnsealError } from "./cipher";
 import type { SigningSecrets } from "./signing";
@@ -151,8 +152,7 @@ export function saveIntegration(
       );
       const before = safeNames(deps, existing);
       recordAudit(deps.db, ctx, {
-        action: "integration.update",
-        resourceType: "integration",
+        action: AUDIT.integration.update,
         resourceId: existing.id,
         before: auditShape(existing, before),
         after: auditShape({ ...existing, name: input.name }, names),
@@ -182,8 +182,7 @@ export function saveIntegration(
          @created_at, @updated_at)`,
     ).run(row);
     recordAudit(deps.db, ctx, {
-      action: "integration.create",
-      resourceType: "integration",
+      action: AUDIT.integration.create,
       resourceId: row.id,
       before: null,
       after: auditShape(row, names),
@@ -233,8 +232,7 @@ export function deleteIntegration(deps: IntegrationWriteDeps, ctx: AuditContext,
     if (!row) throw notFound(INTEGRATION_MESSAGES.notFound);
     sql(deps.db, "DELETE FROM integration_secrets WHERE id = ?").run(row.id);
     recordAudit(deps.db, ctx, {
-      action: "integration.delete",
-      resourceType: "integration",
+      action: AUDIT.integration.delete,
       resourceId: row.id,
       before: auditShape(row, []),
       after: null,

@@ -1,6 +1,7 @@
 import { type Db, sql } from "../../db";
 import { ApiError, notFound, validationError } from "../../http/errors";
 import type { AuditContext } from "../audit/model";
+import { AUDIT } from "../audit/actions";
 import { recordAudit } from "../audit/service";
 import { AccessOutcome, accessDenied, type KeyType, type Principal } from "../auth/model";
 import type { EnvironmentRow } from "../environments/model";
@@ -87,8 +88,7 @@ export function issueAudited(db: Db, audit: AuditContext, input: IssueKeyInput, 
   const { apiKey, secret } = issueKey(db, input);
   const row = sql(db, `${WITH_OWNER} WHERE s.id = ?`).get(secret.id) as SecretWithOwnerRow;
   recordAudit(db, audit, {
-    action: "secret.created",
-    resourceType: "secret",
+    action: AUDIT.secret.created,
     resourceId: secret.id,
     after: rotatedFrom ? { ...toSecretResponse(row), rotated_from: rotatedFrom } : toSecretResponse(row),
   });

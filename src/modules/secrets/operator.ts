@@ -1,6 +1,7 @@
 import { type Db, type PageReader, sql } from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import type { AuditContext } from "../audit/model";
+import { AUDIT } from "../audit/actions";
 import { recordAudit } from "../audit/service";
 import type { KeyType } from "../auth/model";
 import type { EnvironmentRow } from "../environments/model";
@@ -89,8 +90,7 @@ export function createOperatorKey(
       ).run(accountId, input.tenantId, input.name, JSON.stringify(input.roles), now, now);
       const audit = operatorAudit(input.tenantId, environment.id, "tollgate keys create");
       recordAudit(db, audit, {
-        action: "service_account.created",
-        resourceType: "service_account",
+        action: AUDIT.service_account.created,
         resourceId: accountId,
         after: { id: accountId, name: input.name, roles: input.roles },
       });

@@ -2,6 +2,7 @@ import { type Db, sql } from "../../db";
 import { nowIso } from "../../db/ids";
 import { notFound } from "../../http/errors";
 import type { AuditContext } from "../audit/model";
+import { AUDIT } from "../audit/actions";
 import { recordAudit } from "../audit/service";
 import type { Principal } from "../auth/model";
 import { type KeyDeps, SECRET_MESSAGES, type SecretWithOwnerRow } from "./model";
@@ -28,8 +29,7 @@ export function markRevoked(db: Db, audit: AuditContext, before: SecretWithOwner
     "UPDATE secrets SET status = 'deleted', updated_at = ? WHERE tenant_id = ? AND environment_id = ? AND id = ?",
   ).run(after.updated_at, before.tenant_id, before.environment_id, before.id);
   recordAudit(db, audit, {
-    action: "secret.deleted",
-    resourceType: "secret",
+    action: AUDIT.secret.revoked,
     resourceId: before.id,
     before: toSecretResponse(before),
     after: toSecretResponse(after),

@@ -1,6 +1,7 @@
 import { sql } from "../../db";
 import { ApiError, invalidOperation } from "../../http/errors";
 import type { AuditContext } from "../audit/model";
+import { AUDIT } from "../audit/actions";
 import { recordAudit } from "../audit/service";
 import type { Principal } from "../auth/model";
 import type { EnvironmentRow } from "../environments/model";
@@ -78,8 +79,7 @@ export function rotateKey(
       // Unreachable while the read above is in this transaction; a guard, not a path.
       if (changed.changes !== 1) throw new ApiError(409, "version_conflict", SECRET_MESSAGES.alreadyRotated);
       recordAudit(db, audit, {
-        action: "secret.rotated",
-        resourceType: "secret",
+        action: AUDIT.secret.rotated,
         resourceId: id,
         before: toSecretResponse(old),
         after: { ...toSecretResponse(after), replaced_by: created.secret.id },

@@ -3,6 +3,7 @@ import { type Db, sql, sqlPluck } from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import { ApiError, invalidOperation } from "../../http/errors";
 import type { AuditContext } from "../audit/model";
+import { AUDIT } from "../audit/actions";
 import { recordAudit } from "../audit/service";
 import { ensureTenant } from "../environments/service";
 import { USER_ACCOUNT_ROLES } from "../rbac/roles";
@@ -61,8 +62,7 @@ export function createOperatorPerson(
         ).run(id, input.tenantId, input.name?.trim() || email, email, JSON.stringify(USER_ACCOUNT_ROLES), now, now);
         const created = findUser(db, input.tenantId, id);
         recordAudit(db, audit, {
-          action: "user.created",
-          resourceType: "user",
+          action: AUDIT.user.created,
           resourceId: id,
           after: created ? toUserResponse(created) : null,
         });
@@ -71,8 +71,7 @@ export function createOperatorPerson(
       retirePasswordTokensOf(db, input.tenantId, id);
       const account = findUser(db, input.tenantId, id) as UserRow;
       recordAudit(db, audit, {
-        action: "user.password_set",
-        resourceType: "user",
+        action: AUDIT.user.password_set,
         resourceId: id,
         after: { email: account.email, name: account.name, via: COMMAND },
       });

@@ -1,4 +1,5 @@
 import type { AuditContext } from "../audit/model";
+import { AUDIT } from "../audit/actions";
 import { recordAudit } from "../audit/service";
 import { AccessOutcome, accessDenied, type Principal } from "../auth/model";
 import {
@@ -100,8 +101,7 @@ async function changeOwnPassword(
         retirePasswordTokensOf(db, account.tenant_id, account.id);
         const hashes = revokeSessionsOf(db, account.tenant_id, account.id);
         recordAudit(db, audit, {
-          action: "user.password_changed",
-          resourceType: "user",
+          action: AUDIT.user.password_changed,
           resourceId: account.id,
           after: { sessions_revoked: hashes.length },
         });
@@ -188,8 +188,7 @@ export async function completeSetPassword(
         const revoked = revokeSessionsOf(db, account.tenant_id, account.id);
         const person = { email: account.email, name: account.name };
         recordAudit(db, personAudit(deps, account, facts, link.id), {
-          action: "user.password_set",
-          resourceType: "user",
+          action: AUDIT.user.password_set,
           resourceId: account.id,
           before: person,
           after: {

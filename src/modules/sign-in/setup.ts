@@ -1,6 +1,7 @@
 import { DEFAULT_TENANT_ID, DEFAULT_USER_ID } from "../../config";
 import { type Db, sql, sqlPluck } from "../../db";
 import { newId, nowIso } from "../../db/ids";
+import { AUDIT } from "../audit/actions";
 import { recordAudit } from "../audit/service";
 import { ensureTenant } from "../environments/service";
 import {
@@ -109,8 +110,7 @@ export async function completeSetup(
         storePasswordHash(db, account.tenant_id, account.id, hash);
         const updated = { ...account, email, name };
         recordAudit(db, personAudit(deps, updated, facts, link.id), {
-          action: "user.password_set",
-          resourceType: "user",
+          action: AUDIT.user.password_set,
           resourceId: account.id,
           before: { email: account.email, name: account.name },
           after: { email, name, via: "setup_link" },

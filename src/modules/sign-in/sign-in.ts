@@ -2,6 +2,7 @@ import type { Static } from "elysia";
 import type { Config } from "../../config";
 import type { Db } from "../../db";
 import type { AuditContext } from "../audit/model";
+import { AUDIT } from "../audit/actions";
 import { recordAudit } from "../audit/service";
 import type { KeyCache } from "../auth/key-cache";
 import type { Principal } from "../auth/model";
@@ -78,8 +79,7 @@ export function startSession(deps: SignInDeps, account: SessionAccount, facts: R
     ttlSeconds: deps.config.auth.session.ttl_seconds,
   });
   recordAudit(deps.db, personAudit(deps, account, facts, session.id), {
-    action: "user.signed_in",
-    resourceType: "user",
+    action: AUDIT.user.signed_in,
     resourceId: account.id,
     after: { session_id: session.id, expires_at: session.expires_at },
   });
@@ -136,8 +136,7 @@ export async function signIn(
         deps.db,
         { ...audit, actor: { type: "user", id: null, name: null } },
         {
-          action: "user.sign_in_failed",
-          resourceType: "user",
+          action: AUDIT.user.sign_in_failed,
           resourceId: known.id,
           after: { email: input.email, reason: failureReason(known) },
         },
@@ -159,8 +158,7 @@ export function signOut(deps: SignInDeps, principal: Principal, audit: AuditCont
       const revoked = revokeSession(db, principal.tenantId, principal.credential.id);
       if (revoked === undefined) return undefined;
       recordAudit(db, audit, {
-        action: "user.signed_out",
-        resourceType: "user",
+        action: AUDIT.user.signed_out,
         resourceId: principal.userId,
         after: { session_id: principal.credential.id },
       });

@@ -1,5 +1,6 @@
 import { sql } from "../../db";
 import { newId, nowIso } from "../../db/ids";
+import { AUDIT } from "../audit/actions";
 import { recordAudit } from "../audit/service";
 import { ensureTenant } from "../environments/service";
 import { USER_ACCOUNT_ROLES } from "../rbac/roles";
@@ -50,8 +51,7 @@ export async function signUp(
         const account = findUser(db, tenantId, id);
         if (!account) throw new Error("account not found after insert");
         recordAudit(db, personAudit(deps, account, facts), {
-          action: "user.created",
-          resourceType: "user",
+          action: AUDIT.user.created,
           resourceId: id,
           after: { ...toUserResponse(account), via: "signup" },
         });

@@ -4,6 +4,7 @@ import { type Address, ADDRESS_FIELDS } from "../../http/address";
 import { nowIso } from "../../db/ids";
 import { notFound, validationError } from "../../http/errors";
 import type { AuditContext } from "../audit/model";
+import { AUDIT } from "../audit/actions";
 import { recordAudit } from "../audit/service";
 import {
   type BillingDetailsBody,
@@ -111,8 +112,7 @@ export function updateTenant({ db, profiles }: TenantDeps, audit: AuditContext, 
         "UPDATE tenants SET name = @name, billing_details = @billing_details, metadata = @metadata, updated_at = @updated_at WHERE id = @id",
       ).run(after);
       recordAudit(db, audit, {
-        action: "tenant.updated",
-        resourceType: "tenant",
+        action: AUDIT.tenant.updated,
         resourceId: audit.tenantId,
         before: toTenantResponse(before),
         after: toTenantResponse(after),

@@ -1,6 +1,7 @@
 import type { Db } from "../../db";
 import { ApiError, invalidOperation } from "../../http/errors";
 import type { AuditContext } from "../audit/model";
+import { AUDIT } from "../audit/actions";
 import { recordAudit } from "../audit/service";
 import type { Principal } from "../auth/model";
 import { issuePasswordToken, PASSWORD_LINK_TTL_SECONDS } from "../sessions/store";
@@ -57,8 +58,7 @@ export function issueLinkFor(db: Db, account: UserRow, audit: AuditContext, crea
     ttlSeconds: kind === "reset" ? RESET_LINK_TTL_SECONDS : PASSWORD_LINK_TTL_SECONDS.set_password,
   });
   recordAudit(db, audit, {
-    action: kind === "reset" ? "user.password_reset_link_created" : "user.invite_link_created",
-    resourceType: "user",
+    action: kind === "reset" ? AUDIT.user.password_reset_link_created : AUDIT.user.invite_link_created,
     resourceId: account.id,
     after: { link_id: row.id, email: account.email, expires_at: row.expires_at },
   });

@@ -5,6 +5,7 @@ import { newId, nowIso } from "../../db/ids";
 import { ApiError, alreadyExists, invalidOperation, notFound, validationError } from "../../http/errors";
 import { EMAIL_PATTERN, METADATA_MAX_KEYS } from "../../http/schemas";
 import type { AuditContext } from "../audit/model";
+import { AUDIT } from "../audit/actions";
 import { recordAudit } from "../audit/service";
 import type { KeyCache } from "../auth/key-cache";
 import { AccessOutcome, accessDenied, type Principal, type UserType } from "../auth/model";
@@ -219,8 +220,7 @@ export function createAccount(
       );
       const created = findUser(db, principal.tenantId, id) as UserWithTenantRow;
       recordAudit(db, audit, {
-        action: `${input.type}.created`,
-        resourceType: input.type,
+        action: AUDIT[input.type].created,
         resourceId: id,
         after: toUserResponse(created),
       });
@@ -277,8 +277,7 @@ export function renameAccount(
         id,
       );
       recordAudit(db, audit, {
-        action: `${before.type}.updated`,
-        resourceType: before.type,
+        action: AUDIT[before.type].updated,
         resourceId: id,
         before: toUserResponse(before),
         after: toUserResponse(updated),
@@ -323,8 +322,7 @@ export function archiveAccount(deps: AccountDeps, principal: Principal, audit: A
         id,
       );
       recordAudit(db, audit, {
-        action: `${before.type}.archived`,
-        resourceType: before.type,
+        action: AUDIT[before.type].archived,
         resourceId: id,
         before: toUserResponse(before),
         after: toUserResponse({ ...before, status: "archived", updated_at: updatedAt }),
@@ -373,8 +371,7 @@ export function updateMe(
         principal.userId,
       );
       recordAudit(db, audit, {
-        action: `${before.type}.updated`,
-        resourceType: before.type,
+        action: AUDIT[before.type].updated,
         resourceId: before.id,
         before: toUserResponse(before),
         after: toUserResponse(updated),
@@ -444,8 +441,7 @@ export function setPersonRoles(
         id,
       );
       recordAudit(db, audit, {
-        action: "user.roles_updated",
-        resourceType: "user",
+        action: AUDIT.user.roles_updated,
         resourceId: id,
         before: toUserResponse(before),
         after: toUserResponse(updated),

@@ -7,7 +7,7 @@ import { rotateKey } from "../../secrets/rotate";
 import { searchAccounts } from "../../users/search";
 import { attemptAs, field } from "../forms";
 import { checkLike } from "../../../http/validation";
-import { html, type Html } from "../html";
+import { html, type Html, when } from "../html";
 import {
   banner,
   may,
@@ -21,7 +21,6 @@ import {
   signedInPage,
   statusBadge,
   table,
-  when,
 } from "../layout";
 import { DASHBOARD_PATH, redirect, visitOf, type Server, type Visit } from "../session";
 import { Reveals } from "../reveal";

@@ -8,7 +8,7 @@ import { isInvited, issuePersonLink, type PersonLink, RESET_LINK_TTL_SECONDS } f
 import { searchAccounts } from "../../users/search";
 import { archiveAccount, createAccount, findPersonByEmail, findUser, setPersonRoles } from "../../users/service";
 import { attemptAs, field } from "../forms";
-import { html, type Html } from "../html";
+import { html, type Html, when } from "../html";
 import {
   ACCOUNT_PATH,
   banner,
@@ -23,7 +23,6 @@ import {
   signedInPage,
   statusBadge,
   table,
-  when,
 } from "../layout";
 import { Reveals } from "../reveal";
 import { DASHBOARD_PATH, redirect, visitOf, type Server, type Visit } from "../session";

@@ -86,3 +86,8 @@ for (const form of document.querySelectorAll("form")) {
   toggle(form);
   form.addEventListener("change", () => toggle(form));
 }
+
+// A filter panel folds away on a phone while no filter is in force (without the script it stays open).
+if (matchMedia("(max-width: 760px)").matches) {
+  for (const panel of document.querySelectorAll("details[data-fold-on-phone]")) panel.open = false;
+}

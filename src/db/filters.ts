@@ -104,6 +104,11 @@ export function registerSearchFunctions(db: Db) {
   registered.add(db);
 }
 
+/** True where `column` contains the value of `@param`, which the caller lower-cases (see CONTAINS). */
+export function containsSql(column: string, param: string): string {
+  return `${CONTAINS}(${column}, @${param}) = 1`;
+}
+
 /**
  * One filter condition as SQL, with Flexprice's meaning of each operator (internal/dsl): `eq`
  * exact, `contains`/`not_contains` a case-insensitive substring (a row without the value
@@ -159,7 +164,7 @@ function conditionSql(
       onlyFor("text", `${operator} applies to text fields, not ${filter.field}`);
       expectType("string");
       params[param] = needs("string").toLowerCase();
-      const test = `${CONTAINS}(${column}, @${param}) = 1`;
+      const test = containsSql(column, param);
       return operator === "contains" ? test : `NOT ${test}`;
     }
     case "eq": {

@@ -35,7 +35,7 @@ const USAGE = `Usage: tollgate [command] [options]
 Commands:
   serve          start the HTTP server (the default)
   migrate        apply pending database migrations and exit
-  keys create    create a service account and an API key for it, printed once
+  keys create    create an API key, printed once, for a new or an existing service account
   keys list      list the API keys of an environment
   keys revoke    revoke an API key; it fails from the next request on
   keys hash      print the SHA-256 of a key, for auth.api_key.keys in config.yaml

@@ -104,6 +104,11 @@ export function registerSearchFunctions(db: Db) {
   registered.add(db);
 }
 
+/** True where `column` contains the value of `@param`, which the caller lower-cases (see CONTAINS). */
+export function containsSql(column: string, param: string): string {
+  return `${CONTAINS}(${column}, @${param}) = 1`;
+}
+
 /**
  * A case-insensitive "contains" of one needle in any of several columns (the dashboard's one
  * search box), its value added to `params` as `name`.
@@ -168,7 +173,7 @@ function conditionSql(
       onlyFor("text", `${operator} applies to text fields, not ${filter.field}`);
       expectType("string");
       params[param] = needs("string").toLowerCase();
-      const test = `${CONTAINS}(${column}, @${param}) = 1`;
+      const test = containsSql(column, param);
       return operator === "contains" ? test : `NOT ${test}`;
     }
     case "eq": {

@@ -144,10 +144,10 @@ describeInBrowser("the dashboard, in Chromium", (suite) => {
     await page.getByRole("link", { name: "Create", exact: true }).click();
     const create = page.getByRole("dialog", { name: "Create API key" });
     await create.waitFor();
-    // Mapped to Identity shows only for a service account.
-    expect(await create.getByLabel("Mapped to Identity").isVisible()).toBe(false);
+    // A service account by default (issue 26): its one account chosen, Mapped to Identity shown.
+    expect(await create.getByLabel("Service Account").isChecked()).toBe(true);
+    expect(await create.getByLabel("Mapped to Identity").isVisible()).toBe(true);
     await create.getByLabel("Name").fill("Ingestion key");
-    await create.getByLabel("Service Account").check();
     await create.getByLabel("Mapped to Identity").selectOption({ label: "Event Ingestion Worker" });
     await create.getByLabel("Expiration").selectOption({ label: "30 days" });
     await screenshots(page, "dashboard-create-key");

@@ -408,4 +408,32 @@ export const MUTATIONS: Mutation[] = [
     replace: "  const production = false;",
     tests: ["test/browser/dashboard-pages.test.ts"],
   },
+  {
+    name: "keys create makes a mistyped tenant",
+    file: "src/modules/secrets/operator.ts",
+    find: "  if (createTenant) return ensureTenant(db, tenantId, tenantId);",
+    replace: "  return ensureTenant(db, tenantId, tenantId);",
+    tests: ["test/cli-keys.test.ts"],
+  },
+  {
+    name: "a rotated key still offers Rotate",
+    file: "src/modules/dashboard/pages/api-keys.ts",
+    find: "                  whyNotRotatable(k, now) === null",
+    replace: '                  k.status === "published"',
+    tests: ["test/browser/dashboard-keys.test.ts"],
+  },
+  {
+    name: "key search ignores the key prefix",
+    file: "src/modules/secrets/read.ts",
+    find: ' OR ${containsSql("s.display_id", "search")}',
+    replace: "",
+    tests: ["test/browser/dashboard-keys.test.ts"],
+  },
+  {
+    name: "the key shown once closes uncopied without asking",
+    file: "src/modules/dashboard/static/dashboard.js",
+    find: '  return !!dialog.querySelector("[data-confirm-close]") && dialog.dataset.released !== "yes";',
+    replace: "  return false;",
+    tests: ["test/browser/dashboard-keys.test.ts"],
+  },
 ];

@@ -85,7 +85,14 @@ export async function signedInPage(
   current: SectionPath | typeof ACCOUNT_PATH | null,
   title: string,
   content: Html,
-  options: { returnTo?: string } = {},
+  options: {
+    returnTo?: string;
+    /**
+     * The page's own address, when it answers a form's POST (a refused form shown again): the
+     * script puts it in the address bar, so a reload reads the page instead of posting again.
+     */
+    address?: string;
+  } = {},
 ): Promise<Html> {
   const { principal } = visit;
   const environments = (await listEnvironments(app.reads, principal.tenantId, { limit: 100, offset: 0 })).rows;
@@ -143,7 +150,7 @@ export async function signedInPage(
           <li><a href="${API_REFERENCE_PATH}">API reference</a></li>
         </ul>
       </nav>
-      <main id="main" tabindex="-1">
+      <main id="main" tabindex="-1" ${options.address ? html` data-address="${options.address}"` : null}>
         <h1>${title}</h1>
         ${content}
       </main>

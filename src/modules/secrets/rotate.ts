@@ -11,6 +11,19 @@ import { type KeyDeps, SECRET_MESSAGES, type SecretWithOwnerRow } from "./model"
 import { getKey, scopeOf, toSecretResponse } from "./read";
 
 /**
+ * Why a key cannot be rotated now, in the API's words, or null when it can: the rule of
+ * rotateKey, and of the dashboard offering Rotate on a row.
+ */
+export function whyNotRotatable(key: SecretWithOwnerRow, now = Date.now()): string | null {
+  if (key.replaced_by !== null) return SECRET_MESSAGES.alreadyRotated;
+  const expired = key.expires_at !== null && Date.parse(key.expires_at) <= now;
+  if (key.status !== "published" || expired) return SECRET_MESSAGES.notRotatable;
+  // Its keys fail already; a replacement would be a key that cannot work either.
+  if (key.owner_status !== "published") return SECRET_MESSAGES.archivedOwner;
+  return null;
+}
+
+/**
  * POST /{id}/rotate: a new key with the same name, type, owner, roles and expiry; the old one
  * now expires at min(its expiry, now + grace), and with no grace it is revoked at once.
  *
@@ -33,13 +46,11 @@ export function rotateKey(
     .transaction(() => {
       const now = Date.now();
       const old = getKey(db, scopeOf(principal), id);
-      if (old.replaced_by !== null) {
-        throw new ApiError(409, "version_conflict", SECRET_MESSAGES.alreadyRotated, { replaced_by: old.replaced_by });
+      const refusal = whyNotRotatable(old, now);
+      if (refusal === SECRET_MESSAGES.alreadyRotated) {
+        throw new ApiError(409, "version_conflict", refusal, { replaced_by: old.replaced_by });
       }
-      const expired = old.expires_at !== null && Date.parse(old.expires_at) <= now;
-      if (old.status !== "published" || expired) throw invalidOperation(SECRET_MESSAGES.notRotatable);
-      // Its keys fail already; a replacement would be a key that cannot work either.
-      if (old.owner_status !== "published") throw invalidOperation(SECRET_MESSAGES.archivedOwner);
+      if (refusal !== null) throw invalidOperation(refusal);
 
       const environment = findEnvironment(db, old.tenant_id, old.environment_id) as EnvironmentRow;
       const created = issueAudited(

@@ -290,6 +290,8 @@ describeInBrowser("people's accounts in the dashboard, in Chromium", (suite) => 
       .click();
     const confirm = admin.getByRole("dialog", { name: "Archive Bob?" });
     expect(await confirm.innerText()).toContain("They are signed out at once and cannot sign in again.");
+    // Focus on Cancel, not on Archive: a key pressed on opening does not archive anyone.
+    expect(await admin.evaluate<string>("document.activeElement.textContent.trim()")).toBe("Cancel");
     await screenshots(admin, "accounts-archive");
     await confirm.getByRole("button", { name: "Archive" }).click();
     await admin.waitForURL(/notice=archived/);

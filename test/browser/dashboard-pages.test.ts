@@ -129,19 +129,23 @@ describeInBrowser("the dashboard's pages, in Chromium", (suite) => {
     expect(problemsOf(desktop)).toEqual([]);
   });
 
-  test("API Keys with several long-named keys, Service Accounts and Users: still in view at 1280", async () => {
+  test("API Keys with several long-named keys (one rotated), Service Accounts and Users: still in view at 1280", async () => {
     const billing = await api("POST", "/v1/users", {
       type: "service_account",
       name: "Billing Reconciliation Service for the EU region (nightly batch)",
       roles: ["event_reader", "event_ingestor"],
     });
+    const keys: { id: string }[] = [];
     for (const name of [
       "Event Service Production Key for the eu-west-1 ingestion pipeline",
       "checkout-service-primary-ingestion-key-with-a-very-long-unbroken-name-0001",
       "Nightly reconciliation",
     ]) {
-      await api("POST", "/v1/secrets/api/keys", { name, service_account_id: billing.id });
+      keys.push(await api("POST", "/v1/secrets/api/keys", { name, service_account_id: billing.id }));
     }
+    // A rotated key within its grace period: its row and its replacement's carry the rotation
+    // note ("expires in …, replaced by …"), the widest Status cell there is.
+    await api("POST", `/v1/secrets/api/keys/${keys[1]?.id}/rotate`, { grace_period_seconds: 3600 });
     await api("POST", "/v1/secrets/api/keys", {
       name: "Operator's own key for local debugging and one-off scripts",
       expires_at: new Date(Date.now() + 7 * 86_400_000).toISOString(),
@@ -160,7 +164,8 @@ describeInBrowser("the dashboard's pages, in Chromium", (suite) => {
       await screenshots(desktop, name);
     }
     await desktop.goto(url("/dashboard/api-keys"));
-    expect(await desktop.locator("main table > tbody > tr").count()).toBe(5);
+    expect(await desktop.locator("main table > tbody > tr").count()).toBe(6);
+    expect(await desktop.locator("main table").innerText()).toMatch(/expires in \d+ min, replaced by /);
     expect(problemsOf(desktop)).toEqual([]);
   });
 

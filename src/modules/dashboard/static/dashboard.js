@@ -7,7 +7,10 @@
 function openModal(dialog) {
   if (dialog.open) dialog.close();
   dialog.showModal();
-  const first = dialog.querySelector("input:not([type=hidden]):not([readonly]), select, textarea, button");
+  // The first field to fill in. A confirmation has none (Archive, Revoke, a reset link): Cancel
+  // takes the focus there, so an Enter or Space pressed on opening does not do what it confirms.
+  const field = dialog.querySelector("input:not([type=hidden]):not([readonly]), select, textarea");
+  const first = field || dialog.querySelector("form [data-close]") || dialog.querySelector("button");
   if (first) first.focus();
 }
 

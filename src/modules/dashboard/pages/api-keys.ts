@@ -293,6 +293,16 @@ function span(ms: number): string {
 }
 
 /**
+ * A key's display id in a rotation note, which may break after its prefix (`sk_test_` then
+ * `9343***2f0f`): unbroken, it was the Status column's narrowest width and pushed the API Keys
+ * table past 1280 px; the Key column beside it still shows it whole.
+ */
+function breakableDisplayId(displayId: string): Html {
+  const prefixEnd = displayId.lastIndexOf("_") + 1;
+  return html`<span class="mono">${displayId.slice(0, prefixEnd)}<wbr />${displayId.slice(prefixEnd)}</span>`;
+}
+
+/**
  * Under a key's status, what a rotation made of it: the old key says when it stops and which key
  * replaced it, the new one which key it replaced. Both have the same name; this tells them apart.
  */
@@ -310,9 +320,9 @@ function rotationNote(
         : until > 0
           ? `expires in ${span(until)}, `
           : `expired ${span(until)} ago, `;
-    notes.push(html`${when}replaced by <span class="mono">${links.replacedBy.display_id}</span>`);
+    notes.push(html`${when}replaced by ${breakableDisplayId(links.replacedBy.display_id)}`);
   }
-  if (links.replaces) notes.push(html`replaces <span class="mono">${links.replaces.display_id}</span>`);
+  if (links.replaces) notes.push(html`replaces ${breakableDisplayId(links.replaces.display_id)}`);
   return notes.length
     ? html`<span class="rotation muted small block">${notes.map((n, i) => html`${i ? "; " : ""}${n}`)}</span>`
     : null;

@@ -37,10 +37,10 @@ export const MUTATIONS: Mutation[] = [
     tests: ["test/hardening-events.test.ts"],
   },
   {
-    name: "no audit row when an account (a user too) is archived",
+    name: "no audit row says a user account was archived",
     file: "src/modules/users/service.ts",
-    find: "        action: `${before.type}.archived`,",
-    replace: "        action: before.type === 'user' ? '' : `${before.type}.archived`,",
+    find: "        action: AUDIT[before.type].archived,",
+    replace: "        action: before.type === 'user' ? AUDIT.user.updated : AUDIT[before.type].archived,",
     tests: ["test/audit.test.ts", "test/users.test.ts"],
   },
   {
@@ -435,5 +435,12 @@ export const MUTATIONS: Mutation[] = [
     find: '  return !!dialog.querySelector("[data-confirm-close]") && dialog.dataset.released !== "yes";',
     replace: "  return false;",
     tests: ["test/browser/dashboard-keys.test.ts"],
+  },
+  {
+    name: "a confirmation dialog focuses the button that confirms",
+    file: "src/modules/dashboard/static/dashboard.js",
+    find: ' || dialog.querySelector("form [data-close]")',
+    replace: "",
+    tests: ["test/browser/dashboard-accounts.test.ts"],
   },
 ];

@@ -26,7 +26,7 @@ import {
 } from "./cli/keys";
 import { runSecretsGenerateKey, runSecretsRotateKey, secretsGenerateKey, secretsRotateKey } from "./cli/secrets";
 import { CommandError } from "./cli/store";
-import { runUsersCreate, usersCreate } from "./cli/users";
+import { runUsersCreate, runUsersResetPassword, usersCreate, usersResetPassword } from "./cli/users";
 import { ConfigError } from "./config";
 import { OperatorError } from "./modules/secrets/operator";
 
@@ -35,11 +35,13 @@ const USAGE = `Usage: tollgate [command] [options]
 Commands:
   serve          start the HTTP server (the default)
   migrate        apply pending database migrations and exit
-  keys create    create a service account and an API key for it, printed once
+  keys create    create an API key, printed once, for a new or an existing service account
   keys list      list the API keys of an environment
   keys revoke    revoke an API key; it fails from the next request on
   keys hash      print the SHA-256 of a key, for auth.api_key.keys in config.yaml
   users create   create a user account that signs in (password from stdin or a prompt)
+  users reset-password --email E
+                 print a one-time link that sets a new password (a lost password, the admin's too)
   secrets generate-key
                  print a new master key for integration secrets (secrets.encryption_key)
   secrets rotate-key --from-env OLD
@@ -60,6 +62,7 @@ const COMMANDS: Record<string, { spec: CommandSpec; run: Runner }> = {
   "keys revoke": { spec: keysRevoke, run: runKeysRevoke },
   "keys hash": { spec: keysHash, run: runKeysHash },
   "users create": { spec: usersCreate, run: runUsersCreate },
+  "users reset-password": { spec: usersResetPassword, run: runUsersResetPassword },
   "secrets generate-key": { spec: secretsGenerateKey, run: runSecretsGenerateKey },
   "secrets rotate-key": { spec: secretsRotateKey, run: runSecretsRotateKey },
   healthcheck: { spec: healthcheckCommand, run: runHealthcheck },
@@ -83,7 +86,7 @@ async function run(argv: string[]): Promise<number | null> {
   }
   if (first === "users") {
     if (second === undefined || second.startsWith("-")) {
-      throw new UsageError('"tollgate users" needs a command: create.', USAGE);
+      throw new UsageError('"tollgate users" needs a command: create or reset-password.', USAGE);
     }
     return dispatch(`users ${second}`, argv.slice(2));
   }

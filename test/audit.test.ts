@@ -135,13 +135,13 @@ describe("each change writes exactly one row", () => {
     expect((await rowsOfRequest(h, generated as string)).map((r) => r.action)).toEqual(["secret.created"]);
   });
 
-  test("key deleted: one secret.deleted row, before published and after deleted", async () => {
+  test("key revoked: one secret.revoked row, before published and after deleted", async () => {
     const h = await createHarness();
     const created = await h.call("POST", KEYS, { body: { name: "to delete" } });
     const { res, rows } = await audited(h, "DELETE", `${KEYS}/${created.body.id}`);
     expect(res.status).toBe(204);
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ action: "secret.deleted", resource_type: "secret", resource_id: created.body.id });
+    expect(rows[0]).toMatchObject({ action: "secret.revoked", resource_type: "secret", resource_id: created.body.id });
     expect(rows[0]?.changes.before).toEqual(created.body.secret);
     expect(rows[0]?.changes.after).toMatchObject({ id: created.body.id, status: "deleted" });
   });
@@ -348,7 +348,7 @@ describe("GET /v1/audit-logs", () => {
     expect(all.pagination).toEqual({ total: 6, limit: 50, offset: 0 });
     expect(summary(all.items)).toEqual([
       `secret.created ${byAdmin.id}`,
-      `secret.deleted ${k1.id}`,
+      `secret.revoked ${k1.id}`,
       `environment.created ${env.id}`,
       `secret.created ${adminKey.id}`,
       `service_account.created ${admin.id}`,
@@ -365,13 +365,13 @@ describe("GET /v1/audit-logs", () => {
     expect((await list("?resource_type=secret")).pagination.total).toBe(4);
     expect(summary((await list("?resource_type=environment")).items)).toEqual([`environment.created ${env.id}`]);
     expect(summary((await list(`?resource_id=${k1.id}`)).items)).toEqual([
-      `secret.deleted ${k1.id}`,
+      `secret.revoked ${k1.id}`,
       `secret.created ${k1.id}`,
     ]);
     expect(summary((await list(`?actor_id=${admin.id}`)).items)).toEqual([`secret.created ${byAdmin.id}`]);
     expect((await list(`?actor_id=${DEFAULT_TENANT}`)).pagination.total).toBe(5);
-    expect(summary((await list(`?action=secret.deleted&resource_id=${k1.id}`)).items)).toEqual([
-      `secret.deleted ${k1.id}`,
+    expect(summary((await list(`?action=secret.revoked&resource_id=${k1.id}`)).items)).toEqual([
+      `secret.revoked ${k1.id}`,
     ]);
     expect(await list("?action=secret.exploded")).toEqual({
       items: [],
@@ -382,6 +382,47 @@ describe("GET /v1/audit-logs", () => {
     expect(page.pagination).toEqual({ total: 6, limit: 2, offset: 1 });
     expect(page.items.map((r) => r.id)).toEqual(all.items.slice(1, 3).map((r) => r.id));
     expect((await list("?offset=6")).items).toEqual([]);
+  });
+
+  test("action: secret.revoked also finds rows older versions wrote as secret.deleted; secret.* and secret find every key action", async () => {
+    const h = await createHarness();
+    const old = (await h.call("POST", KEYS, { body: { name: "revoked long ago" } })).body;
+    const revokedNow = (await h.call("POST", KEYS, { body: { name: "revoked now" } })).body;
+    expect((await h.call("DELETE", `${KEYS}/${revokedNow.id}`)).status).toBe(204);
+    await h.call("POST", "/v1/environments", { body: { name: "Staging", type: "development" } });
+    await serviceAccount(h, ["event_ingestor"], "sorts after secret");
+    // A revocation as an older Tollgate recorded it: the table is append-only, so the row keeps that name.
+    const template = (await rawRows(h)).find(
+      (r) => r.resource_id === revokedNow.id && r.action === "secret.revoked",
+    ) as Row;
+    await h.context.db.run(
+      `INSERT INTO audit_logs (id, tenant_id, environment_id, action, resource_type, resource_id, actor_type, actor_id,
+         actor_name, credential_id, changes, request_id, ip, user_agent, created_at)
+       SELECT 'aud_old', tenant_id, environment_id, 'secret.deleted', resource_type, ?, actor_type, actor_id,
+         actor_name, credential_id, changes, request_id, ip, user_agent, '2020-01-01T00:00:00.000Z'
+       FROM audit_logs WHERE id = ?`,
+      old.id,
+      template.id,
+    );
+
+    const actions = async (filter: string) =>
+      ((await h.call("GET", `${AUDIT}?action=${encodeURIComponent(filter)}`)).body.items as Row[]).map(
+        (r) => `${r.action} ${r.resource_id}`,
+      );
+    expect(await actions("secret.revoked")).toEqual([`secret.revoked ${revokedNow.id}`, `secret.deleted ${old.id}`]);
+    expect(await actions("secret.deleted")).toEqual([`secret.revoked ${revokedNow.id}`, `secret.deleted ${old.id}`]);
+    const everyKeyAction = [
+      `secret.revoked ${revokedNow.id}`,
+      `secret.created ${revokedNow.id}`,
+      `secret.created ${old.id}`,
+      `secret.deleted ${old.id}`,
+    ];
+    expect(await actions("secret.*")).toEqual(everyKeyAction);
+    expect(await actions("secret")).toEqual(everyKeyAction);
+    // A prefix is a whole resource type: `secre` finds nothing, `secret` neither environment.* nor service_account.*.
+    expect(await actions("secre")).toEqual([]);
+    expect(await actions("environment")).toHaveLength(1);
+    expect(await actions("service_account")).toHaveLength(1);
   });
 
   test("start_time (inclusive) and end_time (exclusive) in any RFC 3339 offset", async () => {

@@ -97,7 +97,7 @@ describe("dist/tollgate, with no Node, Bun or node_modules", () => {
     expect(migrated.stdout).toContain("Applied 001_identity");
 
     const created = await cli(
-      ["keys", "create", "--tenant", "acme", "--roles", "event_ingestor,event_reader"],
+      ["keys", "create", "--tenant", "acme", "--create-tenant", "--roles", "event_ingestor,event_reader"],
       {},
       dir,
     );

@@ -63,14 +63,20 @@ describe("tollgate: usage", () => {
     [["serve", "--port", "eighty"], '--port "eighty" is not a port number (0 to 65535).'],
     [["serve", "--port", "70000"], '--port "70000" is not a port number (0 to 65535).'],
     [["serve", "--host", "http://x"], '--host "http://x" is not a host name or an IP address.'],
-    [["keys", "create", "--tenant", "t"], "--tenant and --roles are required."],
+    [
+      ["keys", "create", "--tenant", "t"],
+      "--roles (a new service account) or --service-account (an existing one) is required.",
+    ],
     [
       ["keys", "create", "--tenant", "t", "--roles", "admin"],
       'Unknown role "admin"; the roles are super_admin, event_ingestor, event_reader, key_verifier.',
     ],
     [["keys", "create", "--tenant", "t", "--roles", "event_reader", "--type", "x"], "--type must be"],
     [["keys", "create", "--tenant", "t", "--roles", "event_reader", "--expires-at", "2001-01-01"], "--expires-at"],
-    [["keys", "list", "--status", "gone"], "--status must be one of published, archived, deleted."],
+    [
+      ["keys", "list", "--status", "gone"],
+      "--status must be one of active (published), revoked (deleted), disabled (archived).",
+    ],
     [["healthcheck", "--url", "not a url"], '--url "not a url" is not a URL.'],
     [["version", "--help=yes"], "Option --help takes no value."],
   ])("%p: one sentence, the usage, exit 2, nothing written", async (args, sentence) => {
@@ -99,16 +105,17 @@ describe("tollgate: commands that fail say why in one line (exit 1)", () => {
     const unknown = await runToEnd([...SOURCE_CLI, "keys", "revoke", "sec_nope"], { env });
     expect(unknown).toEqual({ code: 1, stdout: "", stderr: "No API key sec_nope\n" });
 
-    const created = await runToEnd([...SOURCE_CLI, "keys", "create", "--tenant", "t", "--roles", "event_reader"], {
-      env,
-    });
+    const created = await runToEnd(
+      [...SOURCE_CLI, "keys", "create", "--tenant", "t", "--create-tenant", "--roles", "event_reader"],
+      { env },
+    );
     const id = /Created (sec_\w+)/.exec(created.stderr)?.[1] as string;
     expect((await runToEnd([...SOURCE_CLI, "keys", "revoke", id], { env })).code).toBe(0);
     const again = await runToEnd([...SOURCE_CLI, "keys", "revoke", id], { env });
     expect(again).toEqual({ code: 1, stdout: "", stderr: `API key ${id} is already revoked\n` });
 
     const deleted = await runToEnd([...SOURCE_CLI, "keys", "list", "--tenant", "t", "--status", "deleted"], { env });
-    expect(deleted.stdout).toContain(`1 deleted key in Development`);
+    expect(deleted.stdout).toContain(`1 revoked key (status deleted) in Development`);
     expect(deleted.stdout).toContain(id);
   });
 
@@ -117,12 +124,26 @@ describe("tollgate: commands that fail say why in one line (exit 1)", () => {
     const env = { ...process.env, TOLLGATE_DATABASE_PATH: join(cwd, "t.db") };
     expect((await runToEnd([...SOURCE_CLI, "migrate"], { env })).code).toBe(0);
     const list = await runToEnd([...SOURCE_CLI, "keys", "list", "--tenant", "nobody"], { env });
-    expect(list).toEqual({ code: 1, stdout: "", stderr: "No tenant nobody\n" });
+    expect(list).toEqual({ code: 1, stdout: "", stderr: "No tenant nobody (there are no tenants yet)\n" });
     const create = await runToEnd(
-      [...SOURCE_CLI, "keys", "create", "--tenant", "acme", "--roles", "event_reader", "--environment", "Staging"],
+      [
+        ...SOURCE_CLI,
+        "keys",
+        "create",
+        "--tenant",
+        "acme",
+        "--create-tenant",
+        "--roles",
+        "event_reader",
+        "--environment",
+        "Staging",
+      ],
       { env },
     );
     expect(create).toEqual({ code: 1, stdout: "", stderr: "No environment Staging in tenant acme\n" });
+    // Nothing was made on the way: the tenant is not there either.
+    const after = await runToEnd([...SOURCE_CLI, "keys", "list", "--tenant", "acme"], { env });
+    expect(after.stderr).toBe("No tenant acme (there are no tenants yet)\n");
   });
 
   test("migrate beside a running server: allowed when up to date, refused when it would change the schema", async () => {

@@ -229,7 +229,8 @@ describe("the dashboard over HTTP", () => {
       expires_on: "",
     });
     expect(res.status).toBe(400);
-    expect(res.text).toContain("expires_at");
+    // In the form's words: the form has no field called expires_at.
+    expect(res.text).toContain("Choose a date for Expires on, or another Expiration");
     expect((await h.call("GET", "/v1/secrets/api/keys")).body.pagination.total).toBe(keysBefore);
   });
 

@@ -86,6 +86,7 @@ describe("tollgate keys create: arguments are held to the API's rules (usage err
         "create",
         "--tenant",
         "t".repeat(64),
+        "--create-tenant",
         "--roles",
         "event_reader,event_reader, event_ingestor",
         "--name",

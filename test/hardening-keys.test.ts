@@ -8,6 +8,7 @@ import { MEMORY_DATABASE, openDatabase, SqliteStore } from "../src/db";
 import { migrate } from "../src/db/sqlite/open";
 import { MIGRATIONS } from "../src/db/sqlite/migrations";
 import { createLogger } from "../src/http/logging";
+import { AUDIT } from "../src/modules/audit/actions";
 import { recordAudit } from "../src/modules/audit/service";
 import { ensureConfigKeyPrincipals } from "../src/modules/users/bootstrap";
 import { issueKey } from "../src/modules/secrets/store";
@@ -204,8 +205,7 @@ describe("a store made before rotations were recorded", () => {
         userAgent: null,
       },
       {
-        action: "secret.created",
-        resourceType: "secret",
+        action: AUDIT.secret.created,
         resourceId: replacement.secret.id,
         after: { id: replacement.secret.id, rotated_from: old.secret.id },
       },

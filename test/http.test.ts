@@ -183,6 +183,24 @@ describe("request ids and request logs", () => {
     const everything = JSON.stringify(h.logs);
     for (const secret of [DEV_KEY, "sk_test_wrong", "hunter2-password"]) expect(everything).not.toContain(secret);
   });
+
+  test("a 404's line names the path asked for, without its query or anything as long as a key", async () => {
+    const h = await createHarness();
+    const pasted = `sk_live_${"a1B2c3D4e5".repeat(5)}`;
+    await h.call("GET", "/v1/no-such-thing?token=tgp_never_logged", { headers: { "X-Request-ID": "nf-a" } });
+    await h.call("GET", `/v1/secrets/${pasted}/oops`, { headers: { "X-Request-ID": "nf-b" } });
+    await h.call("GET", `/v1/${"x".repeat(20)}/${"y/".repeat(300)}`, { headers: { "X-Request-ID": "nf-c" } });
+    await h.call("GET", "/health", { headers: { "X-Request-ID": "ok-1" } });
+    await afterResponses();
+    const line = (id: string) => h.logs.find((l) => l.msg === "request" && l.request_id === id);
+    expect(line("nf-a")).toMatchObject({ status: 404, path: "/v1/no-such-thing" });
+    expect(line("nf-b")).toMatchObject({ status: 404, path: "/v1/secrets/[redacted]/oops" });
+    expect(String(line("nf-c")?.path)).toEndWith("…");
+    expect(String(line("nf-c")?.path).length).toBeLessThanOrEqual(257);
+    expect(line("ok-1")).not.toHaveProperty("path");
+    const everything = JSON.stringify(h.logs);
+    for (const secret of ["tgp_never_logged", pasted]) expect(everything).not.toContain(secret);
+  });
 });
 
 describe("GET /health", () => {

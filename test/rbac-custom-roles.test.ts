@@ -169,6 +169,7 @@ describe("rbac.roles through the CLI", () => {
       config,
       "--tenant",
       "acme",
+      "--create-tenant",
       "--roles",
       "orders_reader",
     ]);

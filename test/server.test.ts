@@ -168,9 +168,10 @@ describe("the CLI beside a running server", () => {
     const env = { ...process.env, TOLLGATE_DATABASE_PATH: join(server.dir, "tollgate.db") };
     let id = "";
     try {
-      const created = await runToEnd([...SOURCE_CLI, "keys", "create", "--tenant", "acme", "--roles", "event_reader"], {
-        env,
-      });
+      const created = await runToEnd(
+        [...SOURCE_CLI, "keys", "create", "--tenant", "acme", "--create-tenant", "--roles", "event_reader"],
+        { env },
+      );
       expect(created.code).toBe(0);
       const key = created.stdout.trim();
       id = /Created (sec_\w+)/.exec(created.stderr)?.[1] as string;
@@ -182,7 +183,7 @@ describe("the CLI beside a running server", () => {
 
       const listed = await runToEnd([...SOURCE_CLI, "keys", "list", "--tenant", "acme"], { env });
       expect(listed.code).toBe(0);
-      expect(listed.stdout).toContain("1 published key in Development");
+      expect(listed.stdout).toContain("1 active key (status published) in Development");
       expect(listed.stdout).toContain(id);
 
       const revoked = await runToEnd([...SOURCE_CLI, "keys", "revoke", id], { env });
@@ -198,7 +199,7 @@ describe("the CLI beside a running server", () => {
     const db = new Database(join(server.dir, "tollgate.db"), { readonly: true });
     try {
       const actor = db
-        .prepare("SELECT actor_type, actor_name FROM audit_logs WHERE resource_id = ? AND action = 'secret.deleted'")
+        .prepare("SELECT actor_type, actor_name FROM audit_logs WHERE resource_id = ? AND action = 'secret.revoked'")
         .get(id);
       expect(actor).toEqual({ actor_type: "system", actor_name: "tollgate keys revoke" });
     } finally {

@@ -3,9 +3,9 @@ import { ConfigKeySchema } from "../config/schema";
 import { isName, isRfc3339, NAME_RULE, TIMESTAMP_RULE } from "../http/schemas";
 import { sha256Hex } from "../modules/auth/hash";
 import type { KeyType } from "../modules/auth/model";
-import { roleCatalogOf } from "../modules/rbac/service";
+import { type RoleCatalog, roleCatalogOf } from "../modules/rbac/service";
 import { BUILT_IN_ROLES } from "../modules/rbac/roles";
-import type { SecretStatus, SecretWithOwnerRow } from "../modules/secrets/model";
+import { KEY_STATUS_WORDS, type SecretStatus, type SecretWithOwnerRow } from "../modules/secrets/model";
 import { createOperatorKey, listOperatorKeys, revokeOperatorKey } from "../modules/secrets/operator";
 import { type CommandSpec, checkedOption, type ParsedCommand, stringOption, UsageError } from "./args";
 import { CONFIG_OPTION, configFrom } from "./config-option";
@@ -17,7 +17,7 @@ import { localPages } from "../reads/pages";
 const BUILT_IN_ROLE_IDS = Object.values(BUILT_IN_ROLES)
   .filter((role) => role.assignableTo.includes("service_account"))
   .map((role) => role.id);
-const STATUSES: SecretStatus[] = ["published", "archived", "deleted"];
+const STATUSES: SecretStatus[] = ["published", "deleted", "archived"];
 
 // The same rules as the API and config.yaml, checked before the store is opened: a tenant id
 // is what a config key's tenant_id may be (1 to 64 characters), and neither spaces at its ends
@@ -40,21 +40,27 @@ function environmentOption(spec: CommandSpec, parsed: ParsedCommand): string | u
 
 export const keysCreate: CommandSpec = {
   name: "keys create",
-  usage: `Usage: tollgate keys create --tenant <id> --roles <role,...> [options]
+  usage: `Usage: tollgate keys create (--roles <role,...> | --service-account <id|name>) [options]
 
-Create a service account with the roles and an API key for it. The key is printed once.
+Create an API key, printed once: for a new service account holding --roles, or for an existing
+service account (the key gets its roles).
 
-  --tenant <id>          tenant (created, with its environments, if it does not exist)
-  --roles <r1,r2>        ${BUILT_IN_ROLE_IDS.join(", ")}, or roles of rbac.roles
+  --roles <r1,r2>        a new service account with these roles: ${BUILT_IN_ROLE_IDS.join(", ")},
+                         or roles of rbac.roles
+  --service-account <a>  an existing service account of the tenant, by id (usr_…) or name
+  --tenant <id>          tenant (default: ${DEFAULT_TENANT_ID}); it must exist
+  --create-tenant        create the tenant, with its two environments, if it does not exist
   --environment <env>    environment id or name (default: the tenant's default environment)
-  --name <name>          account and key name (default: "Operator key")
+  --name <name>          key name, and a new account's (default: "Operator key")
   --type <type>          private_key (default) or publishable_key
   --expires-at <time>    RFC 3339 expiry (default: never)
 ${CONFIG_OPTION}`,
   options: {
     config: "string",
     tenant: "string",
+    "create-tenant": "boolean",
     roles: "string",
+    "service-account": "string",
     environment: "string",
     name: "string",
     type: "string",
@@ -62,24 +68,36 @@ ${CONFIG_OPTION}`,
   },
 };
 
-export async function runKeysCreate(parsed: ParsedCommand): Promise<number> {
+/** `--roles`: the roles of a new service account, held to the config's catalog. */
+function rolesFrom(option: string, catalog: RoleCatalog): string[] {
   const usage = (message: string) => new UsageError(message, keysCreate.usage);
-  const tenantId = tenantOption(keysCreate, parsed);
-  const rolesOption = stringOption(parsed, "roles");
-  if (tenantId === undefined || rolesOption === undefined) throw usage("--tenant and --roles are required.");
-  const listed = rolesOption
+  const listed = option
     .split(",")
     .map((role) => role.trim())
     .filter(Boolean);
-  const config = configFrom(parsed);
-  const catalog = roleCatalogOf(config);
   // The key's account is a service account: the roles one may hold.
   const roleIds = catalog.list("service_account").map((role) => role.id);
   const unknown = listed.find((role) => !catalog.assignable(role, "service_account"));
   if (unknown !== undefined) throw usage(`Unknown role "${unknown}"; the roles are ${roleIds.join(", ")}.`);
   if (listed.length === 0) throw usage(`--roles needs at least one of ${roleIds.join(", ")}.`);
   // A role named twice is held once, as POST /v1/users does.
-  const roles = [...new Set(listed)];
+  return [...new Set(listed)];
+}
+
+export async function runKeysCreate(parsed: ParsedCommand): Promise<number> {
+  const usage = (message: string) => new UsageError(message, keysCreate.usage);
+  const tenantId = tenantOption(keysCreate, parsed) ?? DEFAULT_TENANT_ID;
+  const rolesOption = stringOption(parsed, "roles");
+  const serviceAccount = checkedOption(keysCreate, parsed, "service-account", isName, NAME_RULE);
+  if (rolesOption === undefined && serviceAccount === undefined) {
+    throw usage("--roles (a new service account) or --service-account (an existing one) is required.");
+  }
+  if (rolesOption !== undefined && serviceAccount !== undefined) {
+    throw usage("--roles and --service-account do not go together: an existing service account's key gets its roles.");
+  }
+  const config = configFrom(parsed);
+  const catalog = roleCatalogOf(config);
+  const roles = rolesOption === undefined ? undefined : rolesFrom(rolesOption, catalog);
   const type = stringOption(parsed, "type") ?? "private_key";
   if (type !== "private_key" && type !== "publishable_key") {
     throw usage("--type must be private_key or publishable_key.");
@@ -92,22 +110,37 @@ export async function runKeysCreate(parsed: ParsedCommand): Promise<number> {
   if (expiresAt !== undefined && !(Date.parse(expiresAt) > Date.now())) {
     throw usage("--expires-at must be in the future.");
   }
-  const { apiKey, secret, environment } = await withWritableStore(config, (db) =>
+  const created = await withWritableStore(config, (db) =>
     createOperatorKey(db, catalog, {
       tenantId,
+      createTenant: parsed.values["create-tenant"] === true,
       environment: environmentRef,
-      roles,
+      account: roles === undefined ? { serviceAccount: (serviceAccount as string).trim() } : { roles },
       name,
       type: type as KeyType,
       expiresAt: expiresAt === undefined ? null : new Date(expiresAt).toISOString(),
     }),
   );
+  const { apiKey, secret, environment } = created;
   console.log(apiKey);
+  const account = `${roles === undefined ? "" : "new "}service account ${secret.owner_name} (${secret.user_id})`;
   console.error(
-    `Created ${secret.id} (${secret.display_id}) for service account ${secret.user_id} in ${environment.name} (${environment.id}), roles ${roles.join(", ")}. The key above is shown once.`,
+    `Created ${secret.id} (${secret.display_id}) for ${account} in ${environment.name} (${environment.id}) of tenant ${tenantId}, roles ${created.roles.join(", ") || "none (publishable)"}. The key above is shown once.`,
   );
   return 0;
 }
+
+/**
+ * `--status` takes the dashboard's words (active, revoked, disabled) and the API's (published,
+ * deleted, archived): people read the first, scripts and the API docs use the second.
+ */
+const STATUS_BY_WORD = new Map<string, SecretStatus>(
+  STATUSES.flatMap((status) => [
+    [KEY_STATUS_WORDS[status], status],
+    [status, status],
+  ]),
+);
+const STATUS_CHOICES = STATUSES.map((status) => `${KEY_STATUS_WORDS[status]} (${status})`).join(", ");
 
 export const keysList: CommandSpec = {
   name: "keys list",
@@ -117,16 +150,16 @@ List the API keys of one environment, newest first. Works while the server runs.
 
   --tenant <id>          tenant (default: ${DEFAULT_TENANT_ID})
   --environment <env>    environment id or name (default: the tenant's default environment)
-  --status <status>      ${STATUSES.join(", ")} (default: published)
+  --status <status>      active (default), revoked or disabled (its account is archived);
+                         or the API's words for them: published, deleted, archived
 ${CONFIG_OPTION}`,
   options: { config: "string", tenant: "string", environment: "string", status: "string" },
 };
 
 export async function runKeysList(parsed: ParsedCommand): Promise<number> {
-  const status = stringOption(parsed, "status") ?? "published";
-  if (!STATUSES.includes(status as SecretStatus)) {
-    throw new UsageError(`--status must be one of ${STATUSES.join(", ")}.`, keysList.usage);
-  }
+  const word = stringOption(parsed, "status") ?? "active";
+  const status = STATUS_BY_WORD.get(word.toLowerCase());
+  if (status === undefined) throw new UsageError(`--status must be one of ${STATUS_CHOICES}.`, keysList.usage);
   const tenantId = tenantOption(keysList, parsed) ?? DEFAULT_TENANT_ID;
   const environment = environmentOption(keysList, parsed);
   const db = openExistingStore(configFrom(parsed));
@@ -138,16 +171,15 @@ export async function runKeysList(parsed: ParsedCommand): Promise<number> {
     } = await listOperatorKeys(db, localPages(db, READ_BUDGET_MS), {
       tenantId,
       environment,
-      status: status as SecretStatus,
+      status,
     });
     const shown = rows.length < total ? `, the newest ${rows.length} shown` : "";
-    console.log(
-      `${total} ${status} key${total === 1 ? "" : "s"} in ${listed.name} (${listed.id}) of tenant ${tenantId}${shown}`,
-    );
+    const words = `${KEY_STATUS_WORDS[status]} key${total === 1 ? "" : "s"} (status ${status})`;
+    console.log(`${total} ${words} in ${listed.name} (${listed.id}) of tenant ${tenantId}${shown}`);
     if (rows.length > 0) console.log(`\n${keyTable(rows)}`);
     return 0;
   } finally {
-    await db.close();
+    db.close();
   }
 }
 
@@ -161,7 +193,7 @@ function keyTable(rows: SecretWithOwnerRow[]): string {
       row.name,
       `${row.owner_name} (${row.owner_type === "user" ? "user" : "service account"})`,
       (JSON.parse(row.roles) as string[]).join(",") || "-",
-      row.status,
+      KEY_STATUS_WORDS[row.status],
       minute(row.created_at, "-"),
       minute(row.last_used_at, "never"),
       minute(row.expires_at, "never"),
@@ -192,7 +224,7 @@ ${CONFIG_OPTION}`,
 
 export async function runKeysRevoke(parsed: ParsedCommand): Promise<number> {
   const id = parsed.positionals[0] as string;
-  const revoked = await withWritableStore(configFrom(parsed), (db) => revokeOperatorKey(db, id));
+  const revoked = await withWritableStore(configFrom(parsed), async (db) => await revokeOperatorKey(db, id));
   console.log(`Revoked ${revoked.id} (${revoked.display_id}, "${revoked.name}").`);
   return 0;
 }

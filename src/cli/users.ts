@@ -1,9 +1,12 @@
 import { DEFAULT_TENANT_ID } from "../config";
 import { ApiError } from "../http/errors";
 import { EMAIL_PATTERN, isName, NAME_RULE } from "../http/schemas";
+import { publicBaseUrl } from "../http/urls";
+import { passwordLinkUrl } from "../modules/sessions/store";
 import { defaultHasher, isValidPassword, PASSWORD_RULE } from "../modules/sessions/passwords";
-import { EMAIL_RULE } from "../modules/sign-in/model";
-import { createOperatorPerson } from "../modules/sign-in/operator";
+import { EMAIL_RULE, SignInOutcome } from "../modules/sign-in/model";
+import { createOperatorPerson, issueOperatorLink } from "../modules/sign-in/operator";
+import type { PersonLink } from "../modules/users/password-links";
 import { type CommandSpec, checkedOption, type ParsedCommand, UsageError } from "./args";
 import { CONFIG_OPTION, configFrom } from "./config-option";
 import { tenantOption } from "./keys";
@@ -44,14 +47,80 @@ export async function runUsersCreate(parsed: ParsedCommand): Promise<number> {
   const passwordHash = await defaultHasher.hash(password);
   let result: Awaited<ReturnType<typeof createOperatorPerson>>;
   try {
-    result = await withWritableStore(config, (db) => createOperatorPerson(db, { tenantId, email, name, passwordHash }));
+    result = await withWritableStore(
+      config,
+      async (db) => await createOperatorPerson(db, { tenantId, email, name, passwordHash }),
+    );
   } catch (err) {
-    if (err instanceof ApiError) throw new CommandError(`${err.message}${which(err.details)}.`);
+    if (err instanceof ApiError) {
+      // A lost password is the likely reason to run this for an account that has one: say the way.
+      const hint =
+        err.reason === SignInOutcome.AccountHasPassword
+          ? `\nTo give it a new password: tollgate users reset-password --email ${email}`
+          : "";
+      throw new CommandError(`${err.message}${which(err.details)}.${hint}`);
+    }
     throw err;
   }
   const { account, created } = result;
   console.log(
     `${created ? "Created user account" : "Set the password of user account"} ${account.id} (${account.email}) in tenant ${tenantId}; it signs in with this email and password.`,
+  );
+  return 0;
+}
+
+export const usersResetPassword: CommandSpec = {
+  name: "users reset-password",
+  usage: `Usage: tollgate users reset-password --email <email> [options]
+
+Print a one-time link that sets a new password for the user account of this email: the way back
+in for a person who lost theirs, the only admin included. The link works once, for 24 hours (for
+someone who never set a password, it is a new invite link: 7 days), and replaces the account's
+earlier link. The current password keeps working until the link is used; then every session of
+the account ends. Built on server.public_url (else the address the server listens on). Audited.
+Works while the server runs.
+
+  --email <email>        the email the person signs in with
+  --tenant <id>          the tenant of the account (default: the account this email signs in to,
+                         or the only one that has it)
+${CONFIG_OPTION}`,
+  options: { config: "string", email: "string", tenant: "string" },
+};
+
+export async function runUsersResetPassword(parsed: ParsedCommand): Promise<number> {
+  const email = checkedOption(
+    usersResetPassword,
+    parsed,
+    "email",
+    (v) => v.length <= 320 && EMAIL.test(v.trim()),
+    EMAIL_RULE,
+  )?.trim();
+  if (email === undefined) throw new UsageError("--email is required.", usersResetPassword.usage);
+  const tenantId = tenantOption(usersResetPassword, parsed);
+  const config = configFrom(parsed);
+  let link: PersonLink;
+  try {
+    link = await withWritableStore(config, async (db) => await issueOperatorLink(db, { email, tenantId }));
+  } catch (err) {
+    if (err instanceof ApiError) throw new CommandError(`${err.message}${which(err.details)}. Nothing was changed.`);
+    throw err;
+  }
+  const { account } = link;
+  const url = passwordLinkUrl(publicBaseUrl(config), "set_password", link.token);
+  const lasts = link.kind === "reset" ? "24 hours" : "7 days";
+  console.log(
+    [
+      link.kind === "reset"
+        ? `A password reset link for user account ${account.id} (${account.email}) in tenant ${account.tenant_id}.`
+        : `A new invite link for user account ${account.id} (${account.email}) in tenant ${account.tenant_id}: it has no password yet.`,
+      `Open it to choose a new password (it works once, for ${lasts}, until ${link.expiresAt}):`,
+      "",
+      `  ${url}`,
+      "",
+      link.kind === "reset"
+        ? "The current password keeps working until the link is used; then every session of the account ends."
+        : "It replaces the link sent before.",
+    ].join("\n"),
   );
   return 0;
 }

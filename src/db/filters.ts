@@ -91,6 +91,21 @@ function fieldOf(table: SearchFields, name: string, at: string): SearchField {
 }
 
 /**
+ * A case-insensitive "contains" of one needle in any of several columns (the dashboard's one
+ * search box), its value added to `params` as `name`.
+ */
+export function containsAnySql(
+  dialect: Dialect,
+  columns: string[],
+  needle: string,
+  params: Record<string, unknown>,
+  name: string,
+): string {
+  params[name] = needle.toLowerCase();
+  return `(${columns.map((column) => dialect.containsText(column, `@${name}`)).join(" OR ")})`;
+}
+
+/**
  * One filter condition as SQL, with Flexprice's meaning of each operator (internal/dsl): `eq`
  * exact, `contains`/`not_contains` a case-insensitive substring (a row without the value
  * contains nothing), `in`/`not_in` a list, `before`/`after` strictly earlier or later. No field

@@ -98,6 +98,8 @@ export function httpPlugin(
           request_id: meta?.id,
           method: request.method,
           route: route || null,
+          // What was not found: the route alone (none, or a pattern) does not say.
+          ...(status === 404 ? { path: loggablePath(request) } : {}),
           status,
           duration_ms: Math.round(elapsedMs * 100) / 100,
           principal_id: meta?.principalId ?? null,
@@ -106,6 +108,21 @@ export function httpPlugin(
       // Unknown paths share one label, so a scan of random URLs cannot grow the label set.
       metrics?.observeRequest(request.method, route || "(unmatched)", status, elapsedMs / 1000);
     });
+}
+
+/** The longest path a log line carries; a scan's 8 KB paths are cut here. */
+const LOGGED_PATH_MAX = 256;
+/** A run of characters as long as a key, a session token or a JWT part (ids are shorter), wherever it is. */
+const CREDENTIAL_LIKE = /[A-Za-z0-9_-]{40,}/g;
+
+/**
+ * The path of a request as a log line may carry it: never the query string (setup and portal
+ * links carry their token there), and a run as long as a key or token, such as a key pasted
+ * into an address by mistake, replaced by `[redacted]`.
+ */
+export function loggablePath(request: Request): string {
+  const path = new URL(request.url).pathname.replace(CREDENTIAL_LIKE, "[redacted]");
+  return path.length > LOGGED_PATH_MAX ? `${path.slice(0, LOGGED_PATH_MAX)}…` : path;
 }
 
 /**

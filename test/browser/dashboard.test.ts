@@ -144,10 +144,10 @@ describeInBrowser("the dashboard, in Chromium", (suite) => {
     await page.getByRole("link", { name: "Create", exact: true }).click();
     const create = page.getByRole("dialog", { name: "Create API key" });
     await create.waitFor();
-    // Mapped to Identity shows only for a service account.
-    expect(await create.getByLabel("Mapped to Identity").isVisible()).toBe(false);
+    // A service account by default (issue 26): its one account chosen, Mapped to Identity shown.
+    expect(await create.getByLabel("Service Account").isChecked()).toBe(true);
+    expect(await create.getByLabel("Mapped to Identity").isVisible()).toBe(true);
     await create.getByLabel("Name").fill("Ingestion key");
-    await create.getByLabel("Service Account").check();
     await create.getByLabel("Mapped to Identity").selectOption({ label: "Event Ingestion Worker" });
     await create.getByLabel("Expiration").selectOption({ label: "30 days" });
     await screenshots(page, "dashboard-create-key");
@@ -226,23 +226,25 @@ describeInBrowser("the dashboard, in Chromium", (suite) => {
 
   test("the audit page shows those rows, newest first, with a diff; filters narrow it", async () => {
     await page.goto(url("/dashboard/audit"));
-    const actions = await page.locator(".table-wrap > table > tbody > tr > th").allInnerTexts();
+    const actions = await page.locator(".table-wrap > table > tbody > tr.entry > th .mono").allInnerTexts();
     // The two verifications above are audited too (as reads), between the key's creation and its revocation.
     expect(actions.slice(0, 5)).toEqual([
-      "secret.deleted",
+      "secret.revoked",
       "secret.verified",
       "secret.verified",
       "secret.created",
       "service_account.created",
     ]);
     expect(actions).toContain("user.password_set");
-    await page.locator(".table-wrap > table > tbody > tr").first().getByText("Before / after").click();
+    await page.locator(".table-wrap > table > tbody > tr.changes").first().getByText("Before / after").click();
     expect(await page.locator("table.diff").first().innerText()).toContain("status");
     await screenshots(page, "dashboard-audit");
-    await page.getByLabel("Action").fill("secret.created");
+    await page.getByLabel("Action").selectOption("secret.created");
     await page.getByRole("button", { name: "Filter" }).click();
     await page.waitForURL(/action=secret\.created/);
-    expect(await page.locator(".table-wrap > table > tbody > tr > th").allInnerTexts()).toEqual(["secret.created"]);
+    expect(await page.locator(".table-wrap > table > tbody > tr.entry > th .mono").allInnerTexts()).toEqual([
+      "secret.created",
+    ]);
     expect(problemsOf(page)).toEqual([]);
   });
 

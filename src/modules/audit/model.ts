@@ -1,4 +1,5 @@
 import { t } from "elysia";
+import type { AuditAction } from "./actions";
 import { paginationFields } from "../../http/pagination";
 import { Timestamp } from "../../http/schemas";
 
@@ -15,9 +16,9 @@ export interface AuditContext {
   userAgent: string | null;
 }
 
+/** One change: which action (of the catalogue, ./actions.ts, which also gives its resource type), on what. */
 export interface AuditEntry {
-  action: string;
-  resourceType: string;
+  action: AuditAction;
   resourceId: string;
   before?: object | null;
   after?: object | null;
@@ -67,7 +68,14 @@ const timestamp = Timestamp();
 
 export const AuditLogQuery = t.Object(
   {
-    action: t.Optional(t.String({ minLength: 1, maxLength: 255 })),
+    action: t.Optional(
+      t.String({
+        minLength: 1,
+        maxLength: 255,
+        description:
+          "An action (`secret.revoked` also finds the older rows that said `secret.deleted`), or every action of one resource type (`secret.*`, or just `secret`)",
+      }),
+    ),
     resource_type: t.Optional(t.String({ minLength: 1, maxLength: 255 })),
     resource_id: t.Optional(t.String({ minLength: 1, maxLength: 255 })),
     actor_id: t.Optional(t.String({ minLength: 1, maxLength: 255 })),

@@ -2,6 +2,7 @@ import type { Static } from "elysia";
 import { type Queries, type PageReader, type Paged } from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import type { Page } from "../../http/pagination";
+import { ACTION_PREFIX, filterNames } from "./actions";
 import type { AuditContext, AuditEntry, AuditLogQuery, AuditLogRow, AuditLogSchema } from "./model";
 
 /** Field names that must never reach an audit row, whatever a caller passes as before/after. */
@@ -31,8 +32,8 @@ export async function recordAudit(db: Queries, ctx: AuditContext, entry: AuditEn
     newId("aud"),
     ctx.tenantId,
     ctx.environmentId,
-    entry.action,
-    entry.resourceType,
+    entry.action.name,
+    entry.action.resourceType,
     entry.resourceId,
     ctx.actor.type,
     ctx.actor.id,
@@ -48,6 +49,25 @@ export async function recordAudit(db: Queries, ctx: AuditContext, entry: AuditEn
 
 type AuditFilters = Omit<Static<typeof AuditLogQuery>, "limit" | "offset">;
 
+/**
+ * The `action` filter: `secret.*` (or `secret`) is every action of a resource type (a range of the action
+ * index: the names from `secret.` up to, not including, `secret/`); an action name is that
+ * action under its current name and its former ones (see filterNames).
+ */
+function actionClause(action: string, params: Record<string, unknown>): string {
+  const prefix = ACTION_PREFIX.exec(action)?.[1];
+  if (prefix !== undefined) {
+    params.action_from = `${prefix}.`;
+    params.action_before = `${prefix}/`;
+    return "action >= @action_from AND action < @action_before";
+  }
+  const names = filterNames(action);
+  names.forEach((name, i) => {
+    params[`action_${i}`] = name;
+  });
+  return `action IN (${names.map((_, i) => `@action_${i}`).join(", ")})`;
+}
+
 /** The caller's tenant and environment only, newest first. */
 export function listAuditLogs(
   pages: PageReader,
@@ -57,7 +77,8 @@ export function listAuditLogs(
 ): Promise<Paged<AuditLogRow>> {
   const where = ["tenant_id = @tenantId", "environment_id = @environmentId"];
   const params: Record<string, unknown> = { ...scope };
-  const exact = { action: "action", resource_type: "resource_type", resource_id: "resource_id", actor_id: "actor_id" };
+  if (filters.action !== undefined) where.push(actionClause(filters.action, params));
+  const exact = { resource_type: "resource_type", resource_id: "resource_id", actor_id: "actor_id" };
   for (const [field, column] of Object.entries(exact)) {
     const value = filters[field as keyof typeof exact];
     if (value !== undefined) {

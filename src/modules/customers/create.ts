@@ -3,6 +3,7 @@ import type { Store } from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import { alreadyExists, validationError } from "../../http/errors";
 import type { AuditContext } from "../audit/model";
+import { AUDIT } from "../audit/actions";
 import { recordAudit } from "../audit/service";
 import { COLUMNS, externalIdTaken, optionalFieldsOf, timezoneOf, withMappings } from "./fields";
 import { checkHierarchy, parentField, requestedParent } from "./hierarchy";
@@ -48,8 +49,7 @@ export async function createCustomer(
     };
     await tx.run(INSERT_SQL, row);
     await recordAudit(tx, audit, {
-      action: "customer.created",
-      resourceType: "customer",
+      action: AUDIT.customer.created,
       resourceId: row.id,
       after: customerFields(row),
     });

@@ -2,6 +2,7 @@ import type { Store } from "../../db";
 import { nowIso } from "../../db/ids";
 import { invalidOperation, notFound } from "../../http/errors";
 import type { AuditContext } from "../audit/model";
+import { AUDIT } from "../audit/actions";
 import { recordAudit } from "../audit/service";
 import { revokeSessionsOf } from "../auth/portal-tokens";
 import { liveChildren } from "./hierarchy";
@@ -27,8 +28,7 @@ export async function deleteCustomer(db: Store, audit: AuditContext, id: string)
       id,
     );
     await recordAudit(tx, audit, {
-      action: "customer.deleted",
-      resourceType: "customer",
+      action: AUDIT.customer.deleted,
       resourceId: id,
       before: customerFields(before),
       after: customerFields(after),
@@ -48,8 +48,7 @@ export async function revokePortalSessions(db: Store, audit: AuditContext, id: s
     if (customer.status === "deleted") throw notFound(CUSTOMER_MESSAGES.notFound);
     const revokedAt = await revokeSessionsOf(tx, customer.id);
     await recordAudit(tx, audit, {
-      action: "customer.portal_sessions_revoked",
-      resourceType: "customer",
+      action: AUDIT.customer.portal_sessions_revoked,
       resourceId: customer.id,
       after: { external_id: customer.external_id, sessions_revoked_at: revokedAt },
     });

@@ -5,8 +5,6 @@ import { errorResponses } from "../../http/openapi";
 import { ListSchema, listOf, pageOf } from "../../http/pagination";
 import { authPlugin } from "../auth";
 import { auditContextOf } from "../audit/context";
-import { recordAudit } from "../audit/service";
-import { portalPageUrl } from "../portal-page/link";
 import {
   CreateCustomerBody,
   CustomerSchema,
@@ -18,19 +16,13 @@ import {
 } from "./model";
 import { createCustomer } from "./create";
 import { deleteCustomer, revokePortalSessions } from "./delete";
+import { openPortalSession } from "./portal-session";
 import { customerResponse, customerResponses, getCustomer, getCustomerByExternalId } from "./read";
 import { searchCustomers } from "./search";
 import { updateCustomer } from "./update";
 
 const IdParams = t.Object({ id: t.String() });
 const ExternalIdParams = t.Object({ external_id: t.String() });
-
-/** The portal link: the page (configured, or Tollgate's own) with the token as `token` in its query string. */
-function portalUrl(base: string, token: string): string {
-  const url = new URL(base);
-  url.searchParams.set("token", token);
-  return url.toString();
-}
 
 /** Every customer id Tollgate makes starts with this (then a ULID); see onlyCustomerIds. */
 const CUSTOMER_ID_PREFIX = "cust_";
@@ -278,21 +270,8 @@ export function customersController(app: AppContext) {
       .get(
         "/portal/:external_id",
         async ({ principal, request, server, params }) => {
-          const customer = await getCustomerByExternalId(app.db, principal, params.external_id);
-          const { token, expiresAt } = await app.portalTokens.issue({
-            tenantId: customer.tenant_id,
-            environmentId: customer.environment_id,
-            customerId: customer.id,
-            externalId: customer.external_id,
-          });
-          await recordAudit(app.db, await auditContextOf(app, { principal, request, server }), {
-            action: "customer.portal_session_created",
-            resourceType: "customer",
-            resourceId: customer.id,
-            after: { external_id: customer.external_id, expires_at: expiresAt },
-          });
-          const page = portalPageUrl(app.config, server?.port);
-          return { url: portalUrl(page, token), token, expires_at: expiresAt };
+          const audit = await auditContextOf(app, { principal, request, server });
+          return (await openPortalSession(app, audit, params.external_id, server?.port)).session;
         },
         {
           permission: "customer:write",

@@ -1,6 +1,6 @@
 import type { Static } from "elysia";
 import type { PageReader, Paged } from "../../db";
-import { type SearchFields, searchClauses } from "../../db/filters";
+import { containsAnySql, type SearchFields, searchClauses } from "../../db/filters";
 import type { Scope } from "../../db/scope";
 import { validationError } from "../../http/errors";
 import type { Page } from "../../http/pagination";
@@ -50,12 +50,15 @@ const EXPANSIONS = new Set(["parent_customer"]);
  *   customer list ignores the time range; Tollgate applies it, as Flexprice's other lists do).
  * - `expand`: `parent_customer` is honoured (always); anything else (Flexprice's `integrations`)
  *   is refused rather than answered without it: Tollgate keeps no integration mappings.
+ * - `text` (the dashboard's search box, not a field of the API): customers whose name, email or
+ *   external id contains it, ignoring case.
  */
 export async function searchCustomers(
   pages: PageReader,
   scope: Scope,
   filters: SearchCustomersInput,
   page: Page,
+  text?: string,
 ): Promise<Paged<CustomerRow>> {
   const expand = (filters.expand ?? "")
     .split(",")
@@ -99,6 +102,7 @@ export async function searchCustomers(
     where.push(pages.dialect.inJsonArray(column, `@${name}`));
     params[name] = JSON.stringify(ids);
   }
+  if (text) where.push(containsAnySql(pages.dialect, ["name", "email", "external_id"], text, params, "text"));
   const search = searchClauses(pages.dialect, CUSTOMER_FIELDS, filters, params);
   return pages.page<CustomerRow>(scope.tenantId, {
     from: "customers",

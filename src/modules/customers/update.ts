@@ -4,6 +4,7 @@ import { nowIso } from "../../db/ids";
 import type { Scope } from "../../db/scope";
 import { alreadyExists, notFound, validationError } from "../../http/errors";
 import type { AuditContext } from "../audit/model";
+import { AUDIT } from "../audit/actions";
 import { recordAudit } from "../audit/service";
 import { COLUMNS, externalIdTaken, optionalFieldsOf, timezoneOf, withMappings } from "./fields";
 import { checkHierarchy, parentField, requestedParent } from "./hierarchy";
@@ -80,8 +81,7 @@ export async function updateCustomer(
     };
     await tx.run(UPDATE_SQL, after);
     await recordAudit(tx, audit, {
-      action: "customer.updated",
-      resourceType: "customer",
+      action: AUDIT.customer.updated,
       resourceId: before.id,
       before: customerFields(before),
       after: customerFields(after),

@@ -39,3 +39,15 @@ export async function attemptAs<T>(
   const { principal } = visitOf(request);
   return attempt(async () => call(principal, await auditContextOf(app, { principal, request, server })));
 }
+
+/**
+ * A refusal in the words of the form that was sent: a message that begins with an API field's
+ * name (`service_account_id must not be empty`) names the field as the form labels it
+ * (`Mapped to Identity must not be empty`). Only the page says it so; the API keeps its words.
+ */
+export function inFormWords(message: string, labels: Record<string, string>): string {
+  for (const [field, label] of Object.entries(labels)) {
+    if (message.startsWith(`${field} `)) return `${label}${message.slice(field.length)}`;
+  }
+  return message;
+}

@@ -2,7 +2,7 @@ import { Elysia, t } from "elysia";
 import type { AppContext } from "../../context";
 import { assetResponse, loadStatic } from "../portal-page/static-files";
 import { html } from "./html";
-import { ASSETS_PATH, banner, cardPage, htmlResponse } from "./layout";
+import { ACCOUNT_PATH, ASSETS_PATH, banner, cardPage, htmlResponse } from "./layout";
 import {
   API_KEYS_PATH,
   apiKeysPage,
@@ -13,7 +13,9 @@ import {
   verifyApiKey,
 } from "./pages/api-keys";
 import { AUDIT_PATH, auditPage } from "./pages/audit";
+import { createPortalLink, CUSTOMERS_PATH, customersPage, PORTAL_LINK_PATH } from "./pages/customers";
 import { EVENTS_PATH, eventsPage } from "./pages/events";
+import { notFoundPage } from "./pages/not-found";
 import {
   archiveServiceAccount,
   createServiceAccount,
@@ -31,7 +33,8 @@ import {
   submitSignIn,
   submitSignOut,
 } from "./pages/sign-in";
-import { inviteUser, USERS_PATH, usersPage } from "./pages/users";
+import { archivePerson, changePersonRole, inviteUser, makePersonLink, USERS_PATH, usersPage } from "./pages/users";
+import { accountPage, PASSWORD_PATH, submitPasswordChange } from "./pages/account";
 import {
   DASHBOARD_PATH,
   dashboardAccess,
@@ -99,12 +102,12 @@ export function dashboardController(app: AppContext) {
     })
     .post(
       `${DASHBOARD_PATH}/environment`,
-      ({ request, body }) => {
+      async ({ request, body }) => {
         const form = body as URLSearchParams;
         const { principal } = visitOf(request);
         const id = form.get("environment_id") ?? "";
         const back = safeReturnPath(form.get("return_to")) ?? HOME_PATH;
-        if (!app.environments.belongsTo(principal.tenantId, id)) return redirect(back);
+        if (!(await app.environments.belongsTo(principal.tenantId, id))) return redirect(back);
         return redirect(back, [setCookie(request, ENVIRONMENT_COOKIE, id, null)]);
       },
       { dashboard: "environment:read" },
@@ -150,6 +153,43 @@ export function dashboardController(app: AppContext) {
     .post(USERS_PATH, ({ request, server, body }) => inviteUser(app, request, server, body as URLSearchParams), {
       dashboard: "user:write",
     })
+    .post(
+      `${USERS_PATH}/:id/link`,
+      async ({ request, server, params }) => await makePersonLink(app, request, server, params.id),
+      {
+        dashboard: "user:write",
+        params: IdParams,
+      },
+    )
+    .post(
+      `${USERS_PATH}/:id/role`,
+      async ({ request, server, params, body }) =>
+        await changePersonRole(app, request, server, params.id, body as URLSearchParams),
+      { dashboard: "user:write", params: IdParams },
+    )
+    .post(
+      `${USERS_PATH}/:id/archive`,
+      async ({ request, server, params }) => await archivePerson(app, request, server, params.id),
+      {
+        dashboard: "user:write",
+        params: IdParams,
+      },
+    )
+    // Your own account: any signed-in person, whatever their role, changes their own password.
+    .get(ACCOUNT_PATH, ({ request }) => accountPage(app, request), { dashboard: "signed-in" })
+    .post(
+      PASSWORD_PATH,
+      async ({ request, server, body }) => await submitPasswordChange(app, request, server, body as URLSearchParams),
+      {
+        dashboard: "signed-in",
+      },
+    )
+    .get(CUSTOMERS_PATH, ({ request }) => customersPage(app, request), { dashboard: "customer:read" })
+    .post(
+      PORTAL_LINK_PATH,
+      async ({ request, server, body }) => await createPortalLink(app, request, server, body as URLSearchParams),
+      { dashboard: "customer:write" },
+    )
     .get(AUDIT_PATH, ({ request }) => auditPage(app, request), { dashboard: "audit_log:read" })
     .get(EVENTS_PATH, ({ request }) => eventsPage(app, request), { dashboard: "event:read" });
   for (const [name, { path, type }] of Object.entries(ASSETS)) {
@@ -159,5 +199,9 @@ export function dashboardController(app: AppContext) {
       { dashboardPublic: true },
     );
   }
+  // Any other address under /dashboard: a page saying there is none, never the API's JSON.
+  controller.get(`${DASHBOARD_PATH}/*`, async ({ request }) => await notFoundPage(app, request), {
+    dashboardPublic: true,
+  });
   return controller;
 }

@@ -18,11 +18,21 @@ export const SECTIONS = [
   { path: `${DASHBOARD_PATH}/api-keys`, label: "API Keys", group: "Developers" },
   { path: `${DASHBOARD_PATH}/service-accounts`, label: "Service Accounts", group: "Developers" },
   { path: `${DASHBOARD_PATH}/users`, label: "Users", group: null },
+  { path: `${DASHBOARD_PATH}/customers`, label: "Customers", group: null },
   { path: `${DASHBOARD_PATH}/audit`, label: "Audit log", group: null },
   { path: `${DASHBOARD_PATH}/events`, label: "Events", group: null },
 ] as const;
 
+/** The API's own reference (OpenAPI UI), served by the same process; the nav links to it. */
+export const API_REFERENCE_PATH = "/swagger";
+
+/** What the header says on every page of a production environment, whose keys are live (`sk_live_…`). */
+export const PRODUCTION_MARK = "Production — live keys";
+
 export type SectionPath = (typeof SECTIONS)[number]["path"];
+
+/** The signed-in person's own account (their password): reached from their name in the header. */
+export const ACCOUNT_PATH = `${DASHBOARD_PATH}/account`;
 
 /** The hidden CSRF field every form of a signed-in page carries. */
 export function csrfField(visit: Visit): Html {
@@ -37,7 +47,7 @@ export function banner(kind: "notice" | "error", text: string | null | undefined
     : html`<div class="banner notice" role="status">${text}</div>`;
 }
 
-function document(title: string, body: Html, bodyClass = ""): Html {
+function document(title: string, body: Html, bodyClass: string | null = null): Html {
   return html`<!doctype html>
     <html lang="en">
       <head>
@@ -48,7 +58,7 @@ function document(title: string, body: Html, bodyClass = ""): Html {
         <link rel="icon" href="${ASSETS_PATH}/icon.svg" type="image/svg+xml" />
         <script src="${ASSETS_PATH}/dashboard.js" defer></script>
       </head>
-      <body class="${bodyClass}">
+      <body ${bodyClass ? html`class="${bodyClass}"` : null}>
         ${body}
       </body>
     </html>`;
@@ -62,17 +72,31 @@ export function may(visit: Visit, permission: Permission): boolean {
   return visit.principal.permissions.allows(permission);
 }
 
-/** A page of a signed-in person: the nav, the environment switcher, sign-out, and the content. */
+/**
+ * A page of a signed-in person: the nav, the environment switcher, sign-out, and the content.
+ * `current` is the nav's section of the page, or your account page (none: a page of no section,
+ * such as Not found).
+ * In a production environment the header is marked, on every page, so it never looks like
+ * development (keys there are live).
+ */
 export async function signedInPage(
   app: AppContext,
   visit: Visit,
-  current: SectionPath,
+  current: SectionPath | typeof ACCOUNT_PATH | null,
   title: string,
   content: Html,
-  options: { returnTo?: string } = {},
+  options: {
+    returnTo?: string;
+    /**
+     * The page's own address, when it answers a form's POST (a refused form shown again): the
+     * script puts it in the address bar, so a reload reads the page instead of posting again.
+     */
+    address?: string;
+  } = {},
 ): Promise<Html> {
   const { principal } = visit;
   const environments = (await listEnvironments(app.reads, principal.tenantId, { limit: 100, offset: 0 })).rows;
+  const production = environments.find((env) => env.id === principal.environmentId)?.type === "production";
   const person = await app.profiles.get(app.db, principal.tenantId, principal.userId);
   const link = (section: (typeof SECTIONS)[number]) =>
     html`<a href="${section.path}" ${section.path === current ? html` aria-current="page"` : null}
@@ -85,9 +109,10 @@ export async function signedInPage(
       <a class="brand" href="${DASHBOARD_PATH}/api-keys"
         ><img src="${ASSETS_PATH}/icon.svg" alt="" width="22" height="22" /> Tollgate</a
       >
+      ${production ? html`<p class="live-mark" role="note">${PRODUCTION_MARK}</p>` : null}
       <form class="switcher" method="post" action="${DASHBOARD_PATH}/environment">
         ${csrfField(visit)}
-        <input type="hidden" name="return_to" value="${options.returnTo ?? current}" />
+        <input type="hidden" name="return_to" value="${options.returnTo ?? current ?? ""}" />
         <label for="environment">Environment</label>
         <select id="environment" name="environment_id" data-autosubmit>
           ${environments.map(
@@ -101,7 +126,13 @@ export async function signedInPage(
       </form>
       <form class="signout" method="post" action="${DASHBOARD_PATH}/sign-out">
         ${csrfField(visit)}
-        <span class="who" title="${person?.email ?? ""}">${person?.name ?? ""}</span>
+        <a
+          class="who"
+          href="${ACCOUNT_PATH}"
+          title="${person?.email ?? ""}: your account and password"
+          ${current === ACCOUNT_PATH ? html` aria-current="page"` : null}
+          >${person?.name ?? "Your account"}</a
+        >
         ${roleBadge(app, principal.credential.roles)}
         <button type="submit" class="secondary">Sign out</button>
       </form>
@@ -115,13 +146,16 @@ export async function signedInPage(
         <ul class="rest">
           ${others.map((s) => html`<li>${link(s)}</li>`)}
         </ul>
+        <ul class="outside">
+          <li><a href="${API_REFERENCE_PATH}">API reference</a></li>
+        </ul>
       </nav>
-      <main id="main" tabindex="-1">
+      <main id="main" tabindex="-1" ${options.address ? html` data-address="${options.address}"` : null}>
         <h1>${title}</h1>
         ${content}
       </main>
     </div>`;
-  return document(title, body);
+  return document(title, body, production ? "production" : null);
 }
 
 /** A person's role beside their name when it is not full access: all_reader says it is read-only. */
@@ -160,13 +194,6 @@ export function htmlResponse(page: Html, options: { status?: number; cookies?: s
   });
   for (const cookie of options.cookies ?? []) headers.append("set-cookie", cookie);
   return new Response(page.text, { status: options.status ?? 200, headers });
-}
-
-/** `2026-05-01 14:03 UTC`, or an em dash for nothing. */
-export function when(iso: string | null | undefined): Html {
-  if (!iso) return html`<span class="muted">—</span>`;
-  const text = `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
-  return html`<time datetime="${iso}">${text}</time>`;
 }
 
 /**

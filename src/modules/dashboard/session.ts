@@ -196,9 +196,33 @@ async function admit(
     const sent = body instanceof URLSearchParams ? body.get(CSRF_FIELD) : null;
     if (sent === null || !sameText(sent, csrf)) return refuse(request, 403, BAD_CSRF);
   }
-  notePrincipal(request, principal.userId);
-  visits.set(request, { token, principal, csrf });
+  enter(request, { token, principal, csrf });
   return undefined;
+}
+
+function enter(request: Request, visit: Visit): Visit {
+  notePrincipal(request, visit.principal.userId);
+  visits.set(request, visit);
+  return visit;
+}
+
+/**
+ * The visit of a page anyone may be shown (Not found): the signed-in person's, or null without a
+ * live session, never a way to sign-in. A refused cookie counts as a failed credential check,
+ * as on every other page.
+ */
+export async function visitIfSignedIn(app: AppContext, request: Request): Promise<Visit | null> {
+  const cookies = cookiesOf(request);
+  const token = cookies.get(SESSION_COOKIE);
+  if (!token) return null;
+  try {
+    const principal = await principalOf(app, token, cookies.get(ENVIRONMENT_COOKIE) || null, null);
+    return enter(request, { token, principal, csrf: csrfTokenFor(token) });
+  } catch (error) {
+    const refusal = app.authenticator.refused(error, request);
+    if (refusal instanceof ApiError) return null;
+    throw refusal;
+  }
 }
 
 export const FOREIGN_ORIGIN = "This form was sent from another site, so it was refused";
@@ -233,7 +257,7 @@ export function dashboardAccess(app: AppContext, refuse: Refusal) {
         detail: { [ACCESS_DETAIL_KEY]: dashboardAccessLabel(permission), hide: true } as Record<string, unknown>,
         parse: ({ request }: { request: Request }) => readForm(request),
         beforeHandle: async ({ request, body }: { request: Request; body: unknown }) =>
-          admit(app, request, body, permission, refuse),
+          await admit(app, request, body, permission, refuse),
       };
     },
   });

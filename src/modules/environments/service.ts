@@ -4,6 +4,7 @@ import { newId, nowIso } from "../../db/ids";
 import { alreadyExists, notFound, validationError } from "../../http/errors";
 import type { Page } from "../../http/pagination";
 import type { AuditContext } from "../audit/model";
+import { AUDIT } from "../audit/actions";
 import { recordAudit } from "../audit/service";
 import { ENVIRONMENT_MESSAGES, type EnvironmentRow, type EnvironmentSchema, type EnvironmentType } from "./model";
 
@@ -100,8 +101,7 @@ export async function createEnvironment(
       row,
     );
     await recordAudit(tx, audit, {
-      action: "environment.created",
-      resourceType: "environment",
+      action: AUDIT.environment.created,
       resourceId: row.id,
       after: toEnvironmentResponse(row),
     });
@@ -143,8 +143,7 @@ export async function updateEnvironment(
       id,
     );
     await recordAudit(tx, audit, {
-      action: "environment.updated",
-      resourceType: "environment",
+      action: AUDIT.environment.updated,
       resourceId: id,
       before: toEnvironmentResponse(before),
       after: toEnvironmentResponse(after),

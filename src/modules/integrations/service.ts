@@ -5,6 +5,7 @@ import { newId, nowIso } from "../../db/ids";
 import type { Logger } from "../../http/logging";
 import { ApiError, notFound, validationError } from "../../http/errors";
 import type { AuditContext } from "../audit/model";
+import { AUDIT } from "../audit/actions";
 import { recordAudit } from "../audit/service";
 import { KEY_SETTING, type SecretBox, type SealedTo, UnsealError } from "./cipher";
 import type { SigningSecrets } from "./signing";
@@ -156,8 +157,7 @@ export async function saveIntegration(
       );
       const before = safeNames(deps, existing);
       await recordAudit(tx, ctx, {
-        action: "integration.update",
-        resourceType: "integration",
+        action: AUDIT.integration.update,
         resourceId: existing.id,
         before: auditShape(existing, before),
         after: auditShape({ ...existing, name: input.name }, names),
@@ -187,8 +187,7 @@ export async function saveIntegration(
       row,
     );
     await recordAudit(tx, ctx, {
-      action: "integration.create",
-      resourceType: "integration",
+      action: AUDIT.integration.create,
       resourceId: row.id,
       before: null,
       after: auditShape(row, names),
@@ -241,8 +240,7 @@ export async function deleteIntegration(
     if (!row) throw notFound(INTEGRATION_MESSAGES.notFound);
     await tx.run("DELETE FROM integration_secrets WHERE id = ?", row.id);
     await recordAudit(tx, ctx, {
-      action: "integration.delete",
-      resourceType: "integration",
+      action: AUDIT.integration.delete,
       resourceId: row.id,
       before: auditShape(row, []),
       after: null,

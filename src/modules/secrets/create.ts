@@ -1,6 +1,7 @@
 import { type Queries } from "../../db";
 import { ApiError, notFound, validationError } from "../../http/errors";
 import type { AuditContext } from "../audit/model";
+import { AUDIT } from "../audit/actions";
 import { recordAudit } from "../audit/service";
 import { AccessOutcome, accessDenied, type KeyType, type Principal } from "../auth/model";
 import type { EnvironmentRow } from "../environments/model";
@@ -96,8 +97,7 @@ export async function issueAudited(
   const { apiKey, secret } = await issueKey(db, input);
   const row = (await db.get(`${WITH_OWNER} WHERE s.id = ?`, secret.id)) as SecretWithOwnerRow;
   await recordAudit(db, audit, {
-    action: "secret.created",
-    resourceType: "secret",
+    action: AUDIT.secret.created,
     resourceId: secret.id,
     after: rotatedFrom ? { ...toSecretResponse(row), rotated_from: rotatedFrom } : toSecretResponse(row),
   });

@@ -9,6 +9,17 @@ import { Int, Name, Timestamp } from "../../http/schemas";
 
 export type SecretStatus = "published" | "archived" | "deleted";
 
+/**
+ * A key's status as people read it, in the dashboard and the CLI alike: the API's `published`
+ * is an active key, `deleted` a revoked one, and `archived` a key that is disabled because its
+ * account was archived. The API keeps Flexprice's words.
+ */
+export const KEY_STATUS_WORDS: Record<SecretStatus, "active" | "revoked" | "disabled"> = {
+  published: "active",
+  deleted: "revoked",
+  archived: "disabled",
+};
+
 export interface SecretRow {
   id: string;
   tenant_id: string;

@@ -3,7 +3,13 @@ import { type Queries, type PageReader, type Paged } from "../../db";
 import { notFound } from "../../http/errors";
 import type { Page } from "../../http/pagination";
 import type { KeyType, Principal } from "../auth/model";
-import { SECRET_MESSAGES, type SecretSchema, type SecretStatus, type SecretWithOwnerRow } from "./model";
+import {
+  SECRET_MESSAGES,
+  type SecretRow,
+  type SecretSchema,
+  type SecretStatus,
+  type SecretWithOwnerRow,
+} from "./model";
 
 export type SecretResponse = Static<typeof SecretSchema>;
 
@@ -79,6 +85,14 @@ export async function getKey(db: Queries, scope: KeyScope, id: string): Promise<
   return row;
 }
 
+/** What a list of keys may be narrowed by. `search`: the dashboard's search box (no Flexprice field). */
+export interface KeyFilters {
+  type?: KeyType;
+  status?: SecretStatus;
+  /** Part of the key's name (any letter case) or of its display id (`sk_test_3f9a`, `c0de`). */
+  search?: string;
+}
+
 /**
  * The keys of a scope with one status as it shows (default: published), newest first. The rows
  * carry that shown status, so every listing (API, CLI) says the same.
@@ -86,23 +100,71 @@ export async function getKey(db: Queries, scope: KeyScope, id: string): Promise<
 export async function listKeys(
   pages: PageReader,
   scope: KeyScope,
-  filters: { type?: KeyType; status?: SecretStatus },
+  filters: KeyFilters,
   page: Page,
 ): Promise<Paged<SecretWithOwnerRow>> {
+  const search = filters.search?.trim().toLowerCase() || null;
   const params = {
     ...scope,
     type: filters.type ?? null,
     status: filters.status ?? "published",
+    search,
   };
+  const searched =
+    search === null
+      ? ""
+      : ` AND (${pages.dialect.containsText("s.name", "@search")} OR ${pages.dialect.containsText("s.display_id", "@search")})`;
   const { rows, total } = await pages.page<SecretWithOwnerRow>(scope.tenantId, {
     select: OWNER_COLUMNS,
     from: OWNER_JOIN,
-    where: `${SCOPE_CLAUSE} AND ${EFFECTIVE_STATUS} = @status AND (CAST(@type AS TEXT) IS NULL OR s.type = @type)`,
+    where: `${SCOPE_CLAUSE} AND ${EFFECTIVE_STATUS} = @status AND (CAST(@type AS TEXT) IS NULL OR s.type = @type)${searched}`,
     orderBy: "s.created_at DESC, s.id DESC",
     params,
     page,
   });
   return { rows: rows.map((row) => ({ ...row, status: effectiveStatus(row) })), total };
+}
+
+/** A key as another key's row names it: the one that replaced it, or the one it replaced. */
+export interface LinkedKey {
+  id: string;
+  name: string;
+  display_id: string;
+}
+
+/**
+ * The rotation links of these keys, in one query: for each key, the key that replaced it
+ * (`replaced_by`) and the key it replaced, so a list tells an old key from its replacement,
+ * which has the same name. Only keys of the scope are named.
+ */
+export async function rotationLinks(
+  db: Queries,
+  scope: KeyScope,
+  keys: Pick<SecretRow, "id" | "replaced_by">[],
+): Promise<{ replacedBy: Map<string, LinkedKey>; replaces: Map<string, LinkedKey> }> {
+  const ids = keys.map((key) => key.id);
+  const successors = keys.flatMap((key) => (key.replaced_by === null ? [] : [key.replaced_by]));
+  const linked = (await db.all(
+    `SELECT s.id, s.name, s.display_id, s.replaced_by FROM secrets s
+     WHERE ${SCOPE_CLAUSE}
+       AND (${db.dialect.inJsonArray("s.id", "@successors")} OR ${db.dialect.inJsonArray("s.replaced_by", "@ids")})`,
+    { ...scope, successors: JSON.stringify(successors), ids: JSON.stringify(ids) },
+  )) as (LinkedKey & {
+    replaced_by: string | null;
+  })[];
+  const byId = new Map(linked.map((row) => [row.id, row]));
+  const replacedBy = new Map<string, LinkedKey>();
+  const replaces = new Map<string, LinkedKey>();
+  for (const key of keys) {
+    const successor = key.replaced_by === null ? undefined : byId.get(key.replaced_by);
+    if (successor) replacedBy.set(key.id, { id: successor.id, name: successor.name, display_id: successor.display_id });
+  }
+  for (const row of linked) {
+    if (row.replaced_by !== null && ids.includes(row.replaced_by)) {
+      replaces.set(row.replaced_by, { id: row.id, name: row.name, display_id: row.display_id });
+    }
+  }
+  return { replacedBy, replaces };
 }
 
 /**

@@ -2,6 +2,7 @@ import { type Queries } from "../../db";
 import { nowIso } from "../../db/ids";
 import { notFound } from "../../http/errors";
 import type { AuditContext } from "../audit/model";
+import { AUDIT } from "../audit/actions";
 import { recordAudit } from "../audit/service";
 import type { Principal } from "../auth/model";
 import { type KeyDeps, SECRET_MESSAGES, type SecretWithOwnerRow } from "./model";
@@ -10,7 +11,9 @@ import { getKey, scopeOf, toSecretResponse } from "./read";
 /** DELETE: the key is marked deleted and evicted before this returns; the next request with it fails. */
 export async function revokeKey(deps: KeyDeps, principal: Principal, audit: AuditContext, id: string): Promise<void> {
   const { db } = deps;
-  const revoked = await db.transaction(async (tx) => markRevoked(tx, audit, await getKey(tx, scopeOf(principal), id)));
+  const revoked = await db.transaction(
+    async (tx) => await markRevoked(tx, audit, await getKey(tx, scopeOf(principal), id)),
+  );
   deps.keyCache.invalidate([revoked.key_hash]);
 }
 
@@ -35,8 +38,7 @@ export async function markRevoked(
     before.id,
   );
   await recordAudit(db, audit, {
-    action: "secret.deleted",
-    resourceType: "secret",
+    action: AUDIT.secret.revoked,
     resourceId: before.id,
     before: toSecretResponse(before),
     after: toSecretResponse(after),

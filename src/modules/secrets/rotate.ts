@@ -1,5 +1,6 @@
 import { ApiError, invalidOperation } from "../../http/errors";
 import type { AuditContext } from "../audit/model";
+import { AUDIT } from "../audit/actions";
 import { recordAudit } from "../audit/service";
 import type { Principal } from "../auth/model";
 import type { EnvironmentRow } from "../environments/model";
@@ -7,6 +8,19 @@ import { findEnvironment } from "../environments/service";
 import { type CreatedKey, issueAudited } from "./create";
 import { type KeyDeps, SECRET_MESSAGES, type SecretWithOwnerRow } from "./model";
 import { getKey, scopeOf, toSecretResponse } from "./read";
+
+/**
+ * Why a key cannot be rotated now, in the API's words, or null when it can: the rule of
+ * rotateKey, and of the dashboard offering Rotate on a row.
+ */
+export function whyNotRotatable(key: SecretWithOwnerRow, now = Date.now()): string | null {
+  if (key.replaced_by !== null) return SECRET_MESSAGES.alreadyRotated;
+  const expired = key.expires_at !== null && Date.parse(key.expires_at) <= now;
+  if (key.status !== "published" || expired) return SECRET_MESSAGES.notRotatable;
+  // Its keys fail already; a replacement would be a key that cannot work either.
+  if (key.owner_status !== "published") return SECRET_MESSAGES.archivedOwner;
+  return null;
+}
 
 /**
  * POST /{id}/rotate: a new key with the same name, type, owner, roles and expiry; the old one
@@ -30,13 +44,11 @@ export async function rotateKey(
   const { created, oldHash } = await db.transaction(async (tx) => {
     const now = Date.now();
     const old = await getKey(tx, scopeOf(principal), id);
-    if (old.replaced_by !== null) {
-      throw new ApiError(409, "version_conflict", SECRET_MESSAGES.alreadyRotated, { replaced_by: old.replaced_by });
+    const refusal = whyNotRotatable(old, now);
+    if (refusal === SECRET_MESSAGES.alreadyRotated) {
+      throw new ApiError(409, "version_conflict", refusal, { replaced_by: old.replaced_by });
     }
-    const expired = old.expires_at !== null && Date.parse(old.expires_at) <= now;
-    if (old.status !== "published" || expired) throw invalidOperation(SECRET_MESSAGES.notRotatable);
-    // Its keys fail already; a replacement would be a key that cannot work either.
-    if (old.owner_status !== "published") throw invalidOperation(SECRET_MESSAGES.archivedOwner);
+    if (refusal !== null) throw invalidOperation(refusal);
 
     const environment = (await findEnvironment(tx, old.tenant_id, old.environment_id)) as EnvironmentRow;
     const created = await issueAudited(
@@ -82,8 +94,7 @@ export async function rotateKey(
     // Unreachable while the read above is in this transaction; a guard, not a path.
     if (changed !== 1) throw new ApiError(409, "version_conflict", SECRET_MESSAGES.alreadyRotated);
     await recordAudit(tx, audit, {
-      action: "secret.rotated",
-      resourceType: "secret",
+      action: AUDIT.secret.rotated,
       resourceId: id,
       before: toSecretResponse(old),
       after: { ...toSecretResponse(after), replaced_by: created.secret.id },

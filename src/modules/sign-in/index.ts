@@ -137,10 +137,11 @@ export function signInController(app: AppContext) {
         body: SetPasswordBody,
         response: { 200: AuthResponseSchema, ...errorResponses(400, 401, 409, 503) },
         detail: {
-          summary: "Set an invited account's password with its one-time link, and sign in",
+          summary: "Set a password with a one-time link (an invite's or a reset's), and sign in",
           description:
-            "`token` is the one in the invite's `set_password_url`. It works once, for 7 days; a used, expired or " +
-            "unknown one is a 401. Answers like login.",
+            "`token` is the one in the `set_password_url` of an invite (7 days) or of POST " +
+            "/v1/users/{id}/set-password-link (an invite's 7 days, a reset's 24 hours). It works once; a used, " +
+            "expired, replaced or unknown one is a 401. Every other session of the account ends. Answers like login.",
         },
       },
     )
@@ -157,7 +158,8 @@ export function signInController(app: AppContext) {
           description:
             "While no user account has a password, `tollgate serve` prints a one-time link on its console, valid " +
             "for an hour; `token` is the one in it. Sets the email, the password and optionally the name of the " +
-            "default tenant's first account, and answers like login. Once anyone can sign in, no link works.",
+            "default tenant's first account (without a name, the placeholder `Default User` becomes the email), " +
+            "and answers like login. Once anyone can sign in, no link works.",
         },
       },
     )

@@ -148,7 +148,7 @@ export const SetupBody = t.Object(
     token: LinkToken(),
     email: Email(),
     password: Password(),
-    /** The account's display name (default: kept as it is). */
+    /** The account's display name (default: kept as it is; the placeholder `Default User` becomes the email). */
     name: t.Optional(Name()),
   },
   { additionalProperties: false },

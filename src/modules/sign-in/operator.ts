@@ -1,17 +1,21 @@
 import { DEFAULT_TENANT_ID } from "../../config";
 import { type Queries, type Store } from "../../db";
 import { newId, nowIso } from "../../db/ids";
+import { ApiError, invalidOperation } from "../../http/errors";
 import type { AuditContext } from "../audit/model";
+import { AUDIT } from "../audit/actions";
 import { recordAudit } from "../audit/service";
 import { ensureTenant } from "../environments/service";
 import { USER_ACCOUNT_ROLES } from "../rbac/roles";
 import { retirePasswordTokensOf } from "../sessions/store";
 import type { UserRow } from "../users/model";
-import { findUser, toUserResponse } from "../users/service";
-import { emailSignsInElsewhere, storePasswordHash } from "./accounts";
+import { issueLinkFor, type PersonLink } from "../users/password-links";
+import { findPersonByEmail, findUser, toUserResponse } from "../users/service";
+import { accountsByEmail, canSignIn, emailSignsInElsewhere, storePasswordHash } from "./accounts";
 import { SignInOutcome, signInRefused } from "./model";
 
 const COMMAND = "tollgate users create";
+const RESET_COMMAND = "tollgate users reset-password";
 
 export interface OperatorPerson {
   account: UserRow;
@@ -35,7 +39,7 @@ export async function createOperatorPerson(
   const email = input.email.trim();
   return await db.transaction(async (tx): Promise<OperatorPerson> => {
     await ensureTenant(tx, input.tenantId, input.tenantId === DEFAULT_TENANT_ID ? "Default Tenant" : input.tenantId);
-    const audit = await operatorAudit(tx, input.tenantId);
+    const audit = await operatorAudit(tx, input.tenantId, COMMAND);
     const existing = (await tx.get(
       "SELECT * FROM users WHERE tenant_id = ? AND lower(email) = lower(?) AND email IS NOT NULL",
       input.tenantId,
@@ -64,8 +68,7 @@ export async function createOperatorPerson(
       );
       const created = await findUser(tx, input.tenantId, id);
       await recordAudit(tx, audit, {
-        action: "user.created",
-        resourceType: "user",
+        action: AUDIT.user.created,
         resourceId: id,
         after: created ? toUserResponse(created) : null,
       });
@@ -74,8 +77,7 @@ export async function createOperatorPerson(
     await retirePasswordTokensOf(tx, input.tenantId, id);
     const account = (await findUser(tx, input.tenantId, id)) as UserRow;
     await recordAudit(tx, audit, {
-      action: "user.password_set",
-      resourceType: "user",
+      action: AUDIT.user.password_set,
       resourceId: id,
       after: { email: account.email, name: account.name, via: COMMAND },
     });
@@ -83,7 +85,34 @@ export async function createOperatorPerson(
   });
 }
 
-async function operatorAudit(db: Queries, tenantId: string): Promise<AuditContext> {
+/**
+ * `tollgate users reset-password --email E [--tenant T]`: the way back in for a person who lost
+ * their password, the only admin included, from a shell on the machine that holds the store. A
+ * one-time set-password link (users/password-links.ts: a reset link, or a new invite link for
+ * someone who never set a password), audited with the actor `system`. Without a tenant, the
+ * account this email signs in to, or the only one that has it. Refusals are ApiErrors with the
+ * account's `user_id` and `email` in their details for the console to name; nothing is changed.
+ */
+export async function issueOperatorLink(db: Store, input: { email: string; tenantId?: string }): Promise<PersonLink> {
+  const email = input.email.trim();
+  return await db.transaction(async (tx): Promise<PersonLink> => {
+    const inTenant = input.tenantId === undefined ? undefined : await findPersonByEmail(tx, input.tenantId, email);
+    const candidates = input.tenantId === undefined ? await accountsByEmail(tx, email) : inTenant ? [inTenant] : [];
+    const account = candidates.find(canSignIn) ?? candidates[0];
+    if (account === undefined) {
+      const where = input.tenantId === undefined ? "" : ` in tenant ${input.tenantId}`;
+      throw new ApiError(404, "not_found", `No user account has this email${where}`, { email });
+    }
+    if (!canSignIn(account) && candidates.length > 1) {
+      throw invalidOperation("Accounts of several tenants have this email; name one with --tenant", { email });
+    }
+    const which = { user_id: account.id, email: account.email };
+    if (account.status !== "published") throw signInRefused(SignInOutcome.AccountArchived, which);
+    return await issueLinkFor(tx, account, await operatorAudit(tx, account.tenant_id, RESET_COMMAND), null);
+  });
+}
+
+async function operatorAudit(db: Queries, tenantId: string, command: string): Promise<AuditContext> {
   const environmentId = (await db.value(
     "SELECT id FROM environments WHERE tenant_id = ? AND is_default = 1",
     tenantId,
@@ -91,7 +120,7 @@ async function operatorAudit(db: Queries, tenantId: string): Promise<AuditContex
   return {
     tenantId,
     environmentId: environmentId ?? null,
-    actor: { type: "system", id: null, name: COMMAND },
+    actor: { type: "system", id: null, name: command },
     credentialId: null,
     requestId: null,
     ip: null,

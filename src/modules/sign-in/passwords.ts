@@ -1,5 +1,6 @@
 import type { Queries } from "../../db";
 import type { AuditContext } from "../audit/model";
+import { AUDIT } from "../audit/actions";
 import { recordAudit } from "../audit/service";
 import { AccessOutcome, accessDenied, type Principal } from "../auth/model";
 import {
@@ -33,6 +34,37 @@ export async function changePassword(
   input: { current_password: string; new_password: string },
   facts: RequestFacts,
 ): Promise<void> {
+  await changeOwnPassword(deps, principal, audit, input, facts, false);
+}
+
+/**
+ * The dashboard's change of password: as changePassword, every session of the account ends (the
+ * one that asked too), and in the same transaction this browser gets a new session, audited as
+ * `user.signed_in`. GitHub and Stripe keep the browser that changed the password signed in and
+ * sign out every other, and so does this: being sent to sign-in right after proving the
+ * password helps no one. It is a new session rather than the old one kept: whoever may have
+ * copied the old one's token loses it with the rest.
+ */
+export async function changePasswordHere(
+  deps: SignInDeps,
+  principal: Principal,
+  audit: AuditContext,
+  input: { current_password: string; new_password: string },
+  facts: RequestFacts,
+): Promise<SignedIn> {
+  const signedIn = await changeOwnPassword(deps, principal, audit, input, facts, true);
+  if (!signedIn) throw new Error("a change of password that continues signed in opens a session");
+  return signedIn;
+}
+
+async function changeOwnPassword(
+  deps: SignInDeps,
+  principal: Principal,
+  audit: AuditContext,
+  input: { current_password: string; new_password: string },
+  facts: RequestFacts,
+  continueHere: boolean,
+): Promise<SignedIn | undefined> {
   // The route admits any principal (SPEC §2's "authenticated"); what may not change a password
   // is refused here: a publishable key (it changes nothing anywhere), a service account's
   // credential whatever its roles (it has no password).
@@ -53,13 +85,14 @@ export async function changePassword(
   if ("retryAfterSeconds" in admission) throw tooManyAttempts(admission.retryAfterSeconds);
   const { attempt } = admission;
   let revoked: string[];
+  let signedIn: SignedIn | undefined;
   try {
     if (!(await deps.passwords.check(input.current_password, account.password_hash))) {
       attempt.failed();
       throw signInRefused(SignInOutcome.CurrentPasswordWrong);
     }
     const newHash = await deps.passwords.hash(input.new_password);
-    revoked = await db.transaction(async (tx) => {
+    ({ revoked, signedIn } = await db.transaction(async (tx) => {
       // Changed meanwhile (another change won): the current password proven is no longer current.
       if ((await currentPasswordHash(tx, account.tenant_id, account.id)) !== account.password_hash) {
         throw signInRefused(SignInOutcome.CurrentPasswordWrong);
@@ -68,17 +101,17 @@ export async function changePassword(
       await retirePasswordTokensOf(tx, account.tenant_id, account.id);
       const hashes = await revokeSessionsOf(tx, account.tenant_id, account.id);
       await recordAudit(tx, audit, {
-        action: "user.password_changed",
-        resourceType: "user",
+        action: AUDIT.user.password_changed,
         resourceId: account.id,
         after: { sessions_revoked: hashes.length },
       });
-      return hashes;
-    });
+      return { revoked: hashes, signedIn: continueHere ? await startSession(deps, tx, account, facts) : undefined };
+    }));
   } finally {
     attempt.succeeded();
   }
   deps.sessionCache.invalidate(revoked);
+  return signedIn;
 }
 
 /** What the page behind a link shows before the person chooses a password. */
@@ -113,16 +146,24 @@ export function linkInfo(link: PasswordTokenRow, account: UserWithTenantRow): Pa
   };
 }
 
-/** Reads an invite's set-password link for the page that asks for the password. 401 when it cannot be used. */
-export async function verifySetPasswordToken(deps: Pick<SignInDeps, "db">, token: string): Promise<PasswordLinkInfo> {
+/**
+ * Reads a set-password link (an invite's, or a reset's) for the page that asks for the password.
+ * 401 when it cannot be used. `replaces_password`: the account has one (a reset link).
+ */
+export async function verifySetPasswordToken(
+  deps: Pick<SignInDeps, "db">,
+  token: string,
+): Promise<PasswordLinkInfo & { replaces_password: boolean }> {
   const { link, account } = await liveLink(deps.db, token, "set_password", SignInOutcome.SetPasswordLinkInvalid);
-  return linkInfo(link, account);
+  return { ...linkInfo(link, account), replaces_password: account.password_hash !== null };
 }
 
 /**
- * POST /v1/auth/set-password: the invited person sets their password with the link's token,
- * once, and is signed in. Audited as `user.password_set` (then `user.signed_in`). Their email
- * must not already sign in to another account (409), since sign-in is by email alone.
+ * POST /v1/auth/set-password: the person sets their password with the link's token, once, and
+ * is signed in. The link is an invite's, or a reset's for an account that has a password
+ * (users/password-links.ts): either way every other session of the account ends. Audited as
+ * `user.password_set` (`via` says which link; then `user.signed_in`). Their email must not
+ * already sign in to another account (409), since sign-in is by email alone.
  */
 export async function completeSetPassword(
   deps: SignInDeps,
@@ -145,11 +186,14 @@ export async function completeSetPassword(
       const revoked = await revokeSessionsOf(tx, account.tenant_id, account.id);
       const person = { email: account.email, name: account.name };
       await recordAudit(tx, await personAudit(tx, account, facts, link.id), {
-        action: "user.password_set",
-        resourceType: "user",
+        action: AUDIT.user.password_set,
         resourceId: account.id,
         before: person,
-        after: { ...person, via: "set_password_link" },
+        after: {
+          ...person,
+          via: account.password_hash === null ? "set_password_link" : "password_reset_link",
+          sessions_revoked: revoked.length,
+        },
       });
       return { signedIn: await startSession(deps, tx, account, facts), revoked };
     });

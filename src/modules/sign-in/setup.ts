@@ -1,6 +1,7 @@
 import { DEFAULT_TENANT_ID, DEFAULT_USER_ID } from "../../config";
 import { type Queries, type Store } from "../../db";
 import { newId, nowIso } from "../../db/ids";
+import { AUDIT } from "../audit/actions";
 import { recordAudit } from "../audit/service";
 import { ensureTenant } from "../environments/service";
 import {
@@ -9,7 +10,7 @@ import {
   PASSWORD_LINK_TTL_SECONDS,
   passwordLinkUrl,
 } from "../sessions/store";
-import { ensureUserAccount } from "../users/service";
+import { DEFAULT_USER_NAME, ensureUserAccount } from "../users/service";
 import { emailTakenInTenant, isUniqueViolation, someoneCanSignIn, storePasswordHash } from "./accounts";
 import { type RequestFacts, SignInOutcome, signInRefused } from "./model";
 import { linkInfo, liveLink, type PasswordLinkInfo } from "./passwords";
@@ -39,7 +40,7 @@ async function firstAccount(db: Queries): Promise<string> {
   if (first !== undefined) return first;
   const taken = (await db.value("SELECT 1 FROM users WHERE id = ?", DEFAULT_USER_ID)) !== undefined;
   const id = taken ? newId("usr") : DEFAULT_USER_ID;
-  await ensureUserAccount(db, DEFAULT_TENANT_ID, id, "Default User");
+  await ensureUserAccount(db, DEFAULT_TENANT_ID, id, DEFAULT_USER_NAME);
   return id;
 }
 
@@ -76,7 +77,8 @@ export async function verifySetupToken(db: Queries, token: string): Promise<Pass
 
 /**
  * POST /v1/auth/setup: sets the first account's email, password and (optionally) name, uses
- * the link up, and signs the person in. Audited as `user.password_set`, with the email and
+ * the link up, and signs the person in. Without a name, the account keeps its own, except the
+ * placeholder "Default User", which becomes the email. Audited as `user.password_set`, with the email and
  * name before and after.
  */
 export async function completeSetup(
@@ -94,7 +96,8 @@ export async function completeSetup(
       if (await emailTakenInTenant(tx, account.tenant_id, email, account.id))
         throw signInRefused(SignInOutcome.EmailTaken);
       if (!(await markPasswordTokenUsed(tx, link.id))) throw signInRefused(SignInOutcome.SetupLinkInvalid);
-      const name = input.name?.trim() ?? account.name;
+      // No name given: the one the account has, unless that is the placeholder, which the email replaces.
+      const name = input.name?.trim() ?? (account.name === DEFAULT_USER_NAME ? email : account.name);
       await tx.run(
         "UPDATE users SET email = ?, name = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
         email,
@@ -106,8 +109,7 @@ export async function completeSetup(
       await storePasswordHash(tx, account.tenant_id, account.id, hash);
       const updated = { ...account, email, name };
       await recordAudit(tx, await personAudit(tx, updated, facts, link.id), {
-        action: "user.password_set",
-        resourceType: "user",
+        action: AUDIT.user.password_set,
         resourceId: account.id,
         before: { email: account.email, name: account.name },
         after: { email, name, via: "setup_link" },

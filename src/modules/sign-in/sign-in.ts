@@ -2,6 +2,7 @@ import type { Static } from "elysia";
 import type { Config } from "../../config";
 import type { Queries, Store } from "../../db";
 import type { AuditContext } from "../audit/model";
+import { AUDIT } from "../audit/actions";
 import { recordAudit } from "../audit/service";
 import type { KeyCache } from "../auth/key-cache";
 import type { Principal } from "../auth/model";
@@ -87,8 +88,7 @@ export async function startSession(
     ttlSeconds: deps.config.auth.session.ttl_seconds,
   });
   await recordAudit(tx, await personAudit(tx, account, facts, session.id), {
-    action: "user.signed_in",
-    resourceType: "user",
+    action: AUDIT.user.signed_in,
     resourceId: account.id,
     after: { session_id: session.id, expires_at: session.expires_at },
   });
@@ -143,8 +143,7 @@ export async function signIn(
         deps.db,
         { ...audit, actor: { type: "user", id: null, name: null } },
         {
-          action: "user.sign_in_failed",
-          resourceType: "user",
+          action: AUDIT.user.sign_in_failed,
           resourceId: known.id,
           after: { email: input.email, reason: failureReason(known) },
         },
@@ -165,8 +164,7 @@ export async function signOut(deps: SignInDeps, principal: Principal, audit: Aud
     const revoked = await revokeSession(tx, principal.tenantId, principal.credential.id);
     if (revoked === undefined) return undefined;
     await recordAudit(tx, audit, {
-      action: "user.signed_out",
-      resourceType: "user",
+      action: AUDIT.user.signed_out,
       resourceId: principal.userId,
       after: { session_id: principal.credential.id },
     });

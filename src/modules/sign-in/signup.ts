@@ -1,4 +1,5 @@
 import { newId, nowIso } from "../../db/ids";
+import { AUDIT } from "../audit/actions";
 import { recordAudit } from "../audit/service";
 import { ensureTenant } from "../environments/service";
 import { USER_ACCOUNT_ROLES } from "../rbac/roles";
@@ -56,8 +57,7 @@ export async function signUp(
       const account = await findUser(tx, tenantId, id);
       if (!account) throw new Error("account not found after insert");
       await recordAudit(tx, await personAudit(tx, account, facts), {
-        action: "user.created",
-        resourceType: "user",
+        action: AUDIT.user.created,
         resourceId: id,
         after: { ...toUserResponse(account), via: "signup" },
       });

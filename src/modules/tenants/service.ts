@@ -4,6 +4,7 @@ import { type Address, ADDRESS_FIELDS } from "../../http/address";
 import { nowIso } from "../../db/ids";
 import { notFound, validationError } from "../../http/errors";
 import type { AuditContext } from "../audit/model";
+import { AUDIT } from "../audit/actions";
 import { recordAudit } from "../audit/service";
 import {
   type BillingDetailsBody,
@@ -114,8 +115,7 @@ export async function updateTenant(
       after,
     );
     await recordAudit(tx, audit, {
-      action: "tenant.updated",
-      resourceType: "tenant",
+      action: AUDIT.tenant.updated,
       resourceId: audit.tenantId,
       before: toTenantResponse(before),
       after: toTenantResponse(after),

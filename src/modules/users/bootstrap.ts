@@ -1,7 +1,7 @@
 import { type Config, DEFAULT_TENANT_ID, DEFAULT_USER_ID } from "../../config";
 import type { Store } from "../../db";
 import { ensureTenant } from "../environments/service";
-import { ensureUserAccount } from "./service";
+import { DEFAULT_USER_NAME, ensureUserAccount } from "./service";
 
 /**
  * Makes every tenant and user a config key points to exist, with the tenant's two starting
@@ -15,7 +15,7 @@ export async function ensureConfigKeyPrincipals(db: Store, config: Config): Prom
         tx,
         key.tenant_id,
         key.user_id,
-        key.user_id === DEFAULT_USER_ID ? "Default User" : key.name,
+        key.user_id === DEFAULT_USER_ID ? DEFAULT_USER_NAME : key.name,
       );
     }
   });

@@ -10,6 +10,7 @@ import {
   CreatedUserSchema,
   CreateUserBody,
   MeSchema,
+  PasswordLinkSchema,
   SearchUsersBody,
   UpdateMeBody,
   UpdateRolesBody,
@@ -18,6 +19,7 @@ import {
 } from "./model";
 import { getTenant } from "../tenants/service";
 import { passwordLinkUrl } from "../sessions/store";
+import { issuePersonLink } from "./password-links";
 import { searchAccounts } from "./search";
 import {
   archiveAccount,
@@ -86,6 +88,39 @@ export function usersController(app: AppContext) {
           description:
             "Only a person with super_admin, never for themselves; a service account's roles are fixed at creation " +
             "(400). Refused while the person has live API keys: a key keeps the roles it was made with.",
+        },
+      },
+    )
+    .post(
+      "/:id/set-password-link",
+      async ({ principal, request, server, params, set }) => {
+        const link = await issuePersonLink(
+          app,
+          principal,
+          await auditContextOf(app, { principal, request, server }),
+          params.id,
+        );
+        set.status = 201;
+        return {
+          user_id: link.account.id,
+          kind: link.kind,
+          // On server.public_url, as the invite's link (see below).
+          set_password_url: passwordLinkUrl(publicBaseUrl(app.config, server?.port), "set_password", link.token),
+          set_password_expires_at: link.expiresAt,
+        };
+      },
+      {
+        permission: "user:write",
+        params: IdParams,
+        response: { 201: PasswordLinkSchema, ...errorResponses(400, 401, 403, 404, 503) },
+        detail: {
+          summary: "A new one-time set-password link for a person: a new invite link, or a password reset link",
+          description:
+            "Only a person with super_admin, for another person of the tenant (never a service account, an archived " +
+            "account, or yourself: change your own with POST /v1/auth/password). `kind` is `invite` while the " +
+            "person has never set a password (the link works for 7 days) and `reset` after (24 hours). It " +
+            "replaces the person's earlier unused link; their password keeps working until the link is used, and " +
+            "using it (POST /v1/auth/set-password) ends every session of theirs. Shown in this response only.",
         },
       },
     )

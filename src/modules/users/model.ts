@@ -80,6 +80,10 @@ export const USER_MESSAGES = {
   lastUser: "A tenant must keep at least one user account",
   configKeyUser: "A config key acts as this account; remove the key from the config first",
   emailTaken: "A user with this email already exists",
+  superAdminLinks: "Only a user account with super_admin can make set-password links for people",
+  ownLink: "Change your own password with your current one (POST /v1/auth/password, or Account in the dashboard)",
+  serviceAccountLink: "Service accounts have no password: they use API keys",
+  noEmailLink: "This account has no email to sign in with",
   notFound: "User not found",
 } as const;
 
@@ -149,4 +153,15 @@ export const CreatedUserSchema = t.Composite(
     }),
   ],
   { title: "CreatedUser" },
+);
+
+/** POST /v1/users/{id}/set-password-link: the person's new one-time link, shown once. */
+export const PasswordLinkSchema = t.Object(
+  {
+    user_id: t.String(),
+    kind: t.Union([t.Literal("invite"), t.Literal("reset")]),
+    set_password_url: t.String(),
+    set_password_expires_at: t.String(),
+  },
+  { title: "PasswordLink" },
 );

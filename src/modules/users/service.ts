@@ -1,10 +1,11 @@
 import type { Static } from "elysia";
 import type { Config } from "../../config";
-import { type Queries, type Store } from "../../db";
+import type { Queries, Store } from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import { ApiError, alreadyExists, invalidOperation, notFound, validationError } from "../../http/errors";
 import { EMAIL_PATTERN, METADATA_MAX_KEYS } from "../../http/schemas";
 import type { AuditContext } from "../audit/model";
+import { AUDIT } from "../audit/actions";
 import { recordAudit } from "../audit/service";
 import type { KeyCache } from "../auth/key-cache";
 import { AccessOutcome, accessDenied, type Principal, type UserType } from "../auth/model";
@@ -21,6 +22,12 @@ import type { TenantRow } from "../tenants/model";
 import { findTenant, toTenantResponse } from "../tenants/service";
 import { type MeSchema, USER_MESSAGES, type UserRow, type UserSchema, type UserWithTenantRow } from "./model";
 import type { ProfileCache, UserProfile } from "./profile-cache";
+
+/**
+ * The name the default tenant's first account has until its person chooses one (at setup): a
+ * placeholder, never offered back to them as if it were their name.
+ */
+export const DEFAULT_USER_NAME = "Default User";
 
 /** Creates a user account for a config key that names one not yet in the store. Idempotent. */
 export async function ensureUserAccount(db: Queries, tenantId: string, userId: string, name: string): Promise<void> {
@@ -212,8 +219,7 @@ export async function createAccount(
     );
     const created = (await findUser(tx, principal.tenantId, id)) as UserWithTenantRow;
     await recordAudit(tx, audit, {
-      action: `${input.type}.created`,
-      resourceType: input.type,
+      action: AUDIT[input.type].created,
       resourceId: id,
       after: toUserResponse(created),
     });
@@ -227,6 +233,20 @@ export async function createAccount(
     });
     return { row: created, setPassword: { token: link.token, expiresAt: link.row.expires_at } };
   });
+}
+
+/** The tenant's account with this email, in any letter case (one at most: emails are unique per tenant). */
+export async function findPersonByEmail(
+  db: Queries,
+  tenantId: string,
+  email: string,
+): Promise<UserWithTenantRow | undefined> {
+  const id = (await db.value(
+    "SELECT id FROM users WHERE tenant_id = ? AND lower(email) = lower(?)",
+    tenantId,
+    email.trim(),
+  )) as string | undefined;
+  return id === undefined ? undefined : await findUser(db, tenantId, id);
 }
 
 export async function getAccount(db: Queries, tenantId: string, id: string): Promise<UserWithTenantRow> {
@@ -260,8 +280,7 @@ export async function renameAccount(
       id,
     );
     await recordAudit(tx, audit, {
-      action: `${before.type}.updated`,
-      resourceType: before.type,
+      action: AUDIT[before.type].updated,
       resourceId: id,
       before: toUserResponse(before),
       after: toUserResponse(updated),
@@ -311,8 +330,7 @@ export async function archiveAccount(
       id,
     );
     await recordAudit(tx, audit, {
-      action: `${before.type}.archived`,
-      resourceType: before.type,
+      action: AUDIT[before.type].archived,
       resourceId: id,
       before: toUserResponse(before),
       after: toUserResponse({ ...before, status: "archived", updated_at: updatedAt }),
@@ -361,8 +379,7 @@ export async function updateMe(
       principal.userId,
     );
     await recordAudit(tx, audit, {
-      action: `${before.type}.updated`,
-      resourceType: before.type,
+      action: AUDIT[before.type].updated,
       resourceId: before.id,
       before: toUserResponse(before),
       after: toUserResponse(updated),
@@ -433,8 +450,7 @@ export async function setPersonRoles(
       id,
     );
     await recordAudit(tx, audit, {
-      action: "user.roles_updated",
-      resourceType: "user",
+      action: AUDIT.user.roles_updated,
       resourceId: id,
       before: toUserResponse(before),
       after: toUserResponse(updated),

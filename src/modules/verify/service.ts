@@ -1,6 +1,7 @@
 import type { Static } from "elysia";
 import type { AppContext } from "../../context";
 import type { AuditContext } from "../audit/model";
+import { AUDIT } from "../audit/actions";
 import { recordAudit } from "../audit/service";
 import type { Principal } from "../auth/model";
 import type { VerifiedKey } from "../auth/service";
@@ -65,8 +66,7 @@ export async function verifyKeyAudited(
   const result = await verifyKey(app, caller, input);
   await app.db.transaction((tx) =>
     recordAudit(tx, audit, {
-      action: "secret.verified",
-      resourceType: "secret",
+      action: AUDIT.secret.verified,
       resourceId: result.key_id ?? "unknown",
       before: null,
       after: { code: result.code, permissions: input.permissions ?? [] },

@@ -1,8 +1,8 @@
 import type { AppContext } from "../../../context";
 import type { DayCount } from "../../events/counts";
 import { attempt } from "../forms";
-import { html, type Html } from "../html";
-import { banner, htmlResponse, signedInPage, table, when } from "../layout";
+import { html, type Html, when } from "../html";
+import { banner, htmlResponse, signedInPage, table } from "../layout";
 import { DASHBOARD_PATH, visitOf } from "../session";
 
 export const EVENTS_PATH = `${DASHBOARD_PATH}/events`;
@@ -11,47 +11,55 @@ const DAY_MS = 86_400_000;
 /** The latest events shown under the chart. */
 const SHOWN = 25;
 
-/** Counts per UTC day as bars, drawn here: no script, no style attribute (the CSP allows neither). */
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/** `2026-04-12` as `12 Apr`. */
+function dayLabel(day: string): string {
+  return `${Number(day.slice(8, 10))} ${MONTHS[Number(day.slice(5, 7)) - 1]}`;
+}
+
+/**
+ * Counts per UTC day as bars, drawn here: no script, no style attribute (the CSP allows neither).
+ * The labels (the busiest day's count, the first, middle and last days) are HTML beside the
+ * drawing, not text inside it: the drawing scales to the page's width, and its text would shrink
+ * with it to a few pixels on a phone; HTML text keeps the page's size.
+ */
 export function dayChart(days: DayCount[]): Html {
   const width = 720;
-  const height = 200;
-  const top = 16;
-  const bottom = 24;
+  const height = 176;
   const max = Math.max(1, ...days.map((d) => d.count));
   const slot = width / days.length;
   const bar = Math.max(2, slot - 4);
-  const scale = (height - top - bottom) / max;
+  const scale = height / max;
   const total = days.reduce((sum, d) => sum + d.count, 0);
+  const ticks = [0, Math.floor(days.length / 2), days.length - 1].flatMap((i) => {
+    const d = days[i];
+    return d ? [d.day] : [];
+  });
   return html`<figure class="chart">
-    <svg viewBox="0 0 ${width} ${height}" role="img" aria-labelledby="chart-title chart-desc">
+    <p class="chart-peak muted small" aria-hidden="true">${max}</p>
+    <svg
+      viewBox="0 0 ${width} ${height}"
+      preserveAspectRatio="none"
+      role="img"
+      aria-labelledby="chart-title chart-desc"
+    >
       <title id="chart-title">Events per day, last ${DAYS} days</title>
       <desc id="chart-desc">${total} events in all; the busiest day had ${max === 1 && total === 0 ? 0 : max}.</desc>
-      <line x1="0" y1="${height - bottom}" x2="${width}" y2="${height - bottom}" class="axis"></line>
+      <line x1="0" y1="${height - 0.5}" x2="${width}" y2="${height - 0.5}" class="axis"></line>
       ${days.map((d, i) => {
         const h = Math.round(d.count * scale);
         return html`<rect
           class="bar"
           x="${(i * slot + 2).toFixed(1)}"
-          y="${height - bottom - h}"
+          y="${height - h}"
           width="${bar.toFixed(1)}"
           height="${h}"
           ><title>${d.day}: ${d.count}</title></rect
         >`;
       })}
-      ${[0, Math.floor(days.length / 2), days.length - 1].map((i) => {
-        const d = days[i];
-        return d
-          ? html`<text
-              x="${i === 0 ? 2 : i === days.length - 1 ? width - 2 : (i * slot + slot / 2).toFixed(1)}"
-              y="${height - 6}"
-              text-anchor="${i === 0 ? "start" : i === days.length - 1 ? "end" : "middle"}"
-              class="tick"
-              >${d.day.slice(5)}</text
-            >`
-          : null;
-      })}
-      <text x="4" y="12" class="tick">${max}</text>
     </svg>
+    <p class="chart-days muted small" aria-hidden="true">${ticks.map((day) => html`<span>${dayLabel(day)}</span>`)}</p>
     <figcaption class="muted small">
       ${total} event${total === 1 ? "" : "s"} in the last ${DAYS} days (UTC), this environment.
     </figcaption>

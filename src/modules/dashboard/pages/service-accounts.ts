@@ -6,7 +6,7 @@ import { searchAccounts } from "../../users/search";
 import { archiveAccount, createAccount, findUser, renameAccount } from "../../users/service";
 import { attemptAs, field } from "../forms";
 import { checkLike } from "../../../http/validation";
-import { html, type Html } from "../html";
+import { html, type Html, when } from "../html";
 import {
   banner,
   csrfField,
@@ -19,7 +19,6 @@ import {
   signedInPage,
   statusBadge,
   table,
-  when,
   may,
 } from "../layout";
 import { DASHBOARD_PATH, redirect, visitOf, type Server } from "../session";

@@ -7,6 +7,7 @@ import { completeSetPassword, verifySetPasswordToken } from "../../sign-in/passw
 import { completeSetup, verifySetupToken } from "../../sign-in/setup";
 import { requestFactsOf } from "../../sign-in";
 import { type SignedIn, signIn, signOut } from "../../sign-in/sign-in";
+import { DEFAULT_USER_NAME } from "../../users/service";
 import { attempt, field } from "../forms";
 import { checkLike } from "../../../http/validation";
 import { html, type Html } from "../html";
@@ -169,7 +170,16 @@ function setupForm(token: string, values: { email?: string | null; name?: string
           value="${values.email ?? ""}"
         />
         <label for="name">Name <span class="muted">(optional)</span></label>
-        <input id="name" name="name" type="text" autocomplete="name" maxlength="255" value="${values.name ?? ""}" />
+        <input
+          id="name"
+          name="name"
+          type="text"
+          autocomplete="name"
+          maxlength="255"
+          value="${values.name ?? ""}"
+          aria-describedby="name-rule"
+        />
+        <p id="name-rule" class="muted small">How the dashboard names you; left empty, your email.</p>
         ${newPasswordFields()}
       </form>`,
   );
@@ -198,7 +208,8 @@ const SET_PASSWORD_TITLE = "Choose your password";
 export function setupPage(app: AppContext, request: Request): Promise<Response> {
   return linkPage(app, request, SETUP_TITLE, async (token) => {
     const info = await verifySetupToken(app.db, token);
-    return setupForm(token, { email: info.email, name: info.name });
+    // The placeholder is not their name: the field starts empty (left so, the name becomes the email).
+    return setupForm(token, { email: info.email, name: info.name === DEFAULT_USER_NAME ? undefined : info.name });
   });
 }
 
@@ -222,22 +233,29 @@ export function submitSetup(app: AppContext, request: Request, form: URLSearchPa
   );
 }
 
-function setPasswordForm(token: string, email: string | null, error?: string): Html {
+/** The page of an invite's link (choose your password) or of a reset link (choose a new one). */
+function setPasswordForm(token: string, email: string | null, resets: boolean, error?: string): Html {
   return cardPage(
-    SET_PASSWORD_TITLE,
-    html`${email ? html`<p>For <strong>${email}</strong>.</p>` : null} ${banner("error", error)}
+    resets ? RESET_PASSWORD_TITLE : SET_PASSWORD_TITLE,
+    html`${email ? html`<p>For <strong>${email}</strong>.</p>` : null}
+      ${resets ? html`<p class="muted small">Every session of this account ends: other browsers sign in again.</p>` : null}
+      ${banner("error", error)}
       <form method="post" action="${DASHBOARD_PATH}/set-password" class="stack">
         <input type="hidden" name="token" value="${token}" />
+        ${resets ? html`<input type="hidden" name="resets" value="1" />` : null}
         ${email ? html`<input type="hidden" name="username" autocomplete="username" value="${email}" />` : null}
         ${newPasswordFields()}
       </form>`,
   );
 }
 
+const RESET_PASSWORD_TITLE = "Choose a new password";
+
 export function setPasswordPage(app: AppContext, request: Request): Promise<Response> {
-  return linkPage(app, request, SET_PASSWORD_TITLE, async (token) =>
-    setPasswordForm(token, (await verifySetPasswordToken(app, token)).email),
-  );
+  return linkPage(app, request, SET_PASSWORD_TITLE, async (token) => {
+    const info = await verifySetPasswordToken(app, token);
+    return setPasswordForm(token, info.email, info.replaces_password);
+  });
 }
 
 export function submitSetPassword(app: AppContext, request: Request, form: URLSearchParams): Promise<Response> {
@@ -250,6 +268,6 @@ export function submitSetPassword(app: AppContext, request: Request, form: URLSe
       const input = checkLike(SetPasswordBody, { token, password: form.get("password") ?? "" });
       return completeSetPassword(app, input, requestFactsOf(app, request));
     },
-    (error) => setPasswordForm(token, form.get("username"), error),
+    (error) => setPasswordForm(token, form.get("username"), form.get("resets") === "1", error),
   );
 }

@@ -9,7 +9,7 @@ import { hostPolicy } from "./http/hosts";
 import { Metrics } from "./http/metrics";
 import { offlineDocsUi, openApiPlugin } from "./http/openapi-doc";
 import { createLogger, type Logger } from "./http/logging";
-import { CredentialChangeWatch } from "./modules/auth/change-watch";
+import { type ChangeWatchTiming, CredentialChangeWatch } from "./modules/auth/change-watch";
 import { FailedAuthLimiter } from "./modules/auth/failure-limiter";
 import { KeyCache } from "./modules/auth/key-cache";
 import { PortalTokens } from "./modules/auth/portal-tokens";
@@ -62,6 +62,8 @@ export interface CreateAppOptions {
   clientAddress?: (request: Request) => string | null;
   /** The clock of the failed-authentication and sign-in limits (tests inject one). */
   now?: () => number;
+  /** How often credential changes made elsewhere are looked for (default: change-watch.ts; tests inject). */
+  credentialChanges?: ChangeWatchTiming;
   /** Hashes and checks passwords (default: argon2id at Bun's default cost; tests inject one). */
   passwords?: PasswordHasher;
 }
@@ -105,14 +107,18 @@ export async function createTollgate(options: CreateAppOptions): Promise<Tollgat
   let app: ReturnType<typeof buildApp> | undefined;
   const clientAddress =
     options.clientAddress ?? ((request: Request) => app?.server?.requestIP(request)?.address ?? null);
-  const changes = await CredentialChangeWatch.start(db, {
-    keys() {
-      keyCache.clear();
-      sessionCache.clear();
-      profiles.clear();
+  const changes = await CredentialChangeWatch.start(
+    db,
+    {
+      keys() {
+        keyCache.clear();
+        sessionCache.clear();
+        profiles.clear();
+      },
+      sessions: () => sessionCache.clear(),
     },
-    sessions: () => sessionCache.clear(),
-  });
+    options.credentialChanges,
+  );
   const authenticator = new Authenticator({
     config,
     cache: keyCache,

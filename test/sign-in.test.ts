@@ -2,6 +2,7 @@
 // use it as `Authorization: Bearer <token>` on /v1 as their user account. Sessions expire and
 // are revoked at once by sign-out, a password change and archiving the account. Failed
 // sign-ins are limited per client address and per email.
+import { changeSeen } from "./support/test-store";
 import { describe, expect, test } from "bun:test";
 import { sha256Hex } from "../src/modules/auth/hash";
 import { createLogger } from "../src/http/logging";
@@ -126,7 +127,7 @@ describe("POST /v1/auth/login", () => {
   });
 
   test("an expired session is refused, and a change made by another process is seen on the next request", async () => {
-    const h = await signInHarness();
+    const h = await signInHarness({}, { changePollMs: 20 });
     const alice = await addPerson(h, "alice@example.com", PASSWORD);
     const { token } = (await login(h, "alice@example.com", PASSWORD)).body;
     expect((await h.call("GET", "/v1/users/me", { bearer: token })).status).toBe(200);
@@ -136,8 +137,8 @@ describe("POST /v1/auth/login", () => {
       new Date(Date.now() - 1000).toISOString(),
       sha256Hex(token),
     );
-    // The store's credential generation is read at most once a millisecond.
-    await Bun.sleep(2);
+    // The store's credential generation is read at most once a millisecond (SQLite), or polled.
+    await changeSeen();
     const expired = await h.call("GET", "/v1/users/me", { bearer: token });
     expect(expired.status).toBe(401);
     expect(errorOf(expired).message).toBe("Session has expired");
@@ -145,7 +146,7 @@ describe("POST /v1/auth/login", () => {
     const second = (await login(h, "alice@example.com", PASSWORD)).body.token;
     expect((await h.call("GET", "/v1/users/me", { bearer: second })).status).toBe(200);
     await h.context.db.run("UPDATE sessions SET revoked_at = ? WHERE user_id = ?", new Date().toISOString(), alice.id);
-    await Bun.sleep(2);
+    await changeSeen();
     expect((await h.call("GET", "/v1/users/me", { bearer: second })).status).toBe(401);
   });
 });

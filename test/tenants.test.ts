@@ -1,6 +1,7 @@
 // Tenants (SPEC §2, issue 10): GET /v1/tenants/{id} for the caller's own tenant only, and
 // PUT /v1/tenants/update for its name, billing details and metadata; tenant:read/tenant:write
 // for user accounts and super_admin; audited; shown in full in every account response.
+import { changeSeen } from "./support/test-store";
 import { describe, expect, test } from "bun:test";
 import type { AuditContext } from "../src/modules/audit/model";
 import { RoleCatalog } from "../src/modules/rbac/service";
@@ -289,10 +290,10 @@ describe("the tenant in account responses", () => {
   });
 
   test("a change another process makes to the tenant row is seen too (the credential generation moves)", async () => {
-    const h = await createHarness();
+    const h = await createHarness({}, { changePollMs: 20 });
     expect((await h.call("GET", "/v1/users/me")).body.tenant.metadata).toEqual({});
     await h.context.db.run("UPDATE tenants SET metadata = ? WHERE id = ?", '{"set":"elsewhere"}', DEFAULT_TENANT);
-    await Bun.sleep(5);
+    await changeSeen();
     expect((await h.call("GET", "/v1/users/me")).body.tenant.metadata).toEqual({ set: "elsewhere" });
   });
 

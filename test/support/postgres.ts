@@ -57,6 +57,8 @@ export function startCluster(): Cluster {
     `-k ${dir}`,
     "-c listen_addresses=''",
     "-c fsync=off",
+    // Hundreds of short-lived databases a run: nothing for autovacuum to keep healthy.
+    "-c autovacuum=off",
     "-c synchronous_commit=off",
     "-c full_page_writes=off",
     "-c max_connections=400",

@@ -1,7 +1,7 @@
 // Which store engine a test run uses. `npm test` runs the suite twice: on SQLite, then with
 // TOLLGATE_TEST_STORE=postgres on a private PostgreSQL cluster this run starts (postgres.ts),
 // where every harness gets a database of its own, copied from a template migrated once.
-import { beforeAll } from "bun:test";
+import { afterAll, beforeAll } from "bun:test";
 import { SQL } from "bun";
 import { openDatabase, PostgresStore, SqliteStore, type Store } from "../../src/db";
 import { createDatabase, type Cluster, startCluster } from "./postgres";
@@ -23,7 +23,8 @@ function sharedCluster(): Cluster {
   if (cluster === null) {
     const started = startCluster();
     cluster = started;
-    // Synchronous (pg_ctl through spawnSync), so it runs even as the process exits.
+    // Stopped after the last file (the preload's afterAll); on exit too, should the run end
+    // early (pg_ctl through spawnSync, so it runs even as the process exits).
     process.on("exit", () => started.stop());
   }
   return cluster;
@@ -49,6 +50,15 @@ export async function newPostgresDatabase(): Promise<string> {
   await migratedTemplate(adminUrl);
   databases += 1;
   return createDatabase(adminUrl, `tollgate_${process.pid}_${databases}`, TEMPLATE);
+}
+
+/**
+ * Waits until another process's change reaches the caches: at once on SQLite (the counters are
+ * read on the request's path, at most a millisecond apart), within a poll of PostgreSQL's
+ * (harnesses made with a short `changePollMs`).
+ */
+export async function changeSeen(): Promise<void> {
+  await Bun.sleep(TEST_ENGINE === "sqlite" ? 5 : 200);
 }
 
 /** The URL of the run's cluster as its superuser (to terminate connections, inspect activity). */
@@ -79,4 +89,7 @@ export async function testStore(sqlitePath: string): Promise<{ store: Store; dat
 
 // Preloaded (bunfig.toml): on a PostgreSQL run the cluster starts and the template is migrated
 // once, before the first file, under a timeout of its own rather than the first test's.
-if (TEST_ENGINE === "postgres") beforeAll(() => migratedTemplate(sharedCluster().adminUrl), 120_000);
+if (TEST_ENGINE === "postgres") {
+  beforeAll(() => migratedTemplate(sharedCluster().adminUrl), 120_000);
+  afterAll(() => cluster?.stop());
+}

@@ -5,7 +5,9 @@ import type { Dialect } from "../store";
 export const POSTGRES_DIALECT: Dialect = {
   // SET LOCAL statement_timeout stops the read (PostgresStore.withinBudget).
   withinBudget: "TRUE",
-  containsText: (column, needle) => `strpos(lower(${column}), ${needle}) > 0`,
+  // Text columns sort byte by byte (COLLATE "C", as SQLite's do), where lower() folds ASCII
+  // only; ICU's root locale folds every letter, as the SQLite engine's tollgate_contains does.
+  containsText: (column, needle) => `strpos(lower(${column} COLLATE "und-x-icu"), ${needle}) > 0`,
   inJsonArray: (column, array) => `${column} IN (SELECT jsonb_array_elements_text((${array})::text::jsonb))`,
   jsonArraysOverlap: (column, array) =>
     `EXISTS (SELECT 1 FROM jsonb_array_elements_text((${column})::text::jsonb) e

@@ -41,9 +41,10 @@ export class CredentialChangeWatch {
   static async start(
     store: Store,
     onChange: CredentialChangeHandlers,
-    intervalMs = CHANGE_CHECK_INTERVAL_MS,
+    timing: ChangeWatchTiming = {},
   ): Promise<CredentialChangeWatch> {
-    return new CredentialChangeWatch(await generationSourceOf(store), onChange, intervalMs);
+    const source = await generationSourceOf(store, timing.pollMs ?? POSTGRES_POLL_MS);
+    return new CredentialChangeWatch(source, onChange, timing.checkIntervalMs ?? CHANGE_CHECK_INTERVAL_MS);
   }
 
   /** Called before each verification. */
@@ -84,7 +85,15 @@ interface GenerationSource {
 /** How often a PostgreSQL store's counters are polled. */
 export const POSTGRES_POLL_MS = 250;
 
-async function generationSourceOf(store: Store): Promise<GenerationSource> {
+/** How often the watch looks; the defaults in production, other values where a test needs them. */
+export interface ChangeWatchTiming {
+  /** At most this often, verification compares the counters (CHANGE_CHECK_INTERVAL_MS). */
+  checkIntervalMs?: number;
+  /** On PostgreSQL, how often the counters are read in the background (POSTGRES_POLL_MS). */
+  pollMs?: number;
+}
+
+async function generationSourceOf(store: Store, pollMs: number): Promise<GenerationSource> {
   if (store instanceof SqliteStore) {
     return { latest: () => store.readNow<Generations>(GENERATIONS) as Generations, close() {} };
   }
@@ -97,7 +106,7 @@ async function generationSourceOf(store: Store): Promise<GenerationSource> {
       // A failed poll keeps the last answer; the next one tries again.
       () => {},
     );
-  }, POSTGRES_POLL_MS);
+  }, pollMs);
   poll.unref();
   return { latest: () => latest, close: () => clearInterval(poll) };
 }

@@ -56,7 +56,8 @@ export function authPlugin({
     const PRINCIPAL = Symbol("principal");
     const check = async ({ request }: { request: Request }) => {
       if ((request as Checked<Principal>)[PRINCIPAL] !== undefined) return;
-      const principal = await authenticator.authorize(request, access);
+      const authorized = authenticator.authorize(request, access);
+      const principal = authorized instanceof Promise ? await authorized : authorized;
       (request as Checked<Principal>)[PRINCIPAL] = principal;
       notePrincipal(request, principal.userId);
     };

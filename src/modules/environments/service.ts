@@ -164,18 +164,27 @@ export class EnvironmentDirectory {
 
   constructor(private readonly db: Queries) {}
 
-  async defaultFor(tenantId: string): Promise<string | undefined> {
-    let id = this.#defaults.get(tenantId);
-    if (id === undefined) {
-      id = await this.db.value<string>("SELECT id FROM environments WHERE tenant_id = ? AND is_default = 1", tenantId);
-      if (id !== undefined) this.#defaults.set(tenantId, id);
-    }
+  /** Answered at once once known (the auth hot path asks on every config-key request). */
+  defaultFor(tenantId: string): string | Promise<string | undefined> {
+    return this.#defaults.get(tenantId) ?? this.#loadDefault(tenantId);
+  }
+
+  async #loadDefault(tenantId: string): Promise<string | undefined> {
+    const id = await this.db.value<string>(
+      "SELECT id FROM environments WHERE tenant_id = ? AND is_default = 1",
+      tenantId,
+    );
+    if (id !== undefined) this.#defaults.set(tenantId, id);
     return id;
   }
 
-  async belongsTo(tenantId: string, environmentId: string): Promise<boolean> {
+  /** Answered at once once known, as defaultFor. */
+  belongsTo(tenantId: string, environmentId: string): boolean | Promise<boolean> {
     const key = `${tenantId}\u0000${environmentId}`;
-    if (this.#members.has(key)) return true;
+    return this.#members.has(key) || this.#loadMember(key, tenantId, environmentId);
+  }
+
+  async #loadMember(key: string, tenantId: string, environmentId: string): Promise<boolean> {
     const found = await this.db.value(
       "SELECT 1 FROM environments WHERE tenant_id = ? AND id = ?",
       tenantId,

@@ -21,10 +21,13 @@ export class ProfileCache {
     this.#profiles = new LRUCache({ max: size });
   }
 
-  async get(db: Queries, tenantId: string, userId: string): Promise<UserProfile | undefined> {
+  /** Answered at once from the cache (GET /v1/users/me on the hot path), else read from the store. */
+  get(db: Queries, tenantId: string, userId: string): UserProfile | Promise<UserProfile | undefined> {
     const key = `${tenantId}\u0000${userId}`;
-    const cached = this.#profiles.get(key);
-    if (cached) return cached;
+    return this.#profiles.get(key) ?? this.#load(db, key, tenantId, userId);
+  }
+
+  async #load(db: Queries, key: string, tenantId: string, userId: string): Promise<UserProfile | undefined> {
     const generation = this.#generation;
     const row = await findUser(db, tenantId, userId);
     if (!row) return undefined;

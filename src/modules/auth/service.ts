@@ -101,14 +101,14 @@ export class Authenticator {
     const hex = hash.toString("hex");
     const known = this.#configKeys.get(hex) ?? this.deps.cache.get(hex);
     if (known) return matching(known, hash);
-    return this.#storedKey(presented, hex).then((stored) => matching(stored, hash));
+    // A typo or a guess fails its checksum here, before the store is asked anything.
+    if (!isWellFormedApiKey(presented) || this.deps.cache.isKnownUnknown(hex)) return AccessOutcome.KeyInvalid;
+    return this.#storedKey(hex).then((stored) => matching(stored, hash));
   }
 
-  /** A key the cache does not hold, looked up in the store. */
-  async #storedKey(presented: string, hex: string): Promise<VerifiedKey | undefined> {
+  /** A key neither the config nor the cache holds, looked up in the store. */
+  async #storedKey(hex: string): Promise<VerifiedKey | undefined> {
     const { cache } = this.deps;
-    // A typo or a guess fails its checksum here, before the store is asked anything.
-    if (!isWellFormedApiKey(presented) || cache.isKnownUnknown(hex)) return undefined;
     const generation = cache.generation;
     const row = await this.deps.findKey(hex);
     if (!row || row.status === "deleted" || row.owner_status !== "published") {

@@ -60,7 +60,7 @@ export interface Store extends Queries {
 export interface Dialect {
   /** A term for WHERE clauses of reads under a budget (true on engines that stop a statement by themselves). */
   readonly withinBudget: string;
-  /** Whether `column` contains the text `needle` (already lower-cased), ignoring letter case, Unicode-aware. */
+  /** Whether `column` contains the text `needle` (already lower-cased), ignoring letter case, Unicode-aware; false (never NULL) for a missing value. */
   containsText(column: string, needle: string): string;
   /** Whether `column` is one of the strings of the JSON array (text) `array`. */
   inJsonArray(column: string, array: string): string;

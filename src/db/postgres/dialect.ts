@@ -7,7 +7,8 @@ export const POSTGRES_DIALECT: Dialect = {
   withinBudget: "TRUE",
   // Text columns sort byte by byte (COLLATE "C", as SQLite's do), where lower() folds ASCII
   // only; ICU's root locale folds every letter, as the SQLite engine's tollgate_contains does.
-  containsText: (column, needle) => `strpos(lower(${column} COLLATE "und-x-icu"), ${needle}) > 0`,
+  // False, never NULL, for a missing value: not_contains keeps a row without one, as on SQLite.
+  containsText: (column, needle) => `coalesce(strpos(lower(${column} COLLATE "und-x-icu"), ${needle}) > 0, false)`,
   inJsonArray: (column, array) => `${column} IN (SELECT jsonb_array_elements_text((${array})::text::jsonb))`,
   jsonArraysOverlap: (column, array) =>
     `EXISTS (SELECT 1 FROM jsonb_array_elements_text((${column})::text::jsonb) e

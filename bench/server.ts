@@ -4,6 +4,8 @@
 //   BENCH_EVENTS  events to store before serving (default 0), for the query benchmark
 //   BENCH_AUDIT_ROWS, BENCH_CUSTOMERS, BENCH_ACCOUNTS, BENCH_WEBHOOK_EVENTS  rows of each list to
 //                 store before serving (default 0), for the lists benchmark
+//   BENCH_DATABASE_URL  a PostgreSQL database to serve from instead of the SQLite file (the
+//                 engines section; keys only: events and lists are seeded with SQLite's SQL)
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -41,12 +43,14 @@ if (process.env.BENCH_MAX_FAILED_ATTEMPTS !== undefined) {
   config.auth.failed_attempts.max_failures = Number(process.env.BENCH_MAX_FAILED_ATTEMPTS);
 }
 config.database.path = process.env.BENCH_DB ?? join(mkdtempSync(join(tmpdir(), "tollgate-bench-")), "bench.db");
+if (process.env.BENCH_DATABASE_URL) {
+  config.database.url = process.env.BENCH_DATABASE_URL;
+  // Required with PostgreSQL (there is no key file beside a database); any 32 characters do here.
+  config.customer_portal.signing_key = "bench-portal-signing-key-0123456789abcdef";
+}
 const tollgate = await createTollgate({ config });
 
 const store = tollgate.context.db;
-// The seeding below writes SQLite's SQL (printf, strftime) straight into the file.
-if (!(store instanceof SqliteStore)) throw new Error("the benchmark server runs on a SQLite file");
-const db = store.db;
 const env = (await store.get(
   "SELECT id, type FROM environments WHERE tenant_id = ? AND is_default = 1",
   DEFAULT_TENANT_ID,
@@ -70,7 +74,14 @@ const keys = await store.transaction(async (tx) => {
   return issued;
 });
 
+/** The seeding of events and lists writes SQLite's SQL (printf, strftime) straight into the file. */
+function sqliteFile() {
+  if (!(store instanceof SqliteStore)) throw new Error("events and lists are seeded on a SQLite file only");
+  return store.db;
+}
+
 if (eventCount > 0) {
+  const db = sqliteFile();
   const scopeKey = await scopeKeyFor(store, { tenantId: DEFAULT_TENANT_ID, environmentId: env.id });
   const insertEvents = insertEventsIntoSqlite(db);
   for (let done = 0; done < eventCount; done += 10_000) {
@@ -82,6 +93,7 @@ if (eventCount > 0) {
 }
 
 if (Object.values(listRows).some((n) => n > 0)) {
+  const db = sqliteFile();
   seedLists(db, env.id);
   db.exec("ANALYZE");
   db.pragma("wal_checkpoint(TRUNCATE)");

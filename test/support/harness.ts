@@ -47,7 +47,7 @@ export interface HarnessOptions {
    * (with fsync), reads go through the reader threads. Close the harness when done.
    */
   store?: "memory" | "file";
-  /** On a PostgreSQL run, how often changes made by another process are polled (default: once a minute). */
+  /** On a PostgreSQL run, how often changes made by another process are polled (default: never). */
   changePollMs?: number;
 }
 
@@ -71,9 +71,10 @@ export async function createHarness(
     config,
     store,
     logger,
-    // On PostgreSQL the watch polls the store in the background, keeping a connection of every
-    // harness busy; a run leaves hundreds open. Tests of changes made elsewhere ask for less.
-    credentialChanges: database === null ? undefined : { pollMs: options.changePollMs ?? 60_000 },
+    // On PostgreSQL the watch would poll the store in the background for ever: a run leaves
+    // hundreds of harnesses open, and their polls, each reopening connections, slowed a whole
+    // run to connection timeouts. Only tests of changes made elsewhere ask for a poll.
+    credentialChanges: database === null ? undefined : { pollMs: options.changePollMs ?? Number.POSITIVE_INFINITY },
   });
   return {
     ...tollgate,

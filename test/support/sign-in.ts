@@ -89,7 +89,7 @@ export async function signInHarness(
     config,
     store,
     logger,
-    credentialChanges: database === null ? undefined : { pollMs: options.changePollMs ?? 60_000 },
+    credentialChanges: database === null ? undefined : { pollMs: options.changePollMs ?? Number.POSITIVE_INFINITY },
     clientAddress: (request) => request.headers.get(CLIENT_HEADER),
     now: () => clock.t,
     passwords: hasher,

@@ -89,7 +89,10 @@ export const POSTGRES_POLL_MS = 250;
 export interface ChangeWatchTiming {
   /** At most this often, verification compares the counters (CHANGE_CHECK_INTERVAL_MS). */
   checkIntervalMs?: number;
-  /** On PostgreSQL, how often the counters are read in the background (POSTGRES_POLL_MS). */
+  /**
+   * On PostgreSQL, how often the counters are read in the background (POSTGRES_POLL_MS);
+   * Infinity never reads them again, for a Tollgate alone on its database.
+   */
   pollMs?: number;
 }
 
@@ -98,6 +101,7 @@ async function generationSourceOf(store: Store, pollMs: number): Promise<Generat
     return { latest: () => store.readNow<Generations>(GENERATIONS) as Generations, close() {} };
   }
   let latest = (await store.get<Generations>(GENERATIONS)) as Generations;
+  if (pollMs === Number.POSITIVE_INFINITY) return { latest: () => latest, close() {} };
   const poll = setInterval(() => {
     store.get<Generations>(GENERATIONS).then(
       (read) => {

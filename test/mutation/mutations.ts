@@ -443,4 +443,18 @@ export const MUTATIONS: Mutation[] = [
     replace: "",
     tests: ["test/browser/dashboard-accounts.test.ts"],
   },
+  {
+    name: "an archived account's keys stay in the cache",
+    file: "src/modules/users/service.ts",
+    find: "  deps.keyCache.invalidate(keyHashes);\n",
+    replace: "",
+    tests: ["test/users.test.ts"],
+  },
+  {
+    name: "a key rotated with grace 0 stays in the cache",
+    file: "src/modules/secrets/rotate.ts",
+    find: "  deps.keyCache.invalidate([oldHash, created.secret.key_hash]);",
+    replace: "  deps.keyCache.invalidate([created.secret.key_hash]);",
+    tests: ["test/secrets.test.ts"],
+  },
 ];

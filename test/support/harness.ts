@@ -49,7 +49,20 @@ export interface HarnessOptions {
   store?: "memory" | "file";
   /** On a PostgreSQL run, how often changes made by another process are polled (default: once a minute). */
   changePollMs?: number;
+  /**
+   * At most how often verification compares the store's change counters (default: the server's,
+   * change-watch.ts). See OWN_EVICTIONS_ONLY.
+   */
+  changeCheckIntervalMs?: number;
 }
+
+/**
+ * A harness whose change watch compares the counters on its first request and then not for an
+ * hour: a cached credential is dropped only by the server's own eviction. A test of "fails on
+ * the very next request" uses it so that, without the eviction, it fails every time, not only
+ * when the next request comes within the server's interval (a millisecond) of the change.
+ */
+export const OWN_EVICTIONS_ONLY: HarnessOptions = { changeCheckIntervalMs: 60 * 60 * 1000 };
 
 /** A Tollgate on an in-memory (or file) store with captured logs, driven through app.handle. */
 export async function createHarness(
@@ -73,7 +86,10 @@ export async function createHarness(
     logger,
     // On PostgreSQL the watch polls the store in the background, keeping a connection of every
     // harness busy; a run leaves hundreds open. Tests of changes made elsewhere ask for less.
-    credentialChanges: database === null ? undefined : { pollMs: options.changePollMs ?? 60_000 },
+    credentialChanges: {
+      checkIntervalMs: options.changeCheckIntervalMs,
+      pollMs: database === null ? undefined : (options.changePollMs ?? 60_000),
+    },
   });
   return {
     ...tollgate,

@@ -464,4 +464,18 @@ export const MUTATIONS: Mutation[] = [
     replace: "    const equal = expected.subarray(0, candidate.length).equals(candidate);",
     tests: ["test/webhooks.test.ts"],
   },
+  {
+    name: "the failed-authentication limit counts the client's X-Forwarded-For",
+    file: "src/modules/auth/service.ts",
+    find: "    const verdict = this.deps.failures.fail(clientAddress);",
+    replace: '    const verdict = this.deps.failures.fail(request.headers.get("x-forwarded-for") ?? clientAddress);',
+    tests: ["test/hardening-auth-flood.test.ts"],
+  },
+  {
+    name: "the sign-in limit counts the client's X-Forwarded-For",
+    file: "src/modules/sign-in/index.ts",
+    find: "    address: app.authenticator.addressOf(request),",
+    replace: '    address: request.headers.get("x-forwarded-for") ?? app.authenticator.addressOf(request),',
+    tests: ["test/hardening-auth-flood.test.ts"],
+  },
 ];

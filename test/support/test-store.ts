@@ -3,6 +3,7 @@
 // where every harness gets a database of its own, copied from a template migrated once.
 import { afterAll, beforeAll } from "bun:test";
 import { SQL } from "bun";
+import { randomBytes } from "node:crypto";
 import { openDatabase, PostgresStore, SqliteStore, type Store } from "../../src/db";
 import { createDatabase, type Cluster, startCluster } from "./postgres";
 
@@ -59,6 +60,19 @@ export async function newPostgresDatabase(): Promise<string> {
  */
 export async function changeSeen(): Promise<void> {
   await Bun.sleep(TEST_ENGINE === "sqlite" ? 5 : 200);
+}
+
+/**
+ * The variables that put a server process (startServer, process.ts) on the run's engine: none on
+ * SQLite (startServer gives it a file of its own), a new database of the run's cluster and a
+ * portal signing key (required with database.url) on PostgreSQL.
+ */
+export async function serverStoreEnv(): Promise<Record<string, string>> {
+  if (TEST_ENGINE === "sqlite") return {};
+  return {
+    TOLLGATE_DATABASE_URL: await newPostgresDatabase(),
+    TOLLGATE_CUSTOMER_PORTAL_SIGNING_KEY: randomBytes(24).toString("hex"),
+  };
 }
 
 /** The URL of the run's cluster as its superuser (to terminate connections, inspect activity). */

@@ -478,4 +478,11 @@ export const MUTATIONS: Mutation[] = [
     replace: '    address: request.headers.get("x-forwarded-for") ?? app.authenticator.addressOf(request),',
     tests: ["test/hardening-auth-flood.test.ts"],
   },
+  {
+    name: "a customer is read by id without its tenant",
+    file: "src/modules/customers/read.ts",
+    find: '"SELECT * FROM customers WHERE tenant_id = ? AND environment_id = ? AND id = ?",\n    scope.tenantId,\n',
+    replace: '"SELECT * FROM customers WHERE environment_id = ? AND id = ?",\n',
+    tests: ["test/isolation.test.ts"],
+  },
 ];

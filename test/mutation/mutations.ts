@@ -485,4 +485,18 @@ export const MUTATIONS: Mutation[] = [
     replace: '"SELECT * FROM customers WHERE environment_id = ? AND id = ?",\n',
     tests: ["test/isolation.test.ts"],
   },
+  {
+    name: "a person mints a key for a service account holding more than they do",
+    file: "src/modules/secrets/create.ts",
+    find: "    if (!principal.permissions.covers(deps.roles.grantsOf(roles))) {",
+    replace: "    if (false) {",
+    tests: ["test/people-roles.test.ts"],
+  },
+  {
+    name: "an account is made with roles its maker does not hold",
+    file: "src/modules/users/service.ts",
+    find: "  if (!principal.permissions.covers(catalog.grantsOf(roles))) {",
+    replace: "  if (false) {",
+    tests: ["test/people-roles.test.ts"],
+  },
 ];

@@ -353,3 +353,53 @@ describe("the real server process over loopback", () => {
     expect(JSON.stringify(logs)).not.toContain(WRONG_KEY);
   });
 });
+
+describe("the limits count the peer's address, never what a client writes in a header", () => {
+  /**
+   * Each request claims another client in every header a proxy would write. On a server that
+   * believed one of them, an attacker rotating it would never be limited.
+   */
+  const claimingClient = (i: number) => ({
+    "x-forwarded-for": `198.51.100.${i}`,
+    "x-real-ip": `198.51.100.${i}`,
+    forwarded: `for=198.51.100.${i}`,
+  });
+
+  test("bad keys, and bad sign-ins, each with another X-Forwarded-For: 429 once the loopback address used its budget", async () => {
+    // One server for both: the two limits are separate (sign-in failures are not failed key checks).
+    const server = await startServer({
+      env: {
+        TOLLGATE_AUTH_FAILED_ATTEMPTS_MAX_FAILURES: "3",
+        TOLLGATE_AUTH_SIGN_IN_MAX_FAILURES_PER_ADDRESS: "3",
+      },
+    });
+    const keys: number[] = [];
+    const signIns: number[] = [];
+    try {
+      for (let i = 1; i <= 5; i++) {
+        const res = await fetch(`${server.baseUrl}/v1/users/me`, {
+          headers: { "x-api-key": WRONG_KEY, ...claimingClient(i) },
+        });
+        await res.arrayBuffer();
+        keys.push(res.status);
+      }
+      for (let i = 1; i <= 5; i++) {
+        // Another email each time: the per-email and per-pair limits (5) never come into it.
+        const res = await fetch(`${server.baseUrl}/v1/auth/login`, {
+          method: "POST",
+          headers: { "content-type": "application/json", ...claimingClient(i) },
+          body: JSON.stringify({ email: `nobody${i}@example.com`, password: "not the password" }),
+        });
+        await res.arrayBuffer();
+        signIns.push(res.status);
+      }
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+    expect({ keys, signIns }).toEqual({ keys: [401, 401, 401, 429, 429], signIns: [401, 401, 401, 429, 429] });
+    const warnings = logEntries(server.lines).filter((e) => String(e.msg).endsWith("limit reached"));
+    expect(warnings.map((e) => e.msg)).toEqual(["failed authentication limit reached", "sign-in limit reached"]);
+    expect(warnings[0]).toMatchObject({ client: "127.0.0.1" });
+    expect(warnings[1]).toMatchObject({ limit: "address", address: "127.0.0.1" });
+  });
+});

@@ -266,3 +266,67 @@ describe("keys of people without super_admin (the Flexprice API's rule)", () => 
     );
   });
 });
+
+describe("nobody hands out more than they hold (SPEC §3), reachable now that people's roles are narrower", () => {
+  /** A service account made by the development key (a super_admin, who may give any role). */
+  async function serviceAccount(h: SignInHarness, name: string, roles: string[]) {
+    const res = await h.call("POST", "/v1/users", { body: { type: "service_account", name, roles } });
+    expect(res.status).toBe(201);
+    return res.body.id as string;
+  }
+  const keyCount = async (h: SignInHarness) => Number(await h.context.db.value("SELECT count(*) FROM secrets"));
+
+  test("an all_writer's key for a service account: refused (403, nothing issued) for roles it does not hold", async () => {
+    const h = await signInHarness();
+    const writer = await personWith(h, "writer@example.com", "all_writer");
+    const root = await serviceAccount(h, "root", ["super_admin"]);
+    // secret:verify is neither read nor write: all_writer (*: [read, write]) does not hold it.
+    const verifier = await serviceAccount(h, "verifier", ["key_verifier"]);
+    const ingestor = await serviceAccount(h, "ingestor", ["event_ingestor"]);
+    const before = await keyCount(h);
+    for (const [id, roles] of [
+      [root, ["super_admin"]],
+      [verifier, ["key_verifier"]],
+    ] as const) {
+      const res = await h.call("POST", "/v1/secrets/api/keys", {
+        bearer: writer.bearer,
+        body: { name: "escalate", service_account_id: id },
+      });
+      expect({ roles, status: res.status }).toEqual({ roles, status: 403 });
+      expect(errorOf(res)).toEqual({
+        message: "Insufficient permissions",
+        internal_error: "permission_denied",
+        details: { required: roles, roles: ["all_writer"] },
+      });
+    }
+    expect(await keyCount(h)).toBe(before);
+    // Roles it does hold, it may hand on: the rule, not a refusal of every service account.
+    const allowed = await h.call("POST", "/v1/secrets/api/keys", {
+      bearer: writer.bearer,
+      body: { name: "ingest", service_account_id: ingestor },
+    });
+    expect(allowed.status).toBe(201);
+    expect(allowed.body.roles).toEqual(["event_ingestor"]);
+  });
+
+  test("an all_writer's service account: refused (403, nothing made) with a role it does not hold", async () => {
+    const h = await signInHarness();
+    const writer = await personWith(h, "writer@example.com", "all_writer");
+    const accounts = async () => Number(await h.context.db.value("SELECT count(*) FROM users"));
+    const before = await accounts();
+    for (const roles of [["super_admin"], ["key_verifier"], ["event_reader", "key_verifier"]]) {
+      const res = await h.call("POST", "/v1/users", {
+        bearer: writer.bearer,
+        body: { type: "service_account", name: "escalation", roles },
+      });
+      expect({ roles, status: res.status }).toEqual({ roles, status: 403 });
+      expect(errorOf(res).details).toEqual({ required: roles, roles: ["all_writer"] });
+    }
+    expect(await accounts()).toBe(before);
+    const allowed = await h.call("POST", "/v1/users", {
+      bearer: writer.bearer,
+      body: { type: "service_account", name: "reader", roles: ["event_reader"] },
+    });
+    expect(allowed.status).toBe(201);
+  });
+});

@@ -12,6 +12,7 @@ import {
   errorOf,
   type Harness,
   OTHER_TENANT_KEY,
+  OWN_EVICTIONS_ONLY,
 } from "./support/harness";
 import { environmentOf, issueTestKey } from "./support/keys";
 
@@ -613,7 +614,8 @@ describe("GET /v1/secrets/api/keys/{id}", () => {
 
 describe("DELETE /v1/secrets/api/keys/{id}", () => {
   test("204; status deleted; the key fails on the next request; deleting again is 404", async () => {
-    const h = await createHarness();
+    // Only the revocation's own eviction can drop the cached key (see OWN_EVICTIONS_ONLY).
+    const h = await createHarness({}, OWN_EVICTIONS_ONLY);
     const created = await newKey(h, { name: "doomed" });
     expect((await h.call("GET", ME, { key: created.api_key })).status).toBe(200); // now cached
 
@@ -641,7 +643,8 @@ describe("DELETE /v1/secrets/api/keys/{id}", () => {
 
 describe("POST /v1/secrets/api/keys/{id}/rotate", () => {
   test("grace 0: a new key with the same name, type, owner and roles; the old key fails at once", async () => {
-    const h = await createHarness();
+    // Only the rotation's own eviction can drop the cached old key (see OWN_EVICTIONS_ONLY).
+    const h = await createHarness({}, OWN_EVICTIONS_ONLY);
     const account = await serviceAccount(h, ["event_reader"], "Reader");
     const old = await newKey(h, { name: "rotating", description: "d", service_account_id: account.id });
     expect((await h.call("GET", ME, { key: old.api_key })).status).toBe(200); // cached

@@ -9,6 +9,7 @@ import {
   type Harness,
   OTHER_TENANT_KEY,
   OTHER_TENANT_USER,
+  OWN_EVICTIONS_ONLY,
 } from "./support/harness";
 import { environmentOf } from "./support/keys";
 
@@ -412,7 +413,8 @@ describe("PUT /v1/users/{id}", () => {
 
 describe("DELETE /v1/users/{id}", () => {
   test("204; the account is archived and its keys fail on the very next request", async () => {
-    const h = await createHarness();
+    // Only the archive's own eviction can drop the cached keys (see OWN_EVICTIONS_ONLY).
+    const h = await createHarness({}, OWN_EVICTIONS_ONLY);
     const { account, key } = await serviceAccountKey(h, ["event_ingestor"]);
     const secondKey = await keyFor(h, account.id);
     // Both keys are verified (and cached) before the delete.

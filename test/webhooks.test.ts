@@ -235,6 +235,25 @@ describe("the Stripe-Signature header, read as stripe-node reads it", () => {
       expect({ header, valid: check(header).valid }).toEqual({ header, valid: false });
     }
   });
+
+  test("refused: an empty v1, a truncated one, one of the wrong length (a v1 is compared whole)", () => {
+    const signature = v1(now);
+    for (const header of [
+      `t=${now},v1=`,
+      `t=${now},v1=${signature.slice(0, 1)}`,
+      `t=${now},v1=${signature.slice(0, 32)}`,
+      `t=${now},v1=${signature.slice(0, 63)}`,
+      `t=${now},v1=${signature.slice(1)}`,
+      `t=${now},v1=${"0".repeat(63)}`,
+      `t=${now},v1=${"0".repeat(65)}`,
+      `t=${now},v1=,v1=${"0".repeat(64)}`,
+    ]) {
+      expect({ header, verdict: check(header) }).toEqual({
+        header,
+        verdict: { valid: false, refusal: WebhookRefusal.SignatureMismatch },
+      });
+    }
+  });
 });
 
 describe("every failure is the same 401 Invalid webhook signature", () => {
@@ -268,6 +287,9 @@ describe("every failure is the same 401 Invalid webhook signature", () => {
       "v0 only": () => deliver(h, { environment: dev }, payload, signed.replace("v1=", "v0=")),
       "signature of the right length, wrong": () =>
         deliver(h, { environment: dev }, payload, `t=${now},v1=${"0".repeat(64)}`),
+      "empty v1": () => deliver(h, { environment: dev }, payload, `t=${now},v1=`),
+      "truncated v1": () => deliver(h, { environment: dev }, payload, signed.slice(0, -32)),
+      "v1 one character short": () => deliver(h, { environment: dev }, payload, signed.slice(0, -1)),
       "signed with an empty secret": () => deliver(h, { environment: dev }, payload, emptySecret),
     };
   }

@@ -49,7 +49,20 @@ export interface HarnessOptions {
   store?: "memory" | "file";
   /** On a PostgreSQL run, how often changes made by another process are polled (default: never). */
   changePollMs?: number;
+  /**
+   * At most how often verification compares the store's change counters (default: the server's,
+   * change-watch.ts). See OWN_EVICTIONS_ONLY.
+   */
+  changeCheckIntervalMs?: number;
 }
+
+/**
+ * A harness whose change watch compares the counters on its first request and then not for an
+ * hour: a cached credential is dropped only by the server's own eviction. A test of "fails on
+ * the very next request" uses it so that, without the eviction, it fails every time, not only
+ * when the next request comes within the server's interval (a millisecond) of the change.
+ */
+export const OWN_EVICTIONS_ONLY: HarnessOptions = { changeCheckIntervalMs: 60 * 60 * 1000 };
 
 /** A Tollgate on an in-memory (or file) store with captured logs, driven through app.handle. */
 export async function createHarness(
@@ -74,7 +87,10 @@ export async function createHarness(
     // On PostgreSQL the watch would poll the store in the background for ever: a run leaves
     // hundreds of harnesses open, and their polls, each reopening connections, slowed a whole
     // run to connection timeouts. Only tests of changes made elsewhere ask for a poll.
-    credentialChanges: database === null ? undefined : { pollMs: options.changePollMs ?? Number.POSITIVE_INFINITY },
+    credentialChanges: {
+      checkIntervalMs: options.changeCheckIntervalMs,
+      pollMs: database === null ? undefined : (options.changePollMs ?? Number.POSITIVE_INFINITY),
+    },
   });
   return {
     ...tollgate,

@@ -468,6 +468,41 @@ describe("querying events: POST /v1/events/query and GET /v1/events", () => {
     await expectBoth(h, { property_filters: { region: ["us"] }, external_customer_id: "c2" }, ["e4"]);
   });
 
+  test("property_filters compare as SQLite's JSON does, on either engine: true is 1, 2 is 2.0, an object is its text", async () => {
+    const h = await createHarness();
+    const flags: [string, unknown][] = [
+      ["true", true],
+      ["one", 1],
+      ["one.0", 1.0],
+      ["false", false],
+      ["zero", 0],
+      ["text-1", "1"],
+      ["text-true", "true"],
+      ["half", 2.5],
+      ["object", { o: 1 }],
+      ["array", [1]],
+      ["null", null],
+    ];
+    await bulk(
+      h,
+      flags.map(([id, flag], i) => ({
+        event_id: id,
+        event_name: "flagged",
+        external_customer_id: "c1",
+        timestamp: `2025-01-01T00:00:${String(i).padStart(2, "0")}Z`,
+        properties: { flag },
+      })),
+    );
+    await expectBoth(h, { property_filters: { flag: [1] } }, ["true", "one", "one.0"]);
+    await expectBoth(h, { property_filters: { flag: [true] } }, ["true", "one", "one.0"]);
+    await expectBoth(h, { property_filters: { flag: [false] } }, ["false", "zero"]);
+    await expectBoth(h, { property_filters: { flag: ["1", "true"] } }, ["text-1", "text-true"]);
+    await expectBoth(h, { property_filters: { flag: [2.5, 0] } }, ["false", "zero", "half"]);
+    await expectBoth(h, { property_filters: { flag: ['{"o":1}', "[1]"] } }, ["object", "array"]);
+    await expectBoth(h, { property_filters: { flag: ["null"] } }, []);
+    await expectBoth(h, { property_filters: { missing: [1] } }, []);
+  });
+
   test("order asc and desc", async () => {
     const h = await seeded();
     const asc = await h.call("POST", "/v1/events/query", { body: { order: "asc" } });

@@ -179,6 +179,61 @@ describe("the credential is checked before the body is read (item 4)", () => {
   });
 });
 
+describe("U+0000 is refused on either engine: PostgreSQL's text and JSON cannot hold it", () => {
+  test("in a field, a property value or a property name: 400 naming where, nothing stored", async () => {
+    const h = await createHarness();
+    const key = await ingestKey(h);
+    for (const [rawBody, details] of [
+      [`{"event_name":"a\\u0000b","external_customer_id":"c"}`, { event_name: "must not contain U+0000" }],
+      [
+        `{"event_name":"e","external_customer_id":"c","properties":{"p":["ok","x\\u0000"]}}`,
+        { "properties.p[1]": "must not contain U+0000" },
+      ],
+      [
+        `{"event_name":"e","external_customer_id":"c","properties":{"k\\u0000":1}}`,
+        { properties: "must not contain U+0000" },
+      ],
+    ] as const) {
+      const res = await h.call("POST", "/v1/events", { key, rawBody });
+      expect(res.status).toBe(400);
+      expect(errorOf(res).details).toEqual(details);
+    }
+    const bulk = `{"events":[{"event_name":"e","external_customer_id":"c"},{"event_name":"e","external_customer_id":"c\\u0000"}]}`;
+    const refused = await h.call("POST", "/v1/events/bulk", { key, rawBody: bulk });
+    expect(refused.status).toBe(400);
+    expect(errorOf(refused).details).toEqual({ "events[1].external_customer_id": "must not contain U+0000" });
+    const customer = await h.call("POST", "/v1/customers", { body: { external_id: "x\u0000", name: "n" } });
+    expect(customer.status).toBe(400);
+    expect(errorOf(customer).details).toEqual({ external_id: "must not contain U+0000" });
+    for (const path of [
+      "/v1/customers?external_id=%00",
+      "/v1/customers/cus%00",
+      "/v1/events?external_customer_id=a%00b",
+    ]) {
+      const res = await h.call("GET", path);
+      expect({ path, status: res.status, details: errorOf(res).details }).toEqual({
+        path,
+        status: 400,
+        details: { url: "must not contain %00" },
+      });
+    }
+    expect(await h.context.db.get("SELECT count(*) AS n FROM events")).toEqual({ n: 0 });
+    expect(await h.context.db.get("SELECT count(*) AS n FROM customers")).toEqual({ n: 0 });
+  });
+
+  test("the six characters \\u0000 (an escaped backslash, no U+0000) are text like any other", async () => {
+    const h = await createHarness();
+    const res = await h.call("POST", "/v1/events", {
+      key: await ingestKey(h),
+      rawBody: `{"event_name":"e","external_customer_id":"c","event_id":"a\\\\u0000","properties":{"p":"\\\\u0000"}}`,
+    });
+    expect(res.status).toBe(202);
+    expect(res.body.event_id).toBe("a\\u0000");
+    const listed = await h.call("GET", "/v1/events");
+    expect(listed.body.events[0].properties).toEqual({ p: "\\u0000" });
+  });
+});
+
 describe("strings must be well-formed Unicode (item 10)", () => {
   test('event_ids "a\\ud800" and "a\\udfff" are refused, not merged into one event', async () => {
     const h = await createHarness();

@@ -17,7 +17,8 @@ import {
   type Harness,
 } from "./support/harness";
 import { environmentOf, issueTestKey } from "./support/keys";
-import { SOURCE_CLI, runToEnd, startServer } from "./support/process";
+import { SOURCE_CLI, runToEnd, startServer, storeEnv, withStoreOf } from "./support/process";
+import { onSqlite } from "./support/test-store";
 import { tempDir } from "./support/temp";
 
 const KEY = "5f".repeat(32);
@@ -261,20 +262,27 @@ describe("a real process", () => {
     expectNoClearValue(await res.text());
     expect(await server.stop("SIGTERM")).toBe(0);
     expectNoClearValue(server.lines.join("\n"));
-    // Checkpoint the WAL into the file, then scan the file's raw bytes.
-    const store = new Database(join(dir, "tollgate.db"));
-    store.pragma("wal_checkpoint(TRUNCATE)");
-    store.close();
-    const fileText = readFileSync(join(dir, "tollgate.db")).toString("latin1");
-    expectNoClearValue(fileText);
-    expect(fileText).toContain("v1.");
+    if (onSqlite) {
+      // Checkpoint the WAL into the file, then scan the file's raw bytes.
+      const store = new Database(join(dir, "tollgate.db"));
+      store.pragma("wal_checkpoint(TRUNCATE)");
+      store.close();
+      const fileText = readFileSync(join(dir, "tollgate.db")).toString("latin1");
+      expectNoClearValue(fileText);
+      expect(fileText).toContain("v1.");
+    } else {
+      // PostgreSQL's files are the server's: what it stores is what a dump would show.
+      const stored = await withStoreOf(dir, (store) => store.all("SELECT * FROM integration_secrets"));
+      expectNoClearValue(JSON.stringify(stored));
+      expect(JSON.stringify(stored)).toContain("v1.");
+    }
 
     const wrong = await runToEnd([...SOURCE_CLI, "serve"], {
       cwd: dir,
       env: {
         ...process.env,
         TOLLGATE_SERVER_PORT: "0",
-        TOLLGATE_DATABASE_PATH: join(dir, "tollgate.db"),
+        ...(await storeEnv(dir)),
         TOLLGATE_SECRETS_ENCRYPTION_KEY: OTHER_KEY,
       },
     });
@@ -287,7 +295,7 @@ describe("a real process", () => {
       cwd: dir,
       env: {
         ...process.env,
-        TOLLGATE_DATABASE_PATH: join(dir, "tollgate.db"),
+        ...(await storeEnv(dir)),
         TOLLGATE_SECRETS_ENCRYPTION_KEY: "nope",
       },
     });
@@ -334,7 +342,6 @@ describe("rotating the master key", () => {
 
   test("tollgate secrets rotate-key --from-env OLD: refused beside a running server, then re-encrypts every row", async () => {
     const dir = tempDir("rotate-");
-    const dbPath = join(dir, "tollgate.db");
     const server = await startServer({ dir, env: { TOLLGATE_SECRETS_ENCRYPTION_KEY: KEY } });
     for (const [provider, credentials] of [
       ["stripe", STRIPE],
@@ -349,14 +356,17 @@ describe("rotating the master key", () => {
     }
     const env = {
       ...process.env,
-      TOLLGATE_DATABASE_PATH: dbPath,
+      ...(await storeEnv(dir)),
       TOLLGATE_SECRETS_ENCRYPTION_KEY: OTHER_KEY,
       OLD_TOLLGATE_KEY: KEY,
     };
     const rotate = () => runToEnd([...SOURCE_CLI, "secrets", "rotate-key", "--from-env", "OLD_TOLLGATE_KEY"], { env });
-    const busy = await rotate();
-    expect(busy.code).toBe(1);
-    expect(busy.stderr).toContain("A server is running on");
+    // The SQLite file's lock tells the CLI a server holds it; PostgreSQL has no such lock.
+    if (onSqlite) {
+      const busy = await rotate();
+      expect(busy.code).toBe(1);
+      expect(busy.stderr).toContain("A server is running on");
+    }
     expect(await server.stop("SIGTERM")).toBe(0);
 
     const unset = await runToEnd([...SOURCE_CLI, "secrets", "rotate-key", "--from-env", "NO_SUCH_VARIABLE_SET"], {

@@ -1,36 +1,23 @@
 /**
- * The test files the PostgreSQL run covers (run-suites.ts), relative to test/: every behaviour
- * a client sees through the store (keys and their revocation race, accounts, people, customers
- * and their search, events and their pages, audit, tenants, environments through them, sign-in
- * links, verify and forward-auth, the official SDK's 2.1 contract). The rest runs on SQLite
- * only, for now: what is SQLite's own (its files, WAL, the store lock, the writer and reader
- * threads, EXPLAIN), real processes, the browser, and the slowest files on PostgreSQL (usage
- * aggregation, whose answers test/events-usage-engines.test.ts compares between the engines in
- * the SQLite run; webhooks, integrations and the portal's hardening).
+ * The test files the PostgreSQL run leaves out (run-suites.ts runs every other file on both
+ * engines, browser suites, real processes, the CLI and the official SDK included), relative to
+ * test/, each with the reason. What remains SQLite's alone is what only the embedded engine has,
+ * and files that never open a store.
  */
-export const POSTGRES_SUITE: string[] = [
-  "audit.test.ts",
-  "auth.test.ts",
-  "customers-flexprice.test.ts",
-  "events.test.ts",
-  "forward-auth.test.ts",
-  "hardening-auth-flood.test.ts",
-  "hardening-body.test.ts",
-  "hardening-keys.test.ts",
-  "http.test.ts",
-  "metrics.test.ts",
-  "openapi.test.ts",
-  "people-roles.test.ts",
-  "portal-cors.test.ts",
-  "portal-page.test.ts",
-  "rbac-custom-roles.test.ts",
-  "sdk21-contract.test.ts",
-  "secrets.test.ts",
-  "seeds.test.ts",
-  "sign-in-limits.test.ts",
-  "sign-in-links.test.ts",
-  "tenants.test.ts",
-  "users-search.test.ts",
-  "users.test.ts",
-  "verify.test.ts",
-];
+export const SQLITE_ONLY: Record<string, string> = {
+  "hardening-store.test.ts": "SQLite's disk errors (SQLITE_FULL, SQLITE_READONLY) and its files unlinked or replaced",
+  "hardening-store-lock.test.ts": "the SQLite file's lock (several servers on one PostgreSQL database are the point)",
+  "hardening-events.test.ts": "the SQLite writer and reader threads and better-sqlite3's statement cache",
+  "hardening-lists.test.ts": "SQLite's query plans (EXPLAIN QUERY PLAN) and its read budget's clock",
+  "events-usage-engines.test.ts": "asks both engines the same usage questions itself, in the SQLite run",
+  "events-usage-flexprice.test.ts":
+    "its answers are compared between the engines by events-usage-engines.test.ts; on PostgreSQL the file takes minutes",
+  "binary.test.ts": "the compiled executable without node_modules: packaging, not the store",
+  "build.test.ts": "the build, not the store",
+  "proxies.test.ts": "Caddy and nginx in front of the server: HTTP, not the store",
+  "proxies-readme.test.ts": "the README's proxy configurations: no store",
+  "key-format.test.ts": "no store",
+  "key-cache.test.ts": "no store",
+  "config.test.ts": "no store",
+  "process-paths.test.ts": "where the CLI finds its files: no store",
+};

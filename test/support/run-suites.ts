@@ -1,11 +1,14 @@
-// `npm test`: the suite on each store engine, one after the other, then one combined count.
-// SQLite runs every file; PostgreSQL (a private cluster the run starts, test-store.ts) runs the
-// files listed in POSTGRES_SUITE, those whose behaviour is the store's and not SQLite's own (its
-// files, WAL, the store lock, the writer thread). Arguments are passed to both runs of `bun test`
-// (a file filter, -t), so `npm test -- test/customers.test.ts` runs that file on both engines.
+// `npm test`: the suite on each store engine at once, then one combined count. SQLite runs every
+// file; PostgreSQL (a private cluster its run starts, test-store.ts) every file but those in
+// SQLITE_ONLY (postgres-suite.ts), which are SQLite's own or open no store. The two runs go side
+// by side: most of a run's time is spent waiting (on processes, the browser, the database), so
+// together they take little longer than the longer one. SQLite's output is shown as it comes,
+// PostgreSQL's once it ends. Arguments are passed to both runs of `bun test` (a file filter,
+// -t), so `npm test -- test/customers.test.ts` runs that file on both engines.
+import { Glob } from "bun";
 import { join } from "node:path";
 import { postgresBin } from "./postgres";
-import { POSTGRES_SUITE } from "./postgres-suite";
+import { SQLITE_ONLY } from "./postgres-suite";
 
 const root = join(import.meta.dir, "..", "..");
 const args = process.argv.slice(2);
@@ -16,9 +19,13 @@ interface Counts {
   status: number;
 }
 
-async function runSuite(label: string, files: string[], env: Record<string, string>): Promise<Counts> {
-  console.log(`\n=== ${label} ===\n`);
-  const child = Bun.spawn([process.execPath, "test", "--timeout", "30000", ...files, ...args], {
+async function runSuite(
+  files: string[],
+  env: Record<string, string>,
+  show: (text: string, to: NodeJS.WriteStream) => void,
+): Promise<Counts> {
+  const options = args.filter((a) => !a.endsWith(".ts"));
+  const child = Bun.spawn([process.execPath, "test", "--timeout", "30000", ...files, ...options], {
     cwd: root,
     env: { ...process.env, ...env },
     stdout: "pipe",
@@ -30,7 +37,7 @@ async function runSuite(label: string, files: string[], env: Record<string, stri
     for await (const chunk of stream) {
       const text = decoder.decode(chunk, { stream: true });
       output += text;
-      to.write(text);
+      show(text, to);
     }
   };
   await Promise.all([relay(child.stdout, process.stdout), relay(child.stderr, process.stderr)]);
@@ -46,23 +53,36 @@ async function runSuite(label: string, files: string[], env: Record<string, stri
   return { pass: count("pass"), fail: count("fail"), status };
 }
 
-const sqlite = await runSuite("SQLite", [], { TOLLGATE_TEST_STORE: "sqlite" });
-let postgres: Counts | null = null;
+/** The files the PostgreSQL run takes: those asked for (or all), less SQLITE_ONLY. */
+function postgresFiles(): string[] {
+  const asked = args.filter((a) => a.endsWith(".ts"));
+  const all = asked.length > 0 ? asked : [...new Glob("test/**/*.test.ts").scanSync(root)].sort();
+  return all.filter((file) => !Object.keys(SQLITE_ONLY).some((only) => file.endsWith(`/${only}`) || file === only));
+}
+
+console.log("\n=== SQLite (PostgreSQL runs beside it; its output follows) ===\n");
+const sqliteRun = runSuite(
+  args.filter((a) => a.endsWith(".ts")),
+  { TOLLGATE_TEST_STORE: "sqlite" },
+  (text, to) => to.write(text),
+);
+let postgresRun: Promise<Counts> | null = null;
+const postgresOutput: { text: string; to: NodeJS.WriteStream }[] = [];
 if (postgresBin() !== null) {
-  // With a file filter given, PostgreSQL runs it only where the filter names a file of its suite.
-  const chosen = args.filter((a) => a.endsWith(".ts"));
-  const files = chosen.length > 0 ? chosen.filter((a) => POSTGRES_SUITE.some((f) => a.endsWith(f))) : POSTGRES_SUITE;
+  const files = postgresFiles();
   if (files.length > 0) {
-    postgres = await runSuite(
-      "PostgreSQL",
-      files.map((f) => join("test", f)),
-      { TOLLGATE_TEST_STORE: "postgres" },
-    );
+    postgresRun = runSuite(files, { TOLLGATE_TEST_STORE: "postgres" }, (text, to) => postgresOutput.push({ text, to }));
   }
 } else {
   console.log("\nPostgreSQL is not installed (apt-get install postgresql): the PostgreSQL run is skipped.");
   // .ci/run installs it: there, its absence is a failure, not a skip.
   if (process.env.CI === "true") process.exitCode = 1;
+}
+const sqlite = await sqliteRun;
+const postgres = postgresRun && (await postgresRun);
+if (postgres) {
+  console.log("\n=== PostgreSQL ===\n");
+  for (const { text, to } of postgresOutput) to.write(text);
 }
 
 const pass = sqlite.pass + (postgres?.pass ?? 0);

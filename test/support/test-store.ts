@@ -4,7 +4,7 @@
 import { afterAll, beforeAll } from "bun:test";
 import { SQL } from "bun";
 import { openDatabase, PostgresStore, SqliteStore, type Store } from "../../src/db";
-import { createDatabase, type Cluster, startCluster } from "./postgres";
+import { createDatabase, type Cluster, databaseUrl, startCluster } from "./postgres";
 
 export type TestEngine = "sqlite" | "postgres";
 
@@ -24,8 +24,15 @@ function sharedCluster(): Cluster {
     const started = startCluster();
     cluster = started;
     // Stopped after the last file (the preload's afterAll); on exit too, should the run end
-    // early (pg_ctl through spawnSync, so it runs even as the process exits).
+    // early (pg_ctl through spawnSync, so it runs even as the process exits), and on Ctrl-C or
+    // a kill, which would otherwise leave the cluster running.
     process.on("exit", () => started.stop());
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      process.once(signal, () => {
+        started.stop();
+        process.exit(128 + (signal === "SIGINT" ? 2 : 15));
+      });
+    }
   }
   return cluster;
 }
@@ -44,12 +51,43 @@ function migratedTemplate(adminUrl: string): Promise<void> {
   return template;
 }
 
-/** A new, migrated PostgreSQL database of the run's cluster: its URL. */
-export async function newPostgresDatabase(): Promise<string> {
+/** Databases made before they are asked for: a test's own work overlaps the next one's copy. */
+const AHEAD = 2;
+const madeAhead: Promise<string>[] = [];
+/** One copy at a time: the template is locked while it is copied. */
+let copying: Promise<unknown> = Promise.resolve();
+let admin: SQL | null = null;
+
+function copyOfTemplate(): Promise<string> {
   const { adminUrl } = sharedCluster();
-  await migratedTemplate(adminUrl);
   databases += 1;
-  return createDatabase(adminUrl, `tollgate_${process.pid}_${databases}`, TEMPLATE);
+  const name = `tollgate_${process.pid}_${databases}`;
+  const made = copying.then(async () => {
+    await migratedTemplate(adminUrl);
+    admin ??= new SQL({ url: adminUrl, max: 1 });
+    await admin.unsafe(`CREATE DATABASE "${name}" TEMPLATE "${TEMPLATE}"`);
+    const url = databaseUrl(adminUrl, name);
+    // The first connection to a new database builds its catalog cache (tens of milliseconds):
+    // made here, ahead of the test, it is not the test's.
+    const first = new SQL({ url, max: 1 });
+    await first.unsafe("SELECT 1");
+    await first.close();
+    return url;
+  });
+  copying = made.catch(() => {});
+  return made;
+}
+
+/** A new, migrated PostgreSQL database of the run's cluster: its URL. */
+export function newPostgresDatabase(): Promise<string> {
+  const next = madeAhead.shift() ?? copyOfTemplate();
+  while (madeAhead.length < AHEAD) {
+    const ahead = copyOfTemplate();
+    // Its failure is reported to the test that takes it, not as an unhandled rejection now.
+    ahead.catch(() => {});
+    madeAhead.push(ahead);
+  }
+  return next;
 }
 
 /**
@@ -91,5 +129,10 @@ export async function testStore(sqlitePath: string): Promise<{ store: Store; dat
 // once, before the first file, under a timeout of its own rather than the first test's.
 if (TEST_ENGINE === "postgres") {
   beforeAll(() => migratedTemplate(sharedCluster().adminUrl), 120_000);
-  afterAll(() => cluster?.stop());
+  // Its own timeout too: a cluster on disk (no room in /dev/shm, postgres.ts) holds gigabytes
+  // of copies by then, and removing them can outlast a test's.
+  afterAll(async () => {
+    await admin?.close();
+    cluster?.stop();
+  }, 120_000);
 }

@@ -3,7 +3,7 @@ import { Elysia } from "elysia";
 import type { AppContext } from "../../context";
 import { notePrincipal } from "../../http";
 import { readBody } from "../../http/body";
-import { ApiError } from "../../http/errors";
+import { ApiError, validationError } from "../../http/errors";
 import { ACCESS_DETAIL_KEY } from "../auth";
 import { AccessOutcome, type Principal } from "../auth/model";
 import type { Permission } from "../rbac/model";
@@ -82,7 +82,10 @@ export function fromOwnOrigin(request: Request): boolean {
  */
 export async function readForm(request: Request): Promise<URLSearchParams> {
   if (!fromOwnOrigin(request)) return new URLSearchParams();
-  return new URLSearchParams(formText.decode(await readBody(request, FORM_LIMIT)));
+  const text = formText.decode(await readBody(request, FORM_LIMIT));
+  // As for API bodies (http/body.ts): PostgreSQL cannot store U+0000, so neither engine takes it.
+  if (text.includes("%00")) throw validationError("The form contains %00 (U+0000), which cannot be stored");
+  return new URLSearchParams(text);
 }
 
 const formText = new TextDecoder("utf-8");

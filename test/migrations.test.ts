@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { MEMORY_DATABASE, openDatabase } from "../src/db";
 import { migrate } from "../src/db/sqlite/open";
 import { MIGRATIONS } from "../src/db/sqlite/migrations";
+import { POSTGRES_MIGRATIONS } from "../src/db/postgres/migrations";
 import { tempDir } from "./support/temp";
 
 describe("migrations", () => {
@@ -13,6 +14,16 @@ describe("migrations", () => {
       .sort();
     expect(MIGRATIONS.map((m) => `${m.name}.sql`)).toEqual(files);
     expect(MIGRATIONS.map((m) => m.version)).toEqual(files.map((_, i) => i + 1));
+  });
+
+  test("PostgreSQL's list embeds its files in order and ends at SQLite's version: from 016, one file per engine and number", () => {
+    const files = readdirSync(join(import.meta.dir, "../src/db/postgres/migrations"))
+      .filter((f) => f.endsWith(".sql"))
+      .sort();
+    expect(POSTGRES_MIGRATIONS.map((m) => `${m.name}.sql`)).toEqual(files);
+    expect(POSTGRES_MIGRATIONS.at(-1)?.version).toBe(MIGRATIONS.at(-1)?.version as number);
+    const after = (list: typeof MIGRATIONS) => list.filter((m) => m.version > 15).map((m) => m.name);
+    expect(after(POSTGRES_MIGRATIONS)).toEqual(after(MIGRATIONS));
   });
 
   test("applied once, recorded, and a second run is harmless", () => {

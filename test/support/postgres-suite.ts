@@ -18,6 +18,7 @@ export const POSTGRES_SUITE: string[] = [
   "hardening-body.test.ts",
   "hardening-keys.test.ts",
   "http.test.ts",
+  "leaked-keys.test.ts",
   "metrics.test.ts",
   "openapi.test.ts",
   "people-roles.test.ts",

@@ -72,7 +72,7 @@ const VERIFY_LABELS = { key: "Key", permissions: "Permissions it must hold" };
 
 const NOTICES: Record<string, string> = {
   revoked: "API key revoked: it stopped working at once.",
-  acknowledged: "Leak acknowledged: the key is no longer named above.",
+  acknowledged: "Leak acknowledged.",
 };
 
 interface CreateForm {

@@ -107,7 +107,12 @@ describe("POST /v1/secrets/leaked", () => {
     const { h } = await harness();
     const { key, id } = await liveKey(h);
     const other = await liveKey(h, "Another worker");
+    // Evicted by this server before it answers: on SQLite the next request would also see the
+    // credential generation move, on PostgreSQL not before its next poll.
+    const evicted = spyOn(h.context.keyCache, "invalidate");
     const res = await report(h, [key]);
+    expect(evicted).toHaveBeenCalledWith([sha256Hex(key)]);
+    evicted.mockRestore();
     expect(res.status).toBe(202);
     expect(res.body).toEqual({ received: 1 });
     expect(errorOf(await h.call("GET", ME, { key }))).toEqual({

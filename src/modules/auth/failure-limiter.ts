@@ -66,8 +66,8 @@ export class FailedAuthLimiter {
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
     /**
-     * What is counted, as the log lines name it. The same budget, per address and window, also
-     * limits reports of leaked keys (SPEC §16), where every report counts, not only failures.
+     * What is counted, as the log lines name it: failed credential checks, or, in a limiter of
+     * its own, reports of leaked keys (SPEC §16), where every report counts, not only failures.
      */
     private readonly subject = "failed authentication",
   ) {

@@ -10,7 +10,7 @@ import { getKey, type KeyScope, scopeOf, WITH_OWNER } from "../secrets/read";
 import { LEAK_MESSAGES, type LeakedKeyRow } from "./model";
 
 /** The most leaks the banner names at once; acknowledging some shows the next. */
-export const LEAKS_SHOWN = 20;
+const LEAKS_SHOWN = 20;
 
 const TO_ACKNOWLEDGE = "s.leaked_at IS NOT NULL AND s.leak_acknowledged_at IS NULL";
 const OWNER_CLAUSE = "(CAST(@ownerId AS TEXT) IS NULL OR s.user_id = @ownerId)";

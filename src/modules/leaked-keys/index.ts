@@ -26,8 +26,8 @@ import {
 } from "./model";
 import { type Reporter, revokeLeakedKeys } from "./report";
 
-export const LEAK_REPORT_PATH = "/v1/secrets/leaked";
-export const GITHUB_SECRET_SCANNING_PATH = "/v1/webhooks/github/secret-scanning";
+const LEAK_REPORT_PATH = "/v1/secrets/leaked";
+const GITHUB_SECRET_SCANNING_PATH = "/v1/webhooks/github/secret-scanning";
 
 /** What a request says of its reporter: its address (as the failed-attempt limits see it), id and agent. */
 function reporterOf(app: AppContext, request: Request, source: LeakSource): Reporter {

@@ -22,6 +22,7 @@ import { dashboardController } from "./modules/dashboard";
 import { customerPortalController } from "./modules/customers/portal";
 import { environmentsController } from "./modules/environments";
 import { integrationsController } from "./modules/integrations";
+import { leakedKeysController } from "./modules/leaked-keys";
 import { loadSigningSecrets, openSecretBox } from "./modules/integrations/start";
 import { eventsController } from "./modules/events";
 import { StoreReaders } from "./reads/pool";
@@ -103,6 +104,17 @@ export async function createTollgate(options: CreateAppOptions): Promise<Tollgat
   const metrics = config.metrics.enabled ? new Metrics(() => keyCache.stats) : null;
   const profiles = new ProfileCache(config.auth.api_key.cache_size);
   const failures = new FailedAuthLimiter(config.auth.failed_attempts, logger, options.now);
+  // Every report counts, not only failures; the same per-address windows, with a budget of their own.
+  const leakReports = new FailedAuthLimiter(
+    {
+      ...config.auth.failed_attempts,
+      max_failures: config.leaked_keys.max_reports_per_address,
+      window_seconds: config.leaked_keys.window_seconds,
+    },
+    logger,
+    options.now,
+    "leaked-key report",
+  );
   // Bound once the app exists; only asked on a failed credential check. No server (app.handle): null.
   let app: ReturnType<typeof buildApp> | undefined;
   const clientAddress =
@@ -172,6 +184,7 @@ export async function createTollgate(options: CreateAppOptions): Promise<Tollgat
     roles,
     sessionCache,
     passwords: new Passwords(options.passwords),
+    leakReports,
     signInLimiter: new SignInLimiter(logger, options.now, {
       ...SIGN_IN_LIMITS,
       maxFailuresPerAddress: config.auth.sign_in.max_failures_per_address,
@@ -195,6 +208,7 @@ export async function createTollgate(options: CreateAppOptions): Promise<Tollgat
     migrationsApplied,
     async close() {
       failures.close();
+      leakReports.close();
       changes.close();
       await reads.close();
       await events.close();
@@ -234,6 +248,7 @@ function buildApp(context: AppContext) {
       .use(forwardAuthController(context))
       .use(integrationsController(context))
       .use(webhooksController(context))
+      .use(leakedKeysController(context))
       .use(environmentsController(context))
       .use(tenantsController(context))
       .use(eventsController(context))

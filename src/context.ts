@@ -3,6 +3,7 @@ import type { Store } from "./db";
 import type { StoreHealth } from "./db/health";
 import type { Logger } from "./http/logging";
 import type { Metrics } from "./http/metrics";
+import type { FailedAuthLimiter } from "./modules/auth/failure-limiter";
 import type { KeyCache } from "./modules/auth/key-cache";
 import type { PortalTokens } from "./modules/auth/portal-tokens";
 import type { Authenticator, VerifiedKey } from "./modules/auth/service";
@@ -31,6 +32,8 @@ export interface AppContext {
   sessionCache: KeyCache<VerifiedKey>;
   /** Password hashing and checking (argon2id), with the dummy hash unknown emails are checked against. */
   passwords: Passwords;
+  /** Reports of leaked keys (POST /v1/secrets/leaked) per client address, in memory. */
+  leakReports: FailedAuthLimiter;
   /** Failed sign-ins per client address and per email, in memory. */
   signInLimiter: SignInLimiter;
   environments: EnvironmentDirectory;

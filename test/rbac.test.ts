@@ -152,8 +152,14 @@ describe("the route table (SPEC §2: every route declares its access)", () => {
       .filter((r) => {
         const access = r.hooks?.detail?.[ACCESS_DETAIL_KEY];
         if (typeof access === "string" && DASHBOARD.test(access)) return !r.path.startsWith("/dashboard/");
-        // A provider's signature (SPEC §12) lets in its webhook deliveries, and nothing else.
-        if (access === "signature") return !(r.method === "POST" && r.path.startsWith("/v1/webhooks/:provider/"));
+        // A provider's signature (SPEC §12) lets in its webhook deliveries, and GitHub's its secret
+        // scanning matches (SPEC §16), and nothing else.
+        if (access === "signature") {
+          return !(
+            r.method === "POST" &&
+            (r.path.startsWith("/v1/webhooks/:provider/") || r.path === "/v1/webhooks/github/secret-scanning")
+          );
+        }
         // Forward-auth (SPEC §13) judges the forwarded request's credential, on its one path only.
         if (access === "forwarded") return r.path !== "/v1/auth/forward";
         return (
@@ -210,6 +216,8 @@ describe("the route table (SPEC §2: every route declares its access)", () => {
       "GET /v1/secrets/integrations/linked": "integration:read",
       "DELETE /v1/secrets/integrations/:id": "integration:write",
       "POST /v1/webhooks/:provider/:tenant_id/:environment_id": "signature",
+      "POST /v1/webhooks/github/secret-scanning": "signature",
+      "POST /v1/secrets/leaked": "public",
       "GET /v1/webhooks/events": "integration:read",
     };
     const actual = Object.fromEntries(Object.keys(expected).map((route) => [route, access.get(route)]));
@@ -225,12 +233,14 @@ describe("the route table (SPEC §2: every route declares its access)", () => {
         .sort();
     // §1: /health, /swagger*, the dashboard's static files, login/signup and webhooks need no
     // credential; §7: nor do the CORS preflights of the portal routes (a preflight carries none);
-    // §10: nor do the one-time setup and set-password links, whose token is in the body.
+    // §10: nor do the one-time setup and set-password links, whose token is in the body; §16:
+    // nor does reporting leaked keys.
     const mayBePublic = (route: string) =>
       route === "GET /health" ||
       /^OPTIONS \/v1\/customer\/portal\/[a-z]+$/.test(route) ||
       /^GET \/swagger(\/|$)/.test(route) ||
       /^POST \/v1\/auth\/(login|signup|setup|set-password)$/.test(route) ||
+      route === "POST /v1/secrets/leaked" ||
       // The dashboard's own sign-in and one-time link forms (their Origin is still checked).
       /^POST \/dashboard\/(sign-in|setup|set-password)$/.test(route) ||
       / \/v1\/webhooks\//.test(route) ||

@@ -8,6 +8,7 @@ import { MEMORY_DATABASE } from "../db/sqlite/open";
 import { isAllowedHostEntry, parseCidr } from "../http/hosts";
 import { RESERVED_ROLE_IDS } from "../modules/rbac/roles";
 import { KEY_SETTING, parseEncryptionKey } from "../modules/integrations/cipher";
+import { parseGithubPublicKey } from "./github-keys";
 import { type Config, ConfigKeySchema, ConfigSchema, DEFAULT_CONFIG, DEV_KEY_HASH } from "./schema";
 
 export {
@@ -160,6 +161,7 @@ function validateConfig(candidate: unknown): Config {
   checkEncryptionKey(config.secrets.encryption_key);
   checkRoles(config.rbac.roles);
   checkForwardAuth(config.forward_auth);
+  checkGithubPublicKeys(config.leaked_keys.github.public_keys);
   // Hashes are compared as lowercase hex everywhere else.
   config.auth.api_key.keys = Object.fromEntries(
     Object.entries(config.auth.api_key.keys).map(([hash, key]) => [hash.toLowerCase(), key]),
@@ -293,6 +295,24 @@ function checkForwardAuth({ trusted_proxies, rules }: Config["forward_auth"]): v
     }
     if (rule.host !== undefined && !isValidHost(rule.host)) {
       throw new ConfigError(`Invalid config: ${at}.host: "${rule.host}" is not a host name without a port`);
+    }
+  });
+}
+
+/** GitHub's secret scanning keys: each an ECDSA P-256 key in PEM, each identifier listed once. */
+function checkGithubPublicKeys(keys: Config["leaked_keys"]["github"]["public_keys"]): void {
+  const seen = new Set<string>();
+  keys.forEach(({ key_identifier, key }, i) => {
+    const at = `leaked_keys.github.public_keys[${i}]`;
+    if (seen.has(key_identifier)) {
+      throw new ConfigError(`Invalid config: ${at}.key_identifier: "${key_identifier}" is listed twice`);
+    }
+    seen.add(key_identifier);
+    const parsed = parseGithubPublicKey(key);
+    if (typeof parsed === "string") {
+      throw new ConfigError(
+        `Invalid config: ${at}.key ${parsed}; copy the keys from https://api.github.com/meta/public_keys/secret_scanning`,
+      );
     }
   });
 }

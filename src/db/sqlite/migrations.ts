@@ -16,6 +16,7 @@ import sessionGeneration from "./migrations/012_session_generation.sql" with { t
 import listIndexes from "./migrations/013_list_indexes.sql" with { type: "text" };
 import people from "./migrations/014_people.sql" with { type: "text" };
 import customerContact from "./migrations/015_customer_contact.sql" with { type: "text" };
+import leakedKeys from "./migrations/016_leaked_keys.sql" with { type: "text" };
 
 function migration(name: string, sql: string): Migration {
   return { version: Number.parseInt(name, 10), name, sql };
@@ -38,4 +39,5 @@ export const MIGRATIONS: Migration[] = [
   migration("013_list_indexes", listIndexes),
   migration("014_people", people),
   migration("015_customer_contact", customerContact),
+  migration("016_leaked_keys", leakedKeys),
 ];

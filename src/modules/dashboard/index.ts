@@ -4,6 +4,7 @@ import { assetResponse, loadStatic } from "../portal-page/static-files";
 import { html } from "./html";
 import { ACCOUNT_PATH, ASSETS_PATH, banner, cardPage, htmlResponse } from "./layout";
 import {
+  acknowledgeLeakedKey,
   API_KEYS_PATH,
   apiKeysPage,
   createApiKey,
@@ -126,6 +127,11 @@ export function dashboardController(app: AppContext) {
         dashboard: "secret:write",
         params: IdParams,
       },
+    )
+    .post(
+      `${API_KEYS_PATH}/:id/acknowledge-leak`,
+      ({ request, server, params }) => acknowledgeLeakedKey(app, request, server, params.id),
+      { dashboard: "secret:write", params: IdParams },
     )
     .post(
       `${API_KEYS_PATH}/:id/rotate`,

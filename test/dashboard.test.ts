@@ -2,46 +2,20 @@
 // change, escaping, and the way back to sign-in. The browser suite (test/browser/dashboard.test.ts)
 // drives the same pages in Chromium.
 import { beforeEach, describe, expect, test } from "bun:test";
+import { DASHBOARD_ORIGIN, DashboardClient } from "./support/dashboard-client";
 import { addPerson, type SignInHarness, signInHarness } from "./support/sign-in";
 
-const ORIGIN = "http://localhost";
+const ORIGIN = DASHBOARD_ORIGIN;
 const EMAIL = "ada@example.com";
 const PASSWORD = "correct horse battery";
 
-/** A browser's worth of the dashboard: a cookie jar, and forms posted from this origin. */
-class Browser {
-  cookies = new Map<string, string>();
-  constructor(readonly h: SignInHarness) {}
-
-  async request(
-    method: string,
-    path: string,
-    form?: Record<string, string | string[]>,
-    origin: string | null = ORIGIN,
-  ) {
-    const headers = new Headers({ "x-test-client": "10.0.0.9" });
-    if (this.cookies.size) headers.set("cookie", [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; "));
-    let body: string | undefined;
-    if (form) {
-      const params = new URLSearchParams();
-      for (const [k, v] of Object.entries(form)) for (const one of [v].flat()) params.append(k, one);
-      body = params.toString();
-      headers.set("content-type", "application/x-www-form-urlencoded");
-      if (origin !== null) headers.set("origin", origin);
-    }
-    const response = await this.h.app.handle(new Request(`${ORIGIN}${path}`, { method, headers, body }));
-    for (const cookie of response.headers.getSetCookie()) {
-      const [pair] = cookie.split(";");
-      const [name, value] = (pair as string).split("=") as [string, string];
-      if (/Expires=Thu, 01 Jan 1970/.test(cookie)) this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
-    // Whitespace collapsed: pages are compared as text, not as the source's line breaks.
-    return { status: response.status, headers: response.headers, text: (await response.text()).replace(/\s+/g, " ") };
-  }
-
-  get(path: string) {
-    return this.request("GET", path);
+/**
+ * The dashboard client of the other suites (test/support/dashboard-client.ts), comparing pages
+ * with only their whitespace collapsed, plus the helpers these tests use.
+ */
+class Browser extends DashboardClient {
+  protected override normalize(text: string): string {
+    return text.replace(/\s+/g, " ");
   }
 
   post(path: string, form: Record<string, string | string[]>, origin: string | null = ORIGIN) {

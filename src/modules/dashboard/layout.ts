@@ -39,6 +39,26 @@ export function csrfField(visit: Visit): Html {
   return html`<input type="hidden" name="${CSRF_FIELD}" value="${visit.csrf}" />`;
 }
 
+/**
+ * A field for a new password, with the rule every password in Tollgate follows (8 to 256
+ * characters); `rule` false for the second of two (typed again), which the first's rule covers.
+ */
+export function newPasswordField(field: { id: string; name: string; label: string; rule?: boolean }): Html {
+  const ruleId = `${field.id}-rule`;
+  return html`<label for="${field.id}">${field.label}</label>
+    <input
+      id="${field.id}"
+      name="${field.name}"
+      type="password"
+      autocomplete="new-password"
+      required
+      minlength="8"
+      maxlength="256"
+      ${field.rule === false ? null : html`aria-describedby="${ruleId}"`}
+    />
+    ${field.rule === false ? null : html`<p id="${ruleId}" class="muted small">At least 8 characters.</p>`}`;
+}
+
 /** A message at the top of a page: a notice (done) or an error (the API's own words). */
 export function banner(kind: "notice" | "error", text: string | null | undefined): Html | null {
   if (!text) return null;

@@ -6,7 +6,7 @@ import { requestFactsOf } from "../../sign-in";
 import { skipRequestLog } from "../../../http";
 import { attemptAs } from "../forms";
 import { html } from "../html";
-import { ACCOUNT_PATH, banner, csrfField, htmlResponse, signedInPage } from "../layout";
+import { ACCOUNT_PATH, banner, csrfField, htmlResponse, newPasswordField, signedInPage } from "../layout";
 import { redirect, SESSION_COOKIE, setCookie, visitOf, type Server } from "../session";
 
 export const PASSWORD_PATH = `${ACCOUNT_PATH}/password`;
@@ -60,28 +60,8 @@ async function render(app: AppContext, request: Request, view: View): Promise<Re
           required
           maxlength="256"
         />
-        <label for="new-password">New password</label>
-        <input
-          id="new-password"
-          name="new_password"
-          type="password"
-          autocomplete="new-password"
-          required
-          minlength="8"
-          maxlength="256"
-          aria-describedby="new-password-rule"
-        />
-        <p id="new-password-rule" class="muted small">At least 8 characters.</p>
-        <label for="new-password-again">New password, again</label>
-        <input
-          id="new-password-again"
-          name="new_password_again"
-          type="password"
-          autocomplete="new-password"
-          required
-          minlength="8"
-          maxlength="256"
-        />
+        ${newPasswordField({ id: "new-password", name: "new_password", label: "New password" })}
+        ${newPasswordField({ id: "new-password-again", name: "new_password_again", label: "New password, again", rule: false })}
         <div class="actions"><button type="submit">Change password</button></div>
       </form>
     </section>`;

@@ -11,7 +11,7 @@ import { DEFAULT_USER_NAME } from "../../users/service";
 import { attempt, field } from "../forms";
 import { checkLike } from "../../../http/validation";
 import { html, type Html } from "../html";
-import { banner, cardPage, htmlResponse } from "../layout";
+import { banner, cardPage, htmlResponse, newPasswordField } from "../layout";
 import {
   clearCookie,
   DASHBOARD_PATH,
@@ -187,18 +187,7 @@ function setupForm(token: string, values: { email?: string | null; name?: string
 
 /** The new-password field, its rule and the submit button the setup and set-password forms end with. */
 function newPasswordFields(): Html {
-  return html`<label for="password">Password</label>
-    <input
-      id="password"
-      name="password"
-      type="password"
-      autocomplete="new-password"
-      required
-      minlength="8"
-      maxlength="256"
-      aria-describedby="password-rule"
-    />
-    <p id="password-rule" class="muted small">At least 8 characters.</p>
+  return html`${newPasswordField({ id: "password", name: "password", label: "Password" })}
     <button type="submit">Save and sign in</button>`;
 }
 

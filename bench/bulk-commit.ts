@@ -15,7 +15,7 @@ import { createTollgate } from "../src/app";
 import { DEFAULT_CONFIG } from "../src/config";
 import { openDatabase } from "../src/db";
 import { prepareEvents } from "../src/modules/events/service";
-import { insertEvents } from "../src/modules/events/store";
+import { insertEventsIntoSqlite } from "../src/modules/events/store";
 import { syntheticEvents } from "./synthetic";
 
 const env = process.env;
@@ -29,14 +29,15 @@ if (!existsSync(seed)) {
   const config = structuredClone(DEFAULT_CONFIG);
   config.database.path = seed;
   // The app's own migrations and bootstrap: the tenant and environment the scope points at.
-  const tollgate = createTollgate({ config });
+  const tollgate = await createTollgate({ config });
   await tollgate.close();
   const db = openDatabase(seed);
   db.prepare(
     "INSERT INTO event_scopes (key, tenant_id, environment_id) SELECT ?, tenant_id, id FROM environments LIMIT 1",
   ).run(SCOPE);
+  const insertEvents = insertEventsIntoSqlite(db);
   for (let done = 0; done < preload; done += 10_000) {
-    insertEvents(db, prepareEvents(SCOPE, syntheticEvents(done, Math.min(10_000, preload - done))));
+    await insertEvents(prepareEvents(SCOPE, syntheticEvents(done, Math.min(10_000, preload - done))));
   }
   db.exec("ANALYZE");
   db.pragma("wal_checkpoint(TRUNCATE)");

@@ -1,4 +1,4 @@
-// `npm run bench [-- auth|ingest|query|lists|forward|webhooks]`: every figure is measured beside a baseline in the same
+// `npm run bench [-- auth|ingest|query|lists|forward|webhooks|engines]`: every figure is measured beside a baseline in the same
 // run. The load generator is wrk (Debian package `wrk`), pinned to one core with the server
 // pinned to the other when taskset is available; scenarios are interleaved over rounds and
 // the medians reported.
@@ -26,6 +26,7 @@ import { generateApiKey } from "../src/modules/auth/key-format";
 import { createHmac } from "node:crypto";
 import { createServer } from "node:net";
 import { SYNTHETIC_BULK_LUA, syntheticEvents } from "./synthetic";
+import { createDatabase, startCluster } from "../test/support/postgres";
 
 const DEV_KEY = "0cc505d7b917e0b1f25ccbea029dd43f4002edfea46b7f941f281911246768fe";
 const DURATION = Number(process.env.BENCH_DURATION ?? "2");
@@ -35,7 +36,7 @@ const QUERY_EVENTS = Number(process.env.BENCH_QUERY_EVENTS ?? "1000000");
 const sections =
   process.argv.slice(2).length > 0
     ? process.argv.slice(2)
-    : ["auth", "ingest", "query", "lists", "forward", "webhooks"];
+    : ["auth", "ingest", "query", "lists", "forward", "webhooks", "engines"];
 const LIST_AUDIT_ROWS = Number(process.env.BENCH_LIST_AUDIT_ROWS ?? "400000");
 const LIST_CUSTOMERS = Number(process.env.BENCH_LIST_CUSTOMERS ?? "100000");
 const WEBHOOK_SAMPLES = Number(process.env.BENCH_WEBHOOK_SAMPLES ?? "4000");
@@ -923,6 +924,59 @@ async function webhooksSection() {
   }
 }
 
+/**
+ * The same checkout on each store engine, side by side in every round: the embedded SQLite file
+ * and a PostgreSQL cluster on this machine with its durable defaults (fsync, synchronous commit;
+ * Debian's binaries, a Unix socket). The CPU column counts Tollgate's process only: PostgreSQL's
+ * own backends are not in it.
+ */
+async function enginesSection() {
+  console.log("\n## Store engines: SQLite and PostgreSQL");
+  header();
+  const cluster = startCluster({ durable: true });
+  try {
+    const url = await createDatabase(cluster.adminUrl, "tollgate_bench");
+    const servers = [
+      await startServer("engine-sqlite", {}, HERE, "SQLite"),
+      await startServer("engine-postgres", { BENCH_DATABASE_URL: url }, HERE, "PostgreSQL"),
+    ];
+    let nextEvent = 0;
+    try {
+      await compare(servers, BARE, [
+        { name: 'constant behind { permission: "event:read" }, default key', path: "/bench/permission" },
+        { name: "GET /v1/users/me, default config key", path: "/v1/users/me" },
+        {
+          name: "GET /v1/users/me, 10,000 stored keys cycling (warm: all cached)",
+          path: "/v1/users/me",
+          script: perServer((server) => script(`engine-warm-${server.label}`, { keys: server.keys.slice(0, 10_000) })),
+          prime: true,
+        },
+        {
+          name: "GET /v1/users/me, 20,000 stored keys cycling (cold: a store lookup each)",
+          path: "/v1/users/me",
+          script: perServer((server) => script(`engine-cold-${server.label}`, { keys: server.keys })),
+        },
+        {
+          name: "POST /v1/events, one event, committed before 202",
+          path: "/v1/events",
+          script: script("engine-event", { method: "POST", body: EVENT_BODY }),
+        },
+        {
+          name: "POST /v1/events/bulk, 1,000 new events a request (4 connections)",
+          path: "/v1/events/bulk",
+          connections: 4,
+          script: script("engine-bulk", { method: "POST", lua: SYNTHETIC_BULK_LUA }),
+          scriptArgs: () => [String((nextEvent += 1_000_000)), String(Date.now())],
+        },
+      ]);
+    } finally {
+      for (const server of servers) await server.stop();
+    }
+  } finally {
+    cluster.stop();
+  }
+}
+
 try {
   if (sections.includes("auth") || sections.includes("ingest")) {
     const servers = [await startServer("main")];
@@ -938,6 +992,7 @@ try {
   if (sections.includes("lists")) await listsSection();
   if (sections.includes("forward")) await forwardSection();
   if (sections.includes("webhooks")) await webhooksSection();
+  if (sections.includes("engines")) await enginesSection();
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

@@ -4,17 +4,19 @@
 //   BENCH_EVENTS  events to store before serving (default 0), for the query benchmark
 //   BENCH_AUDIT_ROWS, BENCH_CUSTOMERS, BENCH_ACCOUNTS, BENCH_WEBHOOK_EVENTS  rows of each list to
 //                 store before serving (default 0), for the lists benchmark
+//   BENCH_DATABASE_URL  a PostgreSQL database to serve from instead of the SQLite file (the
+//                 engines section; keys only: events and lists are seeded with SQLite's SQL)
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTollgate } from "../src/app";
 import { DEFAULT_CONFIG, DEFAULT_TENANT_ID } from "../src/config";
-import { sql } from "../src/db";
+import { SqliteStore } from "../src/db";
 import { authPlugin } from "../src/modules/auth";
 import { nowIso } from "../src/db/ids";
 import { prepareEvents } from "../src/modules/events/service";
 import { scopeKeyFor } from "../src/modules/events/scopes";
-import { insertEvents } from "../src/modules/events/store";
+import { insertEventsIntoSqlite } from "../src/modules/events/store";
 import { issueKey } from "../src/modules/secrets/store";
 import { syntheticEvents } from "./synthetic";
 
@@ -41,34 +43,49 @@ if (process.env.BENCH_MAX_FAILED_ATTEMPTS !== undefined) {
   config.auth.failed_attempts.max_failures = Number(process.env.BENCH_MAX_FAILED_ATTEMPTS);
 }
 config.database.path = process.env.BENCH_DB ?? join(mkdtempSync(join(tmpdir(), "tollgate-bench-")), "bench.db");
-const tollgate = createTollgate({ config });
+if (process.env.BENCH_DATABASE_URL) {
+  config.database.url = process.env.BENCH_DATABASE_URL;
+  // Required with PostgreSQL (there is no key file beside a database); any 32 characters do here.
+  config.customer_portal.signing_key = "bench-portal-signing-key-0123456789abcdef";
+}
+const tollgate = await createTollgate({ config });
 
-const { db } = tollgate.context;
-const env = sql(db, "SELECT id, type FROM environments WHERE tenant_id = ? AND is_default = 1").get(
+const store = tollgate.context.db;
+const env = (await store.get(
+  "SELECT id, type FROM environments WHERE tenant_id = ? AND is_default = 1",
   DEFAULT_TENANT_ID,
-) as { id: string; type: "development" };
+)) as { id: string; type: "development" };
 
-const keys = db.transaction(() =>
-  Array.from(
-    { length: keyCount },
-    (_, i) =>
-      issueKey(db, {
-        tenantId: DEFAULT_TENANT_ID,
-        environmentId: env.id,
-        environmentType: env.type,
-        userId: DEFAULT_TENANT_ID,
-        createdBy: null,
-        name: `bench key ${i}`,
-        type: "private_key",
-        roles: ["super_admin"],
-      }).apiKey,
-  ),
-)();
+const keys = await store.transaction(async (tx) => {
+  const issued: string[] = [];
+  for (let i = 0; i < keyCount; i++) {
+    const key = await issueKey(tx, {
+      tenantId: DEFAULT_TENANT_ID,
+      environmentId: env.id,
+      environmentType: env.type,
+      userId: DEFAULT_TENANT_ID,
+      createdBy: null,
+      name: `bench key ${i}`,
+      type: "private_key",
+      roles: ["super_admin"],
+    });
+    issued.push(key.apiKey);
+  }
+  return issued;
+});
+
+/** The seeding of events and lists writes SQLite's SQL (printf, strftime) straight into the file. */
+function sqliteFile() {
+  if (!(store instanceof SqliteStore)) throw new Error("events and lists are seeded on a SQLite file only");
+  return store.db;
+}
 
 if (eventCount > 0) {
-  const scopeKey = scopeKeyFor(db, { tenantId: DEFAULT_TENANT_ID, environmentId: env.id });
+  const db = sqliteFile();
+  const scopeKey = await scopeKeyFor(store, { tenantId: DEFAULT_TENANT_ID, environmentId: env.id });
+  const insertEvents = insertEventsIntoSqlite(db);
   for (let done = 0; done < eventCount; done += 10_000) {
-    insertEvents(db, prepareEvents(scopeKey, syntheticEvents(done, Math.min(10_000, eventCount - done))));
+    await insertEvents(prepareEvents(scopeKey, syntheticEvents(done, Math.min(10_000, eventCount - done))));
   }
   db.exec("ANALYZE");
   // Fold the seeding into the database file, as a long-running server's checkpoints would have.
@@ -76,6 +93,7 @@ if (eventCount > 0) {
 }
 
 if (Object.values(listRows).some((n) => n > 0)) {
+  const db = sqliteFile();
   seedLists(db, env.id);
   db.exec("ANALYZE");
   db.pragma("wal_checkpoint(TRUNCATE)");
@@ -86,7 +104,7 @@ if (Object.values(listRows).some((n) => n > 0)) {
  * few actions and resource types over 400 days, customers with names, emails and metadata,
  * service accounts, webhook deliveries of a few types.
  */
-function seedLists(db: typeof tollgate.context.db, environmentId: string) {
+function seedLists(db: SqliteStore["db"], environmentId: string) {
   const tenant = DEFAULT_TENANT_ID;
   const series = (n: number) => `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${n})`;
   const at = (spreadSeconds: number) =>

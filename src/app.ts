@@ -1,15 +1,15 @@
 import { Elysia } from "elysia";
 import type { Config } from "./config";
 import type { AppContext } from "./context";
-import { type Db, migrate, openDatabase } from "./db";
+import { SqliteStore, type Store, openStore } from "./db";
 import { StoreHealth } from "./db/health";
-import type { Migration } from "./db/migrations";
+import type { Migration } from "./db/schema";
 import { httpPlugin } from "./http";
 import { hostPolicy } from "./http/hosts";
 import { Metrics } from "./http/metrics";
 import { offlineDocsUi, openApiPlugin } from "./http/openapi-doc";
 import { createLogger, type Logger } from "./http/logging";
-import { CredentialChangeWatch } from "./modules/auth/change-watch";
+import { type ChangeWatchTiming, CredentialChangeWatch } from "./modules/auth/change-watch";
 import { FailedAuthLimiter } from "./modules/auth/failure-limiter";
 import { KeyCache } from "./modules/auth/key-cache";
 import { PortalTokens } from "./modules/auth/portal-tokens";
@@ -22,10 +22,12 @@ import { dashboardController } from "./modules/dashboard";
 import { customerPortalController } from "./modules/customers/portal";
 import { environmentsController } from "./modules/environments";
 import { integrationsController } from "./modules/integrations";
+import { leakedKeysController } from "./modules/leaked-keys";
 import { loadSigningSecrets, openSecretBox } from "./modules/integrations/start";
 import { eventsController } from "./modules/events";
 import { StoreReaders } from "./reads/pool";
 import { EventWriter } from "./modules/events/writer";
+import { insertEventsInto } from "./modules/events/store";
 import { healthController, metricsController, storeGuard } from "./modules/operations";
 import { portalPageController } from "./modules/portal-page";
 import { rbacController } from "./modules/rbac";
@@ -54,13 +56,15 @@ const READER_THREADS = 2;
 
 export interface CreateAppOptions {
   config: Config;
-  /** An open store; when absent, the one at `config.database.path` is opened. */
-  db?: Db;
+  /** An open store; when absent, the one the config names is opened (src/db, openStore). */
+  store?: Store;
   logger?: Logger;
   /** The client address of a request (default: the listening server's peer address; tests inject one). */
   clientAddress?: (request: Request) => string | null;
   /** The clock of the failed-authentication and sign-in limits (tests inject one). */
   now?: () => number;
+  /** How often credential changes made elsewhere are looked for (default: change-watch.ts; tests inject). */
+  credentialChanges?: ChangeWatchTiming;
   /** Hashes and checks passwords (default: argon2id at Bun's default cost; tests inject one). */
   passwords?: PasswordHasher;
 }
@@ -75,15 +79,15 @@ export interface Tollgate {
 }
 
 /** Opens and migrates the store, creates what config keys point to, and wires every module. */
-export function createTollgate(options: CreateAppOptions): Tollgate {
+export async function createTollgate(options: CreateAppOptions): Promise<Tollgate> {
   const { config } = options;
   const logger = options.logger ?? createLogger(config.logging.level);
-  const db = options.db ?? openDatabase(config.database.path);
-  const migrationsApplied = migrate(db);
-  ensureConfigKeyPrincipals(db, config);
+  const db = options.store ?? openStore(config);
+  const migrationsApplied = await db.migrate();
+  await ensureConfigKeyPrincipals(db, config);
   // Before anything is served: a wrong master key stops the start here.
-  const integrationSecrets = openSecretBox(db, config);
-  const signingSecrets = loadSigningSecrets({ db, box: integrationSecrets, logger });
+  const integrationSecrets = await openSecretBox(db, config);
+  const signingSecrets = await loadSigningSecrets({ db, box: integrationSecrets, logger });
 
   const keyCache = new KeyCache<VerifiedKey>({
     size: config.auth.api_key.cache_size,
@@ -100,24 +104,40 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
   const metrics = config.metrics.enabled ? new Metrics(() => keyCache.stats) : null;
   const profiles = new ProfileCache(config.auth.api_key.cache_size);
   const failures = new FailedAuthLimiter(config.auth.failed_attempts, logger, options.now);
+  // Every report counts, not only failures; the same per-address windows, with a budget of their own.
+  const leakReports = new FailedAuthLimiter(
+    {
+      ...config.auth.failed_attempts,
+      max_failures: config.leaked_keys.max_reports_per_address,
+      window_seconds: config.leaked_keys.window_seconds,
+    },
+    logger,
+    options.now,
+    "leaked-key report",
+  );
   // Bound once the app exists; only asked on a failed credential check. No server (app.handle): null.
   let app: ReturnType<typeof buildApp> | undefined;
   const clientAddress =
     options.clientAddress ?? ((request: Request) => app?.server?.requestIP(request)?.address ?? null);
-  const authenticator = new Authenticator({
-    config,
-    cache: keyCache,
-    environments,
-    findKey: (keyHash) => findVerifiableKey(db, keyHash),
-    keyUsed: (secretId, at) => lastUsed.note(secretId, at),
-    changes: new CredentialChangeWatch(db, {
+  const changes = await CredentialChangeWatch.start(
+    db,
+    {
       keys() {
         keyCache.clear();
         sessionCache.clear();
         profiles.clear();
       },
       sessions: () => sessionCache.clear(),
-    }),
+    },
+    options.credentialChanges,
+  );
+  const authenticator = new Authenticator({
+    config,
+    cache: keyCache,
+    environments,
+    findKey: (keyHash) => findVerifiableKey(db, keyHash),
+    keyUsed: (secretId, at) => lastUsed.note(secretId, at),
+    changes,
     recordOutcome: metrics ? (outcome) => metrics.authOutcome(outcome) : undefined,
     failures,
     clientAddress,
@@ -125,24 +145,32 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
     findSession: (tokenHash) => findVerifiableSession(db, tokenHash),
     roles,
   });
+  // A SQLite file has threads of its own: the event writer's and the readers' (an in-memory
+  // store cannot be shared with a thread; PostgreSQL's work waits on the network, not here).
+  const file = db instanceof SqliteStore && db.path !== null ? { store: db, path: db.path } : null;
   // WAL is folded back into the database file by the event writer's thread, never by a commit
   // on this thread: an automatic checkpoint runs in whichever connection commits past the
   // threshold, and here it would stall every request for as long as it copies.
-  if (!db.memory) db.pragma("wal_autocheckpoint = 0");
+  if (file) file.store.db.pragma("wal_autocheckpoint = 0");
   // After migrate: the -wal and -shm it is to watch exist by then.
-  const storeHealth = new StoreHealth(db.memory ? null : db.name);
+  const storeHealth = new StoreHealth(file?.path ?? null);
   const events = new EventWriter(
-    db,
+    insertEventsInto(db),
     logger,
     storeHealth,
-    db.memory ? null : { entry: WRITER_THREAD_ENTRY, durability: config.events.durability },
+    file && {
+      storePath: file.path,
+      entry: WRITER_THREAD_ENTRY,
+      durability: config.events.durability,
+      checkpointHere: () => file.store.db.pragma("wal_autocheckpoint = 1000"),
+    },
   );
   const reads = new StoreReaders(
     db,
     logger,
-    db.memory ? null : { storePath: db.name, entry: READER_THREAD_ENTRY, count: READER_THREADS },
+    file && { storePath: file.path, entry: READER_THREAD_ENTRY, count: READER_THREADS },
   );
-  const portalTokens = new PortalTokens(
+  const portalTokens = await PortalTokens.open(
     db,
     config.customer_portal.signing_key,
     config.customer_portal.session_ttl_seconds,
@@ -156,6 +184,7 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
     roles,
     sessionCache,
     passwords: new Passwords(options.passwords),
+    leakReports,
     signInLimiter: new SignInLimiter(logger, options.now, {
       ...SIGN_IN_LIMITS,
       maxFailuresPerAddress: config.auth.sign_in.max_failures_per_address,
@@ -179,10 +208,12 @@ export function createTollgate(options: CreateAppOptions): Tollgate {
     migrationsApplied,
     async close() {
       failures.close();
+      leakReports.close();
+      changes.close();
       await reads.close();
       await events.close();
-      lastUsed.close();
-      db.close();
+      await lastUsed.close();
+      await db.close();
     },
   };
 }
@@ -217,6 +248,7 @@ function buildApp(context: AppContext) {
       .use(forwardAuthController(context))
       .use(integrationsController(context))
       .use(webhooksController(context))
+      .use(leakedKeysController(context))
       .use(environmentsController(context))
       .use(tenantsController(context))
       .use(eventsController(context))

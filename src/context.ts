@@ -1,8 +1,9 @@
 import type { Config } from "./config";
-import type { Db } from "./db";
+import type { Store } from "./db";
 import type { StoreHealth } from "./db/health";
 import type { Logger } from "./http/logging";
 import type { Metrics } from "./http/metrics";
+import type { FailedAuthLimiter } from "./modules/auth/failure-limiter";
 import type { KeyCache } from "./modules/auth/key-cache";
 import type { PortalTokens } from "./modules/auth/portal-tokens";
 import type { Authenticator, VerifiedKey } from "./modules/auth/service";
@@ -20,7 +21,7 @@ import type { RoleCatalog } from "./modules/rbac/service";
 /** The long-lived pieces one running Tollgate shares; built once in app.ts, handed to controllers. */
 export interface AppContext {
   config: Config;
-  db: Db;
+  db: Store;
   /** Whether the store can still keep a write: /health and the write guard ask it. */
   storeHealth: StoreHealth;
   logger: Logger;
@@ -31,6 +32,8 @@ export interface AppContext {
   sessionCache: KeyCache<VerifiedKey>;
   /** Password hashing and checking (argon2id), with the dummy hash unknown emails are checked against. */
   passwords: Passwords;
+  /** Reports of leaked keys (POST /v1/secrets/leaked) per client address, in memory. */
+  leakReports: FailedAuthLimiter;
   /** Failed sign-ins per client address and per email, in memory. */
   signInLimiter: SignInLimiter;
   environments: EnvironmentDirectory;

@@ -17,10 +17,12 @@ import {
 import {
   keysCreate,
   keysHash,
+  keysLeaked,
   keysList,
   keysRevoke,
   runKeysCreate,
   runKeysHash,
+  runKeysLeaked,
   runKeysList,
   runKeysRevoke,
 } from "./cli/keys";
@@ -38,6 +40,7 @@ Commands:
   keys create    create an API key, printed once, for a new or an existing service account
   keys list      list the API keys of an environment
   keys revoke    revoke an API key; it fails from the next request on
+  keys leaked    revoke a key found where it should not be, as a leak its owner is told of
   keys hash      print the SHA-256 of a key, for auth.api_key.keys in config.yaml
   users create   create a user account that signs in (password from stdin or a prompt)
   users reset-password --email E
@@ -60,6 +63,7 @@ const COMMANDS: Record<string, { spec: CommandSpec; run: Runner }> = {
   "keys create": { spec: keysCreate, run: runKeysCreate },
   "keys list": { spec: keysList, run: runKeysList },
   "keys revoke": { spec: keysRevoke, run: runKeysRevoke },
+  "keys leaked": { spec: keysLeaked, run: runKeysLeaked },
   "keys hash": { spec: keysHash, run: runKeysHash },
   "users create": { spec: usersCreate, run: runUsersCreate },
   "users reset-password": { spec: usersResetPassword, run: runUsersResetPassword },
@@ -80,7 +84,7 @@ async function run(argv: string[]): Promise<number | null> {
   if (first === undefined || first.startsWith("-")) return dispatch("serve", argv);
   if (first === "keys") {
     if (second === undefined || second.startsWith("-")) {
-      throw new UsageError('"tollgate keys" needs a command: create, list, revoke or hash.', USAGE);
+      throw new UsageError('"tollgate keys" needs a command: create, list, revoke, leaked or hash.', USAGE);
     }
     return dispatch(`keys ${second}`, argv.slice(2));
   }

@@ -4,8 +4,8 @@ import { resolve } from "node:path";
 import { createTollgate } from "./app";
 import { type Config, DEV_KEY_HASH } from "./config";
 import { MEMORY_DATABASE } from "./db";
-import { lockStore } from "./db/lock";
-import type { Migration } from "./db/migrations";
+import { lockStore } from "./db/sqlite/lock";
+import type { Migration } from "./db/schema";
 import { isLoopback } from "./http/hosts";
 import type { Logger } from "./http/logging";
 import { issueSetupLink, type SetupLink } from "./modules/sign-in/setup";
@@ -23,14 +23,16 @@ const DEV_KEY_FOR_GUIDE = "0cc505d7b917e0b1f25ccbea029dd43f4002edfea46b7f941f281
  * SIGINT. The start-up guide goes to `print` (the console), never into the request log.
  */
 export async function serve(config: Config, logger: Logger, print: (text: string) => void): Promise<void> {
-  // First, so a second server on the same store stops before it migrates or writes anything.
-  const lock = lockStore(config.database.path);
-  const databaseExisted = config.database.path === MEMORY_DATABASE || existsSync(config.database.path);
-  let tollgate: ReturnType<typeof createTollgate>;
+  const postgres = config.database.url !== "";
+  // First, so a second server on the same SQLite file stops before it migrates or writes
+  // anything. Several servers on one PostgreSQL database are the point of it: no lock there.
+  const lock = postgres ? null : lockStore(config.database.path);
+  const databaseExisted = postgres || config.database.path === MEMORY_DATABASE || existsSync(config.database.path);
+  let tollgate: Awaited<ReturnType<typeof createTollgate>>;
   try {
-    tollgate = createTollgate({ config, logger });
+    tollgate = await createTollgate({ config, logger });
   } catch (err) {
-    lock.release();
+    lock?.release();
     throw err;
   }
   try {
@@ -50,7 +52,7 @@ export async function serve(config: Config, logger: Logger, print: (text: string
     });
   } catch (err) {
     await tollgate.close();
-    lock.release();
+    lock?.release();
     if ((err as { code?: string }).code === "EADDRINUSE") {
       throw new Error(
         `port ${config.server.port} on ${config.server.host} is already in use; stop what is using it, or choose another port with --port or server.port`,
@@ -71,7 +73,7 @@ export async function serve(config: Config, logger: Logger, print: (text: string
       // so the last requests before a stop are never missing from the log.
       await new Promise((resolve) => setImmediate(resolve));
       await tollgate.close();
-      lock.release();
+      lock?.release();
       logger.info("stopped");
     })();
     return stopping;
@@ -100,12 +102,12 @@ export async function serve(config: Config, logger: Logger, print: (text: string
   const baseUrl = listeningBaseUrl(config.server.host, port);
   // While no one can sign in, a one-time link for the first person: on the console only, never
   // in the request log (it opens the first account).
-  const setupLink = issueSetupLink(tollgate.context.db, { baseUrl: publicBaseUrl(config, port) });
+  const setupLink = await issueSetupLink(tollgate.context.db, { baseUrl: publicBaseUrl(config, port) });
   print(
     startupGuide({
       baseUrl,
       allInterfaces: config.server.host === "0.0.0.0" || config.server.host === "::",
-      databasePath: config.database.path,
+      database: postgres ? { url: config.database.url } : { path: config.database.path },
       databaseCreated: !databaseExisted,
       migrationsApplied: tollgate.migrationsApplied,
       devKeyTenant: devKeyActive ? devKey.tenant_id : null,
@@ -123,7 +125,8 @@ export async function serve(config: Config, logger: Logger, print: (text: string
 export interface GuideFacts {
   baseUrl: string;
   allInterfaces: boolean;
-  databasePath: string;
+  /** The SQLite file, or the PostgreSQL database, the server opened. */
+  database: { path: string } | { url: string };
   databaseCreated: boolean;
   migrationsApplied: Migration[];
   /** The tenant the development key acts in, when it is active. */
@@ -182,9 +185,15 @@ export function startupGuide(facts: GuideFacts): string {
 }
 
 function describeDatabase(facts: GuideFacts): string {
-  if (facts.databasePath === MEMORY_DATABASE) return "in memory (nothing is kept after a stop)";
-  const path = resolve(facts.databasePath);
   const applied = facts.migrationsApplied.map((m) => m.name);
+  if ("url" in facts.database) {
+    // Host and database only: the URL may carry a password.
+    const url = new URL(facts.database.url);
+    const where = `PostgreSQL ${url.hostname || url.searchParams.get("host") || "localhost"}${url.pathname}`;
+    return applied.length > 0 ? `${where} (migrated: applied ${applied.join(", ")})` : `${where} (up to date)`;
+  }
+  if (facts.database.path === MEMORY_DATABASE) return "in memory (nothing is kept after a stop)";
+  const path = resolve(facts.database.path);
   if (facts.databaseCreated) return `${path} (new: created and migrated to ${applied.at(-1)})`;
   if (applied.length > 0) return `${path} (migrated: applied ${applied.join(", ")})`;
   return `${path} (up to date)`;

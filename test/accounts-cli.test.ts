@@ -2,9 +2,7 @@
 // the machine gets them back in with `tollgate users reset-password`, beside the running server
 // on the same store; the link sets a new password and every old session of theirs ends.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { join } from "node:path";
-import { openDatabase, sql } from "../src/db";
-import { runToEnd, type ServerProcess, SOURCE_CLI, startServer } from "./support/process";
+import { withStoreOf, runToEnd, type ServerProcess, SOURCE_CLI, startServer, storeEnv } from "./support/process";
 
 const EMAIL = "admin@example.com";
 const PASSWORD = "correct horse battery";
@@ -30,25 +28,21 @@ describe("tollgate users reset-password, beside a running server", () => {
   const login = (email: string, password: string) => call("POST", "/v1/auth/login", { body: { email, password } });
 
   /** The CLI on the server's store and config (its port: where the printed link points). */
-  const cli = (...args: string[]) =>
+  const cli = async (...args: string[]) =>
     runToEnd([...SOURCE_CLI, ...args], {
       cwd: server.dir,
       env: {
         ...process.env,
-        TOLLGATE_DATABASE_PATH: join(server.dir, "tollgate.db"),
+        ...(await storeEnv(server.dir)),
         TOLLGATE_SERVER_PORT: String(server.port),
       },
       timeoutMs: 30_000,
     });
 
-  function unusedLinks(): number {
-    const db = openDatabase(join(server.dir, "tollgate.db"));
-    try {
-      return sql(db, "SELECT count(*) FROM password_tokens WHERE used_at IS NULL").pluck().get() as number;
-    } finally {
-      db.close();
-    }
-  }
+  const unusedLinks = () =>
+    withStoreOf(server.dir, async (store) =>
+      Number(await store.value("SELECT count(*) FROM password_tokens WHERE used_at IS NULL")),
+    );
 
   beforeAll(async () => {
     server = await startServer();
@@ -104,7 +98,7 @@ describe("tollgate users reset-password, beside a running server", () => {
 
   test("an unknown email, another tenant, an archived person: a clear refusal, exit 1, nothing made", async () => {
     const admin = await login(EMAIL, NEW_PASSWORD);
-    const before = unusedLinks();
+    const before = await unusedLinks();
     const unknown = await cli("users", "reset-password", "--email", "nobody@example.com");
     expect(unknown.code).toBe(1);
     expect(unknown.stdout).toBe("");
@@ -126,7 +120,7 @@ describe("tollgate users reset-password, beside a running server", () => {
     expect(archived.stderr.trim()).toBe(
       `This account is archived (user account ${invited.body.id}, gone@example.com). Nothing was changed.`,
     );
-    expect(unusedLinks()).toBe(before);
+    expect(await unusedLinks()).toBe(before);
 
     const missing = await cli("users", "reset-password");
     expect(missing.code).toBe(2);
@@ -154,7 +148,7 @@ describe("tollgate users reset-password, beside a running server", () => {
   test("`users create` for an account that has a password names the way: reset-password", async () => {
     const proc = Bun.spawn([...SOURCE_CLI, "users", "create", "--email", EMAIL], {
       cwd: server.dir,
-      env: { ...process.env, TOLLGATE_DATABASE_PATH: join(server.dir, "tollgate.db") },
+      env: { ...process.env, ...(await storeEnv(server.dir)) },
       stdin: new Blob([`${PASSWORD}\n`]),
       stdout: "pipe",
       stderr: "pipe",

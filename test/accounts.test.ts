@@ -5,7 +5,6 @@
 // browser suite (test/browser/dashboard-accounts.test.ts) drives the same pages in Chromium.
 import { describe, expect, test } from "bun:test";
 import { DEFAULT_CONFIG } from "../src/config";
-import { sql } from "../src/db";
 import { sha256Hex } from "../src/modules/auth/hash";
 import { issueSetupLink } from "../src/modules/sign-in/setup";
 import { DashboardClient } from "./support/dashboard-client";
@@ -26,9 +25,9 @@ async function personWith(h: SignInHarness, email: string, role = "super_admin")
   return { id: person.id, bearer: session.body.token as string };
 }
 
-function auditRows(h: SignInHarness, action: string): any[] {
+async function auditRows(h: SignInHarness, action: string): Promise<any[]> {
   return (
-    sql(h.context.db, "SELECT * FROM audit_logs WHERE action = ? ORDER BY created_at, id").all(action) as any[]
+    (await h.context.db.all("SELECT * FROM audit_logs WHERE action = ? ORDER BY created_at, id", action)) as any[]
   ).map((row) => ({ ...row, changes: JSON.parse(row.changes) }));
 }
 
@@ -38,7 +37,7 @@ function linkRequest(h: SignInHarness, id: string, bearer: string) {
 
 describe("POST /v1/users/{id}/set-password-link: a super_admin's reset link for another person", () => {
   test("the link sets a new password once; the old one works until then; every session of theirs ends; audited without the token", async () => {
-    const h = signInHarness({ server: { public_url: "https://tollgate.example.com" } });
+    const h = await signInHarness({ server: { public_url: "https://tollgate.example.com" } });
     const admin = await personWith(h, "admin@example.com");
     const lost = await personWith(h, "lost@example.com");
     const before = h.clock.t;
@@ -69,23 +68,23 @@ describe("POST /v1/users/{id}/set-password-link: a super_admin's reset link for 
     expect(again.status).toBe(401);
     expect(errorOf(again).message).toBe("Invalid or expired set-password link");
 
-    const [created] = auditRows(h, "user.password_reset_link_created");
+    const [created] = await auditRows(h, "user.password_reset_link_created");
     expect(created).toMatchObject({ actor_type: "user", actor_id: admin.id, resource_id: lost.id });
     expect(created.changes.after).toMatchObject({
       email: "lost@example.com",
       expires_at: made.body.set_password_expires_at,
     });
-    const set = auditRows(h, "user.password_set").at(-1);
+    const set = (await auditRows(h, "user.password_set")).at(-1);
     expect(set.changes.after).toMatchObject({ via: "password_reset_link", sessions_revoked: 3 });
     expect(set.credential_id).toBe(created.changes.after.link_id);
-    const everything = JSON.stringify([sql(h.context.db, "SELECT * FROM audit_logs").all(), h.logs]);
+    const everything = JSON.stringify([await h.context.db.all("SELECT * FROM audit_logs"), h.logs]);
     expect(everything).not.toContain(token);
     expect(everything).not.toContain(token.slice(4));
     expect(everything).not.toContain(NEW_PASSWORD);
   });
 
   test("a newer link replaces the one before; for someone never signed in it is a new invite link (7 days)", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     const admin = await personWith(h, "admin@example.com");
     const invite = await h.call("POST", "/v1/users", {
       bearer: admin.bearer,
@@ -109,12 +108,12 @@ describe("POST /v1/users/{id}/set-password-link: a super_admin's reset link for 
       body: { token: tokenOf(second.body.set_password_url), password: PASSWORD },
     });
     expect(used.status).toBe(200);
-    expect(auditRows(h, "user.invite_link_created")).toHaveLength(2);
-    expect(auditRows(h, "user.password_set").at(-1).changes.after.via).toBe("set_password_link");
+    expect(await auditRows(h, "user.invite_link_created")).toHaveLength(2);
+    expect((await auditRows(h, "user.password_set")).at(-1).changes.after.via).toBe("set_password_link");
   });
 
   test("refused, nothing made: an all_writer, a service account's key, yourself, a service account, an archived person, another tenant's", async () => {
-    const h = signInHarness({
+    const h = await signInHarness({
       auth: {
         api_key: {
           keys: {
@@ -166,14 +165,14 @@ describe("POST /v1/users/{id}/set-password-link: a super_admin's reset link for 
     expect(other.status).toBe(200);
     expect((await linkRequest(h, other.body.id, admin.bearer)).status).toBe(404);
     expect((await linkRequest(h, "usr_nope", admin.bearer)).status).toBe(404);
-    expect(auditRows(h, "user.password_reset_link_created")).toEqual([]);
-    expect(sql(h.context.db, "SELECT count(*) FROM password_tokens WHERE used_at IS NULL").pluck().get()).toBe(0);
+    expect(await auditRows(h, "user.password_reset_link_created")).toEqual([]);
+    expect(await h.context.db.value("SELECT count(*) FROM password_tokens WHERE used_at IS NULL")).toBe(0);
   });
 });
 
 describe("your account page: change your password", () => {
   test("wrong current password and differing new ones are refused; a change keeps this browser signed in and ends every other session", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     const me = await personWith(h, "ada@example.com");
     const browser = new DashboardClient(h);
     expect((await browser.signIn("ada@example.com", PASSWORD)).status).toBe(303);
@@ -218,14 +217,14 @@ describe("your account page: change your password", () => {
     expect((await stale.get("/dashboard/account")).location).toStartWith("/dashboard/sign-in?reason=ended");
     expect((await login(h, "ada@example.com", PASSWORD, "10.0.0.3")).status).toBe(401);
     expect((await login(h, "ada@example.com", NEW_PASSWORD)).status).toBe(200);
-    const [row] = auditRows(h, "user.password_changed");
+    const [row] = await auditRows(h, "user.password_changed");
     // The link's, the bearer one, this browser's and the check after the refusals.
     expect(row.changes.after).toEqual({ sessions_revoked: 4 });
-    expect(JSON.stringify(sql(h.context.db, "SELECT * FROM audit_logs").all())).not.toContain(NEW_PASSWORD);
+    expect(JSON.stringify(await h.context.db.all("SELECT * FROM audit_logs"))).not.toContain(NEW_PASSWORD);
   });
 
   test("an all_reader changes their own password too", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     await personWith(h, "reader@example.com", "all_reader");
     const browser = new DashboardClient(h);
     await browser.signIn("reader@example.com", PASSWORD);
@@ -258,7 +257,7 @@ describe("the Users page's actions", () => {
   }
 
   test("an invited person shows 'invited' until they choose a password; re-inviting offers a new link, which replaces the old one", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     const { browser } = await adminBrowser(h);
     const invited = await browser.submit("/dashboard/users", "/dashboard/users", { email: "grace@example.com" });
     expect(invited.status).toBe(303);
@@ -299,7 +298,7 @@ describe("the Users page's actions", () => {
   });
 
   test("Reset link: shown once, for 24 hours; the person's sessions end when it is used", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     const { browser } = await adminBrowser(h);
     const lost = await personWith(h, "lost@example.com");
     const users = (await browser.get("/dashboard/users")).text;
@@ -332,7 +331,7 @@ describe("the Users page's actions", () => {
   });
 
   test("Archive (not yourself): the person's sessions end at once; the row says archived", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     const { admin, browser } = await adminBrowser(h);
     const leaving = await personWith(h, "leaving@example.com");
     const own = (await browser.get("/dashboard/users")).text;
@@ -355,7 +354,7 @@ describe("the Users page's actions", () => {
   });
 
   test("Role: changed in the dialog; refused with the API's words and the live keys listed", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     const { browser } = await adminBrowser(h);
     const person = await personWith(h, "person@example.com");
     const key = await h.call("POST", "/v1/secrets/api/keys", { bearer: person.bearer, body: { name: "laptop key" } });
@@ -382,7 +381,7 @@ describe("the Users page's actions", () => {
   });
 
   test("an all_writer sees Archive only, and is refused a link in the API's words; an all_reader sees no action but their own", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     await personWith(h, "writer@example.com", "all_writer");
     await personWith(h, "reader@example.com", "all_reader");
     const other = await personWith(h, "other@example.com");
@@ -411,8 +410,8 @@ describe("the Users page's actions", () => {
 
 describe("first-person setup: no placeholder name", () => {
   test("the form leaves Name empty rather than offer 'Default User'; left empty, the name is the email", async () => {
-    const h = signInHarness();
-    const link = issueSetupLink(h.context.db, { baseUrl: "http://localhost" });
+    const h = await signInHarness();
+    const link = await issueSetupLink(h.context.db, { baseUrl: "http://localhost" });
     if (!link) throw new Error("no setup link");
     const browser = new DashboardClient(h);
     const page = await browser.get(new URL(link.url).pathname + new URL(link.url).search);
@@ -426,7 +425,7 @@ describe("first-person setup: no placeholder name", () => {
       password: PASSWORD,
     });
     expect(done.status).toBe(303);
-    const name = sql(h.context.db, "SELECT name FROM users WHERE id = ?").pluck().get(DEFAULT_TENANT);
+    const name = await h.context.db.value("SELECT name FROM users WHERE id = ?", DEFAULT_TENANT);
     expect(name).toBe("owner@example.com");
     expect((await browser.get("/dashboard/api-keys")).text).toContain(">owner@example.com</a");
   });

@@ -1,7 +1,6 @@
 // SPEC §8: every change writes one append-only audit row, in the same transaction as the change;
 // GET /v1/audit-logs reads them back, filtered, newest first, within the caller's tenant only.
 import { describe, expect, spyOn, test } from "bun:test";
-import { sql } from "../src/db";
 import * as auditService from "../src/modules/audit/service";
 import { sha256Hex } from "../src/modules/auth/hash";
 import {
@@ -39,8 +38,8 @@ const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 type Row = Record<string, any>;
 
-function rawRows(h: Harness): Row[] {
-  return sql(h.context.db, "SELECT * FROM audit_logs ORDER BY created_at, id").all() as Row[];
+async function rawRows(h: Harness): Promise<Row[]> {
+  return (await h.context.db.all("SELECT * FROM audit_logs ORDER BY created_at, id")) as Row[];
 }
 
 /** Every row the caller can see, newest first. */
@@ -99,7 +98,7 @@ function expectError(res: CallResult, status: number, message: string, internal:
 
 describe("each change writes exactly one row", () => {
   test("key created: one secret.created row with every documented field", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const before = Date.now();
     const { res, rows, requestId } = await audited(h, "POST", KEYS, {
       body: { name: "audited key" },
@@ -115,7 +114,7 @@ describe("each change writes exactly one row", () => {
       resource_type: "secret",
       resource_id: res.body.id,
       credential_id: await devCredentialId(h),
-      environment_id: environmentOf(h, "development").id,
+      environment_id: (await environmentOf(h, "development")).id,
       request_id: requestId,
       user_agent: "audit-test/1.0",
     });
@@ -124,11 +123,11 @@ describe("each change writes exactly one row", () => {
     expect(row.created_at).toMatch(ISO);
     expect(Date.parse(row.created_at)).toBeGreaterThanOrEqual(before - 1);
     expect(Date.parse(row.created_at)).toBeLessThanOrEqual(Date.now());
-    expect(rawRows(h)).toHaveLength(1);
+    expect(await rawRows(h)).toHaveLength(1);
   });
 
   test("without X-Request-ID the row carries the generated id the response sent back", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const res = await h.call("POST", KEYS, { body: { name: "k" } });
     expect(res.status).toBe(201);
     const generated = res.headers.get("x-request-id");
@@ -137,7 +136,7 @@ describe("each change writes exactly one row", () => {
   });
 
   test("key revoked: one secret.revoked row, before published and after deleted", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const created = await h.call("POST", KEYS, { body: { name: "to delete" } });
     const { res, rows } = await audited(h, "DELETE", `${KEYS}/${created.body.id}`);
     expect(res.status).toBe(204);
@@ -148,7 +147,7 @@ describe("each change writes exactly one row", () => {
   });
 
   test("key rotated: one secret.rotated row for the old key, one secret.created row for its replacement", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const old = await h.call("POST", KEYS, { body: { name: "to rotate" } });
     const { res, rows } = await audited(h, "POST", `${KEYS}/${old.body.id}/rotate`, {
       body: { grace_period_seconds: 60 },
@@ -170,7 +169,7 @@ describe("each change writes exactly one row", () => {
   });
 
   test("service account created, updated, archived: one row each", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const create = await audited(h, "POST", "/v1/users", {
       body: { type: "service_account", name: "Worker", roles: ["event_reader"] },
     });
@@ -205,11 +204,11 @@ describe("each change writes exactly one row", () => {
     });
     expect(archive.rows[0]?.changes.before).toMatchObject({ status: "published" });
     expect(archive.rows[0]?.changes.after).toMatchObject({ status: "archived", name: "Renamed Worker" });
-    expect(rawRows(h)).toHaveLength(3);
+    expect(await rawRows(h)).toHaveLength(3);
   });
 
   test("user account archived: one user.archived row, before and after", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const invited = await h.call("POST", "/v1/users", {
       body: { type: "user", email: "leaving@example.com", name: "Leaving" },
     });
@@ -227,7 +226,7 @@ describe("each change writes exactly one row", () => {
   });
 
   test("user invited: one user.created row, without the one-time set-password link or its hash", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const { res, rows } = await audited(h, "POST", "/v1/users", {
       body: { type: "user", email: "new.person@example.com", name: "New Person" },
     });
@@ -236,7 +235,7 @@ describe("each change writes exactly one row", () => {
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ action: "user.created", resource_type: "user", resource_id: res.body.id });
     expect(rows[0]?.changes.after).toMatchObject({ id: res.body.id, email: "new.person@example.com" });
-    for (const text of [JSON.stringify(rows), JSON.stringify(rawRows(h))]) {
+    for (const text of [JSON.stringify(rows), JSON.stringify(await rawRows(h))]) {
       expect(text).not.toContain(token);
       expect(text).not.toContain(sha256Hex(token));
       expect(text).not.toContain("password");
@@ -244,7 +243,7 @@ describe("each change writes exactly one row", () => {
   });
 
   test("environment created and updated: one row each", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const create = await audited(h, "POST", "/v1/environments", { body: { name: "Staging", type: "development" } });
     expect(create.res.status).toBe(201);
     expect(create.rows).toHaveLength(1);
@@ -267,7 +266,7 @@ describe("each change writes exactly one row", () => {
   });
 
   test("a service account key is recorded as actor type service_account, with its key as credential_id", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const admin = await serviceAccount(h, ["super_admin"], "Automation Bot");
     const key = await keyFor(h, admin.id);
     const { res, rows } = await audited(h, "POST", "/v1/users", {
@@ -280,13 +279,13 @@ describe("each change writes exactly one row", () => {
     expect(rows[0]).toMatchObject({
       action: "service_account.created",
       credential_id: key.id,
-      environment_id: environmentOf(h, "development").id,
+      environment_id: (await environmentOf(h, "development")).id,
     });
   });
 
   test("a stored key of a user account is recorded as actor type user", async () => {
-    const h = createHarness();
-    const { apiKey, secret } = issueTestKey(h);
+    const h = await createHarness();
+    const { apiKey, secret } = await issueTestKey(h);
     const { res, rows } = await audited(h, "POST", "/v1/environments", {
       key: apiKey,
       body: { name: "By key", type: "production" },
@@ -300,7 +299,7 @@ describe("each change writes exactly one row", () => {
 
 describe("secrets never reach the log", () => {
   test("no key, key hash or password appears in any row, stored or served", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const account = await serviceAccount(h, ["event_reader"], "sa");
     const keys = [
       (await h.call("POST", KEYS, { body: { name: "a" } })).body,
@@ -316,9 +315,9 @@ describe("secrets never reach the log", () => {
     const inviteToken = new URL(invite.set_password_url).searchParams.get("token") as string;
     secretsToHide.push(inviteToken, sha256Hex(inviteToken));
     const served = (await h.call("GET", `${AUDIT}?limit=1000`)).text;
-    const stored = JSON.stringify(rawRows(h));
+    const stored = JSON.stringify(await rawRows(h));
     // service account, 3 keys, rotation (2), deletion, invite, archive
-    expect(rawRows(h)).toHaveLength(9);
+    expect(await rawRows(h)).toHaveLength(9);
     for (const text of [served, stored]) {
       for (const secret of secretsToHide) expect(text).not.toContain(secret);
       expect(text).not.toContain("key_hash");
@@ -329,7 +328,7 @@ describe("secrets never reach the log", () => {
 
 describe("GET /v1/audit-logs", () => {
   test("filters action, resource_type, resource_id, actor_id; limit and offset; newest first", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const k1 = (await h.call("POST", KEYS, { body: { name: "k1" } })).body;
     const admin = await serviceAccount(h, ["super_admin"], "admin");
     const adminKey = await keyFor(h, admin.id);
@@ -386,22 +385,25 @@ describe("GET /v1/audit-logs", () => {
   });
 
   test("action: secret.revoked also finds rows older versions wrote as secret.deleted; secret.* and secret find every key action", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const old = (await h.call("POST", KEYS, { body: { name: "revoked long ago" } })).body;
     const revokedNow = (await h.call("POST", KEYS, { body: { name: "revoked now" } })).body;
     expect((await h.call("DELETE", `${KEYS}/${revokedNow.id}`)).status).toBe(204);
     await h.call("POST", "/v1/environments", { body: { name: "Staging", type: "development" } });
     await serviceAccount(h, ["event_ingestor"], "sorts after secret");
     // A revocation as an older Tollgate recorded it: the table is append-only, so the row keeps that name.
-    const template = rawRows(h).find((r) => r.resource_id === revokedNow.id && r.action === "secret.revoked") as Row;
-    sql(
-      h.context.db,
+    const template = (await rawRows(h)).find(
+      (r) => r.resource_id === revokedNow.id && r.action === "secret.revoked",
+    ) as Row;
+    await h.context.db.run(
       `INSERT INTO audit_logs (id, tenant_id, environment_id, action, resource_type, resource_id, actor_type, actor_id,
          actor_name, credential_id, changes, request_id, ip, user_agent, created_at)
        SELECT 'aud_old', tenant_id, environment_id, 'secret.deleted', resource_type, ?, actor_type, actor_id,
          actor_name, credential_id, changes, request_id, ip, user_agent, '2020-01-01T00:00:00.000Z'
        FROM audit_logs WHERE id = ?`,
-    ).run(old.id, template.id);
+      old.id,
+      template.id,
+    );
 
     const actions = async (filter: string) =>
       ((await h.call("GET", `${AUDIT}?action=${encodeURIComponent(filter)}`)).body.items as Row[]).map(
@@ -424,7 +426,7 @@ describe("GET /v1/audit-logs", () => {
   });
 
   test("start_time (inclusive) and end_time (exclusive) in any RFC 3339 offset", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const make = async (name: string) =>
       (await h.call("POST", "/v1/environments", { body: { name, type: "development" } })).body.id;
     const a = await make("A");
@@ -450,7 +452,7 @@ describe("GET /v1/audit-logs", () => {
   });
 
   test("bad query parameters: 400 validation_error", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await h.call("POST", KEYS, { body: { name: "k" } });
     for (const query of [
       "start_time=yesterday",
@@ -470,7 +472,7 @@ describe("GET /v1/audit-logs", () => {
   });
 
   test("start_time/end_time that are not valid RFC 3339 timestamps (impossible day, date only): 400", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     for (const query of ["start_time=2030-02-30T00:00:00Z", "end_time=2031-02-29T00:00:00Z", "start_time=2030-01-01"]) {
       const res = await h.call("GET", `${AUDIT}?${query}`);
       expect({ query, status: res.status }).toEqual({ query, status: 400 });
@@ -479,7 +481,7 @@ describe("GET /v1/audit-logs", () => {
   });
 
   test("a key without audit_log:read (event_reader): 403 Insufficient permissions", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const reader = await serviceAccount(h, ["event_reader"], "reader");
     const key = await keyFor(h, reader.id);
     const res = await h.call("GET", AUDIT, { key: key.api_key });
@@ -496,8 +498,8 @@ describe("GET /v1/audit-logs", () => {
   });
 
   test("rows of another environment are listed only in that environment", async () => {
-    const h = createHarness();
-    const prod = environmentOf(h, "production");
+    const h = await createHarness();
+    const prod = await environmentOf(h, "production");
     const inProd = (await h.call("POST", KEYS, { body: { name: "prod" }, headers: { "X-Environment-ID": prod.id } }))
       .body;
     expect((await visibleRows(h)).map((r) => r.resource_id)).not.toContain(inProd.id);
@@ -509,7 +511,7 @@ describe("GET /v1/audit-logs", () => {
 
   test("rows of another tenant are never visible, whatever the filter", async () => {
     const otherKey = OTHER_TENANT_KEY;
-    const h = createTwoTenantHarness();
+    const h = await createTwoTenantHarness();
     const mine = (await h.call("POST", KEYS, { body: { name: "mine" } })).body;
     const theirAccount = await serviceAccount(h, ["event_reader"], "theirs", otherKey);
     const theirKey = (await h.call("POST", KEYS, { key: otherKey, body: { name: "theirs" } })).body;
@@ -520,7 +522,7 @@ describe("GET /v1/audit-logs", () => {
     const theirIds = [theirAccount.id, theirKey.id, theirEnv.id];
 
     // They exist in the store...
-    expect(sql(h.context.db, "SELECT count(*) FROM audit_logs WHERE tenant_id = 'tenant-two'").pluck().get()).toBe(4);
+    expect(await h.context.db.value("SELECT count(*) FROM audit_logs WHERE tenant_id = 'tenant-two'")).toBe(4);
     // ...and the first tenant sees none of them.
     const seen = await visibleRows(h);
     expect(seen.map((r) => r.resource_id)).toEqual([mine.id]);
@@ -534,7 +536,7 @@ describe("GET /v1/audit-logs", () => {
       expect({ query, total: res.body.pagination.total }).toEqual({ query, total: 0 });
     }
     // Nor can it reach their environment.
-    const theirDefault = environmentOf(h, "development", "tenant-two");
+    const theirDefault = await environmentOf(h, "development", "tenant-two");
     expectError(
       await h.call("GET", AUDIT, { headers: { "X-Environment-ID": theirDefault.id } }),
       403,
@@ -551,13 +553,13 @@ describe("GET /v1/audit-logs", () => {
 
 describe("refused and failed changes leave no row", () => {
   test("a refused request (400, 401, 403, 404, 409) writes no row", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const ingestor = await serviceAccount(h, ["event_ingestor"], "ingestor");
     const ingestorKey = await keyFor(h, ingestor.id);
     const deleted = (await h.call("POST", KEYS, { body: { name: "deleted" } })).body;
     expect((await h.call("DELETE", `${KEYS}/${deleted.id}`)).status).toBe(204);
     const env = (await h.call("POST", "/v1/environments", { body: { name: "Staging", type: "development" } })).body;
-    const before = rawRows(h);
+    const before = await rawRows(h);
     expect(before).toHaveLength(5);
 
     const refusals: [number, string, string, { key?: string | null; body?: unknown }][] = [
@@ -590,23 +592,23 @@ describe("refused and failed changes leave no row", () => {
       expect({ method, path, status: res.status }).toEqual({ method, path, status });
       errorOf(res);
     }
-    expect(rawRows(h)).toEqual(before);
+    expect(await rawRows(h)).toEqual(before);
   });
 
   test("a duplicate environment name: 409, and no new row", async () => {
-    const h = createHarness();
-    const before = rawRows(h);
+    const h = await createHarness();
+    const before = await rawRows(h);
     const res = await h.call("POST", "/v1/environments", { body: { name: "Development", type: "development" } });
     expectError(res, 409, "An environment with this name already exists", "already_exists");
-    expect(rawRows(h)).toEqual(before);
-    expect(sql(h.context.db, "SELECT count(*) FROM environments").pluck().get()).toBe(2);
+    expect(await rawRows(h)).toEqual(before);
+    expect(await h.context.db.value("SELECT count(*) FROM environments")).toBe(2);
   });
 
   test("a change that fails after its audit row was written rolls back both", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const env = (await h.call("POST", "/v1/environments", { body: { name: "Staging", type: "development" } })).body;
     const key = (await h.call("POST", KEYS, { body: { name: "survivor" } })).body;
-    const before = rawRows(h);
+    const before = await rawRows(h);
 
     const original = auditService.recordAudit;
     const spy = spyOn(auditService, "recordAudit").mockImplementation((...args) => {
@@ -625,11 +627,11 @@ describe("refused and failed changes leave no row", () => {
       spy.mockRestore();
     }
 
-    expect(rawRows(h)).toEqual(before);
+    expect(await rawRows(h)).toEqual(before);
     expect((await h.call("GET", `/v1/environments/${env.id}`)).body.name).toBe("Staging");
     expect((await h.call("GET", `${KEYS}/${key.id}`)).body.status).toBe("published");
     expect((await h.call("GET", "/v1/users/me", { key: key.api_key })).status).toBe(200);
-    expect(sql(h.context.db, "SELECT count(*) FROM secrets WHERE name = 'never'").pluck().get()).toBe(0);
+    expect(await h.context.db.value("SELECT count(*) FROM secrets WHERE name = 'never'")).toBe(0);
   });
 });
 
@@ -637,13 +639,13 @@ describe("append-only", () => {
   async function withRows(h: Harness) {
     await h.call("POST", KEYS, { body: { name: "a" } });
     await h.call("POST", "/v1/environments", { body: { name: "Staging", type: "development" } });
-    const rows = rawRows(h);
+    const rows = await rawRows(h);
     expect(rows).toHaveLength(2);
     return rows;
   }
 
   test("the store refuses UPDATE and DELETE on audit_logs, and the rows stay as they were", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const before = await withRows(h);
     const { db } = h.context;
     const id = before[0]?.id as string;
@@ -653,34 +655,33 @@ describe("append-only", () => {
       "DELETE FROM audit_logs",
       `DELETE FROM audit_logs WHERE id = '${id}'`,
     ]) {
-      expect(() => db.prepare(statement).run()).toThrow("audit_logs is append-only");
+      await expect(db.run(statement)).rejects.toThrow("audit_logs is append-only");
     }
-    expect(rawRows(h)).toEqual(before);
+    expect(await rawRows(h)).toEqual(before);
   });
 
   test("INSERT OR REPLACE cannot rewrite an existing row either", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const before = await withRows(h);
     const victim = before[0] as Row;
     const replace = () =>
-      h.context.db
-        .prepare(
-          `INSERT OR REPLACE INTO audit_logs (id, tenant_id, environment_id, action, resource_type, resource_id, actor_type,
+      h.context.db.run(
+        `INSERT OR REPLACE INTO audit_logs (id, tenant_id, environment_id, action, resource_type, resource_id, actor_type,
              actor_id, actor_name, credential_id, changes, request_id, ip, user_agent, created_at)
            VALUES (@id, @tenant_id, @environment_id, 'secret.forged', @resource_type, @resource_id, @actor_type,
              @actor_id, @actor_name, @credential_id, '{}', @request_id, @ip, @user_agent, @created_at)`,
-        )
-        .run(victim);
+        victim,
+      );
     try {
-      replace();
+      await replace();
     } catch {
       // Refusing is the right outcome; the rows are checked below either way.
     }
-    expect(rawRows(h)).toEqual(before);
+    expect(await rawRows(h)).toEqual(before);
   });
 
   test("no route updates or deletes audit rows", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const before = await withRows(h);
     const id = before[0]?.id as string;
     for (const [method, path] of [
@@ -694,7 +695,7 @@ describe("append-only", () => {
       expect({ method, path, status: res.status }).toEqual({ method, path, status: 404 });
       expect(errorOf(res).internal_error).toBe("not_found");
     }
-    expect(rawRows(h)).toEqual(before);
+    expect(await rawRows(h)).toEqual(before);
   });
 });
 

@@ -1,5 +1,4 @@
 import { describe, expect, setSystemTime, spyOn, test } from "bun:test";
-import { sql } from "../src/db";
 import * as secrets from "../src/modules/secrets/store";
 import { generateApiKey } from "../src/modules/auth/key-format";
 import { sha256Hex } from "../src/modules/auth/hash";
@@ -18,14 +17,14 @@ const ME = "/v1/users/me";
 
 describe("X-API-Key outcomes (SPEC §1)", () => {
   test("no header: 401 API key required, exactly the documented body", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const res = await h.call("GET", ME, { key: null });
     expect(res.status).toBe(401);
     expect(res.body).toEqual(errorBody(401, "permission_denied", "API key required"));
   });
 
   test("empty or blank header: 401 API key required", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     for (const key of ["", "   "]) {
       const res = await h.call("GET", ME, { key });
       expect(res.status).toBe(401);
@@ -34,30 +33,30 @@ describe("X-API-Key outcomes (SPEC §1)", () => {
   });
 
   test("the default development key authenticates as the default user", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const res = await h.call("GET", ME);
     expect(res.status).toBe(200);
     expect(res.body.id).toBe(DEFAULT_TENANT);
     expect(res.body.tenant.id).toBe(DEFAULT_TENANT);
     expect(res.body.credential.kind).toBe("config_key");
     expect(res.body.credential.roles).toEqual(["super_admin"]);
-    expect(res.body.environment_id).toBe(environmentOf(h, "development").id);
+    expect(res.body.environment_id).toBe((await environmentOf(h, "development")).id);
   });
 
   test("header name is matched in any letter case, and is configurable", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     for (const name of ["X-API-KEY", "x-api-key", "X-Api-Key"]) {
       const res = await h.call("GET", ME, { key: null, headers: { [name]: DEV_KEY } });
       expect(res.status).toBe(200);
     }
-    const custom = createHarness({ auth: { api_key: { header: "X-Tollgate-Key" } } });
+    const custom = await createHarness({ auth: { api_key: { header: "X-Tollgate-Key" } } });
     expect((await custom.call("GET", ME, { key: null, headers: { "x-tollgate-key": DEV_KEY } })).status).toBe(200);
     expect((await custom.call("GET", ME)).status).toBe(401);
   });
 
   test("unknown, malformed and bad-checksum keys: 401 Invalid API key", async () => {
-    const h = createHarness();
-    const real = issueTestKey(h).apiKey;
+    const h = await createHarness();
+    const real = (await issueTestKey(h)).apiKey;
     const flipped = real.slice(0, 20) + (real[20] === "a" ? "b" : "a") + real.slice(21);
     for (const key of [
       "nope",
@@ -74,8 +73,8 @@ describe("X-API-Key outcomes (SPEC §1)", () => {
   });
 
   test("a key with a bad checksum never reaches the store", async () => {
-    const h = createHarness();
-    const real = issueTestKey(h).apiKey;
+    const h = await createHarness();
+    const real = (await issueTestKey(h)).apiKey;
     const badChecksum = real.slice(0, -1) + (real.endsWith("0") ? "1" : "0");
     const lookups = spyOn(secrets, "findVerifiableKey");
     try {
@@ -89,8 +88,8 @@ describe("X-API-Key outcomes (SPEC §1)", () => {
   });
 
   test("a stored key authenticates as its owner, pinned to its environment", async () => {
-    const h = createHarness();
-    const { apiKey, secret } = issueTestKey(h, { environment: "production", roles: ["event_reader"] });
+    const h = await createHarness();
+    const { apiKey, secret } = await issueTestKey(h, { environment: "production", roles: ["event_reader"] });
     expect(apiKey).toMatch(/^sk_live_[0-9a-f]{64}$/);
     const res = await h.call("GET", ME, { key: apiKey });
     expect(res.status).toBe(200);
@@ -105,17 +104,17 @@ describe("X-API-Key outcomes (SPEC §1)", () => {
   });
 
   test("expired key: 401 API key has expired", async () => {
-    const h = createHarness();
-    const { apiKey } = issueTestKey(h, { expiresAt: new Date(Date.now() - 1000).toISOString() });
+    const h = await createHarness();
+    const { apiKey } = await issueTestKey(h, { expiresAt: new Date(Date.now() - 1000).toISOString() });
     const res = await h.call("GET", ME, { key: apiKey });
     expect(res.status).toBe(401);
     expect(errorOf(res).message).toBe("API key has expired");
   });
 
   test("a key that expires while cached stops working at its expiry", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const expiresAt = Date.now() + 60_000;
-    const { apiKey } = issueTestKey(h, { expiresAt: new Date(expiresAt).toISOString() });
+    const { apiKey } = await issueTestKey(h, { expiresAt: new Date(expiresAt).toISOString() });
     expect((await h.call("GET", ME, { key: apiKey })).status).toBe(200);
     try {
       setSystemTime(new Date(expiresAt - 1));
@@ -131,7 +130,7 @@ describe("X-API-Key outcomes (SPEC §1)", () => {
 
   test("config key with is_active false: 403 API key is inactive", async () => {
     const key = "an-operator-key-that-was-switched-off";
-    const h = createHarness({
+    const h = await createHarness({
       auth: {
         api_key: {
           keys: {
@@ -146,19 +145,19 @@ describe("X-API-Key outcomes (SPEC §1)", () => {
   });
 
   test("stored key with status archived: 403 API key is inactive", async () => {
-    const h = createHarness();
-    const { apiKey, secret } = issueTestKey(h);
-    sql(h.context.db, "UPDATE secrets SET status = 'archived' WHERE id = ?").run(secret.id);
+    const h = await createHarness();
+    const { apiKey, secret } = await issueTestKey(h);
+    await h.context.db.run("UPDATE secrets SET status = 'archived' WHERE id = ?", secret.id);
     const res = await h.call("GET", ME, { key: apiKey });
     expect(res.status).toBe(403);
     expect(errorOf(res).message).toBe("API key is inactive");
   });
 
   test("a deleted key is refused once evicted, and the lookup cache never resurrects it", async () => {
-    const h = createHarness();
-    const { apiKey, secret } = issueTestKey(h);
+    const h = await createHarness();
+    const { apiKey, secret } = await issueTestKey(h);
     expect((await h.call("GET", ME, { key: apiKey })).status).toBe(200);
-    sql(h.context.db, "UPDATE secrets SET status = 'deleted' WHERE id = ?").run(secret.id);
+    await h.context.db.run("UPDATE secrets SET status = 'deleted' WHERE id = ?", secret.id);
     h.context.keyCache.invalidate([secret.key_hash]);
     const res = await h.call("GET", ME, { key: apiKey });
     expect(res.status).toBe(401);
@@ -167,7 +166,7 @@ describe("X-API-Key outcomes (SPEC §1)", () => {
 
   test("config keys may be any string and work without a checksum", async () => {
     const key = "plain operator key with spaces";
-    const h = createHarness({
+    const h = await createHarness({
       auth: {
         api_key: {
           keys: { [sha256Hex(key)]: { tenant_id: "tenant-b", user_id: "ops", name: "ops", is_active: true } },
@@ -184,29 +183,29 @@ describe("X-API-Key outcomes (SPEC §1)", () => {
 
 describe("last_used_at", () => {
   test("is recorded off the request path, written on flush, at most once a minute per key", async () => {
-    const h = createHarness();
-    const { apiKey, secret } = issueTestKey(h);
-    const lastUsed = () =>
-      sql(h.context.db, "SELECT last_used_at FROM secrets WHERE id = ?").pluck().get(secret.id) as string | null;
+    const h = await createHarness();
+    const { apiKey, secret } = await issueTestKey(h);
+    const lastUsed = async () =>
+      (await h.context.db.value("SELECT last_used_at FROM secrets WHERE id = ?", secret.id)) as string | null;
     expect((await h.call("GET", ME, { key: apiKey })).status).toBe(200);
-    expect(lastUsed()).toBeNull();
-    h.context.lastUsed.flush();
-    const first = lastUsed();
+    expect(await lastUsed()).toBeNull();
+    await h.context.lastUsed.flush();
+    const first = await lastUsed();
     expect(first).not.toBeNull();
     expect(Date.now() - Date.parse(first as string)).toBeLessThan(5_000);
     await Bun.sleep(5);
     expect((await h.call("GET", ME, { key: apiKey })).status).toBe(200);
-    h.context.lastUsed.flush();
-    expect(lastUsed()).toBe(first);
+    await h.context.lastUsed.flush();
+    expect(await lastUsed()).toBe(first);
   });
 
   test("is flushed when Tollgate closes", async () => {
-    const h = createHarness();
-    const { apiKey, secret } = issueTestKey(h);
+    const h = await createHarness();
+    const { apiKey, secret } = await issueTestKey(h);
     await h.call("GET", ME, { key: apiKey });
     const spy = spyOn(secrets, "recordKeysUsed");
     try {
-      h.context.lastUsed.close();
+      await h.context.lastUsed.close();
       expect(spy).toHaveBeenCalledTimes(1);
       expect([...(spy.mock.calls[0]?.[1] as Map<string, string>).keys()]).toEqual([secret.id]);
     } finally {
@@ -217,16 +216,16 @@ describe("last_used_at", () => {
 
 describe("environment context (SPEC §1)", () => {
   test("config keys pick the environment with X-Environment-ID, default otherwise", async () => {
-    const h = createHarness();
-    const prod = environmentOf(h, "production");
+    const h = await createHarness();
+    const prod = await environmentOf(h, "production");
     const res = await h.call("GET", ME, { headers: { "X-Environment-ID": prod.id } });
     expect(res.status).toBe(200);
     expect(res.body.environment_id).toBe(prod.id);
   });
 
   test("an environment outside the caller's tenant: 403 Invalid or inaccessible environment", async () => {
-    const h = createTwoTenantHarness();
-    const foreign = environmentOf(h, "development", OTHER_TENANT);
+    const h = await createTwoTenantHarness();
+    const foreign = await environmentOf(h, "development", OTHER_TENANT);
     for (const envId of [foreign.id, "env_does_not_exist"]) {
       const res = await h.call("GET", ME, { headers: { "X-Environment-ID": envId } });
       expect(res.status).toBe(403);
@@ -238,9 +237,9 @@ describe("environment context (SPEC §1)", () => {
   });
 
   test("a stored key cannot be moved to another environment", async () => {
-    const h = createHarness();
-    const { apiKey, secret } = issueTestKey(h, { environment: "development" });
-    const prod = environmentOf(h, "production");
+    const h = await createHarness();
+    const { apiKey, secret } = await issueTestKey(h, { environment: "development" });
+    const prod = await environmentOf(h, "production");
     const moved = await h.call("GET", ME, { key: apiKey, headers: { "X-Environment-ID": prod.id } });
     expect(moved.status).toBe(403);
     expect(errorOf(moved).message).toBe("Invalid or inaccessible environment");
@@ -251,18 +250,17 @@ describe("environment context (SPEC §1)", () => {
 
 describe("start-up bootstrap", () => {
   test("creates each config key's tenant, user and two environments, idempotently", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const { db } = h.context;
-    const count = () =>
-      sql(
-        db,
+    const count = async () =>
+      await db.get(
         "SELECT (SELECT count(*) FROM tenants) t, (SELECT count(*) FROM users) u, (SELECT count(*) FROM environments) e",
-      ).get();
-    expect(count()).toEqual({ t: 1, u: 1, e: 2 });
+      );
+    expect(await count()).toEqual({ t: 1, u: 1, e: 2 });
     const { ensureConfigKeyPrincipals } = await import("../src/modules/users/bootstrap");
-    ensureConfigKeyPrincipals(db, h.context.config);
-    expect(count()).toEqual({ t: 1, u: 1, e: 2 });
-    const envs = sql(db, "SELECT name, type, is_default FROM environments ORDER BY name").all();
+    await ensureConfigKeyPrincipals(db, h.context.config);
+    expect(await count()).toEqual({ t: 1, u: 1, e: 2 });
+    const envs = await db.all("SELECT name, type, is_default FROM environments ORDER BY name");
     expect(envs).toEqual([
       { name: "Development", type: "development", is_default: 1 },
       { name: "Production", type: "production", is_default: 0 },
@@ -272,10 +270,10 @@ describe("start-up bootstrap", () => {
 
 describe("the checksum gate, seen from the store's side (a second witness)", () => {
   test("with the keys table gone, a bad-checksum key is still a plain 401; a well-formed one reaches the store", async () => {
-    const h = createHarness();
-    const real = issueTestKey(h).apiKey;
+    const h = await createHarness();
+    const real = (await issueTestKey(h)).apiKey;
     const badChecksum = real.slice(0, -1) + (real.endsWith("0") ? "1" : "0");
-    h.context.db.exec("ALTER TABLE secrets RENAME TO secrets_elsewhere");
+    await h.context.db.run("ALTER TABLE secrets RENAME TO secrets_elsewhere");
     const refused = await h.call("GET", ME, { key: badChecksum });
     expect(refused.status).toBe(401);
     expect(errorOf(refused).message).toBe("Invalid API key");

@@ -3,28 +3,24 @@
 // speaks the dashboard's words for a key's status (active, revoked, disabled) beside the API's.
 // Real processes on a real store, as test/cli.test.ts.
 import { describe, expect, test } from "bun:test";
-import Database from "better-sqlite3";
-import { join } from "node:path";
 import { DEFAULT_TENANT_ID } from "../src/config";
-import { runToEnd, SOURCE_CLI } from "./support/process";
+import { withStoreOf, runToEnd, SOURCE_CLI, storeEnv } from "./support/process";
 import { tempDir } from "./support/temp";
 
 /** A store of its own, and the CLI on it. */
 function store() {
-  const path = join(tempDir("cli-keys-"), "t.db");
-  const env = { ...process.env, TOLLGATE_DATABASE_PATH: path };
-  const cli = (...args: string[]) => runToEnd([...SOURCE_CLI, ...args], { env });
-  /** One value of a query on the store, read while no command runs. */
-  const read = <T>(query: string, ...params: string[]): T => {
-    const db = new Database(path, { readonly: true });
-    try {
-      return db.prepare(query).get(...params) as T;
-    } finally {
-      db.close();
-    }
-  };
-  const count = (table: string) => read<{ n: number }>(`SELECT count(*) AS n FROM ${table}`).n;
-  return { path, cli, read, count };
+  const dir = tempDir("cli-keys-");
+  const cli = async (...args: string[]) =>
+    runToEnd([...SOURCE_CLI, ...args], { env: { ...process.env, ...(await storeEnv(dir)) } });
+  /** One row of a query on the store, read while no command runs. */
+  const read = <T>(query: string, ...params: string[]): Promise<T> =>
+    withStoreOf(dir, async (store) => (await store.get(query, ...params)) as T);
+  const count = async (table: string) =>
+    Number(await withStoreOf(dir, (store) => store.value(`SELECT count(*) FROM ${table}`)));
+  /** Changes the store behind the CLI's back, as another process could. */
+  const write = (statement: string, ...params: string[]) =>
+    withStoreOf(dir, (store) => store.run(statement, ...params));
+  return { cli, read, count, write };
 }
 
 const idOf = (stderr: string) => /Created (sec_\w+)/.exec(stderr)?.[1] as string;
@@ -36,7 +32,7 @@ describe("tollgate keys create: a tenant that does not exist", () => {
     const first = await cli("keys", "create", "--roles", "event_reader");
     expect(first.code).toBe(0);
     expect(first.stderr).toContain(`of tenant ${DEFAULT_TENANT_ID}`);
-    const before = { tenants: count("tenants"), users: count("users"), secrets: count("secrets") };
+    const before = { tenants: await count("tenants"), users: await count("users"), secrets: await count("secrets") };
 
     const typo = await cli("keys", "create", "--tenant", "default", "--roles", "super_admin");
     expect(typo).toEqual({
@@ -44,12 +40,14 @@ describe("tollgate keys create: a tenant that does not exist", () => {
       stdout: "",
       stderr: `No tenant default (the tenants are: ${DEFAULT_TENANT_ID}). To create it with its two environments, add --create-tenant.\n`,
     });
-    expect({ tenants: count("tenants"), users: count("users"), secrets: count("secrets") }).toEqual(before);
+    expect({ tenants: await count("tenants"), users: await count("users"), secrets: await count("secrets") }).toEqual(
+      before,
+    );
 
     const asked = await cli("keys", "create", "--tenant", "acme", "--create-tenant", "--roles", "event_reader");
     expect(asked.code).toBe(0);
     expect(asked.stdout).toMatch(/^sk_test_[0-9a-f]{64}\n$/);
-    expect(count("tenants")).toBe(before.tenants + 1);
+    expect(await count("tenants")).toBe(before.tenants + 1);
     const listed = await cli("keys", "list", "--tenant", "acme");
     expect(listed.stdout).toContain("1 active key (status published) in Development");
     // Once made, the tenant needs no --create-tenant.
@@ -63,7 +61,7 @@ describe("tollgate keys create --service-account", () => {
     const made = await cli("keys", "create", "--roles", "event_ingestor,event_reader", "--name", "Ingest worker");
     expect(made.code).toBe(0);
     const accountId = /service account Ingest worker \((usr_\w+)\)/.exec(made.stderr)?.[1] as string;
-    const accounts = count("users");
+    const accounts = await count("users");
 
     const byName = await cli("keys", "create", "--service-account", "Ingest worker", "--name", "second key");
     expect(byName.code).toBe(0);
@@ -71,15 +69,15 @@ describe("tollgate keys create --service-account", () => {
     expect(byName.stderr).toContain("roles event_ingestor, event_reader.");
     const byId = await cli("keys", "create", "--service-account", accountId, "--name", "third key");
     expect(byId.code).toBe(0);
-    expect(count("users")).toBe(accounts);
+    expect(await count("users")).toBe(accounts);
     for (const created of [byName, byId]) {
-      const row = read<{ user_id: string; roles: string }>(
+      const row = await read<{ user_id: string; roles: string }>(
         "SELECT user_id, roles FROM secrets WHERE id = ?",
         idOf(created.stderr),
       );
       expect(row).toEqual({ user_id: accountId, roles: '["event_ingestor","event_reader"]' });
     }
-    const audit = read<{ action: string; actor_type: string; actor_name: string }>(
+    const audit = await read<{ action: string; actor_type: string; actor_name: string }>(
       "SELECT action, actor_type, actor_name FROM audit_logs WHERE resource_id = ?",
       idOf(byId.stderr),
     );
@@ -87,10 +85,10 @@ describe("tollgate keys create --service-account", () => {
   });
 
   test("an unknown, ambiguous or archived account is refused (exit 1); --roles beside it is a usage error", async () => {
-    const { cli, path, count } = store();
+    const { cli, read, write, count } = store();
     for (let i = 0; i < 2; i++)
       expect((await cli("keys", "create", "--roles", "event_reader", "--name", "twin")).code).toBe(0);
-    const keys = count("secrets");
+    const keys = await count("secrets");
 
     const unknown = await cli("keys", "create", "--service-account", "nobody");
     expect(unknown).toEqual({
@@ -104,17 +102,15 @@ describe("tollgate keys create --service-account", () => {
       /^2 service accounts are named "twin" in tenant \S+ \(usr_\w+, usr_\w+\); name one by its id\n$/,
     );
 
-    const db = new Database(path);
-    const archived = db.prepare("SELECT id FROM users WHERE name = 'twin' ORDER BY id LIMIT 1").get() as { id: string };
-    db.prepare("UPDATE users SET status = 'archived' WHERE id = ?").run(archived.id);
-    db.close();
+    const archived = await read<{ id: string }>("SELECT id FROM users WHERE name = 'twin' ORDER BY id LIMIT 1");
+    await write("UPDATE users SET status = 'archived' WHERE id = ?", archived.id);
     const ofArchived = await cli("keys", "create", "--service-account", archived.id);
     expect(ofArchived).toEqual({
       code: 1,
       stdout: "",
       stderr: `Service account twin (${archived.id}) is archived: a key of it would not work\n`,
     });
-    expect(count("secrets")).toBe(keys);
+    expect(await count("secrets")).toBe(keys);
 
     const both = await cli("keys", "create", "--service-account", "twin", "--roles", "super_admin");
     expect(both.code).toBe(2);
@@ -126,13 +122,13 @@ describe("tollgate keys create --service-account", () => {
     expect(neither.stderr.split("\n")[0]).toBe(
       "--roles (a new service account) or --service-account (an existing one) is required.",
     );
-    expect(count("secrets")).toBe(keys);
+    expect(await count("secrets")).toBe(keys);
   });
 });
 
 describe("tollgate keys list --status: the dashboard's words and the API's", () => {
   test("active, revoked and disabled (or published, deleted, archived): one listing each, printed in words", async () => {
-    const { cli, path } = store();
+    const { cli, write } = store();
     const ids: Record<string, string> = {};
     for (const name of ["kept", "revoked", "disabled"]) {
       const created = await cli("keys", "create", "--roles", "event_reader", "--name", name);
@@ -140,11 +136,10 @@ describe("tollgate keys list --status: the dashboard's words and the API's", () 
     }
     expect((await cli("keys", "revoke", ids.revoked as string)).code).toBe(0);
     // The account of "disabled" is archived: its key is disabled, whatever its own status.
-    const db = new Database(path);
-    db.prepare("UPDATE users SET status = 'archived' WHERE id = (SELECT user_id FROM secrets WHERE id = ?)").run(
+    await write(
+      "UPDATE users SET status = 'archived' WHERE id = (SELECT user_id FROM secrets WHERE id = ?)",
       ids.disabled as string,
     );
-    db.close();
 
     const rowsOf = (stdout: string) => stdout.split("\n").filter((line) => line.startsWith("sec_"));
     for (const [words, api, name, heading] of [

@@ -2,9 +2,10 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { migrate, openDatabase } from "../src/db";
-import { lockStore } from "../src/db/lock";
-import { MIGRATIONS } from "../src/db/migrations";
+import { openDatabase } from "../src/db";
+import { migrate } from "../src/db/sqlite/open";
+import { lockStore } from "../src/db/sqlite/lock";
+import { MIGRATIONS } from "../src/db/sqlite/migrations";
 import { runToEnd, SOURCE_CLI } from "./support/process";
 import { tempDir } from "./support/temp";
 import pkg from "../package.json" with { type: "json" };
@@ -51,7 +52,7 @@ describe("tollgate: usage", () => {
 
   test.each([
     [["frobnicate"], 'Unknown command "frobnicate".'],
-    [["keys"], '"tollgate keys" needs a command: create, list, revoke or hash.'],
+    [["keys"], '"tollgate keys" needs a command: create, list, revoke, leaked or hash.'],
     [["keys", "rotate"], 'Unknown command "keys rotate".'],
     [["keys", "hash"], '"tollgate keys hash" needs the key.'],
     [["keys", "hash", "a", "b"], 'Unexpected argument "b" for "tollgate keys hash".'],

@@ -3,8 +3,9 @@
 // its search filters, and the refusals of what Tollgate cannot honour. The SDK itself drives
 // the same routes in test/sdk/customers.test.ts.
 import { describe, expect, test } from "bun:test";
-import { type Db, migrate, openDatabase, MEMORY_DATABASE, sql } from "../src/db";
-import { MIGRATIONS } from "../src/db/migrations";
+import { openDatabase, MEMORY_DATABASE } from "../src/db";
+import { type Db, migrate } from "../src/db/sqlite/open";
+import { MIGRATIONS } from "../src/db/sqlite/migrations";
 import {
   type CallResult,
   createHarness,
@@ -49,19 +50,23 @@ function expectRouteNotFound(res: CallResult) {
   expect(res.body).toEqual(errorBody(404, "not_found", "Route not found"));
 }
 
-const count = (h: Harness, where = "1 = 1", ...params: unknown[]) =>
-  (h.context.db.prepare(`SELECT count(*) AS n FROM customers WHERE ${where}`).get(...params) as { n: number }).n;
+const count = async (h: Harness, where = "1 = 1", ...params: unknown[]) =>
+  ((await h.context.db.get(`SELECT count(*) AS n FROM customers WHERE ${where}`, ...params)) as { n: number }).n;
 
 /** A service account (made in the store: this file tests customers, not users) and a key for it. */
-function serviceAccount(h: Harness, roles = ["super_admin"]): { id: string; key: string } {
+async function serviceAccount(h: Harness, roles = ["super_admin"]): Promise<{ id: string; key: string }> {
   const id = `usr_svc_${roles.join("_")}`;
   const now = new Date().toISOString();
-  sql(
-    h.context.db,
+  await h.context.db.run(
     `INSERT INTO users (id, tenant_id, type, name, roles, created_at, updated_at)
      VALUES (?, ?, 'service_account', 'svc', ?, ?, ?)`,
-  ).run(id, DEFAULT_TENANT, JSON.stringify(roles), now, now);
-  return { id, key: issueTestKey(h, { userId: id, roles }).apiKey };
+    id,
+    DEFAULT_TENANT,
+    JSON.stringify(roles),
+    now,
+    now,
+  );
+  return { id, key: (await issueTestKey(h, { userId: id, roles })).apiKey };
 }
 
 const ADDRESS = {
@@ -76,7 +81,7 @@ const NO_ADDRESS = Object.fromEntries(Object.keys(ADDRESS).map((k) => [k, null])
 
 describe("the customer shape: every field of Flexprice's customer, null where there is no value", () => {
   test("a bare customer: address, parent and the rest are present, null", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const customer = await create(h, { external_id: "bare" });
     expect(customer).toEqual({
       id: expect.stringMatching(/^cust_[0-9A-Z]{26}$/),
@@ -93,7 +98,7 @@ describe("the customer shape: every field of Flexprice's customer, null where th
       parent_customer_id: null,
       parent_customer: null,
       tenant_id: DEFAULT_TENANT,
-      environment_id: environmentOf(h, "development").id,
+      environment_id: (await environmentOf(h, "development")).id,
       created_by: DEFAULT_TENANT,
       updated_by: DEFAULT_TENANT,
       created_at: expect.any(String),
@@ -107,8 +112,8 @@ describe("the customer shape: every field of Flexprice's customer, null where th
   });
 
   test("created_by and updated_by: the user or service account behind the key, per change", async () => {
-    const h = createTwoTenantHarness();
-    const svc = serviceAccount(h);
+    const h = await createTwoTenantHarness();
+    const svc = await serviceAccount(h);
     const customer = await create(h, { external_id: "acme" }, { key: svc.key });
     expect(customer).toMatchObject({ created_by: svc.id, updated_by: svc.id });
     const updated = await h.call("PUT", `/v1/customers/${customer.id}`, { body: { name: "Acme" } });
@@ -127,7 +132,7 @@ describe("the customer shape: every field of Flexprice's customer, null where th
 
 describe("name and email: an empty string or null clears them, as every optional field", () => {
   test('PUT with "" or null stores null, never an empty string', async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const customer = await create(h, { external_id: "acme", name: "Acme", email: "billing@acme.test" });
     for (const cleared of ["", null]) {
       const set = await h.call("PUT", `/v1/customers/${customer.id}`, {
@@ -139,18 +144,18 @@ describe("name and email: an empty string or null clears them, as every optional
       expect({ cleared, name: res.body.name, email: res.body.email }).toEqual({ cleared, name: null, email: null });
       expect((await h.call("GET", `/v1/customers/${customer.id}`)).body).toEqual(res.body);
     }
-    const stored = h.context.db.prepare("SELECT name, email FROM customers WHERE id = ?").get(customer.id);
+    const stored = await h.context.db.get("SELECT name, email FROM customers WHERE id = ?", customer.id);
     expect(stored).toEqual({ name: null, email: null });
   });
 
   test('POST with "": no name, no email (Flexprice\'s omitempty email accepts it)', async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const customer = await create(h, { external_id: "acme", name: "", email: "" });
     expect(customer).toMatchObject({ name: null, email: null });
   });
 
   test("an email that is not empty must still be one", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const customer = await create(h, { external_id: "acme" });
     for (const email of [" ", "nope", "a@b"]) {
       expect400(
@@ -164,7 +169,7 @@ describe("name and email: an empty string or null clears them, as every optional
 
 describe("address fields", () => {
   test("stored and returned; PUT changes the sent ones, an empty string or null clears one", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const customer = await create(h, { external_id: "acme", ...ADDRESS });
     expect(customer).toMatchObject(ADDRESS);
     const res = await h.call("PUT", `/v1/customers/${customer.id}`, {
@@ -184,7 +189,7 @@ describe("address fields", () => {
   });
 
   test("Flexprice's limits: lines 255, city and state 100, postal code 20 characters", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const longest = {
       address_line1: "a".repeat(255),
       address_line2: "b".repeat(255),
@@ -207,11 +212,11 @@ describe("address fields", () => {
         `${field} must be a string of at most ${length - 1} characters, or null`,
       );
     }
-    expect(count(h)).toBe(1);
+    expect(await count(h)).toBe(1);
   });
 
   test("address_country: an ISO 3166-1 alpha-2 code in capitals, or 400 naming it", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     for (const code of ["US", "DE", "GB", "IN", "AX"]) {
       expect((await create(h, { external_id: `c-${code}`, address_country: code })).address_country).toBe(code);
     }
@@ -227,12 +232,12 @@ describe("address fields", () => {
         "address_country",
       );
     }
-    expect(count(h, "external_id = 'bad'")).toBe(0);
+    expect(await count(h, "external_id = 'bad'")).toBe(0);
     expect((await h.call("GET", `/v1/customers/${customer.id}`)).body.address_country).toBeNull();
   });
 
   test("non-string address values: 400 naming the field", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     for (const [field, value] of [
       ["address_city", 42],
       ["address_line1", ["a"]],
@@ -245,7 +250,7 @@ describe("address fields", () => {
 
 describe("parent customer", () => {
   test("by parent_customer_id or parent_customer_external_id: stored, and the parent expanded in full", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const parent = await create(h, { external_id: "holding", name: "Holding", ...ADDRESS });
     const byId = await create(h, { external_id: "sub-1", parent_customer_id: parent.id });
     const byExternal = await create(h, { external_id: "sub-2", parent_customer_external_id: "holding" });
@@ -260,7 +265,7 @@ describe("parent customer", () => {
   });
 
   test("an empty string or null is no parent", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     for (const body of [
       { external_id: "a", parent_customer_id: "" },
       { external_id: "b", parent_customer_id: null },
@@ -271,7 +276,7 @@ describe("parent customer", () => {
   });
 
   test("both references at once: 400 naming both, nothing created", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const parent = await create(h, { external_id: "p" });
     const body = { external_id: "c", parent_customer_id: parent.id, parent_customer_external_id: "p" };
     expectError(
@@ -281,11 +286,11 @@ describe("parent customer", () => {
       "Only one of parent_customer_id or parent_customer_external_id may be provided",
       ["parent_customer_external_id", "parent_customer_id"],
     );
-    expect(count(h)).toBe(1);
+    expect(await count(h)).toBe(1);
   });
 
   test("an unknown or deleted parent: 404 Parent customer not found, nothing created", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const gone = await create(h, { external_id: "gone" });
     expect((await h.call("DELETE", `/v1/customers/${gone.id}`)).status).toBe(204);
     for (const reference of [
@@ -301,11 +306,11 @@ describe("parent customer", () => {
         "Parent customer not found",
       );
     }
-    expect(count(h, "external_id = 'orphan'")).toBe(0);
+    expect(await count(h, "external_id = 'orphan'")).toBe(0);
   });
 
   test("one level deep: a child cannot be a parent, a parent cannot become a child, nobody is their own parent", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const top = await create(h, { external_id: "top" });
     const child = await create(h, { external_id: "child", parent_customer_id: top.id });
     const other = await create(h, { external_id: "other" });
@@ -350,11 +355,11 @@ describe("parent customer", () => {
       ["parent_customer_external_id"],
     );
     for (const c of [top, child, other]) expect((await h.call("GET", `/v1/customers/${c.id}`)).body).toEqual(c);
-    expect(count(h)).toBe(3);
+    expect(await count(h)).toBe(3);
   });
 
   test("PUT sets, keeps, moves and detaches the parent", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const a = await create(h, { external_id: "a" });
     const b = await create(h, { external_id: "b" });
     const c = await create(h, { external_id: "c" });
@@ -378,7 +383,7 @@ describe("parent customer", () => {
   });
 
   test("a parent of live customers cannot be deleted until they are detached or deleted", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const parent = await create(h, { external_id: "parent" });
     const first = await create(h, { external_id: "first", parent_customer_id: parent.id });
     const second = await create(h, { external_id: "second", parent_customer_id: parent.id });
@@ -399,8 +404,8 @@ describe("parent customer", () => {
   });
 
   test("isolation: a parent of another tenant or environment is 404, by id or external id, and never shown", async () => {
-    const h = createTwoTenantHarness();
-    const prod = { "X-Environment-ID": environmentOf(h, "production").id };
+    const h = await createTwoTenantHarness();
+    const prod = { "X-Environment-ID": (await environmentOf(h, "production")).id };
     const theirs = await create(h, { external_id: "theirs", name: "Secret Parent" }, { key: OTHER_TENANT_KEY });
     const inProd = await create(h, { external_id: "prod-parent", name: "Prod Parent" }, { headers: prod });
     const mine = await create(h, { external_id: "mine" });
@@ -420,7 +425,7 @@ describe("parent customer", () => {
         expect(res.text).not.toContain("Prod Parent");
       }
     }
-    expect(count(h, "external_id = 'child'")).toBe(0);
+    expect(await count(h, "external_id = 'child'")).toBe(0);
     expect((await h.call("GET", `/v1/customers/${mine.id}`)).body).toEqual(mine);
     // Their parent ids filter nothing of ours in, and ours nothing of theirs.
     const child = await create(
@@ -440,7 +445,7 @@ describe("parent customer", () => {
 
 describe("PUT /v1/customers?id= | ?external_customer_id= (the SDK's updateCustomer)", () => {
   test("by id, by external id, or by both naming the same customer", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const acme = await create(h, { external_id: "acme", name: "Acme" });
     const byId = await h.call("PUT", `/v1/customers?id=${acme.id}`, { body: { name: "By id" } });
     expect(byId.status).toBe(200);
@@ -457,7 +462,7 @@ describe("PUT /v1/customers?id= | ?external_customer_id= (the SDK's updateCustom
   });
 
   test("external_customer_id names the customer; external_id in the body renames it", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const acme = await create(h, { external_id: "acme" });
     const res = await h.call("PUT", "/v1/customers?external_customer_id=acme", { body: { external_id: "acme-eu" } });
     expect(res.body).toMatchObject({ id: acme.id, external_id: "acme-eu" });
@@ -472,7 +477,7 @@ describe("PUT /v1/customers?id= | ?external_customer_id= (the SDK's updateCustom
   });
 
   test("neither, empty, or two that disagree: 400; an unknown or deleted customer: 404", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const acme = await create(h, { external_id: "acme", name: "Acme" });
     const globex = await create(h, { external_id: "globex" });
     for (const query of ["", "?id=", "?external_customer_id=", "?id=&external_customer_id="]) {
@@ -511,7 +516,7 @@ describe("PUT /v1/customers?id= | ?external_customer_id= (the SDK's updateCustom
   });
 
   test("the body's rules are the path route's: unknown fields and bad values are 400", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const acme = await create(h, { external_id: "acme" });
     for (const [body, field] of [
       [{ status: "deleted" }, "status"],
@@ -524,9 +529,9 @@ describe("PUT /v1/customers?id= | ?external_customer_id= (the SDK's updateCustom
   });
 
   test("another tenant's or environment's customer: 404, unchanged", async () => {
-    const h = createTwoTenantHarness();
+    const h = await createTwoTenantHarness();
     const victim = await create(h, { external_id: "victim", name: "Victim" });
-    const prod = { "X-Environment-ID": environmentOf(h, "production").id };
+    const prod = { "X-Environment-ID": (await environmentOf(h, "production")).id };
     for (const [key, headers] of [
       [OTHER_TENANT_KEY, {}],
       [undefined, prod],
@@ -540,9 +545,9 @@ describe("PUT /v1/customers?id= | ?external_customer_id= (the SDK's updateCustom
   });
 
   test("needs customer:write", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const acme = await create(h, { external_id: "acme" });
-    const reader = serviceAccount(h, ["event_reader"]).key;
+    const reader = (await serviceAccount(h, ["event_reader"])).key;
     const res = await h.call("PUT", `/v1/customers?id=${acme.id}`, { key: reader, body: { name: "x" } });
     expect(res.status).toBe(403);
     expect(errorOf(res).details).toMatchObject({ required: "customer:write" });
@@ -552,7 +557,7 @@ describe("PUT /v1/customers?id= | ?external_customer_id= (the SDK's updateCustom
 
 describe("POST /v1/customers: the rest of Flexprice's create request", () => {
   test("integration_entity_mapping: kept as metadata <provider>_customer_id, as Flexprice does", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const customer = await create(h, {
       external_id: "acme",
       metadata: { plan: "pro" },
@@ -578,7 +583,7 @@ describe("POST /v1/customers: the rest of Flexprice's create request", () => {
   });
 
   test("integration_entity_mapping refusals: unknown provider, no id, a provider twice, too many metadata keys", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const post = (integration_entity_mapping: unknown, metadata?: Record<string, string>) =>
       h.call("POST", "/v1/customers", { body: { external_id: "x", integration_entity_mapping, metadata } });
     expect400(await post([{ provider: "adyen", id: "1" }]), "integration_entity_mapping[0].provider");
@@ -595,11 +600,11 @@ describe("POST /v1/customers: the rest of Flexprice's create request", () => {
     );
     const full = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`k${i}`, "v"]));
     expect400(await post([{ provider: "stripe", id: "1" }], full), "metadata");
-    expect(count(h)).toBe(0);
+    expect(await count(h)).toBe(0);
   });
 
   test("skip_onboarding_workflow and onboarding_workflow_name: stored and returned (Tollgate runs no workflow); a boolean only", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     for (const skip of [true, false]) {
       const customer = await create(h, {
         external_id: `c-${skip}`,
@@ -615,7 +620,7 @@ describe("POST /v1/customers: the rest of Flexprice's create request", () => {
   });
 
   test("tax_rate_overrides: an empty list is accepted; any rate is 400 (it would be silently lost)", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     expect((await create(h, { external_id: "untaxed", tax_rate_overrides: [] })).external_id).toBe("untaxed");
     const res = await h.call("POST", "/v1/customers", {
       body: {
@@ -630,11 +635,11 @@ describe("POST /v1/customers: the rest of Flexprice's create request", () => {
       }),
       "tax_rate_overrides[0].tax_rate_code",
     );
-    expect(count(h, "external_id = 'taxed'")).toBe(0);
+    expect(await count(h, "external_id = 'taxed'")).toBe(0);
   });
 
   test("a field no Flexprice client sends is still not accepted", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     expect400(await h.call("POST", "/v1/customers", { body: { external_id: "x", phone: "555" } }), "phone");
   });
 });
@@ -674,7 +679,7 @@ describe("POST /v1/customers/search: Flexprice's CustomerFilter", () => {
   };
 
   test("customer_ids, external_ids, parent_customer_ids: any of; an empty list filters nothing", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const { p, a, c } = await seed(h);
     expect(await search(h, { customer_ids: [a.id, c.id, "cust_nobody"] })).toEqual(["c", "a"]);
     expect(await search(h, { external_ids: ["p", "b", "zz"] })).toEqual(["b", "p"]);
@@ -684,7 +689,7 @@ describe("POST /v1/customers/search: Flexprice's CustomerFilter", () => {
   });
 
   test("status: live by default, deleted on request, archived matches none", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const { c } = await seed(h);
     expect((await h.call("DELETE", `/v1/customers/${c.id}`)).status).toBe(204);
     expect(await search(h, {})).toEqual(["b", "a", "p"]);
@@ -695,7 +700,7 @@ describe("POST /v1/customers/search: Flexprice's CustomerFilter", () => {
   });
 
   test("order and sort: sort conditions first (ascending unless told, missing values last), then created_at", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await seed(h);
     expect(await search(h, { order: "asc" })).toEqual(["p", "a", "b", "c"]);
     expect(await search(h, { order: "desc" })).toEqual(["c", "b", "a", "p"]);
@@ -720,7 +725,7 @@ describe("POST /v1/customers/search: Flexprice's CustomerFilter", () => {
   });
 
   test("filters: each operator with Flexprice's meaning", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const { p } = await seed(h);
     const f = (field: string, operator: string, value: Record<string, unknown>) =>
       search(h, { filters: [{ field, operator, value }], order: "asc" });
@@ -748,7 +753,7 @@ describe("POST /v1/customers/search: Flexprice's CustomerFilter", () => {
   });
 
   test("filters Tollgate cannot apply as asked: 400 naming the part, never ignored", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const refused: [Record<string, unknown>, string, string?][] = [
       [{ field: "plan", operator: "eq", value: { string: "pro" } }, "filters[0].field"],
       [{ field: "metadata", operator: "eq", value: { string: "pro" } }, "filters[0].field"],
@@ -783,7 +788,7 @@ describe("POST /v1/customers/search: Flexprice's CustomerFilter", () => {
   });
 
   test("start_time and end_time: created within the range, both ends included", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const { a, b } = await seed(h);
     expect(await search(h, { start_time: a.created_at, end_time: b.created_at, order: "asc" })).toEqual(["a", "b"]);
     expect(await search(h, { start_time: b.created_at, order: "asc" })).toEqual(["b", "c"]);
@@ -802,7 +807,7 @@ describe("POST /v1/customers/search: Flexprice's CustomerFilter", () => {
   });
 
   test("expand: parent_customer is honoured (always present); anything else is 400", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const { p } = await seed(h);
     const res = await h.call("POST", "/v1/customers/search", {
       body: { expand: "parent_customer", external_ids: ["a"] },
@@ -817,7 +822,7 @@ describe("POST /v1/customers/search: Flexprice's CustomerFilter", () => {
   });
 
   test("caps: 1,000 ids per list, 20 filters, 8 sort conditions, and the pagination bounds", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const ids = (n: number) => Array.from({ length: n }, (_, i) => `cust_${i}`);
     for (const list of ["customer_ids", "external_ids", "parent_customer_ids"]) {
       expect((await h.call("POST", "/v1/customers/search", { body: { [list]: ids(1000) } })).status).toBe(200);
@@ -843,7 +848,7 @@ describe("POST /v1/customers/search: Flexprice's CustomerFilter", () => {
   });
 
   test("pagination over a filtered, sorted search: total counts the matches", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const { p } = await seed(h);
     const res = await h.call("POST", "/v1/customers/search", {
       body: { parent_customer_ids: [p.id], sort: [{ field: "name" }], limit: 1, offset: 1 },
@@ -855,7 +860,7 @@ describe("POST /v1/customers/search: Flexprice's CustomerFilter", () => {
 
 describe("routes the SDK calls that Tollgate does not serve: 501 or 404 Route not found, never a customer lookup", () => {
   test("GET /v1/customers/usage: 501 (it needs billing), the key checked first; /wallets, another group's: 404", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     for (const path of ["/v1/customers/usage", "/v1/customers/usage?customer_id=x"]) {
       expectError(
         await h.call("GET", path),
@@ -870,8 +875,8 @@ describe("routes the SDK calls that Tollgate does not serve: 501 or 404 Route no
   });
 
   test("any segment that is not a customer id, on every /v1/customers/{id} route", async () => {
-    const h = createHarness();
-    const reader = serviceAccount(h, ["event_reader"]).key;
+    const h = await createHarness();
+    const reader = (await serviceAccount(h, ["event_reader"])).key;
     for (const [method, path, body] of [
       ["GET", "/v1/customers/search"],
       ["GET", "/v1/customers/export"],
@@ -886,7 +891,7 @@ describe("routes the SDK calls that Tollgate does not serve: 501 or 404 Route no
   });
 
   test("the SDK's sub-routes of a customer: entitlements and upcoming grants 501; wallets and invoice summary, other groups', 404", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const acme = await create(h, { external_id: "acme" });
     for (const sub of ["entitlements", "grants/upcoming"]) {
       expect((await h.call("GET", `/v1/customers/${acme.id}/${sub}`)).status).toBe(501);
@@ -897,7 +902,7 @@ describe("routes the SDK calls that Tollgate does not serve: 501 or 404 Route no
   });
 
   test("an id with the customer prefix is still looked up: 404 Customer not found, and the key is checked first", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     expectError(await h.call("GET", "/v1/customers/cust_nope"), 404, "not_found", "Customer not found");
     expect((await h.call("GET", "/v1/customers/cust_nope", { key: null })).status).toBe(401);
   });
@@ -905,7 +910,7 @@ describe("routes the SDK calls that Tollgate does not serve: 501 or 404 Route no
 
 describe("audit and portal show the new fields", () => {
   test("customer.created and customer.updated carry address, parent and who, before and after", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const parent = await create(h, { external_id: "parent" });
     const customer = await create(h, { external_id: "acme", ...ADDRESS });
     await h.call("PUT", `/v1/customers/${customer.id}`, {
@@ -936,7 +941,7 @@ describe("audit and portal show the new fields", () => {
   });
 
   test("the portal's customer: the new shape, the parent by id only (another customer's record is not shown)", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const parent = await create(h, { external_id: "parent", name: "Parent Secret", email: "cfo@parent.test" });
     const child = await create(h, { external_id: "child", parent_customer_id: parent.id, ...ADDRESS });
     const token = (await h.call("GET", "/v1/customers/portal/child")).body.token as string;
@@ -993,7 +998,7 @@ describe("migration 008", () => {
 
 describe("the current Flexprice API's customer fields (issue 25)", () => {
   test("contact (at most 20) and timezone (IANA, default UTC) are stored, changed and cleared", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const customer = await create(h, { external_id: "tz", contact: "+91 98765 43210", timezone: "Asia/Kolkata" });
     expect(customer).toMatchObject({ contact: "+91 98765 43210", timezone: "Asia/Kolkata" });
     const updated = await h.call("PUT", `/v1/customers/${customer.id}`, {
@@ -1012,11 +1017,11 @@ describe("the current Flexprice API's customer fields (issue 25)", () => {
       expect(res.status).toBe(400);
       expect(errorOf(res).details).toHaveProperty("timezone");
     }
-    expect(count(h, "external_id IN ('x', 'y')")).toBe(0);
+    expect(await count(h, "external_id IN ('x', 'y')")).toBe(0);
   });
 
   test("search by metadata: every pair must match", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await create(h, { external_id: "a", metadata: { plan: "pro", region: "eu" } });
     await create(h, { external_id: "b", metadata: { plan: "pro", region: "us" } });
     await create(h, { external_id: "c", metadata: { plan: "free", region: "eu" } });

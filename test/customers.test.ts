@@ -40,8 +40,8 @@ async function createCustomer(
   return res.body;
 }
 
-function countCustomers(h: Harness, where = "1 = 1", ...params: unknown[]): number {
-  return (h.context.db.prepare(`SELECT count(*) AS n FROM customers WHERE ${where}`).get(...params) as { n: number }).n;
+async function countCustomers(h: Harness, where = "1 = 1", ...params: unknown[]): Promise<number> {
+  return ((await h.context.db.get(`SELECT count(*) AS n FROM customers WHERE ${where}`, ...params)) as { n: number }).n;
 }
 
 function expectValidationError(res: CallResult, field?: string) {
@@ -70,7 +70,7 @@ async function serviceAccountKey(h: Harness, roles: string[]): Promise<string> {
 
 describe("POST /v1/customers", () => {
   test("201 with the Customer shape", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const res = await h.call("POST", "/v1/customers", {
       body: {
         external_id: "acme",
@@ -102,7 +102,7 @@ describe("POST /v1/customers", () => {
       parent_customer_id: null,
       parent_customer: null,
       tenant_id: DEFAULT_TENANT,
-      environment_id: environmentOf(h, "development").id,
+      environment_id: (await environmentOf(h, "development")).id,
       created_by: DEFAULT_TENANT,
       updated_by: DEFAULT_TENANT,
       created_at: expect.stringMatching(RFC3339_UTC),
@@ -112,7 +112,7 @@ describe("POST /v1/customers", () => {
   });
 
   test("only external_id is required; the rest default to null and {}", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const customer = await createCustomer(h, { external_id: "bare" });
     expect(customer).toMatchObject({ external_id: "bare", name: null, email: null, metadata: {}, status: "published" });
   });
@@ -135,24 +135,24 @@ describe("POST /v1/customers", () => {
   ];
   for (const [name, body, field] of invalid) {
     test(`${name}: 400 naming ${field}, nothing created`, async () => {
-      const h = createHarness();
+      const h = await createHarness();
       expectValidationError(await h.call("POST", "/v1/customers", { body }), field);
-      expect(countCustomers(h)).toBe(0);
+      expect(await countCustomers(h)).toBe(0);
     });
   }
 
   test("duplicate external_id in the same environment: 409 already_exists, nothing created", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const first = await createCustomer(h, { external_id: "acme", name: "First" });
     const res = await h.call("POST", "/v1/customers", { body: { external_id: "acme", name: "Second" } });
     expect(res.status).toBe(409);
     expect(errorOf(res).internal_error).toBe("already_exists");
-    expect(countCustomers(h)).toBe(1);
+    expect(await countCustomers(h)).toBe(1);
     expect((await h.call("GET", "/v1/customers/external/acme")).body).toEqual(first);
   });
 
   test("concurrent creates of one external_id: exactly one 201, the rest 409", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
         h.call("POST", "/v1/customers", { body: { external_id: "race", name: `n${i}` } }),
@@ -160,24 +160,24 @@ describe("POST /v1/customers", () => {
     );
     expect(results.filter((r) => r.status === 201)).toHaveLength(1);
     expect(results.filter((r) => r.status === 409)).toHaveLength(19);
-    expect(countCustomers(h, "external_id = ?", "race")).toBe(1);
+    expect(await countCustomers(h, "external_id = ?", "race")).toBe(1);
   });
 
   test("the same external_id in another environment or tenant is allowed", async () => {
-    const h = createTwoTenantHarness();
-    const prod = environmentOf(h, "production").id;
+    const h = await createTwoTenantHarness();
+    const prod = (await environmentOf(h, "production")).id;
     const dev = await createCustomer(h, { external_id: "acme" });
     const inProd = await createCustomer(h, { external_id: "acme" }, { headers: { "X-Environment-ID": prod } });
     const otherTenant = await createCustomer(h, { external_id: "acme" }, { key: OTHER_TENANT_KEY });
     expect(new Set([dev.id, inProd.id, otherTenant.id]).size).toBe(3);
     expect(inProd.environment_id).toBe(prod);
-    expect(countCustomers(h, "external_id = ?", "acme")).toBe(3);
+    expect(await countCustomers(h, "external_id = ?", "acme")).toBe(3);
   });
 });
 
 describe("reading customers", () => {
   test("GET /v1/customers/{id} and /v1/customers/external/{external_id}", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const acme = await createCustomer(h, { external_id: "acme", name: "Acme" });
     await createCustomer(h, { external_id: "globex", name: "Globex" });
     const byId = await h.call("GET", `/v1/customers/${acme.id}`);
@@ -205,7 +205,7 @@ describe("reading customers", () => {
   }
 
   test("GET /v1/customers: every live customer, with pagination", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await fiveCustomers(h);
     const all = await h.call("GET", "/v1/customers");
     expect(all.status).toBe(200);
@@ -224,7 +224,7 @@ describe("reading customers", () => {
   });
 
   test("GET /v1/customers filters by external_id and by email", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await fiveCustomers(h);
     const byExternal = await h.call("GET", "/v1/customers?external_id=c2");
     expect(externalIds(byExternal)).toEqual(["c2"]);
@@ -245,7 +245,7 @@ describe("reading customers", () => {
   });
 
   test("GET /v1/customers: bad pagination or an unknown filter is 400", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await fiveCustomers(h);
     for (const [query, field] of [
       ["limit=0", "limit"],
@@ -260,7 +260,7 @@ describe("reading customers", () => {
   });
 
   test("POST /v1/customers/search: the same filters and pagination in a body", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await fiveCustomers(h);
     const all = await h.call("POST", "/v1/customers/search", { body: {} });
     expect(all.status).toBe(200);
@@ -288,7 +288,7 @@ describe("reading customers", () => {
 describe("external ids that need encoding in a path", () => {
   for (const externalId of ["user@example.com", "acme corp", "tenant/42", "ünïcode", "a+b%c?d#e"]) {
     test(`${JSON.stringify(externalId)}: found by external lookup and portal, once encoded`, async () => {
-      const h = createHarness();
+      const h = await createHarness();
       const customer = await createCustomer(h, { external_id: externalId });
       const path = encodeURIComponent(externalId);
       expect((await h.call("GET", `/v1/customers/external/${path}`)).body).toEqual(customer);
@@ -314,7 +314,7 @@ describe("PUT /v1/customers/{id}", () => {
   }
 
   test("changes the sent fields and nothing else", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const before = await acme(h);
     const res = await h.call("PUT", `/v1/customers/${before.id}`, { body: { name: "Acme Inc" } });
     expect(res.status).toBe(200);
@@ -340,7 +340,7 @@ describe("PUT /v1/customers/{id}", () => {
   });
 
   test("a new external_id moves the external lookup with it", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const before = await acme(h);
     const res = await h.call("PUT", `/v1/customers/${before.id}`, { body: { external_id: "acme-eu" } });
     expect(res.status).toBe(200);
@@ -350,7 +350,7 @@ describe("PUT /v1/customers/{id}", () => {
   });
 
   test("an external_id another customer holds: 409, nothing changed", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const before = await acme(h);
     await createCustomer(h, { external_id: "globex" });
     const res = await h.call("PUT", `/v1/customers/${before.id}`, { body: { external_id: "globex", name: "Renamed" } });
@@ -362,7 +362,7 @@ describe("PUT /v1/customers/{id}", () => {
   });
 
   test("invalid changes are 400 and change nothing; an unknown id is 404", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const before = await acme(h);
     for (const [body, field] of [
       [{ email: "nope" }, "email"],
@@ -380,7 +380,7 @@ describe("PUT /v1/customers/{id}", () => {
 
 describe("DELETE /v1/customers/{id}", () => {
   test("204, then hidden from lists, search and external lookups; deleting again is 404", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const acme = await createCustomer(h, { external_id: "acme", email: "a@acme.test" });
     await createCustomer(h, { external_id: "globex" });
     const res = await h.call("DELETE", `/v1/customers/${acme.id}`);
@@ -396,12 +396,12 @@ describe("DELETE /v1/customers/{id}", () => {
     expectNotFound(await h.call("DELETE", `/v1/customers/${acme.id}`));
     expectNotFound(await h.call("PUT", `/v1/customers/${acme.id}`, { body: { name: "Zombie" } }));
     // Soft: the row stays, marked deleted.
-    const row = h.context.db.prepare("SELECT status FROM customers WHERE id = ?").get(acme.id) as { status: string };
+    const row = (await h.context.db.get("SELECT status FROM customers WHERE id = ?", acme.id)) as { status: string };
     expect(row.status).toBe("deleted");
   });
 
   test("the external_id is free again: a new customer with it is 201 and is the one found", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const old = await createCustomer(h, { external_id: "acme", name: "Old" });
     expect((await h.call("DELETE", `/v1/customers/${old.id}`)).status).toBe(204);
     const fresh = await createCustomer(h, { external_id: "acme", name: "New" });
@@ -415,7 +415,7 @@ describe("DELETE /v1/customers/{id}", () => {
   });
 
   test("an unknown id: 404", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     expectNotFound(await h.call("DELETE", "/v1/customers/cust_01ARZ3NDEKTSV4RRFFQ69G5FAV"));
   });
 });
@@ -451,14 +451,15 @@ describe("isolation", () => {
     }
     // Nothing happened to it, and no portal session was opened for it.
     expect((await h.call("GET", `/v1/customers/${victim.id}`)).body).toEqual(victim);
-    const audit = h.context.db
-      .prepare("SELECT action FROM audit_logs WHERE resource_id = ? ORDER BY created_at")
-      .all(victim.id) as { action: string }[];
+    const audit = (await h.context.db.all(
+      "SELECT action FROM audit_logs WHERE resource_id = ? ORDER BY created_at",
+      victim.id,
+    )) as { action: string }[];
     expect(audit.map((a) => a.action)).toEqual(["customer.created"]);
   }
 
   test("another tenant: 404 on every route that takes an id, absent from every list", async () => {
-    const h = createTwoTenantHarness();
+    const h = await createTwoTenantHarness();
     await expectIsolated(h, OTHER_TENANT_KEY, {});
     // The second tenant does see its own.
     await createCustomer(h, { external_id: "theirs" }, { key: OTHER_TENANT_KEY });
@@ -466,15 +467,15 @@ describe("isolation", () => {
   });
 
   test("another environment: 404 on every route that takes an id, absent from every list", async () => {
-    const h = createHarness();
-    const prod = { "X-Environment-ID": environmentOf(h, "production").id };
+    const h = await createHarness();
+    const prod = { "X-Environment-ID": (await environmentOf(h, "production")).id };
     await expectIsolated(h, DEV_KEY, prod);
   });
 
   test("a stored key of the other environment: the same", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const prodKey = await h.call("POST", "/v1/secrets/api/keys", {
-      headers: { "X-Environment-ID": environmentOf(h, "production").id },
+      headers: { "X-Environment-ID": (await environmentOf(h, "production")).id },
       body: { name: "prod" },
     });
     expect(prodKey.status).toBe(201);
@@ -484,7 +485,7 @@ describe("isolation", () => {
 
 describe("audit", () => {
   test("customer.created, updated, deleted and portal_session_created, with no token anywhere", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const customer = await createCustomer(h, { external_id: "acme", name: "Acme" });
     expect((await h.call("PUT", `/v1/customers/${customer.id}`, { body: { name: "Acme Inc" } })).status).toBe(200);
     const portal = await h.call("GET", "/v1/customers/portal/acme");
@@ -512,28 +513,28 @@ describe("audit", () => {
     // The token appears in no audit row (API or store), and in no log line.
     const signature = token.split(".")[2] as string;
     expect(res.text).not.toContain(signature);
-    const stored = JSON.stringify(h.context.db.prepare("SELECT * FROM audit_logs").all());
+    const stored = JSON.stringify(await h.context.db.all("SELECT * FROM audit_logs"));
     expect(stored).not.toContain(signature);
     expect(JSON.stringify(h.logs)).not.toContain(signature);
   });
 
   test("refused requests write no audit row", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const customer = await createCustomer(h, { external_id: "acme" });
     await createCustomer(h, { external_id: "globex" });
-    const count = () => (h.context.db.prepare("SELECT count(*) AS n FROM audit_logs").get() as { n: number }).n;
-    const before = count();
+    const count = async () => ((await h.context.db.get("SELECT count(*) AS n FROM audit_logs")) as { n: number }).n;
+    const before = await count();
     expect((await h.call("POST", "/v1/customers", { body: { external_id: "acme" } })).status).toBe(409);
     expect((await h.call("POST", "/v1/customers", { body: { external_id: "x", email: "bad" } })).status).toBe(400);
     expect((await h.call("PUT", `/v1/customers/${customer.id}`, { body: { external_id: "globex" } })).status).toBe(409);
     expect((await h.call("GET", "/v1/customers/portal/nobody")).status).toBe(404);
-    expect(count()).toBe(before);
+    expect(await count()).toBe(before);
   });
 });
 
 describe("portal sessions: GET /v1/customers/portal/{external_id}", () => {
   test("{url, token, expires_at}: Tollgate's own portal page with ?token=, one hour by default", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await createCustomer(h, { external_id: "acme" });
     const before = Date.now();
     const res = await h.call("GET", "/v1/customers/portal/acme");
@@ -550,7 +551,7 @@ describe("portal sessions: GET /v1/customers/portal/{external_id}", () => {
   });
 
   test("the configured url and lifetime are used", async () => {
-    const h = createHarness({
+    const h = await createHarness({
       customer_portal: { url: "https://billing.example.test/portal", session_ttl_seconds: 600 },
     });
     await createCustomer(h, { external_id: "acme" });
@@ -565,7 +566,7 @@ describe("portal sessions: GET /v1/customers/portal/{external_id}", () => {
   });
 
   test("unknown or deleted external_id: 404", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     expectNotFound(await h.call("GET", "/v1/customers/portal/nobody"));
     const gone = await createCustomer(h, { external_id: "gone" });
     expect((await h.call("DELETE", `/v1/customers/${gone.id}`)).status).toBe(204);
@@ -573,7 +574,7 @@ describe("portal sessions: GET /v1/customers/portal/{external_id}", () => {
   });
 
   test("needs customer:write: an event_reader key and a publishable key are refused", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await createCustomer(h, { external_id: "acme" });
     const reader = await serviceAccountKey(h, ["event_reader"]);
     const res = await h.call("GET", "/v1/customers/portal/acme", { key: reader });
@@ -592,9 +593,9 @@ describe("portal sessions: GET /v1/customers/portal/{external_id}", () => {
     const noKey = await h.call("GET", "/v1/customers/portal/acme", { key: null });
     expect(noKey.status).toBe(401);
     expect(errorOf(noKey).message).toBe("API key required");
-    const sessions = h.context.db
-      .prepare("SELECT count(*) AS n FROM audit_logs WHERE action = 'customer.portal_session_created'")
-      .get() as { n: number };
+    const sessions = (await h.context.db.get(
+      "SELECT count(*) AS n FROM audit_logs WHERE action = 'customer.portal_session_created'",
+    )) as { n: number };
     expect(sessions.n).toBe(0);
   });
 });
@@ -649,7 +650,7 @@ describe("portal routes: /v1/customer/portal/*", () => {
   }
 
   test("info returns the session's customer", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const acme = await createCustomer(h, { external_id: "acme", name: "Acme", metadata: { plan: "pro" } });
     await createCustomer(h, { external_id: "globex" });
     const token = await session(h);
@@ -659,7 +660,7 @@ describe("portal routes: /v1/customer/portal/*", () => {
   });
 
   test("usage: event counts by event_name for that customer over the last 30 days", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await createCustomer(h, { external_id: "acme" });
     await createCustomer(h, { external_id: "globex" });
     const now = Date.now();
@@ -676,7 +677,7 @@ describe("portal routes: /v1/customer/portal/*", () => {
     ];
     expect((await h.call("POST", "/v1/events/bulk", { body: { events } })).status).toBe(202);
     // The same customer id in the production environment is someone else.
-    const prod = { "X-Environment-ID": environmentOf(h, "production").id };
+    const prod = { "X-Environment-ID": (await environmentOf(h, "production")).id };
     const inProd = await h.call("POST", "/v1/events", {
       headers: prod,
       body: { event_name: "api_call", external_customer_id: "acme", timestamp: ago(1) },
@@ -698,7 +699,7 @@ describe("portal routes: /v1/customer/portal/*", () => {
   });
 
   test("usage: events timestamped after now are not in the last 30 days", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await createCustomer(h, { external_id: "acme" });
     const day = 24 * 3600 * 1000;
     const events = [
@@ -717,7 +718,7 @@ describe("portal routes: /v1/customer/portal/*", () => {
   });
 
   test("the token works nowhere else: 401 API key required", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const acme = await createCustomer(h, { external_id: "acme" });
     const token = await session(h);
     const elsewhere: [string, string][] = [
@@ -743,7 +744,7 @@ describe("portal routes: /v1/customer/portal/*", () => {
   });
 
   test("API keys do not work on portal routes, not even the development key: 401 Session token required", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await createCustomer(h, { external_id: "acme" });
     const stored = await h.call("POST", "/v1/secrets/api/keys", { body: { name: "admin" } });
     expect(stored.status).toBe(201);
@@ -763,7 +764,7 @@ describe("portal routes: /v1/customer/portal/*", () => {
   });
 
   test("a tampered token: 401 Invalid or expired session token", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await createCustomer(h, { external_id: "acme" });
     const globex = await createCustomer(h, { external_id: "globex" });
     const token = await session(h);
@@ -791,8 +792,8 @@ describe("portal routes: /v1/customer/portal/*", () => {
   });
 
   test("a token signed with another Tollgate's key: 401", async () => {
-    const h = createHarness();
-    const other = createHarness();
+    const h = await createHarness();
+    const other = await createHarness();
     await createCustomer(h, { external_id: "acme" });
     await createCustomer(other, { external_id: "acme" });
     const foreign = await session(other);
@@ -802,7 +803,7 @@ describe("portal routes: /v1/customer/portal/*", () => {
   });
 
   test("a token signed with the right key: accepted only with a future exp, the portal audience and issuer", async () => {
-    const h = createHarness({ customer_portal: { session_ttl_seconds: 60, signing_key: SIGNING_KEY } });
+    const h = await createHarness({ customer_portal: { session_ttl_seconds: 60, signing_key: SIGNING_KEY } });
     const acme = await createCustomer(h, { external_id: "acme" });
     const now = Math.floor(Date.now() / 1000);
     // The forging works: a well-formed token is accepted, so each refusal below is for its one defect.
@@ -819,7 +820,7 @@ describe("portal routes: /v1/customer/portal/*", () => {
   });
 
   test("a deleted customer's token: 404 on portal routes, even once its external_id is reused", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const acme = await createCustomer(h, { external_id: "acme" });
     const token = await session(h);
     expect((await portal(h, "info", token)).status).toBe(200);
@@ -836,7 +837,7 @@ describe("portal routes: /v1/customer/portal/*", () => {
 
 describe("customer deletion in the audit log (a second witness)", () => {
   test("deleted with a service account's key: customer.deleted names that account, before and after", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const account = await h.call("POST", "/v1/users", {
       body: { type: "service_account", name: "crm sync", roles: ["super_admin"] },
     });
@@ -864,7 +865,7 @@ describe("customer deletion in the audit log (a second witness)", () => {
 
 describe("portal usage is one tenant's customer only (a second witness)", () => {
   test("another tenant's customer with the same external id and events never shows in this portal", async () => {
-    const h = createTwoTenantHarness();
+    const h = await createTwoTenantHarness();
     await createCustomer(h, { external_id: "acme" });
     await createCustomer(h, { external_id: "acme" }, { key: OTHER_TENANT_KEY });
     const ingest = (key: string | undefined, event_name: string, n: number) =>

@@ -40,7 +40,7 @@ describe("the dashboard over HTTP", () => {
   let browser: Browser;
 
   beforeEach(async () => {
-    h = signInHarness();
+    h = await signInHarness();
     await addPerson(h, EMAIL, PASSWORD, "Ada");
     browser = new Browser(h);
   });
@@ -345,7 +345,7 @@ describe("links the dashboard hands out", () => {
   // The Host header is the client's to choose: a link built from it could send an invited
   // person's one-time token to another host. Links come from server.public_url, as the API's do.
   test("an invite's set-password link is on server.public_url, whatever Host the request carried", async () => {
-    const h = signInHarness({ server: { public_url: "https://tollgate.example.com" } });
+    const h = await signInHarness({ server: { public_url: "https://tollgate.example.com" } });
     await addPerson(h, EMAIL, PASSWORD, "Ada");
     const browser = new Browser(h);
     await browser.signIn();
@@ -364,7 +364,7 @@ describe("roles of the operator's and 'Verify a key' (SPEC §13)", () => {
   };
 
   async function signedIn() {
-    const h = signInHarness({ rbac: { roles: ROLES } } as never);
+    const h = await signInHarness({ rbac: { roles: ROLES } } as never);
     await addPerson(h, EMAIL, PASSWORD, "Ada");
     const browser = new Browser(h);
     await browser.signIn();
@@ -436,7 +436,7 @@ describe("roles of the operator's and 'Verify a key' (SPEC §13)", () => {
 
 describe("an all_reader person sees the dashboard read-only (SPEC §2)", () => {
   test("no Create, Rotate, Revoke, Verify, Rename, Archive or Invite; a change posted anyway is refused", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     const reader = await addPerson(h, "reader@example.com", PASSWORD, "Reader");
     expect((await h.call("PUT", `/v1/users/${reader.id}/roles`, { body: { roles: ["all_reader"] } })).status).toBe(200);
     await h.call("POST", "/v1/users", { body: { type: "service_account", name: "svc", roles: ["event_reader"] } });

@@ -1,5 +1,4 @@
 import { describe, expect, test } from "bun:test";
-import { sql } from "../src/db";
 import {
   createHarness,
   createTwoTenantHarness,
@@ -18,9 +17,11 @@ const ENV_ID = /^env_[0-9A-HJKMNP-TV-Z]{26}$/;
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const UNKNOWN = "env_01HZZZZZZZZZZZZZZZZZZZZZZZ";
 
-function environmentCount(h: Harness): number {
+async function environmentCount(h: Harness): Promise<number> {
   return (
-    sql(h.context.db, "SELECT count(*) AS n FROM environments WHERE tenant_id = ?").get(DEFAULT_TENANT) as { n: number }
+    (await h.context.db.get("SELECT count(*) AS n FROM environments WHERE tenant_id = ?", DEFAULT_TENANT)) as {
+      n: number;
+    }
   ).n;
 }
 
@@ -47,7 +48,7 @@ async function serviceAccountKey(h: Harness, roles: string[]): Promise<string> {
 
 describe("the starting environments", () => {
   test("each tenant starts with Development (development) and Production (production)", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const res = await h.call("GET", ENVS);
     expect(res.status).toBe(200);
     const items = res.body.items;
@@ -64,12 +65,12 @@ describe("the starting environments", () => {
         updated_at: expect.stringMatching(TIMESTAMP),
       });
     }
-    expect(items.find((e: any) => e.type === "development").id).toBe(environmentOf(h, "development").id);
-    expect(items.find((e: any) => e.type === "production").id).toBe(environmentOf(h, "production").id);
+    expect(items.find((e: any) => e.type === "development").id).toBe((await environmentOf(h, "development")).id);
+    expect(items.find((e: any) => e.type === "production").id).toBe((await environmentOf(h, "production")).id);
   });
 
   test("GET /v1/environments is a list in the §0 shape, with pagination", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const res = await h.call("GET", ENVS);
     expect(res.status).toBe(200);
     expect(res.body.pagination).toEqual({ total: 2, limit: 50, offset: 0 });
@@ -77,7 +78,7 @@ describe("the starting environments", () => {
 
   test("a second tenant gets its own two environments, invisible to the first", async () => {
     const otherKey = OTHER_TENANT_KEY;
-    const h = createTwoTenantHarness();
+    const h = await createTwoTenantHarness();
     const mine = (await h.call("GET", ENVS)).body.items.map((e: any) => e.id);
     const theirs = (await h.call("GET", ENVS, { key: otherKey })).body.items;
     expect(theirs.map((e: any) => e.name).sort()).toEqual(["Development", "Production"]);
@@ -95,8 +96,8 @@ describe("the starting environments", () => {
 
 describe("GET /v1/environments/{id}", () => {
   test("returns one environment", async () => {
-    const h = createHarness();
-    const prod = environmentOf(h, "production");
+    const h = await createHarness();
+    const prod = await environmentOf(h, "production");
     const env = await getEnvironment(h, prod.id);
     expect(env).toEqual({
       id: prod.id,
@@ -108,7 +109,7 @@ describe("GET /v1/environments/{id}", () => {
   });
 
   test("an unknown id: 404 not_found", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const res = await h.call("GET", `${ENVS}/${UNKNOWN}`);
     expect(res.status).toBe(404);
     expect(errorOf(res).internal_error).toBe("not_found");
@@ -117,7 +118,7 @@ describe("GET /v1/environments/{id}", () => {
 
 describe("POST /v1/environments", () => {
   test("201 with exactly {id,name,type,created_at,updated_at}; listed and readable afterwards", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const res = await h.call("POST", ENVS, { body: { name: "Staging", type: "development" } });
     expect(res.status).toBe(201);
     expect(res.body).toEqual({
@@ -131,13 +132,13 @@ describe("POST /v1/environments", () => {
     const list = (await h.call("GET", ENVS)).body.items;
     expect(list.map((e: any) => e.name).sort()).toEqual(["Development", "Production", "Staging"]);
     // The new environment does not take over as the default.
-    expect((await h.call("GET", "/v1/users/me")).body.environment_id).toBe(environmentOf(h, "development").id);
+    expect((await h.call("GET", "/v1/users/me")).body.environment_id).toBe((await environmentOf(h, "development")).id);
   });
 
   test("a duplicate name: 409 already_exists, nothing created", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await createEnvironment(h, "Staging", "development");
-    const before = environmentCount(h);
+    const before = await environmentCount(h);
     for (const body of [
       { name: "Staging", type: "production" },
       { name: "Development", type: "development" },
@@ -147,12 +148,12 @@ describe("POST /v1/environments", () => {
       expect(res.status).toBe(409);
       expect(errorOf(res).internal_error).toBe("already_exists");
     }
-    expect(environmentCount(h)).toBe(before);
+    expect(await environmentCount(h)).toBe(before);
   });
 
   test("a bad or missing type: 400 validation_error, nothing created", async () => {
-    const h = createHarness();
-    const before = environmentCount(h);
+    const h = await createHarness();
+    const before = await environmentCount(h);
     for (const body of [
       { name: "QA", type: "staging" },
       { name: "QA" },
@@ -163,12 +164,12 @@ describe("POST /v1/environments", () => {
       expect(res.status).toBe(400);
       expect(errorOf(res).internal_error).toBe("validation_error");
     }
-    expect(environmentCount(h)).toBe(before);
+    expect(await environmentCount(h)).toBe(before);
   });
 
   test("a missing or blank name, or an unknown field: 400, nothing created", async () => {
-    const h = createHarness();
-    const before = environmentCount(h);
+    const h = await createHarness();
+    const before = await environmentCount(h);
     for (const body of [
       { type: "development" },
       { name: "", type: "development" },
@@ -180,13 +181,13 @@ describe("POST /v1/environments", () => {
       expect(res.status).toBe(400);
       expect(errorOf(res).internal_error).toBe("validation_error");
     }
-    expect(environmentCount(h)).toBe(before);
+    expect(await environmentCount(h)).toBe(before);
   });
 });
 
 describe("PUT /v1/environments/{id}", () => {
   test("renames; type and created_at stay", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const env = await createEnvironment(h, "Staging", "production");
     const res = await h.call("PUT", `${ENVS}/${env.id}`, { body: { name: "Pre-production" } });
     expect(res.status).toBe(200);
@@ -198,27 +199,27 @@ describe("PUT /v1/environments/{id}", () => {
   });
 
   test("a name another environment has: 409 already_exists, nothing changed", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const env = await createEnvironment(h, "Staging", "development");
     const res = await h.call("PUT", `${ENVS}/${env.id}`, { body: { name: "Production" } });
     expect(res.status).toBe(409);
     expect(errorOf(res).internal_error).toBe("already_exists");
     expect(await getEnvironment(h, env.id)).toEqual(env);
-    expect((await getEnvironment(h, environmentOf(h, "production").id)).name).toBe("Production");
+    expect((await getEnvironment(h, (await environmentOf(h, "production")).id)).name).toBe("Production");
   });
 
   test("an unknown id: 404 not_found, nothing created", async () => {
-    const h = createHarness();
-    const before = environmentCount(h);
+    const h = await createHarness();
+    const before = await environmentCount(h);
     const res = await h.call("PUT", `${ENVS}/${UNKNOWN}`, { body: { name: "Ghost" } });
     expect(res.status).toBe(404);
     expect(errorOf(res).internal_error).toBe("not_found");
-    expect(environmentCount(h)).toBe(before);
+    expect(await environmentCount(h)).toBe(before);
   });
 
   test("a body that changes the type, or has neither name nor type: 400, nothing changed", async () => {
-    const h = createHarness();
-    const dev = environmentOf(h, "development");
+    const h = await createHarness();
+    const dev = await environmentOf(h, "development");
     const before = await getEnvironment(h, dev.id);
     for (const body of [{ name: "Dev", type: "production" }, { type: "production" }, {}, { name: "" }]) {
       const res = await h.call("PUT", `${ENVS}/${dev.id}`, { body });
@@ -230,26 +231,26 @@ describe("PUT /v1/environments/{id}", () => {
 
   // Issue 10: the SDK's UpdateEnvironmentRequest carries `type`, and `name` is optional.
   test("type, as the environment already has it, is accepted: alone it changes nothing", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const env = await createEnvironment(h, "Staging", "production");
-    const audits = () => sql(h.context.db, "SELECT count(*) FROM audit_logs").pluck().get() as number;
-    const before = audits();
+    const audits = async () => (await h.context.db.value("SELECT count(*) FROM audit_logs")) as number;
+    const before = await audits();
     const same = await h.call("PUT", `${ENVS}/${env.id}`, { body: { type: "production" } });
     expect(same.status).toBe(200);
     expect(same.body).toEqual(env);
-    expect(audits()).toBe(before);
+    expect(await audits()).toBe(before);
     const renamed = await h.call("PUT", `${ENVS}/${env.id}`, { body: { name: "Live-2", type: "production" } });
     expect(renamed.status).toBe(200);
     expect(renamed.body).toEqual({ ...env, name: "Live-2", updated_at: expect.stringMatching(TIMESTAMP) });
-    expect(audits()).toBe(before + 1);
+    expect(await audits()).toBe(before + 1);
   });
 
   test("changing the type: 400 naming it, for the defaults and created environments alike", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const staging = await createEnvironment(h, "Staging", "development");
     const targets: [string, string][] = [
-      [environmentOf(h, "development").id, "production"],
-      [environmentOf(h, "production").id, "development"],
+      [(await environmentOf(h, "development")).id, "production"],
+      [(await environmentOf(h, "production")).id, "development"],
       [staging.id, "production"],
     ];
     for (const [id, type] of targets) {
@@ -264,24 +265,24 @@ describe("PUT /v1/environments/{id}", () => {
       expect(await getEnvironment(h, id)).toEqual(before);
     }
     // The default pair is intact: Development is still the development default.
-    const dev = sql(
-      h.context.db,
+    const dev = await h.context.db.get(
       "SELECT type, is_default FROM environments WHERE tenant_id = ? AND name = 'Development'",
-    ).get(DEFAULT_TENANT);
+      DEFAULT_TENANT,
+    );
     expect(dev).toEqual({ type: "development", is_default: 1 });
   });
 
   test("a type that is not an environment type: 400 with the create message", async () => {
-    const h = createHarness();
-    const dev = environmentOf(h, "development");
+    const h = await createHarness();
+    const dev = await environmentOf(h, "development");
     const res = await h.call("PUT", `${ENVS}/${dev.id}`, { body: { type: "staging" } });
     expect(res.status).toBe(400);
     expect(errorOf(res).message).toBe("Type must be 'development' or 'production'");
   });
 
   test("{} says what is required", async () => {
-    const h = createHarness();
-    const res = await h.call("PUT", `${ENVS}/${environmentOf(h, "development").id}`, { body: {} });
+    const h = await createHarness();
+    const res = await h.call("PUT", `${ENVS}/${(await environmentOf(h, "development")).id}`, { body: {} });
     expect(errorOf(res)).toEqual({
       message: "name is required",
       internal_error: "validation_error",
@@ -290,14 +291,14 @@ describe("PUT /v1/environments/{id}", () => {
   });
 
   test("another tenant's environment: 404, with a type too", async () => {
-    const h = createTwoTenantHarness();
-    const theirs = environmentOf(h, "production", "tenant-two");
+    const h = await createTwoTenantHarness();
+    const theirs = await environmentOf(h, "production", "tenant-two");
     const res = await h.call("PUT", `${ENVS}/${theirs.id}`, { body: { type: "production" } });
     expect(res.status).toBe(404);
   });
 
   test("its OpenAPI summary says what it takes: a name or a type, not only a rename", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const doc = (await h.call("GET", "/swagger/json", { key: null })).body;
     const put = doc.paths["/v1/environments/{id}"].put;
     expect(put.summary).toBe("Update an environment: name, type (a type never changes)");
@@ -307,9 +308,9 @@ describe("PUT /v1/environments/{id}", () => {
 
 describe("keys and environments (SPEC §1, §3)", () => {
   test("a key created with X-Environment-ID of Production is sk_live_ and pinned there", async () => {
-    const h = createHarness();
-    const prod = environmentOf(h, "production");
-    const dev = environmentOf(h, "development");
+    const h = await createHarness();
+    const prod = await environmentOf(h, "production");
+    const dev = await environmentOf(h, "development");
     const res = await h.call("POST", KEYS, { headers: { "X-Environment-ID": prod.id }, body: { name: "prod key" } });
     expect(res.status).toBe(201);
     const { api_key: key, secret } = res.body;
@@ -335,8 +336,8 @@ describe("keys and environments (SPEC §1, §3)", () => {
   });
 
   test("a key created in Development (explicitly or by default) is sk_test_ and pinned there", async () => {
-    const h = createHarness();
-    const dev = environmentOf(h, "development");
+    const h = await createHarness();
+    const dev = await environmentOf(h, "development");
     for (const headers of [{ "X-Environment-ID": dev.id }, undefined]) {
       const res = await h.call("POST", KEYS, { headers, body: { name: "dev key" } });
       expect(res.status).toBe(201);
@@ -348,7 +349,7 @@ describe("keys and environments (SPEC §1, §3)", () => {
   });
 
   test("a created environment's type decides the key prefix, and its keys are pinned to it", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const live = await createEnvironment(h, "EU production", "production");
     const test_ = await createEnvironment(h, "QA", "development");
     for (const [env, prefix] of [
@@ -364,23 +365,23 @@ describe("keys and environments (SPEC §1, §3)", () => {
   });
 
   test("an unknown X-Environment-ID: 403 and no key created", async () => {
-    const h = createHarness();
-    const secretCount = () => (sql(h.context.db, "SELECT count(*) AS n FROM secrets").get() as { n: number }).n;
-    const before = secretCount();
+    const h = await createHarness();
+    const secretCount = async () => ((await h.context.db.get("SELECT count(*) AS n FROM secrets")) as { n: number }).n;
+    const before = await secretCount();
     const res = await h.call("POST", KEYS, { headers: { "X-Environment-ID": UNKNOWN }, body: { name: "k" } });
     expect(res.status).toBe(403);
     expect(errorOf(res).message).toBe("Invalid or inaccessible environment");
-    expect(secretCount()).toBe(before);
+    expect(await secretCount()).toBe(before);
   });
 });
 
 describe("access to /v1/environments (SPEC §2)", () => {
   test("an event_ingestor service-account key: 403 on every environment route, nothing changed", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const key = await serviceAccountKey(h, ["event_ingestor"]);
-    const dev = environmentOf(h, "development");
+    const dev = await environmentOf(h, "development");
     const before = await getEnvironment(h, dev.id);
-    const count = environmentCount(h);
+    const count = await environmentCount(h);
     const attempts: [string, string, string, unknown?][] = [
       ["GET", ENVS, "environment:read"],
       ["GET", `${ENVS}/${dev.id}`, "environment:read"],
@@ -396,12 +397,12 @@ describe("access to /v1/environments (SPEC §2)", () => {
         details: { required, roles: ["event_ingestor"] },
       });
     }
-    expect(environmentCount(h)).toBe(count);
+    expect(await environmentCount(h)).toBe(count);
     expect(await getEnvironment(h, dev.id)).toEqual(before);
   });
 
   test("a publishable key: 403 Publishable keys cannot access this resource", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const pk = await h.call("POST", KEYS, { body: { name: "pk", type: "publishable_key" } });
     expect(pk.status).toBe(201);
     for (const [method, path, body] of [
@@ -412,11 +413,11 @@ describe("access to /v1/environments (SPEC §2)", () => {
       expect(res.status).toBe(403);
       expect(errorOf(res).message).toBe("Publishable keys cannot access this resource");
     }
-    expect(environmentCount(h)).toBe(2);
+    expect(await environmentCount(h)).toBe(2);
   });
 
   test("no key: 401 API key required", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const res = await h.call("GET", ENVS, { key: null });
     expect(res.status).toBe(401);
     expect(errorOf(res)).toEqual({ message: "API key required", internal_error: "permission_denied" });

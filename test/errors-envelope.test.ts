@@ -20,7 +20,7 @@ function expectBoth(res: CallResult, status: number, code: string, message: stri
 
 describe("every status, every layer: the flat and the nested fields", () => {
   test("400 validation_error and invalid_operation, 401, 403, 404 (route and resource), 409", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     expectBoth(
       await h.call("POST", "/v1/customers", { body: { external_id: 5 } }),
       400,
@@ -54,14 +54,14 @@ describe("every status, every layer: the flat and the nested fields", () => {
   });
 
   test("413 from the body reader, before any handler", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const res = await h.call("POST", "/v1/events", { rawBody: "x".repeat(2 * 1024 * 1024) });
     expectBoth(res, 413, "validation_error", "Request body is larger than the limit of 1048576 bytes");
     expect(res.body.details).toEqual({ limit: 1048576 });
   });
 
   test("429 too_many_requests with Retry-After: failed sign-ins", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     await addPerson(h, "ada@example.com", "correct horse battery");
     for (let i = 0; i < 5; i++) {
       await h.call("POST", "/v1/auth/login", { key: null, body: { email: "ada@example.com", password: `wrong ${i}` } });
@@ -75,7 +75,7 @@ describe("every status, every layer: the flat and the nested fields", () => {
   });
 
   test("500 internal_error and 503 service_unavailable from a failure inside the access check", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     h.context.authenticator.authorize = () => {
       throw new TypeError("a bug");
     };
@@ -90,7 +90,7 @@ describe("every status, every layer: the flat and the nested fields", () => {
   });
 
   test("501 not_implemented for a documented operation that needs billing", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const res = await h.call("POST", "/v1/environments/env_x/clone", { body: {} });
     expect(res.status).toBe(501);
     expect(flatRead(res).code).toBe("not_implemented");

@@ -4,7 +4,6 @@
 // and the page and the event carry every field Flexprice documents (null where Tollgate has no
 // value). SPEC.md §0 "Wire fidelity", §6.
 import { describe, expect, test } from "bun:test";
-import { cachedStatementCount } from "../src/db";
 import { MAX_OFFSET } from "../src/http/pagination";
 import { StoreReaders } from "../src/reads/pool";
 import { type CallResult, callApp, createHarness, errorOf, type Harness } from "./support/harness";
@@ -20,7 +19,7 @@ const list = (h: Harness, params: Record<string, string | number>) =>
 
 /** e0…e9 a minute apart (e0 oldest); e0–e3 named `alpha`, e4–e9 `beta`; even ones in eu. */
 async function tenEvents() {
-  const h = createHarness();
+  const h = await createHarness();
   await bulk(
     h,
     Array.from({ length: 10 }, (_, i) => ({
@@ -36,7 +35,7 @@ async function tenEvents() {
 
 describe("GET /v1/events/{id}: Flexprice's debug_tracker and processed_events are present, null", () => {
   test("an event read back has both, null: Tollgate neither prices events nor meters them into features", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await bulk(h, [{ event_id: "one", event_name: "e", external_customer_id: "c" }]);
     const res = await h.call("GET", "/v1/events/one");
     expect(res.status).toBe(200);
@@ -117,7 +116,7 @@ describe("event pages: offset", () => {
 
   test("a cursor from before offsets existed still pages; its page's offset is unknown (null)", async () => {
     const h = await tenEvents();
-    const row = h.context.db.prepare("SELECT timestamp, seq FROM events WHERE id = 'e3'").get() as {
+    const row = (await h.context.db.get("SELECT timestamp, seq FROM events WHERE id = 'e3'")) as {
       timestamp: string;
       seq: number;
     };
@@ -172,7 +171,7 @@ describe("event pages: iter_first_key, the page before", () => {
   });
 
   test("walking back from the end visits every row once, with rows arriving between pages", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const originals = Array.from({ length: 60 }, (_, i) => ({
       event_id: `o${i}`,
       event_name: "walk",
@@ -246,7 +245,7 @@ describe("event pages: sort", () => {
   });
 
   test("a name-sorted page's name may be 255 characters: its cursor still fits the request", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const name = "ü".repeat(255);
     await bulk(
       h,
@@ -276,7 +275,7 @@ describe("event pages: sort", () => {
 
 describe("the new page reads keep the hardening: reader threads, the read budget", () => {
   test("offset, sort and iter_first_key run on a reader thread, and their errors come back from it", async () => {
-    const { db, errors, tollgate } = readerTollgate("flexprice-pages");
+    const { store, errors, tollgate } = await readerTollgate("flexprice-pages");
     const call = (body: unknown) => callApp(tollgate.app, "POST", "/v1/events/query", { body });
     try {
       const events = Array.from({ length: 6 }, (_, i) => ({
@@ -286,7 +285,7 @@ describe("the new page reads keep the hardening: reader threads, the read budget
         timestamp: `2025-01-0${i + 1}T00:00:00Z`,
       }));
       expect((await callApp(tollgate.app, "POST", "/v1/events/bulk", { body: { events } })).status).toBe(202);
-      const compiledOnMain = cachedStatementCount(db);
+      const compiledOnMain = store.cachedStatementCount;
       const page = await call({ sort: "event_name", order: "asc", page_size: 2, offset: 2 });
       expect(page.body.events.map((e: { id: string }) => e.id)).toEqual(["t2", "t3"]);
       const before = await call({ sort: "event_name", order: "asc", iter_first_key: page.body.iter_first_key });
@@ -298,7 +297,7 @@ describe("the new page reads keep the hardening: reader threads, the read budget
         details: { iter_first_key: "is not a valid cursor" },
       });
       // The pages ran on a reader thread: the main connection compiled no statement for them.
-      expect(cachedStatementCount(db)).toBe(compiledOnMain);
+      expect(store.cachedStatementCount).toBe(compiledOnMain);
       expect(errors).toEqual([]);
     } finally {
       await tollgate.close();
@@ -306,7 +305,7 @@ describe("the new page reads keep the hardening: reader threads, the read budget
   });
 
   test("each new kind of page stops at the read budget", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const HOUR_AGO = new Date(Date.now() - 3_600_000).toISOString();
     await bulk(
       h,
@@ -336,7 +335,7 @@ describe("the new page reads keep the hardening: reader threads, the read budget
 
 describe("/swagger/json describes the new page fields", () => {
   test("the query request's offset, sort and iter_first_key, the page's offset, the event's debug_tracker and processed_events", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const doc = (await h.call("GET", "/swagger/json", { key: null })).body;
     const query = doc.paths["/v1/events/query"].post;
     const body = query.requestBody.content["application/json"].schema;

@@ -4,7 +4,6 @@
 // (as the SDK sends every property) count as numbers; and `value` is always a number or null.
 // SPEC.md §0 "Wire fidelity", §6.
 import { describe, expect, test } from "bun:test";
-import { cachedStatementCount } from "../src/db";
 import { MAX_USAGE_WINDOWS } from "../src/modules/events/model";
 import { StoreReaders } from "../src/reads/pool";
 import { callApp, createHarness, errorOf, type Harness } from "./support/harness";
@@ -38,7 +37,7 @@ describe("POST /v1/events/usage: Flexprice's request fields", () => {
     );
 
   test("numbers sent as text count as numbers for SUM, MAX, AVG, LATEST; other text never does", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await send(h, [
       ["2025-03-01T10:00:00Z", { n: "42" }],
       ["2025-03-01T10:01:00Z", { n: " 7 " }],
@@ -67,7 +66,7 @@ describe("POST /v1/events/usage: Flexprice's request fields", () => {
   });
 
   test("every aggregation answers a number or null, never text", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await send(h, [["2025-03-01T10:00:00Z", { n: "word", m: { nested: 1 } }]]);
     for (const aggregation_type of [
       "SUM",
@@ -90,7 +89,7 @@ describe("POST /v1/events/usage: Flexprice's request fields", () => {
   });
 
   test("AVG, SUM_WITH_MULTIPLIER (text or number) and WEIGHTED_SUM, overall and per window", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await send(h, [
       ["2025-03-01T00:00:00Z", { n: "4" }],
       ["2025-03-01T12:00:00Z", { n: 8 }],
@@ -117,7 +116,7 @@ describe("POST /v1/events/usage: Flexprice's request fields", () => {
   });
 
   test("every window the SDK names, keyed by its start in UTC; weeks start on Monday", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     // A Sunday evening, and the Monday after.
     await send(h, [
       ["2025-03-09T23:47:59.999Z", {}],
@@ -146,7 +145,7 @@ describe("POST /v1/events/usage: Flexprice's request fields", () => {
   });
 
   test("billing_anchor: MONTH windows from the anchor's day and time; the 31st falls on shorter months' last day", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await send(h, [
       ["2025-01-31T09:00:00Z", {}],
       ["2025-01-31T13:00:00Z", {}],
@@ -225,7 +224,7 @@ describe("POST /v1/events/usage: Flexprice's request fields", () => {
   });
 
   test("filters: the same rule and limits as property_filters; customer_id narrows like external_customer_id", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await send(h, [
       ["2025-03-01T10:00:00Z", { n: "1", region: "eu" }, { customer_id: "cust_a" }],
       ["2025-03-01T10:01:00Z", { n: "2", region: "us" }, { customer_id: "cust_b" }],
@@ -247,7 +246,7 @@ describe("POST /v1/events/usage: Flexprice's request fields", () => {
   });
 
   test("bucket_size: MAX is the sum of each bucket's maximum, SUM the sum; other aggregations are refused", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await send(h, [
       ["2025-03-01T10:05:00Z", { n: "2" }],
       ["2025-03-01T10:40:00Z", { n: "5" }],
@@ -305,7 +304,7 @@ describe("POST /v1/events/usage: Flexprice's request fields", () => {
   });
 
   test("group_by_property: the aggregation per value of the property, then added up", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await send(h, [
       ["2025-03-01T10:00:00Z", { n: "3", server: "s1" }],
       ["2025-03-01T10:10:00Z", { n: "5", server: "s2" }],
@@ -337,7 +336,7 @@ describe("POST /v1/events/usage: Flexprice's request fields", () => {
   });
 
   test("multiplier: only with SUM_WITH_MULTIPLIER, and greater than 0", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const base = { event_name: "u", property_name: "n", ...RANGE };
     const call = (body: Body) => h.call("POST", "/v1/events/usage", { body: { ...base, ...body } });
     const wrongAggregation = refused(await call({ aggregation_type: "SUM", multiplier: "2" }), "multiplier");
@@ -352,7 +351,7 @@ describe("POST /v1/events/usage: Flexprice's request fields", () => {
   });
 
   test("start_time and end_time default to the 7 days before now", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const now = Date.now();
     const ago = (ms: number) => new Date(now - ms).toISOString();
     const DAY = 86_400_000;
@@ -405,9 +404,9 @@ describe("POST /v1/events/usage: Flexprice's request fields", () => {
   });
 
   test("the events of another environment never count", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await send(h, [["2025-03-01T10:00:00Z", { n: "5", server: "s1" }]]);
-    const production = { "x-environment-id": environmentOf(h, "production").id };
+    const production = { "x-environment-id": (await environmentOf(h, "production")).id };
     for (const body of [
       { aggregation_type: "SUM", property_name: "n", group_by_property: "server" },
       { aggregation_type: "MAX", property_name: "n", bucket_size: "DAY" },
@@ -426,7 +425,7 @@ describe("POST /v1/events/usage: Flexprice's request fields", () => {
 
 describe("the new aggregations keep the hardening: reader threads, the read budget", () => {
   test("they run on a reader thread, and their errors come back from it", async () => {
-    const { db, errors, tollgate } = readerTollgate("flexprice-usage");
+    const { store, errors, tollgate } = await readerTollgate("flexprice-usage");
     const call = (body: unknown) => callApp(tollgate.app, "POST", "/v1/events/usage", { body });
     try {
       const events = Array.from({ length: 6 }, (_, i) => ({
@@ -437,7 +436,7 @@ describe("the new aggregations keep the hardening: reader threads, the read budg
         properties: { n: String(i), g: i % 2 === 0 ? "x" : "y" },
       }));
       expect((await callApp(tollgate.app, "POST", "/v1/events/bulk", { body: { events } })).status).toBe(202);
-      const compiledOnMain = cachedStatementCount(db);
+      const compiledOnMain = store.cachedStatementCount;
       const usage = await call({
         event_name: "b",
         aggregation_type: "AVG",
@@ -466,7 +465,7 @@ describe("the new aggregations keep the hardening: reader threads, the read budg
         details: { property_name: "is required" },
       });
       // The aggregate ran on a reader thread: the main connection compiled no statement for it.
-      expect(cachedStatementCount(db)).toBe(compiledOnMain);
+      expect(store.cachedStatementCount).toBe(compiledOnMain);
       expect(errors).toEqual([]);
     } finally {
       await tollgate.close();
@@ -474,7 +473,7 @@ describe("the new aggregations keep the hardening: reader threads, the read budg
   });
 
   test("each new aggregation and window stops at the read budget", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const HOUR_AGO = new Date(Date.now() - 3_600_000).toISOString();
     await bulk(
       h,
@@ -509,7 +508,7 @@ describe("the new aggregations keep the hardening: reader threads, the read budg
 
 describe("/swagger/json describes the usage request and response", () => {
   test("every Flexprice request field; only event_name and aggregation_type required; value a number or null", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const doc = (await h.call("GET", "/swagger/json", { key: null })).body;
     const usage = doc.paths["/v1/events/usage"].post;
     const body = usage.requestBody.content["application/json"].schema;

@@ -60,7 +60,7 @@ const near = (actual: number | null, expected: number) => {
 
 describe("values near the largest double: a finite value when the true value is finite, else a 400", () => {
   test("SUM_WITH_MULTIPLIER past the range is a 400 naming multiplier; a multiplier that brings it back is honoured", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await send(h, [
       ["2025-06-01T10:00:01Z", { n: "2" }],
       ["2025-06-01T10:00:02Z", { n: "2" }],
@@ -72,7 +72,7 @@ describe("values near the largest double: a finite value when the true value is 
     // 4 × 4e307 is representable.
     expect((await usage(h, { ...body, multiplier: "4e307" })).value).toBe(4 * 4e307);
 
-    const huge = createHarness();
+    const huge = await createHarness();
     await send(huge, [
       ["2025-06-01T10:00:01Z", { n: "1e308" }],
       ["2025-06-01T10:00:02Z", { n: "1e308" }],
@@ -85,7 +85,7 @@ describe("values near the largest double: a finite value when the true value is 
   });
 
   test("SUM past the range is a 400; AVG of the same values is their average", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await send(h, [
       ["2025-06-01T10:00:01Z", { n: "1e308" }],
       ["2025-06-01T10:00:02Z", { n: "1e308" }],
@@ -101,7 +101,7 @@ describe("values near the largest double: a finite value when the true value is 
   });
 
   test("a running sum that passes the range on the way but ends inside it answers the true value", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await send(h, [
       ["2025-06-01T10:00:01Z", { n: "1e308", g: "a" }],
       ["2025-06-01T10:00:02Z", { n: "1e308", g: "a" }],
@@ -126,7 +126,7 @@ describe("values near the largest double: a finite value when the true value is 
   });
 
   test("AVG of the largest double is that double, however many events hold it", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const largest = String(Number.MAX_VALUE);
     await send(
       h,
@@ -138,7 +138,7 @@ describe("values near the largest double: a finite value when the true value is 
   });
 
   test("WEIGHTED_SUM weighs each value before adding it: no product of a value and a span in seconds", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const week = { start_time: "2025-06-01T00:00:00Z", end_time: "2025-06-08T00:00:00Z" };
     await send(h, [["2025-06-01T00:00:01Z", { n: "1e303" }]]);
     const weighted = await usage(h, {
@@ -151,7 +151,7 @@ describe("values near the largest double: a finite value when the true value is 
     near(weighted.value, 1e303 * share);
     near(weighted.results[0]!.value, 1e303 * share);
 
-    const past = createHarness();
+    const past = await createHarness();
     await send(past, [
       ["2025-06-01T00:00:00Z", { n: "1e308" }],
       ["2025-06-01T00:00:00Z", { n: "1e308" }],
@@ -160,7 +160,7 @@ describe("values near the largest double: a finite value when the true value is 
   });
 
   test("MAX, LATEST and SUM added up over groups or buckets: a 400 when the total is past the range", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await send(h, [
       ["2025-06-01T10:00:00Z", { n: "1e308", server: "s1" }],
       ["2025-06-01T11:00:00Z", { n: "1e308", server: "s2" }],
@@ -181,7 +181,7 @@ describe("values near the largest double: a finite value when the true value is 
   });
 
   test("the ordinary path keeps its precision: the smallest values are summed exactly", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await send(h, [
       ["2025-06-01T10:00:01Z", { n: "1e-310" }],
       ["2025-06-01T10:00:02Z", { n: "2e-310" }],
@@ -199,7 +199,7 @@ describe("window starts at the ends of the years 0000–9999", () => {
   };
 
   test("the first window of year 0000 starts at 0000-01-01T00:00:00Z (the reviewer's cases)", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await send(h, [
       ["0000-01-01T00:00:00Z"],
       ["0000-01-02T12:00:00Z"],
@@ -230,7 +230,7 @@ describe("window starts at the ends of the years 0000–9999", () => {
   });
 
   test("an anchor on the 29th to 31st falls on the last day of December 9999, not day 00", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await send(h, [["9999-11-30T12:00:00Z"], ["9999-12-15T00:00:00Z"], ["9999-12-31T06:00:00Z"]]);
     const range = { start_time: "9999-11-01T00:00:00Z", end_time: "9999-12-31T23:59:59.999Z", window_size: "MONTH" };
     const month = (billing_anchor: string) => usage(h, { aggregation_type: "COUNT", ...range, billing_anchor });
@@ -249,7 +249,7 @@ describe("window starts at the ends of the years 0000–9999", () => {
   });
 
   test("every window, with every kind of anchor: each start is valid, within the years, and holds its events", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const first = [
       "0000-01-01T00:00:00.000Z",
       "0000-01-01T23:59:59.999Z",
@@ -297,7 +297,7 @@ describe("window starts at the ends of the years 0000–9999", () => {
 
 describe(`the window cap: at most ${MAX_USAGE_WINDOWS} windows, counted from the window holding start_time`, () => {
   test("a week of minutes from the middle of a minute touches 10,081 minutes: refused (the reviewer's case)", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const from = Date.parse("2025-06-01T00:00:30Z");
     const minutes = Array.from({ length: MAX_USAGE_WINDOWS }, (_, i): [string] => [
       new Date(from + i * 60_000).toISOString(),
@@ -341,7 +341,7 @@ describe(`the window cap: at most ${MAX_USAGE_WINDOWS} windows, counted from the
   ];
   for (const [window_size, start, end, billing_anchor] of cases) {
     test(`${window_size}${billing_anchor ? ` anchored on ${billing_anchor.slice(8, 10)}` : ""} from ${start}: ${MAX_USAGE_WINDOWS} windows answer, one more is refused`, async () => {
-      const h = createHarness();
+      const h = await createHarness();
       await send(h, [[start]]);
       const status = async (start_time: string, end_time: string) =>
         (await call(h, { aggregation_type: "COUNT", window_size, billing_anchor, start_time, end_time })).status;

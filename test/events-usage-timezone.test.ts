@@ -31,7 +31,7 @@ const usage = (h: Harness, body: Record<string, unknown>) =>
 
 describe("timezone", () => {
   test("DAY windows run from local midnight: two events on one UTC day, two local days in Asia/Kolkata", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     // 2026-03-10 17:00Z is 22:30 in Kolkata (the 10th); 19:00Z is 00:30 on the 11th.
     await ingest(h, [{ at: "2026-03-10T17:00:00Z" }, { at: "2026-03-10T19:00:00Z" }]);
     const utc = await usage(h, { window_size: "DAY" });
@@ -45,7 +45,7 @@ describe("timezone", () => {
   });
 
   test("across a change to summer time each day starts at its own local midnight (America/New_York, 8 March 2026)", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await ingest(h, [{ at: "2026-03-07T12:00:00Z" }, { at: "2026-03-08T12:00:00Z" }, { at: "2026-03-09T12:00:00Z" }]);
     const res = await usage(h, { window_size: "DAY", timezone: "America/New_York" });
     expect(res.body.results.map((r: { window_size: string }) => r.window_size)).toEqual([
@@ -56,7 +56,7 @@ describe("timezone", () => {
   });
 
   test("MONTH windows start on the local 1st; UTC is the same as no zone; an unknown zone is a 400, not UTC", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await ingest(h, [{ at: "2026-02-28T20:00:00Z" }, { at: "2026-03-01T03:00:00Z" }]);
     const tokyo = await usage(h, {
       window_size: "MONTH",
@@ -80,7 +80,7 @@ describe("timezone", () => {
     });
   });
   test("a billing anchor is a local day and hour too: MONTH windows from the local 15th at midnight in Kolkata", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     // 18:00Z on 14 March is 23:30 on the 14th in Kolkata; 19:00Z is 00:30 on the 15th.
     await ingest(h, [{ at: "2026-03-14T18:00:00Z" }, { at: "2026-03-14T19:00:00Z" }]);
     const res = await usage(h, {
@@ -100,7 +100,7 @@ describe("timezone", () => {
 
 describe("group_by", () => {
   test("MAX by source adds up each source's maximum; properties.X likewise; both fields at once is a 400", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await ingest(h, [
       { at: "2026-03-10T01:00:00Z", source: "a", region: "us", tokens: 5 },
       { at: "2026-03-10T02:00:00Z", source: "a", region: "eu", tokens: 7 },

@@ -19,13 +19,13 @@ const opened: Harness[] = [];
 afterEach(async () => {
   for (const h of opened.splice(0)) await h.close();
 });
-function createHarness(...args: Parameters<typeof createMemoryHarness>): Harness {
-  const h = createMemoryHarness(args[0], { store: "file" });
+async function createHarness(...args: Parameters<typeof createMemoryHarness>): Promise<Harness> {
+  const h = await createMemoryHarness(args[0], { store: "file" });
   opened.push(h);
   return h;
 }
-function createTwoTenantHarness(...args: Parameters<typeof createMemoryTwoTenantHarness>): Harness {
-  const h = createMemoryTwoTenantHarness(args[0], { store: "file" });
+async function createTwoTenantHarness(...args: Parameters<typeof createMemoryTwoTenantHarness>): Promise<Harness> {
+  const h = await createMemoryTwoTenantHarness(args[0], { store: "file" });
   opened.push(h);
   return h;
 }
@@ -41,8 +41,8 @@ interface EventInput {
   [extra: string]: unknown;
 }
 
-function countEvents(h: Harness, where = "1 = 1", ...params: unknown[]): number {
-  return (h.context.db.prepare(`SELECT count(*) AS n FROM events WHERE ${where}`).get(...params) as { n: number }).n;
+async function countEvents(h: Harness, where = "1 = 1", ...params: unknown[]): Promise<number> {
+  return ((await h.context.db.get(`SELECT count(*) AS n FROM events WHERE ${where}`, ...params)) as { n: number }).n;
 }
 
 async function ingest(h: Harness, event: EventInput, options: { key?: string; headers?: Record<string, string> } = {}) {
@@ -115,21 +115,21 @@ describe("POST /v1/events: validation (IngestEventRequest)", () => {
   ];
   for (const [name, body, field] of cases) {
     test(`${name}: 400 naming ${field}, nothing stored`, async () => {
-      const h = createHarness();
+      const h = await createHarness();
       const res = await h.call("POST", "/v1/events", { body });
       expectValidationError(res, field);
-      expect(countEvents(h)).toBe(0);
+      expect(await countEvents(h)).toBe(0);
     });
   }
 
   test("a missing required field is reported as `is required`", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const res = await h.call("POST", "/v1/events", { body: { external_customer_id: "c" } });
     expect(expectValidationError(res).details).toEqual({ event_name: "is required" });
   });
 
   test("the limits themselves are accepted: 255-character names and ids, a 255-character source", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const at = "y".repeat(255);
     const id = await ingest(h, { event_name: at, external_customer_id: at, event_id: at, source: at });
     expect(id).toBe(at);
@@ -138,7 +138,7 @@ describe("POST /v1/events: validation (IngestEventRequest)", () => {
   });
 
   test("properties: 16 KiB of JSON is accepted, one byte more is 400", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     // {"p":"…"} is 8 bytes plus the value; é is two bytes in UTF-8, so the limit is in bytes.
     const exact = { p: "é".repeat(8188) };
     expect(Buffer.byteLength(JSON.stringify(exact))).toBe(16384);
@@ -146,25 +146,25 @@ describe("POST /v1/events: validation (IngestEventRequest)", () => {
     const over = { p: `${"é".repeat(8188)}x` };
     const res = await h.call("POST", "/v1/events", { body: { ...valid, event_id: "over-limit", properties: over } });
     expectValidationError(res, "properties");
-    expect(countEvents(h)).toBe(1);
+    expect(await countEvents(h)).toBe(1);
     expect((await h.call("GET", "/v1/events/over-limit")).status).toBe(404);
   });
 
   test("a body that is not JSON: 400 in the envelope", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const res = await h.call("POST", "/v1/events", {
       rawBody: "{not json",
       headers: { "content-type": "application/json" },
     });
     expectValidationError(res);
-    expect(countEvents(h)).toBe(0);
+    expect(await countEvents(h)).toBe(0);
   });
 });
 
 describe("POST /v1/events: accepted and readable", () => {
   test("202 with the message and the sent event_id; readable at once as processed", async () => {
-    const h = createHarness();
-    const env = environmentOf(h, "development");
+    const h = await createHarness();
+    const env = await environmentOf(h, "development");
     const res = await h.call("POST", "/v1/events", {
       body: {
         event_name: "api_call",
@@ -200,7 +200,7 @@ describe("POST /v1/events: accepted and readable", () => {
   });
 
   test("without event_id: a generated event_… id, which reads back; timestamp defaults to now", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const before = Date.now();
     const id = await ingest(h, valid);
     const after = Date.now();
@@ -215,14 +215,14 @@ describe("POST /v1/events: accepted and readable", () => {
   });
 
   test("two events without event_id get two different ids", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const [a, b] = [await ingest(h, valid), await ingest(h, valid)];
     expect(a).not.toBe(b);
-    expect(countEvents(h)).toBe(2);
+    expect(await countEvents(h)).toBe(2);
   });
 
   test("timestamps with any offset are stored and returned in UTC", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const cases: [string, string][] = [
       ["2025-11-14T10:00:00Z", "2025-11-14T10:00:00.000Z"],
       ["2025-11-14T12:30:00+02:30", "2025-11-14T10:00:00.000Z"],
@@ -236,13 +236,13 @@ describe("POST /v1/events: accepted and readable", () => {
         sent,
         got: stored,
       });
-      const row = h.context.db.prepare("SELECT timestamp FROM events WHERE id = ?").get(id) as { timestamp: string };
+      const row = (await h.context.db.get("SELECT timestamp FROM events WHERE id = ?", id)) as { timestamp: string };
       expect(row.timestamp).toBe(stored);
     }
   });
 
   test("GET /v1/events/{id} of an unknown id: 404 not_found", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const res = await h.call("GET", "/v1/events/evt-missing");
     expect(res.status).toBe(404);
     expect(errorOf(res).internal_error).toBe("not_found");
@@ -251,7 +251,7 @@ describe("POST /v1/events: accepted and readable", () => {
 
 describe("idempotency on event_id", () => {
   test("the same event_id twice: both 202, one row, the first one kept", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const first = await h.call("POST", "/v1/events", { body: { ...valid, event_id: "evt-dup", properties: { n: 1 } } });
     const second = await h.call("POST", "/v1/events", {
       body: { ...valid, event_id: "evt-dup", properties: { n: 2 } },
@@ -260,12 +260,12 @@ describe("idempotency on event_id", () => {
       expect(res.status).toBe(202);
       expect(res.body).toEqual({ message: "Event accepted for processing", event_id: "evt-dup" });
     }
-    expect(countEvents(h, "id = ?", "evt-dup")).toBe(1);
+    expect(await countEvents(h, "id = ?", "evt-dup")).toBe(1);
     expect((await h.call("GET", "/v1/events/evt-dup")).body.event.properties).toEqual({ n: 1 });
   });
 
   test("50 concurrent POSTs of one event_id store exactly one row", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
         h.call("POST", "/v1/events", { body: { ...valid, event_id: "evt-race", properties: { n: i } } }),
@@ -275,20 +275,20 @@ describe("idempotency on event_id", () => {
       expect(res.status).toBe(202);
       expect(res.body.event_id).toBe("evt-race");
     }
-    expect(countEvents(h)).toBe(1);
+    expect(await countEvents(h)).toBe(1);
   });
 
   test("the same event_id in another environment is a different event", async () => {
-    const h = createHarness();
-    const prod = environmentOf(h, "production").id;
-    const dev = environmentOf(h, "development").id;
+    const h = await createHarness();
+    const prod = (await environmentOf(h, "production")).id;
+    const dev = (await environmentOf(h, "development")).id;
     await ingest(h, { ...valid, event_id: "evt-shared", properties: { env: "dev" } });
     await ingest(
       h,
       { ...valid, event_id: "evt-shared", properties: { env: "prod" } },
       { headers: { "X-Environment-ID": prod } },
     );
-    expect(countEvents(h, "id = ?", "evt-shared")).toBe(2);
+    expect(await countEvents(h, "id = ?", "evt-shared")).toBe(2);
     const inDev = (await h.call("GET", "/v1/events/evt-shared")).body.event;
     const inProd = (await h.call("GET", "/v1/events/evt-shared", { headers: { "X-Environment-ID": prod } })).body.event;
     expect(inDev).toMatchObject({ environment_id: dev, properties: { env: "dev" } });
@@ -301,25 +301,25 @@ describe("POST /v1/events/bulk", () => {
     Array.from({ length: n }, (_, i) => ({ ...valid, event_id: `${prefix}-${i}`, properties: { i } }));
 
   test("1 event and 1000 events: 202 with the message, every one stored and readable", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await bulk(h, many(1, "one"));
     await bulk(h, many(1000));
-    expect(countEvents(h)).toBe(1001);
+    expect(await countEvents(h)).toBe(1001);
     expect((await h.call("GET", "/v1/events/b-999")).body.event.properties).toEqual({ i: 999 });
     expect((await h.call("GET", "/v1/events/one-0")).status).toBe(200);
   });
 
   test("0 events and 1001 events: 400, nothing stored", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     expectValidationError(await h.call("POST", "/v1/events/bulk", { body: { events: [] } }), "events");
     expectValidationError(await h.call("POST", "/v1/events/bulk", { body: { events: many(1001) } }), "events");
     expectValidationError(await h.call("POST", "/v1/events/bulk", { body: {} }), "events");
     expectValidationError(await h.call("POST", "/v1/events/bulk", { body: { events: many(1), extra: true } }), "extra");
-    expect(countEvents(h)).toBe(0);
+    expect(await countEvents(h)).toBe(0);
   });
 
   test("one invalid event rejects the whole batch, with details keyed by its index", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const events: EventInput[] = many(5);
     const { event_name: _, ...noName } = events[3] as EventInput;
     events[3] = noName;
@@ -329,11 +329,11 @@ describe("POST /v1/events/bulk", () => {
       internal_error: "validation_error",
       details: { "events[3].event_name": "is required" },
     });
-    expect(countEvents(h)).toBe(0);
+    expect(await countEvents(h)).toBe(0);
   });
 
   test("other invalid events name their index too: timestamp, unknown field, oversized properties", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const cases: [EventInput, string][] = [
       [{ ...valid, timestamp: "2025-11-14T10:00:00" }, "events[2].timestamp"],
       [{ ...valid, colour: "red" }, "events[2].colour"],
@@ -344,11 +344,11 @@ describe("POST /v1/events/bulk", () => {
       events[2] = bad;
       expectValidationError(await h.call("POST", "/v1/events/bulk", { body: { events } }), field);
     }
-    expect(countEvents(h)).toBe(0);
+    expect(await countEvents(h)).toBe(0);
   });
 
   test("a duplicate event_id inside one batch, or one already stored, is stored once", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await ingest(h, { ...valid, event_id: "already", properties: { v: "single" } });
     await bulk(h, [
       { ...valid, event_id: "twice", properties: { v: 1 } },
@@ -356,13 +356,13 @@ describe("POST /v1/events/bulk", () => {
       { ...valid, event_id: "already", properties: { v: "bulk" } },
       { ...valid, event_id: "fresh" },
     ]);
-    expect(countEvents(h)).toBe(3);
-    expect(countEvents(h, "id = ?", "twice")).toBe(1);
+    expect(await countEvents(h)).toBe(3);
+    expect(await countEvents(h, "id = ?", "twice")).toBe(1);
     expect((await h.call("GET", "/v1/events/already")).body.event.properties).toEqual({ v: "single" });
   });
 
   test("timestamps in a batch are normalised to UTC as well", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await bulk(h, [{ ...valid, event_id: "tz", timestamp: "2025-11-14T12:00:00+02:00" }]);
     expect((await h.call("GET", "/v1/events/tz")).body.event.timestamp).toBe("2025-11-14T10:00:00.000Z");
   });
@@ -414,7 +414,7 @@ describe("querying events: POST /v1/events/query and GET /v1/events", () => {
   ];
 
   async function seeded() {
-    const h = createHarness();
+    const h = await createHarness();
     await bulk(h, dataset);
     return h;
   }
@@ -468,6 +468,41 @@ describe("querying events: POST /v1/events/query and GET /v1/events", () => {
     await expectBoth(h, { property_filters: { region: ["us"] }, external_customer_id: "c2" }, ["e4"]);
   });
 
+  test("property_filters compare as SQLite's JSON does, on either engine: true is 1, 2 is 2.0, an object is its text", async () => {
+    const h = await createHarness();
+    const flags: [string, unknown][] = [
+      ["true", true],
+      ["one", 1],
+      ["one.0", 1.0],
+      ["false", false],
+      ["zero", 0],
+      ["text-1", "1"],
+      ["text-true", "true"],
+      ["half", 2.5],
+      ["object", { o: 1 }],
+      ["array", [1]],
+      ["null", null],
+    ];
+    await bulk(
+      h,
+      flags.map(([id, flag], i) => ({
+        event_id: id,
+        event_name: "flagged",
+        external_customer_id: "c1",
+        timestamp: `2025-01-01T00:00:${String(i).padStart(2, "0")}Z`,
+        properties: { flag },
+      })),
+    );
+    await expectBoth(h, { property_filters: { flag: [1] } }, ["true", "one", "one.0"]);
+    await expectBoth(h, { property_filters: { flag: [true] } }, ["true", "one", "one.0"]);
+    await expectBoth(h, { property_filters: { flag: [false] } }, ["false", "zero"]);
+    await expectBoth(h, { property_filters: { flag: ["1", "true"] } }, ["text-1", "text-true"]);
+    await expectBoth(h, { property_filters: { flag: [2.5, 0] } }, ["false", "zero", "half"]);
+    await expectBoth(h, { property_filters: { flag: ['{"o":1}', "[1]"] } }, ["object", "array"]);
+    await expectBoth(h, { property_filters: { flag: ["null"] } }, []);
+    await expectBoth(h, { property_filters: { missing: [1] } }, []);
+  });
+
   test("order asc and desc", async () => {
     const h = await seeded();
     const asc = await h.call("POST", "/v1/events/query", { body: { order: "asc" } });
@@ -492,7 +527,7 @@ describe("querying events: POST /v1/events/query and GET /v1/events", () => {
         timestamp: T(0),
         source: "web",
         properties: { region: "us", tier: 1 },
-        environment_id: environmentOf(h, "development").id,
+        environment_id: (await environmentOf(h, "development")).id,
       },
     ]);
   });
@@ -615,7 +650,7 @@ describe("keyset pagination under concurrent ingestion", () => {
   }
 
   test("desc (POST /v1/events/query): newer events inserted between pages never shift the walk", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const originals = await threeHundred(h);
     const newer: string[] = [];
     const older: string[] = [];
@@ -653,7 +688,7 @@ describe("keyset pagination under concurrent ingestion", () => {
   });
 
   test("asc (GET /v1/events): older events inserted between pages never shift the walk", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const originals = await threeHundred(h);
     const newer: string[] = [];
     const older: string[] = [];
@@ -686,7 +721,7 @@ describe("keyset pagination under concurrent ingestion", () => {
   });
 
   test("ingestion racing each page fetch: every original exactly once, no id twice", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const originals = await threeHundred(h);
     const seen: string[] = [];
     let cursor: string | undefined;
@@ -714,7 +749,7 @@ describe("keyset pagination under concurrent ingestion", () => {
   });
 
   test("many events sharing one timestamp page without repeats or gaps", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const events = Array.from({ length: 50 }, (_, i) => ({
       event_id: `same-${i}`,
       event_name: "tie",
@@ -744,7 +779,7 @@ describe("POST /v1/events/usage", () => {
   const END = "2025-03-03T00:00:00Z";
 
   async function seeded() {
-    const h = createHarness();
+    const h = await createHarness();
     await bulk(h, [
       {
         event_name: "tokens",
@@ -842,7 +877,7 @@ describe("POST /v1/events/usage", () => {
   });
 
   test("SUM and MAX read numbers sent as text and ignore any other value instead of coercing or failing", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await bulk(h, [
       { event_name: "tokens", external_customer_id: "c", timestamp: "2025-03-01T10:00:00Z", properties: { n: "999" } },
       { event_name: "tokens", external_customer_id: "c", timestamp: "2025-03-01T10:00:01Z", properties: { n: "lots" } },
@@ -965,7 +1000,7 @@ describe("who may send and read events (seed scenarios)", () => {
   ];
 
   test("an event_ingestor key sends events (202) but gets 403 reading them and on customers", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const key = await serviceAccountKey(h, ["event_ingestor"]);
     const sent = await h.call("POST", "/v1/events", { key, body: { ...valid, event_id: "from-ingestor" } });
     expect(sent.status).toBe(202);
@@ -991,11 +1026,11 @@ describe("who may send and read events (seed scenarios)", () => {
     const create = await h.call("POST", "/v1/customers", { key, body: { external_id: "sneaky" } });
     expect(create.status).toBe(403);
     expect(errorOf(create).details).toEqual({ required: "customer:write", roles: ["event_ingestor"] });
-    expect((h.context.db.prepare("SELECT count(*) AS n FROM customers").get() as { n: number }).n).toBe(0);
+    expect(((await h.context.db.get("SELECT count(*) AS n FROM customers")) as { n: number }).n).toBe(0);
   });
 
   test("an event_reader key reads events but gets 403 sending them and changing customers", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await ingest(h, { ...valid, event_id: "readable" });
     const key = await serviceAccountKey(h, ["event_reader"]);
     for (const [method, path, body] of reads("readable")) {
@@ -1017,7 +1052,7 @@ describe("who may send and read events (seed scenarios)", () => {
         details: { required: "event:write", roles: ["event_reader"] },
       });
     }
-    expect(countEvents(h)).toBe(1);
+    expect(await countEvents(h)).toBe(1);
 
     const customer = await h.call("POST", "/v1/customers", { body: { external_id: "acme", name: "Acme" } });
     expect(customer.status).toBe(201);
@@ -1033,11 +1068,11 @@ describe("who may send and read events (seed scenarios)", () => {
     }
     const after = await h.call("GET", `/v1/customers/${customer.body.id}`);
     expect(after.body).toMatchObject({ name: "Acme", status: "published" });
-    expect((h.context.db.prepare("SELECT count(*) AS n FROM customers").get() as { n: number }).n).toBe(1);
+    expect(((await h.context.db.get("SELECT count(*) AS n FROM customers")) as { n: number }).n).toBe(1);
   });
 
   test("a service account with both roles sends and reads", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const key = await serviceAccountKey(h, ["event_ingestor", "event_reader"]);
     expect((await h.call("POST", "/v1/events", { key, body: { ...valid, event_id: "both" } })).status).toBe(202);
     for (const [method, path, body] of reads("both")) {
@@ -1051,7 +1086,7 @@ describe("who may send and read events (seed scenarios)", () => {
   });
 
   test("a publishable key gets 403 on every event route, and nothing is stored", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await ingest(h, { ...valid, event_id: "existing" });
     const pk = await h.call("POST", "/v1/secrets/api/keys", { body: { name: "pk", type: "publishable_key" } });
     expect(pk.status).toBe(201);
@@ -1069,17 +1104,17 @@ describe("who may send and read events (seed scenarios)", () => {
         internal_error: "permission_denied",
       });
     }
-    expect(countEvents(h)).toBe(1);
+    expect(await countEvents(h)).toBe(1);
   });
 
   test("no key: 401 API key required on every event route", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     for (const [method, path, body] of [["POST", "/v1/events", valid] as [string, string, unknown], ...reads("x")]) {
       const res = await h.call(method, path, { key: null, body });
       expect(res.status).toBe(401);
       expect(errorOf(res).message).toBe("API key required");
     }
-    expect(countEvents(h)).toBe(0);
+    expect(await countEvents(h)).toBe(0);
   });
 });
 
@@ -1127,12 +1162,12 @@ describe("isolation", () => {
   };
 
   test("another environment never sees the event on any read route", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await ingest(h, secret);
-    expectNothing(await readAll(h, DEV_KEY, { "X-Environment-ID": environmentOf(h, "production").id }));
+    expectNothing(await readAll(h, DEV_KEY, { "X-Environment-ID": (await environmentOf(h, "production")).id }));
     // A stored key of the production environment sees nothing either.
     const prodKey = await h.call("POST", "/v1/secrets/api/keys", {
-      headers: { "X-Environment-ID": environmentOf(h, "production").id },
+      headers: { "X-Environment-ID": (await environmentOf(h, "production")).id },
       body: { name: "prod" },
     });
     expect(prodKey.status).toBe(201);
@@ -1142,12 +1177,12 @@ describe("isolation", () => {
   });
 
   test("another tenant never sees the event, and its own event with the same id is separate", async () => {
-    const h = createTwoTenantHarness();
+    const h = await createTwoTenantHarness();
     await ingest(h, { ...secret, properties: { owner: "one" } });
     expectNothing(await readAll(h, OTHER_TENANT_KEY));
 
     await ingest(h, { ...secret, properties: { owner: "two" } }, { key: OTHER_TENANT_KEY });
-    expect(countEvents(h, "id = ?", "secret-evt")).toBe(2);
+    expect(await countEvents(h, "id = ?", "secret-evt")).toBe(2);
     expect((await h.call("GET", "/v1/events/secret-evt")).body.event.properties).toEqual({ owner: "one" });
     const theirs = await h.call("GET", "/v1/events/secret-evt", { key: OTHER_TENANT_KEY });
     expect(theirs.body.event.properties).toEqual({ owner: "two" });
@@ -1156,11 +1191,11 @@ describe("isolation", () => {
   });
 
   test("another tenant's environment id is refused: 403", async () => {
-    const h = createTwoTenantHarness();
+    const h = await createTwoTenantHarness();
     await ingest(h, secret);
     const res = await h.call("GET", "/v1/events/secret-evt", {
       key: OTHER_TENANT_KEY,
-      headers: { "X-Environment-ID": environmentOf(h, "development").id },
+      headers: { "X-Environment-ID": (await environmentOf(h, "development")).id },
     });
     expect(res.status).toBe(403);
     expect(errorOf(res).message).toBe("Invalid or inaccessible environment");
@@ -1169,7 +1204,7 @@ describe("isolation", () => {
 
 describe("total_count of an unfiltered page (the per-scope running count)", () => {
   test("matches the rows stored, through duplicates, bulk batches and environments", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const prod = (await h.call("GET", "/v1/environments")).body.items.find(
       (e: { type: string }) => e.type === "production",
     ).id;
@@ -1186,7 +1221,7 @@ describe("total_count of an unfiltered page (the per-scope running count)", () =
     });
     const page = await h.call("POST", "/v1/events/query", { body: { page_size: 1 } });
     expect(page.body.total_count).toBe(3);
-    const stored = h.context.db.prepare("SELECT count(*) FROM events").pluck().get();
+    const stored = await h.context.db.value("SELECT count(*) FROM events");
     expect(stored).toBe(4);
     const inProd = await h.call("POST", "/v1/events/query", { headers: { "X-Environment-ID": prod }, body: {} });
     expect(inProd.body.total_count).toBe(1);

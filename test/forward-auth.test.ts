@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { createTollgate } from "../src/app";
 import { type Config, DEFAULT_CONFIG } from "../src/config";
-import { MEMORY_DATABASE, openDatabase } from "../src/db";
+import { MEMORY_DATABASE, openDatabase, SqliteStore } from "../src/db";
 import { createLogger } from "../src/http/logging";
 import { callApp, DEV_KEY, errorOf } from "./support/harness";
 
@@ -19,15 +19,15 @@ const RULES: Config["forward_auth"]["rules"] = [
   { path: "/reports/*/summary", permission: "reports:read" },
 ];
 
-function forwardHarness(rules = RULES) {
+async function forwardHarness(rules = RULES) {
   const config = structuredClone(DEFAULT_CONFIG);
   config.forward_auth.rules = rules;
   config.rbac.roles = {
     orders_reader: { name: "Orders Reader", description: "", permissions: { orders: ["read"], reports: ["read"] } },
   };
-  const tollgate = createTollgate({
+  const tollgate = await createTollgate({
     config,
-    db: openDatabase(MEMORY_DATABASE),
+    store: new SqliteStore(openDatabase(MEMORY_DATABASE)),
     logger: createLogger("silent"),
     clientAddress: (request) => request.headers.get(PEER),
   });
@@ -51,7 +51,7 @@ function forwardHarness(rules = RULES) {
   return { ...tollgate, call, ask };
 }
 
-async function readerKey(h: ReturnType<typeof forwardHarness>) {
+async function readerKey(h: Awaited<ReturnType<typeof forwardHarness>>) {
   const account = await h.call("POST", "/v1/users", {
     body: { type: "service_account", name: "orders", roles: ["orders_reader"] },
   });
@@ -73,7 +73,7 @@ const IDENTITY = [
 
 describe("forward-auth: the rules decide, deny by default", () => {
   test("allowed: 200, empty body, the caller's identity in every X-Tollgate-* header", async () => {
-    const h = forwardHarness();
+    const h = await forwardHarness();
     const reader = await readerKey(h);
     const res = await h.ask("/orders/42?expand=lines", { key: reader.key });
     expect(res.status).toBe(200);
@@ -89,7 +89,7 @@ describe("forward-auth: the rules decide, deny by default", () => {
   });
 
   test("no key on a guarded rule: 401 with WWW-Authenticate and the envelope; its code and message also as headers", async () => {
-    const h = forwardHarness();
+    const h = await forwardHarness();
     const res = await h.ask("/orders/42");
     expect(res.status).toBe(401);
     expect(res.headers.get("www-authenticate")).toBe('Bearer realm="tollgate"');
@@ -100,7 +100,7 @@ describe("forward-auth: the rules decide, deny by default", () => {
   });
 
   test("a key without the rule's permission: 403; the first matching rule decides (methods, host, glob)", async () => {
-    const h = forwardHarness();
+    const h = await forwardHarness();
     const { key } = await readerKey(h);
     // POST /orders/42 is not rule 2 (GET, HEAD) but rule 3 (orders:write).
     const write = await h.ask("/orders/42", { key, method: "POST" });
@@ -116,24 +116,24 @@ describe("forward-auth: the rules decide, deny by default", () => {
   });
 
   test("no rule matches: 403 'No forward-auth rule allows this request', even with a super key", async () => {
-    const h = forwardHarness();
+    const h = await forwardHarness();
     const res = await h.ask("/elsewhere", { key: DEV_KEY });
     expect(res.status).toBe(403);
     expect(res.body.error.message).toBe("No forward-auth rule allows this request");
     // A prefix ends at a segment: /publicity is not /public.
     expect((await h.ask("/publicity")).status).toBe(403);
-    expect((await forwardHarness([])).ask("/public").then((r) => r.status)).resolves.toBe(403);
+    await expect((await forwardHarness([])).ask("/public").then((r) => r.status)).resolves.toBe(403);
   });
 
   test("a public rule passes with no key; every identity header is present and empty", async () => {
-    const h = forwardHarness();
+    const h = await forwardHarness();
     const res = await h.ask("/public/docs");
     expect(res.status).toBe(200);
     for (const name of IDENTITY) expect(res.headers.get(name)).toBe("");
   });
 
   test("the key may come as Authorization: Bearer; a revoked one fails on the very next request", async () => {
-    const h = forwardHarness();
+    const h = await forwardHarness();
     const reader = await readerKey(h);
     const bearer = { authorization: `Bearer ${reader.key}` };
     expect((await h.ask("/orders/1", { headers: bearer })).status).toBe(200);
@@ -144,7 +144,7 @@ describe("forward-auth: the rules decide, deny by default", () => {
   });
 
   test("nginx's X-Original-URI / -Method / -Host are read alike; without a method header, the request's own", async () => {
-    const h = forwardHarness();
+    const h = await forwardHarness();
     const { key } = await readerKey(h);
     const nginx = (method: string, uri: string) =>
       h.call(method, "/v1/auth/forward", {
@@ -167,7 +167,7 @@ describe("forward-auth: what the upstream will serve is what is judged", () => {
   ];
   for (const uri of guarded) {
     test(`${uri} is judged as /orders/1 (needs a key)`, async () => {
-      const h = forwardHarness();
+      const h = await forwardHarness();
       expect((await h.ask(uri)).status).toBe(401);
     });
   }
@@ -181,7 +181,7 @@ describe("forward-auth: what the upstream will serve is what is judged", () => {
     "/bad%zz",
   ]) {
     test(`${JSON.stringify(uri)} cannot be judged: 403`, async () => {
-      const h = forwardHarness();
+      const h = await forwardHarness();
       const res = await h.ask(uri);
       expect(res.status).toBe(403);
       expect(res.body.error.message).toStartWith("The forwarded request cannot be judged");
@@ -189,7 +189,7 @@ describe("forward-auth: what the upstream will serve is what is judged", () => {
   }
 
   test("no X-Forwarded-Uri nor X-Original-URI: 403, not a guess", async () => {
-    const h = forwardHarness();
+    const h = await forwardHarness();
     const res = await h.call("GET", "/v1/auth/forward", { key: DEV_KEY, headers: { [PEER]: PROXY } });
     expect(res.status).toBe(403);
   });
@@ -197,7 +197,7 @@ describe("forward-auth: what the upstream will serve is what is judged", () => {
 
 describe("forward-auth: who may ask", () => {
   test("a peer outside forward_auth.trusted_proxies is refused whatever it forwards", async () => {
-    const h = forwardHarness();
+    const h = await forwardHarness();
     for (const peer of ["10.1.2.3", "192.168.0.1"]) {
       const res = await h.ask("/public", { peer });
       expect(res.status).toBe(403);
@@ -210,7 +210,7 @@ describe("forward-auth: who may ask", () => {
   });
 
   test("a Host the server does not serve is still answered: the proxy passes the original one on", async () => {
-    const h = forwardHarness();
+    const h = await forwardHarness();
     const res = await h.ask("/public", { headers: { host: "api.example.com" } });
     expect(res.status).toBe(200);
   });
@@ -218,7 +218,7 @@ describe("forward-auth: who may ask", () => {
 
 describe("forward-auth: failed keys are counted per client behind the proxy, and nginx never sees a 429", () => {
   test("31 bad keys from one X-Forwarded-For: 429 with Retry-After; another client behind the same proxy is not limited", async () => {
-    const h = forwardHarness();
+    const h = await forwardHarness();
     const from = (client: string, key: string, query = "") =>
       h.call("GET", `/v1/auth/forward${query}`, {
         key,

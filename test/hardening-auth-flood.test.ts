@@ -7,7 +7,7 @@
 import { describe, expect, test } from "bun:test";
 import { createTollgate, type Tollgate } from "../src/app";
 import { type Config, ConfigError, DEFAULT_CONFIG, loadConfig } from "../src/config";
-import { MEMORY_DATABASE, openDatabase } from "../src/db";
+import { MEMORY_DATABASE, openDatabase, SqliteStore } from "../src/db";
 import { createLogger } from "../src/http/logging";
 import { clientKey, FailedAuthLimiter } from "../src/modules/auth/failure-limiter";
 import { type CallOptions, type CallResult, callApp, DEV_KEY, errorOf } from "./support/harness";
@@ -36,19 +36,19 @@ interface FloodHarness extends Tollgate {
   call(method: string, path: string, options?: CallOptions & { from?: string }): Promise<CallResult>;
 }
 
-function floodHarness(
+async function floodHarness(
   failedAttempts: Partial<Config["auth"]["failed_attempts"]> = {},
   extra: Partial<Config> = {},
-): FloodHarness {
+): Promise<FloodHarness> {
   const config = structuredClone(DEFAULT_CONFIG);
   Object.assign(config.auth.failed_attempts, failedAttempts);
   Object.assign(config, extra);
   const logs: Record<string, unknown>[] = [];
   const logger = createLogger("debug", { sink: (line) => logs.push(JSON.parse(line)) });
   const clock = { t: Date.parse("2026-01-01T00:00:00Z") };
-  const tollgate = createTollgate({
+  const tollgate = await createTollgate({
     config,
-    db: openDatabase(MEMORY_DATABASE),
+    store: new SqliteStore(openDatabase(MEMORY_DATABASE)),
     logger,
     clientAddress: (request) => request.headers.get(CLIENT),
     now: () => clock.t,
@@ -158,7 +158,7 @@ describe("FailedAuthLimiter (clock injected)", () => {
 
 describe("over HTTP (app.handle, client address injected)", () => {
   test("after max_failures bad keys, the address gets 429 with Retry-After and details; another address gets 401", async () => {
-    const h = floodHarness({ max_failures: 5, window_seconds: 60 });
+    const h = await floodHarness({ max_failures: 5, window_seconds: 60 });
     const first = await failTimes(h, 5, "203.0.113.7");
     expect(first.map((r) => r.status)).toEqual([401, 401, 401, 401, 401]);
     h.clock.t += 15_000;
@@ -189,8 +189,8 @@ describe("over HTTP (app.handle, client address injected)", () => {
   });
 
   test("a valid key from a blocked address is still accepted, /health answers, and 403s do not count", async () => {
-    const h = floodHarness({ max_failures: 3 });
-    const readerKey = issueTestKey(h, { roles: ["event_reader"] }).apiKey;
+    const h = await floodHarness({ max_failures: 3 });
+    const readerKey = (await issueTestKey(h, { roles: ["event_reader"] })).apiKey;
     // A valid key refused by RBAC (403) is not a failed credential check: 10 of them block nothing.
     for (let i = 0; i < 10; i++) {
       expect((await h.call("GET", "/v1/customers", { key: readerKey, from: "198.51.100.1" })).status).toBe(403);
@@ -210,7 +210,7 @@ describe("over HTTP (app.handle, client address injected)", () => {
   });
 
   test("refused requests are not logged one by one; one warning names the address; no key is logged", async () => {
-    const h = floodHarness({ max_failures: 3, window_seconds: 60 });
+    const h = await floodHarness({ max_failures: 3, window_seconds: 60 });
     await failTimes(h, 3, "203.0.113.9");
     await failTimes(h, 200, "203.0.113.9");
     await h.call("GET", "/v1/users/me", { key: DEV_KEY, from: "203.0.113.9" });
@@ -230,7 +230,7 @@ describe("over HTTP (app.handle, client address injected)", () => {
   });
 
   test("a burst of 401 lines cannot crowd out the warning: each has its own allowance a second", async () => {
-    const h = floodHarness({ max_failures: 5, log_lines_per_second: 2 });
+    const h = await floodHarness({ max_failures: 5, log_lines_per_second: 2 });
     await failTimes(h, 50, "203.0.113.11");
     await afterResponses();
     expect(h.logs.filter((e) => e.msg === "request")).toHaveLength(2);
@@ -242,7 +242,7 @@ describe("over HTTP (app.handle, client address injected)", () => {
   });
 
   test("metrics count the refusals as too_many_failures and the 429 responses by route", async () => {
-    const h = floodHarness({ max_failures: 2 }, { metrics: { enabled: true } });
+    const h = await floodHarness({ max_failures: 2 }, { metrics: { enabled: true } });
     await failTimes(h, 5, "203.0.113.10");
     await afterResponses();
     const text = (await h.call("GET", "/metrics", { key: null })).text;
@@ -252,7 +252,7 @@ describe("over HTTP (app.handle, client address injected)", () => {
   });
 
   test("portal session tokens count against the same budget", async () => {
-    const h = floodHarness({ max_failures: 2 });
+    const h = await floodHarness({ max_failures: 2 });
     const portal = (token: string | null, from: string) =>
       h.call("GET", "/v1/customer/portal/info", {
         key: null,
@@ -275,7 +275,11 @@ describe("over HTTP (app.handle, client address injected)", () => {
   test("without an address (app.handle, no socket) nothing is limited", async () => {
     const config = structuredClone(DEFAULT_CONFIG);
     config.auth.failed_attempts.max_failures = 1;
-    const t = createTollgate({ config, db: openDatabase(MEMORY_DATABASE), logger: createLogger("silent") });
+    const t = await createTollgate({
+      config,
+      store: new SqliteStore(openDatabase(MEMORY_DATABASE)),
+      logger: createLogger("silent"),
+    });
     for (let i = 0; i < 5; i++)
       expect((await callApp(t.app, "GET", "/v1/users/me", { key: WRONG_KEY })).status).toBe(401);
   });
@@ -347,5 +351,55 @@ describe("the real server process over loopback", () => {
       expect.objectContaining({ refused: 95 }),
     ]);
     expect(JSON.stringify(logs)).not.toContain(WRONG_KEY);
+  });
+});
+
+describe("the limits count the peer's address, never what a client writes in a header", () => {
+  /**
+   * Each request claims another client in every header a proxy would write. On a server that
+   * believed one of them, an attacker rotating it would never be limited.
+   */
+  const claimingClient = (i: number) => ({
+    "x-forwarded-for": `198.51.100.${i}`,
+    "x-real-ip": `198.51.100.${i}`,
+    forwarded: `for=198.51.100.${i}`,
+  });
+
+  test("bad keys, and bad sign-ins, each with another X-Forwarded-For: 429 once the loopback address used its budget", async () => {
+    // One server for both: the two limits are separate (sign-in failures are not failed key checks).
+    const server = await startServer({
+      env: {
+        TOLLGATE_AUTH_FAILED_ATTEMPTS_MAX_FAILURES: "3",
+        TOLLGATE_AUTH_SIGN_IN_MAX_FAILURES_PER_ADDRESS: "3",
+      },
+    });
+    const keys: number[] = [];
+    const signIns: number[] = [];
+    try {
+      for (let i = 1; i <= 5; i++) {
+        const res = await fetch(`${server.baseUrl}/v1/users/me`, {
+          headers: { "x-api-key": WRONG_KEY, ...claimingClient(i) },
+        });
+        await res.arrayBuffer();
+        keys.push(res.status);
+      }
+      for (let i = 1; i <= 5; i++) {
+        // Another email each time: the per-email and per-pair limits (5) never come into it.
+        const res = await fetch(`${server.baseUrl}/v1/auth/login`, {
+          method: "POST",
+          headers: { "content-type": "application/json", ...claimingClient(i) },
+          body: JSON.stringify({ email: `nobody${i}@example.com`, password: "not the password" }),
+        });
+        await res.arrayBuffer();
+        signIns.push(res.status);
+      }
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+    expect({ keys, signIns }).toEqual({ keys: [401, 401, 401, 429, 429], signIns: [401, 401, 401, 429, 429] });
+    const warnings = logEntries(server.lines).filter((e) => String(e.msg).endsWith("limit reached"));
+    expect(warnings.map((e) => e.msg)).toEqual(["failed authentication limit reached", "sign-in limit reached"]);
+    expect(warnings[0]).toMatchObject({ client: "127.0.0.1" });
+    expect(warnings[1]).toMatchObject({ limit: "address", address: "127.0.0.1" });
   });
 });

@@ -37,7 +37,7 @@ function limitOf(path: string): number {
 }
 
 describe("every route that can take a body stops reading at its limit", async () => {
-  const h = signInHarness();
+  const h = await signInHarness();
   const person = await addPerson(h, "ada@example.com", "correct horse battery", "Ada");
   const signIn = await h.app.handle(
     new Request("http://localhost/dashboard/sign-in", {
@@ -132,8 +132,8 @@ function postChunked(port: number, path: string, size: number, headers: string):
 }
 
 /** The routes that take a body, with a concrete path, as the route table lists them. */
-function bodyRoutes(): { method: string; path: string }[] {
-  const h = signInHarness();
+async function bodyRoutes(): Promise<{ method: string; path: string }[]> {
+  const h = await signInHarness();
   return h.app.routes
     .filter((r) => ["POST", "PUT", "PATCH", "DELETE"].includes(r.method))
     .map((r) => ({ method: r.method, path: r.path.replace(/:[a-z_]+/g, "x") }));
@@ -160,7 +160,7 @@ describe("over a real server, memory stays flat", () => {
       const origin = `Origin: http://127.0.0.1:${server.port}\r\n`;
       const garbage = Buffer.alloc(2 * 1024 * 1024, 0x61);
       const before = rssOf(server.proc.pid);
-      for (const { method, path } of bodyRoutes()) {
+      for (const { method, path } of await bodyRoutes()) {
         const common = `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nX-API-Key: ${DEV_KEY}\r\n${origin}`;
         // 16 bytes declared, 2 MiB sent: the rest is not this request's body (nor a request at all).
         const short = await send(server.port, `${common}Content-Length: 16\r\n\r\n`, garbage);

@@ -10,8 +10,8 @@ import { type CallResult, createHarness, DEV_KEY, errorOf, type Harness, errorBo
 import { issueTestKey } from "./support/keys";
 import { startServer } from "./support/process";
 
-function ingestKey(h: Harness) {
-  return issueTestKey(h, { roles: ["event_ingestor"] }).apiKey;
+async function ingestKey(h: Harness) {
+  return (await issueTestKey(h, { roles: ["event_ingestor"] })).apiKey;
 }
 
 /** A body the test can tell was read or not: it records the first pull. */
@@ -49,8 +49,8 @@ const nestedArrays = (depth: number) => "[".repeat(depth) + "]".repeat(depth);
 
 describe("nesting: a deep body is refused before anything walks it (item 2)", () => {
   test("20 KB of nested arrays on /v1/events: 400 naming the limit, and the server keeps serving", async () => {
-    const h = createHarness();
-    const key = ingestKey(h);
+    const h = await createHarness();
+    const key = await ingestKey(h);
     const body = `{"event_name":"e","external_customer_id":"c","properties":{"x":${nestedArrays(10_000)}}}`;
     expect(body.length).toBeGreaterThan(20_000);
     const res = await h.call("POST", "/v1/events", { key, rawBody: body });
@@ -64,15 +64,15 @@ describe("nesting: a deep body is refused before anything walks it (item 2)", ()
   });
 
   test("100,000 levels (a stack overflow once): 400, not 500", async () => {
-    const h = createHarness();
-    const res = await h.call("POST", "/v1/events/bulk", { key: ingestKey(h), rawBody: nestedArrays(100_000) });
+    const h = await createHarness();
+    const res = await h.call("POST", "/v1/events/bulk", { key: await ingestKey(h), rawBody: nestedArrays(100_000) });
     expect(res.status).toBe(400);
     expect(errorOf(res).internal_error).toBe("validation_error");
   });
 
   test("exactly the limit passes the body check; one more level does not; brackets inside strings do not count", async () => {
-    const h = createHarness();
-    const key = ingestKey(h);
+    const h = await createHarness();
+    const key = await ingestKey(h);
     // The body object is level 1 and properties level 2, so the value may add limit - 2 levels.
     // That is deeper than properties may be, so what answers is the properties rule, not the body's.
     const value = nestedArrays(MAX_BODY_DEPTH - 2);
@@ -103,7 +103,7 @@ describe("the credential is checked before the body is read (item 4)", () => {
   ];
   for (const { name, headers, status } of cases) {
     test(`${name}: ${status}, and the body is never read`, async () => {
-      const h = createHarness();
+      const h = await createHarness();
       const { body, watch } = watchedBody(JSON.stringify({ events: [{ event_name: "e" }] }));
       const res = await post(h, "/v1/events/bulk", body, headers);
       expect(res.status).toBe(status);
@@ -112,8 +112,8 @@ describe("the credential is checked before the body is read (item 4)", () => {
   }
 
   test("a valid key without the permission: 403, and the body is never read", async () => {
-    const h = createHarness();
-    const reader = issueTestKey(h, { roles: ["event_reader"] }).apiKey;
+    const h = await createHarness();
+    const reader = (await issueTestKey(h, { roles: ["event_reader"] })).apiKey;
     const { body, watch } = watchedBody("not even JSON");
     const res = await post(h, "/v1/events/bulk", body, { "x-api-key": reader });
     expect(res.status).toBe(403);
@@ -126,7 +126,7 @@ describe("the credential is checked before the body is read (item 4)", () => {
   // The check runs in the parse stage on routes with a body, and Elysia wraps whatever a parse
   // hook throws as "Bad Request": a failure of the check itself must not read as a bad body.
   test("the store failing during the check: 503 on a POST as on a GET, never 400 'not valid JSON'", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     h.context.authenticator.authorize = () => {
       throw Object.assign(new Error("disk I/O error"), { code: "SQLITE_IOERR_READ" });
     };
@@ -139,7 +139,7 @@ describe("the credential is checked before the body is read (item 4)", () => {
   });
 
   test("a bug during the check: 500 internal_error on a POST, logged with its message", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     h.context.authenticator.authorize = () => {
       throw new TypeError("cannot read properties of undefined");
     };
@@ -152,8 +152,8 @@ describe("the credential is checked before the body is read (item 4)", () => {
   });
 
   test("a route that declares two accesses has both checked, also when the body comes first", async () => {
-    const h = createHarness();
-    const reader = issueTestKey(h, { roles: ["event_reader"] }).apiKey;
+    const h = await createHarness();
+    const reader = (await issueTestKey(h, { roles: ["event_reader"] })).apiKey;
     const app = new Elysia()
       .use(httpPlugin(createLogger("silent"), null))
       .use(authPlugin(h.context))
@@ -171,18 +171,73 @@ describe("the credential is checked before the body is read (item 4)", () => {
   });
 
   test("with access, the same body is read and judged: malformed JSON is a 400", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const { body, watch } = watchedBody("not even JSON");
-    const res = await post(h, "/v1/events/bulk", body, { "x-api-key": ingestKey(h) });
+    const res = await post(h, "/v1/events/bulk", body, { "x-api-key": await ingestKey(h) });
     expect(res.status).toBe(400);
     expect(watch.read).toBe(true);
   });
 });
 
+describe("U+0000 is refused on either engine: PostgreSQL's text and JSON cannot hold it", () => {
+  test("in a field, a property value or a property name: 400 naming where, nothing stored", async () => {
+    const h = await createHarness();
+    const key = await ingestKey(h);
+    for (const [rawBody, details] of [
+      [`{"event_name":"a\\u0000b","external_customer_id":"c"}`, { event_name: "must not contain U+0000" }],
+      [
+        `{"event_name":"e","external_customer_id":"c","properties":{"p":["ok","x\\u0000"]}}`,
+        { "properties.p[1]": "must not contain U+0000" },
+      ],
+      [
+        `{"event_name":"e","external_customer_id":"c","properties":{"k\\u0000":1}}`,
+        { properties: "must not contain U+0000" },
+      ],
+    ] as const) {
+      const res = await h.call("POST", "/v1/events", { key, rawBody });
+      expect(res.status).toBe(400);
+      expect(errorOf(res).details).toEqual(details);
+    }
+    const bulk = `{"events":[{"event_name":"e","external_customer_id":"c"},{"event_name":"e","external_customer_id":"c\\u0000"}]}`;
+    const refused = await h.call("POST", "/v1/events/bulk", { key, rawBody: bulk });
+    expect(refused.status).toBe(400);
+    expect(errorOf(refused).details).toEqual({ "events[1].external_customer_id": "must not contain U+0000" });
+    const customer = await h.call("POST", "/v1/customers", { body: { external_id: "x\u0000", name: "n" } });
+    expect(customer.status).toBe(400);
+    expect(errorOf(customer).details).toEqual({ external_id: "must not contain U+0000" });
+    for (const path of [
+      "/v1/customers?external_id=%00",
+      "/v1/customers/cus%00",
+      "/v1/events?external_customer_id=a%00b",
+    ]) {
+      const res = await h.call("GET", path);
+      expect({ path, status: res.status, details: errorOf(res).details }).toEqual({
+        path,
+        status: 400,
+        details: { url: "must not contain %00" },
+      });
+    }
+    expect(await h.context.db.get("SELECT count(*) AS n FROM events")).toEqual({ n: 0 });
+    expect(await h.context.db.get("SELECT count(*) AS n FROM customers")).toEqual({ n: 0 });
+  });
+
+  test("the six characters \\u0000 (an escaped backslash, no U+0000) are text like any other", async () => {
+    const h = await createHarness();
+    const res = await h.call("POST", "/v1/events", {
+      key: await ingestKey(h),
+      rawBody: `{"event_name":"e","external_customer_id":"c","event_id":"a\\\\u0000","properties":{"p":"\\\\u0000"}}`,
+    });
+    expect(res.status).toBe(202);
+    expect(res.body.event_id).toBe("a\\u0000");
+    const listed = await h.call("GET", "/v1/events");
+    expect(listed.body.events[0].properties).toEqual({ p: "\\u0000" });
+  });
+});
+
 describe("strings must be well-formed Unicode (item 10)", () => {
   test('event_ids "a\\ud800" and "a\\udfff" are refused, not merged into one event', async () => {
-    const h = createHarness();
-    const key = ingestKey(h);
+    const h = await createHarness();
+    const key = await ingestKey(h);
     for (const escape of ["\\ud800", "\\udfff"]) {
       const res = await h.call("POST", "/v1/events", {
         key,
@@ -195,12 +250,12 @@ describe("strings must be well-formed Unicode (item 10)", () => {
         details: { event_id: "must be well-formed Unicode" },
       });
     }
-    expect(h.context.db.prepare("SELECT count(*) AS n FROM events").get()).toEqual({ n: 0 });
+    expect(await h.context.db.get("SELECT count(*) AS n FROM events")).toEqual({ n: 0 });
   });
 
   test("a lone surrogate deep in a bulk body, or in a property name, names where it is", async () => {
-    const h = createHarness();
-    const key = ingestKey(h);
+    const h = await createHarness();
+    const key = await ingestKey(h);
     const good = { event_name: "e", external_customer_id: "c" };
     const inValue = `{"events":[${JSON.stringify(good)},{"event_name":"e","external_customer_id":"c","properties":{"p":["ok","\\udc00x"]}}]}`;
     const res = await h.call("POST", "/v1/events/bulk", { key, rawBody: inValue });
@@ -214,8 +269,8 @@ describe("strings must be well-formed Unicode (item 10)", () => {
   });
 
   test("a proper surrogate pair (an emoji written as escapes) is accepted and kept", async () => {
-    const h = createHarness();
-    const key = ingestKey(h);
+    const h = await createHarness();
+    const key = await ingestKey(h);
     const res = await h.call("POST", "/v1/events", {
       key,
       rawBody: `{"event_name":"e","external_customer_id":"c","event_id":"smile-\\ud83d\\ude00"}`,
@@ -225,8 +280,8 @@ describe("strings must be well-formed Unicode (item 10)", () => {
   });
 
   test("bytes that are not UTF-8 are refused rather than turned into U+FFFD", async () => {
-    const h = createHarness();
-    const key = ingestKey(h);
+    const h = await createHarness();
+    const key = await ingestKey(h);
     const prefix = new TextEncoder().encode('{"event_name":"e","external_customer_id":"c","event_id":"a');
     const suffix = new TextEncoder().encode('"}');
     for (const bad of [0xff, 0xfe]) {
@@ -237,7 +292,7 @@ describe("strings must be well-formed Unicode (item 10)", () => {
         "Request body is not valid UTF-8",
       );
     }
-    expect(h.context.db.prepare("SELECT count(*) AS n FROM events").get()).toEqual({ n: 0 });
+    expect(await h.context.db.get("SELECT count(*) AS n FROM events")).toEqual({ n: 0 });
   });
 });
 

@@ -4,48 +4,56 @@ import { describe, expect, spyOn, test } from "bun:test";
 import { join } from "node:path";
 import { createTollgate } from "../src/app";
 import { DEFAULT_CONFIG } from "../src/config";
-import { cachedStatementCount, openDatabase, STATEMENT_CACHE_SIZE } from "../src/db";
+import { openDatabase, type Queries, SqliteStore } from "../src/db";
+import { STATEMENT_CACHE_SIZE } from "../src/db/sqlite/store";
 import { StoreHealth } from "../src/db/health";
 import { createLogger } from "../src/http/logging";
 import { ApiError } from "../src/http/errors";
 import { MAX_FILTER_VALUES, MAX_PROPERTY_FILTERS, MAX_USAGE_WINDOWS } from "../src/modules/events/model";
-import { WITHIN_BUDGET, withinBudget } from "../src/db/read-budget";
 import { eventsTooExpensive } from "../src/modules/events/model";
 import type { EventRow } from "../src/modules/events/model";
 import { StoreReaders, MAX_READS_PER_TENANT } from "../src/reads/pool";
 import { scopeKeyFor } from "../src/modules/events/scopes";
 import * as bulk from "../src/modules/events/bulk";
-import { commitBatch } from "../src/modules/events/store";
+import { commitBatch, type InsertEvents, insertEventsInto, insertEventsIntoSqlite } from "../src/modules/events/store";
 import { EventWriter } from "../src/modules/events/writer";
-import { callApp, createHarness, DEFAULT_TENANT, errorOf, type Harness } from "./support/harness";
+import {
+  callApp,
+  createHarness,
+  DEFAULT_TENANT,
+  errorOf,
+  type Harness,
+  sqliteOf,
+  sqliteStoreOf,
+} from "./support/harness";
 import { environmentOf, issueTestKey } from "./support/keys";
 import { tempDir } from "./support/temp";
 
-const readerKey = (h: Harness) => issueTestKey(h, { roles: ["event_reader"] }).apiKey;
+const readerKey = async (h: Harness) => (await issueTestKey(h, { roles: ["event_reader"] })).apiKey;
 const filtersOf = (count: number, prefix = "p") =>
   Object.fromEntries(Array.from({ length: count }, (_, i) => [`${prefix}${i}`, ["x"]]));
 
 describe("reads cannot grow memory: fixed-shape SQL, a bounded statement cache (item 1)", () => {
   test("queries with 1 to 20 property filters compile no new statement after the first", async () => {
-    const h = createHarness();
-    const key = readerKey(h);
+    const h = await createHarness();
+    const key = await readerKey(h);
     // With no event in the environment a query returns before any SQL: store one.
     expect((await h.call("POST", "/v1/events", { body: { event_name: "e", external_customer_id: "c" } })).status).toBe(
       202,
     );
     const query = (body: unknown) => h.call("POST", "/v1/events/query", { key, body });
     expect((await query({ property_filters: filtersOf(1) })).status).toBe(200);
-    const compiled = cachedStatementCount(h.context.db);
+    const compiled = sqliteStoreOf(h).cachedStatementCount;
     for (let n = 1; n <= MAX_PROPERTY_FILTERS; n++) {
       const res = await query({ property_filters: filtersOf(n, `k${n}_`) });
       expect(res.status).toBe(200);
     }
-    expect(cachedStatementCount(h.context.db)).toBe(compiled);
+    expect(sqliteStoreOf(h).cachedStatementCount).toBe(compiled);
   });
 
   test("however many distinct statements are asked for, the cache holds at most its size", async () => {
-    const h = createHarness();
-    const key = readerKey(h);
+    const h = await createHarness();
+    const key = await readerKey(h);
     expect((await h.call("POST", "/v1/events", { body: { event_name: "e", external_customer_id: "c" } })).status).toBe(
       202,
     );
@@ -60,19 +68,16 @@ describe("reads cannot grow memory: fixed-shape SQL, a bounded statement cache (
         expect((await h.call("POST", "/v1/events/query", { key, body })).status).toBe(200);
       }
     }
-    expect(cachedStatementCount(h.context.db)).toBeLessThanOrEqual(STATEMENT_CACHE_SIZE);
+    expect(sqliteStoreOf(h).cachedStatementCount).toBeLessThanOrEqual(STATEMENT_CACHE_SIZE);
     // Shrink the bound's effect into view: the cache is an LRU, not a map that only grows.
     const db = h.context.db;
-    for (let i = 0; i < STATEMENT_CACHE_SIZE + 50; i++) {
-      const { sql } = await import("../src/db");
-      sql(db, `SELECT ${i} AS n`).get();
-    }
-    expect(cachedStatementCount(db)).toBe(STATEMENT_CACHE_SIZE);
+    for (let i = 0; i < STATEMENT_CACHE_SIZE + 50; i++) await db.get(`SELECT ${i} AS n`);
+    expect(sqliteStoreOf(h).cachedStatementCount).toBe(STATEMENT_CACHE_SIZE);
   });
 
   test("property_filters are capped, in the body and in the query string, with a 400 (never a 500)", async () => {
-    const h = createHarness();
-    const key = readerKey(h);
+    const h = await createHarness();
+    const key = await readerKey(h);
     const tooMany = filtersOf(MAX_PROPERTY_FILTERS + 1);
     const thousand = filtersOf(1000);
     const tooManyValues = { region: Array.from({ length: MAX_FILTER_VALUES + 1 }, (_, i) => `r${i}`) };
@@ -94,7 +99,7 @@ describe("reads cannot grow memory: fixed-shape SQL, a bounded statement cache (
   });
 
   test("the fixed-shape filter keeps its meaning: every property must hold one of its values", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const events = [
       { event_id: "a", properties: { region: "us", tier: 1 } },
       { event_id: "b", properties: { region: "eu", tier: 2 } },
@@ -130,20 +135,22 @@ const row = (scope: number, id: string, properties = "{}"): EventRow => ({
 describe("one bad event fails only its own request (item 3)", () => {
   const stores = {
     "in memory (batch committed on the main thread)": () => createHarness(),
-    "in a file (batch committed by the writer thread)": () => {
+    "in a file (batch committed by the writer thread)": async () => {
       const config = structuredClone(DEFAULT_CONFIG);
-      const db = openDatabase(join(tempDir("batch"), "tollgate.db"));
-      const tollgate = createTollgate({ config, db, logger: createLogger("error", { sink: () => {} }) });
+      const store = new SqliteStore(openDatabase(join(tempDir("batch"), "tollgate.db")));
+      const tollgate = await createTollgate({ config, store, logger: createLogger("error", { sink: () => {} }) });
       return { ...tollgate, call: (m: string, p: string, o?: object) => callApp(tollgate.app, m, p, o) } as Harness;
     },
   };
   for (const [name, make] of Object.entries(stores)) {
     test(`${name}: a row the store refuses is rejected; the rest of its batch is stored`, async () => {
-      const h = make();
-      const [one, two] = ["development", "production"].map((type) => {
-        const environment = environmentOf(h, type as "development" | "production");
-        return scopeKeyFor(h.context.db, { tenantId: DEFAULT_TENANT, environmentId: environment.id });
-      }) as [number, number];
+      const h = await make();
+      const [one, two] = (await Promise.all(
+        ["development", "production"].map(async (type) => {
+          const environment = await environmentOf(h, type as "development" | "production");
+          return scopeKeyFor(h.context.db, { tenantId: DEFAULT_TENANT, environmentId: environment.id });
+        }),
+      )) as [number, number];
       // All queued in one turn, so they share one batch; the middle row breaks the JSON CHECK.
       const writes = [row(one, "good-1"), row(two, "bad", "{not json"), row(two, "good-2"), row(one, "good-3")].map(
         (r) =>
@@ -156,16 +163,16 @@ describe("one bad event fails only its own request (item 3)", () => {
       expect(outcomes[0]).toBe("stored");
       expect(outcomes[1]).toMatch(/^refused: .*CHECK constraint/);
       expect(outcomes.slice(2)).toEqual(["stored", "stored"]);
-      const stored = h.context.db.prepare("SELECT id FROM events ORDER BY id").pluck().all();
+      const stored = await h.context.db.values("SELECT id FROM events ORDER BY id");
       expect(stored).toEqual(["good-1", "good-2", "good-3"]);
       await h.close();
     });
 
     test(`${name}: a bulk request sharing the batch is stored all or none; the others are unaffected`, async () => {
-      const h = make();
-      const scope = scopeKeyFor(h.context.db, {
+      const h = await make();
+      const scope = await scopeKeyFor(h.context.db, {
         tenantId: DEFAULT_TENANT,
-        environmentId: environmentOf(h, "development").id,
+        environmentId: (await environmentOf(h, "development")).id,
       });
       const outcome = (write: Promise<number>) =>
         write.then(
@@ -183,20 +190,20 @@ describe("one bad event fails only its own request (item 3)", () => {
       const outcomes = await Promise.all(writes);
       expect(outcomes[1]).toMatch(/^refused: .*CHECK constraint/);
       expect([outcomes[0], outcomes[2], outcomes[3]]).toEqual(["stored", "stored", "stored"]);
-      const stored = h.context.db.prepare("SELECT id FROM events ORDER BY id").pluck().all();
+      const stored = await h.context.db.values("SELECT id FROM events ORDER BY id");
       expect(stored).toEqual(["bulk-b-1", "bulk-b-2", "single-1", "single-2"]);
       await h.close();
     });
   }
 
   test("properties nested past the limit are a 400 before the batch, and other tenants' events all land", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     let deep: unknown = 1;
     for (let i = 0; i < 20; i++) deep = { d: deep };
     const bad = Array.from({ length: 20 }, () =>
       h.call("POST", "/v1/events", { body: { event_name: "e", external_customer_id: "c", properties: { deep } } }),
     );
-    const other = issueTestKey(h, { roles: ["event_ingestor"], environment: "production" }).apiKey;
+    const other = (await issueTestKey(h, { roles: ["event_ingestor"], environment: "production" })).apiKey;
     const good = Array.from({ length: 100 }, (_, i) =>
       h.call("POST", "/v1/events", {
         key: other,
@@ -207,7 +214,7 @@ describe("one bad event fails only its own request (item 3)", () => {
     expect(new Set(badResults.map((r) => r.status))).toEqual(new Set([400]));
     expect(errorOf(badResults[0]!).details).toEqual({ properties: "must nest at most 16 levels deep" });
     expect(new Set(goodResults.map((r) => r.status))).toEqual(new Set([202]));
-    expect(h.context.db.prepare("SELECT count(*) FROM events").pluck().get()).toBe(100);
+    expect(await h.context.db.value("SELECT count(*) FROM events")).toBe(100);
   });
 });
 
@@ -218,7 +225,7 @@ describe("usage aggregates never overflow and never produce unbounded windows (i
     });
 
   test("SUM over two values of 2^62 answers (as a float) instead of failing for good", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const big = 2 ** 62;
     const events = ["a", "b"].map((event_id) => ({
       event_id,
@@ -237,7 +244,7 @@ describe("usage aggregates never overflow and never produce unbounded windows (i
   });
 
   test(`a windowed query may produce at most ${MAX_USAGE_WINDOWS} windows`, async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const tenYears = { start_time: "2015-01-01T00:00:00Z", end_time: "2025-01-01T00:00:00Z" };
     const minutes = await usage(h, { aggregation_type: "COUNT", window_size: "MINUTE", ...tenYears });
     expect(minutes.status).toBe(400);
@@ -272,25 +279,25 @@ async function storeManyEvents(h: Harness, count = 5000) {
 
 describe("a read has a time budget (item 5)", () => {
   test("a statement past its budget stops with a 400 naming the budget; within it, it answers", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await storeManyEvents(h);
     const db = h.context.db;
-    const count = () => db.prepare(`SELECT count(*) FROM events WHERE ${WITHIN_BUDGET}`).pluck().get();
-    expect(withinBudget(db, 1000, count, eventsTooExpensive)).toBe(5000);
+    const count = (q: Queries) => q.value(`SELECT count(*) FROM events WHERE ${db.dialect.withinBudget}`);
+    expect(await db.withinBudget(1000, eventsTooExpensive, count)).toBe(5000);
     let refused: unknown;
     try {
-      withinBudget(db, -1, count, eventsTooExpensive);
+      await db.withinBudget(-1, eventsTooExpensive, count);
     } catch (error) {
       refused = error;
     }
     expect(refused).toBeInstanceOf(ApiError);
     expect(refused).toMatchObject({ status: 400, code: "invalid_operation", details: { budget_ms: -1 } });
     // The budget belongs to the read it was given to: the next read starts afresh.
-    expect(withinBudget(db, 1000, count, eventsTooExpensive)).toBe(5000);
+    expect(await db.withinBudget(1000, eventsTooExpensive, count)).toBe(5000);
   });
 
   test("every event read of the API runs under it: query, list, usage, the portal's usage", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await storeManyEvents(h);
     const created = await h.call("POST", "/v1/customers", { body: { external_id: "c", name: "C" } });
     expect(created.status).toBe(201);
@@ -317,10 +324,9 @@ describe("a read has a time budget (item 5)", () => {
 
 describe("one tenant cannot fill the reader threads (item 5)", () => {
   test(`a tenant's ${MAX_READS_PER_TENANT + 1}th read under way is a 429; other tenants still read`, async () => {
-    const db = openDatabase(join(tempDir("reads-cap"), "tollgate.db"));
-    const tollgate = createTollgate({
+    const tollgate = await createTollgate({
       config: structuredClone(DEFAULT_CONFIG),
-      db,
+      store: new SqliteStore(openDatabase(join(tempDir("reads-cap"), "tollgate.db"))),
       logger: createLogger("error", { sink: () => {} }),
     });
     try {
@@ -342,23 +348,26 @@ describe("one tenant cannot fill the reader threads (item 5)", () => {
 });
 
 describe("a failure of the store fails the batch at once, without a retry per row (item 3)", () => {
-  test("the store is locked: one attempt, every row refused with SQLITE_BUSY", () => {
-    const h = createHarness();
+  test("the store is locked: one attempt, every row refused with SQLITE_BUSY", async () => {
+    const h = await createHarness();
     const path = join(tempDir("busy"), "tollgate.db");
-    h.context.db.exec(`VACUUM INTO '${path}'`); // a migrated store with the default tenant
+    sqliteOf(h).exec(`VACUUM INTO '${path}'`); // a migrated store with the default tenant
     const db = openDatabase(path);
-    const scope = scopeKeyFor(db, { tenantId: DEFAULT_TENANT, environmentId: environmentOf(h, "development").id });
+    const scope = await scopeKeyFor(new SqliteStore(db), {
+      tenantId: DEFAULT_TENANT,
+      environmentId: (await environmentOf(h, "development")).id,
+    });
     db.pragma("busy_timeout = 20");
     const holder = openDatabase(path);
     holder.exec("BEGIN IMMEDIATE");
     const attempts = { count: 0 };
-    const transaction = db.transaction.bind(db);
-    db.transaction = ((fn: never) => {
+    const insertEvents = insertEventsIntoSqlite(db);
+    const insert: InsertEvents = (rows) => {
       attempts.count++;
-      return transaction(fn);
-    }) as typeof db.transaction;
+      return insertEvents(rows);
+    };
     try {
-      const failures = commitBatch(db, [[row(scope, "a")], [row(scope, "b")], [row(scope, "c")]]);
+      const failures = await commitBatch(insert, [[row(scope, "a")], [row(scope, "b")], [row(scope, "c")]]);
       expect(failures.map((f) => [f.index, f.code])).toEqual([
         [0, "SQLITE_BUSY"],
         [1, "SQLITE_BUSY"],
@@ -376,11 +385,11 @@ describe("a failure of the store fails the batch at once, without a retry per ro
 describe("event reads run on reader threads with a file store (item 5)", () => {
   test("queries, usage and their errors come back from the thread as from the main thread", async () => {
     const config = structuredClone(DEFAULT_CONFIG);
-    const db = openDatabase(join(tempDir("readers"), "tollgate.db"));
+    const store = new SqliteStore(openDatabase(join(tempDir("readers"), "tollgate.db")));
     const errors: string[] = [];
-    const tollgate = createTollgate({
+    const tollgate = await createTollgate({
       config,
-      db,
+      store,
       logger: createLogger("error", { sink: (line) => errors.push(line) }),
     });
     const call = (method: string, path: string, body?: unknown) => callApp(tollgate.app, method, path, { body });
@@ -393,7 +402,7 @@ describe("event reads run on reader threads with a file store (item 5)", () => {
         properties: { n: i + 1 },
       }));
       expect((await call("POST", "/v1/events/bulk", { events })).status).toBe(202);
-      const compiledOnMain = cachedStatementCount(db);
+      const compiledOnMain = store.cachedStatementCount;
       const page = await call("POST", "/v1/events/query", { page_size: 2, order: "asc" });
       expect(page.status).toBe(200);
       expect(page.body.events.map((e: { id: string }) => e.id)).toEqual(["a", "b"]);
@@ -415,10 +424,12 @@ describe("event reads run on reader threads with a file store (item 5)", () => {
         details: { iter_last_key: "is not a valid cursor" },
       });
       // The query ran on a reader thread: the main connection compiled no statement for it.
-      expect(cachedStatementCount(db)).toBe(compiledOnMain);
+      expect(store.cachedStatementCount).toBe(compiledOnMain);
       const other = await callApp(tollgate.app, "POST", "/v1/events/query", {
         body: {},
-        headers: { "x-environment-id": environmentOf({ context: tollgate.context } as Harness, "production").id },
+        headers: {
+          "x-environment-id": (await environmentOf({ context: tollgate.context } as Harness, "production")).id,
+        },
       });
       expect(other.body.events).toEqual([]);
       expect(errors).toEqual([]); // no "reader thread failed; reading on the main thread"
@@ -432,7 +443,11 @@ describe("the request thread never waits on the store for ingestion (issue 13)",
   test("with a file store the main connection never checkpoints the WAL, nor parses a bulk body: the writer thread does", async () => {
     const config = structuredClone(DEFAULT_CONFIG);
     const db = openDatabase(join(tempDir("checkpoint"), "tollgate.db"));
-    const tollgate = createTollgate({ config, db, logger: createLogger("error", { sink: () => {} }) });
+    const tollgate = await createTollgate({
+      config,
+      store: new SqliteStore(db),
+      logger: createLogger("error", { sink: () => {} }),
+    });
     try {
       expect(db.pragma("wal_autocheckpoint", { simple: true })).toBe(0);
       // A bulk request's body is parsed, validated and prepared on the writer thread, not here,
@@ -442,7 +457,7 @@ describe("the request thread never waits on the store for ingestion (issue 13)",
         const events = Array.from({ length: 50 }, (_, i) => ({ event_name: "e", external_customer_id: `c${i % 5}` }));
         const res = await callApp(tollgate.app, "POST", "/v1/events/bulk", { body: { events } });
         expect(res.status).toBe(202);
-        expect(db.prepare("SELECT count(*) FROM events").pluck().get()).toBe(50);
+        expect(await tollgate.context.db.value("SELECT count(*) FROM events")).toBe(50);
         const bad = await callApp(tollgate.app, "POST", "/v1/events/bulk", {
           body: { events: [{ event_name: "e", external_customer_id: "c" }, { external_customer_id: "c" }] },
         });
@@ -460,17 +475,23 @@ describe("the request thread never waits on the store for ingestion (issue 13)",
 
 describe("when the event writer thread dies (issue 14)", () => {
   test("writes fall back to the main thread, logged once; nothing is acknowledged that is not stored", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const path = join(tempDir("fallback"), "tollgate.db");
-    h.context.db.exec(`VACUUM INTO '${path}'`); // a migrated store with the default tenant
-    const db = openDatabase(path);
+    sqliteOf(h).exec(`VACUUM INTO '${path}'`); // a migrated store with the default tenant
+    const store = new SqliteStore(openDatabase(path));
+    const db = store.db;
     const errors: Record<string, unknown>[] = [];
     const logger = createLogger("error", { sink: (line) => errors.push(JSON.parse(line)) });
-    const scope = scopeKeyFor(db, { tenantId: DEFAULT_TENANT, environmentId: environmentOf(h, "development").id });
+    const scope = await scopeKeyFor(store, {
+      tenantId: DEFAULT_TENANT,
+      environmentId: (await environmentOf(h, "development")).id,
+    });
     db.pragma("wal_autocheckpoint = 0");
-    const writer = new EventWriter(db, logger, new StoreHealth(db.name), {
+    const writer = new EventWriter(insertEventsInto(store), logger, new StoreHealth(path), {
+      storePath: path,
       entry: new URL("./support/failing-writer-thread.ts", import.meta.url),
       durability: "fsync",
+      checkpointHere: () => db.pragma("wal_autocheckpoint = 1000"),
     });
     try {
       const outcomes: string[] = [];
@@ -484,7 +505,7 @@ describe("when the event writer thread dies (issue 14)", () => {
         await Bun.sleep(20);
       }
       expect(outcomes.at(-1)).toBe("stored");
-      const stored = db.prepare("SELECT id FROM events ORDER BY id").pluck().all();
+      const stored = await store.values("SELECT id FROM events ORDER BY id");
       const acknowledged = outcomes.flatMap((outcome, i) => (outcome === "stored" ? [`e${i}`] : []));
       expect(stored).toEqual(acknowledged);
       expect(errors.filter((e) => e.msg === "event writer thread failed; committing on the main thread")).toHaveLength(

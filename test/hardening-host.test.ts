@@ -9,7 +9,13 @@ import { startServer } from "./support/process";
 
 const ATTACKER = "rebind.attacker.example:8080";
 
-function callWithHost(h: ReturnType<typeof createHarness>, method: string, path: string, host: string, body?: unknown) {
+function callWithHost(
+  h: Awaited<ReturnType<typeof createHarness>>,
+  method: string,
+  path: string,
+  host: string,
+  body?: unknown,
+) {
   return h.app.handle(
     new Request(`http://localhost${path}`, {
       method,
@@ -25,7 +31,7 @@ const REFUSAL = errorBody(400, "validation_error", "This server does not answer 
 
 describe("on loopback (the default), only loopback names and the public URL's host are served", () => {
   test("an attacker's name: 400 on reads and writes, nothing created, the dashboard refused too", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const me = await callWithHost(h, "GET", "/v1/users/me", ATTACKER);
     expect(me.status).toBe(400);
     expect(await me.json()).toEqual(REFUSAL);
@@ -42,7 +48,7 @@ describe("on loopback (the default), only loopback names and the public URL's ho
   });
 
   test("localhost, 127.0.0.1 and [::1], with or without a port, in any letter case: served", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     for (const host of [
       "localhost",
       "localhost:8080",
@@ -60,12 +66,12 @@ describe("on loopback (the default), only loopback names and the public URL's ho
   });
 
   test("/health answers any host (probes use whatever address they have; it reveals nothing)", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     expect((await callWithHost(h, "GET", "/health", ATTACKER)).status).toBe(200);
   });
 
   test("server.public_url's host and server.allowed_hosts (exact and *.suffix) are served beside loopback", async () => {
-    const h = createHarness({
+    const h = await createHarness({
       server: { public_url: "https://tollgate.example.com", allowed_hosts: ["tollgate.internal", "*.corp.example"] },
     });
     for (const host of ["tollgate.example.com", "tollgate.internal:8080", "a.corp.example", "b.a.corp.example:1"]) {
@@ -85,14 +91,14 @@ describe("on loopback (the default), only loopback names and the public URL's ho
 
 describe("on other addresses", () => {
   test("0.0.0.0 without allowed_hosts: any host is served (documented); with it, only those and the public URL's", async () => {
-    const open = createHarness({ server: { host: "0.0.0.0" } });
+    const open = await createHarness({ server: { host: "0.0.0.0" } });
     expect((await callWithHost(open, "GET", "/v1/users/me", ATTACKER)).status).toBe(200);
-    const listed = createHarness({ server: { host: "0.0.0.0", allowed_hosts: ["tollgate.example.com"] } });
+    const listed = await createHarness({ server: { host: "0.0.0.0", allowed_hosts: ["tollgate.example.com"] } });
     expect((await callWithHost(listed, "GET", "/v1/users/me", "tollgate.example.com")).status).toBe(200);
     expect((await callWithHost(listed, "GET", "/v1/users/me", ATTACKER)).status).toBe(400);
     // localhost is not special away from loopback: the list decides.
     expect((await callWithHost(listed, "GET", "/v1/users/me", "localhost:8080")).status).toBe(400);
-    const star = createHarness({ server: { allowed_hosts: ["*"] } });
+    const star = await createHarness({ server: { allowed_hosts: ["*"] } });
     expect((await callWithHost(star, "GET", "/v1/users/me", ATTACKER)).status).toBe(200);
   });
 
@@ -157,7 +163,7 @@ describe("a real server on loopback with the development key", () => {
 });
 
 test("errorOf reads the refusal like any envelope", async () => {
-  const h = createHarness();
+  const h = await createHarness();
   const res = await h.call("GET", "/v1/users/me", { headers: { host: ATTACKER } });
   expect(errorOf(res).internal_error).toBe("validation_error");
 });

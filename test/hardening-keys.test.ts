@@ -4,8 +4,9 @@
 import { describe, expect, test } from "bun:test";
 import { createTollgate } from "../src/app";
 import { DEFAULT_CONFIG } from "../src/config";
-import { MEMORY_DATABASE, migrate, openDatabase, sql } from "../src/db";
-import { MIGRATIONS } from "../src/db/migrations";
+import { MEMORY_DATABASE, openDatabase, SqliteStore } from "../src/db";
+import { migrate } from "../src/db/sqlite/open";
+import { MIGRATIONS } from "../src/db/sqlite/migrations";
 import { createLogger } from "../src/http/logging";
 import { AUDIT } from "../src/modules/audit/actions";
 import { recordAudit } from "../src/modules/audit/service";
@@ -31,7 +32,7 @@ function expectError(res: CallResult, status: number, message: string, internal:
   expect(errorOf(res)).toMatchObject({ message, internal_error: internal });
 }
 
-const countKeys = (h: Harness) => sql(h.context.db, "SELECT count(*) AS n FROM secrets").get() as { n: number };
+const countKeys = async (h: Harness) => (await h.context.db.get("SELECT count(*) AS n FROM secrets")) as { n: number };
 
 async function serviceAccountWithKey(h: Harness, roles = ["event_ingestor"]) {
   const account = await h.call("POST", "/v1/users", { body: { type: "service_account", name: "worker", roles } });
@@ -42,19 +43,19 @@ async function serviceAccountWithKey(h: Harness, roles = ["event_ingestor"]) {
 
 describe("re-rotation", () => {
   test("re-rotating a key in its grace period: 409 version_conflict, no second replacement, nothing changes", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const expiry = new Date(Date.now() + 30 * 24 * 3600 * 1000).toISOString();
     const old = await newKey(h, { name: "payments", expires_at: expiry });
     const first = await rotate(h, old.id, 3600);
     expect(first.status).toBe(201);
     expect(first.body.secret.expires_at).toBe(expiry);
     const oldAfterFirst = (await h.call("GET", `${KEYS}/${old.id}`)).body;
-    const keysBefore = countKeys(h).n;
+    const keysBefore = (await countKeys(h)).n;
 
     const again = await rotate(h, old.id, 60);
     expectError(again, 409, ALREADY_ROTATED, "version_conflict");
     expect(errorOf(again).details).toEqual({ replaced_by: first.body.id });
-    expect(countKeys(h).n).toBe(keysBefore);
+    expect((await countKeys(h)).n).toBe(keysBefore);
     // The old key keeps its grace deadline, and both keys still work.
     expect((await h.call("GET", `${KEYS}/${old.id}`)).body).toEqual(oldAfterFirst);
     expect((await h.call("GET", "/v1/users/me", { key: old.api_key })).status).toBe(200);
@@ -62,14 +63,14 @@ describe("re-rotation", () => {
   });
 
   test("a key rotated with grace 0 is refused as already rotated, not as deleted", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const old = await newKey(h);
     expect((await rotate(h, old.id, 0)).status).toBe(201);
     expectError(await rotate(h, old.id, 0), 409, ALREADY_ROTATED, "version_conflict");
   });
 
   test("rotating the replacement, again and again, keeps the original expiry, never a grace deadline", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const expiry = new Date(Date.now() + 30 * 24 * 3600 * 1000).toISOString();
     const a = await newKey(h, { name: "chain", expires_at: expiry });
     const b = await rotate(h, a.id, 600);
@@ -87,29 +88,29 @@ describe("re-rotation", () => {
 
   test("two concurrent rotations of one key: one 201, the other 409; one replacement exists", async () => {
     for (const grace of [0, 300]) {
-      const h = createHarness();
+      const h = await createHarness();
       const old = await newKey(h, { name: `race ${grace}` });
-      const keysBefore = countKeys(h).n;
+      const keysBefore = (await countKeys(h)).n;
       const results = await Promise.all([rotate(h, old.id, grace), rotate(h, old.id, grace)]);
       expect(results.map((r) => r.status).sort()).toEqual([201, 409]);
       const loser = results.find((r) => r.status === 409) as CallResult;
       const winner = results.find((r) => r.status === 201) as CallResult;
       expect(errorOf(loser)).toMatchObject({ message: ALREADY_ROTATED, internal_error: "version_conflict" });
       expect(errorOf(loser).details).toEqual({ replaced_by: winner.body.id });
-      expect(countKeys(h).n).toBe(keysBefore + 1);
-      const audited = sql(
-        h.context.db,
+      expect((await countKeys(h)).n).toBe(keysBefore + 1);
+      const audited = (await h.context.db.get(
         "SELECT count(*) AS n FROM audit_logs WHERE action = 'secret.rotated' AND resource_id = ?",
-      ).get(old.id) as { n: number };
+        old.id,
+      )) as { n: number };
       expect(audited.n).toBe(1);
     }
   });
 
   test("the secret.rotated audit row names the replacement", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const old = await newKey(h);
     const res = await rotate(h, old.id, 60);
-    const row = sql(h.context.db, "SELECT changes FROM audit_logs WHERE action = 'secret.rotated'").get() as {
+    const row = (await h.context.db.get("SELECT changes FROM audit_logs WHERE action = 'secret.rotated'")) as {
       changes: string;
     };
     expect(JSON.parse(row.changes).after.replaced_by).toBe(res.body.id);
@@ -118,19 +119,19 @@ describe("re-rotation", () => {
 
 describe("keys of archived accounts", () => {
   test("rotating a key of an archived service account: 400 invalid_operation, nothing changes", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const { accountId, key } = await serviceAccountWithKey(h);
     expect((await h.call("DELETE", `/v1/users/${accountId}`)).status).toBe(204);
-    const keysBefore = countKeys(h).n;
-    const row = sql(h.context.db, "SELECT * FROM secrets WHERE id = ?").get(key.id);
+    const keysBefore = (await countKeys(h)).n;
+    const row = await h.context.db.get("SELECT * FROM secrets WHERE id = ?", key.id);
     expectError(await rotate(h, key.id, 0), 400, ARCHIVED_OWNER, "invalid_operation");
     expectError(await rotate(h, key.id, 3600), 400, ARCHIVED_OWNER, "invalid_operation");
-    expect(countKeys(h).n).toBe(keysBefore);
-    expect(sql(h.context.db, "SELECT * FROM secrets WHERE id = ?").get(key.id)).toEqual(row);
+    expect((await countKeys(h)).n).toBe(keysBefore);
+    expect(await h.context.db.get("SELECT * FROM secrets WHERE id = ?", key.id)).toEqual(row);
   });
 
   test("GET and list show a key of an archived account as archived, never published", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const { accountId, key } = await serviceAccountWithKey(h);
     const own = await newKey(h, { name: "mine" });
     expect((await h.call("GET", `${KEYS}/${key.id}`)).body.status).toBe("published");
@@ -153,7 +154,7 @@ describe("keys of archived accounts", () => {
   });
 
   test("a key of an archived account that was revoked first still shows deleted", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const { accountId, key } = await serviceAccountWithKey(h);
     expect((await h.call("DELETE", `${KEYS}/${key.id}`)).status).toBe(204);
     expect((await h.call("DELETE", `/v1/users/${accountId}`)).status).toBe(204);
@@ -172,12 +173,14 @@ describe("a store made before rotations were recorded", () => {
       db,
       MIGRATIONS.filter((m) => m.version < 6),
     );
-    ensureConfigKeyPrincipals(db, config);
-    const env = sql(db, "SELECT id, type FROM environments WHERE tenant_id = ? AND is_default = 1").get(
+    const store = new SqliteStore(db);
+    await ensureConfigKeyPrincipals(store, config);
+    const env = (await store.get(
+      "SELECT id, type FROM environments WHERE tenant_id = ? AND is_default = 1",
       DEFAULT_TENANT,
-    ) as { id: string; type: "development" };
+    )) as { id: string; type: "development" };
     const issue = (name: string) =>
-      issueKey(db, {
+      issueKey(store, {
         tenantId: DEFAULT_TENANT,
         environmentId: env.id,
         environmentType: env.type,
@@ -187,11 +190,11 @@ describe("a store made before rotations were recorded", () => {
         type: "private_key",
         roles: ["super_admin"],
       });
-    const old = issue("old");
-    const replacement = issue("old");
-    const untouched = issue("other");
-    recordAudit(
-      db,
+    const old = await issue("old");
+    const replacement = await issue("old");
+    const untouched = await issue("other");
+    await recordAudit(
+      store,
       {
         tenantId: DEFAULT_TENANT,
         environmentId: env.id,
@@ -208,7 +211,7 @@ describe("a store made before rotations were recorded", () => {
       },
     );
 
-    const tollgate = createTollgate({ config, db, logger: createLogger("silent") });
+    const tollgate = await createTollgate({ config, store, logger: createLogger("silent") });
     try {
       const call = (path: string) => callApp(tollgate.app, "POST", path, { body: { grace_period_seconds: 0 } });
       const again = await call(`${KEYS}/${old.secret.id}/rotate`);

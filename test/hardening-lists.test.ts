@@ -6,10 +6,10 @@ import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { createTollgate } from "../src/app";
 import { DEFAULT_CONFIG, DEFAULT_TENANT_ID } from "../src/config";
-import { type PageQuery, openDatabase, sql } from "../src/db";
+import { type PageQuery, openDatabase, SqliteStore } from "../src/db";
 import { createLogger } from "../src/http/logging";
 import { StoreReaders } from "../src/reads/pool";
-import { createHarness, DEV_KEY, errorOf, type Harness } from "./support/harness";
+import { createHarness, DEV_KEY, errorOf, type Harness, sqliteOf } from "./support/harness";
 import { startServer } from "./support/process";
 import { tempDir } from "./support/temp";
 
@@ -35,37 +35,38 @@ const LISTS: [string, string, unknown?][] = [
 ];
 
 /** `n` rows of each list's table in the default tenant's default environment, made by SQL. */
-function seedEveryList(h: Harness, n: number): void {
-  const { db } = h.context;
-  const env = sql(db, "SELECT id FROM environments WHERE tenant_id = ? AND is_default = 1")
-    .pluck()
-    .get(DEFAULT_TENANT_ID);
+async function seedEveryList(h: Harness, n: number): Promise<void> {
+  const env = await h.context.db.value(
+    "SELECT id FROM environments WHERE tenant_id = ? AND is_default = 1",
+    DEFAULT_TENANT_ID,
+  );
+  const sqlite = sqliteOf(h);
   const series = `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${n})`;
   const at = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', printf('-%d seconds', i))";
-  db.exec(`${series} INSERT INTO audit_logs (id, tenant_id, environment_id, action, resource_type, resource_id, actor_type,
+  sqlite.exec(`${series} INSERT INTO audit_logs (id, tenant_id, environment_id, action, resource_type, resource_id, actor_type,
     changes, created_at) SELECT printf('aud_%08d', i), '${DEFAULT_TENANT_ID}', '${env}', 'secret.created', 'secret',
     printf('sec_%d', i), 'system', '{"before":null,"after":null}', ${at} FROM n`);
-  db.exec(`${series} INSERT INTO users (id, tenant_id, type, name, roles, status, created_at, updated_at)
+  sqlite.exec(`${series} INSERT INTO users (id, tenant_id, type, name, roles, status, created_at, updated_at)
     SELECT printf('usr_%08d', i), '${DEFAULT_TENANT_ID}', 'service_account', printf('worker %d', i), '["event_reader"]',
     'published', ${at}, ${at} FROM n`);
-  db.exec(`${series} INSERT INTO customers (id, tenant_id, environment_id, external_id, name, email, metadata, status,
+  sqlite.exec(`${series} INSERT INTO customers (id, tenant_id, environment_id, external_id, name, email, metadata, status,
     created_at, updated_at) SELECT printf('cust_%08d', i), '${DEFAULT_TENANT_ID}', '${env}', printf('ext_%d', i),
     printf('Customer %d', i), 'a@example.com', '{}', 'published', ${at}, ${at} FROM n`);
-  db.exec(`${series} INSERT INTO webhook_events (id, tenant_id, environment_id, provider, provider_event_id, event_type,
+  sqlite.exec(`${series} INSERT INTO webhook_events (id, tenant_id, environment_id, provider, provider_event_id, event_type,
     payload, signed_at, received_at) SELECT printf('whe_%08d', i), '${DEFAULT_TENANT_ID}', '${env}', 'stripe',
     printf('evt_%d', i), 'invoice.paid', '{}', ${at}, ${at} FROM n`);
-  db.exec(`${series} INSERT INTO secrets (id, tenant_id, environment_id, user_id, name, type, key_hash, display_id,
+  sqlite.exec(`${series} INSERT INTO secrets (id, tenant_id, environment_id, user_id, name, type, key_hash, display_id,
     roles, status, created_at, updated_at) SELECT printf('sec_%08d', i), '${DEFAULT_TENANT_ID}', '${env}', 'usr_00000001',
     printf('key %d', i), 'private_key', printf('%064d', i), 'sk_test_0000***0000', '["event_reader"]', 'published',
     ${at}, ${at} FROM n`);
-  db.exec(`${series} INSERT INTO environments (id, tenant_id, name, type, is_default, created_at, updated_at)
+  sqlite.exec(`${series} INSERT INTO environments (id, tenant_id, name, type, is_default, created_at, updated_at)
     SELECT printf('env_%08d', i), '${DEFAULT_TENANT_ID}', printf('Env %d', i), 'development', 0, ${at}, ${at} FROM n`);
 }
 
 describe("every list runs under the read budget", () => {
   test("with no time at all, each list over 5,000 rows answers 400 naming the budget; a read that is not a list is untouched", async () => {
-    const h = createHarness();
-    seedEveryList(h, 5000);
+    const h = await createHarness();
+    await seedEveryList(h, 5000);
     h.context.reads = new StoreReaders(h.context.db, h.context.logger, null, -1);
     for (const [method, path, body] of LISTS) {
       const res = await h.call(method, path, body === undefined ? {} : { body });
@@ -84,8 +85,8 @@ describe("every list runs under the read budget", () => {
   });
 
   test("within the budget, the same lists answer as before", async () => {
-    const h = createHarness();
-    seedEveryList(h, 5000);
+    const h = await createHarness();
+    await seedEveryList(h, 5000);
     for (const [method, path, body] of LISTS) {
       const res = await h.call(method, path, body === undefined ? {} : { body });
       expect({ path, status: res.status }).toEqual({ path, status: 200 });
@@ -105,9 +106,9 @@ function capturePages(h: Harness): PageQuery[] {
 }
 
 function planOf(h: Harness, q: PageQuery): string {
-  const rows = sql(h.context.db, `EXPLAIN QUERY PLAN SELECT count(*) FROM ${q.from} WHERE ${q.where}`).all(
-    q.params,
-  ) as { detail: string }[];
+  const rows = sqliteOf(h)
+    .prepare(`EXPLAIN QUERY PLAN SELECT count(*) FROM ${q.from} WHERE ${q.where}`)
+    .all(q.params) as { detail: string }[];
   return rows.map((r) => r.detail).join("; ");
 }
 
@@ -119,7 +120,7 @@ describe("every audit-log filter is index-backed", () => {
     ["actor_id", "usr_x", "actor_id"],
   ] as const) {
     test(`?${filter}=: the count searches an index on ${column}, it does not scan`, async () => {
-      const h = createHarness();
+      const h = await createHarness();
       const seen = capturePages(h);
       expect((await h.call("GET", `/v1/audit-logs?${filter}=${value}`)).status).toBe(200);
       const plan = planOf(h, seen[0] as PageQuery);
@@ -128,7 +129,7 @@ describe("every audit-log filter is index-backed", () => {
   }
 
   test("?type= on webhook events searches an index on event_type", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const seen = capturePages(h);
     expect((await h.call("GET", "/v1/webhooks/events?type=invoice.paid")).status).toBe(200);
     expect(planOf(h, seen[0] as PageQuery)).toMatch(
@@ -138,17 +139,18 @@ describe("every audit-log filter is index-backed", () => {
 });
 
 /** A store holding `rows` audit rows in the default tenant's default environment, made by SQL. */
-function storeWithAuditRows(rows: number): string {
+async function storeWithAuditRows(rows: number): Promise<string> {
   const dir = tempDir("audit-rows-");
-  const tollgate = createTollgate({
+  const tollgate = await createTollgate({
     config: structuredClone(DEFAULT_CONFIG),
-    db: openDatabase(join(dir, "tollgate.db")),
+    store: new SqliteStore(openDatabase(join(dir, "tollgate.db"))),
     logger: createLogger("silent"),
   });
-  const { db } = tollgate.context;
-  const environment = sql(db, "SELECT id FROM environments WHERE tenant_id = ? AND is_default = 1")
-    .pluck()
-    .get(DEFAULT_TENANT_ID);
+  const environment = await tollgate.context.db.value(
+    "SELECT id FROM environments WHERE tenant_id = ? AND is_default = 1",
+    DEFAULT_TENANT_ID,
+  );
+  const db = sqliteOf(tollgate);
   db.prepare(
     `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
      INSERT INTO audit_logs (id, tenant_id, environment_id, action, resource_type, resource_id, actor_type, actor_id,
@@ -158,7 +160,7 @@ function storeWithAuditRows(rows: number): string {
      FROM n`,
   ).run(rows, DEFAULT_TENANT_ID, environment);
   db.pragma("wal_checkpoint(TRUNCATE)");
-  tollgate.close();
+  await tollgate.close();
   return dir;
 }
 
@@ -168,7 +170,7 @@ describe("over a real server: a heavy list does not hold up other requests", () 
   // matters is that /health did not wait. Seeding 200,000 rows and two rounds take a few
   // seconds, more on a loaded machine: the test has its own timeout.
   test("/health answers while a count and a deep offset over 200,000 audit rows are being read", async () => {
-    const dir = storeWithAuditRows(200_000);
+    const dir = await storeWithAuditRows(200_000);
     const server = await startServer({ dir });
     try {
       const headers = { "X-API-Key": DEV_KEY };

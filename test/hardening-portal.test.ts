@@ -8,7 +8,8 @@ import { SignJWT } from "jose";
 import { ulid } from "ulid";
 import { createTollgate, type Tollgate } from "../src/app";
 import { type Config, DEFAULT_CONFIG } from "../src/config";
-import { migrate, openDatabase } from "../src/db";
+import { openDatabase, SqliteStore } from "../src/db";
+import { migrate } from "../src/db/sqlite/open";
 import { createLogger } from "../src/http/logging";
 import { PortalTokens } from "../src/modules/auth/portal-tokens";
 import {
@@ -80,11 +81,11 @@ async function forge(
 }
 
 describe("the lifetime cap", () => {
-  const harness = (ttl = HOUR) =>
-    createHarness({ customer_portal: { signing_key: SIGNING_KEY, session_ttl_seconds: ttl } });
+  const harness = async (ttl = HOUR) =>
+    await createHarness({ customer_portal: { signing_key: SIGNING_KEY, session_ttl_seconds: ttl } });
 
   test("a correctly signed token living exactly the TTL is accepted (the forging is right)", async () => {
-    const h = harness();
+    const h = await harness();
     const acme = await createCustomer(h, "acme");
     const res = await info(h, await forge(SIGNING_KEY, acme));
     expect(res.status).toBe(200);
@@ -92,7 +93,7 @@ describe("the lifetime cap", () => {
   });
 
   test("a token with a 7-day exp under a 1-hour TTL: 401", async () => {
-    const h = harness();
+    const h = await harness();
     const acme = await createCustomer(h, "acme");
     const now = Math.floor(Date.now() / 1000);
     expectInvalidSession(await info(h, await forge(SIGNING_KEY, acme, { exp: now + 7 * 24 * HOUR })));
@@ -100,29 +101,29 @@ describe("the lifetime cap", () => {
   });
 
   test("issued longer ago than the TTL, though its exp is still ahead: 401", async () => {
-    const h = harness();
+    const h = await harness();
     const acme = await createCustomer(h, "acme");
     const now = Math.floor(Date.now() / 1000);
     expectInvalidSession(await info(h, await forge(SIGNING_KEY, acme, { iat: now - 2 * HOUR, exp: now + 60 })));
   });
 
   test("issued in the future: 401", async () => {
-    const h = harness();
+    const h = await harness();
     const acme = await createCustomer(h, "acme");
     const now = Math.floor(Date.now() / 1000);
     expectInvalidSession(await info(h, await forge(SIGNING_KEY, acme, { iat: now + 600, exp: now + 600 + 60 })));
   });
 
   test("without iat or without a session id (jti): 401", async () => {
-    const h = harness();
+    const h = await harness();
     const acme = await createCustomer(h, "acme");
     expectInvalidSession(await info(h, await forge(SIGNING_KEY, acme, { iat: null })));
     expectInvalidSession(await info(h, await forge(SIGNING_KEY, acme, { jti: null })));
   });
 
   test("a genuine token issued under a longer TTL is capped by the TTL configured now", async () => {
-    const week = harness(7 * 24 * HOUR);
-    const hour = harness(HOUR);
+    const week = await harness(7 * 24 * HOUR);
+    const hour = await harness(HOUR);
     const acme = await createCustomer(week, "acme");
     const token = await session(week);
     expect((await info(week, token)).status).toBe(200);
@@ -137,7 +138,7 @@ describe("DELETE /v1/customers/{id}/portal-sessions", () => {
     h.call("DELETE", `/v1/customers/${id}/portal-sessions`, options);
 
   test("204; every token issued before fails, new ones work; other customers are untouched", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const acme = await createCustomer(h, "acme");
     const globex = await createCustomer(h, "globex");
     const early = await session(h);
@@ -159,7 +160,7 @@ describe("DELETE /v1/customers/{id}/portal-sessions", () => {
   });
 
   test("within one millisecond: a token issued before the revocation fails, one issued after it works", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const acme = await createCustomer(h, "acme");
     // The clock stands still: the tokens and the revocation share their second and millisecond.
     setSystemTime(new Date());
@@ -178,13 +179,14 @@ describe("DELETE /v1/customers/{id}/portal-sessions", () => {
   });
 
   test("audited like other customer changes: one customer.portal_sessions_revoked row, no token in it", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const acme = await createCustomer(h, "acme");
     const token = await session(h);
     expect((await revoke(h, acme.id)).status).toBe(204);
-    const rows = h.context.db
-      .prepare("SELECT action, resource_type, changes FROM audit_logs WHERE resource_id = ? ORDER BY created_at, id")
-      .all(acme.id) as { action: string; resource_type: string; changes: string }[];
+    const rows = (await h.context.db.all(
+      "SELECT action, resource_type, changes FROM audit_logs WHERE resource_id = ? ORDER BY created_at, id",
+      acme.id,
+    )) as { action: string; resource_type: string; changes: string }[];
     expect(rows.map((r) => r.action)).toEqual([
       "customer.created",
       "customer.portal_session_created",
@@ -197,12 +199,12 @@ describe("DELETE /v1/customers/{id}/portal-sessions", () => {
   });
 
   test("another tenant's or environment's customer: 404, and its sessions keep working", async () => {
-    const h = createTwoTenantHarness();
+    const h = await createTwoTenantHarness();
     const acme = await createCustomer(h, "acme");
     const token = await session(h);
     for (const res of [
       await revoke(h, acme.id, { key: OTHER_TENANT_KEY }),
-      await revoke(h, acme.id, { headers: { "X-Environment-ID": environmentOf(h, "production").id } }),
+      await revoke(h, acme.id, { headers: { "X-Environment-ID": (await environmentOf(h, "production")).id } }),
     ]) {
       expect(res.status).toBe(404);
       expect(errorOf(res).internal_error).toBe("not_found");
@@ -211,7 +213,7 @@ describe("DELETE /v1/customers/{id}/portal-sessions", () => {
   });
 
   test("unknown or deleted customer: 404", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     expect((await revoke(h, "cust_01ARZ3NDEKTSV4RRFFQ69G5FAV")).status).toBe(404);
     const acme = await createCustomer(h, "acme");
     expect((await h.call("DELETE", `/v1/customers/${acme.id}`)).status).toBe(204);
@@ -219,7 +221,7 @@ describe("DELETE /v1/customers/{id}/portal-sessions", () => {
   });
 
   test("needs customer:write: no key 401; a reader, an ingestor and a publishable key 403", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const acme = await createCustomer(h, "acme");
     const token = await session(h);
     expect((await revoke(h, acme.id, { key: null })).status).toBe(401);
@@ -238,12 +240,12 @@ describe("DELETE /v1/customers/{id}/portal-sessions", () => {
   test("a revocation outlives a restart of the server", async () => {
     const dir = tempDir("portal-revoke-");
     const config = fileConfig(join(dir, "tollgate.db"));
-    let tollgate = start(config);
+    let tollgate = await start(config);
     const acme = await createCustomer(client(tollgate), "acme");
     const token = await session(client(tollgate));
     expect((await client(tollgate).call("DELETE", `/v1/customers/${acme.id}/portal-sessions`)).status).toBe(204);
     await tollgate.close();
-    tollgate = start(config);
+    tollgate = await start(config);
     try {
       expectInvalidSession(await info(client(tollgate), token));
       expect((await info(client(tollgate), await session(client(tollgate)))).status).toBe(200);
@@ -259,8 +261,8 @@ function fileConfig(path: string): Config {
   return config;
 }
 
-function start(config: Config): Tollgate {
-  return createTollgate({ config, logger: createLogger("silent") });
+async function start(config: Config): Promise<Tollgate> {
+  return await createTollgate({ config, logger: createLogger("silent") });
 }
 
 function client(tollgate: Tollgate): Pick<Harness, "call"> {
@@ -289,11 +291,11 @@ describe("the generated signing key", () => {
     const dir = tempDir("portal-key-");
     const path = join(dir, "tollgate.db");
     const config = fileConfig(path);
-    let tollgate = start(config);
+    let tollgate = await start(config);
     await createCustomer(client(tollgate), "acme");
     const token = await session(client(tollgate));
     expect((await info(client(tollgate), token)).status).toBe(200);
-    const stored = tollgate.context.db.prepare("SELECT count(*) AS n FROM settings").get() as { n: number };
+    const stored = (await tollgate.context.db.get("SELECT count(*) AS n FROM settings")) as { n: number };
     expect(stored.n).toBe(0);
     await tollgate.close();
 
@@ -307,7 +309,7 @@ describe("the generated signing key", () => {
     for (const form of encodings(key)) expect(bytes.includes(Buffer.from(form))).toBe(false);
 
     // The key outlives a restart, and so do the tokens signed with it.
-    tollgate = start(config);
+    tollgate = await start(config);
     try {
       expect((await info(client(tollgate), token)).status).toBe(200);
       expect(readFileSync(keyFile).equals(key)).toBe(true);
@@ -330,14 +332,14 @@ describe("the generated signing key", () => {
     db.close();
     expect(storeBytes(path).includes(Buffer.from(legacy))).toBe(true);
 
-    const tollgate = start(fileConfig(path));
+    const tollgate = await start(fileConfig(path));
     let key: Buffer;
     try {
       const acme = await createCustomer(client(tollgate), "acme");
       // A token signed with the old key (as the old version signed them) still opens the portal.
       const old = await forge(legacy, acme);
       expect((await info(client(tollgate), old)).status).toBe(200);
-      const left = tollgate.context.db.prepare("SELECT count(*) AS n FROM settings").get() as { n: number };
+      const left = (await tollgate.context.db.get("SELECT count(*) AS n FROM settings")) as { n: number };
       expect(left.n).toBe(0);
       key = readFileSync(`${path}.portal-key`);
       expect(statSync(`${path}.portal-key`).mode & 0o777).toBe(0o600);
@@ -348,36 +350,36 @@ describe("the generated signing key", () => {
     expect(storeBytes(path).includes(Buffer.from(legacy))).toBe(false);
   });
 
-  test("a damaged key file is refused with a message naming it", () => {
+  test("a damaged key file is refused with a message naming it", async () => {
     const dir = tempDir("portal-bad-key-");
     const path = join(dir, "tollgate.db");
     writeFileSync(`${path}.portal-key`, "short", { mode: 0o600 });
     const db = openDatabase(path);
     try {
       migrate(db);
-      expect(() => new PortalTokens(db, "", HOUR)).toThrow(`${path}.portal-key`);
+      await expect(PortalTokens.open(new SqliteStore(db), "", HOUR)).rejects.toThrow(`${path}.portal-key`);
     } finally {
       db.close();
     }
   });
 
   test("an in-memory store: a key of its own, never written to the store", async () => {
-    const h = createHarness();
-    const other = createHarness();
+    const h = await createHarness();
+    const other = await createHarness();
     await createCustomer(h, "acme");
     await createCustomer(other, "acme");
     const token = await session(h);
     expect((await info(h, token)).status).toBe(200);
     expectInvalidSession(await info(other, token));
-    const stored = h.context.db.prepare("SELECT count(*) AS n FROM settings").get() as { n: number };
+    const stored = (await h.context.db.get("SELECT count(*) AS n FROM settings")) as { n: number };
     expect(stored.n).toBe(0);
   });
 
   test("a configured signing_key is used, and the store keeps no generated one", async () => {
-    const h = createHarness({ customer_portal: { signing_key: SIGNING_KEY } });
+    const h = await createHarness({ customer_portal: { signing_key: SIGNING_KEY } });
     const acme = await createCustomer(h, "acme");
     expect((await info(h, await forge(SIGNING_KEY, acme))).status).toBe(200);
-    const stored = h.context.db.prepare("SELECT count(*) AS n FROM settings").get() as { n: number };
+    const stored = (await h.context.db.get("SELECT count(*) AS n FROM settings")) as { n: number };
     expect(stored.n).toBe(0);
   });
 });

@@ -8,10 +8,10 @@ import { copyFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { createTollgate, type Tollgate } from "../src/app";
 import { type Config, DEFAULT_CONFIG } from "../src/config";
-import { openDatabase } from "../src/db";
+import { openDatabase, SqliteStore } from "../src/db";
 import { DISK_FULL_BYTES, StoreHealth } from "../src/db/health";
 import { createLogger } from "../src/http/logging";
-import { callApp, type CallResult, createHarness, DEV_KEY, errorOf, type Harness } from "./support/harness";
+import { callApp, type CallResult, createHarness, DEV_KEY, errorOf, type Harness, sqliteOf } from "./support/harness";
 import { runToEnd, SOURCE_CLI, startServer } from "./support/process";
 import { tempDir } from "./support/temp";
 
@@ -25,14 +25,14 @@ interface FileHarness extends Harness {
 }
 
 /** The harness on a store file of its own (the event writer then runs on its thread, as in production). */
-function fileHarness(): FileHarness {
+async function fileHarness(): Promise<FileHarness> {
   const dir = tempDir("store-");
   const dbPath = join(dir, "tollgate.db");
   const config = structuredClone(DEFAULT_CONFIG) as Config;
   config.database.path = dbPath;
   const logs: Record<string, unknown>[] = [];
   const logger = createLogger("debug", { sink: (line) => logs.push(JSON.parse(line)) });
-  const tollgate = createTollgate({ config, db: openDatabase(dbPath), logger });
+  const tollgate = await createTollgate({ config, store: new SqliteStore(openDatabase(dbPath)), logger });
   open.push(tollgate);
   return { ...tollgate, logs, dbPath, call: (method, path, options) => callApp(tollgate.app, method, path, options) };
 }
@@ -51,8 +51,8 @@ async function threadsOpen(h: Harness) {
   expect(reads.map((r) => r.status)).toEqual([200, 200]);
 }
 
-function memoryHarness(): Harness {
-  const h = createHarness();
+async function memoryHarness(): Promise<Harness> {
+  const h = await createHarness();
   open.push(h);
   return h;
 }
@@ -65,10 +65,10 @@ function expectUnavailable(res: CallResult, problem?: string) {
   return error;
 }
 
-const countCustomers = (h: Harness) =>
-  (h.context.db.prepare("SELECT count(*) AS n FROM customers").get() as { n: number }).n;
-const countEvents = (h: Harness) =>
-  (h.context.db.prepare("SELECT count(*) AS n FROM events WHERE event_name != 'warm_up'").get() as { n: number }).n;
+const countCustomers = async (h: Harness) =>
+  ((await h.context.db.get("SELECT count(*) AS n FROM customers")) as { n: number }).n;
+const countEvents = async (h: Harness) =>
+  ((await h.context.db.get("SELECT count(*) AS n FROM events WHERE event_name != 'warm_up'")) as { n: number }).n;
 
 /** One of each kind of write, each of which must be refused. */
 async function everyWrite(h: Harness): Promise<CallResult[]> {
@@ -86,14 +86,14 @@ async function everyWrite(h: Harness): Promise<CallResult[]> {
 
 describe("the store file deleted or replaced under a running server", () => {
   test("/health is 200 with the store in place", async () => {
-    const h = fileHarness();
+    const h = await fileHarness();
     const res = await h.call("GET", "/health", { key: null });
     expect(res.status).toBe(200);
     expect(res.body.status).toBe("ok");
   });
 
   test("tollgate.db, -wal and -shm deleted: /health 503, every write 503 before it is made", async () => {
-    const h = fileHarness();
+    const h = await fileHarness();
     await threadsOpen(h);
     expect((await h.call("POST", "/v1/customers", { body: { external_id: "before", name: "Before" } })).status).toBe(
       201,
@@ -105,8 +105,8 @@ describe("the store file deleted or replaced under a running server", () => {
     expect(health.message).toMatch(/restart/i);
     for (const res of await everyWrite(h)) expectUnavailable(res, "store_missing");
     // Nothing was written into the orphaned file either.
-    expect(countCustomers(h)).toBe(1);
-    expect(countEvents(h)).toBe(0);
+    expect(await countCustomers(h)).toBe(1);
+    expect(await countEvents(h)).toBe(0);
     // Reads go on from the file still open; read-only POSTs are not writes.
     expect((await h.call("GET", "/v1/customers")).status).toBe(200);
     expect((await h.call("POST", "/v1/events/query", { body: {} })).status).toBe(200);
@@ -119,7 +119,7 @@ describe("the store file deleted or replaced under a running server", () => {
   });
 
   test("a new file moved in at the same path: /health 503 and writes 503", async () => {
-    const h = fileHarness();
+    const h = await fileHarness();
     await threadsOpen(h);
     const copy = `${h.dbPath}.copy`;
     copyFileSync(h.dbPath, copy);
@@ -128,11 +128,11 @@ describe("the store file deleted or replaced under a running server", () => {
     const health = expectUnavailable(await h.call("GET", "/health", { key: null }), "store_replaced");
     expect(health.message).toContain("replaced");
     for (const res of await everyWrite(h)) expectUnavailable(res, "store_replaced");
-    expect(countCustomers(h)).toBe(0);
+    expect(await countCustomers(h)).toBe(0);
   });
 
   test("only the write-ahead log deleted: /health 503 and writes 503", async () => {
-    const h = fileHarness();
+    const h = await fileHarness();
     await threadsOpen(h);
     rmSync(`${h.dbPath}-wal`);
     const health = expectUnavailable(await h.call("GET", "/health", { key: null }), "store_missing");
@@ -205,8 +205,8 @@ describe("the store file deleted or replaced under a running server", () => {
 
 describe("a write SQLite cannot make durable", () => {
   test("SQLITE_FULL from a service: 503 service_unavailable, /health 503 until a write succeeds", async () => {
-    const h = memoryHarness();
-    const { db } = h.context;
+    const h = await memoryHarness();
+    const db = sqliteOf(h);
     db.pragma(`max_page_count = ${db.pragma("page_count", { simple: true })}`);
     const statuses: number[] = [];
     let refused: CallResult | undefined;
@@ -256,14 +256,14 @@ describe("a write SQLite cannot make durable", () => {
   });
 
   test("a read-only store (SQLITE_READONLY): 503 read_only", async () => {
-    const h = memoryHarness();
-    h.context.db.pragma("query_only = ON");
+    const h = await memoryHarness();
+    sqliteOf(h).pragma("query_only = ON");
     expectUnavailable(await h.call("POST", "/v1/customers", { body: { external_id: "a", name: "A" } }), "read_only");
     expectUnavailable(await h.call("GET", "/health", { key: null }), "read_only");
   });
 
   test("an error carrying an SQLite I/O code (the event writer's rejection): 503 io_error; a plain error stays 500", async () => {
-    const h = memoryHarness();
+    const h = await memoryHarness();
     const events = h.context.events as unknown as { write: (...args: unknown[]) => Promise<number> };
     events.write = async () => {
       throw Object.assign(new Error("disk I/O error"), { code: "SQLITE_IOERR_FSYNC" });
@@ -284,7 +284,7 @@ describe("a write SQLite cannot make durable", () => {
 
 describe("a store busy beyond the busy timeout (another process holding the write lock)", () => {
   test("503 service_unavailable with Retry-After, and /health stays 200: busy is not broken", async () => {
-    const h = memoryHarness();
+    const h = await memoryHarness();
     const events = h.context.events as unknown as { write: (...args: unknown[]) => Promise<number> };
     events.write = async () => {
       throw Object.assign(new Error("database is locked"), { code: "SQLITE_BUSY" });
@@ -302,9 +302,9 @@ describe("a store busy beyond the busy timeout (another process holding the writ
   });
 
   test("for real: another connection holds the write lock past the busy timeout, a customer write is 503", async () => {
-    const h = fileHarness();
+    const h = await fileHarness();
     // The server waits 5 s for a lock; a short wait keeps the test fast and changes nothing else.
-    (h.context.db as unknown as { pragma(sql: string): unknown }).pragma("busy_timeout = 50");
+    sqliteOf(h).pragma("busy_timeout = 50");
     const other = new Database(h.dbPath);
     other.exec("BEGIN IMMEDIATE");
     try {

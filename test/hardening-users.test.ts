@@ -2,7 +2,6 @@
 // included, cannot invite a person (SPEC §4), and so cannot rename or archive one either; it
 // still manages service accounts.
 import { describe, expect, test } from "bun:test";
-import { sql } from "../src/db";
 import {
   type CallResult,
   createHarness,
@@ -38,24 +37,24 @@ function expectOnlyUsers(res: CallResult) {
   expect(errorOf(res)).toEqual({ message: ONLY_USERS, internal_error: "permission_denied" });
 }
 
-const auditRows = (h: Harness, id: string) =>
-  (sql(h.context.db, "SELECT count(*) AS n FROM audit_logs WHERE resource_id = ?").get(id) as { n: number }).n;
+const auditRows = async (h: Harness, id: string) =>
+  ((await h.context.db.get("SELECT count(*) AS n FROM audit_logs WHERE resource_id = ?", id)) as { n: number }).n;
 
 describe("a super_admin service account and user accounts", () => {
   test("DELETE of a user account: 403, the person stays published and nothing is audited", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const root = await superAdminKey(h);
     const person = await invite(h, "person@example.com");
-    const rowsBefore = auditRows(h, person.id);
+    const rowsBefore = await auditRows(h, person.id);
     expectOnlyUsers(await h.call("DELETE", `${USERS}/${person.id}`, { key: root }));
     // The default user (the development key's own account) as well.
     expectOnlyUsers(await h.call("DELETE", `${USERS}/${DEFAULT_TENANT}`, { key: root }));
     expect((await h.call("GET", `${USERS}/${person.id}`)).body.status).toBe("published");
-    expect(auditRows(h, person.id)).toBe(rowsBefore);
+    expect(await auditRows(h, person.id)).toBe(rowsBefore);
   });
 
   test("PUT of a user account: 403, the name stays", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const root = await superAdminKey(h);
     const person = await invite(h, "person@example.com");
     expectOnlyUsers(await h.call("PUT", `${USERS}/${person.id}`, { key: root, body: { name: "Renamed" } }));
@@ -65,7 +64,7 @@ describe("a super_admin service account and user accounts", () => {
   });
 
   test("it still renames and archives service accounts", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const root = await superAdminKey(h);
     const worker = await h.call("POST", USERS, {
       key: root,
@@ -79,7 +78,7 @@ describe("a super_admin service account and user accounts", () => {
   });
 
   test("an unknown or another tenant's account is 404 for it, as for anyone", async () => {
-    const h = createTwoTenantHarness();
+    const h = await createTwoTenantHarness();
     const root = await superAdminKey(h);
     const res = await h.call("DELETE", `${USERS}/usr_01J00000000000000000000000`, { key: root });
     expect(res.status).toBe(404);
@@ -88,7 +87,7 @@ describe("a super_admin service account and user accounts", () => {
   });
 
   test("a user account renames and archives another user account", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const person = await invite(h, "person@example.com");
     const renamed = await h.call("PUT", `${USERS}/${person.id}`, { body: { name: "Renamed" } });
     expect(renamed.status).toBe(200);

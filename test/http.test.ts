@@ -7,8 +7,8 @@ import { createHarness, DEV_KEY, errorOf, errorBody } from "./support/harness";
 const afterResponses = () => new Promise((resolve) => setImmediate(resolve));
 
 /** A harness with two probe routes, to drive the shared body parser and error handler. */
-function probeHarness() {
-  const h = createHarness();
+async function probeHarness() {
+  const h = await createHarness();
   h.app
     .post("/v1/probe", ({ body }) => ({ received: body }), {
       body: t.Object(
@@ -32,7 +32,7 @@ function probeHarness() {
 
 describe("the error envelope on every failure (SPEC §0)", () => {
   test("unknown route: 404 not_found", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     for (const [method, path] of [
       ["GET", "/v1/nothing-here"],
       ["DELETE", "/health"],
@@ -46,7 +46,7 @@ describe("the error envelope on every failure (SPEC §0)", () => {
   });
 
   test("GET / sends a browser to the API documentation, with or without a key", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     for (const key of [null, undefined]) {
       const res = await h.call("GET", "/", { key });
       expect(res.status).toBe(302);
@@ -55,7 +55,7 @@ describe("the error envelope on every failure (SPEC §0)", () => {
   });
 
   test("a response that breaks its own schema: 500 internal_error, logged, never a 400 blaming the client", async () => {
-    const h = probeHarness();
+    const h = await probeHarness();
     const res = await h.call("GET", "/v1/wrong-answer");
     expect(res.status).toBe(500);
     expect(errorOf(res)).toEqual({ message: "Internal server error", internal_error: "internal_error" });
@@ -63,7 +63,7 @@ describe("the error envelope on every failure (SPEC §0)", () => {
   });
 
   test("malformed JSON: 400 validation_error", async () => {
-    const h = probeHarness();
+    const h = await probeHarness();
     for (const rawBody of ['{"name": "ab"', "not json", '{"name": "a",}']) {
       const res = await h.call("POST", "/v1/probe", { rawBody, headers: { "content-type": "application/json" } });
       expect(res.status).toBe(400);
@@ -72,7 +72,7 @@ describe("the error envelope on every failure (SPEC §0)", () => {
   });
 
   test("schema violations: 400 with each field in details", async () => {
-    const h = probeHarness();
+    const h = await probeHarness();
     const res = await h.call("POST", "/v1/probe", { body: { name: "", extra: 1, items: [{}, { event_name: 3 }] } });
     expect(res.status).toBe(400);
     const error = errorOf(res);
@@ -87,14 +87,14 @@ describe("the error envelope on every failure (SPEC §0)", () => {
   });
 
   test("a missing body is validated like an empty object", async () => {
-    const h = probeHarness();
+    const h = await probeHarness();
     const res = await h.call("POST", "/v1/probe");
     expect(res.status).toBe(400);
     expect(errorOf(res).details).toEqual({ name: "is required" });
   });
 
   test("a valid body passes, whatever the Content-Type says", async () => {
-    const h = probeHarness();
+    const h = await probeHarness();
     const res = await h.call("POST", "/v1/probe", {
       rawBody: '{"name":"ok"}',
       headers: { "content-type": "application/x-www-form-urlencoded" },
@@ -104,7 +104,7 @@ describe("the error envelope on every failure (SPEC §0)", () => {
   });
 
   test("oversized body: 413 at 1 MiB, 32 MiB on /v1/events/bulk", async () => {
-    const h = probeHarness();
+    const h = await probeHarness();
     const over = JSON.stringify({ name: "x".repeat(DEFAULT_BODY_LIMIT) });
     const res = await h.call("POST", "/v1/probe", { rawBody: over, headers: { "content-type": "application/json" } });
     expect(res.status).toBe(413);
@@ -117,7 +117,7 @@ describe("the error envelope on every failure (SPEC §0)", () => {
   });
 
   test("oversized chunked body without Content-Length: 413 too", async () => {
-    const h = probeHarness();
+    const h = await probeHarness();
     const chunk = new TextEncoder().encode("x".repeat(256 * 1024));
     let sent = 0;
     const stream = new ReadableStream({
@@ -138,7 +138,7 @@ describe("the error envelope on every failure (SPEC §0)", () => {
   });
 
   test("a crash: 500 with nothing internal in the body; the detail is logged with the request id", async () => {
-    const h = probeHarness();
+    const h = await probeHarness();
     const res = await h.call("GET", "/v1/crash", { headers: { "X-Request-ID": "crash-test-1" } });
     expect(res.status).toBe(500);
     expect(res.body).toEqual(errorBody(500, "internal_error", "Internal server error"));
@@ -151,7 +151,7 @@ describe("the error envelope on every failure (SPEC §0)", () => {
 
 describe("request ids and request logs", () => {
   test("every response carries X-Request-ID; a sane one is echoed, others replaced", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const echoed = await h.call("GET", "/health", { headers: { "X-Request-ID": "abc-123" } });
     expect(echoed.headers.get("x-request-id")).toBe("abc-123");
     const generated = await h.call("GET", "/health");
@@ -164,7 +164,7 @@ describe("request ids and request logs", () => {
   });
 
   test("one JSON log line per request, with route, status, duration and principal, and no secret", async () => {
-    const h = probeHarness();
+    const h = await probeHarness();
     await h.call("GET", "/v1/users/me", { headers: { "X-Request-ID": "log-1" } });
     await h.call("GET", "/v1/users/me", { key: "sk_test_wrong", headers: { "X-Request-ID": "log-2" } });
     await h.call("POST", "/v1/probe", { body: { name: "hunter2-password" }, headers: { "X-Request-ID": "log-3" } });
@@ -185,7 +185,7 @@ describe("request ids and request logs", () => {
   });
 
   test("a 404's line names the path asked for, without its query or anything as long as a key", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const pasted = `sk_live_${"a1B2c3D4e5".repeat(5)}`;
     await h.call("GET", "/v1/no-such-thing?token=tgp_never_logged", { headers: { "X-Request-ID": "nf-a" } });
     await h.call("GET", `/v1/secrets/${pasted}/oops`, { headers: { "X-Request-ID": "nf-b" } });
@@ -205,14 +205,14 @@ describe("request ids and request logs", () => {
 
 describe("GET /health", () => {
   test("public: ok and the version, with no key", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const res = await h.call("GET", "/health", { key: null });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ status: "ok", version: expect.any(String) });
   });
 
   test("503 in the envelope when the store is unusable", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     h.context.db.close();
     const res = await h.call("GET", "/health", { key: null });
     expect(res.status).toBe(503);

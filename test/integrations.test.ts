@@ -4,7 +4,6 @@ import { describe, expect, test } from "bun:test";
 import Database from "better-sqlite3";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { sql } from "../src/db";
 import { SecretBox, parseEncryptionKey } from "../src/modules/integrations/cipher";
 import { rotateMasterKey } from "../src/modules/integrations/rotate";
 import { maskCredential } from "../src/modules/integrations/service";
@@ -18,7 +17,8 @@ import {
   type Harness,
 } from "./support/harness";
 import { environmentOf, issueTestKey } from "./support/keys";
-import { SOURCE_CLI, runToEnd, startServer } from "./support/process";
+import { SOURCE_CLI, runToEnd, startServer, storeEnv, withStoreOf } from "./support/process";
+import { onSqlite } from "./support/test-store";
 import { tempDir } from "./support/temp";
 
 const KEY = "5f".repeat(32);
@@ -31,8 +31,8 @@ const STRIPE = {
 };
 const SECRET_VALUES = Object.values(STRIPE);
 
-function keyed(): Harness {
-  return createHarness({ secrets: { encryption_key: KEY } });
+async function keyed(): Promise<Harness> {
+  return await createHarness({ secrets: { encryption_key: KEY } });
 }
 
 function save(h: Harness, provider = "stripe", credentials: Record<string, string> = STRIPE, key?: string) {
@@ -41,18 +41,17 @@ function save(h: Harness, provider = "stripe", credentials: Record<string, strin
 
 /** A keyed harness holding a stripe and a razorpay secret. */
 async function withTwoSecrets(): Promise<Harness> {
-  const h = keyed();
+  const h = await keyed();
   await save(h, "stripe");
   await save(h, "razorpay", { key_id: "rzp_live_TollgateRazorpayKey77" });
   return h;
 }
 
 /** Moves a valid ciphertext into another row, as someone with write access to the file could. */
-function copyStripeCiphertextToRazorpay(db: Harness["context"]["db"]) {
-  sql(
-    db,
+async function copyStripeCiphertextToRazorpay(db: Harness["context"]["db"]) {
+  await db.run(
     "UPDATE integration_secrets SET credentials = (SELECT credentials FROM integration_secrets WHERE provider = 'stripe') WHERE provider = 'razorpay'",
-  ).run();
+  );
 }
 
 function expectNoClearValue(text: string, values = SECRET_VALUES) {
@@ -61,7 +60,7 @@ function expectNoClearValue(text: string, values = SECRET_VALUES) {
 
 describe("integration secrets through the API", () => {
   test("create, read masked, list linked, replace (audited as an update), delete", async () => {
-    const h = keyed();
+    const h = await keyed();
     const created = await save(h);
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({
@@ -89,7 +88,7 @@ describe("integration secrets through the API", () => {
     expect((await h.call("GET", `${BASE}/linked`)).body).toEqual({ providers: ["stripe"] });
 
     // Server-side, the webhook signing secret is held whole, for the webhook routes.
-    const env = environmentOf(h, "development");
+    const env = await environmentOf(h, "development");
     const scope = { tenantId: DEFAULT_TENANT, environmentId: env.id };
     const signing = (provider: "stripe" | "razorpay") => h.context.signingSecrets.lookup(scope, provider);
     expect(signing("stripe")).toEqual({ value: STRIPE.webhook_secret, found: true });
@@ -114,10 +113,9 @@ describe("integration secrets through the API", () => {
     expect((await h.call("DELETE", `${BASE}/${id}`)).status).toBe(404);
     expect((await h.call("GET", `${BASE}/linked`)).body).toEqual({ providers: ["razorpay"] });
 
-    const audit = sql(
-      h.context.db,
+    const audit = (await h.context.db.all(
       "SELECT action, resource_id, changes FROM audit_logs WHERE resource_type = 'integration' ORDER BY created_at, id",
-    ).all() as { action: string; resource_id: string; changes: string }[];
+    )) as { action: string; resource_id: string; changes: string }[];
     expect(audit.map((row) => row.action)).toEqual([
       "integration.create",
       "integration.update",
@@ -133,14 +131,14 @@ describe("integration secrets through the API", () => {
       },
       after: { id, name: "renamed", provider: "stripe", credential_names: ["secret_key"] },
     });
-    const auditText = JSON.stringify(sql(h.context.db, "SELECT * FROM audit_logs").all());
+    const auditText = JSON.stringify(await h.context.db.all("SELECT * FROM audit_logs"));
     expectNoClearValue(auditText, [...SECRET_VALUES, replacement.secret_key, "rzp_live_TollgateRazorpayKey77"]);
     expectNoClearValue(JSON.stringify(h.logs), [...SECRET_VALUES, replacement.secret_key]);
     await h.close();
   });
 
   test("credential names outside the rule, and oversized values, are refused and nothing is stored", async () => {
-    const h = keyed();
+    const h = await keyed();
     for (const [credentials, field] of [
       [{ "bad name!": "value-long-enough-0001" }, "credentials"],
       [{ ["n".repeat(65)]: "value-long-enough-0001" }, "credentials"],
@@ -151,11 +149,11 @@ describe("integration secrets through the API", () => {
       expect(errorOf(res).internal_error).toBe("validation_error");
       expect(Object.keys(errorOf(res).details)).toEqual([field]);
     }
-    expect(sql(h.context.db, "SELECT count(*) AS n FROM integration_secrets").get()).toEqual({ n: 0 });
+    expect(await h.context.db.get("SELECT count(*) AS n FROM integration_secrets")).toEqual({ n: 0 });
   });
 
   test("refusals: unknown provider, body provider differing from the path, empty credentials", async () => {
-    const h = keyed();
+    const h = await keyed();
     const unknown = await save(h, "paypal");
     expect(unknown.status).toBe(400);
     expect(errorOf(unknown).message).toContain("provider must be one of flexprice, stripe");
@@ -177,7 +175,7 @@ describe("integration secrets through the API", () => {
   });
 
   test("without a master key: every route answers 400 naming the setting", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     for (const [method, path, body] of [
       ["POST", `${BASE}/create/stripe`, { name: "x", credentials: STRIPE }],
       ["GET", `${BASE}/by-provider/stripe`, undefined],
@@ -192,8 +190,8 @@ describe("integration secrets through the API", () => {
   });
 
   test("an event_reader key gets 403; another tenant's secret is 404 to it", async () => {
-    const h = createTwoTenantHarness({ secrets: { encryption_key: KEY } });
-    const reader = issueTestKey(h, { roles: ["event_reader"] }).apiKey;
+    const h = await createTwoTenantHarness({ secrets: { encryption_key: KEY } });
+    const reader = (await issueTestKey(h, { roles: ["event_reader"] })).apiKey;
     expect((await h.call("GET", `${BASE}/linked`, { key: reader })).status).toBe(403);
     expect((await save(h, "stripe", STRIPE, reader)).status).toBe(403);
 
@@ -212,7 +210,7 @@ describe("encryption at rest", () => {
   test("a ciphertext copied into another row does not decrypt: logged, 500 without the value", async () => {
     const h = await withTwoSecrets();
     const db = h.context.db;
-    copyStripeCiphertextToRazorpay(db);
+    await copyStripeCiphertextToRazorpay(db);
     const res = await h.call("GET", `${BASE}/by-provider/razorpay`);
     expect(res.status).toBe(500);
     expect(errorOf(res).message).toBe("Integration secret could not be decrypted; see the server log");
@@ -264,20 +262,27 @@ describe("a real process", () => {
     expectNoClearValue(await res.text());
     expect(await server.stop("SIGTERM")).toBe(0);
     expectNoClearValue(server.lines.join("\n"));
-    // Checkpoint the WAL into the file, then scan the file's raw bytes.
-    const store = new Database(join(dir, "tollgate.db"));
-    store.pragma("wal_checkpoint(TRUNCATE)");
-    store.close();
-    const fileText = readFileSync(join(dir, "tollgate.db")).toString("latin1");
-    expectNoClearValue(fileText);
-    expect(fileText).toContain("v1.");
+    if (onSqlite) {
+      // Checkpoint the WAL into the file, then scan the file's raw bytes.
+      const store = new Database(join(dir, "tollgate.db"));
+      store.pragma("wal_checkpoint(TRUNCATE)");
+      store.close();
+      const fileText = readFileSync(join(dir, "tollgate.db")).toString("latin1");
+      expectNoClearValue(fileText);
+      expect(fileText).toContain("v1.");
+    } else {
+      // PostgreSQL's files are the server's: what it stores is what a dump would show.
+      const stored = await withStoreOf(dir, (store) => store.all("SELECT * FROM integration_secrets"));
+      expectNoClearValue(JSON.stringify(stored));
+      expect(JSON.stringify(stored)).toContain("v1.");
+    }
 
     const wrong = await runToEnd([...SOURCE_CLI, "serve"], {
       cwd: dir,
       env: {
         ...process.env,
         TOLLGATE_SERVER_PORT: "0",
-        TOLLGATE_DATABASE_PATH: join(dir, "tollgate.db"),
+        ...(await storeEnv(dir)),
         TOLLGATE_SECRETS_ENCRYPTION_KEY: OTHER_KEY,
       },
     });
@@ -290,7 +295,7 @@ describe("a real process", () => {
       cwd: dir,
       env: {
         ...process.env,
-        TOLLGATE_DATABASE_PATH: join(dir, "tollgate.db"),
+        ...(await storeEnv(dir)),
         TOLLGATE_SECRETS_ENCRYPTION_KEY: "nope",
       },
     });
@@ -324,20 +329,19 @@ describe("rotating the master key", () => {
   test("one transaction: a row that does not open leaves every row as it was", async () => {
     const h = await withTwoSecrets();
     const db = h.context.db;
-    const before = sql(db, "SELECT id, credentials FROM integration_secrets ORDER BY id").all();
+    const before = await db.all("SELECT id, credentials FROM integration_secrets ORDER BY id");
     const from = new SecretBox(parseEncryptionKey(KEY) as Buffer);
     const to = new SecretBox(parseEncryptionKey(OTHER_KEY) as Buffer);
-    copyStripeCiphertextToRazorpay(db);
-    const tampered = sql(db, "SELECT id, credentials FROM integration_secrets ORDER BY id").all();
-    expect(() => rotateMasterKey(db, from, to)).toThrow("does not open under the old key");
-    expect(sql(db, "SELECT id, credentials FROM integration_secrets ORDER BY id").all()).toEqual(tampered);
+    await copyStripeCiphertextToRazorpay(db);
+    const tampered = await db.all("SELECT id, credentials FROM integration_secrets ORDER BY id");
+    await expect(rotateMasterKey(db, from, to)).rejects.toThrow("does not open under the old key");
+    expect(await db.all("SELECT id, credentials FROM integration_secrets ORDER BY id")).toEqual(tampered);
     expect(tampered).not.toEqual(before);
     await h.close();
   });
 
   test("tollgate secrets rotate-key --from-env OLD: refused beside a running server, then re-encrypts every row", async () => {
     const dir = tempDir("rotate-");
-    const dbPath = join(dir, "tollgate.db");
     const server = await startServer({ dir, env: { TOLLGATE_SECRETS_ENCRYPTION_KEY: KEY } });
     for (const [provider, credentials] of [
       ["stripe", STRIPE],
@@ -352,14 +356,17 @@ describe("rotating the master key", () => {
     }
     const env = {
       ...process.env,
-      TOLLGATE_DATABASE_PATH: dbPath,
+      ...(await storeEnv(dir)),
       TOLLGATE_SECRETS_ENCRYPTION_KEY: OTHER_KEY,
       OLD_TOLLGATE_KEY: KEY,
     };
     const rotate = () => runToEnd([...SOURCE_CLI, "secrets", "rotate-key", "--from-env", "OLD_TOLLGATE_KEY"], { env });
-    const busy = await rotate();
-    expect(busy.code).toBe(1);
-    expect(busy.stderr).toContain("A server is running on");
+    // The SQLite file's lock tells the CLI a server holds it; PostgreSQL has no such lock.
+    if (onSqlite) {
+      const busy = await rotate();
+      expect(busy.code).toBe(1);
+      expect(busy.stderr).toContain("A server is running on");
+    }
     expect(await server.stop("SIGTERM")).toBe(0);
 
     const unset = await runToEnd([...SOURCE_CLI, "secrets", "rotate-key", "--from-env", "NO_SUCH_VARIABLE_SET"], {

@@ -1,6 +1,13 @@
 // A second tenant's credential sees nothing of the first: 404 on every id, absent from every list.
 import { describe, expect, test } from "bun:test";
-import { createHarness, createTwoTenantHarness, errorOf, type Harness, OTHER_TENANT_KEY } from "./support/harness";
+import {
+  createHarness,
+  createTwoTenantHarness,
+  errorOf,
+  type Harness,
+  OTHER_TENANT,
+  OTHER_TENANT_KEY,
+} from "./support/harness";
 import { environmentOf } from "./support/keys";
 
 /** Everything the first tenant owns that has an id. */
@@ -18,7 +25,7 @@ async function firstTenantResources(h: Harness) {
 
 describe("tenant isolation", () => {
   test("every id of the first tenant is 404 to the second, for reads and writes alike", async () => {
-    const h = createTwoTenantHarness();
+    const h = await createTwoTenantHarness();
     const { userId, keyId, envId } = await firstTenantResources(h);
     const attempts: [string, string, unknown?][] = [
       ["GET", `/v1/users/${userId}`],
@@ -49,7 +56,7 @@ describe("tenant isolation", () => {
   });
 
   test("the second tenant's lists never show the first tenant's rows", async () => {
-    const h = createTwoTenantHarness();
+    const h = await createTwoTenantHarness();
     const { userId, keyId, envId } = await firstTenantResources(h);
     const lists = [
       await h.call("POST", "/v1/users/search", { key: OTHER_TENANT_KEY, body: {} }),
@@ -71,20 +78,54 @@ describe("tenant isolation", () => {
   });
 
   test("the first tenant's environment id is not a way in: 403", async () => {
-    const h = createTwoTenantHarness();
+    const h = await createTwoTenantHarness();
     const res = await h.call("GET", "/v1/users/me", {
       key: OTHER_TENANT_KEY,
-      headers: { "X-Environment-ID": environmentOf(h, "development").id },
+      headers: { "X-Environment-ID": (await environmentOf(h, "development")).id },
     });
     expect(res.status).toBe(403);
     expect(errorOf(res).message).toBe("Invalid or inaccessible environment");
   });
 });
 
+describe("a read checks the tenant, not only the environment", () => {
+  // Environment ids are unique across tenants, so the environment alone would find the right
+  // rows today; the tenant condition is defence in depth. A row whose tenant and environment
+  // disagree (planted by SQL: no API makes one) shows whether it is there.
+  test("a customer of the first tenant, filed under the second tenant's environment: 404 to the second", async () => {
+    const h = await createTwoTenantHarness();
+    const created = await h.call("POST", "/v1/customers", { body: { external_id: "planted", name: "Planted" } });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    const theirs = (await environmentOf(h, "development", OTHER_TENANT)).id;
+    await h.context.db.run("UPDATE customers SET environment_id = ? WHERE id = ?", theirs, id);
+    const asThem = { key: OTHER_TENANT_KEY, headers: { "X-Environment-ID": theirs } };
+
+    for (const [method, path, body] of [
+      ["GET", `/v1/customers/${id}`],
+      ["GET", "/v1/customers/external/planted"],
+      ["PUT", `/v1/customers/${id}`, { name: "taken over" }],
+      ["DELETE", `/v1/customers/${id}`],
+    ] as const) {
+      const res = await h.call(method, path, { ...asThem, body });
+      expect({ method, path, status: res.status }).toEqual({ method, path, status: 404 });
+      expect(errorOf(res).internal_error).toBe("not_found");
+    }
+    const list = await h.call("GET", "/v1/customers", asThem);
+    expect(list.status).toBe(200);
+    expect(list.text).not.toContain(id);
+    const row = await h.context.db.get<{ name: string; status: string }>(
+      "SELECT name, status FROM customers WHERE id = ?",
+      id,
+    );
+    expect(row).toEqual({ name: "Planted", status: "published" });
+  });
+});
+
 describe("environment isolation", () => {
   test("a key made in one environment is invisible from the other", async () => {
-    const h = createHarness();
-    const prod = environmentOf(h, "production").id;
+    const h = await createHarness();
+    const prod = (await environmentOf(h, "production")).id;
     const key = await h.call("POST", "/v1/secrets/api/keys", { body: { name: "dev-only" } });
     expect(key.status).toBe(201);
     const fromProd = await h.call("GET", `/v1/secrets/api/keys/${key.body.id}`, {

@@ -9,12 +9,12 @@ function sample(text: string, line: string): number | undefined {
 
 describe("GET /metrics", () => {
   test("is off by default: 404", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     expect((await h.call("GET", "/metrics", { key: null })).status).toBe(404);
   });
 
   test("when enabled: Prometheus text with requests, durations, auth outcomes, key cache and events", async () => {
-    const h = createHarness({ metrics: { enabled: true } });
+    const h = await createHarness({ metrics: { enabled: true } });
     const key = (await h.call("POST", "/v1/secrets/api/keys", { body: { name: "m" } })).body.api_key as string;
     await h.call("GET", "/v1/users/me", { key });
     await h.call("GET", "/v1/users/me", { key });

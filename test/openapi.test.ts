@@ -17,7 +17,7 @@ function openApiPath(path: string): string {
 }
 
 async function document() {
-  const h = createHarness();
+  const h = await createHarness();
   const res = await h.call("GET", "/swagger/json", { key: null });
   expect(res.status).toBe(200);
   const routes = (h.app.routes as unknown as RouteEntry[]).filter((r) => !r.hooks?.detail?.hide);
@@ -26,7 +26,7 @@ async function document() {
 
 describe("OpenAPI document at /swagger/json", () => {
   test("is public, and the UI at /swagger is served from Tollgate itself, with no outside asset", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     expect((await h.call("GET", "/swagger/json", { key: null })).status).toBe(200);
     const ui = await h.call("GET", "/swagger", { key: null });
     expect(ui.status).toBe(200);
@@ -103,6 +103,9 @@ describe("OpenAPI document at /swagger/json", () => {
     expect(doc.components.securitySchemes.StripeSignature).toEqual(
       expect.objectContaining({ type: "apiKey", in: "header", name: "Stripe-Signature" }),
     );
+    expect(doc.components.securitySchemes.GitHubSignature).toEqual(
+      expect.objectContaining({ type: "apiKey", in: "header", name: "Github-Public-Key-Signature" }),
+    );
     const byAccess: Record<string, unknown[]> = {
       public: [],
       portal: [{ SessionToken: [] }],
@@ -113,7 +116,11 @@ describe("OpenAPI document at /swagger/json", () => {
     for (const route of routes) {
       const op = doc.paths[openApiPath(route.path)][route.method.toLowerCase()];
       const access = route.hooks?.detail?.[ACCESS_DETAIL_KEY];
-      const expected = byAccess[access as string] ?? [{ ApiKeyAuth: [] }, { BearerAuth: [] }];
+      // GitHub signs its secret scanning deliveries its own way (SPEC §16).
+      const expected =
+        route.path === "/v1/webhooks/github/secret-scanning"
+          ? [{ GitHubSignature: [] }]
+          : (byAccess[access as string] ?? [{ ApiKeyAuth: [] }, { BearerAuth: [] }]);
       expect({ route: `${route.method} ${route.path}`, security: op.security }).toEqual({
         route: `${route.method} ${route.path}`,
         security: expected,

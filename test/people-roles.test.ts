@@ -22,7 +22,7 @@ async function personWith(h: SignInHarness, email: string, role?: string) {
 
 describe("people's roles", () => {
   test("an all_reader reads everything and changes nothing; an all_writer changes resources but brings no one in", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     const reader = await personWith(h, "reader@example.com", "all_reader");
     const writer = await personWith(h, "writer@example.com", "all_writer");
     const me = await h.call("GET", "/v1/users/me", { bearer: reader.bearer });
@@ -59,7 +59,7 @@ describe("people's roles", () => {
   });
 
   test("a person's own key copies their role, and an all_writer cannot mint a super_admin key for a service account", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     const writer = await personWith(h, "writer@example.com", "all_writer");
     const key = await h.call("POST", "/v1/secrets/api/keys", { bearer: writer.bearer, body: { name: "mine" } });
     expect(key.status).toBe(201);
@@ -73,7 +73,7 @@ describe("people's roles", () => {
   });
 
   test("invite with a role: exactly one person's role; the invited person signs in with it", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     const invited = await h.call("POST", "/v1/users", {
       body: { type: "user", email: "auditor@example.com", roles: ["all_reader"] },
     });
@@ -84,7 +84,7 @@ describe("people's roles", () => {
 
 describe("PUT /v1/users/{id}/roles", () => {
   test("a super_admin person changes another person's role; it is audited and the person's next request has it", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     const admin = await personWith(h, "admin@example.com");
     const other = await personWith(h, "other@example.com");
     expect(
@@ -107,7 +107,7 @@ describe("PUT /v1/users/{id}/roles", () => {
   });
 
   test("refused: yourself (403), a service account (400), an archived person (400), a bad role (400), a person with live keys (400 listing them)", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     const admin = await personWith(h, "admin@example.com");
     const self = await h.call("PUT", `/v1/users/${admin.id}/roles`, {
       bearer: admin.bearer,
@@ -176,7 +176,7 @@ describe("PUT /v1/users/{id}/roles", () => {
 
 describe("PUT /v1/users/me", () => {
   test("changes one's own name and merges metadata key by key; audited", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     const me = await personWith(h, "ada@example.com");
     const first = await h.call("PUT", "/v1/users/me", {
       bearer: me.bearer,
@@ -199,7 +199,7 @@ describe("PUT /v1/users/me", () => {
   });
 
   test("bad input changes nothing: an unknown field, a blank name, a non-string value, more than 50 keys in all", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     const me = await personWith(h, "ada@example.com");
     for (const body of [
       { email: "x@example.com" },
@@ -225,7 +225,7 @@ describe("PUT /v1/users/me", () => {
 
 describe("GET /v1/rbac/roles?user_type=", () => {
   test("user: the people's roles; service_account: the others; anything else 400", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     const ids = async (query: string) =>
       (await h.call("GET", `/v1/rbac/roles${query}`)).body.items.map((r: { id: string }) => r.id);
     expect(await ids("?user_type=user")).toEqual(["super_admin", "all_writer", "all_reader"]);
@@ -243,7 +243,7 @@ describe("GET /v1/rbac/roles?user_type=", () => {
 
 describe("keys of people without super_admin (the Flexprice API's rule)", () => {
   test("an all_writer sees and revokes only its own keys; another's is not found for it; a super_admin sees all", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     const writer = await personWith(h, "writer@example.com", "all_writer");
     const theirs = await h.call("POST", "/v1/secrets/api/keys", { body: { name: "the admin's" } });
     const mine = await h.call("POST", "/v1/secrets/api/keys", { bearer: writer.bearer, body: { name: "mine" } });
@@ -264,5 +264,69 @@ describe("keys of people without super_admin (the Flexprice API's rule)", () => 
     expect((await h.call("GET", "/v1/secrets/api/keys")).body.items.map((k: { id: string }) => k.id)).toContain(
       theirs.body.id,
     );
+  });
+});
+
+describe("nobody hands out more than they hold (SPEC §3), reachable now that people's roles are narrower", () => {
+  /** A service account made by the development key (a super_admin, who may give any role). */
+  async function serviceAccount(h: SignInHarness, name: string, roles: string[]) {
+    const res = await h.call("POST", "/v1/users", { body: { type: "service_account", name, roles } });
+    expect(res.status).toBe(201);
+    return res.body.id as string;
+  }
+  const keyCount = async (h: SignInHarness) => Number(await h.context.db.value("SELECT count(*) FROM secrets"));
+
+  test("an all_writer's key for a service account: refused (403, nothing issued) for roles it does not hold", async () => {
+    const h = await signInHarness();
+    const writer = await personWith(h, "writer@example.com", "all_writer");
+    const root = await serviceAccount(h, "root", ["super_admin"]);
+    // secret:verify is neither read nor write: all_writer (*: [read, write]) does not hold it.
+    const verifier = await serviceAccount(h, "verifier", ["key_verifier"]);
+    const ingestor = await serviceAccount(h, "ingestor", ["event_ingestor"]);
+    const before = await keyCount(h);
+    for (const [id, roles] of [
+      [root, ["super_admin"]],
+      [verifier, ["key_verifier"]],
+    ] as const) {
+      const res = await h.call("POST", "/v1/secrets/api/keys", {
+        bearer: writer.bearer,
+        body: { name: "escalate", service_account_id: id },
+      });
+      expect({ roles, status: res.status }).toEqual({ roles, status: 403 });
+      expect(errorOf(res)).toEqual({
+        message: "Insufficient permissions",
+        internal_error: "permission_denied",
+        details: { required: roles, roles: ["all_writer"] },
+      });
+    }
+    expect(await keyCount(h)).toBe(before);
+    // Roles it does hold, it may hand on: the rule, not a refusal of every service account.
+    const allowed = await h.call("POST", "/v1/secrets/api/keys", {
+      bearer: writer.bearer,
+      body: { name: "ingest", service_account_id: ingestor },
+    });
+    expect(allowed.status).toBe(201);
+    expect(allowed.body.roles).toEqual(["event_ingestor"]);
+  });
+
+  test("an all_writer's service account: refused (403, nothing made) with a role it does not hold", async () => {
+    const h = await signInHarness();
+    const writer = await personWith(h, "writer@example.com", "all_writer");
+    const accounts = async () => Number(await h.context.db.value("SELECT count(*) FROM users"));
+    const before = await accounts();
+    for (const roles of [["super_admin"], ["key_verifier"], ["event_reader", "key_verifier"]]) {
+      const res = await h.call("POST", "/v1/users", {
+        bearer: writer.bearer,
+        body: { type: "service_account", name: "escalation", roles },
+      });
+      expect({ roles, status: res.status }).toEqual({ roles, status: 403 });
+      expect(errorOf(res).details).toEqual({ required: roles, roles: ["all_writer"] });
+    }
+    expect(await accounts()).toBe(before);
+    const allowed = await h.call("POST", "/v1/users", {
+      bearer: writer.bearer,
+      body: { type: "service_account", name: "reader", roles: ["event_reader"] },
+    });
+    expect(allowed.status).toBe(201);
   });
 });

@@ -34,7 +34,7 @@ async function sessionToken(h: Harness): Promise<string> {
 
 describe("preflights on the portal routes", () => {
   test("an allowed origin may GET with X-Session-Token", async () => {
-    const h = createHarness({ customer_portal: { allowed_origins: [ALLOWED] } });
+    const h = await createHarness({ customer_portal: { allowed_origins: [ALLOWED] } });
     for (const path of PORTAL_ROUTES) {
       const res = await preflight(h, path, ALLOWED);
       expect({ path, status: res.status, body: res.text }).toEqual({ path, status: 204, body: "" });
@@ -49,7 +49,7 @@ describe("preflights on the portal routes", () => {
   });
 
   test("any other origin gets no allow headers, so the browser blocks the call", async () => {
-    const h = createHarness({ customer_portal: { allowed_origins: [ALLOWED] } });
+    const h = await createHarness({ customer_portal: { allowed_origins: [ALLOWED] } });
     for (const origin of [OTHER, "null", `${ALLOWED}:8443`, "http://billing.example.test", `${ALLOWED}.evil.test`]) {
       const res = await preflight(h, "/v1/customer/portal/info", origin);
       expect({ origin, cors: corsHeaders(res) }).toEqual({ origin, cors: {} });
@@ -58,7 +58,7 @@ describe("preflights on the portal routes", () => {
   });
 
   test("a preflight is a request like any other: one log line, under its route", async () => {
-    const h = createHarness({ customer_portal: { allowed_origins: [ALLOWED] } });
+    const h = await createHarness({ customer_portal: { allowed_origins: [ALLOWED] } });
     await preflight(h, "/v1/customer/portal/usage", OTHER);
     await new Promise((resolve) => setImmediate(resolve));
     expect(h.logs.filter((entry) => entry.msg === "request")).toEqual([
@@ -67,7 +67,7 @@ describe("preflights on the portal routes", () => {
   });
 
   test("only GET and X-Session-Token are offered, whatever is asked", async () => {
-    const h = createHarness({ customer_portal: { allowed_origins: [ALLOWED] } });
+    const h = await createHarness({ customer_portal: { allowed_origins: [ALLOWED] } });
     const res = await preflight(h, "/v1/customer/portal/info", ALLOWED, "DELETE", "x-api-key, authorization");
     expect(res.headers.get("access-control-allow-methods")).toBe("GET");
     expect(res.headers.get("access-control-allow-headers")).toBe("X-Session-Token");
@@ -77,7 +77,7 @@ describe("preflights on the portal routes", () => {
 
 describe("portal responses to a cross-origin page", () => {
   test("from an allowed origin: readable (the data, and a 401 the page must show), Vary: Origin", async () => {
-    const h = createHarness({ customer_portal: { allowed_origins: [ALLOWED] } });
+    const h = await createHarness({ customer_portal: { allowed_origins: [ALLOWED] } });
     const token = await sessionToken(h);
     for (const path of PORTAL_ROUTES) {
       const ok = await h.call("GET", path, { key: null, headers: { Origin: ALLOWED, "X-Session-Token": token } });
@@ -97,7 +97,7 @@ describe("portal responses to a cross-origin page", () => {
   });
 
   test("from another origin, or with no Origin at all: no CORS headers, the same answer otherwise", async () => {
-    const h = createHarness({ customer_portal: { allowed_origins: [ALLOWED] } });
+    const h = await createHarness({ customer_portal: { allowed_origins: [ALLOWED] } });
     const token = await sessionToken(h);
     for (const headers of [{ Origin: OTHER }, {}] as Record<string, string>[]) {
       const res = await h.call("GET", "/v1/customer/portal/info", {
@@ -114,7 +114,7 @@ describe("portal responses to a cross-origin page", () => {
 
 describe("no other route answers cross-origin", () => {
   test("a preflight to /v1/users/me, to a customer route or to the page gets no CORS headers", async () => {
-    const h = createHarness({ customer_portal: { allowed_origins: [ALLOWED] } });
+    const h = await createHarness({ customer_portal: { allowed_origins: [ALLOWED] } });
     for (const path of ["/v1/users/me", "/v1/customers/portal/acme", "/v1/customers", "/portal", "/health"]) {
       const res = await preflight(h, path, ALLOWED, "GET", "x-api-key");
       expect({ path, cors: corsHeaders(res), status: res.status }).toEqual({ path, cors: {}, status: 404 });
@@ -122,7 +122,7 @@ describe("no other route answers cross-origin", () => {
   });
 
   test("a GET with an allowed Origin elsewhere gets no Access-Control-Allow-Origin", async () => {
-    const h = createHarness({ customer_portal: { allowed_origins: [ALLOWED] } });
+    const h = await createHarness({ customer_portal: { allowed_origins: [ALLOWED] } });
     for (const path of ["/v1/users/me", "/v1/customers", "/health", "/portal"]) {
       const res = await h.call("GET", path, { headers: { Origin: ALLOWED } });
       expect({ path, status: res.status, cors: corsHeaders(res) }).toEqual({ path, status: 200, cors: {} });
@@ -137,20 +137,20 @@ describe("which origins: customer_portal.allowed_origins", () => {
   }
 
   test("by default, the origin of customer_portal.url", async () => {
-    const h = createHarness({ customer_portal: { url: "https://billing.example.test/account/portal" } });
+    const h = await createHarness({ customer_portal: { url: "https://billing.example.test/account/portal" } });
     expect(await allows(h, ALLOWED)).toBe(true);
     expect(await allows(h, OTHER)).toBe(false);
   });
 
   test("with the default url (Tollgate's own page, same origin), none: no cross-origin caller at all", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     for (const origin of ["http://127.0.0.1:8080", "http://localhost:3000", OTHER]) {
       expect({ origin, allowed: await allows(h, origin) }).toEqual({ origin, allowed: false });
     }
   });
 
   test("a list replaces the default: exactly the origins it names", async () => {
-    const h = createHarness({
+    const h = await createHarness({
       customer_portal: {
         url: "https://billing.example.test/portal",
         allowed_origins: ["https://a.example.test", "http://127.0.0.1:3000"],

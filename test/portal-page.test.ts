@@ -29,7 +29,7 @@ async function page(h: Harness, query = ""): Promise<CallResult> {
 
 describe("GET /portal: the page", () => {
   test("is HTML, needs no key, and is never cached (its address carries a token)", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const res = await page(h, "?token=not-even-a-token");
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("text/html; charset=utf-8");
@@ -44,7 +44,7 @@ describe("GET /portal: the page", () => {
   });
 
   test("a strict Content-Security-Policy: this server only, no inline code, no framing", async () => {
-    const res = await page(createHarness());
+    const res = await page(await createHarness());
     const csp = parseCsp(res.headers.get("content-security-policy"));
     expect(csp["default-src"]).toEqual(["'self'"]);
     expect(csp["script-src"]).toEqual(["'self'"]);
@@ -59,7 +59,7 @@ describe("GET /portal: the page", () => {
   });
 
   test("holds no inline script or style, and loads nothing from anywhere else", async () => {
-    const { text } = await page(createHarness());
+    const { text } = await page(await createHarness());
     expect(text).not.toMatch(/<script(?![^>]*\ssrc=)[^>]*>/);
     expect(text).not.toMatch(/<style/i);
     expect(text).not.toMatch(/\sstyle=/i);
@@ -70,7 +70,7 @@ describe("GET /portal: the page", () => {
   });
 
   test("every asset it names is served with its type, revalidated by ETag, never sniffed", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const types: Record<string, string> = {
       js: "text/javascript; charset=utf-8",
       css: "text/css; charset=utf-8",
@@ -97,7 +97,7 @@ describe("GET /portal: the page", () => {
   });
 
   test("the script calls the portal API with X-Session-Token and takes the token out of the address", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const script = (await h.call("GET", "/portal/assets/portal.js", { key: null })).text;
     expect(script).toContain("/v1/customer/portal/info");
     expect(script).toContain("/v1/customer/portal/usage");
@@ -108,13 +108,13 @@ describe("GET /portal: the page", () => {
   });
 
   test("an unknown asset is the API's 404, not a page", async () => {
-    const res = await createHarness().call("GET", "/portal/assets/nope.js", { key: null });
+    const res = await (await createHarness()).call("GET", "/portal/assets/nope.js", { key: null });
     expect(res.status).toBe(404);
     expect(res.body.error.message).toBe("Route not found");
   });
 
   test("the request log names the route, never the address with its token", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
     await page(h, `?token=${token}`);
     // Request lines are written just after the response (Elysia's afterResponse).
@@ -125,7 +125,7 @@ describe("GET /portal: the page", () => {
   });
 
   test("is not part of the API document", async () => {
-    const res = await createHarness().call("GET", "/swagger/json", { key: null });
+    const res = await (await createHarness()).call("GET", "/swagger/json", { key: null });
     expect(Object.keys(res.body.paths).filter((path) => path.startsWith("/portal"))).toEqual([]);
   });
 });
@@ -140,27 +140,29 @@ describe("portal links point at this page unless customer_portal.url says otherw
   }
 
   test("by default: Tollgate's own /portal on server.host and port", async () => {
-    const { url, token } = await portalLink(createHarness());
+    const { url, token } = await portalLink(await createHarness());
     expect(url).toBe(`http://127.0.0.1:8080/portal?token=${token}`);
   });
 
   test("on every interface: the link goes through loopback; an IPv6 host is bracketed", async () => {
-    const any = await portalLink(createHarness({ server: { host: "0.0.0.0", port: 9090 } }));
+    const any = await portalLink(await createHarness({ server: { host: "0.0.0.0", port: 9090 } }));
     expect(any.url).toBe(`http://127.0.0.1:9090/portal?token=${any.token}`);
-    const v6 = await portalLink(createHarness({ server: { host: "::1", port: 9090 } }));
+    const v6 = await portalLink(await createHarness({ server: { host: "::1", port: 9090 } }));
     expect(v6.url).toBe(`http://[::1]:9090/portal?token=${v6.token}`);
-    const named = await portalLink(createHarness({ server: { host: "tollgate.internal", port: 80 } }));
+    const named = await portalLink(await createHarness({ server: { host: "tollgate.internal", port: 80 } }));
     expect(named.url).toBe(`http://tollgate.internal/portal?token=${named.token}`);
   });
 
   test("with server.public_url: Tollgate's own /portal on that address", async () => {
-    const { url, token } = await portalLink(createHarness({ server: { public_url: "https://tollgate.example.test" } }));
+    const { url, token } = await portalLink(
+      await createHarness({ server: { public_url: "https://tollgate.example.test" } }),
+    );
     expect(url).toBe(`https://tollgate.example.test/portal?token=${token}`);
   });
 
   test("a configured url is used as it is", async () => {
     const { url, token } = await portalLink(
-      createHarness({ customer_portal: { url: "https://billing.example.test/account?tab=usage" } }),
+      await createHarness({ customer_portal: { url: "https://billing.example.test/account?tab=usage" } }),
     );
     expect(url).toBe(`https://billing.example.test/account?tab=usage&token=${token}`);
   });

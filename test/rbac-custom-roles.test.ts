@@ -15,8 +15,8 @@ const ROLES = {
   account_manager: { name: "Account Manager", permissions: { user: ["read", "write"], secret: ["read", "write"] } },
 };
 
-function harness(): Harness {
-  return createHarness({ rbac: { roles: ROLES } } as never);
+async function harness(): Promise<Harness> {
+  return await createHarness({ rbac: { roles: ROLES } } as never);
 }
 
 function loadWith(roles: unknown) {
@@ -80,7 +80,7 @@ describe("rbac.roles: validated when the config loads, with a sentence naming th
 
 describe("rbac.roles through the API", () => {
   test("listed beside the built-in roles, and one by id", async () => {
-    const h = harness();
+    const h = await harness();
     const list = await h.call("GET", "/v1/rbac/roles");
     expect(list.body.items.map((r: { id: string }) => r.id)).toEqual([
       "super_admin",
@@ -99,7 +99,7 @@ describe("rbac.roles through the API", () => {
   });
 
   test("a service account holds one; its key copies it and opens none of Tollgate's routes", async () => {
-    const h = harness();
+    const h = await harness();
     const account = await h.call("POST", "/v1/users", {
       body: { type: "service_account", name: "orders", roles: ["orders_reader"] },
     });
@@ -117,20 +117,20 @@ describe("rbac.roles through the API", () => {
   });
 
   test("an unknown role is refused in the API's words; a removed role grants nothing", async () => {
-    const h = harness();
+    const h = await harness();
     const res = await h.call("POST", "/v1/users", {
       body: { type: "service_account", name: "x", roles: ["orders_writer"] },
     });
     expect(res.status).toBe(400);
     expect(errorOf(res).message).toBe("Invalid role: orders_writer");
     // A key whose role was taken out of the config since it was made keeps the id, and gets nothing for it.
-    const orphan = issueTestKey(h, { roles: ["removed_role"] }).apiKey;
+    const orphan = (await issueTestKey(h, { roles: ["removed_role"] })).apiKey;
     expect((await h.call("GET", "/v1/users/me", { key: orphan })).body.credential.roles).toEqual(["removed_role"]);
     expect((await h.call("GET", "/v1/events", { key: orphan })).status).toBe(403);
   });
 
   test("nobody hands out more than they hold: an account manager cannot give orders_reader, a super_admin can", async () => {
-    const h = harness();
+    const h = await harness();
     const manager = await h.call("POST", "/v1/users", {
       body: { type: "service_account", name: "manager", roles: ["account_manager"] },
     });

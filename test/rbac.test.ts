@@ -46,7 +46,7 @@ async function eventReaderKey(h: Harness): Promise<string> {
 
 describe("GET /v1/rbac/roles", () => {
   test("returns exactly the six built-in roles with their permissions (no rbac.roles in config)", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const res = await h.call("GET", ROLES);
     expect(res.status).toBe(200);
     expect(Object.keys(res.body)).toEqual(["items"]);
@@ -63,7 +63,7 @@ describe("GET /v1/rbac/roles", () => {
 describe("GET /v1/rbac/roles/{id}", () => {
   for (const role of EXPECTED_ROLES) {
     test(`${role.id}: the role`, async () => {
-      const h = createHarness();
+      const h = await createHarness();
       const res = await h.call("GET", `${ROLES}/${role.id}`);
       expect(res.status).toBe(200);
       expect(res.body).toEqual(roleShape(role));
@@ -74,7 +74,7 @@ describe("GET /v1/rbac/roles/{id}", () => {
 
   for (const id of ["custom_role", "SUPER_ADMIN", "__proto__", "constructor", "toString", "hasOwnProperty"]) {
     test(`unknown role ${id}: 404 not_found`, async () => {
-      const h = createHarness();
+      const h = await createHarness();
       const res = await h.call("GET", `${ROLES}/${id}`);
       expect(res.status).toBe(404);
       expect(errorOf(res).internal_error).toBe("not_found");
@@ -84,7 +84,7 @@ describe("GET /v1/rbac/roles/{id}", () => {
 
 describe("who may read roles", () => {
   test("a publishable key may read the list and one role", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const key = await publishableKey(h);
     const list = await h.call("GET", ROLES, { key });
     expect(list.status).toBe(200);
@@ -96,7 +96,7 @@ describe("who may read roles", () => {
   });
 
   test("a service-account key with only event_reader may read the list and one role", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const key = await eventReaderKey(h);
     const list = await h.call("GET", ROLES, { key });
     expect(list.status).toBe(200);
@@ -107,7 +107,7 @@ describe("who may read roles", () => {
   });
 
   test("no key: 401 API key required; a bad key: 401 Invalid API key", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     for (const path of [ROLES, `${ROLES}/super_admin`, `${ROLES}/custom_role`]) {
       const none = await h.call("GET", path, { key: null });
       expect(none.status).toBe(401);
@@ -126,8 +126,8 @@ describe("the route table (SPEC §2: every route declares its access)", () => {
     hooks?: { detail?: Record<string, unknown> };
   }
 
-  function routes(): RouteEntry[] {
-    return createHarness().app.routes as unknown as RouteEntry[];
+  async function routes(): Promise<RouteEntry[]> {
+    return (await createHarness()).app.routes as unknown as RouteEntry[];
   }
 
   /** Elysia keeps a group's root route as `/prefix/`; requests reach it with or without the slash. */
@@ -145,15 +145,21 @@ describe("the route table (SPEC §2: every route declares its access)", () => {
   // not (src/modules/dashboard/session.ts), and only dashboard pages may.
   const DASHBOARD = new RegExp(`^dashboard( ((${ENTITIES.join("|")}):(read|write)|secret:verify))?$`);
 
-  test("every route declares exactly one of public, authenticated, portal, a permission, a dashboard session or a webhook signature", () => {
-    const table = routes();
+  test("every route declares exactly one of public, authenticated, portal, a permission, a dashboard session or a webhook signature", async () => {
+    const table = await routes();
     expect(table.length).toBeGreaterThan(10);
     const undeclared = table
       .filter((r) => {
         const access = r.hooks?.detail?.[ACCESS_DETAIL_KEY];
         if (typeof access === "string" && DASHBOARD.test(access)) return !r.path.startsWith("/dashboard/");
-        // A provider's signature (SPEC §12) lets in its webhook deliveries, and nothing else.
-        if (access === "signature") return !(r.method === "POST" && r.path.startsWith("/v1/webhooks/:provider/"));
+        // A provider's signature (SPEC §12) lets in its webhook deliveries, and GitHub's its secret
+        // scanning matches (SPEC §16), and nothing else.
+        if (access === "signature") {
+          return !(
+            r.method === "POST" &&
+            (r.path.startsWith("/v1/webhooks/:provider/") || r.path === "/v1/webhooks/github/secret-scanning")
+          );
+        }
         // Forward-auth (SPEC §13) judges the forwarded request's credential, on its one path only.
         if (access === "forwarded") return r.path !== "/v1/auth/forward";
         return (
@@ -165,8 +171,8 @@ describe("the route table (SPEC §2: every route declares its access)", () => {
     expect(undeclared).toEqual([]);
   });
 
-  test("known routes carry the access SPEC §2 gives them", () => {
-    const access = accessOf(routes());
+  test("known routes carry the access SPEC §2 gives them", async () => {
+    const access = accessOf(await routes());
     const expected: Record<string, string> = {
       "GET /health": "public",
       "GET /v1/users/me": "authenticated",
@@ -210,14 +216,16 @@ describe("the route table (SPEC §2: every route declares its access)", () => {
       "GET /v1/secrets/integrations/linked": "integration:read",
       "DELETE /v1/secrets/integrations/:id": "integration:write",
       "POST /v1/webhooks/:provider/:tenant_id/:environment_id": "signature",
+      "POST /v1/webhooks/github/secret-scanning": "signature",
+      "POST /v1/secrets/leaked": "public",
       "GET /v1/webhooks/events": "integration:read",
     };
     const actual = Object.fromEntries(Object.keys(expected).map((route) => [route, access.get(route)]));
     expect(actual).toEqual(expected);
   });
 
-  test("public and merely-authenticated routes are only those SPEC §1 and §2 allow", () => {
-    const access = accessOf(routes());
+  test("public and merely-authenticated routes are only those SPEC §1 and §2 allow", async () => {
+    const access = accessOf(await routes());
     const withAccess = (value: string) =>
       [...access]
         .filter(([, a]) => a === value)
@@ -225,12 +233,14 @@ describe("the route table (SPEC §2: every route declares its access)", () => {
         .sort();
     // §1: /health, /swagger*, the dashboard's static files, login/signup and webhooks need no
     // credential; §7: nor do the CORS preflights of the portal routes (a preflight carries none);
-    // §10: nor do the one-time setup and set-password links, whose token is in the body.
+    // §10: nor do the one-time setup and set-password links, whose token is in the body; §16:
+    // nor does reporting leaked keys.
     const mayBePublic = (route: string) =>
       route === "GET /health" ||
       /^OPTIONS \/v1\/customer\/portal\/[a-z]+$/.test(route) ||
       /^GET \/swagger(\/|$)/.test(route) ||
       /^POST \/v1\/auth\/(login|signup|setup|set-password)$/.test(route) ||
+      route === "POST /v1/secrets/leaked" ||
       // The dashboard's own sign-in and one-time link forms (their Origin is still checked).
       /^POST \/dashboard\/(sign-in|setup|set-password)$/.test(route) ||
       / \/v1\/webhooks\//.test(route) ||
@@ -246,7 +256,7 @@ describe("the route table (SPEC §2: every route declares its access)", () => {
   });
 
   test("a route's declaration is what is enforced: authenticated routes refuse no key, permission routes refuse a publishable key", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const pk = await publishableKey(h);
     // A private key whose roles lack the route's permission: event_reader for anything but
     // event:read, event_ingestor for event:read.

@@ -175,7 +175,7 @@ async function seeded(h: Harness) {
 
 describe("SDK 2.1.x operations: each answers its expected status with its model's fields and types", () => {
   test("users: createUser 201, getUserInfo, updateUser, queryUser, updateServiceAccount 200, updateUserRoles 200, deleteServiceAccount 204", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     const person = await addPerson(h, "ada@example.com", "correct horse battery");
     expectModel(
       await h.call("POST", "/v1/users", { body: { type: "service_account", name: "svc", roles: ["event_reader"] } }),
@@ -204,21 +204,21 @@ describe("SDK 2.1.x operations: each answers its expected status with its model'
   });
 
   test("tenants: getTenantById, updateTenant", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const me = await h.call("GET", "/v1/users/me");
     expectModel(await h.call("GET", `/v1/tenants/${me.body.tenant.id}`), 200, TENANT);
     expectModel(await h.call("PUT", "/v1/tenants/update", { body: { name: "Renamed" } }), 200, TENANT);
   });
 
   test("rbac: listRbacRoles (also by user_type) and getRbacRole answer JSON objects", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     expectModel(await h.call("GET", "/v1/rbac/roles"), 200, MODELS.Record);
     expectModel(await h.call("GET", "/v1/rbac/roles?user_type=user"), 200, MODELS.Record);
     expectModel(await h.call("GET", "/v1/rbac/roles/all_reader"), 200, MODELS.Record);
   });
 
   test("secrets: createApiKey 201, listApiKeys, deleteApiKey 204", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const { key } = await seeded(h);
     expectModel(
       await h.call("POST", "/v1/secrets/api/keys", { body: { name: "mine", type: "private_key" } }),
@@ -236,7 +236,7 @@ describe("SDK 2.1.x operations: each answers its expected status with its model'
   });
 
   test("customers: createCustomer 201, getCustomer, getCustomerByExternalId, updateCustomer, queryCustomer, deleteCustomer 204", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const { customer } = await seeded(h);
     expect(customer).toMatchObject({ contact: "+1 555", timezone: "Europe/Paris" });
     expectModel(await h.call("POST", "/v1/customers", { body: { external_id: "b2", name: "B" } }), 201, CUSTOMER);
@@ -256,7 +256,7 @@ describe("SDK 2.1.x operations: each answers its expected status with its model'
   });
 
   test("events: ingestEvent and ingestEventsBulk 202, listRawEvents, getEvent (lookup), getUsageStatistics (with timezone and group_by)", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await seeded(h);
     const one = { event_name: "api_call", external_customer_id: "acme", properties: { n: 2 } };
     expectModel(await h.call("POST", "/v1/events", { body: one }), 202, MODELS.Record);

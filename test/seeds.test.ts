@@ -18,7 +18,7 @@ async function keyFor(h: Harness, serviceAccountId: string) {
 
 describe("service accounts (seed 002)", () => {
   test("create one with the documented body: 201 with id, type and roles", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const res = await h.call("POST", "/v1/users", {
       body: { type: "service_account", name: "Event Ingestion Worker", roles: ["event_ingestor"] },
     });
@@ -33,13 +33,13 @@ describe("service accounts (seed 002)", () => {
   });
 
   test("the troubleshooting body without a name also works", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const res = await h.call("POST", "/v1/users", { body: { type: "service_account", roles: ["event_ingestor"] } });
     expect(res.status).toBe(201);
   });
 
   test("the documented errors: no roles, empty roles, an invalid role", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     for (const body of [{ type: "service_account" }, { type: "service_account", roles: [] }]) {
       const res = await h.call("POST", "/v1/users", { body });
       expect(res.status).toBe(400);
@@ -51,7 +51,7 @@ describe("service accounts (seed 002)", () => {
   });
 
   test("rename changes the name and nothing else", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const account = await serviceAccount(h, ["event_ingestor"]);
     const before = (await h.call("GET", `/v1/users/${account.id}`)).body;
     const res = await h.call("PUT", `/v1/users/${account.id}`, { body: { name: "Event Ingestion Worker (prod)" } });
@@ -64,7 +64,7 @@ describe("service accounts (seed 002)", () => {
   });
 
   test("check its roles with GET /v1/users/{id}", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const account = await serviceAccount(h, ["event_ingestor", "event_reader"]);
     const res = await h.call("GET", `/v1/users/${account.id}`);
     expect(res.status).toBe(200);
@@ -72,7 +72,7 @@ describe("service accounts (seed 002)", () => {
   });
 
   test("delete: 204, and the account's keys get 401 on the very next request", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const account = await serviceAccount(h, ["event_ingestor"]);
     const { api_key } = await keyFor(h, account.id);
     expect((await h.call("GET", "/v1/users/me", { key: api_key })).status).toBe(200);
@@ -87,7 +87,7 @@ describe("service accounts (seed 002)", () => {
 
 describe("API keys (seeds 000, 001, 004)", () => {
   test("a key for your own account, with the documented body", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const res = await h.call("POST", "/v1/secrets/api/keys", {
       headers: { "x-api-key": DEV_KEY },
       body: { expires_at: "2099-12-31T00:00:00Z", name: "Production API Key", type: "private_key" },
@@ -100,7 +100,7 @@ describe("API keys (seeds 000, 001, 004)", () => {
   });
 
   test("name and description only (seed 001): a private key", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const res = await h.call("POST", "/v1/secrets/api/keys", {
       body: { name: "Production API Key", description: "Key for production integrations" },
     });
@@ -109,7 +109,7 @@ describe("API keys (seeds 000, 001, 004)", () => {
   });
 
   test("a key for a service account inherits its roles, shown once and never again", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const account = await serviceAccount(h, ["event_ingestor"]);
     const key = await keyFor(h, account.id);
     expect(key.roles).toEqual(["event_ingestor"]);
@@ -124,7 +124,7 @@ describe("API keys (seeds 000, 001, 004)", () => {
   });
 
   test("an event_ingestor key reads its roles at /v1/users/me but cannot list keys or create service accounts", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const account = await serviceAccount(h, ["event_ingestor"]);
     const { api_key } = await keyFor(h, account.id);
     const me = await h.call("GET", "/v1/users/me", { key: api_key });
@@ -147,7 +147,7 @@ describe("API keys (seeds 000, 001, 004)", () => {
   });
 
   test("roles are set at creation: a later key for the same account is a separate credential", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const account = await serviceAccount(h, ["event_reader"]);
     const first = await keyFor(h, account.id);
     const second = await keyFor(h, account.id);
@@ -158,7 +158,7 @@ describe("API keys (seeds 000, 001, 004)", () => {
   });
 
   test("lost key: create a new one for the same account, delete the old one", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const account = await serviceAccount(h, ["event_ingestor"]);
     const old = await keyFor(h, account.id);
     const replacement = await keyFor(h, account.id);
@@ -168,14 +168,14 @@ describe("API keys (seeds 000, 001, 004)", () => {
   });
 
   test("deleting an id that does not exist (seed 001's key_abc123): 404", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const res = await h.call("DELETE", "/v1/secrets/api/keys/key_abc123");
     expect(res.status).toBe(404);
     expect(errorOf(res).internal_error).toBe("not_found");
   });
 
   test("the documented error bodies: missing, invalid, inactive", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     expect((await h.call("GET", "/v1/secrets/api/keys", { key: null })).body).toEqual(
       errorBody(401, "permission_denied", "API key required"),
     );

@@ -3,7 +3,6 @@
 // sign-up exists and is off by default.
 import { describe, expect, test } from "bun:test";
 import { loadConfig } from "../src/config";
-import { sql } from "../src/db";
 import { ApiError } from "../src/http/errors";
 import { sha256Hex } from "../src/modules/auth/hash";
 import { isValidPassword } from "../src/modules/sessions/passwords";
@@ -18,8 +17,8 @@ const PASSWORD = "correct horse battery";
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const DAY_MS = 24 * 3600 * 1000;
 
-function actions(h: SignInHarness): string[] {
-  return sql(h.context.db, "SELECT action FROM audit_logs ORDER BY created_at, id").pluck().all() as string[];
+async function actions(h: SignInHarness): Promise<string[]> {
+  return (await h.context.db.values("SELECT action FROM audit_logs ORDER BY created_at, id")) as string[];
 }
 
 async function invite(h: SignInHarness, email: string) {
@@ -30,7 +29,7 @@ async function invite(h: SignInHarness, email: string) {
 
 describe("invites: a one-time set-password link instead of a password", () => {
   test("POST /v1/users {type: user} answers set_password_url and set_password_expires_at, once", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     const before = Date.now();
     const res = await h.call("POST", "/v1/users", {
       body: { type: "user", email: "alice@example.com", name: "Alice" },
@@ -45,10 +44,10 @@ describe("invites: a one-time set-password link instead of a password", () => {
     expect(lifetime).toBeGreaterThan(7 * DAY_MS - 5000);
     expect(lifetime).toBeLessThanOrEqual(7 * DAY_MS + 5000);
     // The account has no password until the link is used; the link is stored as its hash only.
-    const row = sql(h.context.db, "SELECT password_hash FROM users WHERE id = ?").get(res.body.id) as any;
+    const row = (await h.context.db.get("SELECT password_hash FROM users WHERE id = ?", res.body.id)) as any;
     expect(row.password_hash).toBeNull();
     const token = tokenOf(res.body.set_password_url);
-    const stored = JSON.stringify(sql(h.context.db, "SELECT * FROM password_tokens").all());
+    const stored = JSON.stringify(await h.context.db.all("SELECT * FROM password_tokens"));
     expect(stored).toContain(sha256Hex(token));
     expect(stored).not.toContain(token);
     // Nowhere else: not in reads, the audit log or the log.
@@ -79,10 +78,10 @@ describe("invites: a one-time set-password link instead of a password", () => {
       expect(res.status).toBe(201);
       return ((await res.json()) as { set_password_url: string }).set_password_url;
     };
-    expect(await inviteFrom(signInHarness({ server: { allowed_hosts: ["evil.example"] } }))).toMatch(
+    expect(await inviteFrom(await signInHarness({ server: { allowed_hosts: ["evil.example"] } }))).toMatch(
       /^http:\/\/127\.0\.0\.1:8080\/dashboard\/set-password\?token=tgp_[0-9a-f]{64}$/,
     );
-    const behindProxy = signInHarness({
+    const behindProxy = await signInHarness({
       server: { public_url: "https://tollgate.example.com", allowed_hosts: ["evil.example"] },
     });
     expect(await inviteFrom(behindProxy)).toMatch(
@@ -91,7 +90,7 @@ describe("invites: a one-time set-password link instead of a password", () => {
   });
 
   test("POST /v1/auth/set-password sets the password once, signs the person in, and is audited", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     const invited = await invite(h, "alice@example.com");
     const token = tokenOf(invited.set_password_url);
     const res = await h.call("POST", "/v1/auth/set-password", { key: null, body: { token, password: PASSWORD } });
@@ -99,7 +98,7 @@ describe("invites: a one-time set-password link instead of a password", () => {
     expect(res.body).toMatchObject({ user_id: invited.id, tenant_id: DEFAULT_TENANT });
     expect((await h.call("GET", "/v1/users/me", { bearer: res.body.token })).body.id).toBe(invited.id);
     expect((await login(h, "alice@example.com", PASSWORD)).status).toBe(200);
-    expect(actions(h)).toEqual(["user.created", "user.password_set", "user.signed_in", "user.signed_in"]);
+    expect(await actions(h)).toEqual(["user.created", "user.password_set", "user.signed_in", "user.signed_in"]);
 
     const again = await h.call("POST", "/v1/auth/set-password", {
       key: null,
@@ -111,7 +110,7 @@ describe("invites: a one-time set-password link instead of a password", () => {
   });
 
   test("a short password is a 400 that leaves the link usable; an archived account's link is dead", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     const invited = await invite(h, "alice@example.com");
     const token = tokenOf(invited.set_password_url);
     const short = await h.call("POST", "/v1/auth/set-password", { key: null, body: { token, password: "1234567" } });
@@ -141,10 +140,11 @@ describe("invites: a one-time set-password link instead of a password", () => {
   });
 
   test("an expired link is refused; a bad token counts as a failed credential check", async () => {
-    const h = signInHarness({ auth: { failed_attempts: { max_failures: 2 } } });
+    const h = await signInHarness({ auth: { failed_attempts: { max_failures: 2 } } });
     const invited = await invite(h, "alice@example.com");
     const token = tokenOf(invited.set_password_url);
-    sql(h.context.db, "UPDATE password_tokens SET expires_at = ? WHERE token_hash = ?").run(
+    await h.context.db.run(
+      "UPDATE password_tokens SET expires_at = ? WHERE token_hash = ?",
       new Date(Date.now() - 1).toISOString(),
       sha256Hex(token),
     );
@@ -170,7 +170,7 @@ describe("invites: a one-time set-password link instead of a password", () => {
   });
 
   test("one email signs in to one account: a second tenant's invite of it cannot take a password", async () => {
-    const h = signInHarness({ auth: { signup: { enabled: true } } });
+    const h = await signInHarness({ auth: { signup: { enabled: true } } });
     const first = await invite(h, "alice@example.com");
     const set = await h.call("POST", "/v1/auth/set-password", {
       key: null,
@@ -193,21 +193,21 @@ describe("invites: a one-time set-password link instead of a password", () => {
     });
     expect(taken.status).toBe(409);
     expect(errorOf(taken).message).toBe("This email already signs in to another account");
-    const [row] = sql(h.context.db, "SELECT password_hash FROM users WHERE id = ?").all(second.body.id) as any[];
+    const [row] = (await h.context.db.all("SELECT password_hash FROM users WHERE id = ?", second.body.id)) as any[];
     expect(row.password_hash).toBeNull();
   });
 });
 
 describe("the first person: a one-time setup link", () => {
-  function setupLink(h: SignInHarness) {
-    const link = issueSetupLink(h.context.db, { baseUrl: "http://127.0.0.1:8080", now: h.clock.t });
+  async function setupLink(h: SignInHarness) {
+    const link = await issueSetupLink(h.context.db, { baseUrl: "http://127.0.0.1:8080", now: h.clock.t });
     if (!link) throw new Error("no setup link");
     return link;
   }
 
   test("POST /v1/auth/setup sets the email and password of the default tenant's first account", async () => {
-    const h = signInHarness();
-    const link = setupLink(h);
+    const h = await signInHarness();
+    const link = await setupLink(h);
     expect(link.url).toMatch(/^http:\/\/127\.0\.0\.1:8080\/dashboard\/setup\?token=tgp_[0-9a-f]{64}$/);
     expect(Date.parse(link.expiresAt) - h.clock.t).toBe(3600 * 1000);
     const res = await h.call("POST", "/v1/auth/setup", {
@@ -219,8 +219,10 @@ describe("the first person: a one-time setup link", () => {
     const me = await h.call("GET", "/v1/users/me", { bearer: res.body.token });
     expect(me.body).toMatchObject({ id: DEFAULT_TENANT, email: "owner@example.com", name: "Owner" });
     expect((await login(h, "owner@example.com", PASSWORD)).status).toBe(200);
-    expect(actions(h)).toEqual(["user.password_set", "user.signed_in", "user.signed_in"]);
-    const [row] = sql(h.context.db, "SELECT changes FROM audit_logs WHERE action = 'user.password_set'").all() as any[];
+    expect(await actions(h)).toEqual(["user.password_set", "user.signed_in", "user.signed_in"]);
+    const [row] = (await h.context.db.all(
+      "SELECT changes FROM audit_logs WHERE action = 'user.password_set'",
+    )) as any[];
     expect(JSON.parse(row.changes)).toMatchObject({
       before: { email: null, name: "Default User" },
       after: { email: "owner@example.com", name: "Owner" },
@@ -233,13 +235,13 @@ describe("the first person: a one-time setup link", () => {
     });
     expect(again.status).toBe(401);
     expect(errorOf(again).message).toBe("Invalid or expired setup link");
-    expect(issueSetupLink(h.context.db, { baseUrl: "http://x", now: h.clock.t })).toBeNull();
+    expect(await issueSetupLink(h.context.db, { baseUrl: "http://x", now: h.clock.t })).toBeNull();
   });
 
   test("valid for one hour; a newer link replaces an older one; bad input changes nothing", async () => {
-    const h = signInHarness();
-    const old = setupLink(h);
-    const link = setupLink(h);
+    const h = await signInHarness();
+    const old = await setupLink(h);
+    const link = await setupLink(h);
     const setup = (token: string, body: Record<string, unknown> = {}) =>
       h.call("POST", "/v1/auth/setup", {
         key: null,
@@ -248,48 +250,49 @@ describe("the first person: a one-time setup link", () => {
     expect((await setup(tokenOf(old.url))).status).toBe(401);
     expect((await setup(tokenOf(link.url), { email: "not an email" })).status).toBe(400);
     expect((await setup(tokenOf(link.url), { password: "short" })).status).toBe(400);
-    expect(sql(h.context.db, "SELECT email FROM users WHERE id = ?").pluck().get(DEFAULT_TENANT)).toBeNull();
+    expect(await h.context.db.value("SELECT email FROM users WHERE id = ?", DEFAULT_TENANT)).toBeNull();
 
-    const expired = setupLink(h);
-    sql(h.context.db, "UPDATE password_tokens SET expires_at = ? WHERE token_hash = ?").run(
+    const expired = await setupLink(h);
+    await h.context.db.run(
+      "UPDATE password_tokens SET expires_at = ? WHERE token_hash = ?",
       new Date(Date.now() - 1).toISOString(),
       sha256Hex(tokenOf(expired.url)),
     );
     expect((await setup(tokenOf(expired.url))).status).toBe(401);
-    const fresh = setupLink(h);
+    const fresh = await setupLink(h);
     expect((await setup(tokenOf(fresh.url))).status).toBe(200);
   });
 
   test("the setup service reads the link for the page that shows it", async () => {
     const { verifySetupToken } = await import("../src/modules/sign-in/setup");
-    const h = signInHarness();
-    const link = setupLink(h);
-    expect(verifySetupToken(h.context.db, tokenOf(link.url))).toEqual({
+    const h = await signInHarness();
+    const link = await setupLink(h);
+    expect(await verifySetupToken(h.context.db, tokenOf(link.url))).toEqual({
       user_id: DEFAULT_TENANT,
       tenant_id: DEFAULT_TENANT,
       name: "Default User",
       email: null,
       expires_at: link.expiresAt,
     });
-    expect(() => verifySetupToken(h.context.db, "tgp_nope")).toThrow("Invalid or expired setup link");
+    await expect(verifySetupToken(h.context.db, "tgp_nope")).rejects.toThrow("Invalid or expired setup link");
   });
 });
 
 describe("sign-up", () => {
   test("off by default: 403 Sign-up is disabled, and nothing is created", async () => {
-    const h = signInHarness();
-    const tenants = sql(h.context.db, "SELECT count(*) FROM tenants").pluck().get();
+    const h = await signInHarness();
+    const tenants = await h.context.db.value("SELECT count(*) FROM tenants");
     const res = await h.call("POST", "/v1/auth/signup", {
       key: null,
       body: { email: "new@example.com", password: PASSWORD, tenant_name: "New Co" },
     });
     expect(res.status).toBe(403);
     expect(errorOf(res)).toEqual({ message: "Sign-up is disabled", internal_error: "permission_denied" });
-    expect(sql(h.context.db, "SELECT count(*) FROM tenants").pluck().get()).toBe(tenants);
+    expect(await h.context.db.value("SELECT count(*) FROM tenants")).toBe(tenants);
   });
 
   test("when on: a tenant with its two environments and a user account, answered like login", async () => {
-    const h = signInHarness({ auth: { signup: { enabled: true } } });
+    const h = await signInHarness({ auth: { signup: { enabled: true } } });
     const res = await h.call("POST", "/v1/auth/signup", {
       key: null,
       body: { email: "new@example.com", password: PASSWORD, tenant_name: "New Co" },
@@ -322,18 +325,18 @@ describe("sign-up", () => {
   });
 
   test("each attempt counts against its address's sign-in limit, whatever its outcome: each costs a hash", async () => {
-    const h = signInHarness({ auth: { signup: { enabled: true }, sign_in: { max_failures_per_address: 3 } } });
+    const h = await signInHarness({ auth: { signup: { enabled: true }, sign_in: { max_failures_per_address: 3 } } });
     const signup = (email: string, from: string) =>
       h.call("POST", "/v1/auth/signup", { key: null, from, body: { email, password: PASSWORD } });
     expect((await signup("one@example.com", "192.0.2.20")).status).toBe(200);
     expect((await signup("ONE@example.com", "192.0.2.20")).status).toBe(409);
     expect((await signup("two@example.com", "192.0.2.20")).status).toBe(200);
-    const tenants = sql(h.context.db, "SELECT count(*) FROM tenants").pluck().get();
+    const tenants = await h.context.db.value("SELECT count(*) FROM tenants");
     const refused = await signup("three@example.com", "192.0.2.20");
     expect(refused.status).toBe(429);
     expect(errorOf(refused).message).toBe("Too many sign-in attempts; try again later");
     expect(refused.headers.get("retry-after")).toBe(String(15 * 60));
-    expect(sql(h.context.db, "SELECT count(*) FROM tenants").pluck().get()).toBe(tenants);
+    expect(await h.context.db.value("SELECT count(*) FROM tenants")).toBe(tenants);
     // The same count as sign-in's limit for one address alone; other addresses are not touched.
     expect((await login(h, "one@example.com", PASSWORD, "192.0.2.20")).status).toBe(429);
     expect((await signup("three@example.com", "192.0.2.21")).status).toBe(200);
@@ -341,7 +344,7 @@ describe("sign-up", () => {
   });
 
   test("an email another tenant's user took first is released by archiving that account", async () => {
-    const h = signInHarness({ auth: { signup: { enabled: true } } });
+    const h = await signInHarness({ auth: { signup: { enabled: true } } });
     // Tenant B signs up; a user of the default tenant invites B's CEO's email and uses the link itself.
     const b = await h.call("POST", "/v1/auth/signup", {
       key: null,
@@ -378,7 +381,7 @@ describe("a password's length is counted in characters, not UTF-16 units", () =>
   const RULE = { password: "must be 8 to 256 characters" };
 
   test("the 8 to 256 rule everywhere a password is chosen: 4 emoji are too short, 256 are not too long", async () => {
-    const h = signInHarness({ auth: { signup: { enabled: true } } });
+    const h = await signInHarness({ auth: { signup: { enabled: true } } });
     const signup = (password: string, email = "e@example.com") =>
       h.call("POST", "/v1/auth/signup", { key: null, body: { email, password } });
     const short = await signup(FOUR);
@@ -408,8 +411,8 @@ describe("a password's length is counted in characters, not UTF-16 units", () =>
   });
 
   test("the first person's setup refuses 4 emoji too", async () => {
-    const h = signInHarness();
-    const link = issueSetupLink(h.context.db, { baseUrl: "http://x" });
+    const h = await signInHarness();
+    const link = await issueSetupLink(h.context.db, { baseUrl: "http://x" });
     const res = await h.call("POST", "/v1/auth/setup", {
       key: null,
       body: { token: tokenOf(link?.url as string), email: "o@example.com", password: FOUR },
@@ -441,9 +444,9 @@ describe("tollgate users create: its refusals come from the sign-in outcome tabl
     Bun.password.hash("correct horse battery", { algorithm: "argon2id", memoryCost: 1024, timeCost: 1 });
 
   test("an email that already has a password, an archived account, an email signing in to another tenant", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     const db = h.context.db;
-    const ops = createOperatorPerson(db, {
+    const ops = await createOperatorPerson(db, {
       tenantId: DEFAULT_TENANT,
       email: "ops@example.com",
       passwordHash: await hash(),
@@ -528,7 +531,7 @@ describe("config", () => {
   });
 
   test("a shorter session lifetime is what login hands out", async () => {
-    const h = signInHarness({ auth: { session: { ttl_seconds: 600 }, signup: { enabled: true } } });
+    const h = await signInHarness({ auth: { session: { ttl_seconds: 600 }, signup: { enabled: true } } });
     const before = Date.now();
     const res = await h.call("POST", "/v1/auth/signup", {
       key: null,

@@ -1,9 +1,7 @@
 // SPEC.md §10 on a real process: the setup link `tollgate serve` prints on its console for the
 // first person, and `tollgate users create`, whose password comes from stdin, never an argument.
 import { describe, expect, test } from "bun:test";
-import { join } from "node:path";
-import { openDatabase, sql } from "../src/db";
-import { logEntries, SOURCE_CLI, startServer } from "./support/process";
+import { logEntries, withStoreOf, SOURCE_CLI, startServer, storeEnv } from "./support/process";
 import { tempDir } from "./support/temp";
 
 const PASSWORD = "correct horse battery";
@@ -23,7 +21,7 @@ async function post(baseUrl: string, path: string, body: unknown, headers: Recor
 async function cliWithInput(args: string[], input: string, dir: string) {
   const proc = Bun.spawn([...SOURCE_CLI, ...args], {
     cwd: dir,
-    env: { ...process.env, TOLLGATE_DATABASE_PATH: join(dir, "tollgate.db") },
+    env: { ...process.env, ...(await storeEnv(dir)) },
     stdin: new Blob([input]),
     stdout: "pipe",
     stderr: "pipe",
@@ -126,20 +124,17 @@ describe("tollgate users create", () => {
     expect(created.stdout).toMatch(/^Created user account usr_[0-9A-Z]{26} \(ops@example\.com\) in tenant 0{8}-/);
     expect(created.stdout).not.toContain(PASSWORD);
 
-    const db = openDatabase(join(dir, "tollgate.db"));
-    try {
-      const row = sql(db, "SELECT * FROM users WHERE email = ?").get("ops@example.com") as any;
+    await withStoreOf(dir, async (store) => {
+      const row = (await store.get("SELECT * FROM users WHERE email = ?", "ops@example.com")) as any;
       expect(row).toMatchObject({ type: "user", tenant_id: "00000000-0000-0000-0000-000000000000" });
       expect(row.password_hash).toStartWith("$argon2id$");
-      const audit = sql(db, "SELECT action, actor_type, actor_name FROM audit_logs ORDER BY created_at, id").all();
+      const audit = await store.all("SELECT action, actor_type, actor_name FROM audit_logs ORDER BY created_at, id");
       expect(audit).toEqual([
         { action: "user.created", actor_type: "system", actor_name: "tollgate users create" },
         { action: "user.password_set", actor_type: "system", actor_name: "tollgate users create" },
       ]);
-      expect(JSON.stringify(sql(db, "SELECT * FROM audit_logs").all())).not.toContain("$argon2");
-    } finally {
-      db.close();
-    }
+      expect(JSON.stringify(await store.all("SELECT * FROM audit_logs"))).not.toContain("$argon2");
+    });
 
     const server = await startServer({ dir });
     try {
@@ -185,15 +180,12 @@ describe("tollgate users create", () => {
     expect(created.code).toBe(0);
     expect(created.stdout).toStartWith("Created user account");
     expect((await cliWithInput(["users", "create", "--email", "bare@example.com"], PASSWORD, dir)).code).toBe(0);
-    const db = openDatabase(join(dir, "tollgate.db"));
-    try {
+    await withStoreOf(dir, async (store) => {
       for (const email of ["ops@example.com", "bare@example.com"]) {
-        const hash = sql(db, "SELECT password_hash FROM users WHERE email = ?").pluck().get(email) as string;
+        const hash = (await store.value("SELECT password_hash FROM users WHERE email = ?", email)) as string;
         expect(await Bun.password.verify(PASSWORD, hash)).toBe(true);
       }
-    } finally {
-      db.close();
-    }
+    });
     const twice = await cliWithInput(["users", "create", "--email", "OPS@example.com"], `${PASSWORD}\n`, dir);
     expect(twice.code).toBe(1);
     expect(twice.stderr).toMatch(

@@ -2,8 +2,8 @@
 // use it as `Authorization: Bearer <token>` on /v1 as their user account. Sessions expire and
 // are revoked at once by sign-out, a password change and archiving the account. Failed
 // sign-ins are limited per client address and per email.
+import { changeSeen } from "./support/test-store";
 import { describe, expect, test } from "bun:test";
-import { sql } from "../src/db";
 import { sha256Hex } from "../src/modules/auth/hash";
 import { createLogger } from "../src/http/logging";
 import { SIGN_IN_LIMITS, SignInLimiter } from "../src/modules/sessions/limiter";
@@ -17,9 +17,9 @@ const TOO_MANY = "Too many sign-in attempts; try again later";
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const WEEK_MS = 7 * 24 * 3600 * 1000;
 
-function auditRows(h: SignInHarness, action: string) {
+async function auditRows(h: SignInHarness, action: string) {
   return (
-    sql(h.context.db, "SELECT * FROM audit_logs WHERE action = ? ORDER BY created_at, id").all(action) as {
+    (await h.context.db.all("SELECT * FROM audit_logs WHERE action = ? ORDER BY created_at, id", action)) as {
       tenant_id: string;
       environment_id: string | null;
       resource_id: string;
@@ -34,7 +34,7 @@ function auditRows(h: SignInHarness, action: string) {
 
 describe("POST /v1/auth/login", () => {
   test("answers {token, user_id, tenant_id, expires_at}; only the token's SHA-256 is stored", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     const alice = await addPerson(h, "alice@example.com", PASSWORD, "Alice");
     const before = Date.now();
     const res = await login(h, "Alice@Example.com", PASSWORD);
@@ -49,7 +49,7 @@ describe("POST /v1/auth/login", () => {
 
     const { token } = res.body;
     expect(token).toMatch(/^tgs_[0-9a-f]{64}$/);
-    const stored = sql(h.context.db, "SELECT * FROM sessions WHERE user_id = ? ORDER BY created_at").all(alice.id);
+    const stored = await h.context.db.all("SELECT * FROM sessions WHERE user_id = ? ORDER BY created_at", alice.id);
     expect(stored.length).toBe(2); // the set-password link signed Alice in too
     const dump = JSON.stringify(stored);
     expect(dump).toContain(sha256Hex(token));
@@ -59,12 +59,12 @@ describe("POST /v1/auth/login", () => {
   });
 
   test("the session is a bearer credential on /v1: the user account, full access, kind session", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     const alice = await addPerson(h, "alice@example.com", PASSWORD, "Alice");
     const { token, expires_at } = (await login(h, "alice@example.com", PASSWORD)).body;
     const me = await h.call("GET", "/v1/users/me", { bearer: token });
     expect(me.status).toBe(200);
-    const development = environmentOf(h, "development");
+    const development = await environmentOf(h, "development");
     expect(me.body).toMatchObject({ id: alice.id, type: "user", email: "alice@example.com", name: "Alice" });
     expect(me.body.environment_id).toBe(development.id);
     expect(me.body.credential).toEqual({
@@ -75,7 +75,7 @@ describe("POST /v1/auth/login", () => {
       expires_at,
     });
     // X-Environment-ID picks the environment, as for config keys.
-    const production = environmentOf(h, "production");
+    const production = await environmentOf(h, "production");
     const there = await h.call("GET", "/v1/users/me", {
       bearer: token,
       headers: { "X-Environment-ID": production.id },
@@ -91,12 +91,12 @@ describe("POST /v1/auth/login", () => {
       body: { type: "service_account", name: "Worker", roles: ["event_ingestor"] },
     });
     expect(created.status).toBe(201);
-    const [row] = auditRows(h, "service_account.created");
+    const [row] = await auditRows(h, "service_account.created");
     expect(row).toMatchObject({ actor_type: "user", actor_id: alice.id, credential_id: me.body.credential.id });
   });
 
   test("X-API-Key comes first: with both headers, the key alone decides", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     await addPerson(h, "alice@example.com", PASSWORD);
     const { token } = (await login(h, "alice@example.com", PASSWORD)).body;
     const res = await h.call("GET", "/v1/users/me", { key: "sk_test_wrong", bearer: token });
@@ -109,7 +109,7 @@ describe("POST /v1/auth/login", () => {
   });
 
   test("a token that is malformed, unknown, expired or revoked is a 401 and counts as a failed check", async () => {
-    const h = signInHarness({ auth: { failed_attempts: { max_failures: 3 } } });
+    const h = await signInHarness({ auth: { failed_attempts: { max_failures: 3 } } });
     await addPerson(h, "alice@example.com", PASSWORD);
     const { token } = (await login(h, "alice@example.com", PASSWORD)).body;
     const unknown = `tgs_${"0".repeat(64)}`;
@@ -127,32 +127,33 @@ describe("POST /v1/auth/login", () => {
   });
 
   test("an expired session is refused, and a change made by another process is seen on the next request", async () => {
-    const h = signInHarness();
+    const h = await signInHarness({}, { changePollMs: 20 });
     const alice = await addPerson(h, "alice@example.com", PASSWORD);
     const { token } = (await login(h, "alice@example.com", PASSWORD)).body;
     expect((await h.call("GET", "/v1/users/me", { bearer: token })).status).toBe(200);
     // Another process (a script, the CLI) expires it in the store: the cached session goes.
-    sql(h.context.db, "UPDATE sessions SET expires_at = ? WHERE token_hash = ?").run(
+    await h.context.db.run(
+      "UPDATE sessions SET expires_at = ? WHERE token_hash = ?",
       new Date(Date.now() - 1000).toISOString(),
       sha256Hex(token),
     );
-    // The store's credential generation is read at most once a millisecond.
-    await Bun.sleep(2);
+    // The store's credential generation is read at most once a millisecond (SQLite), or polled.
+    await changeSeen();
     const expired = await h.call("GET", "/v1/users/me", { bearer: token });
     expect(expired.status).toBe(401);
     expect(errorOf(expired).message).toBe("Session has expired");
 
     const second = (await login(h, "alice@example.com", PASSWORD)).body.token;
     expect((await h.call("GET", "/v1/users/me", { bearer: second })).status).toBe(200);
-    sql(h.context.db, "UPDATE sessions SET revoked_at = ? WHERE user_id = ?").run(new Date().toISOString(), alice.id);
-    await Bun.sleep(2);
+    await h.context.db.run("UPDATE sessions SET revoked_at = ? WHERE user_id = ?", new Date().toISOString(), alice.id);
+    await changeSeen();
     expect((await h.call("GET", "/v1/users/me", { bearer: second })).status).toBe(401);
   });
 });
 
 describe("one answer for every failed sign-in, and the same work", () => {
   test("wrong password, unknown email, archived account, account without a password: the same 401", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     await addPerson(h, "alice@example.com", PASSWORD);
     const bob = await addPerson(h, "bob@example.com", PASSWORD);
     expect((await h.call("DELETE", `/v1/users/${bob.id}`)).status).toBe(204);
@@ -179,9 +180,9 @@ describe("one answer for every failed sign-in, and the same work", () => {
   });
 
   test("each attempt verifies exactly one argon2id hash: the account's, or a dummy of the same cost", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     await addPerson(h, "alice@example.com", PASSWORD);
-    const alice = sql(h.context.db, "SELECT password_hash FROM users WHERE email = ?").pluck().get("alice@example.com");
+    const alice = await h.context.db.value("SELECT password_hash FROM users WHERE email = ?", "alice@example.com");
     const invited = await h.call("POST", "/v1/users", { body: { type: "user", email: "carol@example.com" } });
     expect(invited.status).toBe(201);
 
@@ -216,28 +217,28 @@ describe("one answer for every failed sign-in, and the same work", () => {
   });
 
   test("a failed sign-in of an existing account is audited with the email, never the password", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     const alice = await addPerson(h, "alice@example.com", PASSWORD);
     await login(h, "ALICE@example.com", "hunter2-wrong", "192.0.2.10");
     await login(h, "nobody@example.com", "hunter2-wrong", "192.0.2.10");
-    const rows = auditRows(h, "user.sign_in_failed");
+    const rows = await auditRows(h, "user.sign_in_failed");
     // An unknown email belongs to no tenant: no tenant's audit log receives it.
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({
       tenant_id: DEFAULT_TENANT,
-      environment_id: environmentOf(h, "development").id,
+      environment_id: (await environmentOf(h, "development")).id,
       resource_id: alice.id,
       actor_type: "user",
       actor_id: null,
       ip: "192.0.2.10",
     });
     expect(rows[0]?.changes.after).toEqual({ email: "ALICE@example.com", reason: "wrong_password" });
-    const everything = JSON.stringify(sql(h.context.db, "SELECT * FROM audit_logs").all());
+    const everything = JSON.stringify(await h.context.db.all("SELECT * FROM audit_logs"));
     expect(everything).not.toContain("hunter2-wrong");
     expect(everything).not.toContain("$argon2");
 
     const ok = await login(h, "alice@example.com", PASSWORD, "192.0.2.10");
-    const last = auditRows(h, "user.signed_in").at(-1);
+    const last = (await auditRows(h, "user.signed_in")).at(-1);
     expect(last).toMatchObject({ resource_id: alice.id, actor_type: "user", actor_id: alice.id, ip: "192.0.2.10" });
     expect(last?.credential_id).toMatch(/^ses_/);
     expect(last?.changes.after).toEqual({ session_id: last?.credential_id, expires_at: ok.body.expires_at });
@@ -247,7 +248,7 @@ describe("one answer for every failed sign-in, and the same work", () => {
 
 describe("failed sign-ins are limited per address and per email", () => {
   test("5 failures for one email, from any addresses: the 6th attempt is 429, even with the right password", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     await addPerson(h, "alice@example.com", PASSWORD);
     for (let i = 0; i < 5; i++) {
       expect((await login(h, "alice@example.com", "wrong password!", `203.0.113.${i}`)).status).toBe(401);
@@ -268,7 +269,7 @@ describe("failed sign-ins are limited per address and per email", () => {
   });
 
   test("5 failures for made-up emails from one shared address (a proxy, a NAT) do not lock alice out from it", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     await addPerson(h, "alice@example.com", PASSWORD);
     await addPerson(h, "bob@example.com", PASSWORD);
     const PROXY = "172.17.0.1";
@@ -286,7 +287,7 @@ describe("failed sign-ins are limited per address and per email", () => {
   });
 
   test("one address alone is limited against spraying: 100 failures on any emails, then that address is refused; others are not", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     await addPerson(h, "alice@example.com", PASSWORD);
     await addPerson(h, "bob@example.com", PASSWORD);
     for (let i = 0; i < 100; i++) {
@@ -301,7 +302,7 @@ describe("failed sign-ins are limited per address and per email", () => {
   });
 
   test("the spraying limit is auth.sign_in.max_failures_per_address; IPv6 counts by /64", async () => {
-    const h = signInHarness({ auth: { sign_in: { max_failures_per_address: 8 } } });
+    const h = await signInHarness({ auth: { sign_in: { max_failures_per_address: 8 } } });
     await addPerson(h, "bob@example.com", PASSWORD);
     for (let i = 0; i < 8; i++) await login(h, `v6-${i}@example.com`, "wrong password!", `2001:db8:1:2::${i + 1}`);
     expect((await login(h, "bob@example.com", PASSWORD, "2001:db8:1:2::ffff")).status).toBe(429);
@@ -309,7 +310,7 @@ describe("failed sign-ins are limited per address and per email", () => {
   });
 
   test("a flood of new emails from a blocked address cannot make the limiter forget a locked email", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     // A small table, so the flood that once took 100,005 requests takes a few hundred.
     h.context.signInLimiter = new SignInLimiter(createLogger("silent"), () => h.clock.t, {
       ...SIGN_IN_LIMITS,
@@ -330,7 +331,7 @@ describe("failed sign-ins are limited per address and per email", () => {
   });
 
   test("a success clears nothing: signing into one's own account buys no more guesses", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     await addPerson(h, "mallory@example.com", PASSWORD);
     for (let i = 0; i < 4; i++) await login(h, "victim@example.com", `guess ${i}`, "192.0.2.66");
     expect((await login(h, "mallory@example.com", PASSWORD, "192.0.2.66")).status).toBe(200);
@@ -339,7 +340,7 @@ describe("failed sign-ins are limited per address and per email", () => {
   });
 
   test("attempts in flight count: a burst of concurrent guesses gets no more than 5 checked", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     await addPerson(h, "alice@example.com", PASSWORD);
     const verified = h.verifications.length;
     const burst = await Promise.all(
@@ -351,7 +352,7 @@ describe("failed sign-ins are limited per address and per email", () => {
   });
 
   test("refused attempts write no audit row and no log line of their own", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     await addPerson(h, "alice@example.com", PASSWORD);
     for (let i = 0; i < 5; i++) await login(h, "alice@example.com", "wrong password!", "192.0.2.1");
     // Request lines are written just after each response.
@@ -361,7 +362,7 @@ describe("failed sign-ins are limited per address and per email", () => {
       expect((await login(h, "alice@example.com", "wrong password!", "192.0.2.1")).status).toBe(429);
     }
     await new Promise((resolve) => setImmediate(resolve));
-    expect(auditRows(h, "user.sign_in_failed")).toHaveLength(5);
+    expect(await auditRows(h, "user.sign_in_failed")).toHaveLength(5);
     const newLines = h.logs.slice(lines);
     expect(newLines.filter((line) => line.msg === "request")).toHaveLength(0);
     // One warning says the limit was reached, once per address and per email for the window.
@@ -369,7 +370,7 @@ describe("failed sign-ins are limited per address and per email", () => {
   });
 
   test("bad input is a 400 that counts nothing and checks nothing", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     const cases = [
       {},
       { email: "a@example.com" },
@@ -400,7 +401,7 @@ describe("failed sign-ins are limited per address and per email", () => {
 
 describe("what revokes sessions", () => {
   test("POST /v1/auth/logout revokes the presented session only; the next request with it is 401", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     const alice = await addPerson(h, "alice@example.com", PASSWORD);
     const first = (await login(h, "alice@example.com", PASSWORD)).body.token;
     const second = (await login(h, "alice@example.com", PASSWORD)).body.token;
@@ -412,13 +413,13 @@ describe("what revokes sessions", () => {
     expect(errorOf(after).message).toBe("Invalid session token");
     expect((await h.call("POST", "/v1/auth/logout", { bearer: first })).status).toBe(401);
     expect((await h.call("GET", "/v1/users/me", { bearer: second })).status).toBe(200);
-    const [row] = auditRows(h, "user.signed_out");
+    const [row] = await auditRows(h, "user.signed_out");
     expect(row).toMatchObject({ resource_id: alice.id, actor_id: alice.id, actor_type: "user" });
     expect(row?.credential_id).toMatch(/^ses_/);
   });
 
   test("logout with an API key: 400, there is no session to end", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     const res = await h.call("POST", "/v1/auth/logout");
     expect(res.status).toBe(400);
     expect(errorOf(res)).toMatchObject({
@@ -429,7 +430,7 @@ describe("what revokes sessions", () => {
   });
 
   test("POST /v1/auth/password: every session of the account is revoked; the old password stops working", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     const alice = await addPerson(h, "alice@example.com", PASSWORD);
     const bob = await addPerson(h, "bob@example.com", PASSWORD);
     const one = (await login(h, "alice@example.com", PASSWORD)).body.token;
@@ -449,14 +450,14 @@ describe("what revokes sessions", () => {
     expect((await h.call("GET", "/v1/users/me", { bearer: bobs })).status).toBe(200);
     expect((await login(h, "alice@example.com", PASSWORD)).status).toBe(401);
     expect((await login(h, "alice@example.com", "a new passphrase")).status).toBe(200);
-    const [row] = auditRows(h, "user.password_changed");
+    const [row] = await auditRows(h, "user.password_changed");
     expect(row).toMatchObject({ resource_id: alice.id, actor_id: alice.id });
     expect(JSON.stringify(row)).not.toContain("a new passphrase");
     expect(bob.id).not.toBe(alice.id);
   });
 
   test("password change: wrong current password 403, a short new one 400, a service account 403; nothing changes", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     await addPerson(h, "alice@example.com", PASSWORD);
     const token = (await login(h, "alice@example.com", PASSWORD)).body.token;
     const change = (body: unknown, options = {}) =>
@@ -488,11 +489,11 @@ describe("what revokes sessions", () => {
 
     expect((await h.call("GET", "/v1/users/me", { bearer: token })).status).toBe(200);
     expect((await login(h, "alice@example.com", PASSWORD)).status).toBe(200);
-    expect(auditRows(h, "user.password_changed")).toHaveLength(0);
+    expect(await auditRows(h, "user.password_changed")).toHaveLength(0);
   });
 
   test("POST /v1/auth/password takes any credential of a user account; every service account's is refused alike", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     const alice = await addPerson(h, "alice@example.com", PASSWORD);
     const body = { current_password: "not the password", new_password: "a new passphrase" };
     for (const roles of [["event_ingestor"], ["event_reader"], ["super_admin"]]) {
@@ -535,7 +536,7 @@ describe("what revokes sessions", () => {
   });
 
   test("a locked email does not keep its owner from changing the password from a live session", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     const alice = await addPerson(h, "alice@example.com", PASSWORD);
     for (let i = 0; i < 5; i++) await login(h, "alice@example.com", `wrong guess ${i}`, `192.0.2.${i}`);
     expect((await login(h, "alice@example.com", PASSWORD, "198.51.100.7")).status).toBe(429);
@@ -548,7 +549,7 @@ describe("what revokes sessions", () => {
   });
 
   test("wrong current passwords from a session count against (address, session), not the email", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     await addPerson(h, "alice@example.com", PASSWORD);
     const token = (await login(h, "alice@example.com", PASSWORD)).body.token;
     const change = (current: string, from: string) =>
@@ -567,7 +568,7 @@ describe("what revokes sessions", () => {
   });
 
   test("wrong current passwords with a key acting as the account count as failed sign-ins of its email", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     const alice = await addPerson(h, "alice@example.com", PASSWORD);
     const key = await h.call("POST", "/v1/secrets/api/keys", { bearer: alice.token, body: { name: "alice's key" } });
     expect(key.status).toBe(201);
@@ -583,14 +584,14 @@ describe("what revokes sessions", () => {
   });
 
   test("archiving a user account revokes its sessions at once", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     const alice = await addPerson(h, "alice@example.com", PASSWORD);
     const token = (await login(h, "alice@example.com", PASSWORD)).body.token;
     expect((await h.call("GET", "/v1/users/me", { bearer: token })).status).toBe(200);
     expect((await h.call("DELETE", `/v1/users/${alice.id}`)).status).toBe(204);
     expect((await h.call("GET", "/v1/users/me", { bearer: token })).status).toBe(401);
     expect(
-      sql(h.context.db, "SELECT count(*) FROM sessions WHERE user_id = ? AND revoked_at IS NULL").pluck().get(alice.id),
+      await h.context.db.value("SELECT count(*) FROM sessions WHERE user_id = ? AND revoked_at IS NULL", alice.id),
     ).toBe(0);
     expect((await login(h, "alice@example.com", PASSWORD)).status).toBe(401);
   });
@@ -598,9 +599,9 @@ describe("what revokes sessions", () => {
 
 describe("a session change leaves the API-key cache alone", () => {
   test("a sign-out evicts the session, and every cached API key stays cached", async () => {
-    const h = signInHarness();
+    const h = await signInHarness();
     const alice = await addPerson(h, "alice@example.com", "correct horse battery", "Alice");
-    const key = issueTestKey(h, {}).apiKey;
+    const key = (await issueTestKey(h, {})).apiKey;
     // The change watch reads the store at most once a millisecond: let each step be seen.
     const tick = () => Bun.sleep(3);
     expect((await h.call("GET", "/v1/users/me", { key })).status).toBe(200);

@@ -1,8 +1,8 @@
 // Tenants (SPEC §2, issue 10): GET /v1/tenants/{id} for the caller's own tenant only, and
 // PUT /v1/tenants/update for its name, billing details and metadata; tenant:read/tenant:write
 // for user accounts and super_admin; audited; shown in full in every account response.
+import { changeSeen } from "./support/test-store";
 import { describe, expect, test } from "bun:test";
-import { sql } from "../src/db";
 import type { AuditContext } from "../src/modules/audit/model";
 import { RoleCatalog } from "../src/modules/rbac/service";
 import { getOwnTenant, updateTenant } from "../src/modules/tenants/service";
@@ -43,9 +43,9 @@ async function update(h: Harness, body: unknown, key?: string) {
   return res.body;
 }
 
-function auditRows(h: Harness) {
+async function auditRows(h: Harness) {
   return (
-    sql(h.context.db, "SELECT * FROM audit_logs WHERE resource_type = 'tenant' ORDER BY created_at, id").all() as {
+    (await h.context.db.all("SELECT * FROM audit_logs WHERE resource_type = 'tenant' ORDER BY created_at, id")) as {
       action: string;
       resource_id: string;
       actor_id: string;
@@ -56,7 +56,7 @@ function auditRows(h: Harness) {
 
 describe("GET /v1/tenants/{id}", () => {
   test("the caller's own tenant: every field, null billing details and empty metadata until set", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const res = await h.call("GET", `${TENANTS}/${DEFAULT_TENANT}`);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
@@ -71,7 +71,7 @@ describe("GET /v1/tenants/{id}", () => {
   });
 
   test("any other id, another tenant's included: 404 Tenant not found, never a 403", async () => {
-    const h = createTwoTenantHarness();
+    const h = await createTwoTenantHarness();
     for (const id of [OTHER_TENANT, "tenant_unknown", "update"]) {
       const res = await h.call("GET", `${TENANTS}/${id}`);
       expect(res.status).toBe(404);
@@ -93,12 +93,12 @@ describe("access: tenant:read and tenant:write", () => {
   });
 
   test("a super_admin service-account key reads and updates; event_reader and event_ingestor keys get 403", async () => {
-    const h = createHarness();
-    const admin = issueTestKey(h, { roles: ["super_admin"] }).apiKey;
+    const h = await createHarness();
+    const admin = (await issueTestKey(h, { roles: ["super_admin"] })).apiKey;
     expect((await tenant(h, admin)).id).toBe(DEFAULT_TENANT);
     expect((await update(h, { name: "By the admin" }, admin)).name).toBe("By the admin");
     for (const roles of [["event_reader"], ["event_ingestor"]]) {
-      const key = issueTestKey(h, { roles }).apiKey;
+      const key = (await issueTestKey(h, { roles })).apiKey;
       const read = await h.call("GET", `${TENANTS}/${DEFAULT_TENANT}`, { key });
       expect(read.status).toBe(403);
       expect(errorOf(read)).toEqual({
@@ -114,8 +114,8 @@ describe("access: tenant:read and tenant:write", () => {
   });
 
   test("a publishable key: 403, as on every permission route", async () => {
-    const h = createHarness();
-    const key = issueTestKey(h, { type: "publishable_key" }).apiKey;
+    const h = await createHarness();
+    const key = (await issueTestKey(h, { type: "publishable_key" })).apiKey;
     const res = await h.call("GET", `${TENANTS}/${DEFAULT_TENANT}`, { key });
     expect(res.status).toBe(403);
     expect(errorOf(res).message).toBe("Publishable keys cannot access this resource");
@@ -124,7 +124,7 @@ describe("access: tenant:read and tenant:write", () => {
 
 describe("PUT /v1/tenants/update", () => {
   test("name, billing details and metadata: set, trimmed, and read back", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const body = await update(h, {
       name: "  Acme Inc  ",
       billing_details: {
@@ -155,7 +155,7 @@ describe("PUT /v1/tenants/update", () => {
   });
 
   test("a field left out is kept; billing_details and metadata given are replaced whole", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await update(h, {
       billing_details: { email: "billing@acme.test", address: { address_line1: "1 Main St" } },
       metadata: { a: "1", b: "2" },
@@ -177,7 +177,7 @@ describe("PUT /v1/tenants/update", () => {
   });
 
   test("billing_details null, or with nothing but empty fields, clears them; metadata {} empties it", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     for (const cleared of [null, {}, { email: "", address: { address_line1: " " } }, { address: null }]) {
       await update(h, { billing_details: { email: "billing@acme.test" } });
       expect((await update(h, { billing_details: cleared, metadata: {} })).billing_details).toBeNull();
@@ -186,7 +186,7 @@ describe("PUT /v1/tenants/update", () => {
   });
 
   test("refusals name the field, and change nothing", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const before = await tenant(h);
     const cases: [unknown, string, Record<string, string>][] = [
       [
@@ -233,14 +233,14 @@ describe("PUT /v1/tenants/update", () => {
       if (Object.keys(details).length > 0) expect(error.details).toEqual(details);
     }
     expect(await tenant(h)).toEqual(before);
-    expect(auditRows(h)).toEqual([]);
+    expect(await auditRows(h)).toEqual([]);
   });
 
   test("each update writes one tenant.updated audit row with before and after", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const before = await tenant(h);
     const after = await update(h, { name: "Audited", billing_details: { email: "billing@acme.test" } });
-    const rows = auditRows(h);
+    const rows = await auditRows(h);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ action: "tenant.updated", resource_id: DEFAULT_TENANT, actor_id: DEFAULT_TENANT });
     expect(rows[0]?.changes).toEqual({ before, after });
@@ -249,7 +249,7 @@ describe("PUT /v1/tenants/update", () => {
   });
 
   test("a tenant updates only itself", async () => {
-    const h = createTwoTenantHarness();
+    const h = await createTwoTenantHarness();
     const theirs = await update(h, { name: "Second Tenant Ltd" }, OTHER_TENANT_KEY);
     expect(theirs.id).toBe(OTHER_TENANT);
     expect((await tenant(h)).name).toBe("Default Tenant");
@@ -262,8 +262,8 @@ describe("PUT /v1/tenants/update", () => {
 
 describe("the tenant in account responses", () => {
   test("/users/me, get, search and create show the tenant in full, and the update at once", async () => {
-    const h = createHarness();
-    const admin = issueTestKey(h, { roles: ["super_admin"] }).apiKey;
+    const h = await createHarness();
+    const admin = (await issueTestKey(h, { roles: ["super_admin"] })).apiKey;
     // Warm the profile cache of both credentials first.
     expect((await h.call("GET", "/v1/users/me")).body.tenant.billing_details).toBeNull();
     expect((await h.call("GET", "/v1/users/me", { key: admin })).body.tenant.name).toBe("Default Tenant");
@@ -280,25 +280,25 @@ describe("the tenant in account responses", () => {
   });
 
   test("the update itself drops the tenant's cached profiles before it answers", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const { db, profiles } = h.context;
     expect((await h.call("GET", "/v1/users/me")).body.tenant.name).toBe("Default Tenant");
     const updated = await update(h, { name: "Dropped at once" });
     // Read straight from the cache: no request, so the credential-generation check (which would
     // also drop it, on the next request) has not run.
-    expect(profiles.get(db, DEFAULT_TENANT, DEFAULT_TENANT)?.tenant).toEqual(updated);
+    expect((await profiles.get(db, DEFAULT_TENANT, DEFAULT_TENANT))?.tenant).toEqual(updated);
   });
 
   test("a change another process makes to the tenant row is seen too (the credential generation moves)", async () => {
-    const h = createHarness();
+    const h = await createHarness({}, { changePollMs: 20 });
     expect((await h.call("GET", "/v1/users/me")).body.tenant.metadata).toEqual({});
-    sql(h.context.db, "UPDATE tenants SET metadata = ? WHERE id = ?").run('{"set":"elsewhere"}', DEFAULT_TENANT);
-    await Bun.sleep(5);
+    await h.context.db.run("UPDATE tenants SET metadata = ? WHERE id = ?", '{"set":"elsewhere"}', DEFAULT_TENANT);
+    await changeSeen();
     expect((await h.call("GET", "/v1/users/me")).body.tenant.metadata).toEqual({ set: "elsewhere" });
   });
 
-  test("the service decides: updateTenant drops the profiles, getOwnTenant refuses another id", () => {
-    const h = createTwoTenantHarness();
+  test("the service decides: updateTenant drops the profiles, getOwnTenant refuses another id", async () => {
+    const h = await createTwoTenantHarness();
     const { db, profiles } = h.context;
     const audit: AuditContext = {
       tenantId: DEFAULT_TENANT,
@@ -309,24 +309,24 @@ describe("the tenant in account responses", () => {
       ip: null,
       userAgent: null,
     };
-    expect(profiles.get(db, DEFAULT_TENANT, DEFAULT_TENANT)?.tenant.name).toBe("Default Tenant");
+    expect((await profiles.get(db, DEFAULT_TENANT, DEFAULT_TENANT))?.tenant.name).toBe("Default Tenant");
     // Called without the route: the service itself keeps /v1/users/me from answering the old tenant.
-    updateTenant(h.context, audit, { name: "Renamed by the service" });
-    expect(profiles.get(db, DEFAULT_TENANT, DEFAULT_TENANT)?.tenant.name).toBe("Renamed by the service");
-    expect(getOwnTenant(db, DEFAULT_TENANT, DEFAULT_TENANT).name).toBe("Renamed by the service");
-    expect(() => getOwnTenant(db, DEFAULT_TENANT, OTHER_TENANT)).toThrow("Tenant not found");
+    await updateTenant(h.context, audit, { name: "Renamed by the service" });
+    expect((await profiles.get(db, DEFAULT_TENANT, DEFAULT_TENANT))?.tenant.name).toBe("Renamed by the service");
+    expect((await getOwnTenant(db, DEFAULT_TENANT, DEFAULT_TENANT)).name).toBe("Renamed by the service");
+    await expect(getOwnTenant(db, DEFAULT_TENANT, OTHER_TENANT)).rejects.toThrow("Tenant not found");
   });
 
-  test("the profile cache forgets a tenant's profiles, and only that tenant's", () => {
-    const h = createTwoTenantHarness();
+  test("the profile cache forgets a tenant's profiles, and only that tenant's", async () => {
+    const h = await createTwoTenantHarness();
     const cache = new ProfileCache(100);
     const db = h.context.db;
-    const mine = cache.get(db, DEFAULT_TENANT, DEFAULT_TENANT);
-    const theirs = cache.get(db, OTHER_TENANT, "user-two");
-    sql(db, "UPDATE tenants SET name = 'changed' WHERE id IN (?, ?)").run(DEFAULT_TENANT, OTHER_TENANT);
+    const mine = await cache.get(db, DEFAULT_TENANT, DEFAULT_TENANT);
+    const theirs = await cache.get(db, OTHER_TENANT, "user-two");
+    await db.run("UPDATE tenants SET name = 'changed' WHERE id IN (?, ?)", DEFAULT_TENANT, OTHER_TENANT);
     cache.invalidateTenant(DEFAULT_TENANT);
-    expect(cache.get(db, DEFAULT_TENANT, DEFAULT_TENANT)?.tenant.name).toBe("changed");
-    expect(cache.get(db, OTHER_TENANT, "user-two")).toBe(theirs);
+    expect((await cache.get(db, DEFAULT_TENANT, DEFAULT_TENANT))?.tenant.name).toBe("changed");
+    expect(await cache.get(db, OTHER_TENANT, "user-two")).toBe(theirs);
     expect(mine?.tenant.name).toBe("Default Tenant");
   });
 });

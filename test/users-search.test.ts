@@ -2,7 +2,6 @@
 // filters, expand, start_time/end_time and status "deleted". What can be applied is; what
 // cannot is a 400 naming the field, never silently ignored.
 import { describe, expect, test } from "bun:test";
-import { sql } from "../src/db";
 import { createHarness, createTwoTenantHarness, DEFAULT_TENANT, errorOf, type Harness } from "./support/harness";
 
 const SEARCH = "/v1/users/search";
@@ -27,7 +26,7 @@ async function accounts(h: Harness) {
     [mid, "2026-01-04T00:00:00.000Z"],
   ];
   for (const [id, at] of days) {
-    sql(h.context.db, "UPDATE users SET created_at = ?, updated_at = ? WHERE id = ?").run(at, at, id);
+    await h.context.db.run("UPDATE users SET created_at = ?, updated_at = ? WHERE id = ?", at, at, id);
   }
   return { dev: DEFAULT_TENANT, zeta, alpha, mid };
 }
@@ -46,7 +45,7 @@ async function refused(h: Harness, body: unknown) {
 
 describe("order and sort", () => {
   test("newest first by default; order asc for oldest first", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const a = await accounts(h);
     expect(await ids(h, {})).toEqual([a.mid, a.alpha, a.zeta, a.dev]);
     expect(await ids(h, { order: "desc" })).toEqual([a.mid, a.alpha, a.zeta, a.dev]);
@@ -54,7 +53,7 @@ describe("order and sort", () => {
   });
 
   test("sort conditions in order, ascending unless they say desc; names sort regardless of case", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const a = await accounts(h);
     expect(await ids(h, { type: "service_account", sort: [{ field: "name" }] })).toEqual([a.alpha, a.mid, a.zeta]);
     expect(await ids(h, { type: "service_account", sort: [{ field: "name", direction: "desc" }] })).toEqual([
@@ -79,16 +78,16 @@ describe("order and sort", () => {
   });
 
   test("an account without the sorted-on value comes last, ascending or descending (as customers)", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const a = await accounts(h);
     // Only the development user has an email; the service accounts follow in the default order.
-    sql(h.context.db, "UPDATE users SET email = 'dev@example.test' WHERE id = ?").run(a.dev);
+    await h.context.db.run("UPDATE users SET email = 'dev@example.test' WHERE id = ?", a.dev);
     expect(await ids(h, { sort: [{ field: "email" }] })).toEqual([a.dev, a.mid, a.alpha, a.zeta]);
     expect(await ids(h, { sort: [{ field: "email", direction: "desc" }] })).toEqual([a.dev, a.mid, a.alpha, a.zeta]);
   });
 
   test("an unknown sort field, or a bad direction or order: 400 naming it", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const unknown = await refused(h, { sort: [{ field: "created_at" }, { field: "password_hash" }] });
     expect(unknown).toEqual({
       message: "sort[1].field must be one of: created_at, updated_at, name, email, type, status, id",
@@ -105,7 +104,7 @@ describe("order and sort", () => {
 
 describe("start_time and end_time bound created_at, both ends included", () => {
   test("a range, an open start, an open end", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const a = await accounts(h);
     const range = { start_time: "2026-01-02T00:00:00Z", end_time: "2026-01-03T00:00:00Z" };
     expect(await ids(h, range)).toEqual([a.alpha, a.zeta]);
@@ -117,7 +116,7 @@ describe("start_time and end_time bound created_at, both ends included", () => {
   });
 
   test("end before start, or not a timestamp: 400 naming the field", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     expect(await refused(h, { start_time: "2026-01-03T00:00:00Z", end_time: "2026-01-02T00:00:00Z" })).toEqual({
       message: "end_time must not be before start_time",
       internal_error: "validation_error",
@@ -129,7 +128,7 @@ describe("start_time and end_time bound created_at, both ends included", () => {
 
 describe("status", () => {
   test("deleted: no account is ever deleted (accounts are archived), so an empty list", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const a = await accounts(h);
     expect((await h.call("DELETE", `/v1/users/${a.zeta}`)).status).toBe(204);
     const res = await h.call("POST", SEARCH, { body: { status: "deleted" } });
@@ -148,7 +147,7 @@ describe("filters", () => {
   });
 
   test("eq, contains and not_contains (case-insensitive) on text fields", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const a = await accounts(h);
     expect(await ids(h, { filters: [cond("name", "eq", { string: "Mid" }, "string")] })).toEqual([a.mid]);
     expect(await ids(h, { filters: [cond("name", "eq", { string: "mid" })] })).toEqual([]);
@@ -167,7 +166,7 @@ describe("filters", () => {
   });
 
   test("contains and not_contains ignore letter case beyond ASCII too", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const res = await h.call("POST", "/v1/users", {
       body: { type: "service_account", name: "Über Worker", roles: ["event_reader"] },
     });
@@ -182,7 +181,7 @@ describe("filters", () => {
   });
 
   test("in and not_in take an array; several conditions all apply", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const a = await accounts(h);
     expect(await ids(h, { filters: [cond("id", "in", { array: [a.zeta, a.alpha] }, "array")] })).toEqual([
       a.alpha,
@@ -197,7 +196,7 @@ describe("filters", () => {
   });
 
   test("before and after on created_at and updated_at, strictly", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const a = await accounts(h);
     expect(await ids(h, { filters: [cond("created_at", "after", { date: "2026-01-03T00:00:00Z" }, "date")] })).toEqual([
       a.mid,
@@ -209,7 +208,7 @@ describe("filters", () => {
   });
 
   test("what cannot be applied is refused, naming the field", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const cases: [unknown, string][] = [
       [
         cond("roles", "eq", { string: "x" }),
@@ -247,7 +246,7 @@ describe("filters", () => {
 
 describe("expand", () => {
   test("empty is accepted; any expansion is refused: accounts have nothing to expand", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     expect(await ids(h, { expand: "" })).toEqual([DEFAULT_TENANT]);
     expect(await refused(h, { expand: "tenant" })).toEqual({
       message: "expand is not supported for accounts: they have no expandable fields (the tenant is always included)",
@@ -261,7 +260,7 @@ describe("expand", () => {
 
 describe("isolation", () => {
   test("filters and sorts never reach another tenant's accounts", async () => {
-    const h = createTwoTenantHarness();
+    const h = await createTwoTenantHarness();
     const all = await ids(h, {
       filters: [{ field: "id", operator: "not_in", value: { array: ["usr_nobody"] } }],
       order: "asc",

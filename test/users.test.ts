@@ -1,5 +1,4 @@
 import { describe, expect, test } from "bun:test";
-import { sql } from "../src/db";
 import { sha256Hex } from "../src/modules/auth/hash";
 import {
   createHarness,
@@ -10,6 +9,7 @@ import {
   type Harness,
   OTHER_TENANT_KEY,
   OTHER_TENANT_USER,
+  OWN_EVICTIONS_ONLY,
 } from "./support/harness";
 import { environmentOf } from "./support/keys";
 
@@ -65,14 +65,14 @@ async function publishableKey(h: Harness): Promise<string> {
 
 type Row = Record<string, unknown>;
 
-function userRow(h: Harness, id: string): Row {
-  const row = sql(h.context.db, "SELECT * FROM users WHERE id = ?").get(id) as Row | undefined;
+async function userRow(h: Harness, id: string): Promise<Row> {
+  const row = (await h.context.db.get("SELECT * FROM users WHERE id = ?", id)) as Row | undefined;
   if (!row) throw new Error(`no users row ${id}`);
   return row;
 }
 
-function accountCount(h: Harness): number {
-  return (sql(h.context.db, "SELECT count(*) AS n FROM users").get() as { n: number }).n;
+async function accountCount(h: Harness): Promise<number> {
+  return ((await h.context.db.get("SELECT count(*) AS n FROM users")) as { n: number }).n;
 }
 
 async function getAccount(h: Harness, id: string) {
@@ -153,29 +153,29 @@ describe("POST /v1/users: the validation table (SPEC §4)", () => {
 
   for (const c of cases) {
     test(`${c.name}: 400 ${c.message}`, async () => {
-      const h = createHarness();
-      const before = accountCount(h);
+      const h = await createHarness();
+      const before = await accountCount(h);
       const res = await h.call("POST", USERS, { body: c.body });
       expect(res.status).toBe(400);
       const error = errorOf(res);
       expect(error.message).toBe(c.message);
       expect(error.internal_error).toBe("validation_error");
-      expect(accountCount(h)).toBe(before);
+      expect(await accountCount(h)).toBe(before);
     });
   }
 
   test("type user by a caller that is not a user account: 403 Only user accounts can invite users", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const { key } = await serviceAccountKey(h, ["super_admin"]);
-    const before = accountCount(h);
+    const before = await accountCount(h);
     const res = await h.call("POST", USERS, { key, body: { type: "user", name: "Eve", email: "eve@example.com" } });
     expect(res.status).toBe(403);
     expect(errorOf(res)).toEqual({
       message: "Only user accounts can invite users",
       internal_error: "permission_denied",
     });
-    expect(accountCount(h)).toBe(before);
-    expect(sql(h.context.db, "SELECT 1 FROM users WHERE email = ?").get("eve@example.com")).toBeUndefined();
+    expect(await accountCount(h)).toBe(before);
+    expect(await h.context.db.get("SELECT 1 FROM users WHERE email = ?", "eve@example.com")).toBeUndefined();
     // The same key may still create service accounts: the refusal is about the type, not the permission.
     const sa = await h.call("POST", USERS, {
       key,
@@ -185,20 +185,20 @@ describe("POST /v1/users: the validation table (SPEC §4)", () => {
   });
 
   test("unknown body fields: 400 and nothing created", async () => {
-    const h = createHarness();
-    const before = accountCount(h);
+    const h = await createHarness();
+    const before = await accountCount(h);
     const res = await h.call("POST", USERS, {
       body: { type: "service_account", name: "x", roles: ["event_reader"], is_admin: true },
     });
     expect(res.status).toBe(400);
     expect(errorOf(res).internal_error).toBe("validation_error");
-    expect(accountCount(h)).toBe(before);
+    expect(await accountCount(h)).toBe(before);
   });
 });
 
 describe("POST /v1/users: created accounts", () => {
   test("a service account: 201 with exactly the documented shape", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const res = await h.call("POST", USERS, {
       body: { type: "service_account", name: "Event Ingestion Worker", roles: ["event_ingestor"] },
     });
@@ -221,7 +221,7 @@ describe("POST /v1/users: created accounts", () => {
 
   // SPEC §10 supersedes §4's one-time password: an invite carries a one-time set-password link.
   test("an invited user gets a one-time set-password link, shown in the create response only", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const created = await inviteUser(h, "alice@example.com", "Alice");
     const { set_password_url, set_password_expires_at, ...account } = created;
     expect(account).toEqual({
@@ -259,11 +259,11 @@ describe("POST /v1/users: created accounts", () => {
   });
 
   test("an invited user has no password until the link is used; its link is stored as a hash only", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const { id, set_password_url } = await inviteUser(h, "bob@example.com");
-    expect(userRow(h, id).password_hash).toBeNull();
+    expect((await userRow(h, id)).password_hash).toBeNull();
     const token = new URL(set_password_url).searchParams.get("token") as string;
-    const stored = JSON.stringify(sql(h.context.db, "SELECT * FROM password_tokens WHERE user_id = ?").all(id));
+    const stored = JSON.stringify(await h.context.db.all("SELECT * FROM password_tokens WHERE user_id = ?", id));
     expect(stored).toContain(sha256Hex(token));
     expect(stored).not.toContain(token);
     // Two invitations never share a link.
@@ -272,21 +272,21 @@ describe("POST /v1/users: created accounts", () => {
   });
 
   test("a duplicate email: 409 already_exists, in any letter case, and nothing created", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await inviteUser(h, "dana@example.com");
-    const before = accountCount(h);
+    const before = await accountCount(h);
     for (const email of ["dana@example.com", "Dana@Example.COM"]) {
       const res = await h.call("POST", USERS, { body: { type: "user", name: "Dana again", email } });
       expect(res.status).toBe(409);
       expect(errorOf(res).internal_error).toBe("already_exists");
     }
-    expect(accountCount(h)).toBe(before);
+    expect(await accountCount(h)).toBe(before);
   });
 });
 
 describe("GET /v1/users/{id}", () => {
   test("returns the account; an archived one too, with its status", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const sa = await createServiceAccount(h, ["event_reader"]);
     expect(await getAccount(h, sa.id)).toEqual(sa);
     expect((await h.call("DELETE", `${USERS}/${sa.id}`)).status).toBe(204);
@@ -296,7 +296,7 @@ describe("GET /v1/users/{id}", () => {
   });
 
   test("an unknown id: 404 not_found", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const res = await h.call("GET", `${USERS}/usr_01HZZZZZZZZZZZZZZZZZZZZZZZ`);
     expect(res.status).toBe(404);
     expect(errorOf(res).internal_error).toBe("not_found");
@@ -304,7 +304,7 @@ describe("GET /v1/users/{id}", () => {
 
   test("an account of another tenant: 404, never revealed", async () => {
     const otherKey = OTHER_TENANT_KEY;
-    const h = createTwoTenantHarness();
+    const h = await createTwoTenantHarness();
     const sa = await createServiceAccount(h, ["event_reader"]);
     const res = await h.call("GET", `${USERS}/${sa.id}`, { key: otherKey });
     expect(res.status).toBe(404);
@@ -321,9 +321,9 @@ describe("GET /v1/users/{id}", () => {
 
 describe("PUT /v1/users/{id}", () => {
   test("changes the name and nothing else", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const sa = await createServiceAccount(h, ["event_ingestor", "event_reader"], "Old name");
-    const rowBefore = userRow(h, sa.id);
+    const rowBefore = await userRow(h, sa.id);
     const res = await h.call("PUT", `${USERS}/${sa.id}`, { body: { name: "New name" } });
     expect(res.status).toBe(200);
     const { name, updated_at, ...rest } = res.body;
@@ -333,27 +333,27 @@ describe("PUT /v1/users/{id}", () => {
     expect(updated_at >= beforeUpdatedAt).toBe(true);
     expect(await getAccount(h, sa.id)).toEqual(res.body);
 
-    const rowAfter = userRow(h, sa.id);
+    const rowAfter = await userRow(h, sa.id);
     expect<Row>({ ...rowAfter, name: rowBefore.name, updated_at: rowBefore.updated_at }).toEqual(rowBefore);
   });
 
   test("renaming an invited user keeps its email, password hash and roles", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const user = await inviteUser(h, "Erin.B@Example.com", "Erin");
-    const rowBefore = userRow(h, user.id);
+    const rowBefore = await userRow(h, user.id);
     const res = await h.call("PUT", `${USERS}/${user.id}`, { body: { name: "Erin B." } });
     expect(res.status).toBe(200);
     expect(res.body.name).toBe("Erin B.");
     expect(res.body).not.toHaveProperty("password");
-    const rowAfter = userRow(h, user.id);
+    const rowAfter = await userRow(h, user.id);
     expect<Row>({ ...rowAfter, name: rowBefore.name, updated_at: rowBefore.updated_at }).toEqual(rowBefore);
   });
 
   for (const extra of [{ roles: ["super_admin"] }, { type: "user" }, { roles: [] }, { type: "service_account" }]) {
     test(`a body with ${JSON.stringify(extra)}: 400 ${IMMUTABLE}, nothing changed`, async () => {
-      const h = createHarness();
+      const h = await createHarness();
       const sa = await createServiceAccount(h, ["event_reader"], "Keep me");
-      const rowBefore = userRow(h, sa.id);
+      const rowBefore = await userRow(h, sa.id);
       for (const body of [extra, { name: "Renamed", ...extra }]) {
         const res = await h.call("PUT", `${USERS}/${sa.id}`, { body });
         expect(res.status).toBe(400);
@@ -361,13 +361,13 @@ describe("PUT /v1/users/{id}", () => {
         expect(error.message).toBe(IMMUTABLE);
         expect(error.internal_error).toBe("validation_error");
       }
-      expect(userRow(h, sa.id)).toEqual(rowBefore);
+      expect(await userRow(h, sa.id)).toEqual(rowBefore);
       expect(await getAccount(h, sa.id)).toEqual(sa);
     });
   }
 
   test("an archived account: 400 invalid_operation, nothing changed", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const sa = await createServiceAccount(h, ["event_reader"], "Archived one");
     expect((await h.call("DELETE", `${USERS}/${sa.id}`)).status).toBe(204);
     const archived = await getAccount(h, sa.id);
@@ -378,7 +378,7 @@ describe("PUT /v1/users/{id}", () => {
   });
 
   test("unknown body fields: 400, nothing changed", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const sa = await createServiceAccount(h, ["event_reader"], "Strict");
     for (const body of [
       { name: "Other", email: "x@example.com" },
@@ -393,7 +393,7 @@ describe("PUT /v1/users/{id}", () => {
   });
 
   test("an empty or blank name: 400, nothing changed", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const sa = await createServiceAccount(h, ["event_reader"], "Named");
     for (const body of [{ name: "" }, { name: "   " }, { name: 42 }]) {
       const res = await h.call("PUT", `${USERS}/${sa.id}`, { body });
@@ -404,7 +404,7 @@ describe("PUT /v1/users/{id}", () => {
   });
 
   test("an unknown id: 404", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const res = await h.call("PUT", `${USERS}/usr_01HZZZZZZZZZZZZZZZZZZZZZZZ`, { body: { name: "x" } });
     expect(res.status).toBe(404);
     expect(errorOf(res).internal_error).toBe("not_found");
@@ -413,7 +413,8 @@ describe("PUT /v1/users/{id}", () => {
 
 describe("DELETE /v1/users/{id}", () => {
   test("204; the account is archived and its keys fail on the very next request", async () => {
-    const h = createHarness();
+    // Only the archive's own eviction can drop the cached keys (see OWN_EVICTIONS_ONLY).
+    const h = await createHarness({}, OWN_EVICTIONS_ONLY);
     const { account, key } = await serviceAccountKey(h, ["event_ingestor"]);
     const secondKey = await keyFor(h, account.id);
     // Both keys are verified (and cached) before the delete.
@@ -435,7 +436,7 @@ describe("DELETE /v1/users/{id}", () => {
   });
 
   test("deleting yourself: 400 invalid_operation, even when another user account exists", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     await inviteUser(h, "second@example.com");
     const res = await h.call("DELETE", `${USERS}/${DEFAULT_TENANT}`);
     expect(res.status).toBe(400);
@@ -448,7 +449,7 @@ describe("DELETE /v1/users/{id}", () => {
   });
 
   test("deleting the last user account of the tenant: refused", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const invited = await inviteUser(h, "temp@example.com");
     // With two user accounts, one of them may go.
     expect((await h.call("DELETE", `${USERS}/${invited.id}`)).status).toBe(204);
@@ -469,7 +470,7 @@ describe("DELETE /v1/users/{id}", () => {
 
   test("an account a config key acts as: 400, it stays, and the key keeps working", async () => {
     const opsKey = "second-operator-key";
-    const h = createHarness({
+    const h = await createHarness({
       auth: {
         api_key: {
           keys: {
@@ -490,19 +491,19 @@ describe("DELETE /v1/users/{id}", () => {
   });
 
   test("an unknown id: 404 not_found", async () => {
-    const h = createHarness();
-    const before = accountCount(h);
+    const h = await createHarness();
+    const before = await accountCount(h);
     const res = await h.call("DELETE", `${USERS}/usr_01HZZZZZZZZZZZZZZZZZZZZZZZ`);
     expect(res.status).toBe(404);
     expect(errorOf(res).internal_error).toBe("not_found");
-    expect(accountCount(h)).toBe(before);
+    expect(await accountCount(h)).toBe(before);
   });
 });
 
 describe("POST /v1/users/search", () => {
   /** default user (user), an invited user, three service accounts, one of them archived. */
   async function fixture() {
-    const h = createHarness();
+    const h = await createHarness();
     const invited = await inviteUser(h, "finn@example.com");
     const ingestor = await createServiceAccount(h, ["event_ingestor"], "Ingestor");
     const reader = await createServiceAccount(h, ["event_reader"], "Reader");
@@ -571,7 +572,7 @@ describe("POST /v1/users/search", () => {
     { offset: "x" },
   ]) {
     test(`bad paging ${JSON.stringify(body)}: 400 validation_error`, async () => {
-      const h = createHarness();
+      const h = await createHarness();
       const res = await h.call("POST", `${USERS}/search`, { body });
       expect(res.status).toBe(400);
       expect(errorOf(res).internal_error).toBe("validation_error");
@@ -579,7 +580,7 @@ describe("POST /v1/users/search", () => {
   }
 
   test("bad filters and unknown fields: 400 validation_error", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     for (const body of [{ type: "robot" }, { status: "removed" }, { user_ids: "usr_x" }, { email: "x@example.com" }]) {
       const res = await h.call("POST", `${USERS}/search`, { body });
       expect(res.status).toBe(400);
@@ -590,9 +591,9 @@ describe("POST /v1/users/search", () => {
 
 describe("access to /v1/users (SPEC §2)", () => {
   test("a service account key with only event roles: 403 with the missing permission and its roles", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const { key } = await serviceAccountKey(h, ["event_ingestor", "event_reader"]);
-    const before = accountCount(h);
+    const before = await accountCount(h);
     const res = await h.call("POST", USERS, {
       key,
       body: { type: "service_account", name: "x", roles: ["event_reader"] },
@@ -603,7 +604,7 @@ describe("access to /v1/users (SPEC §2)", () => {
       internal_error: "permission_denied",
       details: { required: "user:write", roles: ["event_ingestor", "event_reader"] },
     });
-    expect(accountCount(h)).toBe(before);
+    expect(await accountCount(h)).toBe(before);
 
     const read = await h.call("GET", `${USERS}/${DEFAULT_TENANT}`, { key });
     expect(read.status).toBe(403);
@@ -616,10 +617,10 @@ describe("access to /v1/users (SPEC §2)", () => {
   });
 
   test("publishable keys: 403 on user routes, nothing changed; 200 on GET /v1/users/me", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const pk = await publishableKey(h);
     const sa = await createServiceAccount(h, ["event_reader"], "Target");
-    const before = accountCount(h);
+    const before = await accountCount(h);
     const attempts: [string, string, unknown?][] = [
       ["POST", USERS, { type: "service_account", name: "x", roles: ["event_reader"] }],
       ["POST", `${USERS}/search`, {}],
@@ -635,7 +636,7 @@ describe("access to /v1/users (SPEC §2)", () => {
         internal_error: "permission_denied",
       });
     }
-    expect(accountCount(h)).toBe(before);
+    expect(await accountCount(h)).toBe(before);
     expect(await getAccount(h, sa.id)).toEqual(sa);
 
     const me = await h.call("GET", `${USERS}/me`, { key: pk });
@@ -646,7 +647,7 @@ describe("access to /v1/users (SPEC §2)", () => {
   });
 
   test("no key: 401 API key required on every user route", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     for (const [method, path] of [
       ["GET", `${USERS}/me`],
       ["POST", USERS],
@@ -667,7 +668,7 @@ describe("access to /v1/users (SPEC §2)", () => {
 
 describe("GET /v1/users/me from its cached body", () => {
   test("follows every change: the account's name, the tenant's name, the environment asked for, a revoked key", async () => {
-    const h = createHarness();
+    const h = await createHarness();
     const me = async (options: { key?: string; headers?: Record<string, string> } = {}) => {
       const res = await h.call("GET", "/v1/users/me", options);
       expect(res.status).toBe(200);
@@ -692,7 +693,7 @@ describe("GET /v1/users/me from its cached body", () => {
     expect((await me()).tenant.name).toBe("Renamed Tenant");
     expect((await me({ key: key.body.api_key })).tenant.name).toBe("Renamed Tenant");
 
-    const production = environmentOf(h, "production").id;
+    const production = (await environmentOf(h, "production")).id;
     expect((await me({ headers: { "x-environment-id": production } })).environment_id).toBe(production);
     expect((await me()).environment_id).toBe(first.environment_id);
 

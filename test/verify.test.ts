@@ -10,8 +10,8 @@ const ROLES = {
   orders_admin: { name: "Orders Admin", permissions: { orders: ["*"], refunds: ["write"] } },
 };
 
-function harness(): Harness {
-  return createTwoTenantHarness({ rbac: { roles: ROLES } } as never);
+async function harness(): Promise<Harness> {
+  return await createTwoTenantHarness({ rbac: { roles: ROLES } } as never);
 }
 
 /** A service account with `roles` and a key for it, made through the API with `by` (the development key by default). */
@@ -38,7 +38,7 @@ function verify(h: Harness, verifier: string, body: unknown) {
 
 describe("POST /v1/keys/verify: the answers", () => {
   test("a valid key: VALID with who it is, its roles and permissions; asking for permissions it holds is still VALID", async () => {
-    const h = harness();
+    const h = await harness();
     const verifier = (await accountKey(h, ["key_verifier"])).key;
     const caller = await accountKey(h, ["orders_reader"]);
     const res = await verify(h, verifier, { key: caller.key });
@@ -49,7 +49,7 @@ describe("POST /v1/keys/verify: the answers", () => {
       key_id: caller.keyId,
       account: { id: caller.accountId, type: "service_account", name: "holds orders_reader" },
       tenant_id: "00000000-0000-0000-0000-000000000000",
-      environment_id: environmentOf(h, "development").id,
+      environment_id: (await environmentOf(h, "development")).id,
       roles: ["orders_reader"],
       permissions: ["orders:read"],
       expires_at: null,
@@ -61,7 +61,7 @@ describe("POST /v1/keys/verify: the answers", () => {
   });
 
   test("a permission the key lacks: INSUFFICIENT_PERMISSIONS, with the key described; wildcards of a role count", async () => {
-    const h = harness();
+    const h = await harness();
     const verifier = (await accountKey(h, ["key_verifier"])).key;
     const reader = (await accountKey(h, ["orders_reader"])).key;
     const refused = await verify(h, verifier, { key: reader, permissions: ["orders:read", "orders:write"] });
@@ -78,17 +78,17 @@ describe("POST /v1/keys/verify: the answers", () => {
   });
 
   test("expired: EXPIRED; an archived key: DISABLED; both describe the key", async () => {
-    const h = harness();
+    const h = await harness();
     const verifier = (await accountKey(h, ["key_verifier"])).key;
-    const expired = issueTestKey(h, { roles: ["orders_reader"], expiresAt: "2020-01-01T00:00:00.000Z" });
+    const expired = await issueTestKey(h, { roles: ["orders_reader"], expiresAt: "2020-01-01T00:00:00.000Z" });
     expect((await verify(h, verifier, { key: expired.apiKey })).body).toMatchObject({
       valid: false,
       code: "EXPIRED",
       key_id: expired.secret.id,
       expires_at: "2020-01-01T00:00:00.000Z",
     });
-    const disabled = issueTestKey(h, { roles: ["orders_reader"] });
-    h.context.db.prepare("UPDATE secrets SET status = 'archived' WHERE id = ?").run(disabled.secret.id);
+    const disabled = await issueTestKey(h, { roles: ["orders_reader"] });
+    await h.context.db.run("UPDATE secrets SET status = 'archived' WHERE id = ?", disabled.secret.id);
     h.context.keyCache.clear();
     expect((await verify(h, verifier, { key: disabled.apiKey })).body).toMatchObject({
       valid: false,
@@ -97,14 +97,16 @@ describe("POST /v1/keys/verify: the answers", () => {
   });
 
   test("NOT_FOUND, with nothing else said: unknown, malformed, revoked, archived account, config key, another tenant, another environment", async () => {
-    const h = harness();
+    const h = await harness();
     const verifier = (await accountKey(h, ["key_verifier"])).key;
     const revoked = await accountKey(h, ["orders_reader"]);
     expect((await h.call("DELETE", `/v1/secrets/api/keys/${revoked.keyId}`)).status).toBe(204);
     const archived = await accountKey(h, ["orders_reader"]);
     expect((await h.call("DELETE", `/v1/users/${archived.accountId}`)).status).toBe(204);
     const otherTenant = (await accountKey(h, ["orders_reader"], { by: OTHER_TENANT_KEY })).key;
-    const production = (await accountKey(h, ["orders_reader"], { environment: environmentOf(h, "production").id })).key;
+    const production = (
+      await accountKey(h, ["orders_reader"], { environment: (await environmentOf(h, "production")).id })
+    ).key;
     const cases = {
       unknown: `sk_test_${"ab".repeat(32)}`,
       malformed: "not a key at all",
@@ -125,7 +127,7 @@ describe("POST /v1/keys/verify: the answers", () => {
   });
 
   test("a publishable key: VALID when nothing is asked, INSUFFICIENT_PERMISSIONS for any permission", async () => {
-    const h = harness();
+    const h = await harness();
     const verifier = (await accountKey(h, ["key_verifier"])).key;
     const pk = await h.call("POST", "/v1/secrets/api/keys", { body: { name: "pk", type: "publishable_key" } });
     expect((await verify(h, verifier, { key: pk.body.api_key })).body.code).toBe("VALID");
@@ -137,7 +139,7 @@ describe("POST /v1/keys/verify: the answers", () => {
 
 describe("POST /v1/keys/verify: who may ask, and what", () => {
   test("secret:verify is required: no key 401, an event_reader key 403; a key_verifier key can do nothing else", async () => {
-    const h = harness();
+    const h = await harness();
     const verifier = (await accountKey(h, ["key_verifier"])).key;
     const reader = (await accountKey(h, ["event_reader"])).key;
     const body = { key: verifier };
@@ -156,7 +158,7 @@ describe("POST /v1/keys/verify: who may ask, and what", () => {
   });
 
   test("bad bodies are 400 and verify nothing: no key, an empty key, an unknown field, a permission not entity:action", async () => {
-    const h = harness();
+    const h = await harness();
     const verifier = (await accountKey(h, ["key_verifier"])).key;
     for (const body of [
       {},
@@ -172,7 +174,7 @@ describe("POST /v1/keys/verify: who may ask, and what", () => {
   });
 
   test("a key revoked through the API is NOT_FOUND on the very next verification, never VALID", async () => {
-    const h = harness();
+    const h = await harness();
     const verifier = (await accountKey(h, ["key_verifier"])).key;
     const caller = await accountKey(h, ["orders_reader"]);
     expect((await verify(h, verifier, { key: caller.key })).body.code).toBe("VALID");
@@ -181,11 +183,11 @@ describe("POST /v1/keys/verify: who may ask, and what", () => {
   });
 
   test("a VALID verification records the key's use (last_used_at)", async () => {
-    const h = harness();
+    const h = await harness();
     const verifier = (await accountKey(h, ["key_verifier"])).key;
     const caller = await accountKey(h, ["orders_reader"]);
     expect((await verify(h, verifier, { key: caller.key })).body.code).toBe("VALID");
-    h.context.lastUsed.flush();
+    await h.context.lastUsed.flush();
     const key = await h.call("GET", `/v1/secrets/api/keys/${caller.keyId}`);
     expect(key.body.last_used_at).not.toBeNull();
   });

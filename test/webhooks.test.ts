@@ -3,7 +3,6 @@
 import { describe, expect, spyOn, test } from "bun:test";
 import { createHmac } from "node:crypto";
 import { createTollgate } from "../src/app";
-import { sql } from "../src/db";
 import { createLogger } from "../src/http/logging";
 import { WebhookRefusal } from "../src/modules/webhooks/model";
 import { checkStripeSignature } from "../src/modules/webhooks/stripe-signature";
@@ -55,8 +54,8 @@ function stripeEvent(id = "evt_1TollgateInvoicePaid01", type = "invoice.paid"): 
   );
 }
 
-function keyed(): Harness {
-  return createTwoTenantHarness({ secrets: { encryption_key: MASTER_KEY } });
+async function keyed(): Promise<Harness> {
+  return await createTwoTenantHarness({ secrets: { encryption_key: MASTER_KEY } });
 }
 
 /** Stores the stripe secret of the development (or production) environment of the dev key's tenant. */
@@ -65,7 +64,7 @@ async function saveStripe(
   webhookSecret = DEV_SECRET,
   environment: "development" | "production" = "development",
 ) {
-  const env = environmentOf(h, environment);
+  const env = await environmentOf(h, environment);
   const saved = await h.call("POST", "/v1/secrets/integrations/create/stripe", {
     headers: { "x-environment-id": env.id },
     body: {
@@ -92,27 +91,27 @@ function deliver(
   );
 }
 
-function storedCount(h: Harness): number {
-  return (sql(h.context.db, "SELECT count(*) AS n FROM webhook_events").get() as { n: number }).n;
+async function storedCount(h: Harness): Promise<number> {
+  return ((await h.context.db.get("SELECT count(*) AS n FROM webhook_events")) as { n: number }).n;
 }
 
-function auditCount(h: Harness): number {
-  return (sql(h.context.db, "SELECT count(*) AS n FROM audit_logs").get() as { n: number }).n;
+async function auditCount(h: Harness): Promise<number> {
+  return ((await h.context.db.get("SELECT count(*) AS n FROM audit_logs")) as { n: number }).n;
 }
 
 describe("a delivery signed with the environment's webhook secret", () => {
   test("is accepted (200), stored as received, and listed at GET /v1/webhooks/events", async () => {
-    const h = keyed();
+    const h = await keyed();
     const env = await saveStripe(h);
     const payload = stripeEvent();
-    const audited = auditCount(h);
+    const audited = await auditCount(h);
 
     const res = await deliver(h, { environment: env }, payload, stripeSignature(DEV_SECRET, payload));
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ received: true, id: expect.stringMatching(/^whevt_/), duplicate: false });
 
     // The raw bytes as received, not re-serialised JSON (the pretty-printing and "Zoë" survive).
-    const row = sql(h.context.db, "SELECT * FROM webhook_events").get() as Record<string, string>;
+    const row = (await h.context.db.get("SELECT * FROM webhook_events")) as Record<string, string>;
     expect(row).toMatchObject({
       tenant_id: DEFAULT_TENANT,
       environment_id: env,
@@ -122,7 +121,7 @@ describe("a delivery signed with the environment's webhook secret", () => {
       payload,
     });
     // Nothing in the audit log per delivery: the stored row is the record.
-    expect(auditCount(h)).toBe(audited);
+    expect(await auditCount(h)).toBe(audited);
 
     const list = await h.call("GET", "/v1/webhooks/events");
     expect(list.status).toBe(200);
@@ -144,7 +143,7 @@ describe("a delivery signed with the environment's webhook secret", () => {
   });
 
   test("any one of several v1 signatures is enough (Stripe signs with two while a secret is rolled)", async () => {
-    const h = keyed();
+    const h = await keyed();
     const env = await saveStripe(h);
     const payload = stripeEvent();
     const t = Math.floor(Date.now() / 1000);
@@ -155,7 +154,7 @@ describe("a delivery signed with the environment's webhook secret", () => {
   });
 
   test("a replayed event id is stored once: the repeat is 200, duplicate, nothing added", async () => {
-    const h = keyed();
+    const h = await keyed();
     const env = await saveStripe(h);
     const payload = stripeEvent();
     const first = await deliver(h, { environment: env }, payload, stripeSignature(DEV_SECRET, payload));
@@ -172,18 +171,18 @@ describe("a delivery signed with the environment's webhook secret", () => {
       expect(again.status).toBe(200);
       expect(again.body).toEqual({ received: true, id: first.body.id, duplicate: true });
     }
-    expect(storedCount(h)).toBe(1);
+    expect(await storedCount(h)).toBe(1);
 
     // Another event id is another row.
     const next = stripeEvent("evt_1TollgateSecondEvent02", "customer.created");
     expect((await deliver(h, { environment: env }, next, stripeSignature(DEV_SECRET, next))).body.duplicate).toBe(
       false,
     );
-    expect(storedCount(h)).toBe(2);
+    expect(await storedCount(h)).toBe(2);
   });
 
   test("a signed body that is not a Stripe event is a 400 naming the field, and nothing is stored", async () => {
-    const h = keyed();
+    const h = await keyed();
     const env = await saveStripe(h);
     for (const payload of [JSON.stringify({ object: "event", type: "x" }), "", "not json"]) {
       const res = await deliver(h, { environment: env }, payload, stripeSignature(DEV_SECRET, payload));
@@ -192,7 +191,7 @@ describe("a delivery signed with the environment's webhook secret", () => {
     }
     const noId = await deliver(h, { environment: env }, '{"type":"x"}', stripeSignature(DEV_SECRET, '{"type":"x"}'));
     expect(errorOf(noId).details).toHaveProperty("id");
-    expect(storedCount(h)).toBe(0);
+    expect(await storedCount(h)).toBe(0);
   });
 });
 
@@ -236,6 +235,25 @@ describe("the Stripe-Signature header, read as stripe-node reads it", () => {
       expect({ header, valid: check(header).valid }).toEqual({ header, valid: false });
     }
   });
+
+  test("refused: an empty v1, a truncated one, one of the wrong length (a v1 is compared whole)", () => {
+    const signature = v1(now);
+    for (const header of [
+      `t=${now},v1=`,
+      `t=${now},v1=${signature.slice(0, 1)}`,
+      `t=${now},v1=${signature.slice(0, 32)}`,
+      `t=${now},v1=${signature.slice(0, 63)}`,
+      `t=${now},v1=${signature.slice(1)}`,
+      `t=${now},v1=${"0".repeat(63)}`,
+      `t=${now},v1=${"0".repeat(65)}`,
+      `t=${now},v1=,v1=${"0".repeat(64)}`,
+    ]) {
+      expect({ header, verdict: check(header) }).toEqual({
+        header,
+        verdict: { valid: false, refusal: WebhookRefusal.SignatureMismatch },
+      });
+    }
+  });
 });
 
 describe("every failure is the same 401 Invalid webhook signature", () => {
@@ -243,7 +261,7 @@ describe("every failure is the same 401 Invalid webhook signature", () => {
   async function refusals(h: Harness) {
     const dev = await saveStripe(h);
     const prod = await saveStripe(h, PROD_SECRET, "production");
-    const otherEnv = environmentOf(h, "development", OTHER_TENANT).id;
+    const otherEnv = (await environmentOf(h, "development", OTHER_TENANT)).id;
     const payload = stripeEvent();
     const now = Math.floor(Date.now() / 1000);
     // Every signature made up front, so what a case costs the server is all that runs in it.
@@ -269,12 +287,15 @@ describe("every failure is the same 401 Invalid webhook signature", () => {
       "v0 only": () => deliver(h, { environment: dev }, payload, signed.replace("v1=", "v0=")),
       "signature of the right length, wrong": () =>
         deliver(h, { environment: dev }, payload, `t=${now},v1=${"0".repeat(64)}`),
+      "empty v1": () => deliver(h, { environment: dev }, payload, `t=${now},v1=`),
+      "truncated v1": () => deliver(h, { environment: dev }, payload, signed.slice(0, -32)),
+      "v1 one character short": () => deliver(h, { environment: dev }, payload, signed.slice(0, -1)),
       "signed with an empty secret": () => deliver(h, { environment: dev }, payload, emptySecret),
     };
   }
 
   test("changed body, stale timestamp, another environment's signature, unknown tenant, no header, …", async () => {
-    const h = keyed();
+    const h = await keyed();
     const cases = await refusals(h);
     const answers: Record<string, { status: number; text: string; type: string | null }> = {};
     for (const [name, send] of Object.entries(cases)) {
@@ -287,11 +308,11 @@ describe("every failure is the same 401 Invalid webhook signature", () => {
       type: "application/json",
     };
     expect(answers).toEqual(Object.fromEntries(Object.keys(cases).map((name) => [name, expected])));
-    expect(storedCount(h)).toBe(0);
+    expect(await storedCount(h)).toBe(0);
   });
 
   test("every refusal does the same work: one signing-secret lookup in memory, no decryption, one HMAC", async () => {
-    const h = keyed();
+    const h = await keyed();
     const cases = await refusals(h);
     const box = h.context.integrationSecrets;
     if (!box) throw new Error("the harness has a master key");
@@ -315,7 +336,7 @@ describe("every failure is the same 401 Invalid webhook signature", () => {
   });
 
   test("an environment's signing secret follows its integration secret: replaced, then deleted", async () => {
-    const h = keyed();
+    const h = await keyed();
     const env = await saveStripe(h);
     const payload = stripeEvent();
     const rolled = "whsec_TollgateRolledSigningSecret0777";
@@ -329,7 +350,7 @@ describe("every failure is the same 401 Invalid webhook signature", () => {
   });
 
   test("the stand-in secret used for an environment without one never lets a delivery in", async () => {
-    const h = keyed();
+    const h = await keyed();
     const payload = stripeEvent();
     const nobody = { tenantId: "tenant-nobody", environmentId: "env_nobody" };
     const standIn = h.context.signingSecrets.lookup(nobody, "stripe");
@@ -341,12 +362,12 @@ describe("every failure is the same 401 Invalid webhook signature", () => {
       stripeSignature(standIn.value, payload),
     );
     expect(res.status).toBe(401);
-    expect(storedCount(h)).toBe(0);
+    expect(await storedCount(h)).toBe(0);
   });
 
   test("without a master key every delivery is refused the same way", async () => {
-    const h = createHarness();
-    const env = environmentOf(h, "development").id;
+    const h = await createHarness();
+    const env = (await environmentOf(h, "development")).id;
     const payload = stripeEvent();
     const res = await deliver(h, { environment: env }, payload, stripeSignature(DEV_SECRET, payload));
     expect(res.status).toBe(401);
@@ -354,18 +375,18 @@ describe("every failure is the same 401 Invalid webhook signature", () => {
   });
 
   test("at start, signing secrets are loaded; one that does not decrypt is logged once without its value and refused", async () => {
-    const h = keyed();
+    const h = await keyed();
     const dev = await saveStripe(h);
     await saveStripe(h, PROD_SECRET, "production");
     // Move a sealed value to a row it was not sealed for, as someone writing to the file could.
-    sql(
-      h.context.db,
+    await h.context.db.run(
       "UPDATE integration_secrets SET credentials = (SELECT credentials FROM integration_secrets WHERE environment_id != @dev) WHERE environment_id = @dev",
-    ).run({ dev });
+      { dev },
+    );
     const logs: Record<string, unknown>[] = [];
-    const restarted = createTollgate({
+    const restarted = await createTollgate({
       config: h.context.config,
-      db: h.context.db,
+      store: h.context.db,
       logger: createLogger("debug", { sink: (line) => logs.push(JSON.parse(line)) }),
     });
     const server = {
@@ -378,7 +399,7 @@ describe("every failure is the same 401 Invalid webhook signature", () => {
       expect(errorOf(res).message).toBe("Invalid webhook signature");
     }
     // The row that still opens was loaded at start: its deliveries get in.
-    const prod = environmentOf(h, "production").id;
+    const prod = (await environmentOf(h, "production")).id;
     expect((await deliver(server, { environment: prod }, payload, stripeSignature(PROD_SECRET, payload))).status).toBe(
       200,
     );
@@ -389,7 +410,7 @@ describe("every failure is the same 401 Invalid webhook signature", () => {
   });
 
   test("the reason is in the server's debug log, never in the answer", async () => {
-    const h = keyed();
+    const h = await keyed();
     const env = await saveStripe(h);
     const payload = stripeEvent();
     await deliver(h, { environment: env }, payload, stripeSignature(DEV_SECRET, payload, 1));
@@ -404,7 +425,7 @@ describe("every failure is the same 401 Invalid webhook signature", () => {
 
 describe("the route around the signature", () => {
   test("the body limit applies before any work: 413 without reading the body or looking up a secret", async () => {
-    const h = keyed();
+    const h = await keyed();
     const env = await saveStripe(h);
     const box = h.context.integrationSecrets;
     if (!box) throw new Error("the harness has a master key");
@@ -442,11 +463,11 @@ describe("the route around the signature", () => {
       }),
     );
     expect(streamed.status).toBe(413);
-    expect(storedCount(h)).toBe(0);
+    expect(await storedCount(h)).toBe(0);
   });
 
   test("a provider without a webhook scheme, or another method, is Route not found", async () => {
-    const h = keyed();
+    const h = await keyed();
     const env = await saveStripe(h);
     const payload = stripeEvent();
     const razorpay = await deliver(
@@ -462,7 +483,7 @@ describe("the route around the signature", () => {
   });
 
   test("the body is read as bytes whatever Content-Type says", async () => {
-    const h = keyed();
+    const h = await keyed();
     const env = await saveStripe(h);
     const url = `/v1/webhooks/stripe/${DEFAULT_TENANT}/${env}`;
     for (const [i, type] of ["application/json", "text/plain", "application/x-www-form-urlencoded"].entries()) {
@@ -471,11 +492,11 @@ describe("the route around the signature", () => {
       const res = await h.app.handle(new Request(`http://localhost${url}`, { method: "POST", headers, body: payload }));
       expect({ type, status: res.status }).toEqual({ type, status: 200 });
     }
-    expect(storedCount(h)).toBe(3);
+    expect(await storedCount(h)).toBe(3);
   });
 
   test("an API key is neither needed nor enough", async () => {
-    const h = keyed();
+    const h = await keyed();
     const env = await saveStripe(h);
     const payload = stripeEvent();
     const withKey = await h.call("POST", `/v1/webhooks/stripe/${DEFAULT_TENANT}/${env}`, { rawBody: payload });
@@ -498,7 +519,7 @@ describe("GET /v1/webhooks/events", () => {
   }
 
   test("newest first, filtered by type and provider, paginated", async () => {
-    const h = keyed();
+    const h = await keyed();
     await twoDeliveries(h);
     const all = await h.call("GET", "/v1/webhooks/events");
     expect(all.body.items.map((e: { provider_event_id: string }) => e.provider_event_id)).toEqual(["evt_1B", "evt_1A"]);
@@ -516,16 +537,16 @@ describe("GET /v1/webhooks/events", () => {
   });
 
   test("needs integration:read; another environment or tenant sees none of them", async () => {
-    const h = keyed();
+    const h = await keyed();
     await twoDeliveries(h);
-    const ingestor = issueTestKey(h, { roles: ["event_ingestor"] }).apiKey;
+    const ingestor = (await issueTestKey(h, { roles: ["event_ingestor"] })).apiKey;
     const refused = await h.call("GET", "/v1/webhooks/events", { key: ingestor });
     expect(refused.status).toBe(403);
     const none = await h.call("GET", "/v1/webhooks/events", { key: null });
     expect(none.status).toBe(401);
     expect(errorOf(none).message).toBe("API key required");
 
-    const production = environmentOf(h, "production").id;
+    const production = (await environmentOf(h, "production")).id;
     const prod = await h.call("GET", "/v1/webhooks/events", { headers: { "x-environment-id": production } });
     expect(prod.status).toBe(200);
     expect(prod.body).toEqual({ items: [], pagination: { total: 0, limit: 50, offset: 0 } });

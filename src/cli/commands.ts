@@ -57,8 +57,8 @@ ${CONFIG_OPTION}`,
   options: { config: "string" },
 };
 
-export function runMigrate(parsed: ParsedCommand): number {
-  const applied = withWritableStore(configFrom(parsed), (_db, migrated) => migrated);
+export async function runMigrate(parsed: ParsedCommand): Promise<number> {
+  const applied = await withWritableStore(configFrom(parsed), (_db, migrated) => migrated);
   console.log(applied.length === 0 ? "Database is up to date" : `Applied ${applied.map((m) => m.name).join(", ")}`);
   return 0;
 }

@@ -2,11 +2,13 @@ import { DEFAULT_TENANT_ID } from "../config";
 import { ConfigKeySchema } from "../config/schema";
 import { isName, isRfc3339, NAME_RULE, TIMESTAMP_RULE } from "../http/schemas";
 import { sha256Hex } from "../modules/auth/hash";
+import { isWellFormedApiKey } from "../modules/auth/key-format";
+import { reportLeakedKeys } from "../modules/leaked-keys/report";
 import type { KeyType } from "../modules/auth/model";
 import { type RoleCatalog, roleCatalogOf } from "../modules/rbac/service";
 import { BUILT_IN_ROLES } from "../modules/rbac/roles";
 import { KEY_STATUS_WORDS, type SecretStatus, type SecretWithOwnerRow } from "../modules/secrets/model";
-import { createOperatorKey, listOperatorKeys, revokeOperatorKey } from "../modules/secrets/operator";
+import { createOperatorKey, listOperatorKeys, OperatorError, revokeOperatorKey } from "../modules/secrets/operator";
 import { type CommandSpec, checkedOption, type ParsedCommand, stringOption, UsageError } from "./args";
 import { CONFIG_OPTION, configFrom } from "./config-option";
 import { openExistingStore, withWritableStore } from "./store";
@@ -84,7 +86,7 @@ function rolesFrom(option: string, catalog: RoleCatalog): string[] {
   return [...new Set(listed)];
 }
 
-export function runKeysCreate(parsed: ParsedCommand): number {
+export async function runKeysCreate(parsed: ParsedCommand): Promise<number> {
   const usage = (message: string) => new UsageError(message, keysCreate.usage);
   const tenantId = tenantOption(keysCreate, parsed) ?? DEFAULT_TENANT_ID;
   const rolesOption = stringOption(parsed, "roles");
@@ -110,7 +112,7 @@ export function runKeysCreate(parsed: ParsedCommand): number {
   if (expiresAt !== undefined && !(Date.parse(expiresAt) > Date.now())) {
     throw usage("--expires-at must be in the future.");
   }
-  const created = withWritableStore(config, (db) =>
+  const created = await withWritableStore(config, (db) =>
     createOperatorKey(db, catalog, {
       tenantId,
       createTenant: parsed.values["create-tenant"] === true,
@@ -222,11 +224,54 @@ ${CONFIG_OPTION}`,
   positionals: ["the key id"],
 };
 
-export function runKeysRevoke(parsed: ParsedCommand): number {
+export async function runKeysRevoke(parsed: ParsedCommand): Promise<number> {
   const id = parsed.positionals[0] as string;
-  const revoked = withWritableStore(configFrom(parsed), (db) => revokeOperatorKey(db, id));
+  const revoked = await withWritableStore(configFrom(parsed), async (db) => await revokeOperatorKey(db, id));
   console.log(`Revoked ${revoked.id} (${revoked.display_id}, "${revoked.name}").`);
   return 0;
+}
+
+export const keysLeaked: CommandSpec = {
+  name: "keys leaked",
+  usage: `Usage: tollgate keys leaked <key>
+
+Revoke a key you found where it should not be (a log, a repository, a ticket), whoever's it is,
+as POST /v1/secrets/leaked does: audited as secret.leaked, and its owner sees it on API Keys in
+the dashboard until they acknowledge it. It fails from the next request on, on a server running
+on the same database too.
+
+${CONFIG_OPTION}`,
+  options: { config: "string" },
+  positionals: ["the key"],
+};
+
+export async function runKeysLeaked(parsed: ParsedCommand): Promise<number> {
+  const key = (parsed.positionals[0] as string).trim();
+  if (!isWellFormedApiKey(key)) {
+    throw new UsageError(
+      "That is not a Tollgate key: keys are sk_ or pk_, live_ or test_, then 64 hex characters whose last 8 are a checksum, and this one's format or checksum is wrong.",
+      keysLeaked.usage,
+    );
+  }
+  const reporter = { source: "operator" as const, address: null, requestId: null, userAgent: null };
+  const [outcome] = await withWritableStore(configFrom(parsed), (db) =>
+    // This process has no cache to evict from; a server on the store sees the credential generation move.
+    reportLeakedKeys(db, reporter, [{ key, url: null }], true, () => {}),
+  );
+  if (outcome?.kind === "revoked") {
+    const { key: row } = outcome;
+    console.log(
+      `Revoked ${row.id} (${row.display_id}, "${row.name}") of tenant ${row.tenant_id}, environment ${row.environment_id}, as leaked. Its owner is told in the dashboard.`,
+    );
+    return 0;
+  }
+  if (outcome?.kind === "already_revoked") {
+    console.log(
+      `${outcome.key.id} (${outcome.key.display_id}, "${outcome.key.name}") was revoked already; nothing changed.`,
+    );
+    return 0;
+  }
+  throw new OperatorError("No API key in this database is that key; nothing changed.");
 }
 
 export const keysHash: CommandSpec = {

@@ -1,6 +1,5 @@
 // `tollgate secrets …`: the master key integration credentials are sealed with (SPEC §12).
-import { migrate } from "../db";
-import { lockStore, StoreLockedError } from "../db/lock";
+import { lockStore, StoreLockedError } from "../db/sqlite/lock";
 import { generateEncryptionKey, KEY_SETTING, parseEncryptionKey, SecretBox } from "../modules/integrations/cipher";
 import { RotationError, rotateMasterKey } from "../modules/integrations/rotate";
 import { type CommandSpec, type ParsedCommand, stringOption, UsageError } from "./args";
@@ -36,7 +35,7 @@ ${CONFIG_OPTION}`,
   options: { "from-env": "string", config: "string" },
 };
 
-export function runSecretsRotateKey(parsed: ParsedCommand): number {
+export async function runSecretsRotateKey(parsed: ParsedCommand): Promise<number> {
   const variable = stringOption(parsed, "from-env");
   if (!variable) throw new UsageError("--from-env names the variable that holds the old key.", secretsRotateKey.usage);
   const config = configFrom(parsed);
@@ -50,10 +49,31 @@ export function runSecretsRotateKey(parsed: ParsedCommand): number {
     throw new CommandError(`Set the new key in ${KEY_SETTING} ("tollgate secrets generate-key" prints one).`);
   const from = new SecretBox(oldKey);
   const to = new SecretBox(newKey);
-  const path = config.database.path;
-  let lock: ReturnType<typeof lockStore>;
+  // A SQLite file is held meanwhile, so no server starts with the old key halfway through. On
+  // PostgreSQL, no lock can tell: the README says to stop every server first.
+  const lock = config.database.url === "" ? holdStoppedStore(config.database.path) : null;
   try {
-    lock = lockStore(path);
+    const store = openExistingStore(config);
+    try {
+      await store.migrate();
+      const { rotated, current } = await rotateMasterKey(store, from, to);
+      const already = current > 0 ? ` (${current} already under it)` : "";
+      console.log(`Re-encrypted ${rotated} integration secrets under the new key${already}.`);
+    } catch (err) {
+      if (err instanceof RotationError) throw new CommandError(err.message);
+      throw err;
+    } finally {
+      await store.close();
+    }
+  } finally {
+    lock?.release();
+  }
+  return 0;
+}
+
+function holdStoppedStore(path: string): ReturnType<typeof lockStore> {
+  try {
+    return lockStore(path);
   } catch (err) {
     if (err instanceof StoreLockedError) {
       throw new CommandError(
@@ -62,21 +82,4 @@ export function runSecretsRotateKey(parsed: ParsedCommand): number {
     }
     throw err;
   }
-  try {
-    const db = openExistingStore(config);
-    try {
-      migrate(db);
-      const { rotated, current } = rotateMasterKey(db, from, to);
-      const already = current > 0 ? ` (${current} already under it)` : "";
-      console.log(`Re-encrypted ${rotated} integration secrets under the new key${already}.`);
-    } catch (err) {
-      if (err instanceof RotationError) throw new CommandError(err.message);
-      throw err;
-    } finally {
-      db.close();
-    }
-  } finally {
-    lock.release();
-  }
-  return 0;
 }

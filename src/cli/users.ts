@@ -45,9 +45,12 @@ export async function runUsersCreate(parsed: ParsedCommand): Promise<number> {
   const password = await readPassword();
   if (!isValidPassword(password)) throw usage(`The password ${PASSWORD_RULE}.`);
   const passwordHash = await defaultHasher.hash(password);
-  let result: ReturnType<typeof createOperatorPerson>;
+  let result: Awaited<ReturnType<typeof createOperatorPerson>>;
   try {
-    result = withWritableStore(config, (db) => createOperatorPerson(db, { tenantId, email, name, passwordHash }));
+    result = await withWritableStore(
+      config,
+      async (db) => await createOperatorPerson(db, { tenantId, email, name, passwordHash }),
+    );
   } catch (err) {
     if (err instanceof ApiError) {
       // A lost password is the likely reason to run this for an account that has one: say the way.
@@ -84,7 +87,7 @@ ${CONFIG_OPTION}`,
   options: { config: "string", email: "string", tenant: "string" },
 };
 
-export function runUsersResetPassword(parsed: ParsedCommand): number {
+export async function runUsersResetPassword(parsed: ParsedCommand): Promise<number> {
   const email = checkedOption(
     usersResetPassword,
     parsed,
@@ -97,7 +100,7 @@ export function runUsersResetPassword(parsed: ParsedCommand): number {
   const config = configFrom(parsed);
   let link: PersonLink;
   try {
-    link = withWritableStore(config, (db) => issueOperatorLink(db, { email, tenantId }));
+    link = await withWritableStore(config, async (db) => await issueOperatorLink(db, { email, tenantId }));
   } catch (err) {
     if (err instanceof ApiError) throw new CommandError(`${err.message}${which(err.details)}. Nothing was changed.`);
     throw err;

@@ -4,10 +4,11 @@ import { isIP } from "node:net";
 import { Value } from "@sinclair/typebox/value";
 import type { TSchema } from "@sinclair/typebox";
 import { parse as parseYaml } from "yaml";
-import { MEMORY_DATABASE } from "../db";
+import { MEMORY_DATABASE } from "../db/sqlite/open";
 import { isAllowedHostEntry, parseCidr } from "../http/hosts";
 import { RESERVED_ROLE_IDS } from "../modules/rbac/roles";
 import { KEY_SETTING, parseEncryptionKey } from "../modules/integrations/cipher";
+import { parseGithubPublicKey } from "./github-keys";
 import { type Config, ConfigKeySchema, ConfigSchema, DEFAULT_CONFIG, DEV_KEY_HASH } from "./schema";
 
 export {
@@ -149,10 +150,18 @@ function validateConfig(candidate: unknown): Config {
   config.server.public_url = checkedPublicUrl(config.server.public_url);
   checkAllowedHosts(config.server.allowed_hosts);
   checkDatabasePath(config.database.path);
+  checkDatabaseUrl(config.database.url);
+  if (config.database.url !== "" && config.customer_portal.signing_key === "") {
+    // Every server must sign portal sessions with one key, and the shared database is no place for it.
+    throw new ConfigError(
+      "Invalid config: customer_portal.signing_key (TOLLGATE_CUSTOMER_PORTAL_SIGNING_KEY) is required with database.url: every server on the database must sign portal sessions with the same key",
+    );
+  }
   checkCustomerPortal(config.customer_portal);
   checkEncryptionKey(config.secrets.encryption_key);
   checkRoles(config.rbac.roles);
   checkForwardAuth(config.forward_auth);
+  checkGithubPublicKeys(config.leaked_keys.github.public_keys);
   // Hashes are compared as lowercase hex everywhere else.
   config.auth.api_key.keys = Object.fromEntries(
     Object.entries(config.auth.api_key.keys).map(([hash, key]) => [hash.toLowerCase(), key]),
@@ -290,6 +299,24 @@ function checkForwardAuth({ trusted_proxies, rules }: Config["forward_auth"]): v
   });
 }
 
+/** GitHub's secret scanning keys: each an ECDSA P-256 key in PEM, each identifier listed once. */
+function checkGithubPublicKeys(keys: Config["leaked_keys"]["github"]["public_keys"]): void {
+  const seen = new Set<string>();
+  keys.forEach(({ key_identifier, key }, i) => {
+    const at = `leaked_keys.github.public_keys[${i}]`;
+    if (seen.has(key_identifier)) {
+      throw new ConfigError(`Invalid config: ${at}.key_identifier: "${key_identifier}" is listed twice`);
+    }
+    seen.add(key_identifier);
+    const parsed = parseGithubPublicKey(key);
+    if (typeof parsed === "string") {
+      throw new ConfigError(
+        `Invalid config: ${at}.key ${parsed}; copy the keys from https://api.github.com/meta/public_keys/secret_scanning`,
+      );
+    }
+  });
+}
+
 function checkDatabasePath(path: string): void {
   if (path === MEMORY_DATABASE || !existsSync(path) || !statSync(path).isDirectory()) return;
   throw new ConfigError(
@@ -362,4 +389,25 @@ function isStructSchema(schema: TSchema): schema is TSchema & { properties: Reco
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Empty, or a PostgreSQL URL; what is wrong with another value is said without repeating it (it may hold a password). */
+function checkDatabaseUrl(url: string): void {
+  if (url === "") return;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError(
+      "Invalid config: database.url: is not a URL; give postgres://user:password@host:5432/database, or leave it empty for the embedded store",
+    );
+  }
+  if (parsed.protocol !== "postgres:" && parsed.protocol !== "postgresql:") {
+    throw new ConfigError(
+      `Invalid config: database.url: must start with postgres:// (it starts with ${parsed.protocol}//), or be empty for the embedded store`,
+    );
+  }
+  if (parsed.pathname.replace(/^\//, "") === "") {
+    throw new ConfigError("Invalid config: database.url: names no database; add it after the host (…:5432/tollgate)");
+  }
 }

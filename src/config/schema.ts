@@ -41,6 +41,9 @@ export const ConfigSchema = T.Object(
     database: T.Object(
       {
         path: T.String({ minLength: 1 }),
+        // Empty: the embedded SQLite store at `path`. A postgres:// URL: that PostgreSQL database
+        // instead (SPEC §15), shared by any number of Tollgate instances; `path` is then unused.
+        url: T.String(),
       },
       strict,
     ),
@@ -141,6 +144,39 @@ export const ConfigSchema = T.Object(
       },
       strict,
     ),
+    // Leaked keys (SPEC §16): POST /v1/secrets/leaked, and GitHub's secret scanning partner endpoint.
+    leaked_keys: T.Object(
+      {
+        // Reports POST /v1/secrets/leaked takes from one client address (IPv6 by /64) per window;
+        // past that, 429 until the window ends. Each report names at most 100 keys.
+        max_reports_per_address: T.Integer({ minimum: 1, maximum: 1_000_000 }),
+        window_seconds: T.Integer({ minimum: 1, maximum: 86_400 }),
+        github: T.Object(
+          {
+            // The keys GitHub signs its deliveries with, as https://api.github.com/meta/public_keys/secret_scanning
+            // lists them (its `public_keys` array; `is_current` is accepted and ignored). Never
+            // fetched at run time: the README says how to refresh them. Empty: every delivery is refused.
+            public_keys: T.Array(
+              T.Object(
+                {
+                  key_identifier: T.String({ minLength: 1, maxLength: 256 }),
+                  // PEM (-----BEGIN PUBLIC KEY-----), an ECDSA P-256 key.
+                  key: T.String({ minLength: 1, maxLength: 4096 }),
+                  is_current: T.Optional(T.Boolean()),
+                },
+                strict,
+              ),
+              { maxItems: 100 },
+            ),
+            // true: a key GitHub found is revoked at once; false: its owner is only warned (the
+            // dashboard's banner and the audit log) and the key keeps working.
+            revoke: T.Boolean(),
+          },
+          strict,
+        ),
+      },
+      strict,
+    ),
     customer_portal: T.Object(
       {
         // Where portal links point (the token is added as ?token=). Empty: Tollgate's own page,
@@ -207,7 +243,7 @@ export type ConfigKey = Static<typeof ConfigKeySchema>;
 /** Every value has a default, so Tollgate starts with no config file at all. */
 export const DEFAULT_CONFIG: Config = {
   server: { host: "127.0.0.1", port: 8080, public_url: "", allowed_hosts: [] },
-  database: { path: "data/tollgate.db" },
+  database: { path: "data/tollgate.db", url: "" },
   auth: {
     api_key: {
       header: "x-api-key",
@@ -229,6 +265,7 @@ export const DEFAULT_CONFIG: Config = {
   },
   rbac: { roles: {} },
   forward_auth: { trusted_proxies: ["127.0.0.0/8", "::1/128"], rules: [] },
+  leaked_keys: { max_reports_per_address: 10, window_seconds: 60, github: { public_keys: [], revoke: true } },
   customer_portal: { url: "", allowed_origins: [], session_ttl_seconds: 3600, signing_key: "" },
   events: { durability: "fsync" },
   secrets: { encryption_key: "" },

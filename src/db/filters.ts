@@ -1,5 +1,5 @@
 import type { FilterCondition, SortCondition } from "../http/filters";
-import type { Db } from "./index";
+import type { Dialect } from "./store";
 
 /**
  * Flexprice's search parts (its FilterCondition, SortCondition, order and time range) as SQL,
@@ -50,15 +50,16 @@ export interface SearchInput {
  * filter, each sort condition.
  */
 export function searchClauses(
+  dialect: Dialect,
   table: SearchFields,
   input: SearchInput,
   params: Record<string, unknown>,
 ): { where: string[]; orderBy: string } {
   const where = createdWithin(table, input, params);
   input.filters?.forEach((condition, i) => {
-    where.push(conditionSql(table, condition, i, params));
+    where.push(conditionSql(dialect, table, condition, i, params));
   });
-  return { where, orderBy: orderBy(table, input.sort, input.order) };
+  return { where, orderBy: orderBy(dialect, table, input.sort, input.order) };
 }
 
 const utc = (timestamp: string) => new Date(timestamp).toISOString();
@@ -90,32 +91,18 @@ function fieldOf(table: SearchFields, name: string, at: string): SearchField {
 }
 
 /**
- * Case-insensitive "contains", Unicode-aware: SQLite's own lower() folds ASCII letters only, so
- * "ÜBER" would not contain "über". The needle comes lower-cased; a missing value contains
- * nothing. Registered on a connection before it runs a page of a list (selectPage).
- */
-const CONTAINS = "tollgate_contains";
-const registered = new WeakSet<Db>();
-export function registerSearchFunctions(db: Db) {
-  if (registered.has(db)) return;
-  db.function(CONTAINS, { deterministic: true }, (haystack: unknown, needle: unknown) =>
-    typeof haystack === "string" && typeof needle === "string" && haystack.toLowerCase().includes(needle) ? 1 : 0,
-  );
-  registered.add(db);
-}
-
-/** True where `column` contains the value of `@param`, which the caller lower-cases (see CONTAINS). */
-export function containsSql(column: string, param: string): string {
-  return `${CONTAINS}(${column}, @${param}) = 1`;
-}
-
-/**
  * A case-insensitive "contains" of one needle in any of several columns (the dashboard's one
  * search box), its value added to `params` as `name`.
  */
-export function containsAnySql(columns: string[], needle: string, params: Record<string, unknown>, name: string) {
+export function containsAnySql(
+  dialect: Dialect,
+  columns: string[],
+  needle: string,
+  params: Record<string, unknown>,
+  name: string,
+): string {
   params[name] = needle.toLowerCase();
-  return `(${columns.map((column) => `${CONTAINS}(${column}, @${name}) = 1`).join(" OR ")})`;
+  return `(${columns.map((column) => dialect.containsText(column, `@${name}`)).join(" OR ")})`;
 }
 
 /**
@@ -126,6 +113,7 @@ export function containsAnySql(columns: string[], needle: string, params: Record
  * that would have to be guessed at.
  */
 function conditionSql(
+  dialect: Dialect,
   table: SearchFields,
   filter: FilterCondition,
   i: number,
@@ -158,7 +146,7 @@ function conditionSql(
       onlyFor("text", `${operator} applies to text fields, not ${filter.field}`);
       expectType("array");
       params[param] = JSON.stringify(needs("array"));
-      const test = `${column} IN (SELECT value FROM json_each(@${param}))`;
+      const test = dialect.inJsonArray(column, `@${param}`);
       return operator === "in" ? test : `(${column} IS NULL OR NOT ${test})`;
     }
     case "before":
@@ -173,7 +161,7 @@ function conditionSql(
       onlyFor("text", `${operator} applies to text fields, not ${filter.field}`);
       expectType("string");
       params[param] = needs("string").toLowerCase();
-      const test = containsSql(column, param);
+      const test = dialect.containsText(column, `@${param}`);
       return operator === "contains" ? test : `NOT ${test}`;
     }
     case "eq": {
@@ -195,10 +183,15 @@ function conditionSql(
  * missing value sorts last either way), then the default order, newest first (`order: "asc"` for
  * oldest first), which also settles ties so pages never repeat or skip a row.
  */
-function orderBy(table: SearchFields, sort: SortCondition[] | undefined, order: "asc" | "desc" | undefined): string {
+function orderBy(
+  dialect: Dialect,
+  table: SearchFields,
+  sort: SortCondition[] | undefined,
+  order: "asc" | "desc" | undefined,
+): string {
   const terms = (sort ?? []).map((s, i) => {
     const { column, caseless } = fieldOf(table, s.field, `sort[${i}].field`);
-    return `${column}${caseless ? " COLLATE NOCASE" : ""} ${s.direction === "desc" ? "DESC" : "ASC"} NULLS LAST`;
+    return `${caseless ? dialect.caseless(column) : column} ${s.direction === "desc" ? "DESC" : "ASC"} NULLS LAST`;
   });
   const direction = order === "asc" ? "ASC" : "DESC";
   terms.push(`${table.fields.created_at.column} ${direction}`, `${table.fields.id.column} ${direction}`);

@@ -11,7 +11,9 @@ export type StoreProblem =
   | "read_only"
   | "io_error"
   | "cannot_open"
-  | "corrupt";
+  | "corrupt"
+  /** The PostgreSQL server cannot be reached (refused, closed, shutting down). */
+  | "unreachable";
 
 export type StoreStatus = { ok: true } | { ok: false; problem: StoreProblem; message: string };
 
@@ -20,7 +22,7 @@ export const DISK_FULL_BYTES = 1024 * 1024;
 
 const OK: StoreStatus = { ok: true };
 
-/** The SQLite result codes that mean a write cannot be made durable, by problem. */
+/** The store failure codes that mean a write cannot be made durable, by problem. */
 const SQLITE_PROBLEMS: [prefix: string, problem: StoreProblem, says: string][] = [
   ["SQLITE_FULL", "disk_full", "the disk holding the database is full"],
   ["SQLITE_IOERR", "io_error", "the database could not be read or written (an I/O error)"],
@@ -28,6 +30,10 @@ const SQLITE_PROBLEMS: [prefix: string, problem: StoreProblem, says: string][] =
   ["SQLITE_CANTOPEN", "cannot_open", "the database file could not be opened"],
   ["SQLITE_CORRUPT", "corrupt", "the database file is damaged"],
   ["SQLITE_NOTADB", "corrupt", "the database file is damaged"],
+  // PostgreSQL's, as its engine names them (src/db/postgres/store.ts).
+  ["POSTGRES_DISK_FULL", "disk_full", "the disk holding the database is full"],
+  ["POSTGRES_READ_ONLY", "read_only", "the database cannot be written (read-only)"],
+  ["POSTGRES_UNREACHABLE", "unreachable", "the database server cannot be reached"],
 ];
 
 export interface StoreFailure {
@@ -45,7 +51,7 @@ export interface StoreFailure {
  */
 export function storeFailureOf(error: unknown): StoreFailure | null {
   const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code !== "string" || !code.startsWith("SQLITE_")) return null;
+  if (typeof code !== "string" || !(code.startsWith("SQLITE_") || code.startsWith("POSTGRES_"))) return null;
   for (const [prefix, problem, says] of SQLITE_PROBLEMS) {
     if (code === prefix || code.startsWith(`${prefix}_`)) return { code, problem, says };
   }

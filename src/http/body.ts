@@ -73,7 +73,7 @@ export function parseJsonBytes(bytes: Uint8Array): unknown {
   }
   // Only a \uD800–\uDFFF escape can produce a lone surrogate from valid UTF-8; skip the walk otherwise.
   if (SURROGATE_ESCAPE.test(text)) {
-    const field = malformedStringAt(value, "");
+    const field = stringAt(value, "", (s) => !s.isWellFormed());
     if (field !== undefined) {
       const name = field || "body";
       throw validationError(`${name} is not well-formed Unicode (it contains a lone surrogate)`, {
@@ -81,10 +81,22 @@ export function parseJsonBytes(bytes: Uint8Array): unknown {
       });
     }
   }
+  // U+0000 only comes from its escape (JSON forbids the raw character in strings). PostgreSQL's
+  // text and JSON cannot hold it: refused on either engine, so no answer depends on the engine.
+  if (NUL_ESCAPE.test(text)) {
+    const field = stringAt(value, "", (s) => s.includes("\0"));
+    if (field !== undefined) {
+      const name = field || "body";
+      throw validationError(`${name} contains the character U+0000, which cannot be stored`, {
+        [name]: "must not contain U+0000",
+      });
+    }
+  }
   return value;
 }
 
 const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+const NUL_ESCAPE = /\\u0000/;
 
 /** One pass over the text, counting brackets outside strings; stops at the first level too deep. */
 function nestingExceeds(text: string, max: number): boolean {
@@ -104,12 +116,12 @@ function nestingExceeds(text: string, max: number): boolean {
   return false;
 }
 
-/** The field path (`events[2].event_id`) of the first key or string that is not well-formed, if any. */
-function malformedStringAt(value: unknown, path: string): string | undefined {
-  if (typeof value === "string") return value.isWellFormed() ? undefined : path;
+/** The field path (`events[2].event_id`) of the first key or string that is `bad`, if any. */
+function stringAt(value: unknown, path: string, bad: (s: string) => boolean): string | undefined {
+  if (typeof value === "string") return bad(value) ? path : undefined;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const found = malformedStringAt(value[i], `${path}[${i}]`);
+      const found = stringAt(value[i], `${path}[${i}]`, bad);
       if (found !== undefined) return found;
     }
     return undefined;
@@ -117,8 +129,8 @@ function malformedStringAt(value: unknown, path: string): string | undefined {
   if (typeof value === "object" && value !== null) {
     for (const [key, item] of Object.entries(value)) {
       const child = path ? `${path}.${key}` : key;
-      if (!key.isWellFormed()) return path || "body";
-      const found = malformedStringAt(item, child);
+      if (bad(key)) return path || "body";
+      const found = stringAt(item, child, bad);
       if (found !== undefined) return found;
     }
   }

@@ -61,6 +61,12 @@ export function httpPlugin(
       // Bun builds request.url from the Host header; a malformed one ("a b", "x@y") makes the
       // URL unparseable for every later stage (body limits, links). Refused here, once.
       if (!URL.canParse(request.url)) throw validationError("Invalid Host header", { host: "is not a valid host" });
+      // U+0000 in a path or query value: PostgreSQL's text cannot hold it, so neither engine takes it.
+      if (request.url.includes("%00")) {
+        throw validationError("The request address contains %00 (U+0000), which cannot be stored", {
+          url: "must not contain %00",
+        });
+      }
       // A host this server does not answer to (src/http/hosts.ts), refused before any work; but
       // on the paths that answer any host (/health, forward-auth: see app.ts).
       if (!anyHost && !servesHostHeader(request.headers.get("host") ?? new URL(request.url).host)) {

@@ -52,6 +52,7 @@ export function openApiPlugin() {
         { name: "Sign-in", description: "People sign in with an email and a password, and get a session" },
         { name: "Users", description: "User and service accounts" },
         { name: "API keys", description: "Issue, list, revoke and rotate keys" },
+        { name: "Leaked keys", description: "Anyone, and GitHub's secret scanning, can kill a key found in the open" },
         { name: "RBAC", description: "Roles and their permissions" },
         { name: "Environments", description: "A tenant's environments" },
         { name: "Events", description: "Usage events" },
@@ -79,6 +80,13 @@ export function openApiPlugin() {
             in: "header",
             name: "Stripe-Signature",
             description: "Stripe's webhook signature (t=…,v1=…), for POST /v1/webhooks/stripe/* only; no API key",
+          },
+          GitHubSignature: {
+            type: "apiKey",
+            in: "header",
+            name: "Github-Public-Key-Signature",
+            description:
+              "GitHub's secret scanning signature (ECDSA P-256, SHA-256, over the raw body; the key named by Github-Public-Key-Identifier), for POST /v1/webhooks/github/secret-scanning only; no API key",
           },
         },
       },

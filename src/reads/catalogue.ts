@@ -1,4 +1,4 @@
-import type { Db, PageQuery } from "../db";
+import type { PageQuery, Store } from "../db";
 import { type EventRead, runEventRead } from "../modules/events/reads";
 import { readPage } from "./pages";
 
@@ -9,6 +9,6 @@ import { readPage } from "./pages";
 export type StoreRead = EventRead | { kind: "page"; scope: { tenantId: string }; query: PageQuery };
 
 /** Runs one read under a time budget of `budgetMs` (src/db/read-budget.ts). */
-export function runStoreRead(db: Db, read: StoreRead, budgetMs: number): unknown {
-  return read.kind === "page" ? readPage(db, read.query, budgetMs) : runEventRead(db, read, budgetMs);
+export function runStoreRead(store: Store, read: StoreRead, budgetMs: number): Promise<unknown> {
+  return read.kind === "page" ? readPage(store, read.query, budgetMs) : runEventRead(store, read, budgetMs);
 }

@@ -1,5 +1,4 @@
-import { type Db, type PageQuery, type PageReader, type Paged, selectPage } from "../db";
-import { withinBudget, WITHIN_BUDGET } from "../db/read-budget";
+import { type PageQuery, type PageReader, type Paged, type Store, selectPage } from "../db";
 import { ApiError } from "../http/errors";
 
 /** A list's page past its budget: the 400 says how to narrow it. */
@@ -16,14 +15,15 @@ export const listTooExpensive = (budgetMs: number) =>
  * passes the budget check, so a count over a tenant's whole audit log, a `contains` search over
  * every customer or a deep offset stops at the budget with a 400 instead of running on.
  */
-export function readPage<T>(db: Db, q: PageQuery, budgetMs: number): Paged<T> {
-  const bounded = { ...q, where: `(${q.where}) AND ${WITHIN_BUDGET}` };
-  return withinBudget(db, budgetMs, () => selectPage<T>(db, bounded), listTooExpensive);
+export function readPage<T>(store: Store, q: PageQuery, budgetMs: number): Promise<Paged<T>> {
+  const bounded = { ...q, where: `(${q.where}) AND ${store.dialect.withinBudget}` };
+  return store.withinBudget(budgetMs, listTooExpensive, (tx) => selectPage<T>(tx, bounded));
 }
 
 /** Pages read on the calling thread, with the same budget (the CLI; an in-memory store). */
-export function localPages(db: Db, budgetMs: number): PageReader {
+export function localPages(store: Store, budgetMs: number): PageReader {
   return {
-    page: async <T>(_tenantId: string, q: PageQuery) => readPage<T>(db, q, budgetMs),
+    dialect: store.dialect,
+    page: <T>(_tenantId: string, q: PageQuery) => readPage<T>(store, q, budgetMs),
   };
 }

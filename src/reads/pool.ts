@@ -1,4 +1,4 @@
-import type { Db, PageQuery, PageReader, Paged } from "../db";
+import type { Dialect, PageQuery, PageReader, Paged, Store } from "../db";
 import { READ_BUDGET_MS } from "../db/read-budget";
 import { ApiError } from "../http/errors";
 import type { Logger } from "../http/logging";
@@ -41,21 +41,25 @@ interface ReaderThread {
  * reader threads, each with its own connection, so the main thread (authentication, ingestion,
  * /health) keeps answering while one runs; each read still stops at its time budget
  * (src/db/read-budget.ts). A read goes to the thread with the fewest reads waiting; a tenant
- * with MAX_READS_PER_TENANT reads under way gets a 429 for the next. An in-memory store cannot
- * be shared with a thread: there, and if a thread fails, reads run on the main thread.
+ * with MAX_READS_PER_TENANT reads under way gets a 429 for the next. Threads are for a SQLite
+ * file, whose reads run synchronously; an in-memory store cannot be shared with a thread, and
+ * PostgreSQL's reads wait on the network, not on this thread: there, and if a thread fails,
+ * reads run on the main thread's store.
  */
 export class StoreReaders implements PageReader {
+  readonly dialect: Dialect;
   #threads: ReaderThread[] = [];
   #nextId = 1;
   #perTenant = new Map<string, number>();
 
   constructor(
-    private readonly db: Db,
+    private readonly store: Store,
     private readonly logger: Logger,
     threads: { storePath: string; entry: URL; count: number } | null,
     /** What each read may spend (read-budget.ts). */
     private readonly budgetMs = READ_BUDGET_MS,
   ) {
+    this.dialect = store.dialect;
     for (let i = 0; i < (threads?.count ?? 0); i++) this.#start(threads!.storePath, threads!.entry);
   }
 
@@ -85,7 +89,7 @@ export class StoreReaders implements PageReader {
     // Only what the read needs crosses to the thread: a principal carries more than its scope.
     const plain = { ...read, scope: scopeOnly(read.scope) } as StoreRead;
     const thread = this.#leastBusy();
-    if (!thread) return runStoreRead(this.db, plain, this.budgetMs);
+    if (!thread) return runStoreRead(this.store, plain, this.budgetMs);
     const tenant = plain.scope.tenantId;
     const running = this.#perTenant.get(tenant) ?? 0;
     if (running >= MAX_READS_PER_TENANT) throw tooManyReads();

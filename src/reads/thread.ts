@@ -2,7 +2,8 @@
 // the event writer's thread work), answering the reads that can scan many rows (event queries,
 // usage aggregates, pages of lists), so a heavy one never holds up the main thread's other
 // requests or /health.
-import { type Db, openDatabase } from "../db";
+import { openDatabase } from "../db/sqlite/open";
+import { SqliteStore } from "../db/sqlite/store";
 import { runStoreRead, type StoreRead } from "./catalogue";
 import { lowerThreadPriority } from "./priority";
 import { type WireError, toWireError } from "../modules/events/thread-error";
@@ -20,28 +21,26 @@ export type ReaderReply =
 
 declare const self: Worker;
 
-let db: Db | undefined;
+let store: SqliteStore | undefined;
 
 self.onmessage = (event: MessageEvent<ReaderRequest>) => {
   const message = event.data;
   if (message.type === "open") {
     lowerThreadPriority();
-    db = openDatabase(message.path);
+    const db = openDatabase(message.path);
     db.pragma("query_only = ON");
+    store = new SqliteStore(db);
     return;
   }
   if (message.type === "close") {
-    db?.close();
-    postMessage({ type: "closed" } satisfies ReaderReply);
+    const closing = store;
+    store = undefined;
+    void (closing?.close() ?? Promise.resolve()).then(() => postMessage({ type: "closed" } satisfies ReaderReply));
     return;
   }
-  try {
-    postMessage({
-      type: "done",
-      id: message.id,
-      result: runStoreRead(db as Db, message.read, message.budgetMs),
-    } satisfies ReaderReply);
-  } catch (error) {
-    postMessage({ type: "failed", id: message.id, error: toWireError(error) } satisfies ReaderReply);
-  }
+  const { id } = message;
+  runStoreRead(store as SqliteStore, message.read, message.budgetMs).then(
+    (result) => postMessage({ type: "done", id, result } satisfies ReaderReply),
+    (error) => postMessage({ type: "failed", id, error: toWireError(error) } satisfies ReaderReply),
+  );
 };

@@ -5,10 +5,9 @@
 // Users page shows who is invited and offers a new link, a reset link, a role change (a refusal
 // shown in the API's words, with the live keys) and archiving. Screenshots at 1280×800 and 390×844.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { describeInBrowser, horizontalOverflow, problemsOf, screenshots } from "../support/browser";
-import { runToEnd, type ServerProcess, SOURCE_CLI, startServer } from "../support/process";
+import { runToEnd, type ServerProcess, SOURCE_CLI, startServer, storeEnv } from "../support/process";
 
 /** How Chromium reports a page answered with an error status (a refused form is one). */
 const refused = (status: number) =>
@@ -50,12 +49,12 @@ describeInBrowser("people's accounts in the dashboard, in Chromium", (suite) => 
   }
 
   /** The operator's shell: the CLI on the server's own store and config. */
-  function cli(...args: string[]) {
+  async function cli(...args: string[]) {
     return runToEnd([...SOURCE_CLI, ...args], {
       cwd: server.dir,
       env: {
         ...process.env,
-        TOLLGATE_DATABASE_PATH: join(server.dir, "tollgate.db"),
+        ...(await storeEnv(server.dir)),
         TOLLGATE_SERVER_PORT: String(server.port),
       },
       timeoutMs: 30_000,

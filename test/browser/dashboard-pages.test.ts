@@ -237,6 +237,8 @@ describeInBrowser("the dashboard's pages, in Chromium", (suite) => {
       "API key rotated",
       "API key revoked",
       "API key verified",
+      "API key reported leaked",
+      "Leaked API key acknowledged",
     ]);
     // The newest row: the revocation, with the key's name beside its id.
     const newest = desktop.locator("main table > tbody > tr.entry").first();

@@ -11,36 +11,38 @@ export interface Mutation {
   find: string;
   replace: string;
   tests: string[];
+  /** The store engine its tests run on (default SQLite): a break in PostgreSQL's SQL shows only there. */
+  engine?: "sqlite" | "postgres";
 }
 
 export const MUTATIONS: Mutation[] = [
   {
     name: "the event writer commits without looking at the store's files",
     file: "src/modules/events/commit.ts",
-    find: "  const stored = files.ok ? commitBatch(db, rows) : unavailable(files, rows.length);",
-    replace: "  const stored = commitBatch(db, rows);",
+    find: "  const stored = files.ok ? await commitBatch(insert, rows) : unavailable(files, rows.length);",
+    replace: "  const stored = await commitBatch(insert, rows);",
     tests: ["test/hardening-store.test.ts"],
   },
   {
     name: "the event writer thread answers 'written' without inserting",
     file: "src/modules/events/writer-thread.ts",
-    find: "        outcome: commitUnits(db as Db, fromWire(message.batch), () => (health as StoreHealth).fileProblem()),",
-    replace: "        outcome: { failures: [], events: [] },",
+    find: "      void commitUnits(insert as InsertEvents, fromWire(batch), () => (health as StoreHealth).fileProblem()).then(",
+    replace: "      void Promise.resolve({ failures: [], events: [] }).then(",
     tests: ["test/events.test.ts", "test/hardening-events.test.ts"],
   },
   {
     name: "a bulk request is not all or nothing when its batch is retried",
     file: "src/modules/events/store.ts",
-    find: "      insertEvents(db, unit);",
+    find: "      await insert(unit);",
     replace:
-      "      for (const row of unit) {\n        try {\n          insertEvents(db, [row]);\n        } catch {}\n      }",
+      "      for (const row of unit) {\n        try {\n          await insert([row]);\n        } catch {}\n      }",
     tests: ["test/hardening-events.test.ts"],
   },
   {
     name: "no audit row says a user account was archived",
     file: "src/modules/users/service.ts",
-    find: "        action: AUDIT[before.type].archived,",
-    replace: "        action: before.type === 'user' ? AUDIT.user.updated : AUDIT[before.type].archived,",
+    find: "      action: AUDIT[before.type].archived,",
+    replace: "      action: before.type === 'user' ? AUDIT.user.updated : AUDIT[before.type].archived,",
     tests: ["test/audit.test.ts", "test/users.test.ts"],
   },
   {
@@ -53,7 +55,7 @@ export const MUTATIONS: Mutation[] = [
   {
     name: "last_used_at is never flushed periodically",
     file: "src/modules/secrets/last-used.ts",
-    find: "    this.#timer = setInterval(() => this.flush(), flushIntervalMs);",
+    find: "    this.#timer = setInterval(() => void this.flush(), flushIntervalMs);",
     replace: "    this.#timer = setInterval(() => {}, flushIntervalMs);",
     tests: ["test/secrets.test.ts", "test/server.test.ts"],
   },
@@ -102,7 +104,7 @@ export const MUTATIONS: Mutation[] = [
   {
     name: "the request thread checkpoints the WAL again",
     file: "src/app.ts",
-    find: '  if (!db.memory) db.pragma("wal_autocheckpoint = 0");',
+    find: '  if (file) file.store.db.pragma("wal_autocheckpoint = 0");',
     replace: "",
     tests: ["test/hardening-events.test.ts"],
   },
@@ -137,8 +139,8 @@ export const MUTATIONS: Mutation[] = [
   {
     name: "a customer is read by id across environments",
     file: "src/modules/customers/read.ts",
-    find: 'const row = sql(db, "SELECT * FROM customers WHERE tenant_id = ? AND environment_id = ? AND id = ?").get(',
-    replace: 'const row = sql(db, "SELECT * FROM customers WHERE tenant_id = ? AND (? OR 1) AND id = ?").get(',
+    find: '"SELECT * FROM customers WHERE tenant_id = ? AND environment_id = ? AND id = ?"',
+    replace: '"SELECT * FROM customers WHERE tenant_id = ? AND (? OR 1) AND id = ?"',
     tests: ["test/customers.test.ts", "test/isolation.test.ts"],
   },
   {
@@ -158,8 +160,8 @@ export const MUTATIONS: Mutation[] = [
   {
     name: "a dashboard form is read whole before its size is measured",
     file: "src/modules/dashboard/session.ts",
-    find: "  return new URLSearchParams(formText.decode(await readBody(request, FORM_LIMIT)));",
-    replace: "  return new URLSearchParams(await request.text());",
+    find: "  const text = formText.decode(await readBody(request, FORM_LIMIT));",
+    replace: "  const text = await request.text();",
     tests: ["test/hardening-body-limits.test.ts"],
   },
   {
@@ -171,14 +173,14 @@ export const MUTATIONS: Mutation[] = [
   },
   {
     name: "the store lock is named after the path as spelled",
-    file: "src/db/lock.ts",
+    file: "src/db/sqlite/lock.ts",
     find: "  const real = realPathOf(databasePath);",
     replace: "  const real = resolve(databasePath);",
     tests: ["test/hardening-store-lock.test.ts"],
   },
   {
     name: "a database with a second name (hard link) is opened",
-    file: "src/db/lock.ts",
+    file: "src/db/sqlite/lock.ts",
     find: "  if (names > 1) throw new StoreLinkedError(databasePath, names);",
     replace: "",
     tests: ["test/hardening-store-lock.test.ts"],
@@ -208,13 +210,13 @@ export const MUTATIONS: Mutation[] = [
   {
     name: "a page of a list has no time budget",
     file: "src/reads/pages.ts",
-    find: "  const bounded = { ...q, where: `(${q.where}) AND ${WITHIN_BUDGET}` };",
+    find: "  const bounded = { ...q, where: `(${q.where}) AND ${store.dialect.withinBudget}` };",
     replace: "  const bounded = q;",
     tests: ["test/hardening-lists.test.ts"],
   },
   {
     name: "the audit log's action filter has no index",
-    file: "src/db/migrations/013_list_indexes.sql",
+    file: "src/db/sqlite/migrations/013_list_indexes.sql",
     find: "CREATE INDEX audit_logs_by_action ON audit_logs (tenant_id, environment_id, action, created_at, id);",
     replace: "",
     tests: ["test/hardening-lists.test.ts"],
@@ -306,14 +308,14 @@ export const MUTATIONS: Mutation[] = [
   {
     name: "a person's role changes while their keys are live",
     file: "src/modules/users/service.ts",
-    find: "      if (live.length > 0) {",
-    replace: "      if (live.length < 0) {",
+    find: "    if (live.length > 0) {",
+    replace: "    if (live.length < 0) {",
     tests: ["test/people-roles.test.ts"],
   },
   {
     name: "a super_admin changes their own role",
     file: "src/modules/users/service.ts",
-    find: "      if (id === principal.userId) throw accessDeniedWith(USER_MESSAGES.ownRoles);\n",
+    find: "    if (id === principal.userId) throw accessDeniedWith(USER_MESSAGES.ownRoles);\n",
     replace: "",
     tests: ["test/people-roles.test.ts"],
   },
@@ -348,15 +350,15 @@ export const MUTATIONS: Mutation[] = [
   {
     name: "a customer search ignores metadata",
     file: "src/modules/customers/search.ts",
-    find: "    where.push(`EXISTS (SELECT 1 FROM json_each(metadata) WHERE key = @meta_key_${i} AND value = @meta_value_${i})`);",
+    find: '    where.push(pages.dialect.jsonHasPair("metadata", `@meta_key_${i}`, `@meta_value_${i}`));',
     replace: "    where.push(`(@meta_key_${i} IS NOT NULL OR @meta_value_${i} IS NOT NULL)`);",
     tests: ["test/customers-flexprice.test.ts"],
   },
   {
     name: "a reset link, used, leaves the person's other sessions working",
     file: "src/modules/sign-in/passwords.ts",
-    find: "        const revoked = revokeSessionsOf(db, account.tenant_id, account.id);",
-    replace: "        const revoked: string[] = [];",
+    find: "      const revoked = await revokeSessionsOf(tx, account.tenant_id, account.id);",
+    replace: "      const revoked: string[] = [];",
     tests: ["test/accounts.test.ts"],
   },
   {
@@ -369,7 +371,7 @@ export const MUTATIONS: Mutation[] = [
   {
     name: "a person makes a reset link for themself (no current password needed)",
     file: "src/modules/users/password-links.ts",
-    find: "      if (account.id === principal.userId) throw invalidOperation(USER_MESSAGES.ownLink);",
+    find: "    if (account.id === principal.userId) throw invalidOperation(USER_MESSAGES.ownLink);",
     replace: "",
     tests: ["test/accounts.test.ts"],
   },
@@ -411,8 +413,8 @@ export const MUTATIONS: Mutation[] = [
   {
     name: "keys create makes a mistyped tenant",
     file: "src/modules/secrets/operator.ts",
-    find: "  if (createTenant) return ensureTenant(db, tenantId, tenantId);",
-    replace: "  return ensureTenant(db, tenantId, tenantId);",
+    find: "  if (createTenant) return await ensureTenant(db, tenantId, tenantId);",
+    replace: "  return await ensureTenant(db, tenantId, tenantId);",
     tests: ["test/cli-keys.test.ts"],
   },
   {
@@ -425,7 +427,7 @@ export const MUTATIONS: Mutation[] = [
   {
     name: "key search ignores the key prefix",
     file: "src/modules/secrets/read.ts",
-    find: ' OR ${containsSql("s.display_id", "search")}',
+    find: ' OR ${pages.dialect.containsText("s.display_id", "@search")}',
     replace: "",
     tests: ["test/browser/dashboard-keys.test.ts"],
   },
@@ -442,5 +444,104 @@ export const MUTATIONS: Mutation[] = [
     find: ' || dialog.querySelector("form [data-close]")',
     replace: "",
     tests: ["test/browser/dashboard-accounts.test.ts"],
+  },
+  {
+    name: "an archived account's keys stay in the cache",
+    file: "src/modules/users/service.ts",
+    find: "  deps.keyCache.invalidate(keyHashes);\n",
+    replace: "",
+    tests: ["test/users.test.ts"],
+  },
+  {
+    name: "a key rotated with grace 0 stays in the cache",
+    file: "src/modules/secrets/rotate.ts",
+    find: "  deps.keyCache.invalidate([oldHash, created.secret.key_hash]);",
+    replace: "  deps.keyCache.invalidate([created.secret.key_hash]);",
+    tests: ["test/secrets.test.ts"],
+  },
+  {
+    name: "a Stripe v1 is compared as a prefix (an empty v1 matches any body)",
+    file: "src/modules/webhooks/stripe-signature.ts",
+    find: "    const equal = candidate.length === expected.length && timingSafeEqual(candidate, expected);",
+    replace: "    const equal = expected.subarray(0, candidate.length).equals(candidate);",
+    tests: ["test/webhooks.test.ts"],
+  },
+  {
+    name: "the failed-authentication limit counts the client's X-Forwarded-For",
+    file: "src/modules/auth/service.ts",
+    find: "    const verdict = this.deps.failures.fail(clientAddress);",
+    replace: '    const verdict = this.deps.failures.fail(request.headers.get("x-forwarded-for") ?? clientAddress);',
+    tests: ["test/hardening-auth-flood.test.ts"],
+  },
+  {
+    name: "the sign-in limit counts the client's X-Forwarded-For",
+    file: "src/modules/sign-in/index.ts",
+    find: "    address: app.authenticator.addressOf(request),",
+    replace: '    address: request.headers.get("x-forwarded-for") ?? app.authenticator.addressOf(request),',
+    tests: ["test/hardening-auth-flood.test.ts"],
+  },
+  {
+    name: "a customer is read by id without its tenant",
+    file: "src/modules/customers/read.ts",
+    find: '"SELECT * FROM customers WHERE tenant_id = ? AND environment_id = ? AND id = ?",\n    scope.tenantId,\n',
+    replace: '"SELECT * FROM customers WHERE environment_id = ? AND id = ?",\n',
+    tests: ["test/isolation.test.ts"],
+  },
+  {
+    name: "a person mints a key for a service account holding more than they do",
+    file: "src/modules/secrets/create.ts",
+    find: "    if (!principal.permissions.covers(deps.roles.grantsOf(roles))) {",
+    replace: "    if (false) {",
+    tests: ["test/people-roles.test.ts"],
+  },
+  {
+    name: "an account is made with roles its maker does not hold",
+    file: "src/modules/users/service.ts",
+    find: "  if (!principal.permissions.covers(catalog.grantsOf(roles))) {",
+    replace: "  if (false) {",
+    tests: ["test/people-roles.test.ts"],
+  },
+  {
+    name: "a key reported leaked stays in this server's cache",
+    file: "src/modules/leaked-keys/report.ts",
+    find: "  return reportLeakedKeys(deps.db, reporter, reported, revoke, (hashes) => deps.keyCache.invalidate(hashes));",
+    replace: "  return reportLeakedKeys(deps.db, reporter, reported, revoke, () => {});",
+    tests: ["test/leaked-keys.test.ts"],
+  },
+  {
+    name: "leak reports look up keys that fail their checksum",
+    file: "src/modules/leaked-keys/report.ts",
+    find: "  const hashes = reported.map(({ key }) => (isWellFormedApiKey(key) ? sha256Hex(key) : null));",
+    replace: "  const hashes = reported.map(({ key }) => sha256Hex(key));",
+    tests: ["test/leaked-keys.test.ts"],
+  },
+  {
+    name: "GitHub's secret scanning signature is not checked",
+    file: "src/modules/leaked-keys/github-signature.ts",
+    find: "  return valid ? null : GithubRefusal.SignatureMismatch;",
+    replace: "  return null;",
+    tests: ["test/leaked-keys.test.ts"],
+  },
+  {
+    name: "GitHub's finds are revoked though leaked_keys.github.revoke is off",
+    file: "src/modules/leaked-keys/index.ts",
+    find: "          app.config.leaked_keys.github.revoke,",
+    replace: "          true,",
+    tests: ["test/leaked-keys.test.ts"],
+  },
+  {
+    name: "U+0000 in a body reaches the store",
+    file: "src/http/body.ts",
+    find: "  if (NUL_ESCAPE.test(text)) {",
+    replace: "  if (false) {",
+    tests: ["test/hardening-body.test.ts"],
+  },
+  {
+    name: "PostgreSQL's property filters compare JSON values, not as SQLite does",
+    file: "src/db/postgres/dialect.ts",
+    find: '        WHERE ${sameValueAsSqlite(`((${column})::json -> filter.key)`, "wanted")}))`,',
+    replace: "        WHERE (${column})::text::jsonb -> filter.key = wanted))`,",
+    tests: ["test/events.test.ts"],
+    engine: "postgres",
   },
 ];

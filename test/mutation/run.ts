@@ -37,6 +37,7 @@ function run(copy: string, mutation: Mutation): Outcome {
   try {
     const result = Bun.spawnSync([process.execPath, "test", "--timeout", "60000", ...mutation.tests], {
       cwd: copy,
+      env: { ...process.env, TOLLGATE_TEST_STORE: mutation.engine ?? "sqlite" },
       stdout: "ignore",
       stderr: "ignore",
     });

@@ -140,7 +140,7 @@ const ROUTES: [string, string, number, string][] = [
 ];
 
 describe("every field of the Flexprice SDK's response models is in our OpenAPI document, required or nullable", async () => {
-  const h = createHarness();
+  const h = await createHarness();
   const doc = (await h.call("GET", "/swagger/json", { key: null })).body as JsonSchema;
   await h.close();
 

@@ -5,7 +5,7 @@ import { expect } from "bun:test";
 import { join } from "node:path";
 import { createTollgate } from "../../src/app";
 import { DEFAULT_CONFIG } from "../../src/config";
-import { openDatabase } from "../../src/db";
+import { openDatabase, SqliteStore } from "../../src/db";
 import { createLogger } from "../../src/http/logging";
 import { type CallResult, errorOf, type Harness } from "./harness";
 import { tempDir } from "./temp";
@@ -34,13 +34,13 @@ export function refused(res: CallResult, field: string) {
  * A Tollgate on a database file in a new temporary folder, so its event reads run on reader
  * threads; `errors` collects what it logs at error level. Close it with `tollgate.close()`.
  */
-export function readerTollgate(prefix: string) {
-  const db = openDatabase(join(tempDir(prefix), "tollgate.db"));
+export async function readerTollgate(prefix: string) {
+  const store = new SqliteStore(openDatabase(join(tempDir(prefix), "tollgate.db")));
   const errors: string[] = [];
-  const tollgate = createTollgate({
+  const tollgate = await createTollgate({
     config: structuredClone(DEFAULT_CONFIG),
-    db,
+    store,
     logger: createLogger("error", { sink: (line) => errors.push(line) }),
   });
-  return { db, errors, tollgate };
+  return { store, errors, tollgate };
 }

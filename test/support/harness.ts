@@ -1,10 +1,12 @@
 import { type Config, DEFAULT_CONFIG } from "../../src/config";
 import { createTollgate, type Tollgate } from "../../src/app";
-import { MEMORY_DATABASE, openDatabase } from "../../src/db";
+import { MEMORY_DATABASE, SqliteStore } from "../../src/db";
 import { createLogger } from "../../src/http/logging";
 import { join } from "node:path";
 import { sha256Hex } from "../../src/modules/auth/hash";
 import { tempDir } from "./temp";
+import { testStore } from "./test-store";
+import { randomBytes } from "node:crypto";
 
 export const DEV_KEY = "0cc505d7b917e0b1f25ccbea029dd43f4002edfea46b7f941f281911246768fe";
 export const DEFAULT_TENANT = "00000000-0000-0000-0000-000000000000";
@@ -45,15 +47,51 @@ export interface HarnessOptions {
    * (with fsync), reads go through the reader threads. Close the harness when done.
    */
   store?: "memory" | "file";
+  /** On a PostgreSQL run, how often changes made by another process are polled (default: never). */
+  changePollMs?: number;
+  /**
+   * At most how often verification compares the store's change counters (default: the server's,
+   * change-watch.ts). See OWN_EVICTIONS_ONLY.
+   */
+  changeCheckIntervalMs?: number;
 }
 
+/**
+ * A harness whose change watch compares the counters on its first request and then not for an
+ * hour: a cached credential is dropped only by the server's own eviction. A test of "fails on
+ * the very next request" uses it so that, without the eviction, it fails every time, not only
+ * when the next request comes within the server's interval (a millisecond) of the change.
+ */
+export const OWN_EVICTIONS_ONLY: HarnessOptions = { changeCheckIntervalMs: 60 * 60 * 1000 };
+
 /** A Tollgate on an in-memory (or file) store with captured logs, driven through app.handle. */
-export function createHarness(overrides: DeepPartial<Config> = {}, options: HarnessOptions = {}): Harness {
+export async function createHarness(
+  overrides: DeepPartial<Config> = {},
+  options: HarnessOptions = {},
+): Promise<Harness> {
   const config = mergeDeep(structuredClone(DEFAULT_CONFIG), overrides) as Config;
   const logs: Record<string, unknown>[] = [];
   const logger = createLogger("debug", { sink: (line) => logs.push(JSON.parse(line)) });
   const path = options.store === "file" ? join(tempDir("harness-"), "tollgate.db") : MEMORY_DATABASE;
-  const tollgate = createTollgate({ config, db: openDatabase(path), logger });
+  // On a PostgreSQL run (test-store.ts), a database of its own instead of the SQLite file.
+  const { store, database } = await testStore(path);
+  if (database !== null) {
+    config.database.url = database.url;
+    // A key of its own, as each SQLite store has: one Tollgate's portal tokens are not another's.
+    config.customer_portal.signing_key ||= randomBytes(24).toString("hex");
+  }
+  const tollgate = await createTollgate({
+    config,
+    store,
+    logger,
+    // On PostgreSQL the watch would poll the store in the background for ever: a run leaves
+    // hundreds of harnesses open, and their polls, each reopening connections, slowed a whole
+    // run to connection timeouts. Only tests of changes made elsewhere ask for a poll.
+    credentialChanges: {
+      checkIntervalMs: options.changeCheckIntervalMs,
+      pollMs: database === null ? undefined : (options.changePollMs ?? Number.POSITIVE_INFINITY),
+    },
+  });
   return {
     ...tollgate,
     logs,
@@ -61,8 +99,26 @@ export function createHarness(overrides: DeepPartial<Config> = {}, options: Harn
   };
 }
 
+/**
+ * The SQLite store under a Tollgate: for what only SQLite has (its statement cache, pragmas,
+ * multi-statement scripts, SQL functions, the file). Portable SQL goes through `context.db`.
+ */
+export function sqliteStoreOf(tollgate: Pick<Tollgate, "context">): SqliteStore {
+  const store = tollgate.context.db;
+  if (!(store instanceof SqliteStore)) throw new Error(`this test needs the SQLite store, not ${store.engine}`);
+  return store;
+}
+
+/** The better-sqlite3 connection under a Tollgate's SQLite store (see sqliteStoreOf). */
+export function sqliteOf(tollgate: Pick<Tollgate, "context">): SqliteStore["db"] {
+  return sqliteStoreOf(tollgate).db;
+}
+
 /** The development key's tenant and OTHER_TENANT, each with its own config key. */
-export function createTwoTenantHarness(overrides: DeepPartial<Config> = {}, options: HarnessOptions = {}): Harness {
+export function createTwoTenantHarness(
+  overrides: DeepPartial<Config> = {},
+  options: HarnessOptions = {},
+): Promise<Harness> {
   return createHarness(
     {
       ...overrides,

@@ -1,4 +1,3 @@
-import { sql } from "../../src/db";
 import { issueKey } from "../../src/modules/secrets/store";
 import type { Harness } from "./harness";
 import { DEFAULT_TENANT } from "./harness";
@@ -12,17 +11,20 @@ export interface TestKeyOptions {
   userId?: string;
 }
 
-export function environmentOf(h: Harness, type: "development" | "production", tenantId = DEFAULT_TENANT) {
-  return sql(h.context.db, "SELECT * FROM environments WHERE tenant_id = ? AND type = ?").get(tenantId, type) as {
-    id: string;
-    type: "development" | "production";
-  };
+export async function environmentOf(h: Harness, type: "development" | "production", tenantId = DEFAULT_TENANT) {
+  const env = await h.context.db.get<{ id: string; type: "development" | "production" }>(
+    "SELECT * FROM environments WHERE tenant_id = ? AND type = ?",
+    tenantId,
+    type,
+  );
+  if (!env) throw new Error(`no ${type} environment in tenant ${tenantId}`);
+  return env;
 }
 
 /** A stored key, issued through the service layer the keys API will use. */
-export function issueTestKey(h: Harness, options: TestKeyOptions = {}) {
+export async function issueTestKey(h: Harness, options: TestKeyOptions = {}) {
   const tenantId = options.tenantId ?? DEFAULT_TENANT;
-  const env = environmentOf(h, options.environment ?? "development", tenantId);
+  const env = await environmentOf(h, options.environment ?? "development", tenantId);
   return issueKey(h.context.db, {
     tenantId,
     environmentId: env.id,

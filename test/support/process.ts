@@ -1,5 +1,8 @@
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { tempDir } from "./temp";
+import { openDatabase, PostgresStore, SqliteStore, type Store } from "../../src/db";
+import { newPostgresDatabase, TEST_ENGINE } from "./test-store";
 
 /** `bun src/main.ts`: this checkout's CLI, run from source. */
 export const SOURCE_CLI = [process.execPath, join(import.meta.dir, "../../src/main.ts")];
@@ -28,9 +31,42 @@ export interface StartOptions {
   dir?: string;
 }
 
+const postgresStores = new Map<string, Promise<Record<string, string>>>();
+
+/**
+ * The settings that point a process at the store of `dir`: the SQLite file in it, or on a
+ * PostgreSQL run (test-store.ts) a database of its own, the same one for every process given the
+ * same `dir` (a restart, the CLI beside a server), with the portal signing key PostgreSQL needs.
+ */
+export function storeEnv(dir: string): Promise<Record<string, string>> {
+  if (TEST_ENGINE === "sqlite") return Promise.resolve({ TOLLGATE_DATABASE_PATH: join(dir, "tollgate.db") });
+  let settings = postgresStores.get(dir);
+  if (settings === undefined) {
+    settings = newPostgresDatabase().then((url) => ({
+      TOLLGATE_DATABASE_URL: url,
+      TOLLGATE_CUSTOMER_PORTAL_SIGNING_KEY: randomBytes(24).toString("hex"),
+    }));
+    postgresStores.set(dir, settings);
+  }
+  return settings;
+}
+
+/** Runs `work` on a connection of its own to the store of `dir` (storeEnv), closed after. */
+export async function withStoreOf<T>(dir: string, work: (store: Store) => Promise<T>): Promise<T> {
+  const settings = await storeEnv(dir);
+  const store = settings.TOLLGATE_DATABASE_URL
+    ? new PostgresStore(settings.TOLLGATE_DATABASE_URL, { max: 1 })
+    : new SqliteStore(openDatabase(settings.TOLLGATE_DATABASE_PATH as string));
+  try {
+    return await work(store);
+  } finally {
+    await store.close();
+  }
+}
+
 /**
  * Starts `command` on a free loopback port (port 0, read back from the "listening" log line)
- * with its own store in `dir`.
+ * with its own store: in `dir`, or the database storeEnv(dir) names.
  */
 export async function startServer(options: StartOptions = {}): Promise<ServerProcess> {
   const dir = options.dir ?? tempDir("proc-");
@@ -40,7 +76,7 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
     env: {
       ...(options.baseEnv ?? process.env),
       TOLLGATE_SERVER_PORT: "0",
-      TOLLGATE_DATABASE_PATH: join(dir, "tollgate.db"),
+      ...(await storeEnv(dir)),
       ...options.env,
     },
     stdout: "pipe",

@@ -1,7 +1,9 @@
+import { randomBytes } from "node:crypto";
+import { testStore } from "./test-store";
 import { expect } from "bun:test";
 import { createTollgate } from "../../src/app";
 import { type Config, DEFAULT_CONFIG } from "../../src/config";
-import { MEMORY_DATABASE, openDatabase } from "../../src/db";
+import { MEMORY_DATABASE } from "../../src/db";
 import { createLogger } from "../../src/http/logging";
 import type { PasswordHasher } from "../../src/modules/sessions/passwords";
 import { type CallOptions, type CallResult, callApp, type Harness } from "./harness";
@@ -59,7 +61,10 @@ export function spyHasher(): PasswordHasher & { hashes: string[]; verifications:
 }
 
 /** A Tollgate on an in-memory store whose clock, client addresses and password hasher the test holds. */
-export function signInHarness(overrides: DeepPartial<Config> = {}): SignInHarness {
+export async function signInHarness(
+  overrides: DeepPartial<Config> = {},
+  options: { changePollMs?: number } = {},
+): Promise<SignInHarness> {
   const config = structuredClone(DEFAULT_CONFIG);
   for (const [section, values] of Object.entries(overrides)) {
     const target = config[section as keyof Config] as Record<string, unknown>;
@@ -74,10 +79,17 @@ export function signInHarness(overrides: DeepPartial<Config> = {}): SignInHarnes
   const logger = createLogger("debug", { sink: (line) => logs.push(JSON.parse(line)) });
   const clock = { t: Date.now() };
   const hasher = spyHasher();
-  const tollgate = createTollgate({
+  // On a PostgreSQL run, a database of its own (test-store.ts), as createHarness does.
+  const { store, database } = await testStore(MEMORY_DATABASE);
+  if (database !== null) {
+    config.database.url = database.url;
+    config.customer_portal.signing_key ||= randomBytes(24).toString("hex");
+  }
+  const tollgate = await createTollgate({
     config,
-    db: openDatabase(MEMORY_DATABASE),
+    store,
     logger,
+    credentialChanges: database === null ? undefined : { pollMs: options.changePollMs ?? Number.POSITIVE_INFINITY },
     clientAddress: (request) => request.headers.get(CLIENT_HEADER),
     now: () => clock.t,
     passwords: hasher,

@@ -44,6 +44,10 @@ export const AUDIT = {
     rotated: "API key rotated",
     revoked: "API key revoked",
     verified: "API key verified",
+    // SPEC §16: reported leaked (by anyone, GitHub's secret scanning or an operator), and revoked
+    // unless the report only warns; then its owner's acknowledgement in the dashboard.
+    leaked: "API key reported leaked",
+    leak_acknowledged: "Leaked API key acknowledged",
   }),
   service_account: actionsOf("service_account", {
     created: "Service account created",

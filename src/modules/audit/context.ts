@@ -10,12 +10,15 @@ interface RequestFacts {
 }
 
 /** The audit context of a request: the caller, its credential, and where the request came from. */
-export function auditContextOf(app: AppContext, { principal, request, server }: RequestFacts): AuditContext {
+export async function auditContextOf(
+  app: AppContext,
+  { principal, request, server }: RequestFacts,
+): Promise<AuditContext> {
   const { credential } = principal;
   const isConfigKey = credential.kind === "config_key";
   const name = isConfigKey
     ? credential.name
-    : (app.profiles.get(app.db, principal.tenantId, principal.userId)?.name ?? null);
+    : ((await app.profiles.get(app.db, principal.tenantId, principal.userId))?.name ?? null);
   return {
     tenantId: principal.tenantId,
     environmentId: principal.environmentId,

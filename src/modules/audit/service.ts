@@ -1,5 +1,5 @@
 import type { Static } from "elysia";
-import { type Db, type PageReader, type Paged, sql } from "../../db";
+import { type Queries, type PageReader, type Paged } from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import type { Page } from "../../http/pagination";
 import { ACTION_PREFIX, filterNames } from "./actions";
@@ -24,13 +24,11 @@ function redact(value: object | null | undefined): unknown {
 }
 
 /** Appends one audit row. Call it inside the transaction that makes the change. */
-export function recordAudit(db: Db, ctx: AuditContext, entry: AuditEntry): void {
-  sql(
-    db,
+export async function recordAudit(db: Queries, ctx: AuditContext, entry: AuditEntry): Promise<void> {
+  await db.run(
     `INSERT INTO audit_logs (id, tenant_id, environment_id, action, resource_type, resource_id, actor_type, actor_id,
        actor_name, credential_id, changes, request_id, ip, user_agent, created_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  ).run(
     newId("aud"),
     ctx.tenantId,
     ctx.environmentId,

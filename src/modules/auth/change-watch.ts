@@ -1,4 +1,4 @@
-import { type Db, sql } from "../../db";
+import { SqliteStore, type Store } from "../../db";
 
 /** How often, at most, verification asks the store whether credentials changed elsewhere. */
 export const CHANGE_CHECK_INTERVAL_MS = 1;
@@ -26,32 +26,91 @@ export interface CredentialChangeHandlers {
  * caches once; that costs a refill, never a stale answer.
  */
 export class CredentialChangeWatch {
-  readonly #readGenerations;
-  #seen: { credentials: number; sessions: number };
+  #seen: Generations;
   #checkedAt = Number.NEGATIVE_INFINITY;
 
-  constructor(
-    db: Db,
+  private constructor(
+    private readonly source: GenerationSource,
     private readonly onChange: CredentialChangeHandlers,
-    private readonly intervalMs = CHANGE_CHECK_INTERVAL_MS,
+    private readonly intervalMs: number,
   ) {
-    this.#readGenerations = sql(
-      db,
-      `SELECT (SELECT value FROM credential_generation WHERE id = 1) AS credentials,
-              (SELECT value FROM session_generation WHERE id = 1) AS sessions`,
-    );
-    this.#seen = this.#readGenerations.get() as { credentials: number; sessions: number };
+    this.#seen = source.latest();
+  }
+
+  /** A watch on `store`'s counters, which starts from their values now. */
+  static async start(
+    store: Store,
+    onChange: CredentialChangeHandlers,
+    timing: ChangeWatchTiming = {},
+  ): Promise<CredentialChangeWatch> {
+    const source = await generationSourceOf(store, timing.pollMs ?? POSTGRES_POLL_MS);
+    return new CredentialChangeWatch(source, onChange, timing.checkIntervalMs ?? CHANGE_CHECK_INTERVAL_MS);
   }
 
   /** Called before each verification. */
   check(now = performance.now()): void {
     if (now - this.#checkedAt < this.intervalMs) return;
     this.#checkedAt = now;
-    const generations = this.#readGenerations.get() as { credentials: number; sessions: number };
+    const generations = this.source.latest();
     const { credentials, sessions } = this.#seen;
     if (generations.credentials === credentials && generations.sessions === sessions) return;
     this.#seen = generations;
     if (generations.credentials !== credentials) this.onChange.keys();
     else this.onChange.sessions();
   }
+
+  close(): void {
+    this.source.close();
+  }
+}
+
+export interface Generations {
+  credentials: number;
+  sessions: number;
+}
+
+const GENERATIONS = `SELECT (SELECT value FROM credential_generation WHERE id = 1) AS credentials,
+  (SELECT value FROM session_generation WHERE id = 1) AS sessions`;
+
+/**
+ * Where the watch reads the counters from, synchronously, on the request's path: a SQLite file
+ * is read on the spot (a local read, microseconds); PostgreSQL is a network round trip away, so
+ * there `latest` is what a poll in the background read last.
+ */
+interface GenerationSource {
+  latest(): Generations;
+  close(): void;
+}
+
+/** How often a PostgreSQL store's counters are polled. */
+export const POSTGRES_POLL_MS = 250;
+
+/** How often the watch looks; the defaults in production, other values where a test needs them. */
+export interface ChangeWatchTiming {
+  /** At most this often, verification compares the counters (CHANGE_CHECK_INTERVAL_MS). */
+  checkIntervalMs?: number;
+  /**
+   * On PostgreSQL, how often the counters are read in the background (POSTGRES_POLL_MS);
+   * Infinity never reads them again, for a Tollgate alone on its database.
+   */
+  pollMs?: number;
+}
+
+async function generationSourceOf(store: Store, pollMs: number): Promise<GenerationSource> {
+  if (store instanceof SqliteStore) {
+    return { latest: () => store.readNow<Generations>(GENERATIONS) as Generations, close() {} };
+  }
+  let latest = (await store.get<Generations>(GENERATIONS)) as Generations;
+  if (pollMs === Number.POSITIVE_INFINITY) return { latest: () => latest, close() {} };
+  const poll = setInterval(() => {
+    store.get<Generations>(GENERATIONS).then(
+      (read) => {
+        if (read) latest = read;
+      },
+      // A failed poll keeps the last answer; the next one tries again.
+      () => {},
+    );
+  }, pollMs);
+  poll.unref();
+  return { latest: () => latest, close: () => clearInterval(poll) };
 }

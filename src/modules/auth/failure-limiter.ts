@@ -65,6 +65,11 @@ export class FailedAuthLimiter {
     options: FailedAttemptsOptions,
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
+    /**
+     * What is counted, as the log lines name it: failed credential checks, or, in a limiter of
+     * its own, reports of leaked keys (SPEC §16), where every report counts, not only failures.
+     */
+    private readonly subject = "failed authentication",
   ) {
     this.#max = options.max_failures;
     this.#windowMs = options.window_seconds * 1000;
@@ -113,7 +118,7 @@ export class FailedAuthLimiter {
         if (!window.warned) {
           window.warned = true;
           if (this.#warnings.take(now, this.#linesPerSecond)) {
-            this.logger.warn("failed authentication limit reached", {
+            this.logger.warn(`${this.subject} limit reached`, {
               client,
               max_failures: this.#max,
               window_seconds: this.#windowMs / 1000,
@@ -150,7 +155,7 @@ export class FailedAuthLimiter {
     for (const client of ended) this.#windows.delete(client);
     if (refused > 0 || this.#unlogged > 0) {
       clients.sort((a, b) => b.refused - a.refused);
-      this.logger.warn("failed authentication not logged one by one", {
+      this.logger.warn(`${this.subject} not logged one by one`, {
         refused,
         unlogged_failures: this.#unlogged,
         clients: clients.length,

@@ -54,9 +54,10 @@ export function authPlugin({
     // Per declaration: the check runs at `parse` or `transform`, whichever comes first, once;
     // a route that declared two accesses has each checked, each under its own symbol.
     const PRINCIPAL = Symbol("principal");
-    const check = ({ request }: { request: Request }) => {
+    const check = async ({ request }: { request: Request }) => {
       if ((request as Checked<Principal>)[PRINCIPAL] !== undefined) return;
-      const principal = authenticator.authorize(request, access);
+      const authorized = authenticator.authorize(request, access);
+      const principal = authorized instanceof Promise ? await authorized : authorized;
       (request as Checked<Principal>)[PRINCIPAL] = principal;
       notePrincipal(request, principal.userId);
     };

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { closeSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
-import { type Db, sql, sqlPluck } from "../../db";
+import { type Queries, SqliteStore, type Store } from "../../db";
 import { nextUlid, nowIso } from "../../db/ids";
 import { ApiError } from "../../http/errors";
 
@@ -35,20 +35,26 @@ export const SESSION_REQUIRED = () => new ApiError(401, "permission_denied", "Se
  * (so a token minted with a long `exp`, or under a longer TTL before a restart, is capped), and
  * only if it was issued after the customer's last "sign out everywhere".
  *
- * The signing key: `customer_portal.signing_key` when configured. Otherwise a generated one, kept
- * out of the database: in `<database path>.portal-key` (32 random bytes, mode 0600) beside a
- * file store, so a copy of the database alone cannot forge sessions; a per-store random key for
- * an in-memory store (its sessions end with the process, as its data does).
+ * The signing key: `customer_portal.signing_key` when configured (required on PostgreSQL, where
+ * every server must sign with the same key and the database is no place for it; see config).
+ * Otherwise a generated one, kept out of the database: in `<database path>.portal-key` (32 random
+ * bytes, mode 0600) beside a SQLite file, so a copy of the database alone cannot forge sessions;
+ * a per-store random key for an in-memory store (its sessions end with the process, as its data
+ * does).
  */
 export class PortalTokens {
   readonly #key: Uint8Array;
 
-  constructor(
-    private readonly db: Db,
-    configuredKey: string,
+  private constructor(
+    private readonly db: Queries,
+    key: Uint8Array,
     readonly ttlSeconds: number,
   ) {
-    this.#key = signingKey(db, configuredKey);
+    this.#key = key;
+  }
+
+  static async open(store: Store, configuredKey: string, ttlSeconds: number): Promise<PortalTokens> {
+    return new PortalTokens(store, await signingKey(store, configuredKey), ttlSeconds);
   }
 
   async issue(session: PortalSession): Promise<{ token: string; expiresAt: string }> {
@@ -91,7 +97,7 @@ export class PortalTokens {
         !SESSION_ID.test(jti) ||
         // A lifetime longer than the TTL was not issued here (or was, under an older TTL).
         (exp as number) - (iat as number) > this.ttlSeconds ||
-        isRevoked(this.db, sub, jti)
+        (await isRevoked(this.db, sub, jti))
       ) {
         throw INVALID_SESSION();
       }
@@ -109,31 +115,37 @@ export class PortalTokens {
  * source as session ids, so a session issued in the same millisecond just before is refused and
  * one issued just after is not. Returns when, for the audit row.
  */
-export function revokeSessionsOf(db: Db, customerId: string): string {
+export async function revokeSessionsOf(db: Queries, customerId: string): Promise<string> {
   const revokedAt = nowIso();
-  sql(
-    db,
+  await db.run(
     `INSERT INTO customer_portal_revocations (customer_id, revoked_through, revoked_at) VALUES (?, ?, ?)
      ON CONFLICT (customer_id) DO UPDATE SET revoked_through = excluded.revoked_through, revoked_at = excluded.revoked_at`,
-  ).run(customerId, nextUlid(), revokedAt);
+    customerId,
+    nextUlid(),
+    revokedAt,
+  );
   return revokedAt;
 }
 
-function isRevoked(db: Db, customerId: string, sessionId: string): boolean {
-  const through = sqlPluck(db, "SELECT revoked_through FROM customer_portal_revocations WHERE customer_id = ?").get(
+async function isRevoked(db: Queries, customerId: string, sessionId: string): Promise<boolean> {
+  const through = (await db.value(
+    "SELECT revoked_through FROM customer_portal_revocations WHERE customer_id = ?",
     customerId,
-  ) as string | undefined;
+  )) as string | undefined;
   return through !== undefined && sessionId <= through;
 }
 
-function signingKey(db: Db, configuredKey: string): Uint8Array {
+async function signingKey(store: Store, configuredKey: string): Promise<Uint8Array> {
+  // Only a SQLite store can hold an older version's generated key, or have a file beside it.
+  const sqlite = store instanceof SqliteStore ? store : null;
   if (configuredKey) {
     // A key an older version generated is unused now; it has no business in the store.
-    forgetLegacyKey(db);
+    if (sqlite) await forgetLegacyKey(sqlite);
     return new TextEncoder().encode(configuredKey);
   }
-  if (db.memory) return randomBytes(GENERATED_KEY_BYTES);
-  return keyFileBeside(db, `${db.name}${PORTAL_KEY_FILE_SUFFIX}`);
+  if (sqlite === null) throw new Error("customer_portal.signing_key is required with a PostgreSQL store");
+  if (sqlite.path === null) return randomBytes(GENERATED_KEY_BYTES);
+  return await keyFileBeside(sqlite, `${sqlite.path}${PORTAL_KEY_FILE_SUFFIX}`);
 }
 
 /**
@@ -142,15 +154,15 @@ function signingKey(db: Db, configuredKey: string): Uint8Array {
  * and removed from the store. The file is written first and the row deleted after, so a crash
  * between the two loses nothing: the next start finds the file and deletes the row.
  */
-function keyFileBeside(db: Db, path: string): Uint8Array {
+async function keyFileBeside(db: SqliteStore, path: string): Promise<Uint8Array> {
   let key = readKeyFile(path);
   if (!key) {
-    const legacy = sqlPluck(db, "SELECT value FROM settings WHERE key = ?").get(LEGACY_SIGNING_KEY_SETTING) as
+    const legacy = (await db.value("SELECT value FROM settings WHERE key = ?", LEGACY_SIGNING_KEY_SETTING)) as
       string | undefined;
     // The old key was used as the UTF-8 bytes of its text: keep exactly those bytes.
     key = createKeyFile(path, legacy === undefined ? randomBytes(GENERATED_KEY_BYTES) : Buffer.from(legacy, "utf8"));
   }
-  forgetLegacyKey(db);
+  await forgetLegacyKey(db);
   return key;
 }
 
@@ -227,15 +239,16 @@ function syncDirectory(path: string): void {
  * (secure_delete) and checkpointing the WAL so the database file is rewritten now rather than
  * at some later checkpoint. Best effort against copies made earlier: backups, old WAL frames.
  */
-function forgetLegacyKey(db: Db): void {
-  const present = sqlPluck(db, "SELECT 1 FROM settings WHERE key = ?").get(LEGACY_SIGNING_KEY_SETTING);
+async function forgetLegacyKey(store: SqliteStore): Promise<void> {
+  const present = await store.value("SELECT 1 FROM settings WHERE key = ?", LEGACY_SIGNING_KEY_SETTING);
   if (!present) return;
+  const { db } = store;
   const secureDelete = db.pragma("secure_delete", { simple: true }) as number;
   db.pragma("secure_delete = ON");
   try {
-    sql(db, "DELETE FROM settings WHERE key = ?").run(LEGACY_SIGNING_KEY_SETTING);
+    await store.run("DELETE FROM settings WHERE key = ?", LEGACY_SIGNING_KEY_SETTING);
   } finally {
     db.pragma(`secure_delete = ${secureDelete === 2 ? "FAST" : secureDelete ? "ON" : "OFF"}`);
   }
-  if (!db.memory) db.pragma("wal_checkpoint(TRUNCATE)");
+  if (store.path !== null) db.pragma("wal_checkpoint(TRUNCATE)");
 }

@@ -1,5 +1,5 @@
 import type { Static } from "elysia";
-import { type Db, sqlPluck } from "../../db";
+import { type Queries } from "../../db";
 import type { Scope } from "../../db/scope";
 import { ADDRESS_FIELDS } from "../../http/address";
 import { validationError } from "../../http/errors";
@@ -31,13 +31,21 @@ export const COLUMNS = [
 ] as const;
 
 /** Whether a live customer other than `exceptId` holds the external id. */
-export function externalIdTaken(db: Db, scope: Scope, externalId: string, exceptId: string | null): boolean {
+export async function externalIdTaken(
+  db: Queries,
+  scope: Scope,
+  externalId: string,
+  exceptId: string | null,
+): Promise<boolean> {
   return (
-    sqlPluck(
-      db,
+    (await db.value(
       `SELECT 1 FROM customers WHERE tenant_id = ? AND environment_id = ? AND external_id = ? AND status = 'published'
-       AND id IS NOT ?`,
-    ).get(scope.tenantId, scope.environmentId, externalId, exceptId) !== undefined
+       AND id IS DISTINCT FROM ?`,
+      scope.tenantId,
+      scope.environmentId,
+      externalId,
+      exceptId,
+    )) !== undefined
   );
 }
 

@@ -1,16 +1,18 @@
-import { type Db, sql, sqlPluck } from "../../db";
+import { type Queries } from "../../db";
 import type { Scope } from "../../db/scope";
 import { invalidOperation, notFound, validationError } from "../../http/errors";
 import { CUSTOMER_MESSAGES, type CustomerRow } from "./model";
 import { findLiveByExternalId } from "./read";
 
 /** How many live customers have this one as their parent. */
-export function liveChildren(db: Db, scope: Scope, id: string): number {
-  return sqlPluck(
-    db,
+export async function liveChildren(db: Queries, scope: Scope, id: string): Promise<number> {
+  return (await db.value(
     `SELECT count(*) FROM customers
      WHERE tenant_id = ? AND environment_id = ? AND parent_customer_id = ? AND status = 'published'`,
-  ).get(scope.tenantId, scope.environmentId, id) as number;
+    scope.tenantId,
+    scope.environmentId,
+    id,
+  )) as number;
 }
 
 /** How a request names a parent: by id or by external id. */
@@ -22,7 +24,11 @@ export type ParentFields = { parent_customer_id?: string | null; parent_customer
  * id of another tenant or environment). An empty string, as the SDK sends to clear a field, is
  * none. Both fields at once: 400, as in Flexprice.
  */
-export function requestedParent(db: Db, scope: Scope, input: ParentFields): CustomerRow | null | undefined {
+export async function requestedParent(
+  db: Queries,
+  scope: Scope,
+  input: ParentFields,
+): Promise<CustomerRow | null | undefined> {
   const byId = input.parent_customer_id;
   const byExternalId = input.parent_customer_external_id;
   if (byId !== undefined && byExternalId !== undefined) {
@@ -36,11 +42,13 @@ export function requestedParent(db: Db, scope: Scope, input: ParentFields): Cust
   if (reference === null || reference === "") return null;
   const parent =
     byId !== undefined
-      ? (sql(
-          db,
+      ? ((await db.get(
           "SELECT * FROM customers WHERE tenant_id = ? AND environment_id = ? AND id = ? AND status = 'published'",
-        ).get(scope.tenantId, scope.environmentId, reference) as CustomerRow | undefined)
-      : findLiveByExternalId(db, scope, reference);
+          scope.tenantId,
+          scope.environmentId,
+          reference,
+        )) as CustomerRow | undefined)
+      : await findLiveByExternalId(db, scope, reference);
   if (!parent) throw notFound(CUSTOMER_MESSAGES.parentNotFound);
   return parent;
 }
@@ -49,11 +57,17 @@ export function requestedParent(db: Db, scope: Scope, input: ParentFields): Cust
  * Flexprice's hierarchy rules: one level deep. The parent may not have a parent, and a customer
  * that is a parent may not become a child; together they rule out cycles of any length.
  */
-export function checkHierarchy(db: Db, scope: Scope, customerId: string | null, parent: CustomerRow, field: string) {
+export async function checkHierarchy(
+  db: Queries,
+  scope: Scope,
+  customerId: string | null,
+  parent: CustomerRow,
+  field: string,
+) {
   if (parent.id === customerId)
     throw validationError(CUSTOMER_MESSAGES.ownParent, { [field]: "is the customer itself" });
   if (parent.parent_customer_id !== null) throw invalidOperation(CUSTOMER_MESSAGES.parentHasParent);
-  if (customerId !== null && liveChildren(db, scope, customerId) > 0)
+  if (customerId !== null && (await liveChildren(db, scope, customerId)) > 0)
     throw invalidOperation(CUSTOMER_MESSAGES.isParent);
 }
 

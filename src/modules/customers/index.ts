@@ -72,7 +72,8 @@ export function customersController(app: AppContext) {
     )
     .get(
       "/:id",
-      ({ principal, params }) => customerResponse(app.db, principal, getCustomer(app.db, principal, params.id)),
+      async ({ principal, params }) =>
+        await customerResponse(app.db, principal, await getCustomer(app.db, principal, params.id)),
       {
         permission: "customer:read",
         params: IdParams,
@@ -82,11 +83,16 @@ export function customersController(app: AppContext) {
     )
     .put(
       "/:id",
-      ({ principal, request, server, params, body }) =>
-        customerResponse(
+      async ({ principal, request, server, params, body }) =>
+        await customerResponse(
           app.db,
           principal,
-          updateCustomer(app.db, auditContextOf(app, { principal, request, server }), { id: params.id }, body),
+          await updateCustomer(
+            app.db,
+            await auditContextOf(app, { principal, request, server }),
+            { id: params.id },
+            body,
+          ),
         ),
       {
         permission: "customer:write",
@@ -98,8 +104,8 @@ export function customersController(app: AppContext) {
     )
     .delete(
       "/:id/portal-sessions",
-      ({ principal, request, server, params, set }) => {
-        revokePortalSessions(app.db, auditContextOf(app, { principal, request, server }), params.id);
+      async ({ principal, request, server, params, set }) => {
+        await revokePortalSessions(app.db, await auditContextOf(app, { principal, request, server }), params.id);
         set.status = 204;
       },
       {
@@ -116,8 +122,8 @@ export function customersController(app: AppContext) {
     )
     .delete(
       "/:id",
-      ({ principal, request, server, params, set }) => {
-        deleteCustomer(app.db, auditContextOf(app, { principal, request, server }), params.id);
+      async ({ principal, request, server, params, set }) => {
+        await deleteCustomer(app.db, await auditContextOf(app, { principal, request, server }), params.id);
         set.status = 204;
       },
       {
@@ -137,10 +143,10 @@ export function customersController(app: AppContext) {
       .use(authPlugin(app))
       .post(
         "",
-        ({ principal, request, server, body, set }) => {
-          const row = createCustomer(app.db, auditContextOf(app, { principal, request, server }), body);
+        async ({ principal, request, server, body, set }) => {
+          const row = await createCustomer(app.db, await auditContextOf(app, { principal, request, server }), body);
           set.status = 201;
-          return customerResponse(app.db, principal, row);
+          return await customerResponse(app.db, principal, row);
         },
         {
           permission: "customer:write",
@@ -154,13 +160,13 @@ export function customersController(app: AppContext) {
       )
       .put(
         "",
-        ({ principal, request, server, query, body }) =>
-          customerResponse(
+        async ({ principal, request, server, query, body }) =>
+          await customerResponse(
             app.db,
             principal,
-            updateCustomer(
+            await updateCustomer(
               app.db,
-              auditContextOf(app, { principal, request, server }),
+              await auditContextOf(app, { principal, request, server }),
               { id: query.id, externalCustomerId: query.external_customer_id },
               body,
             ),
@@ -183,7 +189,7 @@ export function customersController(app: AppContext) {
         async ({ principal, query }) => {
           const page = pageOf(query);
           const { rows, total } = await searchCustomers(app.reads, principal, query, page);
-          return listOf(customerResponses(app.db, principal, rows), total, page);
+          return listOf(await customerResponses(app.db, principal, rows), total, page);
         },
         {
           permission: "customer:read",
@@ -197,7 +203,7 @@ export function customersController(app: AppContext) {
         async ({ principal, body }) => {
           const page = pageOf(body);
           const { rows, total } = await searchCustomers(app.reads, principal, body, page);
-          return listOf(customerResponses(app.db, principal, rows), total, page);
+          return listOf(await customerResponses(app.db, principal, rows), total, page);
         },
         {
           permission: "customer:read",
@@ -248,8 +254,12 @@ export function customersController(app: AppContext) {
       )
       .get(
         "/external/:external_id",
-        ({ principal, params }) =>
-          customerResponse(app.db, principal, getCustomerByExternalId(app.db, principal, params.external_id)),
+        async ({ principal, params }) =>
+          await customerResponse(
+            app.db,
+            principal,
+            await getCustomerByExternalId(app.db, principal, params.external_id),
+          ),
         {
           permission: "customer:read",
           params: ExternalIdParams,
@@ -260,7 +270,7 @@ export function customersController(app: AppContext) {
       .get(
         "/portal/:external_id",
         async ({ principal, request, server, params }) => {
-          const audit = auditContextOf(app, { principal, request, server });
+          const audit = await auditContextOf(app, { principal, request, server });
           return (await openPortalSession(app, audit, params.external_id, server?.port)).session;
         },
         {

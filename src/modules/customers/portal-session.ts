@@ -3,13 +3,13 @@ import type { AuditContext } from "../audit/model";
 import { AUDIT } from "../audit/actions";
 import { recordAudit } from "../audit/service";
 import type { PortalTokens } from "../auth/portal-tokens";
-import type { Db } from "../../db";
+import type { Store } from "../../db";
 import { portalPageUrl } from "../portal-page/link";
 import type { CustomerRow } from "./model";
 import { getCustomerByExternalId, scopeOf } from "./read";
 
 export interface PortalSessionDeps {
-  db: Db;
+  db: Store;
   config: Config;
   portalTokens: PortalTokens;
 }
@@ -33,14 +33,14 @@ export async function openPortalSession(
   externalId: string,
   listeningPort: number | undefined,
 ): Promise<{ session: { url: string; token: string; expires_at: string }; customer: CustomerRow }> {
-  const customer = getCustomerByExternalId(deps.db, scopeOf(audit), externalId);
+  const customer = await getCustomerByExternalId(deps.db, scopeOf(audit), externalId);
   const { token, expiresAt } = await deps.portalTokens.issue({
     tenantId: customer.tenant_id,
     environmentId: customer.environment_id,
     customerId: customer.id,
     externalId: customer.external_id,
   });
-  recordAudit(deps.db, audit, {
+  await recordAudit(deps.db, audit, {
     action: AUDIT.customer.portal_session_created,
     resourceId: customer.id,
     after: { external_id: customer.external_id, expires_at: expiresAt },

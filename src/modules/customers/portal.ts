@@ -11,8 +11,8 @@ import { getCustomer, toCustomerResponse } from "./read";
 const USAGE_WINDOW_MS = 30 * 24 * 3600 * 1000;
 
 /** The customer a session belongs to, while it is live (deleting a customer ends its sessions). */
-function sessionCustomer(app: AppContext, session: PortalSession) {
-  const customer = getCustomer(app.db, session, session.customerId);
+async function sessionCustomer(app: AppContext, session: PortalSession) {
+  const customer = await getCustomer(app.db, session, session.customerId);
   if (customer.status !== "published") throw notFound("Customer not found");
   return customer;
 }
@@ -30,7 +30,7 @@ export function customerPortalController(app: AppContext) {
     .use(authPlugin(app))
     .options("/info", cors.preflight, PREFLIGHT_ROUTE)
     .options("/usage", cors.preflight, PREFLIGHT_ROUTE)
-    .get("/info", ({ session }) => toCustomerResponse(sessionCustomer(app, session)), {
+    .get("/info", async ({ session }) => toCustomerResponse(await sessionCustomer(app, session)), {
       portal: true,
       response: { 200: CustomerSchema, ...errorResponses(401, 404) },
       detail: { summary: "The session's customer (its parent not expanded: parent_customer is null)" },
@@ -38,7 +38,7 @@ export function customerPortalController(app: AppContext) {
     .get(
       "/usage",
       async ({ session }) => {
-        const customer = sessionCustomer(app, session);
+        const customer = await sessionCustomer(app, session);
         const end = new Date();
         const start = new Date(end.getTime() - USAGE_WINDOW_MS);
         return {

@@ -1,5 +1,5 @@
 import type { Static } from "elysia";
-import { type Db, sql } from "../../db";
+import { type Queries } from "../../db";
 import type { Scope } from "../../db/scope";
 import { notFound } from "../../http/errors";
 import type { AuditContext } from "../audit/model";
@@ -46,22 +46,24 @@ export function toCustomerResponse(row: CustomerRow, parent: CustomerRow | null 
 }
 
 /** Responses for customers of one scope, each with its parent, the parents read in one query. */
-export function customerResponses(db: Db, scope: Scope, rows: CustomerRow[]): CustomerResponse[] {
+export async function customerResponses(db: Queries, scope: Scope, rows: CustomerRow[]): Promise<CustomerResponse[]> {
   const parentIds = [...new Set(rows.flatMap((r) => (r.parent_customer_id === null ? [] : [r.parent_customer_id])))];
   const parents = new Map<string, CustomerRow>();
   if (parentIds.length > 0) {
-    const found = sql(
-      db,
-      `SELECT * FROM customers WHERE tenant_id = ? AND environment_id = ? AND id IN (SELECT value FROM json_each(?))`,
-    ).all(scope.tenantId, scope.environmentId, JSON.stringify(parentIds)) as CustomerRow[];
+    const found = await db.all<CustomerRow>(
+      `SELECT * FROM customers WHERE tenant_id = ? AND environment_id = ? AND ${db.dialect.inJsonArray("id", "?")}`,
+      scope.tenantId,
+      scope.environmentId,
+      JSON.stringify(parentIds),
+    );
     for (const parent of found) parents.set(parent.id, parent);
   }
   return rows.map((row) => toCustomerResponse(row, parents.get(row.parent_customer_id ?? "") ?? null));
 }
 
 /** One customer's response, its parent expanded. */
-export function customerResponse(db: Db, scope: Scope, row: CustomerRow): CustomerResponse {
-  return customerResponses(db, scope, [row])[0] as CustomerResponse;
+export async function customerResponse(db: Queries, scope: Scope, row: CustomerRow): Promise<CustomerResponse> {
+  return (await customerResponses(db, scope, [row]))[0] as CustomerResponse;
 }
 
 /** The scope a change happens in: the caller's tenant and environment. */
@@ -70,27 +72,34 @@ export function scopeOf(audit: AuditContext): Scope {
 }
 
 /** By id, in the caller's tenant and environment; deleted customers are still readable by id. */
-export function getCustomer(db: Db, scope: Scope, id: string): CustomerRow {
-  const row = sql(db, "SELECT * FROM customers WHERE tenant_id = ? AND environment_id = ? AND id = ?").get(
+export async function getCustomer(db: Queries, scope: Scope, id: string): Promise<CustomerRow> {
+  const row = (await db.get(
+    "SELECT * FROM customers WHERE tenant_id = ? AND environment_id = ? AND id = ?",
     scope.tenantId,
     scope.environmentId,
     id,
-  ) as CustomerRow | undefined;
+  )) as CustomerRow | undefined;
   if (!row) throw notFound(CUSTOMER_MESSAGES.notFound);
   return row;
 }
 
 /** The live customer holding an external id, if any. */
-export function findLiveByExternalId(db: Db, scope: Scope, externalId: string): CustomerRow | undefined {
-  return sql(
-    db,
+export async function findLiveByExternalId(
+  db: Queries,
+  scope: Scope,
+  externalId: string,
+): Promise<CustomerRow | undefined> {
+  return (await db.get(
     "SELECT * FROM customers WHERE tenant_id = ? AND environment_id = ? AND external_id = ? AND status = 'published'",
-  ).get(scope.tenantId, scope.environmentId, externalId) as CustomerRow | undefined;
+    scope.tenantId,
+    scope.environmentId,
+    externalId,
+  )) as CustomerRow | undefined;
 }
 
 /** By external id: only the live customer holding it (a deleted one gave it up). */
-export function getCustomerByExternalId(db: Db, scope: Scope, externalId: string): CustomerRow {
-  const row = findLiveByExternalId(db, scope, externalId);
+export async function getCustomerByExternalId(db: Queries, scope: Scope, externalId: string): Promise<CustomerRow> {
+  const row = await findLiveByExternalId(db, scope, externalId);
   if (!row) throw notFound(CUSTOMER_MESSAGES.notFound);
   return row;
 }

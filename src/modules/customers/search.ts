@@ -88,7 +88,7 @@ export async function searchCustomers(
   }
   // Every pair must be in the customer's metadata (Flexprice's `metadata @> {…}`).
   Object.entries(filters.metadata ?? {}).forEach(([key, value], i) => {
-    where.push(`EXISTS (SELECT 1 FROM json_each(metadata) WHERE key = @meta_key_${i} AND value = @meta_value_${i})`);
+    where.push(pages.dialect.jsonHasPair("metadata", `@meta_key_${i}`, `@meta_value_${i}`));
     params[`meta_key_${i}`] = key;
     params[`meta_value_${i}`] = value;
   });
@@ -99,11 +99,11 @@ export async function searchCustomers(
   ] as const;
   for (const [column, name, ids] of lists) {
     if (!ids || ids.length === 0) continue;
-    where.push(`${column} IN (SELECT value FROM json_each(@${name}))`);
+    where.push(pages.dialect.inJsonArray(column, `@${name}`));
     params[name] = JSON.stringify(ids);
   }
-  if (text) where.push(containsAnySql(["name", "email", "external_id"], text, params, "text"));
-  const search = searchClauses(CUSTOMER_FIELDS, filters, params);
+  if (text) where.push(containsAnySql(pages.dialect, ["name", "email", "external_id"], text, params, "text"));
+  const search = searchClauses(pages.dialect, CUSTOMER_FIELDS, filters, params);
   return pages.page<CustomerRow>(scope.tenantId, {
     from: "customers",
     where: [...where, ...search.where].join(" AND "),

@@ -1,5 +1,5 @@
 import type { Static } from "elysia";
-import { type Db, sql } from "../../db";
+import { type Queries, type Store } from "../../db";
 import { nowIso } from "../../db/ids";
 import type { Scope } from "../../db/scope";
 import { alreadyExists, notFound, validationError } from "../../http/errors";
@@ -28,7 +28,7 @@ export interface UpdateTarget {
   externalCustomerId?: string;
 }
 
-function resolveTarget(db: Db, scope: Scope, target: UpdateTarget): CustomerRow {
+async function resolveTarget(db: Queries, scope: Scope, target: UpdateTarget): Promise<CustomerRow> {
   const id = target.id || undefined;
   const externalId = target.externalCustomerId || undefined;
   if (id === undefined && externalId === undefined) {
@@ -37,9 +37,9 @@ function resolveTarget(db: Db, scope: Scope, target: UpdateTarget): CustomerRow 
       external_customer_id: "is required unless id is given",
     });
   }
-  const byId = id === undefined ? undefined : getCustomer(db, scope, id);
+  const byId = id === undefined ? undefined : await getCustomer(db, scope, id);
   if (externalId === undefined) return byId as CustomerRow;
-  const byExternalId = getCustomerByExternalId(db, scope, externalId);
+  const byExternalId = await getCustomerByExternalId(db, scope, externalId);
   if (byId && byId.id !== byExternalId.id) {
     throw validationError(CUSTOMER_MESSAGES.differentTargets, {
       external_customer_id: "refers to a different customer than id",
@@ -49,45 +49,43 @@ function resolveTarget(db: Db, scope: Scope, target: UpdateTarget): CustomerRow 
 }
 
 /** PUT: the fields sent change, the others stay; a deleted customer cannot be changed. */
-export function updateCustomer(
-  db: Db,
+export async function updateCustomer(
+  db: Store,
   audit: AuditContext,
   target: UpdateTarget,
   input: Static<typeof UpdateCustomerBody>,
-): CustomerRow {
+): Promise<CustomerRow> {
   const scope = scopeOf(audit);
-  return db
-    .transaction(() => {
-      const before = resolveTarget(db, scope, target);
-      if (before.status === "deleted") throw notFound(CUSTOMER_MESSAGES.notFound);
-      const externalId = input.external_id?.trim() ?? before.external_id;
-      if (externalIdTaken(db, scope, externalId, before.id)) throw alreadyExists(CUSTOMER_MESSAGES.duplicate);
-      // The hierarchy rules apply to a change of parent only (a customer is never its own parent).
-      const parent = requestedParent(db, scope, input);
-      let parentId = before.parent_customer_id;
-      if (parent !== undefined && (parent?.id ?? null) !== parentId) {
-        if (parent) checkHierarchy(db, scope, before.id, parent, parentField(input));
-        parentId = parent?.id ?? null;
-      }
-      const metadata = input.metadata === undefined ? JSON.parse(before.metadata) : input.metadata;
-      const after: CustomerRow = {
-        ...before,
-        external_id: externalId,
-        ...optionalFieldsOf(input, before),
-        timezone: timezoneOf(input.timezone, before.timezone),
-        metadata: JSON.stringify(withMappings(metadata, input.integration_entity_mapping)),
-        parent_customer_id: parentId,
-        updated_by: audit.actor.id,
-        updated_at: nowIso(),
-      };
-      sql(db, UPDATE_SQL).run(after);
-      recordAudit(db, audit, {
-        action: AUDIT.customer.updated,
-        resourceId: before.id,
-        before: customerFields(before),
-        after: customerFields(after),
-      });
-      return after;
-    })
-    .immediate();
+  return await db.transaction(async (tx) => {
+    const before = await resolveTarget(tx, scope, target);
+    if (before.status === "deleted") throw notFound(CUSTOMER_MESSAGES.notFound);
+    const externalId = input.external_id?.trim() ?? before.external_id;
+    if (await externalIdTaken(tx, scope, externalId, before.id)) throw alreadyExists(CUSTOMER_MESSAGES.duplicate);
+    // The hierarchy rules apply to a change of parent only (a customer is never its own parent).
+    const parent = await requestedParent(tx, scope, input);
+    let parentId = before.parent_customer_id;
+    if (parent !== undefined && (parent?.id ?? null) !== parentId) {
+      if (parent) await checkHierarchy(tx, scope, before.id, parent, parentField(input));
+      parentId = parent?.id ?? null;
+    }
+    const metadata = input.metadata === undefined ? JSON.parse(before.metadata) : input.metadata;
+    const after: CustomerRow = {
+      ...before,
+      external_id: externalId,
+      ...optionalFieldsOf(input, before),
+      timezone: timezoneOf(input.timezone, before.timezone),
+      metadata: JSON.stringify(withMappings(metadata, input.integration_entity_mapping)),
+      parent_customer_id: parentId,
+      updated_by: audit.actor.id,
+      updated_at: nowIso(),
+    };
+    await tx.run(UPDATE_SQL, after);
+    await recordAudit(tx, audit, {
+      action: AUDIT.customer.updated,
+      resourceId: before.id,
+      before: customerFields(before),
+      after: customerFields(after),
+    });
+    return after;
+  });
 }

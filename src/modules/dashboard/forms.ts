@@ -30,14 +30,14 @@ export async function attempt<T>(
  * `attempt` for a signed-in change: the call gets the person's principal and the audit context of
  * this request (who, from where), as every dashboard action that writes passes them to the service.
  */
-export function attemptAs<T>(
+export async function attemptAs<T>(
   app: AppContext,
   request: Request,
   server: Server | null,
   call: (principal: Principal, audit: AuditContext) => T | Promise<T>,
 ) {
   const { principal } = visitOf(request);
-  return attempt(() => call(principal, auditContextOf(app, { principal, request, server })));
+  return attempt(async () => call(principal, await auditContextOf(app, { principal, request, server })));
 }
 
 /**

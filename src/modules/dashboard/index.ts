@@ -4,6 +4,7 @@ import { assetResponse, loadStatic } from "../portal-page/static-files";
 import { html } from "./html";
 import { ACCOUNT_PATH, ASSETS_PATH, banner, cardPage, htmlResponse } from "./layout";
 import {
+  acknowledgeLeakedKey,
   API_KEYS_PATH,
   apiKeysPage,
   createApiKey,
@@ -97,17 +98,17 @@ export function dashboardController(app: AppContext) {
       ({ request, body }) => submitSetPassword(app, request, body as URLSearchParams),
       { dashboardPublic: true },
     )
-    .post(`${DASHBOARD_PATH}/sign-out`, ({ request, server }) => submitSignOut(app, request, server), {
+    .post(`${DASHBOARD_PATH}/sign-out`, async ({ request, server }) => await submitSignOut(app, request, server), {
       dashboard: "signed-in",
     })
     .post(
       `${DASHBOARD_PATH}/environment`,
-      ({ request, body }) => {
+      async ({ request, body }) => {
         const form = body as URLSearchParams;
         const { principal } = visitOf(request);
         const id = form.get("environment_id") ?? "";
         const back = safeReturnPath(form.get("return_to")) ?? HOME_PATH;
-        if (!app.environments.belongsTo(principal.tenantId, id)) return redirect(back);
+        if (!(await app.environments.belongsTo(principal.tenantId, id))) return redirect(back);
         return redirect(back, [setCookie(request, ENVIRONMENT_COOKIE, id, null)]);
       },
       { dashboard: "environment:read" },
@@ -126,6 +127,11 @@ export function dashboardController(app: AppContext) {
         dashboard: "secret:write",
         params: IdParams,
       },
+    )
+    .post(
+      `${API_KEYS_PATH}/:id/acknowledge-leak`,
+      ({ request, server, params }) => acknowledgeLeakedKey(app, request, server, params.id),
+      { dashboard: "secret:write", params: IdParams },
     )
     .post(
       `${API_KEYS_PATH}/:id/rotate`,
@@ -153,18 +159,23 @@ export function dashboardController(app: AppContext) {
     .post(USERS_PATH, ({ request, server, body }) => inviteUser(app, request, server, body as URLSearchParams), {
       dashboard: "user:write",
     })
-    .post(`${USERS_PATH}/:id/link`, ({ request, server, params }) => makePersonLink(app, request, server, params.id), {
-      dashboard: "user:write",
-      params: IdParams,
-    })
+    .post(
+      `${USERS_PATH}/:id/link`,
+      async ({ request, server, params }) => await makePersonLink(app, request, server, params.id),
+      {
+        dashboard: "user:write",
+        params: IdParams,
+      },
+    )
     .post(
       `${USERS_PATH}/:id/role`,
-      ({ request, server, params, body }) => changePersonRole(app, request, server, params.id, body as URLSearchParams),
+      async ({ request, server, params, body }) =>
+        await changePersonRole(app, request, server, params.id, body as URLSearchParams),
       { dashboard: "user:write", params: IdParams },
     )
     .post(
       `${USERS_PATH}/:id/archive`,
-      ({ request, server, params }) => archivePerson(app, request, server, params.id),
+      async ({ request, server, params }) => await archivePerson(app, request, server, params.id),
       {
         dashboard: "user:write",
         params: IdParams,
@@ -174,7 +185,7 @@ export function dashboardController(app: AppContext) {
     .get(ACCOUNT_PATH, ({ request }) => accountPage(app, request), { dashboard: "signed-in" })
     .post(
       PASSWORD_PATH,
-      ({ request, server, body }) => submitPasswordChange(app, request, server, body as URLSearchParams),
+      async ({ request, server, body }) => await submitPasswordChange(app, request, server, body as URLSearchParams),
       {
         dashboard: "signed-in",
       },
@@ -182,7 +193,7 @@ export function dashboardController(app: AppContext) {
     .get(CUSTOMERS_PATH, ({ request }) => customersPage(app, request), { dashboard: "customer:read" })
     .post(
       PORTAL_LINK_PATH,
-      ({ request, server, body }) => createPortalLink(app, request, server, body as URLSearchParams),
+      async ({ request, server, body }) => await createPortalLink(app, request, server, body as URLSearchParams),
       { dashboard: "customer:write" },
     )
     .get(AUDIT_PATH, ({ request }) => auditPage(app, request), { dashboard: "audit_log:read" })
@@ -195,6 +206,8 @@ export function dashboardController(app: AppContext) {
     );
   }
   // Any other address under /dashboard: a page saying there is none, never the API's JSON.
-  controller.get(`${DASHBOARD_PATH}/*`, ({ request }) => notFoundPage(app, request), { dashboardPublic: true });
+  controller.get(`${DASHBOARD_PATH}/*`, async ({ request }) => await notFoundPage(app, request), {
+    dashboardPublic: true,
+  });
   return controller;
 }

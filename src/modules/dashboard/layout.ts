@@ -117,7 +117,7 @@ export async function signedInPage(
   const { principal } = visit;
   const environments = (await listEnvironments(app.reads, principal.tenantId, { limit: 100, offset: 0 })).rows;
   const production = environments.find((env) => env.id === principal.environmentId)?.type === "production";
-  const person = app.profiles.get(app.db, principal.tenantId, principal.userId);
+  const person = await app.profiles.get(app.db, principal.tenantId, principal.userId);
   const link = (section: (typeof SECTIONS)[number]) =>
     html`<a href="${section.path}" ${section.path === current ? html` aria-current="page"` : null}
       >${section.label}</a

@@ -3,7 +3,7 @@ import { Elysia } from "elysia";
 import type { AppContext } from "../../context";
 import { notePrincipal } from "../../http";
 import { readBody } from "../../http/body";
-import { ApiError } from "../../http/errors";
+import { ApiError, validationError } from "../../http/errors";
 import { ACCESS_DETAIL_KEY } from "../auth";
 import { AccessOutcome, type Principal } from "../auth/model";
 import type { Permission } from "../rbac/model";
@@ -82,7 +82,10 @@ export function fromOwnOrigin(request: Request): boolean {
  */
 export async function readForm(request: Request): Promise<URLSearchParams> {
   if (!fromOwnOrigin(request)) return new URLSearchParams();
-  return new URLSearchParams(formText.decode(await readBody(request, FORM_LIMIT)));
+  const text = formText.decode(await readBody(request, FORM_LIMIT));
+  // As for API bodies (http/body.ts): PostgreSQL cannot store U+0000, so neither engine takes it.
+  if (text.includes("%00")) throw validationError("The form contains %00 (U+0000), which cannot be stored");
+  return new URLSearchParams(text);
 }
 
 const formText = new TextDecoder("utf-8");
@@ -143,10 +146,15 @@ export type Refusal = (request: Request, status: number, message: string) => Res
  * The principal of the session cookie for `access`, in the switcher's environment (the
  * tenant's default when it names none, or one that is no longer the tenant's).
  */
-function principalOf(app: AppContext, token: string, environment: string | null, permission: Permission | null) {
+async function principalOf(
+  app: AppContext,
+  token: string,
+  environment: string | null,
+  permission: Permission | null,
+): Promise<Principal> {
   const access = permission ? ({ kind: "permission", permission } as const) : ({ kind: "authenticated" } as const);
   try {
-    return app.authenticator.sessionPrincipal(token, environment, access);
+    return await app.authenticator.sessionPrincipal(token, environment, access);
   } catch (error) {
     if (environment !== null && error instanceof ApiError && error.reason === AccessOutcome.EnvironmentInaccessible) {
       return app.authenticator.sessionPrincipal(token, null, access);
@@ -162,13 +170,13 @@ function principalOf(app: AppContext, token: string, environment: string | null,
  * A missing, expired or revoked session goes back to sign-in (and counts as a failed
  * credential check, like a bad key, when there was a cookie).
  */
-function admit(
+async function admit(
   app: AppContext,
   request: Request,
   body: unknown,
   permission: Permission | null,
   refuse: Refusal,
-): Response | undefined {
+): Promise<Response | undefined> {
   const changes = request.method !== "GET" && request.method !== "HEAD";
   if (changes && !fromOwnOrigin(request)) return refuse(request, 403, FOREIGN_ORIGIN);
   const cookies = cookiesOf(request);
@@ -177,7 +185,7 @@ function admit(
   const environment = cookies.get(ENVIRONMENT_COOKIE) || null;
   let principal: Principal;
   try {
-    principal = principalOf(app, token, environment, permission);
+    principal = await principalOf(app, token, environment, permission);
   } catch (error) {
     const refusal = app.authenticator.refused(error, request);
     if (refusal instanceof ApiError && (refusal.status === 401 || refusal.status === 429)) {
@@ -206,12 +214,12 @@ function enter(request: Request, visit: Visit): Visit {
  * live session, never a way to sign-in. A refused cookie counts as a failed credential check,
  * as on every other page.
  */
-export function visitIfSignedIn(app: AppContext, request: Request): Visit | null {
+export async function visitIfSignedIn(app: AppContext, request: Request): Promise<Visit | null> {
   const cookies = cookiesOf(request);
   const token = cookies.get(SESSION_COOKIE);
   if (!token) return null;
   try {
-    const principal = principalOf(app, token, cookies.get(ENVIRONMENT_COOKIE) || null, null);
+    const principal = await principalOf(app, token, cookies.get(ENVIRONMENT_COOKIE) || null, null);
     return enter(request, { token, principal, csrf: csrfTokenFor(token) });
   } catch (error) {
     const refusal = app.authenticator.refused(error, request);
@@ -251,8 +259,8 @@ export function dashboardAccess(app: AppContext, refuse: Refusal) {
       return {
         detail: { [ACCESS_DETAIL_KEY]: dashboardAccessLabel(permission), hide: true } as Record<string, unknown>,
         parse: ({ request }: { request: Request }) => readForm(request),
-        beforeHandle: ({ request, body }: { request: Request; body: unknown }) =>
-          admit(app, request, body, permission, refuse),
+        beforeHandle: async ({ request, body }: { request: Request; body: unknown }) =>
+          await admit(app, request, body, permission, refuse),
       };
     },
   });

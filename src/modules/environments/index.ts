@@ -36,7 +36,8 @@ export function environmentsController(app: AppContext) {
       )
       .get(
         "/:id",
-        ({ principal, params }) => toEnvironmentResponse(getEnvironment(app.db, principal.tenantId, params.id)),
+        async ({ principal, params }) =>
+          toEnvironmentResponse(await getEnvironment(app.db, principal.tenantId, params.id)),
         {
           permission: "environment:read",
           params: IdParams,
@@ -46,10 +47,10 @@ export function environmentsController(app: AppContext) {
       )
       .post(
         "",
-        ({ principal, request, server, body, set }) => {
+        async ({ principal, request, server, body, set }) => {
           set.status = 201;
           return toEnvironmentResponse(
-            createEnvironment(app.db, auditContextOf(app, { principal, request, server }), body),
+            await createEnvironment(app.db, await auditContextOf(app, { principal, request, server }), body),
           );
         },
         {
@@ -74,9 +75,9 @@ export function environmentsController(app: AppContext) {
       )
       .put(
         "/:id",
-        ({ principal, request, server, params, body }) =>
+        async ({ principal, request, server, params, body }) =>
           toEnvironmentResponse(
-            updateEnvironment(app.db, auditContextOf(app, { principal, request, server }), params.id, body),
+            await updateEnvironment(app.db, await auditContextOf(app, { principal, request, server }), params.id, body),
           ),
         {
           permission: "environment:write",

@@ -1,5 +1,5 @@
 import type { Static } from "elysia";
-import { type Db, type PageReader, type Paged, sql, sqlPluck } from "../../db";
+import { type Queries, type PageReader, type Paged, type Store } from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import { alreadyExists, notFound, validationError } from "../../http/errors";
 import type { Page } from "../../http/pagination";
@@ -16,27 +16,33 @@ const DEFAULT_ENVIRONMENTS: { name: string; type: EnvironmentType; isDefault: bo
 ];
 
 /** Creates the tenant and its two starting environments if they do not exist yet. Idempotent. */
-export function ensureTenant(db: Db, tenantId: string, name: string): void {
+export async function ensureTenant(db: Queries, tenantId: string, name: string): Promise<void> {
   const now = nowIso();
-  sql(db, "INSERT OR IGNORE INTO tenants (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)").run(
+  await db.run(
+    "INSERT INTO tenants (id, name, created_at, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
     tenantId,
     name,
     now,
     now,
   );
-  const existing = sqlPluck(db, "SELECT count(*) FROM environments WHERE tenant_id = ?").get(tenantId);
+  const existing = await db.value("SELECT count(*) FROM environments WHERE tenant_id = ?", tenantId);
   if (existing !== 0) return;
-  const insert = sql(
-    db,
-    "INSERT INTO environments (id, tenant_id, name, type, is_default, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-  );
   for (const env of DEFAULT_ENVIRONMENTS) {
-    insert.run(newId("env"), tenantId, env.name, env.type, env.isDefault ? 1 : 0, now, now);
+    await db.run(
+      "INSERT INTO environments (id, tenant_id, name, type, is_default, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      newId("env"),
+      tenantId,
+      env.name,
+      env.type,
+      env.isDefault ? 1 : 0,
+      now,
+      now,
+    );
   }
 }
 
-export function findEnvironment(db: Db, tenantId: string, id: string): EnvironmentRow | undefined {
-  return sql(db, "SELECT * FROM environments WHERE tenant_id = ? AND id = ?").get(tenantId, id) as
+export async function findEnvironment(db: Queries, tenantId: string, id: string): Promise<EnvironmentRow | undefined> {
+  return (await db.get("SELECT * FROM environments WHERE tenant_id = ? AND id = ?", tenantId, id)) as
     EnvironmentRow | undefined;
 }
 
@@ -54,54 +60,53 @@ export function listEnvironments(pages: PageReader, tenantId: string, page: Page
   });
 }
 
-export function getEnvironment(db: Db, tenantId: string, id: string): EnvironmentRow {
-  const row = findEnvironment(db, tenantId, id);
+export async function getEnvironment(db: Queries, tenantId: string, id: string): Promise<EnvironmentRow> {
+  const row = await findEnvironment(db, tenantId, id);
   if (!row) throw notFound(ENVIRONMENT_MESSAGES.notFound);
   return row;
 }
 
-function nameTaken(db: Db, tenantId: string, name: string, exceptId: string | null): boolean {
+async function nameTaken(db: Queries, tenantId: string, name: string, exceptId: string | null): Promise<boolean> {
   return (
-    sqlPluck(db, "SELECT 1 FROM environments WHERE tenant_id = ? AND name = ? AND id IS NOT ?").get(
+    (await db.value(
+      "SELECT 1 FROM environments WHERE tenant_id = ? AND name = ? AND id IS DISTINCT FROM ?",
       tenantId,
       name,
       exceptId,
-    ) !== undefined
+    )) !== undefined
   );
 }
 
-export function createEnvironment(
-  db: Db,
+export async function createEnvironment(
+  db: Store,
   audit: AuditContext,
   input: { name: string; type: EnvironmentType },
-): EnvironmentRow {
+): Promise<EnvironmentRow> {
   const name = input.name.trim();
-  return db
-    .transaction(() => {
-      if (nameTaken(db, audit.tenantId, name, null)) throw alreadyExists(ENVIRONMENT_MESSAGES.duplicateName);
-      const now = nowIso();
-      const row: EnvironmentRow = {
-        id: newId("env"),
-        tenant_id: audit.tenantId,
-        name,
-        type: input.type,
-        is_default: 0,
-        created_at: now,
-        updated_at: now,
-      };
-      sql(
-        db,
-        `INSERT INTO environments (id, tenant_id, name, type, is_default, created_at, updated_at)
+  return await db.transaction(async (tx) => {
+    if (await nameTaken(tx, audit.tenantId, name, null)) throw alreadyExists(ENVIRONMENT_MESSAGES.duplicateName);
+    const now = nowIso();
+    const row: EnvironmentRow = {
+      id: newId("env"),
+      tenant_id: audit.tenantId,
+      name,
+      type: input.type,
+      is_default: 0,
+      created_at: now,
+      updated_at: now,
+    };
+    await tx.run(
+      `INSERT INTO environments (id, tenant_id, name, type, is_default, created_at, updated_at)
          VALUES (@id, @tenant_id, @name, @type, @is_default, @created_at, @updated_at)`,
-      ).run(row);
-      recordAudit(db, audit, {
-        action: AUDIT.environment.created,
-        resourceId: row.id,
-        after: toEnvironmentResponse(row),
-      });
-      return row;
-    })
-    .immediate();
+      row,
+    );
+    await recordAudit(tx, audit, {
+      action: AUDIT.environment.created,
+      resourceId: row.id,
+      after: toEnvironmentResponse(row),
+    });
+    return row;
+  });
 }
 
 /**
@@ -110,42 +115,41 @@ export function createEnvironment(
  * development and production defaults stay what they are). A request that only confirms the
  * type changes nothing and writes no audit row.
  */
-export function updateEnvironment(
-  db: Db,
+export async function updateEnvironment(
+  db: Store,
   audit: AuditContext,
   id: string,
   input: { name?: string; type?: EnvironmentType },
-): EnvironmentRow {
+): Promise<EnvironmentRow> {
   if (input.name === undefined && input.type === undefined) {
     throw validationError(ENVIRONMENT_MESSAGES.nothingToUpdate, { name: "is required when type is absent" });
   }
   const name = input.name?.trim();
-  return db
-    .transaction(() => {
-      const before = getEnvironment(db, audit.tenantId, id);
-      if (input.type !== undefined && input.type !== before.type) {
-        throw validationError(ENVIRONMENT_MESSAGES.typeImmutable, {
-          type: `cannot be changed; this environment is ${before.type}`,
-        });
-      }
-      if (name === undefined) return before;
-      if (nameTaken(db, audit.tenantId, name, id)) throw alreadyExists(ENVIRONMENT_MESSAGES.duplicateName);
-      const after: EnvironmentRow = { ...before, name, updated_at: nowIso() };
-      sql(db, "UPDATE environments SET name = ?, updated_at = ? WHERE tenant_id = ? AND id = ?").run(
-        after.name,
-        after.updated_at,
-        audit.tenantId,
-        id,
-      );
-      recordAudit(db, audit, {
-        action: AUDIT.environment.updated,
-        resourceId: id,
-        before: toEnvironmentResponse(before),
-        after: toEnvironmentResponse(after),
+  return await db.transaction(async (tx) => {
+    const before = await getEnvironment(tx, audit.tenantId, id);
+    if (input.type !== undefined && input.type !== before.type) {
+      throw validationError(ENVIRONMENT_MESSAGES.typeImmutable, {
+        type: `cannot be changed; this environment is ${before.type}`,
       });
-      return after;
-    })
-    .immediate();
+    }
+    if (name === undefined) return before;
+    if (await nameTaken(tx, audit.tenantId, name, id)) throw alreadyExists(ENVIRONMENT_MESSAGES.duplicateName);
+    const after: EnvironmentRow = { ...before, name, updated_at: nowIso() };
+    await tx.run(
+      "UPDATE environments SET name = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
+      after.name,
+      after.updated_at,
+      audit.tenantId,
+      id,
+    );
+    await recordAudit(tx, audit, {
+      action: AUDIT.environment.updated,
+      resourceId: id,
+      before: toEnvironmentResponse(before),
+      after: toEnvironmentResponse(after),
+    });
+    return after;
+  });
 }
 
 /**
@@ -157,27 +161,36 @@ export function updateEnvironment(
 export class EnvironmentDirectory {
   readonly #defaults = new Map<string, string>();
   readonly #members = new Set<string>();
-  readonly #defaultOf;
-  readonly #exists;
 
-  constructor(db: Db) {
-    this.#defaultOf = sqlPluck(db, "SELECT id FROM environments WHERE tenant_id = ? AND is_default = 1");
-    this.#exists = sqlPluck(db, "SELECT 1 FROM environments WHERE tenant_id = ? AND id = ?");
+  constructor(private readonly db: Queries) {}
+
+  /** Answered at once once known (the auth hot path asks on every config-key request). */
+  defaultFor(tenantId: string): string | Promise<string | undefined> {
+    return this.#defaults.get(tenantId) ?? this.#loadDefault(tenantId);
   }
 
-  defaultFor(tenantId: string): string | undefined {
-    let id = this.#defaults.get(tenantId);
-    if (id === undefined) {
-      id = this.#defaultOf.get(tenantId) as string | undefined;
-      if (id !== undefined) this.#defaults.set(tenantId, id);
-    }
+  async #loadDefault(tenantId: string): Promise<string | undefined> {
+    const id = await this.db.value<string>(
+      "SELECT id FROM environments WHERE tenant_id = ? AND is_default = 1",
+      tenantId,
+    );
+    if (id !== undefined) this.#defaults.set(tenantId, id);
     return id;
   }
 
-  belongsTo(tenantId: string, environmentId: string): boolean {
+  /** Answered at once once known, as defaultFor. */
+  belongsTo(tenantId: string, environmentId: string): boolean | Promise<boolean> {
     const key = `${tenantId}\u0000${environmentId}`;
-    if (this.#members.has(key)) return true;
-    if (this.#exists.get(tenantId, environmentId) === undefined) return false;
+    return this.#members.has(key) || this.#loadMember(key, tenantId, environmentId);
+  }
+
+  async #loadMember(key: string, tenantId: string, environmentId: string): Promise<boolean> {
+    const found = await this.db.value(
+      "SELECT 1 FROM environments WHERE tenant_id = ? AND id = ?",
+      tenantId,
+      environmentId,
+    );
+    if (found === undefined) return false;
     this.#members.add(key);
     return true;
   }

@@ -1,11 +1,10 @@
 // One batch of the writer's group commit, wherever it runs (the writer thread, or the main
-// thread for an in-memory store): bulk bodies prepared from their bytes, then every unit stored.
-import type { Db } from "../../db";
+// thread for an in-memory or PostgreSQL store): bulk bodies prepared from their bytes, then every unit stored.
 import type { StoreStatus } from "../../db/health";
 import { serviceUnavailable } from "../../http/errors";
 import { prepareBulk } from "./bulk";
 import type { EventRow } from "./model";
-import { commitBatch, type UnitFailure } from "./store";
+import { commitBatch, type InsertEvents, type UnitFailure } from "./store";
 import { toWireError } from "./thread-error";
 
 /** A bulk request's body as it arrived, prepared where the batch is committed. */
@@ -37,7 +36,11 @@ const NO_FILES: FileCheck = () => ({ ok: true });
  * written into the orphaned file. Once per batch rather than once per request, as the guard
  * does for other writes: under load those stat calls were a sixth of the request thread's time.
  */
-export function commitUnits(db: Db, units: Unit[], fileProblem: FileCheck = NO_FILES): BatchOutcome {
+export async function commitUnits(
+  insert: InsertEvents,
+  units: Unit[],
+  fileProblem: FileCheck = NO_FILES,
+): Promise<BatchOutcome> {
   const refused: UnitFailure[] = [];
   const rows = units.map((unit, index) => {
     if (Array.isArray(unit)) return unit;
@@ -50,7 +53,7 @@ export function commitUnits(db: Db, units: Unit[], fileProblem: FileCheck = NO_F
   });
   const refusedAt = new Set(refused.map((failure) => failure.index));
   const files = fileProblem();
-  const stored = files.ok ? commitBatch(db, rows) : unavailable(files, rows.length);
+  const stored = files.ok ? await commitBatch(insert, rows) : unavailable(files, rows.length);
   const failures = [...refused, ...stored.filter((failure) => !refusedAt.has(failure.index))];
   return { failures, events: rows.map((unit) => unit.length) };
 }

@@ -1,6 +1,6 @@
 import type { Static } from "elysia";
 import type { PropertyFilters } from "./model";
-import { WITHIN_BUDGET } from "../../db/read-budget";
+import type { Dialect } from "../../db";
 
 export interface Filter {
   clauses: string[];
@@ -25,8 +25,8 @@ export interface EventFilters {
  * many property filters or values: those travel as one JSON parameter, so a caller cannot make
  * the statement cache (or SQLite's expression tree) grow by sending more of them.
  */
-export function filterOf(scopeKey: number, q: EventFilters): Filter {
-  const clauses = ["scope = @scope", WITHIN_BUDGET];
+export function filterOf(dialect: Dialect, scopeKey: number, q: EventFilters): Filter {
+  const clauses = ["scope = @scope", dialect.withinBudget];
   const params: Record<string, unknown> = { scope: scopeKey };
   const exact = {
     external_customer_id: q.external_customer_id,
@@ -50,15 +50,9 @@ export function filterOf(scopeKey: number, q: EventFilters): Filter {
   }
   if (q.property_filters !== undefined && Object.keys(q.property_filters).length > 0) {
     // Every named property holds one of its listed values. Names match PROPERTY_NAME_PATTERN,
-    // so quoting them into a JSON path is safe; a missing property matches nothing.
-    clauses.push(`NOT EXISTS (SELECT 1 FROM json_each(@property_filters) AS filter
-      WHERE NOT coalesce(json_extract(properties, '$."' || filter.key || '"')
-        IN (SELECT value FROM json_each(filter.value)), 0))`);
+    // so SQLite may quote them into a JSON path; a missing property matches nothing.
+    clauses.push(dialect.propertiesMatch("properties", "@property_filters"));
     params.property_filters = JSON.stringify(q.property_filters);
   }
   return { clauses, params };
-}
-
-export function jsonPath(property: string): string {
-  return `$."${property}"`;
 }

@@ -74,7 +74,7 @@ export function eventsController(app: AppContext) {
       .post(
         "",
         async ({ principal, body, set }) => {
-          const row = prepareEvent(scopeKeyFor(app.db, principal), body, nowIso());
+          const row = prepareEvent(await scopeKeyFor(app.db, principal), body, nowIso());
           await app.events.write([row]);
           app.metrics?.eventsIngested(1);
           set.status = 202;
@@ -95,7 +95,7 @@ export function eventsController(app: AppContext) {
         async ({ principal, body, set }) => {
           // The body's bytes (http/body.ts): parsed, validated and prepared by the event writer.
           const events = await app.events.writeBulk({
-            scopeKey: scopeKeyFor(app.db, principal),
+            scopeKey: await scopeKeyFor(app.db, principal),
             bytes: body as Uint8Array,
           });
           app.metrics?.eventsIngested(events);
@@ -192,7 +192,7 @@ export function eventsController(app: AppContext) {
         },
       })
       // The current Flexprice route for one event (its SDK's getEvent); /:id below is the older one.
-      .get("/lookup", ({ principal, query }) => eventDetail(app, principal, query.id), {
+      .get("/lookup", async ({ principal, query }) => await eventDetail(app, principal, query.id), {
         permission: "event:read",
         query: t.Object(
           { id: t.String({ minLength: 1, maxLength: 255, error: "Please provide a valid event ID" }) },
@@ -203,7 +203,7 @@ export function eventsController(app: AppContext) {
           summary: "One event by its event_id (?id=); status is processed: Tollgate has no processing pipeline",
         },
       })
-      .get("/:id", ({ principal, params }) => eventDetail(app, principal, params.id), {
+      .get("/:id", async ({ principal, params }) => await eventDetail(app, principal, params.id), {
         permission: "event:read",
         params: t.Object({ id: t.String() }),
         response: { 200: EventDetailSchema, ...errorResponses(401, 403, 404) },
@@ -216,9 +216,9 @@ export function eventsController(app: AppContext) {
  * An event and its processing status: always `processed`, since an event is stored whole when
  * it is acknowledged and Tollgate meters nothing further (no subscriptions or prices to match).
  */
-function eventDetail(app: AppContext, scope: Scope, id: string) {
+async function eventDetail(app: AppContext, scope: Scope, id: string) {
   return {
-    event: getEvent(app.db, scope, id),
+    event: await getEvent(app.db, scope, id),
     status: "processed" as const,
     debug_tracker: null,
     processed_events: null,

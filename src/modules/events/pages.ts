@@ -1,8 +1,8 @@
 import type { Static } from "elysia";
-import { type Db, sql, sqlPluck } from "../../db";
+import type { Queries, Store } from "../../db";
 import { validationError } from "../../http/errors";
 import { filterOf } from "./filters";
-import { READ_BUDGET_MS, withinBudget } from "../../db/read-budget";
+import { READ_BUDGET_MS } from "../../db/read-budget";
 import { DEFAULT_PAGE_SIZE, type EventQueryBody, type EventRow, eventsTooExpensive } from "./model";
 import { findScopeKey, type Scope } from "./scopes";
 import { type EventResponse, toEventResponse } from "./service";
@@ -83,14 +83,25 @@ export interface EventPage {
 }
 
 /** The scope's running count when nothing narrows it, else a count over the filtered range. */
-function countEvents(db: Db, key: number, where: string, params: Record<string, unknown>, unfiltered: boolean): number {
+async function countEvents(
+  db: Queries,
+  key: number,
+  where: string,
+  params: Record<string, unknown>,
+  unfiltered: boolean,
+): Promise<number> {
   if (unfiltered)
-    return (sqlPluck(db, "SELECT count FROM event_counts WHERE scope = ?").get(key) as number | undefined) ?? 0;
-  return sqlPluck(db, `SELECT count(*) FROM events WHERE ${where}`).get(params) as number;
+    return ((await db.value("SELECT count FROM event_counts WHERE scope = ?", key)) as number | undefined) ?? 0;
+  return (await db.value(`SELECT count(*) FROM events WHERE ${where}`, params)) as number;
 }
 
-export function queryEvents(db: Db, scope: Scope, query: EventQuery, budgetMs = READ_BUDGET_MS): EventPage {
-  return withinBudget(db, budgetMs, () => readEventPage(db, scope, query), eventsTooExpensive);
+export function queryEvents(
+  store: Store,
+  scope: Scope,
+  query: EventQuery,
+  budgetMs = READ_BUDGET_MS,
+): Promise<EventPage> {
+  return store.withinBudget(budgetMs, eventsTooExpensive, (q) => readEventPage(q, scope, query));
 }
 
 /**
@@ -105,7 +116,7 @@ export function queryEvents(db: Db, scope: Scope, query: EventQuery, budgetMs = 
  * client that sends a whole response back): moving a cursor by an offset is refused, rather
  * than picking one of the two to obey. The response's `offset` is the offset of the next page.
  */
-function readEventPage(db: Db, scope: Scope, query: EventQuery): EventPage {
+async function readEventPage(db: Queries, scope: Scope, query: EventQuery): Promise<EventPage> {
   const { page_size, iter_last_key, iter_first_key, order, sort, offset, ...filters } = query;
   if (iter_last_key !== undefined && iter_first_key !== undefined) {
     const detail = "cannot be combined with iter_last_key: send one cursor";
@@ -127,14 +138,14 @@ function readEventPage(db: Db, scope: Scope, query: EventQuery): EventPage {
     }
   }
   const pageSize = page_size ?? DEFAULT_PAGE_SIZE;
-  const key = findScopeKey(db, scope);
+  const key = await findScopeKey(db, scope);
   if (key === undefined) {
     return { events: [], has_more: false, iter_first_key: null, iter_last_key: null, total_count: 0, offset: 0 };
   }
-  const { clauses, params } = filterOf(key, filters);
+  const { clauses, params } = filterOf(db.dialect, key, filters);
   const where = clauses.join(" AND ");
   const unfiltered = clauses.length === 2; // scope and the budget
-  const total = cursor?.total ?? countEvents(db, key, where, params, unfiltered);
+  const total = cursor?.total ?? (await countEvents(db, key, where, params, unfiltered));
 
   // A page before the cursor is read in the opposite direction, then put back in order.
   const backward = field === "iter_first_key" && cursor !== undefined;
@@ -150,10 +161,10 @@ function readEventPage(db: Db, scope: Scope, query: EventQuery): EventPage {
   }
   const orderBy = `${byName ? `event_name ${direction}, ` : ""}timestamp ${direction}, seq ${direction}`;
   const skip = cursor === undefined && offset ? " OFFSET @offset" : "";
-  const rows = sql(
-    db,
+  const rows = (await db.all(
     `SELECT * FROM events WHERE ${pageClauses.join(" AND ")} ORDER BY ${orderBy} LIMIT @limit${skip}`,
-  ).all({ ...params, limit: pageSize + 1, ...(skip ? { offset } : {}) }) as EventRow[];
+    { ...params, limit: pageSize + 1, ...(skip ? { offset } : {}) },
+  )) as EventRow[];
   const hasMore = rows.length > pageSize;
   const page = hasMore ? rows.slice(0, pageSize) : rows;
   if (backward) page.reverse();

@@ -1,4 +1,4 @@
-import type { Db } from "../../db";
+import type { Store } from "../../db";
 import { type EventQuery, queryEvents } from "./pages";
 import type { Scope } from "./scopes";
 import { dailyCounts, type UsageWindow, usageSummary } from "./counts";
@@ -12,15 +12,15 @@ export type EventRead =
   | { kind: "daily"; scope: Scope; window: UsageWindow };
 
 /** Runs one read under a time budget of `budgetMs` (read-budget.ts). */
-export function runEventRead(db: Db, read: EventRead, budgetMs: number): unknown {
+export async function runEventRead(store: Store, read: EventRead, budgetMs: number): Promise<unknown> {
   switch (read.kind) {
     case "query":
-      return queryEvents(db, read.scope, read.query, budgetMs);
+      return queryEvents(store, read.scope, read.query, budgetMs);
     case "usage":
-      return aggregateUsage(db, read.scope, read.query, budgetMs);
+      return aggregateUsage(store, read.scope, read.query, budgetMs);
     case "summary":
-      return usageSummary(db, read.scope, read.externalCustomerId, read.window, budgetMs);
+      return usageSummary(store, read.scope, read.externalCustomerId, read.window, budgetMs);
     case "daily":
-      return dailyCounts(db, read.scope, read.window, budgetMs);
+      return dailyCounts(store, read.scope, read.window, budgetMs);
   }
 }

@@ -1,12 +1,12 @@
-import { type Db, sql, sqlPluck } from "../../db";
+import { type Queries } from "../../db";
 import type { Scope } from "../../db/scope";
 
 export type { Scope };
 
 // Per connection: tenant and environment → their scope key. Keys never change once made.
-const keys = new WeakMap<Db, Map<string, number>>();
+const keys = new WeakMap<Queries, Map<string, number>>();
 
-function cacheOf(db: Db): Map<string, number> {
+function cacheOf(db: Queries): Map<string, number> {
   let cache = keys.get(db);
   if (!cache) {
     cache = new Map();
@@ -16,27 +16,29 @@ function cacheOf(db: Db): Map<string, number> {
 }
 
 /** The scope key of a tenant's environment for reading; undefined when it has no events yet. */
-export function findScopeKey(db: Db, scope: Scope): number | undefined {
+export async function findScopeKey(db: Queries, scope: Scope): Promise<number | undefined> {
   const cache = cacheOf(db);
   const cacheKey = `${scope.tenantId}\u0000${scope.environmentId}`;
   let key = cache.get(cacheKey);
   if (key === undefined) {
-    key = sqlPluck(db, "SELECT key FROM event_scopes WHERE tenant_id = ? AND environment_id = ?").get(
+    key = (await db.value(
+      "SELECT key FROM event_scopes WHERE tenant_id = ? AND environment_id = ?",
       scope.tenantId,
       scope.environmentId,
-    ) as number | undefined;
+    )) as number | undefined;
     if (key !== undefined) cache.set(cacheKey, key);
   }
   return key;
 }
 
 /** The scope key for writing, made on the environment's first event. */
-export function scopeKeyFor(db: Db, scope: Scope): number {
-  const existing = findScopeKey(db, scope);
+export async function scopeKeyFor(db: Queries, scope: Scope): Promise<number> {
+  const existing = await findScopeKey(db, scope);
   if (existing !== undefined) return existing;
-  sql(db, "INSERT OR IGNORE INTO event_scopes (tenant_id, environment_id) VALUES (?, ?)").run(
+  await db.run(
+    "INSERT INTO event_scopes (tenant_id, environment_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
     scope.tenantId,
     scope.environmentId,
   );
-  return findScopeKey(db, scope) as number;
+  return (await findScopeKey(db, scope)) as number;
 }

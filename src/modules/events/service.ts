@@ -1,5 +1,5 @@
 import type { Static } from "elysia";
-import { type Db, sql } from "../../db";
+import { type Queries } from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import { notFound, validationError } from "../../http/errors";
 import { findScopeKey, type Scope } from "./scopes";
@@ -72,12 +72,12 @@ export function toEventResponse(row: EventRow, environmentId: string): EventResp
   };
 }
 
-export function getEvent(db: Db, scope: Scope, id: string): EventResponse {
-  const key = findScopeKey(db, scope);
+export async function getEvent(db: Queries, scope: Scope, id: string): Promise<EventResponse> {
+  const key = await findScopeKey(db, scope);
   const row =
     key === undefined
       ? undefined
-      : (sql(db, "SELECT * FROM events WHERE scope = ? AND id = ?").get(key, id) as EventRow | undefined);
+      : ((await db.get("SELECT * FROM events WHERE scope = ? AND id = ?", key, id)) as EventRow | undefined);
   if (!row) throw notFound("Event not found");
   return toEventResponse(row, scope.environmentId);
 }

@@ -1,9 +1,10 @@
 import type { Static } from "elysia";
-import { type Db, sql, sqlPluck } from "../../db";
+import type { Queries, Store } from "../../db";
+import type { Engine } from "../../db/store";
 import { invalidOperation, validationError } from "../../http/errors";
-import { READ_BUDGET_MS, withinBudget } from "../../db/read-budget";
+import { READ_BUDGET_MS } from "../../db/read-budget";
 import { findScopeKey, type Scope } from "./scopes";
-import { filterOf, jsonPath } from "./filters";
+import { filterOf } from "./filters";
 import {
   type Aggregation,
   DEFAULT_USAGE_RANGE_MS,
@@ -17,6 +18,9 @@ import {
 import { windowStart, windowsTouched, firstBoundaryFrom } from "./windows";
 import { isTimeZone } from "../../http/schemas";
 import { localToUtc, type OffsetPeriod, offsetMinutesAt, offsetPeriods } from "./timezones";
+import type { UsageSql } from "./usage-sql/model";
+import { SQLITE_USAGE_SQL } from "./usage-sql/sqlite";
+import { POSTGRES_USAGE_SQL } from "./usage-sql/postgres";
 
 export type UsageQuery = Static<typeof UsageBody>;
 export type UsageResult = Static<typeof UsageSchema>;
@@ -25,66 +29,44 @@ export type UsageResult = Static<typeof UsageSchema>;
 // [start_time, end_time) (default: the 7 days before end_time, default now), in UTC; windows
 // in windows.ts. At the end, the customer portal's usage: counts by event name.
 
-const PROPERTY = "json_extract(properties, @path)";
-/**
- * A property's value as a number, or NULL: a JSON number, or text that is one (`"42"`,
- * `"1.5e3"`; the SDK sends every property as text). Anything else (other text, booleans,
- * objects, text past the range of a double such as `"1e999"`) is not a number, and the
- * aggregations that read numbers ignore it rather than coerce it. The nested CASEs matter:
- * json_type fails on text that is not JSON, so it only runs once json_valid said it is.
- */
-const NUMERIC = `CASE json_type(properties, @path)
-  WHEN 'integer' THEN ${PROPERTY}
-  WHEN 'real' THEN ${PROPERTY}
-  WHEN 'text' THEN CASE WHEN json_valid(${PROPERTY}) THEN
-    CASE WHEN json_type(${PROPERTY}) IN ('integer', 'real')
-      AND abs(json_extract(${PROPERTY}, '$')) <= 1.7976931348623157e308
-    THEN json_extract(${PROPERTY}, '$') END END
-END`;
+/** The SQL that differs between engines (usage-sql/): each answers the same values. */
+const USAGE_SQL: Record<Engine, UsageSql> = { sqlite: SQLITE_USAGE_SQL, postgres: POSTGRES_USAGE_SQL };
 
 /**
  * Values past the range of a double. Every number here is a double, and a sum (or the sum of
- * the groups' or buckets' values) can pass ±1.8e308, where SQLite's total() and avg() become
- * ±Infinity and stay there even when later values bring the true sum back into range (+∞ and
- * −∞ together are NaN, which SQLite answers as NULL). So an aggregate first runs as asked,
- * exact to the last bit; only if a value came out infinite does it run again with every number
- * read scaled by SCALE (2^-64, exact for all but values below 1e-289), where no sum of fewer than
- * 2^64 values can overflow, and the values are scaled back: a true value within range comes
- * back finite, one past it is a 400 (valueTooLarge), never Infinity.
+ * the groups' or buckets' values) can pass ±1.8e308, where a sum becomes ±Infinity and stays
+ * there even when later values bring the true sum back into range (+∞ and −∞ together are
+ * answered as +∞). So an aggregate first runs as asked, exact to the last bit; only if a value
+ * came out infinite does it run again with every number read scaled by SCALE (2^-64, exact for
+ * all but values below 1e-289), where no sum of fewer than 2^64 values can overflow, and the
+ * values are scaled back: a true value within range comes back finite, one past it is a 400
+ * (valueTooLarge), never Infinity.
  */
 const SCALE = 2 ** -64;
 
-/** The number each event contributes: NUMERIC, or NUMERIC scaled by SCALE (see above). */
-const numberRead = (scaled: boolean) => (scaled ? `(${NUMERIC}) * @scale` : NUMERIC);
+/**
+ * The number each event contributes: a property's value as a number, or NULL (UsageSql.number:
+ * text that is a number counts, the SDK sends every property as text; anything else is ignored
+ * rather than coerced), or that scaled by SCALE (see above).
+ */
+const numberRead = (sql: UsageSql, scaled: boolean) => (scaled ? sql.scaled(sql.number("@path")) : sql.number("@path"));
 
 /**
- * One value over a set of events, for every aggregation but LATEST (see latestColumns), from
+ * One value over a set of events, for every aggregation but LATEST (see UsageSql.latest), from
  * `n`, the number each event contributes. SUM_WITH_MULTIPLIER is the SUM: its multiplier is
  * applied to the results (see aggregate), where an overflow can be blamed on it.
  */
-const AGGREGATE: Record<Exclude<Aggregation, "LATEST">, (n: string) => string> = {
+const AGGREGATE: Record<Exclude<Aggregation, "LATEST">, (sql: UsageSql, n: string) => string> = {
   COUNT: () => "count(*)",
-  // total(), not sum(): sum() of integers fails for good once a range holds values adding up
-  // past 2^63; total() adds as floating point.
-  SUM: (n) => `total(${n})`,
-  SUM_WITH_MULTIPLIER: (n) => `total(${n})`,
-  AVG: (n) => `avg(${n})`,
-  MAX: (n) => `max(${n})`,
-  COUNT_UNIQUE: () => `count(DISTINCT ${PROPERTY})`,
+  SUM: (sql, n) => sql.total(n),
+  SUM_WITH_MULTIPLIER: (sql, n) => sql.total(n),
+  AVG: (sql, n) => sql.average(n),
+  MAX: (_, n) => `max(${n})`,
+  COUNT_UNIQUE: (sql) => `count(DISTINCT ${sql.value("@path")})`,
   // Flexprice's meaning: each value weighed by the share of [start_time, end_time) left after
-  // its event (a value sent halfway through the range counts half). The share first, then the
-  // product: a value times the seconds left would pass the range long before the value does.
-  WEIGHTED_SUM: (n) => `total((${n}) * ((@end_seconds - unixepoch(timestamp, 'subsec')) / @span_seconds))`,
+  // its event (a value sent halfway through the range counts half).
+  WEIGHTED_SUM: (sql, n) => sql.total(sql.weighted(n)),
 };
-
-/**
- * LATEST over a group: the numeric value of its newest event that has one. With exactly one
- * max() in a grouped SELECT, SQLite takes the bare column `value` from the row holding that
- * max; events without a number have no key, so they are never that row.
- */
-const latestColumns = (n: string) =>
-  `max(CASE WHEN (${NUMERIC}) IS NOT NULL THEN timestamp || printf('%020d', seq) END) AS latest_key,
-  ${n} AS value`;
 
 /** What each aggregation is over no events at all, as SQL itself would answer. */
 const EMPTY_VALUE: Record<Aggregation, number | null> = {
@@ -97,13 +79,6 @@ const EMPTY_VALUE: Record<Aggregation, number | null> = {
   MAX: null,
   LATEST: null,
 };
-
-/**
- * The per-group values of one window (or of the whole range) added up; NULL when none is a
- * number. Groups past the range both ways add up to NaN, which SQLite answers as NULL: that is
- * answered as +∞ (1e999), an overflow to run again scaled, never as "no number".
- */
-const SUM_OF_GROUPS = "CASE WHEN count(value) > 0 THEN coalesce(total(value), 1e999) END";
 
 const refuse = (field: string, detail: string) => validationError(`${field} ${detail}`, { [field]: detail });
 
@@ -245,19 +220,26 @@ function planOf(q: UsageQuery, now: number): UsagePlan {
   };
 }
 
-export function aggregateUsage(
-  db: Db,
+export async function aggregateUsage(
+  store: Store,
   scope: Scope,
   q: UsageQuery,
   budgetMs = READ_BUDGET_MS,
   now = Date.now(),
-): UsageResult {
+): Promise<UsageResult> {
   const plan = planOf(q, now);
-  return withinBudget(db, budgetMs, () => aggregate(db, scope, plan), eventsTooExpensive);
+  const sql = USAGE_SQL[store.engine];
+  return store.withinBudget(budgetMs, eventsTooExpensive, (read) => aggregate(read, sql, scope, plan));
 }
 
 /** One row per key (the window, the group, both or neither): SELECT keys…, value. */
-function perKey(aggregation: Aggregation, n: string, where: string, keys: { bucket?: string; group?: string }): string {
+function perKey(
+  sql: UsageSql,
+  aggregation: Aggregation,
+  n: string,
+  where: string,
+  keys: { bucket?: string; group?: string },
+): string {
   const columns: string[] = [];
   const groupBy: string[] = [];
   if (keys.bucket !== undefined) {
@@ -268,20 +250,22 @@ function perKey(aggregation: Aggregation, n: string, where: string, keys: { buck
     columns.push(`${keys.group} AS grp`);
     groupBy.push("grp");
   }
-  columns.push(aggregation === "LATEST" ? latestColumns(n) : `${AGGREGATE[aggregation](n)} AS value`);
+  columns.push(
+    aggregation === "LATEST" ? sql.latest(sql.number("@path"), n) : `${AGGREGATE[aggregation](sql, n)} AS value`,
+  );
   return `SELECT ${columns.join(", ")} FROM events WHERE ${where}${groupBy.length > 0 ? ` GROUP BY ${groupBy.join(", ")}` : ""}`;
 }
 
-function aggregate(db: Db, scope: Scope, plan: UsagePlan): UsageResult {
+async function aggregate(db: Queries, sql: UsageSql, scope: Scope, plan: UsagePlan): Promise<UsageResult> {
   const { query: q, aggregation } = plan;
-  const key = findScopeKey(db, scope);
+  const key = await findScopeKey(db, scope);
   let values: Values = { overall: EMPTY_VALUE[aggregation], windows: [] };
   let unscale = 1;
   if (key !== undefined) {
-    const reading = readingOf(key, plan);
-    values = readValues(db, reading, false);
+    const reading = readingOf(db, sql, key, plan);
+    values = await readValues(db, reading, false);
     if (!allFinite(values)) {
-      values = readValues(db, reading, true);
+      values = await readValues(db, reading, true);
       unscale = 1 / SCALE;
     }
   }
@@ -309,9 +293,9 @@ function startOf(plan: UsagePlan, bucket: string): string {
  * An event's local wall time in SQL: its UTC timestamp shifted by the zone's offset at its
  * instant, one CASE branch per offset the range sees (usually one or two).
  */
-function localTimestamp(periods: OffsetPeriod[], params: Record<string, unknown>): string {
+function localTimestamp(sql: UsageSql, periods: OffsetPeriod[], params: Record<string, unknown>): string {
   const shift = (i: number, minutes: number) => {
-    params[`tz_shift_${i}`] = `${minutes >= 0 ? "+" : "-"}${Math.abs(minutes)} minutes`;
+    params[`tz_shift_${i}`] = sql.shiftOf(minutes);
     return `@tz_shift_${i}`;
   };
   const last = periods.length - 1;
@@ -323,7 +307,7 @@ function localTimestamp(periods: OffsetPeriod[], params: Record<string, unknown>
     branches.length === 0
       ? shift(last, (periods[last] as OffsetPeriod).offsetMinutes)
       : `CASE ${branches.join(" ")} ELSE ${shift(last, (periods[last] as OffsetPeriod).offsetMinutes)} END`;
-  return `strftime('%Y-%m-%dT%H:%M:%fZ', timestamp, ${modifier})`;
+  return sql.shifted("timestamp", modifier);
 }
 
 /** What an aggregate read: its value over the range and per window, as SQL answered them. */
@@ -337,6 +321,7 @@ const allFinite = (values: Values) =>
 
 /** The parts of a usage plan's SQL that do not depend on scaling: the filter, and the keys. */
 interface Reading {
+  sql: UsageSql;
   aggregation: Aggregation;
   bucketed: boolean;
   where: string;
@@ -345,9 +330,9 @@ interface Reading {
   group: string | undefined;
 }
 
-function readingOf(key: number, plan: UsagePlan): Reading {
+function readingOf(db: Queries, sql: UsageSql, key: number, plan: UsagePlan): Reading {
   const { query: q, aggregation } = plan;
-  const { clauses, params } = filterOf(key, {
+  const { clauses, params } = filterOf(db.dialect, key, {
     event_name: q.event_name,
     external_customer_id: q.external_customer_id,
     customer_id: q.customer_id,
@@ -355,7 +340,7 @@ function readingOf(key: number, plan: UsagePlan): Reading {
     end_time: plan.end,
     property_filters: q.filters,
   });
-  if (q.property_name !== undefined) params.path = jsonPath(q.property_name);
+  if (q.property_name !== undefined) params.path = sql.propertyPath(q.property_name);
   if (aggregation === "WEIGHTED_SUM") {
     params.end_seconds = Date.parse(plan.end) / 1000;
     params.span_seconds = (Date.parse(plan.end) - Date.parse(plan.start)) / 1000;
@@ -366,29 +351,30 @@ function readingOf(key: number, plan: UsagePlan): Reading {
   // sum of each group's maximum" (the peak per server, summed).
   const keys = plan.groups.map((key, i) => {
     if (key === "source") return "source";
-    params[`group_path_${i}`] = jsonPath(key.slice("properties.".length));
-    return `json_extract(properties, @group_path_${i})`;
+    params[`group_path_${i}`] = sql.propertyPath(key.slice("properties.".length));
+    const path = `@group_path_${i}`;
+    return plan.groups.length === 1 ? sql.value(path) : sql.groupValue(path);
   });
-  const group = keys.length === 0 ? undefined : keys.length === 1 ? keys[0] : `json_array(${keys.join(", ")})`;
+  const group = keys.length === 0 ? undefined : sql.groupOf(keys);
 
-  const ts = plan.zone === null ? "timestamp" : `(${localTimestamp(plan.zone.periods, params)})`;
-  const bucket = plan.window === null ? undefined : windowStart(plan.window, plan.anchor, params, ts);
-  return { aggregation, bucketed: plan.bucketed, where: clauses.join(" AND "), params, bucket, group };
+  const ts = plan.zone === null ? "timestamp" : `(${localTimestamp(sql, plan.zone.periods, params)})`;
+  const bucket = plan.window === null ? undefined : windowStart(sql, plan.window, plan.anchor, params, ts);
+  return { sql, aggregation, bucketed: plan.bucketed, where: clauses.join(" AND "), params, bucket, group };
 }
 
 /** The aggregate over the range and per window; with `scaled`, of every number times SCALE. */
-function readValues(db: Db, reading: Reading, scaled: boolean): Values {
-  const { aggregation, where, bucket, group } = reading;
+async function readValues(db: Queries, reading: Reading, scaled: boolean): Promise<Values> {
+  const { sql, aggregation, where, bucket, group } = reading;
   const params = scaled ? { ...reading.params, scale: SCALE } : reading.params;
-  const n = numberRead(scaled);
+  const n = numberRead(sql, scaled);
   let windows: Values["windows"] = [];
   if (bucket !== undefined) {
     const perWindow =
       group === undefined
-        ? `SELECT bucket, value FROM (${perKey(aggregation, n, where, { bucket })}) ORDER BY bucket`
-        : `SELECT bucket, ${SUM_OF_GROUPS} AS value FROM (${perKey(aggregation, n, where, { bucket, group })})
+        ? `SELECT bucket, value FROM (${perKey(sql, aggregation, n, where, { bucket })}) AS per_key ORDER BY bucket`
+        : `SELECT bucket, ${sql.sumOfGroups} AS value FROM (${perKey(sql, aggregation, n, where, { bucket, group })}) AS per_key
            GROUP BY bucket ORDER BY bucket`;
-    windows = sql(db, perWindow).all(params) as typeof windows;
+    windows = (await db.all(perWindow, params)) as typeof windows;
   }
 
   let overall: number | null;
@@ -398,17 +384,19 @@ function readValues(db: Db, reading: Reading, scaled: boolean): Values {
     const values = windows.map((w) => w.value).filter((v): v is number => v !== null);
     overall = values.length > 0 ? values.reduce((a, b) => a + b, 0) : null;
   } else if (group !== undefined) {
-    overall = sqlPluck(db, `SELECT ${SUM_OF_GROUPS} FROM (${perKey(aggregation, n, where, { group })})`).get(params) as
-      number | null;
+    overall = (await db.value(
+      `SELECT ${sql.sumOfGroups} FROM (${perKey(sql, aggregation, n, where, { group })}) AS per_key`,
+      params,
+    )) as number | null;
   } else if (aggregation === "LATEST") {
     // The newest event with a number: read from the newest end of the index, no full scan.
-    overall = (sqlPluck(
-      db,
-      `SELECT value FROM (SELECT ${n} AS value, timestamp, seq FROM events WHERE ${where})
+    overall = ((await db.value(
+      `SELECT value FROM (SELECT ${n} AS value, timestamp, seq FROM events WHERE ${where}) AS numbered
        WHERE value IS NOT NULL ORDER BY timestamp DESC, seq DESC LIMIT 1`,
-    ).get(params) ?? null) as number | null;
+      params,
+    )) ?? null) as number | null;
   } else {
-    overall = sqlPluck(db, `SELECT ${AGGREGATE[aggregation](n)} FROM events WHERE ${where}`).get(params) as
+    overall = (await db.value(`SELECT ${AGGREGATE[aggregation](sql, n)} FROM events WHERE ${where}`, params)) as
       number | null;
   }
   return { overall: overall ?? EMPTY_VALUE[aggregation], windows };

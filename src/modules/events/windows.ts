@@ -1,14 +1,16 @@
 import type { WindowSize } from "./model";
+import type { UsageSql } from "./usage-sql/model";
 
 // Usage windows: where the window holding an event starts (in SQL, from its stored timestamp),
 // and how many windows a range touches (to refuse a range with too many before reading it).
 
 // Each expression reads `ts`, the timestamp text it is given: the stored UTC timestamp, or (with a
-// time zone) the event's local wall time written the same way (see timezones.ts).
-const minutesOf = (step: number) => (ts: string) =>
-  `substr(${ts}, 1, 14) || printf('%02d', CAST(substr(${ts}, 15, 2) AS INTEGER) / ${step} * ${step}) || ':00.000Z'`;
-const hoursOf = (step: number) => (ts: string) =>
-  `substr(${ts}, 1, 11) || printf('%02d', CAST(substr(${ts}, 12, 2) AS INTEGER) / ${step} * ${step}) || ':00:00.000Z'`;
+// time zone) the event's local wall time written the same way (see timezones.ts); the SQL that
+// differs between engines comes from `sql`.
+const minutesOf = (step: number) => (sql: UsageSql, ts: string) =>
+  `substr(${ts}, 1, 14) || ${sql.twoDigits(`CAST(substr(${ts}, 15, 2) AS INTEGER) / ${step} * ${step}`)} || ':00.000Z'`;
+const hoursOf = (step: number) => (sql: UsageSql, ts: string) =>
+  `substr(${ts}, 1, 11) || ${sql.twoDigits(`CAST(substr(${ts}, 12, 2) AS INTEGER) / ${step} * ${step}`)} || ':00:00.000Z'`;
 
 /**
  * Timestamps lie in the years 0000–9999, where SQLite's date functions stop: past 9999 they
@@ -25,29 +27,23 @@ const FIRST_MONDAY = "'0000-01-03'";
  * `YYYY-MM-DDTHH:MM:SS.mmmZ`). Windows of minutes and hours are aligned to the day, weeks start
  * on Monday (as Flexprice documents them), months on the 1st.
  */
-const WINDOW_START: Record<WindowSize, (ts: string) => string> = {
-  MINUTE: (ts) => `substr(${ts}, 1, 16) || ':00.000Z'`,
+const WINDOW_START: Record<WindowSize, (sql: UsageSql, ts: string) => string> = {
+  MINUTE: (_, ts) => `substr(${ts}, 1, 16) || ':00.000Z'`,
   "15MIN": minutesOf(15),
   "30MIN": minutesOf(30),
-  HOUR: (ts) => `substr(${ts}, 1, 13) || ':00:00.000Z'`,
+  HOUR: (_, ts) => `substr(${ts}, 1, 13) || ':00:00.000Z'`,
   "3HOUR": hoursOf(3),
   "6HOUR": hoursOf(6),
   "12HOUR": hoursOf(12),
-  DAY: (ts) => `substr(${ts}, 1, 10) || 'T00:00:00.000Z'`,
-  WEEK: (ts) => `CASE WHEN ${ts} < ${FIRST_MONDAY} THEN ${FIRST_INSTANT}
-    ELSE date(substr(${ts}, 1, 10), '-6 days', 'weekday 1') || 'T00:00:00.000Z' END`,
-  MONTH: (ts) => `substr(${ts}, 1, 7) || '-01T00:00:00.000Z'`,
+  DAY: (_, ts) => `substr(${ts}, 1, 10) || 'T00:00:00.000Z'`,
+  WEEK: (sql, ts) => `CASE WHEN ${ts} < ${FIRST_MONDAY} THEN ${FIRST_INSTANT}
+    ELSE ${sql.mondayOnOrBefore(`substr(${ts}, 1, 10)`)} || 'T00:00:00.000Z' END`,
+  MONTH: (_, ts) => `substr(${ts}, 1, 7) || '-01T00:00:00.000Z'`,
 };
 
-/**
- * The days of month `ym` (YYYY-MM text): the day before the next month's 1st, which SQLite
- * answers with NULL only for 9999-12 (it has no year 10000), a month of 31 days.
- */
-const daysIn = (ym: string) => `coalesce(CAST(strftime('%d', ${ym} || '-01', '+1 month', '-1 day') AS INTEGER), 31)`;
-
 /** The start of a billing month in month `ym` (YYYY-MM text): the anchor's day, or the month's last if shorter. */
-const anchoredStartIn = (ym: string) =>
-  `${ym} || '-' || printf('%02d', min(@anchor_day, ${daysIn(ym)})) || @anchor_time`;
+const anchoredStartIn = (sql: UsageSql, ym: string) =>
+  `${ym} || '-' || ${sql.twoDigits(sql.smaller("@anchor_day", sql.daysIn(ym)))} || @anchor_time`;
 
 /** Whether the event is in the first month there is: a billing month it began before the anchor starts at FIRST_INSTANT. */
 const inFirstMonth = (ts: string) => `substr(${ts}, 1, 7) = '0000-01'`;
@@ -56,20 +52,23 @@ const inFirstMonth = (ts: string) => `substr(${ts}, 1, 7) = '0000-01'`;
  * MONTH with billing_anchor: months from the anchor's day and time of day to the same in the next
  * month; an anchor on the 29th to 31st falls on the last day of shorter months.
  */
-const anchoredMonthStart = (ts: string) => `CASE WHEN ${ts} >= ${anchoredStartIn(`substr(${ts}, 1, 7)`)}
-  THEN ${anchoredStartIn(`substr(${ts}, 1, 7)`)}
+const anchoredMonthStart = (
+  sql: UsageSql,
+  ts: string,
+) => `CASE WHEN ${ts} >= ${anchoredStartIn(sql, `substr(${ts}, 1, 7)`)}
+  THEN ${anchoredStartIn(sql, `substr(${ts}, 1, 7)`)}
   WHEN ${inFirstMonth(ts)} THEN ${FIRST_INSTANT}
-  ELSE ${anchoredStartIn(`strftime('%Y-%m', substr(${ts}, 1, 7) || '-01', '-1 month')`)} END`;
+  ELSE ${anchoredStartIn(sql, sql.monthBefore(`substr(${ts}, 1, 7)`))} END`;
 
 /**
  * The same for an anchor on the 1st to the 28th, which every month has: a comparison of the
  * text from the day on (`DDTHH:MM:SS.mmmZ`) with the anchor's, and date arithmetic only for
  * events before the anchor in their month. A third of the cost per event.
  */
-const earlyAnchoredMonthStart = (ts: string) => `CASE WHEN substr(${ts}, 9) >= @anchor_from_day
+const earlyAnchoredMonthStart = (sql: UsageSql, ts: string) => `CASE WHEN substr(${ts}, 9) >= @anchor_from_day
   THEN substr(${ts}, 1, 8) || @anchor_from_day
   WHEN ${inFirstMonth(ts)} THEN ${FIRST_INSTANT}
-  ELSE strftime('%Y-%m-', substr(${ts}, 1, 7) || '-01', '-1 month') || @anchor_from_day END`;
+  ELSE ${sql.monthBefore(`substr(${ts}, 1, 7)`)} || '-' || @anchor_from_day END`;
 
 const DAY_MS = 86_400_000;
 /** The length of each window but a month, whose length varies (see windowNumber). */
@@ -131,18 +130,19 @@ export function windowsTouched(window: WindowSize, anchor: string | null, startM
  * UTC `timestamp`, or an event's local wall time); sets the parameters it reads.
  */
 export function windowStart(
+  sql: UsageSql,
   window: WindowSize,
   anchor: string | null,
   params: Record<string, unknown>,
   ts = "timestamp",
 ): string {
-  if (window !== "MONTH" || anchor === null) return WINDOW_START[window](ts);
+  if (window !== "MONTH" || anchor === null) return WINDOW_START[window](sql, ts);
   const day = Number(anchor.slice(8, 10));
   if (day <= 28) {
     params.anchor_from_day = anchor.slice(8);
-    return earlyAnchoredMonthStart(ts);
+    return earlyAnchoredMonthStart(sql, ts);
   }
   params.anchor_day = day;
   params.anchor_time = anchor.slice(10);
-  return anchoredMonthStart(ts);
+  return anchoredMonthStart(sql, ts);
 }

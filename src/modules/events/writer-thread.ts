@@ -1,8 +1,9 @@
 // The event writer's thread: its own connection to the store, committing batches the main
 // thread sends, so the main thread keeps serving requests while a commit waits for the disk.
-import { type Db, openDatabase } from "../../db";
+import { type Db, openDatabase } from "../../db/sqlite/open";
 import { type FileIdentity, StoreHealth } from "../../db/health";
 import { type BatchOutcome, commitUnits, fromWire, type WireBatch } from "./commit";
+import { type InsertEvents, insertEventsIntoSqlite } from "./store";
 
 /** `process`: commits reach SQLite's write-ahead log without an fsync (synchronous=NORMAL). */
 export type Durability = "fsync" | "process";
@@ -34,28 +35,33 @@ const CACHE_KIB = 64 * 1024;
 const IDLE_CHECKPOINT_MS = 5_000;
 
 let db: Db | undefined;
+let insert: InsertEvents | undefined;
 let health: StoreHealth | undefined;
 let checkpoints: ReturnType<typeof setInterval> | undefined;
 
 self.onmessage = (event: MessageEvent<WriterRequest>) => {
   const message = event.data;
   switch (message.type) {
-    case "open":
-      db = openDatabase(message.path);
+    case "open": {
+      const opened = openDatabase(message.path);
+      db = opened;
       health = new StoreHealth(message.path, { files: message.files });
       // This connection writes only events; every other write keeps synchronous=FULL.
-      if (message.durability === "process") db.pragma("synchronous = NORMAL");
-      db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
-      db.pragma(`cache_size = -${CACHE_KIB}`);
-      checkpoints = setInterval(() => db?.pragma("wal_checkpoint(PASSIVE)"), IDLE_CHECKPOINT_MS);
+      if (message.durability === "process") opened.pragma("synchronous = NORMAL");
+      opened.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
+      opened.pragma(`cache_size = -${CACHE_KIB}`);
+      insert = insertEventsIntoSqlite(opened);
+      checkpoints = setInterval(() => opened.pragma("wal_checkpoint(PASSIVE)"), IDLE_CHECKPOINT_MS);
       return;
-    case "write":
-      postMessage({
-        type: "written",
-        id: message.id,
-        outcome: commitUnits(db as Db, fromWire(message.batch), () => (health as StoreHealth).fileProblem()),
-      } satisfies WriterReply);
+    }
+    case "write": {
+      // Messages are handled one at a time: the main thread sends the next batch only after this reply.
+      const { id, batch } = message;
+      void commitUnits(insert as InsertEvents, fromWire(batch), () => (health as StoreHealth).fileProblem()).then(
+        (outcome) => postMessage({ type: "written", id, outcome } satisfies WriterReply),
+      );
       return;
+    }
     case "close":
       clearInterval(checkpoints);
       db?.close();

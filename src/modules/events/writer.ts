@@ -1,11 +1,20 @@
-import type { Db } from "../../db";
 import type { StoreHealth } from "../../db/health";
 import type { Logger } from "../../http/logging";
 import { type BatchOutcome, type BulkBody, commitUnits, toWire, type Unit } from "./commit";
 import { MAX_BULK_EVENTS, type EventRow } from "./model";
+import type { InsertEvents } from "./store";
 import { fromWireError } from "./thread-error";
 import { stopThread } from "./thread-stop";
 import type { Durability, WriterReply, WriterRequest } from "./writer-thread";
+
+/** A SQLite store's file, committed to from a thread of its own (writer-thread.ts). */
+export interface WriterThreadOptions {
+  storePath: string;
+  entry: URL;
+  durability: Durability;
+  /** Makes the main thread's connection fold the WAL back in itself, should the thread fail. */
+  checkpointHere: () => void;
+}
 
 /** One request's events: stored together or not at all. */
 interface Pending {
@@ -36,9 +45,10 @@ const MAX_BATCH_ROWS = 10_000;
  * is committed (commit.ts): on a file store, that is the writer's thread, so a bulk request costs
  * the request thread only reading its bytes. An invalid body is answered with its 400 as before.
  *
- * With a file store the commits run on a thread of their own (its own connection; WAL lets the
+ * With a SQLite file the commits run on a thread of their own (its own connection; WAL lets the
  * main thread read meanwhile), so the main thread never blocks on the disk. An in-memory store
- * cannot be shared with a thread; there the batch is committed on the next event-loop turn.
+ * cannot be shared with a thread, and PostgreSQL needs none (its commits wait on the network,
+ * not on this thread): there the batch is committed through `insert` on the next event-loop turn.
  */
 export class EventWriter {
   #queue: Pending[] = [];
@@ -54,12 +64,12 @@ export class EventWriter {
    * here or on the thread, which watches the same files.
    */
   constructor(
-    private readonly db: Db,
+    private readonly insert: InsertEvents,
     private readonly logger: Logger,
     private readonly health: StoreHealth,
-    thread: { entry: URL; durability: Durability } | null,
+    thread: WriterThreadOptions | null,
   ) {
-    if (thread !== null && health.path !== null) this.#startThread({ ...thread, storePath: health.path });
+    if (thread !== null) this.#startThread(thread);
   }
 
   /** Stores one request's events, all or none; settles once they are committed. */
@@ -87,7 +97,7 @@ export class EventWriter {
     });
   }
 
-  #startThread({ storePath, entry, durability }: { storePath: string; entry: URL; durability: Durability }): void {
+  #startThread({ storePath, entry, durability, checkpointHere }: WriterThreadOptions): void {
     const thread = new Worker(entry.href);
     thread.onmessage = (event: MessageEvent<WriterReply>) => this.#onReply(event.data);
     thread.onerror = (event) => {
@@ -95,7 +105,7 @@ export class EventWriter {
       this.logger.error("event writer thread failed; committing on the main thread", { error: event.message });
       this.#thread = null;
       // The thread checkpointed the WAL for everyone (app.ts); this connection does it now.
-      this.db.pragma("wal_autocheckpoint = 1000");
+      checkpointHere();
       thread.terminate();
       const inFlight = this.#inFlight;
       this.#inFlight = null;
@@ -127,10 +137,7 @@ export class EventWriter {
       this.#thread.postMessage({ type: "write", id, batch: toWire(units) } satisfies WriterRequest);
       return;
     }
-    this.#finish(
-      id,
-      commitUnits(this.db, units, () => this.health.fileProblem()),
-    );
+    void commitUnits(this.insert, units, () => this.health.fileProblem()).then((outcome) => this.#finish(id, outcome));
   }
 
   #onReply(reply: WriterReply): void {

@@ -75,7 +75,7 @@ export function forwardAuthController(app: AppContext) {
     return peer;
   }
 
-  function judge(request: Request, server: ForwardContext["server"]): Principal | null {
+  async function judge(request: Request, server: ForwardContext["server"]): Promise<Principal | null> {
     const peer = peerOf(request, server);
     const { headers } = request;
     const uri = headers.get("x-forwarded-uri") ?? headers.get("x-original-uri");
@@ -98,11 +98,11 @@ export function forwardAuthController(app: AppContext) {
     );
   }
 
-  const answer = ({ request, set, server }: ForwardContext) => {
+  const answer = async ({ request, set, server }: ForwardContext) => {
     const nginx = request.url.endsWith(NGINX_MODE);
     let principal: Principal | null;
     try {
-      principal = judge(request, server);
+      principal = await judge(request, server);
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       return refusal(error, set, nginx);

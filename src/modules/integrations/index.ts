@@ -33,9 +33,9 @@ export function integrationsController(app: AppContext) {
     .use(authPlugin(app))
     .post(
       "/create/:provider",
-      ({ principal, request, server, params, body, set }) => {
-        const ctx = auditContextOf(app, { principal, request, server });
-        const saved = saveIntegration(deps, ctx, scopeOf(principal), params.provider, body);
+      async ({ principal, request, server, params, body, set }) => {
+        const ctx = await auditContextOf(app, { principal, request, server });
+        const saved = await saveIntegration(deps, ctx, scopeOf(principal), params.provider, body);
         set.status = 201;
         return saved;
       },
@@ -70,8 +70,13 @@ export function integrationsController(app: AppContext) {
     })
     .delete(
       "/:id",
-      ({ principal, request, server, params, set }) => {
-        deleteIntegration(deps, auditContextOf(app, { principal, request, server }), scopeOf(principal), params.id);
+      async ({ principal, request, server, params, set }) => {
+        await deleteIntegration(
+          deps,
+          await auditContextOf(app, { principal, request, server }),
+          scopeOf(principal),
+          params.id,
+        );
         set.status = 204;
       },
       {

@@ -1,5 +1,5 @@
 // Re-encrypting every integration secret under a new master key (`tollgate secrets rotate-key`).
-import { type Db, sql } from "../../db";
+import type { Store } from "../../db";
 import { type SecretBox, UnsealError, keyIdOfSealed } from "./cipher";
 import type { IntegrationSecretRow } from "./model";
 import { sealedTo } from "./service";
@@ -12,13 +12,15 @@ export class RotationError extends Error {}
  * and left alone. A row that opens under neither key stops the rotation, naming the row, never
  * its value.
  */
-export function rotateMasterKey(db: Db, from: SecretBox, to: SecretBox): { rotated: number; current: number } {
-  return db.transaction(() => {
-    const rows = sql(
-      db,
+export function rotateMasterKey(
+  store: Store,
+  from: SecretBox,
+  to: SecretBox,
+): Promise<{ rotated: number; current: number }> {
+  return store.transaction(async (tx) => {
+    const rows = await tx.all<Pick<IntegrationSecretRow, "id" | "tenant_id" | "environment_id" | "credentials">>(
       "SELECT id, tenant_id, environment_id, credentials FROM integration_secrets ORDER BY id",
-    ).all() as Pick<IntegrationSecretRow, "id" | "tenant_id" | "environment_id" | "credentials">[];
-    const update = sql(db, "UPDATE integration_secrets SET credentials = ? WHERE id = ?");
+    );
     let rotated = 0;
     let current = 0;
     for (const row of rows) {
@@ -37,9 +39,9 @@ export function rotateMasterKey(db: Db, from: SecretBox, to: SecretBox): { rotat
         current++;
         continue;
       }
-      update.run(to.seal(plaintext, bound), row.id);
+      await tx.run("UPDATE integration_secrets SET credentials = ? WHERE id = ?", to.seal(plaintext, bound), row.id);
       rotated++;
     }
     return { rotated, current };
-  })();
+  });
 }

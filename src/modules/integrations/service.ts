@@ -1,6 +1,6 @@
 // Integration secrets (SPEC §12): sealed at rest, masked on every read. No HTTP here.
 import type { Scope } from "../../db/scope";
-import { type Db, sql } from "../../db";
+import { type Queries, type Store } from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import type { Logger } from "../../http/logging";
 import { ApiError, notFound, validationError } from "../../http/errors";
@@ -13,7 +13,7 @@ import { INTEGRATION_MESSAGES, type IntegrationSecretRow, type Provider, isProvi
 
 /** What the service needs: the store, the master key (null when none is configured), a log. */
 export interface IntegrationDeps {
-  db: Db;
+  db: Store;
   box: SecretBox | null;
   logger: Logger;
 }
@@ -108,11 +108,15 @@ function toView(row: IntegrationSecretRow, credentials: Record<string, string>):
   };
 }
 
-function findByProvider(db: Db, scope: Scope, provider: Provider): IntegrationSecretRow | undefined {
-  return sql(
-    db,
+async function findByProvider(
+  db: Queries,
+  scope: Scope,
+  provider: Provider,
+): Promise<IntegrationSecretRow | undefined> {
+  return (await db.get(
     "SELECT * FROM integration_secrets WHERE tenant_id = @tenantId AND environment_id = @environmentId AND provider = @provider",
-  ).get({ ...scope, provider }) as IntegrationSecretRow | undefined;
+    { ...scope, provider },
+  )) as IntegrationSecretRow | undefined;
 }
 
 /** What an audit row may say of a secret: never a credential, only their names. */
@@ -124,13 +128,13 @@ function auditShape(row: Pick<IntegrationSecretRow, "id" | "name" | "provider">,
  * Creates the provider's secret in the environment, or replaces the one there (same id; audited
  * as an update, old and new values never shown).
  */
-export function saveIntegration(
+export async function saveIntegration(
   deps: IntegrationWriteDeps,
   ctx: AuditContext,
   scope: Scope,
   providerText: string,
   input: { name: string; credentials: Record<string, string>; provider?: string },
-): IntegrationSecretView {
+): Promise<IntegrationSecretView> {
   const box = requireBox(deps.box);
   const provider = checkedProvider(providerText);
   if (input.provider !== undefined && input.provider !== provider) {
@@ -140,18 +144,19 @@ export function saveIntegration(
   const plaintext = JSON.stringify(input.credentials);
   const names = Object.keys(input.credentials);
   const now = nowIso();
-  const saved = deps.db.transaction(() => {
-    const existing = findByProvider(deps.db, scope, provider);
+  const saved = await deps.db.transaction(async (tx) => {
+    const existing = await findByProvider(tx, scope, provider);
     if (existing) {
       const sealed = box.seal(plaintext, sealedTo(existing));
-      sql(deps.db, "UPDATE integration_secrets SET name = ?, credentials = ?, updated_at = ? WHERE id = ?").run(
+      await tx.run(
+        "UPDATE integration_secrets SET name = ?, credentials = ?, updated_at = ? WHERE id = ?",
         input.name,
         sealed,
         now,
         existing.id,
       );
       const before = safeNames(deps, existing);
-      recordAudit(deps.db, ctx, {
+      await recordAudit(tx, ctx, {
         action: AUDIT.integration.update,
         resourceId: existing.id,
         before: auditShape(existing, before),
@@ -174,21 +179,21 @@ export function saveIntegration(
       updated_at: now,
     };
     row.credentials = box.seal(plaintext, sealedTo(row));
-    sql(
-      deps.db,
+    await tx.run(
       `INSERT INTO integration_secrets (id, tenant_id, environment_id, provider, name, credentials, created_by,
          created_by_type, created_at, updated_at)
        VALUES (@id, @tenant_id, @environment_id, @provider, @name, @credentials, @created_by, @created_by_type,
          @created_at, @updated_at)`,
-    ).run(row);
-    recordAudit(deps.db, ctx, {
+      row,
+    );
+    await recordAudit(tx, ctx, {
       action: AUDIT.integration.create,
       resourceId: row.id,
       before: null,
       after: auditShape(row, names),
     });
     return toView(row, input.credentials);
-  })();
+  });
   // Committed: deliveries are checked against the new signing secret from now on.
   deps.signing.saved(scope, provider, input.credentials);
   return saved;
@@ -203,41 +208,44 @@ function safeNames(deps: IntegrationDeps, row: IntegrationSecretRow): string[] {
   }
 }
 
-export function getIntegration(deps: IntegrationDeps, scope: Scope, providerText: string) {
+export async function getIntegration(deps: IntegrationDeps, scope: Scope, providerText: string) {
   requireBox(deps.box);
   const provider = checkedProvider(providerText);
-  const row = findByProvider(deps.db, scope, provider);
+  const row = await findByProvider(deps.db, scope, provider);
   if (!row) throw notFound(INTEGRATION_MESSAGES.notFound);
   return toView(row, openCredentials(deps, row));
 }
 
-export function linkedProviders(deps: IntegrationDeps, scope: Scope): { providers: string[] } {
+export async function linkedProviders(deps: IntegrationDeps, scope: Scope): Promise<{ providers: string[] }> {
   requireBox(deps.box);
-  const providers = sql(
-    deps.db,
+  const providers = await deps.db.values<string>(
     "SELECT provider FROM integration_secrets WHERE tenant_id = @tenantId AND environment_id = @environmentId ORDER BY provider",
-  )
-    .all(scope)
-    .map((row) => (row as { provider: string }).provider);
+    scope,
+  );
   return { providers };
 }
 
-export function deleteIntegration(deps: IntegrationWriteDeps, ctx: AuditContext, scope: Scope, id: string) {
+export async function deleteIntegration(
+  deps: IntegrationWriteDeps,
+  ctx: AuditContext,
+  scope: Scope,
+  id: string,
+): Promise<void> {
   requireBox(deps.box);
-  const provider = deps.db.transaction(() => {
-    const row = sql(
-      deps.db,
+  const provider = await deps.db.transaction(async (tx) => {
+    const row = (await tx.get(
       "SELECT * FROM integration_secrets WHERE id = @id AND tenant_id = @tenantId AND environment_id = @environmentId",
-    ).get({ ...scope, id }) as IntegrationSecretRow | undefined;
+      { ...scope, id },
+    )) as IntegrationSecretRow | undefined;
     if (!row) throw notFound(INTEGRATION_MESSAGES.notFound);
-    sql(deps.db, "DELETE FROM integration_secrets WHERE id = ?").run(row.id);
-    recordAudit(deps.db, ctx, {
+    await tx.run("DELETE FROM integration_secrets WHERE id = ?", row.id);
+    await recordAudit(tx, ctx, {
       action: AUDIT.integration.delete,
       resourceId: row.id,
       before: auditShape(row, []),
       after: null,
     });
     return row.provider;
-  })();
+  });
   deps.signing.deleted(scope, provider);
 }

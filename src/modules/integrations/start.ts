@@ -1,7 +1,7 @@
 // What a start needs of integration secrets: the master key checked against the store, and
 // the webhook signing secrets decrypted into memory.
 import type { Config } from "../../config";
-import { type Db, sql } from "../../db";
+import { type Queries } from "../../db";
 import { KEY_SETTING, SecretBox, keyIdOfSealed, parseEncryptionKey } from "./cipher";
 import type { IntegrationSecretRow } from "./model";
 import { type IntegrationDeps, openCredentials, scopeOf, sealedTo } from "./service";
@@ -14,13 +14,13 @@ export class MasterKeyError extends Error {}
  * one must open. A wrong key stops the start with a sentence naming the setting, rather than
  * serving credentials it cannot read. Null when no key is configured.
  */
-export function openSecretBox(db: Db, config: Config): SecretBox | null {
+export async function openSecretBox(db: Queries, config: Config): Promise<SecretBox | null> {
   const text = config.secrets.encryption_key;
   if (text === "") return null;
   const key = parseEncryptionKey(text);
   if (!key) throw new MasterKeyError(`${KEY_SETTING} must be 32 bytes written as 64 hex characters or as base64`);
   const box = new SecretBox(key);
-  const rows = sql(db, "SELECT id, tenant_id, environment_id, credentials FROM integration_secrets").all() as Pick<
+  const rows = (await db.all("SELECT id, tenant_id, environment_id, credentials FROM integration_secrets")) as Pick<
     IntegrationSecretRow,
     "id" | "tenant_id" | "environment_id" | "credentials"
   >[];
@@ -51,10 +51,10 @@ export function openSecretBox(db: Db, config: Config): SecretBox | null {
  * The signing secrets of every stored secret, for webhook deliveries (signing.ts). A row that
  * does not open is logged (openCredentials) and left out: its deliveries are refused.
  */
-export function loadSigningSecrets(deps: IntegrationDeps): SigningSecrets {
+export async function loadSigningSecrets(deps: IntegrationDeps): Promise<SigningSecrets> {
   const signing = new SigningSecrets();
   if (!deps.box) return signing;
-  const rows = sql(deps.db, "SELECT * FROM integration_secrets ORDER BY id").all() as IntegrationSecretRow[];
+  const rows = (await deps.db.all("SELECT * FROM integration_secrets ORDER BY id")) as IntegrationSecretRow[];
   for (const row of rows) {
     if (SIGNING_CREDENTIALS[row.provider] === undefined) continue;
     try {

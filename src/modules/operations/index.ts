@@ -1,6 +1,6 @@
 import { Elysia, t } from "elysia";
 import type { AppContext } from "../../context";
-import { sqlPluck } from "../../db";
+
 import { type StoreStatus, storeFailureOf } from "../../db/health";
 import { failureOf } from "../../http";
 import { ApiError, envelope, serviceUnavailable } from "../../http/errors";
@@ -20,10 +20,10 @@ export function healthController(ctx: AppContext) {
     })
     .get(
       "/health",
-      ({ status }) => {
+      async ({ status }) => {
         let store: StoreStatus;
         try {
-          sqlPluck(ctx.db, "SELECT 1").get();
+          await ctx.db.value("SELECT 1");
           store = ctx.storeHealth.check();
         } catch (error) {
           store = { ok: false, problem: storeFailureOf(error)?.problem ?? "io_error", message: "Store is unavailable" };

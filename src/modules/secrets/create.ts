@@ -1,4 +1,4 @@
-import { type Db, sql } from "../../db";
+import { type Queries } from "../../db";
 import { ApiError, notFound, validationError } from "../../http/errors";
 import type { AuditContext } from "../audit/model";
 import { AUDIT } from "../audit/actions";
@@ -27,36 +27,39 @@ export interface CreatedKey {
  * POST /v1/secrets/api/keys. The key gets the caller's roles, or the named service account's;
  * either way never more permissions than the caller holds. It lives in the caller's environment.
  */
-export function createKey(deps: KeyDeps, principal: Principal, audit: AuditContext, input: CreateKeyInput): CreatedKey {
+export async function createKey(
+  deps: KeyDeps,
+  principal: Principal,
+  audit: AuditContext,
+  input: CreateKeyInput,
+): Promise<CreatedKey> {
   if (input.type === "integration")
     throw validationError(SECRET_MESSAGES.integration, { type: SECRET_MESSAGES.integration });
   const type: KeyType = input.type ?? "private_key";
   const expiresAt = futureExpiry(input.expires_at);
   const { db } = deps;
-  const created = db
-    .transaction(() => {
-      const owner =
-        input.service_account_id === undefined ? null : serviceAccountFor(db, principal, input.service_account_id);
-      const roles =
-        type === "publishable_key" ? [] : owner ? (JSON.parse(owner.roles) as string[]) : principal.credential.roles;
-      if (!principal.permissions.covers(deps.roles.grantsOf(roles))) {
-        throw accessDenied(AccessOutcome.PermissionMissing, { required: roles, roles: principal.credential.roles });
-      }
-      const environment = findEnvironment(db, principal.tenantId, principal.environmentId) as EnvironmentRow;
-      return issueAudited(db, audit, {
-        tenantId: principal.tenantId,
-        environmentId: environment.id,
-        environmentType: environment.type,
-        userId: owner?.id ?? principal.userId,
-        createdBy: principal.userId,
-        name: input.name.trim(),
-        description: input.description ?? null,
-        type,
-        roles,
-        expiresAt,
-      });
-    })
-    .immediate();
+  const created = await db.transaction(async (tx) => {
+    const owner =
+      input.service_account_id === undefined ? null : await serviceAccountFor(tx, principal, input.service_account_id);
+    const roles =
+      type === "publishable_key" ? [] : owner ? (JSON.parse(owner.roles) as string[]) : principal.credential.roles;
+    if (!principal.permissions.covers(deps.roles.grantsOf(roles))) {
+      throw accessDenied(AccessOutcome.PermissionMissing, { required: roles, roles: principal.credential.roles });
+    }
+    const environment = (await findEnvironment(tx, principal.tenantId, principal.environmentId)) as EnvironmentRow;
+    return await issueAudited(tx, audit, {
+      tenantId: principal.tenantId,
+      environmentId: environment.id,
+      environmentType: environment.type,
+      userId: owner?.id ?? principal.userId,
+      createdBy: principal.userId,
+      name: input.name.trim(),
+      description: input.description ?? null,
+      type,
+      roles,
+      expiresAt,
+    });
+  });
   // A hash cannot be in the negative cache unless someone guessed the key, but forget it anyway.
   deps.keyCache.invalidate([created.secret.key_hash]);
   return created;
@@ -71,23 +74,29 @@ function futureExpiry(value: string | null | undefined): string | null {
   return new Date(at).toISOString();
 }
 
-function serviceAccountFor(db: Db, principal: Principal, id: string) {
+async function serviceAccountFor(db: Queries, principal: Principal, id: string) {
   if (principal.userType !== "user" && !principal.credential.roles.includes("super_admin")) {
     throw new ApiError(403, "permission_denied", SECRET_MESSAGES.onBehalf);
   }
-  const account = sql(
-    db,
+  const account = (await db.get(
     "SELECT id, roles FROM users WHERE tenant_id = ? AND id = ? AND type = 'service_account' AND status = 'published'",
-  ).get(principal.tenantId, id) as { id: string; roles: string } | undefined;
+    principal.tenantId,
+    id,
+  )) as { id: string; roles: string } | undefined;
   if (!account) throw notFound(SECRET_MESSAGES.serviceAccountNotFound);
   return account;
 }
 
 /** Issues a key and writes its `secret.created` row; a rotation names the key it replaces. */
-export function issueAudited(db: Db, audit: AuditContext, input: IssueKeyInput, rotatedFrom?: string): CreatedKey {
-  const { apiKey, secret } = issueKey(db, input);
-  const row = sql(db, `${WITH_OWNER} WHERE s.id = ?`).get(secret.id) as SecretWithOwnerRow;
-  recordAudit(db, audit, {
+export async function issueAudited(
+  db: Queries,
+  audit: AuditContext,
+  input: IssueKeyInput,
+  rotatedFrom?: string,
+): Promise<CreatedKey> {
+  const { apiKey, secret } = await issueKey(db, input);
+  const row = (await db.get(`${WITH_OWNER} WHERE s.id = ?`, secret.id)) as SecretWithOwnerRow;
+  await recordAudit(db, audit, {
     action: AUDIT.secret.created,
     resourceId: secret.id,
     after: rotatedFrom ? { ...toSecretResponse(row), rotated_from: rotatedFrom } : toSecretResponse(row),

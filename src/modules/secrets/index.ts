@@ -30,8 +30,13 @@ export function secretsController(app: AppContext) {
     .use(authPlugin(app))
     .post(
       "",
-      ({ principal, request, server, body, set }) => {
-        const created = createKey(app, principal, auditContextOf(app, { principal, request, server }), body);
+      async ({ principal, request, server, body, set }) => {
+        const created = await createKey(
+          app,
+          principal,
+          await auditContextOf(app, { principal, request, server }),
+          body,
+        );
         set.status = 201;
         return createdKeyResponse(created);
       },
@@ -59,16 +64,20 @@ export function secretsController(app: AppContext) {
         detail: { summary: "API keys of the caller's environment (a service account sees its own)" },
       },
     )
-    .get("/:id", ({ principal, params }) => toSecretResponse(getKey(app.db, scopeOf(principal), params.id)), {
-      permission: "secret:read",
-      params: IdParams,
-      response: { 200: SecretSchema, ...errorResponses(401, 403, 404) },
-      detail: { summary: "One API key (never the key itself)" },
-    })
+    .get(
+      "/:id",
+      async ({ principal, params }) => toSecretResponse(await getKey(app.db, scopeOf(principal), params.id)),
+      {
+        permission: "secret:read",
+        params: IdParams,
+        response: { 200: SecretSchema, ...errorResponses(401, 403, 404) },
+        detail: { summary: "One API key (never the key itself)" },
+      },
+    )
     .delete(
       "/:id",
-      ({ principal, request, server, params, set }) => {
-        revokeKey(app, principal, auditContextOf(app, { principal, request, server }), params.id);
+      async ({ principal, request, server, params, set }) => {
+        await revokeKey(app, principal, await auditContextOf(app, { principal, request, server }), params.id);
         set.status = 204;
       },
       {
@@ -80,9 +89,9 @@ export function secretsController(app: AppContext) {
     )
     .post(
       "/:id/rotate",
-      ({ principal, request, server, params, body, set }) => {
-        const audit = auditContextOf(app, { principal, request, server });
-        const created = rotateKey(app, principal, audit, params.id, body.grace_period_seconds ?? 0);
+      async ({ principal, request, server, params, body, set }) => {
+        const audit = await auditContextOf(app, { principal, request, server });
+        const created = await rotateKey(app, principal, audit, params.id, body.grace_period_seconds ?? 0);
         set.status = 201;
         return createdKeyResponse(created);
       },

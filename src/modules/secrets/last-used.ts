@@ -1,4 +1,4 @@
-import type { Db } from "../../db";
+import type { Store } from "../../db";
 import type { Logger } from "../../http/logging";
 import { recordKeysUsed } from "./store";
 
@@ -11,14 +11,15 @@ const FLUSH_INTERVAL_MS = 5_000;
  */
 export class LastUsedRecorder {
   #pending = new Map<string, string>();
+  #flushing: Promise<void> = Promise.resolve();
   readonly #timer: ReturnType<typeof setInterval>;
 
   constructor(
-    private readonly db: Db,
+    private readonly store: Store,
     private readonly logger: Logger,
     flushIntervalMs = FLUSH_INTERVAL_MS,
   ) {
-    this.#timer = setInterval(() => this.flush(), flushIntervalMs);
+    this.#timer = setInterval(() => void this.flush(), flushIntervalMs);
     this.#timer.unref();
   }
 
@@ -26,12 +27,18 @@ export class LastUsedRecorder {
     this.#pending.set(secretId, new Date(at).toISOString());
   }
 
-  flush(): void {
+  /** Writes what was noted; one write at a time, so a slow one is not overtaken by the next. */
+  flush(): Promise<void> {
+    this.#flushing = this.#flushing.then(() => this.#write());
+    return this.#flushing;
+  }
+
+  async #write(): Promise<void> {
     if (this.#pending.size === 0) return;
     const batch = this.#pending;
     this.#pending = new Map();
     try {
-      recordKeysUsed(this.db, batch);
+      await recordKeysUsed(this.store, batch);
     } catch (err) {
       // Put the batch back so the next flush retries it; a busy store must not lose usage.
       for (const [id, at] of batch) if (!this.#pending.has(id)) this.#pending.set(id, at);
@@ -39,8 +46,8 @@ export class LastUsedRecorder {
     }
   }
 
-  close(): void {
+  close(): Promise<void> {
     clearInterval(this.#timer);
-    this.flush();
+    return this.flush();
   }
 }

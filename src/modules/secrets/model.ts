@@ -4,7 +4,7 @@ import { paginationFields } from "../../http/pagination";
 import type { KeyCache } from "../auth/key-cache";
 import type { KeyType, UserType } from "../auth/model";
 import type { VerifiedKey } from "../auth/service";
-import type { Db } from "../../db";
+import type { Store } from "../../db";
 import { Int, Name, Timestamp } from "../../http/schemas";
 
 export type SecretStatus = "published" | "archived" | "deleted";
@@ -44,7 +44,7 @@ export interface SecretRow {
 
 /** What every verb that changes keys works on: the store, and the cache it must keep honest. */
 export interface KeyDeps {
-  db: Db;
+  db: Store;
   keyCache: KeyCache<VerifiedKey>;
   /** The roles a key may copy: built-in and config's. */
   roles: RoleCatalog;

@@ -1,5 +1,5 @@
 import { DEFAULT_TENANT_ID } from "../../config";
-import { type Db, type PageReader, sql, sqlPluck } from "../../db";
+import { type Queries, type PageReader, type Store } from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import type { AuditContext } from "../audit/model";
 import { AUDIT } from "../audit/actions";
@@ -36,24 +36,28 @@ function operatorAudit(tenantId: string, environmentId: string, command: string)
 const TENANTS_NAMED = 10;
 
 /** "No tenant acme (the tenants are: …)": what a mistyped tenant id is told. */
-function noTenant(db: Db, tenantId: string): string {
-  const ids = sqlPluck(db, "SELECT id FROM tenants ORDER BY created_at, id LIMIT ?").all(TENANTS_NAMED + 1) as string[];
+async function noTenant(db: Queries, tenantId: string): Promise<string> {
+  const ids = (await db.values(
+    "SELECT id FROM tenants ORDER BY created_at, id LIMIT ?",
+    TENANTS_NAMED + 1,
+  )) as string[];
   if (ids.length === 0) return `No tenant ${tenantId} (there are no tenants yet)`;
   const more = ids.length > TENANTS_NAMED ? ", …" : "";
   return `No tenant ${tenantId} (the tenants are: ${ids.slice(0, TENANTS_NAMED).join(", ")}${more})`;
 }
 
-function tenantExists(db: Db, tenantId: string): boolean {
-  return sql(db, "SELECT 1 FROM tenants WHERE id = ?").get(tenantId) !== undefined;
+async function tenantExists(db: Queries, tenantId: string): Promise<boolean> {
+  return (await db.get("SELECT 1 FROM tenants WHERE id = ?", tenantId)) !== undefined;
 }
 
 /** An environment of the tenant by id or name; the tenant's default one when none is named. */
-function environmentOf(db: Db, tenantId: string, environment: string | undefined): EnvironmentRow {
-  if (!tenantExists(db, tenantId)) throw new OperatorError(noTenant(db, tenantId));
+async function environmentOf(db: Queries, tenantId: string, environment: string | undefined): Promise<EnvironmentRow> {
+  if (!(await tenantExists(db, tenantId))) throw new OperatorError(await noTenant(db, tenantId));
   const row = (
     environment === undefined
-      ? sql(db, "SELECT * FROM environments WHERE tenant_id = ? AND is_default = 1").get(tenantId)
-      : sql(db, "SELECT * FROM environments WHERE tenant_id = ? AND (id = ? OR name = ?)").get(
+      ? await db.get("SELECT * FROM environments WHERE tenant_id = ? AND is_default = 1", tenantId)
+      : await db.get(
+          "SELECT * FROM environments WHERE tenant_id = ? AND (id = ? OR name = ?)",
           tenantId,
           environment,
           environment,
@@ -73,20 +77,24 @@ function environmentOf(db: Db, tenantId: string, environment: string | undefined
  * it; the server makes it when it first needs it), so it is made here too when it is not yet.
  * A mistyped tenant is refused: it once silently became a tenant with a working key.
  */
-function tenantFor(db: Db, tenantId: string, createTenant: boolean): void {
-  if (tenantId === DEFAULT_TENANT_ID) return ensureTenant(db, tenantId, "Default Tenant");
-  if (createTenant) return ensureTenant(db, tenantId, tenantId);
-  if (!tenantExists(db, tenantId)) {
-    throw new OperatorError(`${noTenant(db, tenantId)}. To create it with its two environments, add --create-tenant.`);
+async function tenantFor(db: Queries, tenantId: string, createTenant: boolean): Promise<void> {
+  if (tenantId === DEFAULT_TENANT_ID) return await ensureTenant(db, tenantId, "Default Tenant");
+  if (createTenant) return await ensureTenant(db, tenantId, tenantId);
+  if (!(await tenantExists(db, tenantId))) {
+    throw new OperatorError(
+      `${await noTenant(db, tenantId)}. To create it with its two environments, add --create-tenant.`,
+    );
   }
 }
 
 /** A published service account of the tenant, by its id or its (unique) name. */
-function existingServiceAccount(db: Db, tenantId: string, ref: string): UserRow {
-  const matches = sql(
-    db,
+async function existingServiceAccount(db: Queries, tenantId: string, ref: string): Promise<UserRow> {
+  const matches = (await db.all(
     "SELECT * FROM users WHERE tenant_id = ? AND type = 'service_account' AND (id = ? OR name = ?) ORDER BY id",
-  ).all(tenantId, ref, ref) as UserRow[];
+    tenantId,
+    ref,
+    ref,
+  )) as UserRow[];
   const account = matches.find((row) => row.id === ref) ?? (matches.length === 1 ? matches[0] : undefined);
   if (!account && matches.length > 1) {
     throw new OperatorError(
@@ -119,11 +127,11 @@ export interface OperatorKeyInput {
  * service account (with its roles, as POST /v1/secrets/api/keys with service_account_id copies
  * them). Lets an operator bootstrap without the development key.
  */
-export function createOperatorKey(
-  db: Db,
+export async function createOperatorKey(
+  db: Store,
   catalog: RoleCatalog,
   input: OperatorKeyInput,
-): CreatedKey & { environment: EnvironmentRow; roles: string[] } {
+): Promise<CreatedKey & { environment: EnvironmentRow; roles: string[] }> {
   const newAccount = "roles" in input.account ? input.account : null;
   if (newAccount) {
     if (newAccount.roles.length === 0) throw new OperatorError("At least one role is required");
@@ -137,48 +145,51 @@ export function createOperatorKey(
       );
     }
   }
-  return db
-    .transaction(() => {
-      tenantFor(db, input.tenantId, input.createTenant);
-      const environment = environmentOf(db, input.tenantId, input.environment);
-      const audit = operatorAudit(input.tenantId, environment.id, "tollgate keys create");
-      let account: { id: string; roles: string[] };
-      if (newAccount) {
-        const now = nowIso();
-        account = { id: newId("usr"), roles: newAccount.roles };
-        sql(
-          db,
-          `INSERT INTO users (id, tenant_id, type, name, roles, status, created_at, updated_at)
+  return await db.transaction(async (tx) => {
+    await tenantFor(tx, input.tenantId, input.createTenant);
+    const environment = await environmentOf(tx, input.tenantId, input.environment);
+    const audit = operatorAudit(input.tenantId, environment.id, "tollgate keys create");
+    let account: { id: string; roles: string[] };
+    if (newAccount) {
+      const now = nowIso();
+      account = { id: newId("usr"), roles: newAccount.roles };
+      await tx.run(
+        `INSERT INTO users (id, tenant_id, type, name, roles, status, created_at, updated_at)
            VALUES (?, ?, 'service_account', ?, ?, 'published', ?, ?)`,
-        ).run(account.id, input.tenantId, input.name, JSON.stringify(account.roles), now, now);
-        recordAudit(db, audit, {
-          action: AUDIT.service_account.created,
-          resourceId: account.id,
-          after: { id: account.id, name: input.name, roles: account.roles },
-        });
-      } else {
-        const existing = existingServiceAccount(
-          db,
-          input.tenantId,
-          (input.account as { serviceAccount: string }).serviceAccount,
-        );
-        account = { id: existing.id, roles: JSON.parse(existing.roles) as string[] };
-      }
-      const roles = input.type === "publishable_key" ? [] : account.roles;
-      const created = issueAudited(db, audit, {
-        tenantId: input.tenantId,
-        environmentId: environment.id,
-        environmentType: environment.type,
-        userId: account.id,
-        createdBy: null,
-        name: input.name,
-        type: input.type,
-        roles,
-        expiresAt: input.expiresAt,
+        account.id,
+        input.tenantId,
+        input.name,
+        JSON.stringify(account.roles),
+        now,
+        now,
+      );
+      await recordAudit(tx, audit, {
+        action: AUDIT.service_account.created,
+        resourceId: account.id,
+        after: { id: account.id, name: input.name, roles: account.roles },
       });
-      return { ...created, environment, roles };
-    })
-    .immediate();
+    } else {
+      const existing = await existingServiceAccount(
+        tx,
+        input.tenantId,
+        (input.account as { serviceAccount: string }).serviceAccount,
+      );
+      account = { id: existing.id, roles: JSON.parse(existing.roles) as string[] };
+    }
+    const roles = input.type === "publishable_key" ? [] : account.roles;
+    const created = await issueAudited(tx, audit, {
+      tenantId: input.tenantId,
+      environmentId: environment.id,
+      environmentType: environment.type,
+      userId: account.id,
+      createdBy: null,
+      name: input.name,
+      type: input.type,
+      roles,
+      expiresAt: input.expiresAt,
+    });
+    return { ...created, environment, roles };
+  });
 }
 
 /** The most a listing prints; an environment with more keys is shown newest first, cut here. */
@@ -186,11 +197,11 @@ export const OPERATOR_LIST_LIMIT = 1000;
 
 /** `tollgate keys list`: one environment's keys with one status, newest first. */
 export async function listOperatorKeys(
-  db: Db,
+  db: Queries,
   pages: PageReader,
   input: { tenantId: string; environment?: string; status: SecretStatus },
 ): Promise<{ environment: EnvironmentRow; rows: SecretWithOwnerRow[]; total: number }> {
-  const environment = environmentOf(db, input.tenantId, input.environment);
+  const environment = await environmentOf(db, input.tenantId, input.environment);
   const { rows, total } = await listKeys(
     pages,
     { tenantId: input.tenantId, environmentId: environment.id, ownerId: null },
@@ -204,13 +215,11 @@ export async function listOperatorKeys(
  * `tollgate keys revoke <id>`: the key fails from the next request on, on a server running
  * beside this command too (it sees the credential generation move).
  */
-export function revokeOperatorKey(db: Db, id: string): SecretWithOwnerRow {
-  return db
-    .transaction(() => {
-      const row = sql(db, `${WITH_OWNER} WHERE s.id = ?`).get(id) as SecretWithOwnerRow | undefined;
-      if (!row) throw new OperatorError(`No API key ${id}`);
-      if (row.status === "deleted") throw new OperatorError(`API key ${id} is already revoked`);
-      return markRevoked(db, operatorAudit(row.tenant_id, row.environment_id, "tollgate keys revoke"), row);
-    })
-    .immediate();
+export async function revokeOperatorKey(db: Store, id: string): Promise<SecretWithOwnerRow> {
+  return await db.transaction(async (tx) => {
+    const row = (await tx.get(`${WITH_OWNER} WHERE s.id = ?`, id)) as SecretWithOwnerRow | undefined;
+    if (!row) throw new OperatorError(`No API key ${id}`);
+    if (row.status === "deleted") throw new OperatorError(`API key ${id} is already revoked`);
+    return await markRevoked(tx, operatorAudit(row.tenant_id, row.environment_id, "tollgate keys revoke"), row);
+  });
 }

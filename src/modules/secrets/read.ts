@@ -1,6 +1,5 @@
 import type { Static } from "elysia";
-import { type Db, type PageReader, type Paged, sql } from "../../db";
-import { containsSql } from "../../db/filters";
+import { type Queries, type PageReader, type Paged } from "../../db";
 import { notFound } from "../../http/errors";
 import type { Page } from "../../http/pagination";
 import type { KeyType, Principal } from "../auth/model";
@@ -77,10 +76,10 @@ export function scopeOf(principal: Principal): KeyScope {
 }
 
 const SCOPE_CLAUSE =
-  "s.tenant_id = @tenantId AND s.environment_id = @environmentId AND (@ownerId IS NULL OR s.user_id = @ownerId)";
+  "s.tenant_id = @tenantId AND s.environment_id = @environmentId AND (CAST(@ownerId AS TEXT) IS NULL OR s.user_id = @ownerId)";
 
-export function getKey(db: Db, scope: KeyScope, id: string): SecretWithOwnerRow {
-  const row = sql(db, `${WITH_OWNER} WHERE s.id = @id AND ${SCOPE_CLAUSE}`).get({ id, ...scope }) as
+export async function getKey(db: Queries, scope: KeyScope, id: string): Promise<SecretWithOwnerRow> {
+  const row = (await db.get(`${WITH_OWNER} WHERE s.id = @id AND ${SCOPE_CLAUSE}`, { id, ...scope })) as
     SecretWithOwnerRow | undefined;
   if (!row) throw notFound(SECRET_MESSAGES.notFound);
   return row;
@@ -112,11 +111,13 @@ export async function listKeys(
     search,
   };
   const searched =
-    search === null ? "" : ` AND (${containsSql("s.name", "search")} OR ${containsSql("s.display_id", "search")})`;
+    search === null
+      ? ""
+      : ` AND (${pages.dialect.containsText("s.name", "@search")} OR ${pages.dialect.containsText("s.display_id", "@search")})`;
   const { rows, total } = await pages.page<SecretWithOwnerRow>(scope.tenantId, {
     select: OWNER_COLUMNS,
     from: OWNER_JOIN,
-    where: `${SCOPE_CLAUSE} AND ${EFFECTIVE_STATUS} = @status AND (@type IS NULL OR s.type = @type)${searched}`,
+    where: `${SCOPE_CLAUSE} AND ${EFFECTIVE_STATUS} = @status AND (CAST(@type AS TEXT) IS NULL OR s.type = @type)${searched}`,
     orderBy: "s.created_at DESC, s.id DESC",
     params,
     page,
@@ -136,19 +137,19 @@ export interface LinkedKey {
  * (`replaced_by`) and the key it replaced, so a list tells an old key from its replacement,
  * which has the same name. Only keys of the scope are named.
  */
-export function rotationLinks(
-  db: Db,
+export async function rotationLinks(
+  db: Queries,
   scope: KeyScope,
   keys: Pick<SecretRow, "id" | "replaced_by">[],
-): { replacedBy: Map<string, LinkedKey>; replaces: Map<string, LinkedKey> } {
+): Promise<{ replacedBy: Map<string, LinkedKey>; replaces: Map<string, LinkedKey> }> {
   const ids = keys.map((key) => key.id);
   const successors = keys.flatMap((key) => (key.replaced_by === null ? [] : [key.replaced_by]));
-  const linked = sql(
-    db,
+  const linked = (await db.all(
     `SELECT s.id, s.name, s.display_id, s.replaced_by FROM secrets s
      WHERE ${SCOPE_CLAUSE}
-       AND (s.id IN (SELECT value FROM json_each(@successors)) OR s.replaced_by IN (SELECT value FROM json_each(@ids)))`,
-  ).all({ ...scope, successors: JSON.stringify(successors), ids: JSON.stringify(ids) }) as (LinkedKey & {
+       AND (${db.dialect.inJsonArray("s.id", "@successors")} OR ${db.dialect.inJsonArray("s.replaced_by", "@ids")})`,
+    { ...scope, successors: JSON.stringify(successors), ids: JSON.stringify(ids) },
+  )) as (LinkedKey & {
     replaced_by: string | null;
   })[];
   const byId = new Map(linked.map((row) => [row.id, row]));
@@ -170,12 +171,16 @@ export function rotationLinks(
  * How many keys each of these accounts has that show as published, in one query: the
  * dashboard's service-account table, which counted them with one listKeys per row.
  */
-export function liveKeyCounts(db: Db, scope: Omit<KeyScope, "ownerId">, ownerIds: string[]): Map<string, number> {
-  const rows = sql(
-    db,
+export async function liveKeyCounts(
+  db: Queries,
+  scope: Omit<KeyScope, "ownerId">,
+  ownerIds: string[],
+): Promise<Map<string, number>> {
+  const rows = (await db.all(
     `SELECT s.user_id AS owner, count(*) AS count FROM ${OWNER_JOIN}
-     WHERE ${SCOPE_CLAUSE} AND ${EFFECTIVE_STATUS} = 'published' AND s.user_id IN (SELECT value FROM json_each(@owners))
+     WHERE ${SCOPE_CLAUSE} AND ${EFFECTIVE_STATUS} = 'published' AND ${db.dialect.inJsonArray("s.user_id", "@owners")}
      GROUP BY s.user_id`,
-  ).all({ ...scope, ownerId: null, owners: JSON.stringify(ownerIds) }) as { owner: string; count: number }[];
+    { ...scope, ownerId: null, owners: JSON.stringify(ownerIds) },
+  )) as { owner: string; count: number }[];
   return new Map(rows.map((row) => [row.owner, row.count]));
 }

@@ -1,4 +1,4 @@
-import { type Db, sql } from "../../db";
+import { type Queries } from "../../db";
 import { nowIso } from "../../db/ids";
 import { notFound } from "../../http/errors";
 import type { AuditContext } from "../audit/model";
@@ -9,9 +9,11 @@ import { type KeyDeps, SECRET_MESSAGES, type SecretWithOwnerRow } from "./model"
 import { getKey, scopeOf, toSecretResponse } from "./read";
 
 /** DELETE: the key is marked deleted and evicted before this returns; the next request with it fails. */
-export function revokeKey(deps: KeyDeps, principal: Principal, audit: AuditContext, id: string): void {
+export async function revokeKey(deps: KeyDeps, principal: Principal, audit: AuditContext, id: string): Promise<void> {
   const { db } = deps;
-  const revoked = db.transaction(() => markRevoked(db, audit, getKey(db, scopeOf(principal), id))).immediate();
+  const revoked = await db.transaction(
+    async (tx) => await markRevoked(tx, audit, await getKey(tx, scopeOf(principal), id)),
+  );
   deps.keyCache.invalidate([revoked.key_hash]);
 }
 
@@ -21,14 +23,21 @@ export function revokeKey(deps: KeyDeps, principal: Principal, audit: AuditConte
  * evicts its own at once, and another server on the store sees the change through the
  * credential generation the UPDATE bumps.
  */
-export function markRevoked(db: Db, audit: AuditContext, before: SecretWithOwnerRow): SecretWithOwnerRow {
+export async function markRevoked(
+  db: Queries,
+  audit: AuditContext,
+  before: SecretWithOwnerRow,
+): Promise<SecretWithOwnerRow> {
   if (before.status === "deleted") throw notFound(SECRET_MESSAGES.notFound);
   const after: SecretWithOwnerRow = { ...before, status: "deleted", updated_at: nowIso() };
-  sql(
-    db,
+  await db.run(
     "UPDATE secrets SET status = 'deleted', updated_at = ? WHERE tenant_id = ? AND environment_id = ? AND id = ?",
-  ).run(after.updated_at, before.tenant_id, before.environment_id, before.id);
-  recordAudit(db, audit, {
+    after.updated_at,
+    before.tenant_id,
+    before.environment_id,
+    before.id,
+  );
+  await recordAudit(db, audit, {
     action: AUDIT.secret.revoked,
     resourceId: before.id,
     before: toSecretResponse(before),

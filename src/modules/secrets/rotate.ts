@@ -1,4 +1,3 @@
-import { sql } from "../../db";
 import { ApiError, invalidOperation } from "../../http/errors";
 import type { AuditContext } from "../audit/model";
 import { AUDIT } from "../audit/actions";
@@ -34,70 +33,74 @@ export function whyNotRotatable(key: SecretWithOwnerRow, now = Date.now()): stri
  * is IMMEDIATE, so of two concurrent rotations (in this process or another) the second reads
  * the first one's replacement.
  */
-export function rotateKey(
+export async function rotateKey(
   deps: KeyDeps,
   principal: Principal,
   audit: AuditContext,
   id: string,
   graceSeconds: number,
-): CreatedKey {
+): Promise<CreatedKey> {
   const { db } = deps;
-  const { created, oldHash } = db
-    .transaction(() => {
-      const now = Date.now();
-      const old = getKey(db, scopeOf(principal), id);
-      const refusal = whyNotRotatable(old, now);
-      if (refusal === SECRET_MESSAGES.alreadyRotated) {
-        throw new ApiError(409, "version_conflict", refusal, { replaced_by: old.replaced_by });
-      }
-      if (refusal !== null) throw invalidOperation(refusal);
+  const { created, oldHash } = await db.transaction(async (tx) => {
+    const now = Date.now();
+    const old = await getKey(tx, scopeOf(principal), id);
+    const refusal = whyNotRotatable(old, now);
+    if (refusal === SECRET_MESSAGES.alreadyRotated) {
+      throw new ApiError(409, "version_conflict", refusal, { replaced_by: old.replaced_by });
+    }
+    if (refusal !== null) throw invalidOperation(refusal);
 
-      const environment = findEnvironment(db, old.tenant_id, old.environment_id) as EnvironmentRow;
-      const created = issueAudited(
-        db,
-        audit,
-        {
-          tenantId: old.tenant_id,
-          environmentId: old.environment_id,
-          environmentType: environment.type,
-          userId: old.user_id,
-          createdBy: principal.userId,
-          name: old.name,
-          description: old.description,
-          type: old.type,
-          roles: JSON.parse(old.roles),
-          // Never replaced before, so this is still the key's own expiry, not a grace deadline.
-          expiresAt: old.expires_at,
-        },
-        id,
-      );
+    const environment = (await findEnvironment(tx, old.tenant_id, old.environment_id)) as EnvironmentRow;
+    const created = await issueAudited(
+      tx,
+      audit,
+      {
+        tenantId: old.tenant_id,
+        environmentId: old.environment_id,
+        environmentType: environment.type,
+        userId: old.user_id,
+        createdBy: principal.userId,
+        name: old.name,
+        description: old.description,
+        type: old.type,
+        roles: JSON.parse(old.roles),
+        // Never replaced before, so this is still the key's own expiry, not a grace deadline.
+        expiresAt: old.expires_at,
+      },
+      id,
+    );
 
-      const graceEnd = now + graceSeconds * 1000;
-      const newExpiry =
-        old.expires_at !== null && Date.parse(old.expires_at) < graceEnd
-          ? old.expires_at
-          : new Date(graceEnd).toISOString();
-      const updatedAt = new Date(now).toISOString();
-      const after: SecretWithOwnerRow =
-        graceSeconds === 0
-          ? { ...old, status: "deleted", replaced_by: created.secret.id, updated_at: updatedAt }
-          : { ...old, expires_at: newExpiry, replaced_by: created.secret.id, updated_at: updatedAt };
-      const changed = sql(
-        db,
-        `UPDATE secrets SET status = ?, expires_at = ?, replaced_by = ?, updated_at = ?
+    const graceEnd = now + graceSeconds * 1000;
+    const newExpiry =
+      old.expires_at !== null && Date.parse(old.expires_at) < graceEnd
+        ? old.expires_at
+        : new Date(graceEnd).toISOString();
+    const updatedAt = new Date(now).toISOString();
+    const after: SecretWithOwnerRow =
+      graceSeconds === 0
+        ? { ...old, status: "deleted", replaced_by: created.secret.id, updated_at: updatedAt }
+        : { ...old, expires_at: newExpiry, replaced_by: created.secret.id, updated_at: updatedAt };
+    const changed = await tx.run(
+      `UPDATE secrets SET status = ?, expires_at = ?, replaced_by = ?, updated_at = ?
          WHERE tenant_id = ? AND environment_id = ? AND id = ? AND replaced_by IS NULL`,
-      ).run(after.status, after.expires_at, after.replaced_by, after.updated_at, old.tenant_id, old.environment_id, id);
-      // Unreachable while the read above is in this transaction; a guard, not a path.
-      if (changed.changes !== 1) throw new ApiError(409, "version_conflict", SECRET_MESSAGES.alreadyRotated);
-      recordAudit(db, audit, {
-        action: AUDIT.secret.rotated,
-        resourceId: id,
-        before: toSecretResponse(old),
-        after: { ...toSecretResponse(after), replaced_by: created.secret.id },
-      });
-      return { created, oldHash: old.key_hash };
-    })
-    .immediate();
+      after.status,
+      after.expires_at,
+      after.replaced_by,
+      after.updated_at,
+      old.tenant_id,
+      old.environment_id,
+      id,
+    );
+    // Unreachable while the read above is in this transaction; a guard, not a path.
+    if (changed !== 1) throw new ApiError(409, "version_conflict", SECRET_MESSAGES.alreadyRotated);
+    await recordAudit(tx, audit, {
+      action: AUDIT.secret.rotated,
+      resourceId: id,
+      before: toSecretResponse(old),
+      after: { ...toSecretResponse(after), replaced_by: created.secret.id },
+    });
+    return { created, oldHash: old.key_hash };
+  });
   // The cached entry carries the old expiry (or no revocation yet): drop it before answering.
   deps.keyCache.invalidate([oldHash, created.secret.key_hash]);
   return created;

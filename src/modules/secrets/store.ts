@@ -1,4 +1,4 @@
-import { type Db, sql } from "../../db";
+import { type Queries, type Store } from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import { sha256Hex } from "../auth/hash";
 import { displayIdOf, generateApiKey } from "../auth/key-format";
@@ -28,7 +28,7 @@ export interface IssuedKey {
 }
 
 /** Generates a key, stores only its hash, and returns the key this one time. */
-export function issueKey(db: Db, input: IssueKeyInput): IssuedKey {
+export async function issueKey(db: Queries, input: IssueKeyInput): Promise<IssuedKey> {
   const apiKey = generateApiKey(
     input.type === "publishable_key" ? "pk" : "sk",
     input.environmentType === "production" ? "live" : "test",
@@ -54,13 +54,13 @@ export function issueKey(db: Db, input: IssueKeyInput): IssuedKey {
     created_at: now,
     updated_at: now,
   };
-  sql(
-    db,
+  await db.run(
     `INSERT INTO secrets (id, tenant_id, environment_id, user_id, created_by, name, description, type, provider,
        key_hash, display_id, roles, status, expires_at, last_used_at, created_at, updated_at)
      VALUES (@id, @tenant_id, @environment_id, @user_id, @created_by, @name, @description, @type, @provider,
        @key_hash, @display_id, @roles, @status, @expires_at, @last_used_at, @created_at, @updated_at)`,
-  ).run(secret);
+    secret,
+  );
   return { apiKey, secret };
 }
 
@@ -69,14 +69,14 @@ export function issueKey(db: Db, input: IssueKeyInput): IssuedKey {
  * join: better-sqlite3's SQLite build re-plans joined statements on every run, which made the
  * join five times slower.
  */
-export function findVerifiableKey(db: Db, keyHash: string): StoredKeyRecord | undefined {
-  const secret = sql(
-    db,
+export async function findVerifiableKey(db: Queries, keyHash: string): Promise<StoredKeyRecord | undefined> {
+  const secret = (await db.get(
     `SELECT id, name, key_hash, tenant_id, environment_id, user_id, type, roles, status, expires_at
      FROM secrets WHERE key_hash = ?`,
-  ).get(keyHash) as Omit<StoredKeyRecord, "owner_type" | "owner_status"> | undefined;
+    keyHash,
+  )) as Omit<StoredKeyRecord, "owner_type" | "owner_status"> | undefined;
   if (!secret) return undefined;
-  const owner = sql(db, "SELECT type, status FROM users WHERE id = ?").get(secret.user_id) as {
+  const owner = (await db.get("SELECT type, status FROM users WHERE id = ?", secret.user_id)) as {
     type: StoredKeyRecord["owner_type"];
     status: StoredKeyRecord["owner_status"];
   };
@@ -84,12 +84,15 @@ export function findVerifiableKey(db: Db, keyHash: string): StoredKeyRecord | un
 }
 
 /** Records when keys were last used, in one transaction for the whole batch. */
-export function recordKeysUsed(db: Db, usedAt: Map<string, string>): void {
-  const update = sql(
-    db,
-    "UPDATE secrets SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
-  );
-  db.transaction(() => {
-    for (const [id, at] of usedAt) update.run(at, id, at);
-  })();
+export function recordKeysUsed(store: Store, usedAt: Map<string, string>): Promise<void> {
+  return store.transaction(async (tx) => {
+    for (const [id, at] of usedAt) {
+      await tx.run(
+        "UPDATE secrets SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
+        at,
+        id,
+        at,
+      );
+    }
+  });
 }

@@ -1,4 +1,4 @@
-import { type Db, sql, sqlPluck } from "../../db";
+import { type Queries } from "../../db";
 import { nextUlid } from "../../db/ids";
 import { sha256Hex } from "../auth/hash";
 import type { StoredSessionRecord, UserType } from "../auth/model";
@@ -28,16 +28,17 @@ export interface OpenedSession {
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** The cold path of verifying a bearer token, handed to the authenticator. Two primary-key reads. */
-export function findVerifiableSession(db: Db, tokenHash: string): StoredSessionRecord | undefined {
-  const session = sql(
-    db,
+export async function findVerifiableSession(db: Queries, tokenHash: string): Promise<StoredSessionRecord | undefined> {
+  const session = (await db.get(
     "SELECT id, token_hash, tenant_id, user_id, expires_at, revoked_at FROM sessions WHERE token_hash = ?",
-  ).get(tokenHash) as Omit<StoredSessionRecord, "owner_type" | "owner_status" | "owner_roles"> | undefined;
+    tokenHash,
+  )) as Omit<StoredSessionRecord, "owner_type" | "owner_status" | "owner_roles"> | undefined;
   if (!session) return undefined;
-  const owner = sql(db, "SELECT type, status, roles FROM users WHERE id = ? AND tenant_id = ?").get(
+  const owner = (await db.get(
+    "SELECT type, status, roles FROM users WHERE id = ? AND tenant_id = ?",
     session.user_id,
     session.tenant_id,
-  ) as { type: UserType; status: StoredSessionRecord["owner_status"]; roles: string } | undefined;
+  )) as { type: UserType; status: StoredSessionRecord["owner_status"]; roles: string } | undefined;
   if (!owner) return undefined;
   return { ...session, owner_type: owner.type, owner_status: owner.status, owner_roles: owner.roles };
 }
@@ -47,10 +48,10 @@ export function findVerifiableSession(db: Db, tokenHash: string): StoredSessionR
  * that have ended (expired, or revoked and past their expiry) are removed on the way, so the
  * table holds no more than the sessions that could still be in use.
  */
-export function insertSession(
-  db: Db,
+export async function insertSession(
+  db: Queries,
   input: { tenantId: string; userId: string; ttlSeconds: number; now?: number },
-): OpenedSession {
+): Promise<OpenedSession> {
   const now = input.now ?? Date.now();
   const token = generateOpaqueToken("tgs");
   const session: SessionRow = {
@@ -62,33 +63,48 @@ export function insertSession(
     expires_at: iso(now + input.ttlSeconds * 1000),
     revoked_at: null,
   };
-  sql(db, "DELETE FROM sessions WHERE tenant_id = ? AND user_id = ? AND expires_at <= ?").run(
+  await db.run(
+    "DELETE FROM sessions WHERE tenant_id = ? AND user_id = ? AND expires_at <= ?",
     input.tenantId,
     input.userId,
     session.created_at,
   );
-  sql(
-    db,
+  await db.run(
     `INSERT INTO sessions (id, token_hash, tenant_id, user_id, created_at, expires_at, revoked_at)
      VALUES (@id, @token_hash, @tenant_id, @user_id, @created_at, @expires_at, @revoked_at)`,
-  ).run(session);
+    session,
+  );
   return { token, session };
 }
 
 /** Ends one live session. Returns its token hash (to evict it), or undefined if it had already ended. */
-export function revokeSession(db: Db, tenantId: string, sessionId: string, at = Date.now()): string | undefined {
-  return sqlPluck(
-    db,
+export async function revokeSession(
+  db: Queries,
+  tenantId: string,
+  sessionId: string,
+  at = Date.now(),
+): Promise<string | undefined> {
+  return (await db.value(
     `UPDATE sessions SET revoked_at = ? WHERE tenant_id = ? AND id = ? AND revoked_at IS NULL RETURNING token_hash`,
-  ).get(iso(at), tenantId, sessionId) as string | undefined;
+    iso(at),
+    tenantId,
+    sessionId,
+  )) as string | undefined;
 }
 
 /** Ends every live session of an account. Returns their token hashes, to evict them. */
-export function revokeSessionsOf(db: Db, tenantId: string, userId: string, at = Date.now()): string[] {
-  return sqlPluck(
-    db,
+export async function revokeSessionsOf(
+  db: Queries,
+  tenantId: string,
+  userId: string,
+  at = Date.now(),
+): Promise<string[]> {
+  return (await db.values(
     `UPDATE sessions SET revoked_at = ? WHERE tenant_id = ? AND user_id = ? AND revoked_at IS NULL RETURNING token_hash`,
-  ).all(iso(at), tenantId, userId) as string[];
+    iso(at),
+    tenantId,
+    userId,
+  )) as string[];
 }
 
 export type PasswordTokenPurpose = "setup" | "set_password";
@@ -116,8 +132,8 @@ export interface IssuedPasswordToken {
  * purpose: issuing one retires the account's earlier unused ones (and a setup link retires
  * every earlier setup link). Used and expired tokens of the account are removed on the way.
  */
-export function issuePasswordToken(
-  db: Db,
+export async function issuePasswordToken(
+  db: Queries,
   input: {
     purpose: PasswordTokenPurpose;
     tenantId: string;
@@ -126,7 +142,7 @@ export function issuePasswordToken(
     ttlSeconds: number;
     now?: number;
   },
-): IssuedPasswordToken {
+): Promise<IssuedPasswordToken> {
   const now = input.now ?? Date.now();
   const token = generateOpaqueToken("tgp");
   const row: PasswordTokenRow = {
@@ -140,44 +156,43 @@ export function issuePasswordToken(
     expires_at: iso(now + input.ttlSeconds * 1000),
     used_at: null,
   };
-  if (input.purpose === "setup") sql(db, "DELETE FROM password_tokens WHERE purpose = 'setup'").run();
-  sql(db, "DELETE FROM password_tokens WHERE tenant_id = ? AND user_id = ? AND purpose = ?").run(
+  if (input.purpose === "setup") await db.run("DELETE FROM password_tokens WHERE purpose = 'setup'");
+  await db.run(
+    "DELETE FROM password_tokens WHERE tenant_id = ? AND user_id = ? AND purpose = ?",
     input.tenantId,
     input.userId,
     input.purpose,
   );
-  sql(
-    db,
+  await db.run(
     `INSERT INTO password_tokens (id, token_hash, purpose, tenant_id, user_id, created_by, created_at, expires_at, used_at)
      VALUES (@id, @token_hash, @purpose, @tenant_id, @user_id, @created_by, @created_at, @expires_at, @used_at)`,
-  ).run(row);
+    row,
+  );
   return { token, row };
 }
 
 /** A live (unused, unexpired) link token of this purpose, or undefined. Malformed tokens are not looked up. */
-export function findPasswordToken(
-  db: Db,
+export async function findPasswordToken(
+  db: Queries,
   token: string,
   purpose: PasswordTokenPurpose,
   now = Date.now(),
-): PasswordTokenRow | undefined {
+): Promise<PasswordTokenRow | undefined> {
   if (!isWellFormedOpaqueToken(token, "tgp")) return undefined;
-  const row = sql(db, "SELECT * FROM password_tokens WHERE token_hash = ?").get(sha256Hex(token)) as
+  const row = (await db.get("SELECT * FROM password_tokens WHERE token_hash = ?", sha256Hex(token))) as
     PasswordTokenRow | undefined;
   if (!row || row.purpose !== purpose || row.used_at !== null || Date.parse(row.expires_at) <= now) return undefined;
   return row;
 }
 
 /** Uses a link token up. False when it was already used (a second request racing the first). */
-export function markPasswordTokenUsed(db: Db, id: string, at = Date.now()): boolean {
-  return (
-    sql(db, "UPDATE password_tokens SET used_at = ? WHERE id = ? AND used_at IS NULL").run(iso(at), id).changes === 1
-  );
+export async function markPasswordTokenUsed(db: Queries, id: string, at = Date.now()): Promise<boolean> {
+  return (await db.run("UPDATE password_tokens SET used_at = ? WHERE id = ? AND used_at IS NULL", iso(at), id)) === 1;
 }
 
 /** Retires the unused links of an account (it was archived, or its password was set another way). */
-export function retirePasswordTokensOf(db: Db, tenantId: string, userId: string): void {
-  sql(db, "DELETE FROM password_tokens WHERE tenant_id = ? AND user_id = ? AND used_at IS NULL").run(tenantId, userId);
+export async function retirePasswordTokensOf(db: Queries, tenantId: string, userId: string): Promise<void> {
+  await db.run("DELETE FROM password_tokens WHERE tenant_id = ? AND user_id = ? AND used_at IS NULL", tenantId, userId);
 }
 
 /** How long a link lasts: the first person's setup link an hour (SPEC §10), an invite a week. */

@@ -82,8 +82,8 @@ export function signInController(app: AppContext) {
     )
     .post(
       "/logout",
-      ({ principal, request, server, set }) => {
-        signOut(app, principal, auditContextOf(app, { principal, request, server }));
+      async ({ principal, request, server, set }) => {
+        await signOut(app, principal, await auditContextOf(app, { principal, request, server }));
         set.status = 204;
       },
       {
@@ -98,11 +98,11 @@ export function signInController(app: AppContext) {
     .post(
       "/password",
       async ({ principal, request, server, body, set }) => {
-        await answer(request, () =>
+        await answer(request, async () =>
           changePassword(
             app,
             principal,
-            auditContextOf(app, { principal, request, server }),
+            await auditContextOf(app, { principal, request, server }),
             body,
             requestFactsOf(app, request),
           ),

@@ -1,5 +1,5 @@
 import { DEFAULT_TENANT_ID } from "../../config";
-import { type Db, sql, sqlPluck } from "../../db";
+import { type Queries, type Store } from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import { ApiError, invalidOperation } from "../../http/errors";
 import type { AuditContext } from "../audit/model";
@@ -32,52 +32,57 @@ export interface OperatorPerson {
  * Refusals are ApiErrors of the sign-in outcome table (SIGN_IN_RESPONSES), with the account's
  * `user_id` and `email` in their details for the console to name.
  */
-export function createOperatorPerson(
-  db: Db,
+export async function createOperatorPerson(
+  db: Store,
   input: { tenantId: string; email: string; name?: string; passwordHash: string },
-): OperatorPerson {
+): Promise<OperatorPerson> {
   const email = input.email.trim();
-  return db
-    .transaction((): OperatorPerson => {
-      ensureTenant(db, input.tenantId, input.tenantId === DEFAULT_TENANT_ID ? "Default Tenant" : input.tenantId);
-      const audit = operatorAudit(db, input.tenantId, COMMAND);
-      const existing = sql(
-        db,
-        "SELECT * FROM users WHERE tenant_id = ? AND lower(email) = lower(?) AND email IS NOT NULL",
-      ).get(input.tenantId, email) as UserRow | undefined;
-      const which = existing && { user_id: existing.id, email: existing.email };
-      if (existing?.password_hash) throw signInRefused(SignInOutcome.AccountHasPassword, which);
-      if (existing && existing.status !== "published") throw signInRefused(SignInOutcome.AccountArchived, which);
-      if (emailSignsInElsewhere(db, email, existing?.id ?? null)) {
-        throw signInRefused(SignInOutcome.EmailSignsInElsewhere, { email });
-      }
-      let id = existing?.id;
-      if (id === undefined) {
-        id = newId("usr");
-        const now = nowIso();
-        sql(
-          db,
-          `INSERT INTO users (id, tenant_id, type, name, email, roles, status, created_at, updated_at)
+  return await db.transaction(async (tx): Promise<OperatorPerson> => {
+    await ensureTenant(tx, input.tenantId, input.tenantId === DEFAULT_TENANT_ID ? "Default Tenant" : input.tenantId);
+    const audit = await operatorAudit(tx, input.tenantId, COMMAND);
+    const existing = (await tx.get(
+      "SELECT * FROM users WHERE tenant_id = ? AND lower(email) = lower(?) AND email IS NOT NULL",
+      input.tenantId,
+      email,
+    )) as UserRow | undefined;
+    const which = existing && { user_id: existing.id, email: existing.email };
+    if (existing?.password_hash) throw signInRefused(SignInOutcome.AccountHasPassword, which);
+    if (existing && existing.status !== "published") throw signInRefused(SignInOutcome.AccountArchived, which);
+    if (await emailSignsInElsewhere(tx, email, existing?.id ?? null)) {
+      throw signInRefused(SignInOutcome.EmailSignsInElsewhere, { email });
+    }
+    let id = existing?.id;
+    if (id === undefined) {
+      id = newId("usr");
+      const now = nowIso();
+      await tx.run(
+        `INSERT INTO users (id, tenant_id, type, name, email, roles, status, created_at, updated_at)
            VALUES (?, ?, 'user', ?, ?, ?, 'published', ?, ?)`,
-        ).run(id, input.tenantId, input.name?.trim() || email, email, JSON.stringify(USER_ACCOUNT_ROLES), now, now);
-        const created = findUser(db, input.tenantId, id);
-        recordAudit(db, audit, {
-          action: AUDIT.user.created,
-          resourceId: id,
-          after: created ? toUserResponse(created) : null,
-        });
-      }
-      storePasswordHash(db, input.tenantId, id, input.passwordHash);
-      retirePasswordTokensOf(db, input.tenantId, id);
-      const account = findUser(db, input.tenantId, id) as UserRow;
-      recordAudit(db, audit, {
-        action: AUDIT.user.password_set,
+        id,
+        input.tenantId,
+        input.name?.trim() || email,
+        email,
+        JSON.stringify(USER_ACCOUNT_ROLES),
+        now,
+        now,
+      );
+      const created = await findUser(tx, input.tenantId, id);
+      await recordAudit(tx, audit, {
+        action: AUDIT.user.created,
         resourceId: id,
-        after: { email: account.email, name: account.name, via: COMMAND },
+        after: created ? toUserResponse(created) : null,
       });
-      return { account, created: existing === undefined };
-    })
-    .immediate();
+    }
+    await storePasswordHash(tx, input.tenantId, id, input.passwordHash);
+    await retirePasswordTokensOf(tx, input.tenantId, id);
+    const account = (await findUser(tx, input.tenantId, id)) as UserRow;
+    await recordAudit(tx, audit, {
+      action: AUDIT.user.password_set,
+      resourceId: id,
+      after: { email: account.email, name: account.name, via: COMMAND },
+    });
+    return { account, created: existing === undefined };
+  });
 }
 
 /**
@@ -88,31 +93,30 @@ export function createOperatorPerson(
  * account this email signs in to, or the only one that has it. Refusals are ApiErrors with the
  * account's `user_id` and `email` in their details for the console to name; nothing is changed.
  */
-export function issueOperatorLink(db: Db, input: { email: string; tenantId?: string }): PersonLink {
+export async function issueOperatorLink(db: Store, input: { email: string; tenantId?: string }): Promise<PersonLink> {
   const email = input.email.trim();
-  return db
-    .transaction((): PersonLink => {
-      const inTenant = input.tenantId === undefined ? undefined : findPersonByEmail(db, input.tenantId, email);
-      const candidates = input.tenantId === undefined ? accountsByEmail(db, email) : inTenant ? [inTenant] : [];
-      const account = candidates.find(canSignIn) ?? candidates[0];
-      if (account === undefined) {
-        const where = input.tenantId === undefined ? "" : ` in tenant ${input.tenantId}`;
-        throw new ApiError(404, "not_found", `No user account has this email${where}`, { email });
-      }
-      if (!canSignIn(account) && candidates.length > 1) {
-        throw invalidOperation("Accounts of several tenants have this email; name one with --tenant", { email });
-      }
-      const which = { user_id: account.id, email: account.email };
-      if (account.status !== "published") throw signInRefused(SignInOutcome.AccountArchived, which);
-      return issueLinkFor(db, account, operatorAudit(db, account.tenant_id, RESET_COMMAND), null);
-    })
-    .immediate();
+  return await db.transaction(async (tx): Promise<PersonLink> => {
+    const inTenant = input.tenantId === undefined ? undefined : await findPersonByEmail(tx, input.tenantId, email);
+    const candidates = input.tenantId === undefined ? await accountsByEmail(tx, email) : inTenant ? [inTenant] : [];
+    const account = candidates.find(canSignIn) ?? candidates[0];
+    if (account === undefined) {
+      const where = input.tenantId === undefined ? "" : ` in tenant ${input.tenantId}`;
+      throw new ApiError(404, "not_found", `No user account has this email${where}`, { email });
+    }
+    if (!canSignIn(account) && candidates.length > 1) {
+      throw invalidOperation("Accounts of several tenants have this email; name one with --tenant", { email });
+    }
+    const which = { user_id: account.id, email: account.email };
+    if (account.status !== "published") throw signInRefused(SignInOutcome.AccountArchived, which);
+    return await issueLinkFor(tx, account, await operatorAudit(tx, account.tenant_id, RESET_COMMAND), null);
+  });
 }
 
-function operatorAudit(db: Db, tenantId: string, command: string): AuditContext {
-  const environmentId = sqlPluck(db, "SELECT id FROM environments WHERE tenant_id = ? AND is_default = 1").get(
+async function operatorAudit(db: Queries, tenantId: string, command: string): Promise<AuditContext> {
+  const environmentId = (await db.value(
+    "SELECT id FROM environments WHERE tenant_id = ? AND is_default = 1",
     tenantId,
-  ) as string | undefined;
+  )) as string | undefined;
   return {
     tenantId,
     environmentId: environmentId ?? null,

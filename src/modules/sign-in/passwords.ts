@@ -1,3 +1,4 @@
+import type { Queries } from "../../db";
 import type { AuditContext } from "../audit/model";
 import { AUDIT } from "../audit/actions";
 import { recordAudit } from "../audit/service";
@@ -70,7 +71,7 @@ async function changeOwnPassword(
   if (principal.credential.type === "publishable_key") throw accessDenied(AccessOutcome.PublishableKeyRefused);
   if (principal.userType !== "user") throw signInRefused(SignInOutcome.NotAPerson);
   const { db } = deps;
-  const account = findUser(db, principal.tenantId, principal.userId);
+  const account = await findUser(db, principal.tenantId, principal.userId);
   if (!account || account.password_hash === null || account.email === null) {
     throw signInRefused(SignInOutcome.NoPasswordYet);
   }
@@ -91,23 +92,21 @@ async function changeOwnPassword(
       throw signInRefused(SignInOutcome.CurrentPasswordWrong);
     }
     const newHash = await deps.passwords.hash(input.new_password);
-    ({ revoked, signedIn } = db
-      .transaction(() => {
-        // Changed meanwhile (another change won): the current password proven is no longer current.
-        if (currentPasswordHash(db, account.tenant_id, account.id) !== account.password_hash) {
-          throw signInRefused(SignInOutcome.CurrentPasswordWrong);
-        }
-        storePasswordHash(db, account.tenant_id, account.id, newHash);
-        retirePasswordTokensOf(db, account.tenant_id, account.id);
-        const hashes = revokeSessionsOf(db, account.tenant_id, account.id);
-        recordAudit(db, audit, {
-          action: AUDIT.user.password_changed,
-          resourceId: account.id,
-          after: { sessions_revoked: hashes.length },
-        });
-        return { revoked: hashes, signedIn: continueHere ? startSession(deps, account, facts) : undefined };
-      })
-      .immediate());
+    ({ revoked, signedIn } = await db.transaction(async (tx) => {
+      // Changed meanwhile (another change won): the current password proven is no longer current.
+      if ((await currentPasswordHash(tx, account.tenant_id, account.id)) !== account.password_hash) {
+        throw signInRefused(SignInOutcome.CurrentPasswordWrong);
+      }
+      await storePasswordHash(tx, account.tenant_id, account.id, newHash);
+      await retirePasswordTokensOf(tx, account.tenant_id, account.id);
+      const hashes = await revokeSessionsOf(tx, account.tenant_id, account.id);
+      await recordAudit(tx, audit, {
+        action: AUDIT.user.password_changed,
+        resourceId: account.id,
+        after: { sessions_revoked: hashes.length },
+      });
+      return { revoked: hashes, signedIn: continueHere ? await startSession(deps, tx, account, facts) : undefined };
+    }));
   } finally {
     attempt.succeeded();
   }
@@ -125,14 +124,14 @@ export interface PasswordLinkInfo {
 }
 
 /** A live link token of this purpose and the live user account it sets the password of. */
-export function liveLink(
-  deps: Pick<SignInDeps, "db">,
+export async function liveLink(
+  db: Queries,
   token: string,
   purpose: PasswordTokenRow["purpose"],
   refusal: SignInOutcome,
-): { link: PasswordTokenRow; account: UserWithTenantRow } {
-  const link = findPasswordToken(deps.db, token, purpose);
-  const account = link && findUser(deps.db, link.tenant_id, link.user_id);
+): Promise<{ link: PasswordTokenRow; account: UserWithTenantRow }> {
+  const link = await findPasswordToken(db, token, purpose);
+  const account = link && (await findUser(db, link.tenant_id, link.user_id));
   if (!link || !account || account.type !== "user" || account.status !== "published") throw signInRefused(refusal);
   return { link, account };
 }
@@ -151,11 +150,11 @@ export function linkInfo(link: PasswordTokenRow, account: UserWithTenantRow): Pa
  * Reads a set-password link (an invite's, or a reset's) for the page that asks for the password.
  * 401 when it cannot be used. `replaces_password`: the account has one (a reset link).
  */
-export function verifySetPasswordToken(
+export async function verifySetPasswordToken(
   deps: Pick<SignInDeps, "db">,
   token: string,
-): PasswordLinkInfo & { replaces_password: boolean } {
-  const { link, account } = liveLink(deps, token, "set_password", SignInOutcome.SetPasswordLinkInvalid);
+): Promise<PasswordLinkInfo & { replaces_password: boolean }> {
+  const { link, account } = await liveLink(deps.db, token, "set_password", SignInOutcome.SetPasswordLinkInvalid);
   return { ...linkInfo(link, account), replaces_password: account.password_hash !== null };
 }
 
@@ -172,34 +171,32 @@ export async function completeSetPassword(
   facts: RequestFacts,
 ): Promise<SignedIn> {
   const refusal = SignInOutcome.SetPasswordLinkInvalid;
-  liveLink(deps, input.token, "set_password", refusal);
+  await liveLink(deps.db, input.token, "set_password", refusal);
   const hash = await deps.passwords.hash(input.password);
   const { db } = deps;
   try {
-    const { signedIn, revoked } = db
-      .transaction(() => {
-        // Checked again inside the write: two requests racing with one link, one wins.
-        const { link, account } = liveLink(deps, input.token, "set_password", refusal);
-        if (account.email !== null && emailSignsInElsewhere(db, account.email, account.id)) {
-          throw signInRefused(SignInOutcome.EmailSignsInElsewhere);
-        }
-        if (!markPasswordTokenUsed(db, link.id)) throw signInRefused(refusal);
-        storePasswordHash(db, account.tenant_id, account.id, hash);
-        const revoked = revokeSessionsOf(db, account.tenant_id, account.id);
-        const person = { email: account.email, name: account.name };
-        recordAudit(db, personAudit(deps, account, facts, link.id), {
-          action: AUDIT.user.password_set,
-          resourceId: account.id,
-          before: person,
-          after: {
-            ...person,
-            via: account.password_hash === null ? "set_password_link" : "password_reset_link",
-            sessions_revoked: revoked.length,
-          },
-        });
-        return { signedIn: startSession(deps, account, facts), revoked };
-      })
-      .immediate();
+    const { signedIn, revoked } = await db.transaction(async (tx) => {
+      // Checked again inside the write: two requests racing with one link, one wins.
+      const { link, account } = await liveLink(tx, input.token, "set_password", refusal);
+      if (account.email !== null && (await emailSignsInElsewhere(tx, account.email, account.id))) {
+        throw signInRefused(SignInOutcome.EmailSignsInElsewhere);
+      }
+      if (!(await markPasswordTokenUsed(tx, link.id))) throw signInRefused(refusal);
+      await storePasswordHash(tx, account.tenant_id, account.id, hash);
+      const revoked = await revokeSessionsOf(tx, account.tenant_id, account.id);
+      const person = { email: account.email, name: account.name };
+      await recordAudit(tx, await personAudit(tx, account, facts, link.id), {
+        action: AUDIT.user.password_set,
+        resourceId: account.id,
+        before: person,
+        after: {
+          ...person,
+          via: account.password_hash === null ? "set_password_link" : "password_reset_link",
+          sessions_revoked: revoked.length,
+        },
+      });
+      return { signedIn: await startSession(deps, tx, account, facts), revoked };
+    });
     deps.sessionCache.invalidate(revoked);
     return signedIn;
   } catch (error) {

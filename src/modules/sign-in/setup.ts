@@ -1,5 +1,5 @@
 import { DEFAULT_TENANT_ID, DEFAULT_USER_ID } from "../../config";
-import { type Db, sql, sqlPluck } from "../../db";
+import { type Queries, type Store } from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import { AUDIT } from "../audit/actions";
 import { recordAudit } from "../audit/service";
@@ -30,17 +30,17 @@ export interface SetupLink {
  * The default tenant's first live user account (its oldest); made, with the tenant and its two
  * environments, when there is none (a config that names other tenants only).
  */
-function firstAccount(db: Db): string {
-  ensureTenant(db, DEFAULT_TENANT_ID, "Default Tenant");
-  const first = sqlPluck(
-    db,
+async function firstAccount(db: Queries): Promise<string> {
+  await ensureTenant(db, DEFAULT_TENANT_ID, "Default Tenant");
+  const first = (await db.value(
     `SELECT id FROM users WHERE tenant_id = ? AND type = 'user' AND status = 'published'
      ORDER BY created_at, id LIMIT 1`,
-  ).get(DEFAULT_TENANT_ID) as string | undefined;
+    DEFAULT_TENANT_ID,
+  )) as string | undefined;
   if (first !== undefined) return first;
-  const taken = sqlPluck(db, "SELECT 1 FROM users WHERE id = ?").get(DEFAULT_USER_ID) !== undefined;
+  const taken = (await db.value("SELECT 1 FROM users WHERE id = ?", DEFAULT_USER_ID)) !== undefined;
   const id = taken ? newId("usr") : DEFAULT_USER_ID;
-  ensureUserAccount(db, DEFAULT_TENANT_ID, id, DEFAULT_USER_NAME);
+  await ensureUserAccount(db, DEFAULT_TENANT_ID, id, DEFAULT_USER_NAME);
   return id;
 }
 
@@ -48,32 +48,30 @@ function firstAccount(db: Db): string {
  * A new setup link for the console, or null when someone can already sign in. `baseUrl` is
  * where people reach the server (server.public_url, else where it listens: `http://127.0.0.1:8080`).
  */
-export function issueSetupLink(db: Db, options: { baseUrl: string; now?: number }): SetupLink | null {
-  return db
-    .transaction(() => {
-      if (someoneCanSignIn(db)) return null;
-      const { token, row } = issuePasswordToken(db, {
-        purpose: "setup",
-        tenantId: DEFAULT_TENANT_ID,
-        userId: firstAccount(db),
-        createdBy: null,
-        ttlSeconds: PASSWORD_LINK_TTL_SECONDS.setup,
-        now: options.now,
-      });
-      return { url: passwordLinkUrl(options.baseUrl, "setup", token), expiresAt: row.expires_at };
-    })
-    .immediate();
+export async function issueSetupLink(db: Store, options: { baseUrl: string; now?: number }): Promise<SetupLink | null> {
+  return await db.transaction(async (tx) => {
+    if (await someoneCanSignIn(tx)) return null;
+    const { token, row } = await issuePasswordToken(tx, {
+      purpose: "setup",
+      tenantId: DEFAULT_TENANT_ID,
+      userId: await firstAccount(tx),
+      createdBy: null,
+      ttlSeconds: PASSWORD_LINK_TTL_SECONDS.setup,
+      now: options.now,
+    });
+    return { url: passwordLinkUrl(options.baseUrl, "setup", token), expiresAt: row.expires_at };
+  });
 }
 
-function setupLinkOf(deps: Pick<SignInDeps, "db">, token: string) {
-  const live = liveLink(deps, token, "setup", SignInOutcome.SetupLinkInvalid);
-  if (someoneCanSignIn(deps.db)) throw signInRefused(SignInOutcome.SetupLinkInvalid);
+async function setupLinkOf(db: Queries, token: string) {
+  const live = await liveLink(db, token, "setup", SignInOutcome.SetupLinkInvalid);
+  if (await someoneCanSignIn(db)) throw signInRefused(SignInOutcome.SetupLinkInvalid);
   return live;
 }
 
 /** Reads the setup link for the page that asks for the email and password. 401 when it cannot be used. */
-export function verifySetupToken(db: Db, token: string): PasswordLinkInfo {
-  const { link, account } = setupLinkOf({ db }, token);
+export async function verifySetupToken(db: Queries, token: string): Promise<PasswordLinkInfo> {
+  const { link, account } = await setupLinkOf(db, token);
   return linkInfo(link, account);
 }
 
@@ -88,36 +86,36 @@ export async function completeSetup(
   input: { token: string; email: string; password: string; name?: string },
   facts: RequestFacts,
 ): Promise<SignedIn> {
-  setupLinkOf(deps, input.token);
+  await setupLinkOf(deps.db, input.token);
   const hash = await deps.passwords.hash(input.password);
   const email = input.email.trim();
   const { db } = deps;
   try {
-    const signedIn = db
-      .transaction(() => {
-        const { link, account } = setupLinkOf(deps, input.token);
-        if (emailTakenInTenant(db, account.tenant_id, email, account.id)) throw signInRefused(SignInOutcome.EmailTaken);
-        if (!markPasswordTokenUsed(db, link.id)) throw signInRefused(SignInOutcome.SetupLinkInvalid);
-        // No name given: the one the account has, unless that is the placeholder, which the email replaces.
-        const name = input.name?.trim() ?? (account.name === DEFAULT_USER_NAME ? email : account.name);
-        sql(db, "UPDATE users SET email = ?, name = ?, updated_at = ? WHERE tenant_id = ? AND id = ?").run(
-          email,
-          name,
-          nowIso(),
-          account.tenant_id,
-          account.id,
-        );
-        storePasswordHash(db, account.tenant_id, account.id, hash);
-        const updated = { ...account, email, name };
-        recordAudit(db, personAudit(deps, updated, facts, link.id), {
-          action: AUDIT.user.password_set,
-          resourceId: account.id,
-          before: { email: account.email, name: account.name },
-          after: { email, name, via: "setup_link" },
-        });
-        return startSession(deps, updated, facts);
-      })
-      .immediate();
+    const signedIn = await db.transaction(async (tx) => {
+      const { link, account } = await setupLinkOf(tx, input.token);
+      if (await emailTakenInTenant(tx, account.tenant_id, email, account.id))
+        throw signInRefused(SignInOutcome.EmailTaken);
+      if (!(await markPasswordTokenUsed(tx, link.id))) throw signInRefused(SignInOutcome.SetupLinkInvalid);
+      // No name given: the one the account has, unless that is the placeholder, which the email replaces.
+      const name = input.name?.trim() ?? (account.name === DEFAULT_USER_NAME ? email : account.name);
+      await tx.run(
+        "UPDATE users SET email = ?, name = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
+        email,
+        name,
+        nowIso(),
+        account.tenant_id,
+        account.id,
+      );
+      await storePasswordHash(tx, account.tenant_id, account.id, hash);
+      const updated = { ...account, email, name };
+      await recordAudit(tx, await personAudit(tx, updated, facts, link.id), {
+        action: AUDIT.user.password_set,
+        resourceId: account.id,
+        before: { email: account.email, name: account.name },
+        after: { email, name, via: "setup_link" },
+      });
+      return await startSession(deps, tx, updated, facts);
+    });
     deps.profiles.invalidate(signedIn.account.tenant_id, signedIn.account.id);
     return signedIn;
   } catch (error) {

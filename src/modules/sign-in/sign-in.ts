@@ -1,6 +1,6 @@
 import type { Static } from "elysia";
 import type { Config } from "../../config";
-import type { Db } from "../../db";
+import type { Queries, Store } from "../../db";
 import type { AuditContext } from "../audit/model";
 import { AUDIT } from "../audit/actions";
 import { recordAudit } from "../audit/service";
@@ -18,7 +18,7 @@ import { type AuthResponseSchema, type RequestFacts, SignInOutcome, signInRefuse
 
 /** What the sign-in flows use of a running Tollgate (AppContext has all of it). */
 export interface SignInDeps {
-  db: Db;
+  db: Store;
   config: Config;
   environments: EnvironmentDirectory;
   /** Verified sessions: whatever revokes one evicts it here before answering. */
@@ -51,15 +51,19 @@ export function toAuthResponse(signedIn: SignedIn): Static<typeof AuthResponseSc
  * The audit context of a person acting on their own account without a credential yet (signing
  * in, using a link): the account is the actor, its tenant's default environment the place.
  */
-export function personAudit(
-  deps: Pick<SignInDeps, "environments">,
+export async function personAudit(
+  q: Queries,
   account: SessionAccount,
   facts: RequestFacts,
   credentialId: string | null = null,
-): AuditContext {
+): Promise<AuditContext> {
+  const place = await q.value<string>(
+    "SELECT id FROM environments WHERE tenant_id = ? AND is_default = 1",
+    account.tenant_id,
+  );
   return {
     tenantId: account.tenant_id,
-    environmentId: deps.environments.defaultFor(account.tenant_id) ?? null,
+    environmentId: place ?? null,
     actor: { type: "user", id: account.id, name: account.name },
     credentialId,
     requestId: facts.requestId,
@@ -72,13 +76,18 @@ export function personAudit(
  * Opens a session for the account and audits `user.signed_in`. Call it inside the transaction
  * that decided the person may sign in.
  */
-export function startSession(deps: SignInDeps, account: SessionAccount, facts: RequestFacts): SignedIn {
-  const { token, session } = insertSession(deps.db, {
+export async function startSession(
+  deps: SignInDeps,
+  tx: Queries,
+  account: SessionAccount,
+  facts: RequestFacts,
+): Promise<SignedIn> {
+  const { token, session } = await insertSession(tx, {
     tenantId: account.tenant_id,
     userId: account.id,
     ttlSeconds: deps.config.auth.session.ttl_seconds,
   });
-  recordAudit(deps.db, personAudit(deps, account, facts, session.id), {
+  await recordAudit(tx, await personAudit(tx, account, facts, session.id), {
     action: AUDIT.user.signed_in,
     resourceId: account.id,
     after: { session_id: session.id, expires_at: session.expires_at },
@@ -112,27 +121,25 @@ export async function signIn(
   if ("retryAfterSeconds" in admission) throw tooManyAttempts(admission.retryAfterSeconds);
   const { attempt } = admission;
   try {
-    const candidates = accountsByEmail(deps.db, input.email);
+    const candidates = await accountsByEmail(deps.db, input.email);
     const account = candidates.find(canSignIn);
     const hash = account?.password_hash ?? null;
     const matches = await deps.passwords.check(input.password, hash);
     const signedIn =
       account && matches
-        ? deps.db
-            .transaction(() => {
-              // The password may have changed, or the account been archived, while the hash was checked.
-              if (currentPasswordHash(deps.db, account.tenant_id, account.id) !== hash) return undefined;
-              return startSession(deps, account, facts);
-            })
-            .immediate()
+        ? await deps.db.transaction(async (tx) => {
+            // The password may have changed, or the account been archived, while the hash was checked.
+            if ((await currentPasswordHash(tx, account.tenant_id, account.id)) !== hash) return undefined;
+            return await startSession(deps, tx, account, facts);
+          })
         : undefined;
     if (signedIn) return signedIn;
     attempt.failed();
     const known = account ?? candidates[0];
     if (known) {
       // Whoever tried is not known to be the account's person: the actor is left unnamed.
-      const audit = personAudit(deps, known, facts);
-      recordAudit(
+      const audit = await personAudit(deps.db, known, facts);
+      await recordAudit(
         deps.db,
         { ...audit, actor: { type: "user", id: null, name: null } },
         {
@@ -150,20 +157,18 @@ export async function signIn(
 }
 
 /** POST /v1/auth/logout: ends the session the request used; it fails from the next request on. */
-export function signOut(deps: SignInDeps, principal: Principal, audit: AuditContext): void {
+export async function signOut(deps: SignInDeps, principal: Principal, audit: AuditContext): Promise<void> {
   if (principal.credential.kind !== "session") throw signInRefused(SignInOutcome.NoSession);
   const { db } = deps;
-  const hash = db
-    .transaction(() => {
-      const revoked = revokeSession(db, principal.tenantId, principal.credential.id);
-      if (revoked === undefined) return undefined;
-      recordAudit(db, audit, {
-        action: AUDIT.user.signed_out,
-        resourceId: principal.userId,
-        after: { session_id: principal.credential.id },
-      });
-      return revoked;
-    })
-    .immediate();
+  const hash = await db.transaction(async (tx) => {
+    const revoked = await revokeSession(tx, principal.tenantId, principal.credential.id);
+    if (revoked === undefined) return undefined;
+    await recordAudit(tx, audit, {
+      action: AUDIT.user.signed_out,
+      resourceId: principal.userId,
+      after: { session_id: principal.credential.id },
+    });
+    return revoked;
+  });
   if (hash !== undefined) deps.sessionCache.invalidate([hash]);
 }

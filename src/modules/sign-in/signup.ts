@@ -1,4 +1,3 @@
-import { sql } from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import { AUDIT } from "../audit/actions";
 import { recordAudit } from "../audit/service";
@@ -33,31 +32,37 @@ export async function signUp(
   if ("retryAfterSeconds" in admission) throw tooManyAttempts(admission.retryAfterSeconds);
   const email = input.email.trim();
   const { db } = deps;
-  if (emailSignsInElsewhere(db, email, null)) throw signInRefused(SignInOutcome.EmailTaken);
+  if (await emailSignsInElsewhere(db, email, null)) throw signInRefused(SignInOutcome.EmailTaken);
   const hash = await deps.passwords.hash(input.password);
   try {
-    return db
-      .transaction(() => {
-        if (emailSignsInElsewhere(db, email, null)) throw signInRefused(SignInOutcome.EmailTaken);
-        const tenantId = newId("tenant");
-        ensureTenant(db, tenantId, input.tenant_name?.trim() ?? email);
-        const id = newId("usr");
-        const now = nowIso();
-        sql(
-          db,
-          `INSERT INTO users (id, tenant_id, type, name, email, password_hash, roles, status, created_by, created_at, updated_at)
+    return await db.transaction(async (tx) => {
+      if (await emailSignsInElsewhere(tx, email, null)) throw signInRefused(SignInOutcome.EmailTaken);
+      const tenantId = newId("tenant");
+      await ensureTenant(tx, tenantId, input.tenant_name?.trim() ?? email);
+      const id = newId("usr");
+      const now = nowIso();
+      await tx.run(
+        `INSERT INTO users (id, tenant_id, type, name, email, password_hash, roles, status, created_by, created_at, updated_at)
            VALUES (?, ?, 'user', ?, ?, ?, ?, 'published', ?, ?, ?)`,
-        ).run(id, tenantId, email, email, hash, JSON.stringify(USER_ACCOUNT_ROLES), id, now, now);
-        const account = findUser(db, tenantId, id);
-        if (!account) throw new Error("account not found after insert");
-        recordAudit(db, personAudit(deps, account, facts), {
-          action: AUDIT.user.created,
-          resourceId: id,
-          after: { ...toUserResponse(account), via: "signup" },
-        });
-        return startSession(deps, account, facts);
-      })
-      .immediate();
+        id,
+        tenantId,
+        email,
+        email,
+        hash,
+        JSON.stringify(USER_ACCOUNT_ROLES),
+        id,
+        now,
+        now,
+      );
+      const account = await findUser(tx, tenantId, id);
+      if (!account) throw new Error("account not found after insert");
+      await recordAudit(tx, await personAudit(tx, account, facts), {
+        action: AUDIT.user.created,
+        resourceId: id,
+        after: { ...toUserResponse(account), via: "signup" },
+      });
+      return await startSession(deps, tx, account, facts);
+    });
   } catch (error) {
     if (isUniqueViolation(error)) throw signInRefused(SignInOutcome.EmailTaken);
     throw error;

@@ -30,8 +30,8 @@ export function tenantsController(app: AppContext) {
     .get("/billing", billingUsage.handler, billingUsage.hooks())
     .put(
       "/update",
-      ({ principal, request, server, body }) =>
-        toTenantResponse(updateTenant(app, auditContextOf(app, { principal, request, server }), body)),
+      async ({ principal, request, server, body }) =>
+        toTenantResponse(await updateTenant(app, await auditContextOf(app, { principal, request, server }), body)),
       {
         permission: "tenant:write",
         body: UpdateTenantBody,
@@ -44,12 +44,16 @@ export function tenantsController(app: AppContext) {
         },
       },
     )
-    .get("/:id", ({ principal, params }) => toTenantResponse(getOwnTenant(app.db, principal.tenantId, params.id)), {
-      permission: "tenant:read",
-      params: t.Object({ id: t.String() }),
-      response: { 200: TenantSchema, ...errorResponses(401, 403, 404) },
-      detail: { summary: "The caller's own tenant (any other id: 404)" },
-    });
+    .get(
+      "/:id",
+      async ({ principal, params }) => toTenantResponse(await getOwnTenant(app.db, principal.tenantId, params.id)),
+      {
+        permission: "tenant:read",
+        params: t.Object({ id: t.String() }),
+        response: { 200: TenantSchema, ...errorResponses(401, 403, 404) },
+        detail: { summary: "The caller's own tenant (any other id: 404)" },
+      },
+    );
   // The Flexprice SDK calls /v1/tenant/billing (singular), which the server does not have.
   const sdkPath = new Elysia({ prefix: "/v1/tenant", tags: ["Tenants"] })
     .use(authPlugin(app))

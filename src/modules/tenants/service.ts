@@ -1,5 +1,5 @@
 import type { Static } from "elysia";
-import { type Db, sql } from "../../db";
+import { type Queries, type Store } from "../../db";
 import { type Address, ADDRESS_FIELDS } from "../../http/address";
 import { nowIso } from "../../db/ids";
 import { notFound, validationError } from "../../http/errors";
@@ -18,12 +18,12 @@ import {
 export type TenantResponse = Static<typeof TenantSchema>;
 export type UpdateTenantInput = Static<typeof UpdateTenantBody>;
 
-export function findTenant(db: Db, tenantId: string): TenantRow | undefined {
-  return sql(db, "SELECT * FROM tenants WHERE id = ?").get(tenantId) as TenantRow | undefined;
+export async function findTenant(db: Queries, tenantId: string): Promise<TenantRow | undefined> {
+  return (await db.get("SELECT * FROM tenants WHERE id = ?", tenantId)) as TenantRow | undefined;
 }
 
-export function getTenant(db: Db, tenantId: string): TenantRow {
-  const row = findTenant(db, tenantId);
+export async function getTenant(db: Queries, tenantId: string): Promise<TenantRow> {
+  const row = await findTenant(db, tenantId);
   if (!row) throw notFound(TENANT_MESSAGES.notFound);
   return row;
 }
@@ -32,14 +32,14 @@ export function getTenant(db: Db, tenantId: string): TenantRow {
  * GET /v1/tenants/{id}: only the caller's own tenant exists for it; any other id is not found,
  * never forbidden (another tenant's existence is not revealed).
  */
-export function getOwnTenant(db: Db, callerTenantId: string, id: string): TenantRow {
+export async function getOwnTenant(db: Queries, callerTenantId: string, id: string): Promise<TenantRow> {
   if (id !== callerTenantId) throw notFound(TENANT_MESSAGES.notFound);
-  return getTenant(db, id);
+  return await getTenant(db, id);
 }
 
 /** What a tenant update needs: the store, and the cached account profiles, each showing its tenant. */
 export interface TenantDeps {
-  db: Db;
+  db: Store;
   profiles: { invalidateTenant(tenantId: string): void };
 }
 
@@ -88,38 +88,40 @@ export function normalizeBillingDetails(input: Static<typeof BillingDetailsBody>
  * after, in the same transaction. Every account profile shows the tenant, so the tenant's cached
  * profiles are dropped before this returns: /v1/users/me never answers the old one.
  */
-export function updateTenant({ db, profiles }: TenantDeps, audit: AuditContext, input: UpdateTenantInput): TenantRow {
+export async function updateTenant(
+  { db, profiles }: TenantDeps,
+  audit: AuditContext,
+  input: UpdateTenantInput,
+): Promise<TenantRow> {
   if (input.name === undefined && input.billing_details === undefined && input.metadata === undefined) {
     throw validationError(TENANT_MESSAGES.nothingToUpdate, {
       name: "is required when billing_details and metadata are absent",
     });
   }
-  const updated = db
-    .transaction(() => {
-      const before = getTenant(db, audit.tenantId);
-      const after: TenantRow = {
-        ...before,
-        name: input.name === undefined ? before.name : input.name.trim(),
-        billing_details:
-          input.billing_details === undefined
-            ? before.billing_details
-            : jsonOrNull(normalizeBillingDetails(input.billing_details)),
-        metadata: input.metadata === undefined ? before.metadata : JSON.stringify(input.metadata),
-        updated_at: nowIso(),
-      };
-      sql(
-        db,
-        "UPDATE tenants SET name = @name, billing_details = @billing_details, metadata = @metadata, updated_at = @updated_at WHERE id = @id",
-      ).run(after);
-      recordAudit(db, audit, {
-        action: AUDIT.tenant.updated,
-        resourceId: audit.tenantId,
-        before: toTenantResponse(before),
-        after: toTenantResponse(after),
-      });
-      return after;
-    })
-    .immediate();
+  const updated = await db.transaction(async (tx) => {
+    const before = await getTenant(tx, audit.tenantId);
+    const after: TenantRow = {
+      ...before,
+      name: input.name === undefined ? before.name : input.name.trim(),
+      billing_details:
+        input.billing_details === undefined
+          ? before.billing_details
+          : jsonOrNull(normalizeBillingDetails(input.billing_details)),
+      metadata: input.metadata === undefined ? before.metadata : JSON.stringify(input.metadata),
+      updated_at: nowIso(),
+    };
+    await tx.run(
+      "UPDATE tenants SET name = @name, billing_details = @billing_details, metadata = @metadata, updated_at = @updated_at WHERE id = @id",
+      after,
+    );
+    await recordAudit(tx, audit, {
+      action: AUDIT.tenant.updated,
+      resourceId: audit.tenantId,
+      before: toTenantResponse(before),
+      after: toTenantResponse(after),
+    });
+    return after;
+  });
   profiles.invalidateTenant(audit.tenantId);
   return updated;
 }

@@ -39,8 +39,8 @@ export function usersController(app: AppContext) {
     .use(authPlugin(app))
     .get(
       "/me",
-      ({ principal }) => {
-        const profile = app.profiles.get(app.db, principal.tenantId, principal.userId);
+      async ({ principal }) => {
+        const profile = await app.profiles.get(app.db, principal.tenantId, principal.userId);
         if (!profile) throw notFound("User not found");
         return describeMe(profile, principal);
       },
@@ -52,8 +52,8 @@ export function usersController(app: AppContext) {
     )
     .put(
       "/me",
-      ({ principal, request, server, body }) =>
-        toUserResponse(updateMe(app, principal, auditContextOf(app, { principal, request, server }), body)),
+      async ({ principal, request, server, body }) =>
+        toUserResponse(await updateMe(app, principal, await auditContextOf(app, { principal, request, server }), body)),
       {
         permission: "user:write",
         body: UpdateMeBody,
@@ -68,9 +68,15 @@ export function usersController(app: AppContext) {
     )
     .put(
       "/:id/roles",
-      ({ principal, request, server, params, body }) =>
+      async ({ principal, request, server, params, body }) =>
         toUserResponse(
-          setPersonRoles(app, principal, auditContextOf(app, { principal, request, server }), params.id, body.roles),
+          await setPersonRoles(
+            app,
+            principal,
+            await auditContextOf(app, { principal, request, server }),
+            params.id,
+            body.roles,
+          ),
         ),
       {
         permission: "user:write",
@@ -87,8 +93,13 @@ export function usersController(app: AppContext) {
     )
     .post(
       "/:id/set-password-link",
-      ({ principal, request, server, params, set }) => {
-        const link = issuePersonLink(app, principal, auditContextOf(app, { principal, request, server }), params.id);
+      async ({ principal, request, server, params, set }) => {
+        const link = await issuePersonLink(
+          app,
+          principal,
+          await auditContextOf(app, { principal, request, server }),
+          params.id,
+        );
         set.status = 201;
         return {
           user_id: link.account.id,
@@ -115,11 +126,11 @@ export function usersController(app: AppContext) {
     )
     .post(
       "",
-      ({ principal, request, server, body, set }) => {
-        const { row, setPassword } = createAccount(
+      async ({ principal, request, server, body, set }) => {
+        const { row, setPassword } = await createAccount(
           app,
           principal,
-          auditContextOf(app, { principal, request, server }),
+          await auditContextOf(app, { principal, request, server }),
           body,
         );
         set.status = 201;
@@ -152,7 +163,7 @@ export function usersController(app: AppContext) {
         const { limit: _limit, offset: _offset, ...filters } = body;
         const { rows, total } = await searchAccounts(app.reads, principal.tenantId, filters, page);
         // Every account found is of the caller's tenant: read it once for all of them.
-        const tenant = getTenant(app.db, principal.tenantId);
+        const tenant = await getTenant(app.db, principal.tenantId);
         return listOf(
           rows.map((row) => toUserResponse({ ...row, tenant })),
           total,
@@ -173,17 +184,27 @@ export function usersController(app: AppContext) {
         },
       },
     )
-    .get("/:id", ({ principal, params }) => toUserResponse(getAccount(app.db, principal.tenantId, params.id)), {
-      permission: "user:read",
-      params: IdParams,
-      response: { 200: UserSchema, ...errorResponses(401, 403, 404) },
-      detail: { summary: "One account, archived ones included" },
-    })
+    .get(
+      "/:id",
+      async ({ principal, params }) => toUserResponse(await getAccount(app.db, principal.tenantId, params.id)),
+      {
+        permission: "user:read",
+        params: IdParams,
+        response: { 200: UserSchema, ...errorResponses(401, 403, 404) },
+        detail: { summary: "One account, archived ones included" },
+      },
+    )
     .put(
       "/:id",
-      ({ principal, request, server, params, body }) =>
+      async ({ principal, request, server, params, body }) =>
         toUserResponse(
-          renameAccount(app, principal, auditContextOf(app, { principal, request, server }), params.id, body),
+          await renameAccount(
+            app,
+            principal,
+            await auditContextOf(app, { principal, request, server }),
+            params.id,
+            body,
+          ),
         ),
       {
         permission: "user:write",
@@ -198,8 +219,8 @@ export function usersController(app: AppContext) {
     )
     .delete(
       "/:id",
-      ({ principal, request, server, params, set }) => {
-        archiveAccount(app, principal, auditContextOf(app, { principal, request, server }), params.id);
+      async ({ principal, request, server, params, set }) => {
+        await archiveAccount(app, principal, await auditContextOf(app, { principal, request, server }), params.id);
         set.status = 204;
       },
       {

@@ -1,4 +1,4 @@
-import type { Db } from "../../db";
+import type { Queries } from "../../db";
 import { ApiError, invalidOperation } from "../../http/errors";
 import type { AuditContext } from "../audit/model";
 import { AUDIT } from "../audit/actions";
@@ -45,19 +45,24 @@ export function isInvited(account: Pick<UserRow, "type" | "status" | "email" | "
  * email (it cannot sign in: the first account before setup gets the setup link instead).
  * Call it inside a write transaction.
  */
-export function issueLinkFor(db: Db, account: UserRow, audit: AuditContext, createdBy: string | null): PersonLink {
+export async function issueLinkFor(
+  db: Queries,
+  account: UserRow,
+  audit: AuditContext,
+  createdBy: string | null,
+): Promise<PersonLink> {
   if (account.type !== "user") throw invalidOperation(USER_MESSAGES.serviceAccountLink, { id: account.id });
   if (account.status !== "published") throw invalidOperation(USER_MESSAGES.archived, { id: account.id });
   if (account.email === null) throw invalidOperation(USER_MESSAGES.noEmailLink, { id: account.id });
   const kind: PersonLinkKind = account.password_hash === null ? "invite" : "reset";
-  const { token, row } = issuePasswordToken(db, {
+  const { token, row } = await issuePasswordToken(db, {
     purpose: "set_password",
     tenantId: account.tenant_id,
     userId: account.id,
     createdBy,
     ttlSeconds: kind === "reset" ? RESET_LINK_TTL_SECONDS : PASSWORD_LINK_TTL_SECONDS.set_password,
   });
-  recordAudit(db, audit, {
+  await recordAudit(db, audit, {
     action: kind === "reset" ? AUDIT.user.password_reset_link_created : AUDIT.user.invite_link_created,
     resourceId: account.id,
     after: { link_id: row.id, email: account.email, expires_at: row.expires_at },
@@ -71,17 +76,20 @@ export function issueLinkFor(db: Db, account: UserRow, audit: AuditContext, crea
  * a link would let a borrowed session change the password without knowing it (they change
  * theirs with the current one, POST /v1/auth/password).
  */
-export function issuePersonLink(deps: AccountDeps, principal: Principal, audit: AuditContext, id: string): PersonLink {
+export async function issuePersonLink(
+  deps: AccountDeps,
+  principal: Principal,
+  audit: AuditContext,
+  id: string,
+): Promise<PersonLink> {
   if (principal.userType !== "user") throw new ApiError(403, "permission_denied", ONLY_USERS_MANAGE_USERS);
   if (!principal.credential.roles.includes("super_admin")) {
     throw new ApiError(403, "permission_denied", USER_MESSAGES.superAdminLinks);
   }
   const { db } = deps;
-  return db
-    .transaction(() => {
-      const account: UserWithTenantRow = getAccount(db, principal.tenantId, id);
-      if (account.id === principal.userId) throw invalidOperation(USER_MESSAGES.ownLink);
-      return issueLinkFor(db, account, audit, principal.userId);
-    })
-    .immediate();
+  return await db.transaction(async (tx) => {
+    const account: UserWithTenantRow = await getAccount(tx, principal.tenantId, id);
+    if (account.id === principal.userId) throw invalidOperation(USER_MESSAGES.ownLink);
+    return await issueLinkFor(tx, account, audit, principal.userId);
+  });
 }

@@ -1,6 +1,6 @@
 import type { Static } from "elysia";
 import { LRUCache } from "lru-cache";
-import type { Db } from "../../db";
+import type { Queries } from "../../db";
 import type { UserSchema } from "./model";
 import { findUser, toUserResponse } from "./service";
 
@@ -21,12 +21,15 @@ export class ProfileCache {
     this.#profiles = new LRUCache({ max: size });
   }
 
-  get(db: Db, tenantId: string, userId: string): UserProfile | undefined {
+  /** Answered at once from the cache (GET /v1/users/me on the hot path), else read from the store. */
+  get(db: Queries, tenantId: string, userId: string): UserProfile | Promise<UserProfile | undefined> {
     const key = `${tenantId}\u0000${userId}`;
-    const cached = this.#profiles.get(key);
-    if (cached) return cached;
+    return this.#profiles.get(key) ?? this.#load(db, key, tenantId, userId);
+  }
+
+  async #load(db: Queries, key: string, tenantId: string, userId: string): Promise<UserProfile | undefined> {
     const generation = this.#generation;
-    const row = findUser(db, tenantId, userId);
+    const row = await findUser(db, tenantId, userId);
     if (!row) return undefined;
     const profile = toUserResponse(row);
     if (generation === this.#generation) this.#profiles.set(key, profile);

@@ -51,14 +51,14 @@ export async function searchAccounts(
     params.status = filters.status;
   }
   if (filters.user_ids) {
-    where.push("u.id IN (SELECT value FROM json_each(@user_ids))");
+    where.push(pages.dialect.inJsonArray("u.id", "@user_ids"));
     params.user_ids = JSON.stringify(filters.user_ids);
   }
   if (filters.roles) {
-    where.push("EXISTS (SELECT 1 FROM json_each(u.roles) r WHERE r.value IN (SELECT value FROM json_each(@roles)))");
+    where.push(pages.dialect.jsonArraysOverlap("u.roles", "@roles"));
     params.roles = JSON.stringify(filters.roles);
   }
-  const search = searchClauses(ACCOUNT_FIELDS, filters, params);
+  const search = searchClauses(pages.dialect, ACCOUNT_FIELDS, filters, params);
   return pages.page<UserRow>(tenantId, {
     select: "u.*",
     from: "users u",

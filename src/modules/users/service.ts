@@ -1,6 +1,6 @@
 import type { Static } from "elysia";
 import type { Config } from "../../config";
-import { type Db, sql, sqlPluck } from "../../db";
+import type { Queries, Store } from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import { ApiError, alreadyExists, invalidOperation, notFound, validationError } from "../../http/errors";
 import { EMAIL_PATTERN, METADATA_MAX_KEYS } from "../../http/schemas";
@@ -30,24 +30,29 @@ import type { ProfileCache, UserProfile } from "./profile-cache";
 export const DEFAULT_USER_NAME = "Default User";
 
 /** Creates a user account for a config key that names one not yet in the store. Idempotent. */
-export function ensureUserAccount(db: Db, tenantId: string, userId: string, name: string): void {
+export async function ensureUserAccount(db: Queries, tenantId: string, userId: string, name: string): Promise<void> {
   const now = nowIso();
-  sql(
-    db,
-    `INSERT OR IGNORE INTO users (id, tenant_id, type, name, roles, status, created_at, updated_at)
-     VALUES (?, ?, 'user', ?, ?, 'published', ?, ?)`,
-  ).run(userId, tenantId, name, JSON.stringify(USER_ACCOUNT_ROLES), now, now);
+  await db.run(
+    `INSERT INTO users (id, tenant_id, type, name, roles, status, created_at, updated_at)
+     VALUES (?, ?, 'user', ?, ?, 'published', ?, ?) ON CONFLICT DO NOTHING`,
+    userId,
+    tenantId,
+    name,
+    JSON.stringify(USER_ACCOUNT_ROLES),
+    now,
+    now,
+  );
 }
 
 /**
  * Two primary-key lookups rather than a join: better-sqlite3's SQLite build re-plans joined
  * statements on every run, which costs more than both lookups together.
  */
-export function findUser(db: Db, tenantId: string, userId: string): UserWithTenantRow | undefined {
-  const user = sql(db, "SELECT * FROM users WHERE id = ? AND tenant_id = ?").get(userId, tenantId) as
+export async function findUser(db: Queries, tenantId: string, userId: string): Promise<UserWithTenantRow | undefined> {
+  const user = (await db.get("SELECT * FROM users WHERE id = ? AND tenant_id = ?", userId, tenantId)) as
     UserRow | undefined;
   if (!user) return undefined;
-  return { ...user, tenant: findTenant(db, tenantId) as TenantRow };
+  return { ...user, tenant: (await findTenant(db, tenantId)) as TenantRow };
 }
 
 export function toUserResponse(row: UserWithTenantRow): Static<typeof UserSchema> {
@@ -91,7 +96,7 @@ export function describeMe(profile: UserProfile, principal: Principal): Static<t
 }
 
 export interface AccountDeps {
-  db: Db;
+  db: Store;
   keyCache: KeyCache<VerifiedKey>;
   /** Verified §10 sessions: archiving an account evicts its own. */
   sessionCache: KeyCache<VerifiedKey>;
@@ -182,109 +187,106 @@ function assertMayManage(principal: Principal, target: UserWithTenantRow): void 
   if (target.type === "user" && principal.userType !== "user") throw accessDeniedWith(ONLY_USERS_MANAGE_USERS);
 }
 
-export function createAccount(
+export async function createAccount(
   deps: AccountDeps,
   principal: Principal,
   audit: AuditContext,
   input: CreateAccountInput,
-): CreatedAccount {
+): Promise<CreatedAccount> {
   const { email, roles } = validateNewAccount(deps.roles, principal, input);
   const { db } = deps;
-  return db
-    .transaction((): CreatedAccount => {
-      if (
-        email &&
-        sqlPluck(db, "SELECT 1 FROM users WHERE tenant_id = ? AND lower(email) = lower(?)").get(
-          principal.tenantId,
-          email,
-        )
-      ) {
-        throw alreadyExists(USER_MESSAGES.emailTaken);
-      }
-      const now = nowIso();
-      const id = newId("usr");
-      sql(
-        db,
-        `INSERT INTO users (id, tenant_id, type, name, email, roles, status, created_by, created_at, updated_at)
+  return await db.transaction(async (tx): Promise<CreatedAccount> => {
+    if (
+      email &&
+      (await tx.value("SELECT 1 FROM users WHERE tenant_id = ? AND lower(email) = lower(?)", principal.tenantId, email))
+    ) {
+      throw alreadyExists(USER_MESSAGES.emailTaken);
+    }
+    const now = nowIso();
+    const id = newId("usr");
+    await tx.run(
+      `INSERT INTO users (id, tenant_id, type, name, email, roles, status, created_by, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, 'published', ?, ?, ?)`,
-      ).run(
-        id,
-        principal.tenantId,
-        input.type,
-        input.name?.trim() ?? (input.type === "user" ? (email as string) : "Service account"),
-        email,
-        JSON.stringify(roles),
-        principal.userId,
-        now,
-        now,
-      );
-      const created = findUser(db, principal.tenantId, id) as UserWithTenantRow;
-      recordAudit(db, audit, {
-        action: AUDIT[input.type].created,
-        resourceId: id,
-        after: toUserResponse(created),
-      });
-      if (input.type !== "user") return { row: created };
-      const link = issuePasswordToken(db, {
-        purpose: "set_password",
-        tenantId: principal.tenantId,
-        userId: id,
-        createdBy: principal.userId,
-        ttlSeconds: PASSWORD_LINK_TTL_SECONDS.set_password,
-      });
-      return { row: created, setPassword: { token: link.token, expiresAt: link.row.expires_at } };
-    })
-    .immediate();
+      id,
+      principal.tenantId,
+      input.type,
+      input.name?.trim() ?? (input.type === "user" ? (email as string) : "Service account"),
+      email,
+      JSON.stringify(roles),
+      principal.userId,
+      now,
+      now,
+    );
+    const created = (await findUser(tx, principal.tenantId, id)) as UserWithTenantRow;
+    await recordAudit(tx, audit, {
+      action: AUDIT[input.type].created,
+      resourceId: id,
+      after: toUserResponse(created),
+    });
+    if (input.type !== "user") return { row: created };
+    const link = await issuePasswordToken(tx, {
+      purpose: "set_password",
+      tenantId: principal.tenantId,
+      userId: id,
+      createdBy: principal.userId,
+      ttlSeconds: PASSWORD_LINK_TTL_SECONDS.set_password,
+    });
+    return { row: created, setPassword: { token: link.token, expiresAt: link.row.expires_at } };
+  });
 }
 
 /** The tenant's account with this email, in any letter case (one at most: emails are unique per tenant). */
-export function findPersonByEmail(db: Db, tenantId: string, email: string): UserWithTenantRow | undefined {
-  const id = sqlPluck(db, "SELECT id FROM users WHERE tenant_id = ? AND lower(email) = lower(?)").get(
+export async function findPersonByEmail(
+  db: Queries,
+  tenantId: string,
+  email: string,
+): Promise<UserWithTenantRow | undefined> {
+  const id = (await db.value(
+    "SELECT id FROM users WHERE tenant_id = ? AND lower(email) = lower(?)",
     tenantId,
     email.trim(),
-  ) as string | undefined;
-  return id === undefined ? undefined : findUser(db, tenantId, id);
+  )) as string | undefined;
+  return id === undefined ? undefined : await findUser(db, tenantId, id);
 }
 
-export function getAccount(db: Db, tenantId: string, id: string): UserWithTenantRow {
-  const row = findUser(db, tenantId, id);
+export async function getAccount(db: Queries, tenantId: string, id: string): Promise<UserWithTenantRow> {
+  const row = await findUser(db, tenantId, id);
   if (!row) throw notFound(USER_MESSAGES.notFound);
   return row;
 }
 
 /** PUT /v1/users/{id}: the name, and nothing else, of a live account. */
-export function renameAccount(
+export async function renameAccount(
   deps: AccountDeps,
   principal: Principal,
   audit: AuditContext,
   id: string,
   body: { name?: string; roles?: unknown; type?: unknown },
-): UserWithTenantRow {
+): Promise<UserWithTenantRow> {
   if (body.roles !== undefined || body.type !== undefined) throw validationError(USER_MESSAGES.immutable);
   if (body.name === undefined) throw validationError("name is required", { name: "is required" });
   const name = body.name.trim();
   const { db } = deps;
-  const after = db
-    .transaction(() => {
-      const before = getAccount(db, principal.tenantId, id);
-      assertMayManage(principal, before);
-      if (before.status !== "published") throw invalidOperation(USER_MESSAGES.archived);
-      const updated: UserWithTenantRow = { ...before, name, updated_at: nowIso() };
-      sql(db, "UPDATE users SET name = ?, updated_at = ? WHERE tenant_id = ? AND id = ?").run(
-        name,
-        updated.updated_at,
-        principal.tenantId,
-        id,
-      );
-      recordAudit(db, audit, {
-        action: AUDIT[before.type].updated,
-        resourceId: id,
-        before: toUserResponse(before),
-        after: toUserResponse(updated),
-      });
-      return updated;
-    })
-    .immediate();
+  const after = await db.transaction(async (tx) => {
+    const before = await getAccount(tx, principal.tenantId, id);
+    assertMayManage(principal, before);
+    if (before.status !== "published") throw invalidOperation(USER_MESSAGES.archived);
+    const updated: UserWithTenantRow = { ...before, name, updated_at: nowIso() };
+    await tx.run(
+      "UPDATE users SET name = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
+      name,
+      updated.updated_at,
+      principal.tenantId,
+      id,
+    );
+    await recordAudit(tx, audit, {
+      action: AUDIT[before.type].updated,
+      resourceId: id,
+      before: toUserResponse(before),
+      after: toUserResponse(updated),
+    });
+    return updated;
+  });
   deps.profiles.invalidate(principal.tenantId, id);
   return after;
 }
@@ -295,48 +297,54 @@ export function renameAccount(
  * lookups refuse credentials of archived owners. Its unused set-password links die with it.
  * A user account is archived only by a user account (see assertMayManage).
  */
-export function archiveAccount(deps: AccountDeps, principal: Principal, audit: AuditContext, id: string): void {
+export async function archiveAccount(
+  deps: AccountDeps,
+  principal: Principal,
+  audit: AuditContext,
+  id: string,
+): Promise<void> {
   const { db } = deps;
-  const { keyHashes, sessionHashes } = db
-    .transaction(() => {
-      const before = getAccount(db, principal.tenantId, id);
-      assertMayManage(principal, before);
-      if (before.status !== "published") throw invalidOperation(USER_MESSAGES.alreadyArchived);
-      if (id === principal.userId) throw invalidOperation(USER_MESSAGES.deleteSelf);
-      if (before.type === "user") {
-        const others = sqlPluck(
-          db,
-          "SELECT count(*) FROM users WHERE tenant_id = ? AND type = 'user' AND status = 'published' AND id != ?",
-        ).get(principal.tenantId, id) as number;
-        if (others === 0) throw invalidOperation(USER_MESSAGES.lastUser);
-      }
-      // A config key would go on acting as the archived account; the operator removes it first.
-      const configKeys = Object.values(deps.config.auth.api_key.keys);
-      if (configKeys.some((key) => key.tenant_id === principal.tenantId && key.user_id === id)) {
-        throw invalidOperation(USER_MESSAGES.configKeyUser);
-      }
-      const updatedAt = nowIso();
-      sql(db, "UPDATE users SET status = 'archived', updated_at = ? WHERE tenant_id = ? AND id = ?").run(
-        updatedAt,
+  const { keyHashes, sessionHashes } = await db.transaction(async (tx) => {
+    const before = await getAccount(tx, principal.tenantId, id);
+    assertMayManage(principal, before);
+    if (before.status !== "published") throw invalidOperation(USER_MESSAGES.alreadyArchived);
+    if (id === principal.userId) throw invalidOperation(USER_MESSAGES.deleteSelf);
+    if (before.type === "user") {
+      const others = (await tx.value(
+        "SELECT count(*) FROM users WHERE tenant_id = ? AND type = 'user' AND status = 'published' AND id != ?",
         principal.tenantId,
         id,
-      );
-      recordAudit(db, audit, {
-        action: AUDIT[before.type].archived,
-        resourceId: id,
-        before: toUserResponse(before),
-        after: toUserResponse({ ...before, status: "archived", updated_at: updatedAt }),
-      });
-      retirePasswordTokensOf(db, principal.tenantId, id);
-      return {
-        keyHashes: sqlPluck(db, "SELECT key_hash FROM secrets WHERE tenant_id = ? AND user_id = ?").all(
-          principal.tenantId,
-          id,
-        ) as string[],
-        sessionHashes: revokeSessionsOf(db, principal.tenantId, id),
-      };
-    })
-    .immediate();
+      )) as number;
+      if (others === 0) throw invalidOperation(USER_MESSAGES.lastUser);
+    }
+    // A config key would go on acting as the archived account; the operator removes it first.
+    const configKeys = Object.values(deps.config.auth.api_key.keys);
+    if (configKeys.some((key) => key.tenant_id === principal.tenantId && key.user_id === id)) {
+      throw invalidOperation(USER_MESSAGES.configKeyUser);
+    }
+    const updatedAt = nowIso();
+    await tx.run(
+      "UPDATE users SET status = 'archived', updated_at = ? WHERE tenant_id = ? AND id = ?",
+      updatedAt,
+      principal.tenantId,
+      id,
+    );
+    await recordAudit(tx, audit, {
+      action: AUDIT[before.type].archived,
+      resourceId: id,
+      before: toUserResponse(before),
+      after: toUserResponse({ ...before, status: "archived", updated_at: updatedAt }),
+    });
+    await retirePasswordTokensOf(tx, principal.tenantId, id);
+    return {
+      keyHashes: (await tx.values(
+        "SELECT key_hash FROM secrets WHERE tenant_id = ? AND user_id = ?",
+        principal.tenantId,
+        id,
+      )) as string[],
+      sessionHashes: await revokeSessionsOf(tx, principal.tenantId, id),
+    };
+  });
   deps.keyCache.invalidate(keyHashes);
   deps.sessionCache.invalidate(sessionHashes);
   deps.profiles.invalidate(principal.tenantId, id);
@@ -346,39 +354,38 @@ export function archiveAccount(deps: AccountDeps, principal: Principal, audit: A
  * PUT /v1/users/me: the caller's own name, and metadata merged key by key (a key sent replaces
  * that key; keys not sent stay), as the Flexprice API does. Audited as `<type>.updated`.
  */
-export function updateMe(
+export async function updateMe(
   deps: AccountDeps,
   principal: Principal,
   audit: AuditContext,
   body: { name?: string; metadata?: Record<string, string> },
-): UserWithTenantRow {
+): Promise<UserWithTenantRow> {
   const { db } = deps;
-  const after = db
-    .transaction(() => {
-      const before = getAccount(db, principal.tenantId, principal.userId);
-      const name = body.name?.trim() ?? before.name;
-      const metadata = { ...(JSON.parse(before.metadata) as Record<string, string>), ...body.metadata };
-      if (Object.keys(metadata).length > METADATA_MAX_KEYS) {
-        const rule = `must have at most ${METADATA_MAX_KEYS} keys, counting those already stored`;
-        throw validationError(`metadata ${rule}`, { metadata: rule });
-      }
-      const updated: UserWithTenantRow = { ...before, name, metadata: JSON.stringify(metadata), updated_at: nowIso() };
-      sql(db, "UPDATE users SET name = ?, metadata = ?, updated_at = ? WHERE tenant_id = ? AND id = ?").run(
-        name,
-        updated.metadata,
-        updated.updated_at,
-        principal.tenantId,
-        principal.userId,
-      );
-      recordAudit(db, audit, {
-        action: AUDIT[before.type].updated,
-        resourceId: before.id,
-        before: toUserResponse(before),
-        after: toUserResponse(updated),
-      });
-      return updated;
-    })
-    .immediate();
+  const after = await db.transaction(async (tx) => {
+    const before = await getAccount(tx, principal.tenantId, principal.userId);
+    const name = body.name?.trim() ?? before.name;
+    const metadata = { ...(JSON.parse(before.metadata) as Record<string, string>), ...body.metadata };
+    if (Object.keys(metadata).length > METADATA_MAX_KEYS) {
+      const rule = `must have at most ${METADATA_MAX_KEYS} keys, counting those already stored`;
+      throw validationError(`metadata ${rule}`, { metadata: rule });
+    }
+    const updated: UserWithTenantRow = { ...before, name, metadata: JSON.stringify(metadata), updated_at: nowIso() };
+    await tx.run(
+      "UPDATE users SET name = ?, metadata = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
+      name,
+      updated.metadata,
+      updated.updated_at,
+      principal.tenantId,
+      principal.userId,
+    );
+    await recordAudit(tx, audit, {
+      action: AUDIT[before.type].updated,
+      resourceId: before.id,
+      before: toUserResponse(before),
+      after: toUserResponse(updated),
+    });
+    return updated;
+  });
   deps.profiles.invalidate(principal.tenantId, principal.userId);
   return after;
 }
@@ -390,65 +397,66 @@ export function updateMe(
  * outlive the change (the answer lists the keys, as the Flexprice API does). The person's
  * sessions take the new role on their next request.
  */
-export function setPersonRoles(
+export async function setPersonRoles(
   deps: AccountDeps,
   principal: Principal,
   audit: AuditContext,
   id: string,
   roles: string[],
-): UserWithTenantRow {
+): Promise<UserWithTenantRow> {
   if (principal.userType !== "user" || !principal.credential.roles.includes("super_admin")) {
     throw accessDeniedWith(USER_MESSAGES.superAdminSetsRoles);
   }
   const wanted = [...new Set(roles)];
   const { db } = deps;
-  const after = db
-    .transaction(() => {
-      const before = getAccount(db, principal.tenantId, id);
-      if (id === principal.userId) throw accessDeniedWith(USER_MESSAGES.ownRoles);
-      if (before.type !== "user") throw validationError(USER_MESSAGES.serviceAccountRoles, { id, type: before.type });
-      if (before.status !== "published") throw validationError(USER_MESSAGES.archivedRoles, { id });
-      checkRoles(deps.roles, principal, "user", wanted);
-      const live = sql(
-        db,
-        `SELECT s.id, s.name, s.environment_id, e.name AS environment_name
+  const after = await db.transaction(async (tx) => {
+    const before = await getAccount(tx, principal.tenantId, id);
+    if (id === principal.userId) throw accessDeniedWith(USER_MESSAGES.ownRoles);
+    if (before.type !== "user") throw validationError(USER_MESSAGES.serviceAccountRoles, { id, type: before.type });
+    if (before.status !== "published") throw validationError(USER_MESSAGES.archivedRoles, { id });
+    checkRoles(deps.roles, principal, "user", wanted);
+    const live = (await tx.all(
+      `SELECT s.id, s.name, s.environment_id, e.name AS environment_name
          FROM secrets s JOIN environments e ON e.id = s.environment_id
          WHERE s.tenant_id = ? AND s.user_id = ? AND s.status = 'published' AND (s.expires_at IS NULL OR s.expires_at > ?)
          ORDER BY s.created_at, s.id`,
-      ).all(principal.tenantId, id, nowIso()) as {
-        id: string;
-        name: string;
-        environment_id: string;
-        environment_name: string;
-      }[];
-      if (live.length > 0) {
-        const byEnvironment: Record<string, { env_name: string; api_keys: { id: string; key_name: string }[] }> = {};
-        for (const key of live) {
-          const entry = (byEnvironment[key.environment_id] ??= { env_name: key.environment_name, api_keys: [] });
-          entry.api_keys.push({ id: key.id, key_name: key.name });
-        }
-        throw validationError(USER_MESSAGES.activeKeys, {
-          id,
-          active_api_keys: byEnvironment,
-          active_api_key_count: live.length,
-        });
+      principal.tenantId,
+      id,
+      nowIso(),
+    )) as {
+      id: string;
+      name: string;
+      environment_id: string;
+      environment_name: string;
+    }[];
+    if (live.length > 0) {
+      const byEnvironment: Record<string, { env_name: string; api_keys: { id: string; key_name: string }[] }> = {};
+      for (const key of live) {
+        const entry = (byEnvironment[key.environment_id] ??= { env_name: key.environment_name, api_keys: [] });
+        entry.api_keys.push({ id: key.id, key_name: key.name });
       }
-      const updated: UserWithTenantRow = { ...before, roles: JSON.stringify(wanted), updated_at: nowIso() };
-      sql(db, "UPDATE users SET roles = ?, updated_at = ? WHERE tenant_id = ? AND id = ?").run(
-        updated.roles,
-        updated.updated_at,
-        principal.tenantId,
+      throw validationError(USER_MESSAGES.activeKeys, {
         id,
-      );
-      recordAudit(db, audit, {
-        action: AUDIT.user.roles_updated,
-        resourceId: id,
-        before: toUserResponse(before),
-        after: toUserResponse(updated),
+        active_api_keys: byEnvironment,
+        active_api_key_count: live.length,
       });
-      return updated;
-    })
-    .immediate();
+    }
+    const updated: UserWithTenantRow = { ...before, roles: JSON.stringify(wanted), updated_at: nowIso() };
+    await tx.run(
+      "UPDATE users SET roles = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
+      updated.roles,
+      updated.updated_at,
+      principal.tenantId,
+      id,
+    );
+    await recordAudit(tx, audit, {
+      action: AUDIT.user.roles_updated,
+      resourceId: id,
+      before: toUserResponse(before),
+      after: toUserResponse(updated),
+    });
+    return updated;
+  });
   // Sessions are verified with the person's roles: the next request of each reads them afresh.
   deps.sessionCache.clear();
   deps.profiles.invalidate(principal.tenantId, id);

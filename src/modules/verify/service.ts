@@ -19,8 +19,8 @@ const NOT_FOUND: Verification = { valid: false, code: VerifyCode.NotFound };
  * holds every permission asked for. Only a stored key is judged: config keys belong to no
  * environment and are never a service's callers.
  */
-export function verifyKey(app: AppContext, caller: Principal, input: VerifyInput): Verification {
-  const { key, refusal } = app.authenticator.inspectKey(input.key);
+export async function verifyKey(app: AppContext, caller: Principal, input: VerifyInput): Promise<Verification> {
+  const { key, refusal } = await app.authenticator.inspectKey(input.key);
   if (
     key === null ||
     key.credential.kind !== "api_key" ||
@@ -36,8 +36,8 @@ export function verifyKey(app: AppContext, caller: Principal, input: VerifyInput
   return describe(app, key, VerifyCode.Valid);
 }
 
-function describe(app: AppContext, key: VerifiedKey, code: VerifyCode): Verification {
-  const profile = app.profiles.get(app.db, key.tenantId, key.userId);
+async function describe(app: AppContext, key: VerifiedKey, code: VerifyCode): Promise<Verification> {
+  const profile = await app.profiles.get(app.db, key.tenantId, key.userId);
   return {
     valid: code === VerifyCode.Valid,
     code,
@@ -57,20 +57,20 @@ function describe(app: AppContext, key: VerifiedKey, code: VerifyCode): Verifica
  * A verification asked for by a person (the dashboard's "Verify a key"): the same answer, and an
  * audit row `secret.verified` naming the key found (never the key itself) and the code.
  */
-export function verifyKeyAudited(
+export async function verifyKeyAudited(
   app: AppContext,
   caller: Principal,
   audit: AuditContext,
   input: VerifyInput,
-): Verification {
-  const result = verifyKey(app, caller, input);
-  app.db.transaction(() =>
-    recordAudit(app.db, audit, {
+): Promise<Verification> {
+  const result = await verifyKey(app, caller, input);
+  await app.db.transaction((tx) =>
+    recordAudit(tx, audit, {
       action: AUDIT.secret.verified,
       resourceId: result.key_id ?? "unknown",
       before: null,
       after: { code: result.code, permissions: input.permissions ?? [] },
     }),
-  )();
+  );
   return result;
 }

@@ -1,7 +1,7 @@
 // Provider webhooks (SPEC §12): a delivery is let in by its signature, made with the signing
 // secret of the environment its URL names, and stored once per provider event id. No HTTP here.
 import type { Scope } from "../../db/scope";
-import { type Db, type PageReader, sql } from "../../db";
+import { type Queries, type PageReader } from "../../db";
 import { newId, nowIso } from "../../db/ids";
 import { validationError } from "../../http/errors";
 import { type ListResult, type Page, listOf } from "../../http/pagination";
@@ -79,11 +79,11 @@ const utf8 = new TextDecoder("utf-8");
  * 2xx, and a captured delivery can be replayed within the signature's tolerance: both find the
  * row already there, are answered 200 with `duplicate: true`, and change nothing.
  */
-export function recordDelivery(
-  db: Db,
+export async function recordDelivery(
+  db: Queries,
   delivery: VerifiedDelivery,
   event: { id: string; type: string },
-): DeliveryReceipt {
+): Promise<DeliveryReceipt> {
   const row: WebhookEventRow = {
     id: newId("whevt"),
     tenant_id: delivery.scope.tenantId,
@@ -95,21 +95,21 @@ export function recordDelivery(
     signed_at: delivery.signedAt,
     received_at: nowIso(),
   };
-  const inserted = sql(
-    db,
+  const inserted = await db.run(
     `INSERT INTO webhook_events (id, tenant_id, environment_id, provider, provider_event_id, event_type, payload,
        signed_at, received_at)
      VALUES (@id, @tenant_id, @environment_id, @provider, @provider_event_id, @event_type, @payload, @signed_at,
        @received_at)
      ON CONFLICT (tenant_id, environment_id, provider, provider_event_id) DO NOTHING`,
-  ).run(row);
-  if (inserted.changes === 1) return { received: true, id: row.id, duplicate: false };
-  const stored = sql(
-    db,
+    row,
+  );
+  if (inserted === 1) return { received: true, id: row.id, duplicate: false };
+  const stored = (await db.get(
     `SELECT id FROM webhook_events
      WHERE tenant_id = @tenant_id AND environment_id = @environment_id AND provider = @provider
        AND provider_event_id = @provider_event_id`,
-  ).get(row) as { id: string };
+    row,
+  )) as { id: string };
   return { received: true, id: stored.id, duplicate: true };
 }
 

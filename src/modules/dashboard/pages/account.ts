@@ -22,7 +22,7 @@ interface View {
 async function render(app: AppContext, request: Request, view: View): Promise<Response> {
   const visit = visitOf(request);
   const { principal } = visit;
-  const person = app.profiles.get(app.db, principal.tenantId, principal.userId);
+  const person = await app.profiles.get(app.db, principal.tenantId, principal.userId);
   const notice = new URL(request.url).searchParams.get("notice") === "password-changed" ? PASSWORD_CHANGED : null;
   const roles = principal.credential.roles.map((id) => app.roles.find(id)?.name ?? id).join(", ");
   const content = html`${banner("notice", notice)}
@@ -89,9 +89,9 @@ export async function submitPasswordChange(
   // Typed twice to catch a slip of the fingers; a mismatch costs no guess against the limit.
   if (next !== (form.get("new_password_again") ?? ""))
     return render(app, request, { error: PASSWORDS_DIFFER, status: 400 });
-  const result = await attemptAs(app, request, server, (principal, audit) => {
+  const result = await attemptAs(app, request, server, async (principal, audit) => {
     const input = checkLike(PasswordChangeBody, { current_password: current, new_password: next });
-    return changePasswordHere(app, principal, audit, input, requestFactsOf(app, request));
+    return await changePasswordHere(app, principal, audit, input, requestFactsOf(app, request));
   });
   if (!result.ok) {
     // As the API does: a refusal of the sign-in limit has no request-log line of its own.

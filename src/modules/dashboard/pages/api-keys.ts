@@ -34,6 +34,8 @@ import { Reveals } from "../reveal";
 import { rolesText } from "./service-accounts";
 import { VerifyKeyBody } from "../../verify/model";
 import { type Verification, verifyKeyAudited } from "../../verify/service";
+import { acknowledgeLeak, type LeaksToAcknowledge, leaksToAcknowledge } from "../../leaked-keys/acknowledge";
+import type { LeakedKeyRow, LeakSource } from "../../leaked-keys/model";
 
 export const API_KEYS_PATH = `${DASHBOARD_PATH}/api-keys`;
 const DAY_MS = 86_400_000;
@@ -68,7 +70,10 @@ const DATE_LABELS = { ...CREATE_LABELS, expires_at: "Expires on" };
 const ROTATE_LABELS = { grace_period_seconds: "Keep the old key working for" };
 const VERIFY_LABELS = { key: "Key", permissions: "Permissions it must hold" };
 
-const NOTICES: Record<string, string> = { revoked: "API key revoked: it stopped working at once." };
+const NOTICES: Record<string, string> = {
+  revoked: "API key revoked: it stopped working at once.",
+  acknowledged: "Leak acknowledged.",
+};
 
 interface CreateForm {
   name?: string;
@@ -328,6 +333,80 @@ function rotationNote(
     : null;
 }
 
+/** Who found a leaked key, as the banner says it. */
+const REPORTED_BY: Record<LeakSource, string> = {
+  report: "by someone who found it",
+  github: "by GitHub secret scanning",
+  operator: "by an operator (tollgate keys leaked)",
+};
+
+/** One leaked key in the banner: what, when, by whom, where, whether it still works; and Acknowledge. */
+function leakItem(visit: Visit, key: LeakedKeyRow): Html {
+  const writes = may(visit, "secret:write");
+  const revoked = key.status === "deleted";
+  return html`<li>
+    <div class="leak-what">
+      <strong>${key.name}</strong> <span class="mono">${key.display_id}</span>
+      <span class="small block"
+        >Reported leaked ${when(key.leaked_at)}
+        ${REPORTED_BY[key.leak_source ?? "report"]}${
+          key.leak_url ? html`, found at <a href="${key.leak_url}" rel="noopener noreferrer">${key.leak_url}</a>` : null
+        }.</span
+      >
+      <span class="small block"
+        >${revoked ? "It was revoked at once: it no longer works." : html`<strong>It still works:</strong> revoke it, or rotate it and revoke the old one.`}</span
+      >
+    </div>
+    ${
+      writes
+        ? html`<div class="leak-actions">
+            ${revoked ? null : html`<a class="button small danger" href="${API_KEYS_PATH}?revoke=${key.id}">Revoke</a>`}
+            <form method="post" action="${API_KEYS_PATH}/${key.id}/acknowledge-leak">
+              ${csrfField(visit)}
+              <button type="submit" class="small secondary" aria-label="Acknowledge the leak of ${key.name}">
+                Acknowledge
+              </button>
+            </form>
+          </div>`
+        : null
+    }
+  </li>`;
+}
+
+/**
+ * The keys reported leaked that their owner has not acknowledged (SPEC §16), above the list, until
+ * someone who may change keys acknowledges each: this environment's named, the others' counted.
+ */
+function leakBanner(visit: Visit, leaks: LeaksToAcknowledge): Html | null {
+  const { shown, total, elsewhere } = leaks;
+  if (total === 0 && elsewhere.length === 0) return null;
+  const more = total - shown.length;
+  return html`<section class="banner leak" aria-labelledby="leaks-title">
+    <h2 id="leaks-title">
+      ${total === 0 ? "Leaked keys in another environment" : total === 1 ? "A key was reported leaked" : `${total} keys were reported leaked`}
+    </h2>
+    ${
+      total > 0
+        ? html`<p class="small">
+              Whoever holds a leaked key can use it until it is revoked. Find out how it got out, give its users a new
+              key, then acknowledge it here.
+            </p>
+            <ul class="leak-list">
+              ${shown.map((key) => leakItem(visit, key))}
+            </ul>
+            ${more > 0 ? html`<p class="small">And ${more} more: acknowledging some shows the next.</p>` : null}`
+        : null
+    }
+    ${elsewhere.map(
+      (env) =>
+        html`<p class="small">
+          ${env.name}: ${env.count} leaked key${env.count === 1 ? "" : "s"} to acknowledge. Switch to it with the
+          Environment menu above.
+        </p>`,
+    )}
+  </section>`;
+}
+
 async function render(app: AppContext, request: Request, view: View): Promise<Response> {
   const visit = visitOf(request);
   const query = new URL(request.url).searchParams;
@@ -336,7 +415,8 @@ async function render(app: AppContext, request: Request, view: View): Promise<Re
   const offset = offsetOf(query);
   const scope = scopeOf(visit.principal);
   const { rows, total } = await listKeys(app.reads, scope, { status, search }, { limit: PAGE_SIZE, offset });
-  const links = rotationLinks(app.db, scope, rows);
+  const links = await rotationLinks(app.db, scope, rows);
+  const leaks = await leaksToAcknowledge(app.db, scope);
   const now = Date.now();
   const notice = NOTICES[query.get("notice") ?? ""];
   const byId = new Map(rows.map((r) => [r.id, r]));
@@ -376,23 +456,24 @@ async function render(app: AppContext, request: Request, view: View): Promise<Re
       </tr>`,
   );
   // A dialog's key may be on another page than this one.
-  const find = (id: string) => {
+  const find = async (id: string) => {
     if (byId.has(id)) return byId.get(id);
     try {
-      return getKey(app.db, scope, id);
+      return await getKey(app.db, scope, id);
     } catch {
       return undefined;
     }
   };
-  const revoking = view.revoke ? find(view.revoke.id) : undefined;
+  const revoking = view.revoke ? await find(view.revoke.id) : undefined;
   // Rotate is asked in its dialog while the key can be rotated; otherwise (replaced meanwhile,
   // expired, gone) the page says why, once, and offers no dialog that could only fail again.
-  const rotating = view.rotate ? find(view.rotate.id) : undefined;
+  const rotating = view.rotate ? await find(view.rotate.id) : undefined;
   const rotatable = rotating !== undefined && whyNotRotatable(rotating, now) === null;
   const rotateRefusal =
     view.rotate && !rotatable ? (view.rotate.error ?? (rotating ? whyNotRotatable(rotating, now) : null)) : null;
   const matching = search ? ` matching “${search}”` : "";
   const content = html`${banner("notice", notice)}${banner("error", view.error ?? rotateRefusal)}
+    ${leakBanner(visit, leaks)}
     <div class="toolbar">
       ${
         may(visit, "secret:write")
@@ -539,7 +620,7 @@ export async function createApiKey(app: AppContext, request: Request, server: Se
   const dateProblem = expiryDateProblem(values);
   if (dateProblem !== null)
     return render(app, request, { create: { open: true, values, error: dateProblem }, status: 400 });
-  const result = await attemptAs(app, request, server, (principal, audit) => {
+  const result = await attemptAs(app, request, server, async (principal, audit) => {
     const expiresAt = expiresAtOf(values);
     const input = checkLike(CreateKeyBody, {
       name: values.name as string,
@@ -547,7 +628,7 @@ export async function createApiKey(app: AppContext, request: Request, server: Se
       // The API's own rule says what is missing: a service account key names its account.
       ...(values.accountType === "service_account" ? { service_account_id: values.serviceAccountId ?? "" } : {}),
     });
-    return createKey(app, principal, audit, input);
+    return await createKey(app, principal, audit, input);
   });
   if (result.ok) return showOnce(request, { key: result.value, rotated: false });
   const error = inFormWords(result.message, values.expiration === "date" ? DATE_LABELS : CREATE_LABELS);
@@ -555,7 +636,12 @@ export async function createApiKey(app: AppContext, request: Request, server: Se
 }
 
 export async function revokeApiKey(app: AppContext, request: Request, server: Server | null, id: string) {
-  const result = await attemptAs(app, request, server, (principal, audit) => revokeKey(app, principal, audit, id));
+  const result = await attemptAs(
+    app,
+    request,
+    server,
+    async (principal, audit) => await revokeKey(app, principal, audit, id),
+  );
   if (result.ok) return redirect(`${API_KEYS_PATH}?notice=revoked`);
   return render(app, request, { error: result.message, status: result.status });
 }
@@ -567,10 +653,10 @@ export async function rotateApiKey(
   id: string,
   form: URLSearchParams,
 ) {
-  const result = await attemptAs(app, request, server, (principal, audit) => {
+  const result = await attemptAs(app, request, server, async (principal, audit) => {
     const grace = Number(form.get("grace_period_seconds") ?? "0");
     const input = checkLike(RotateKeyBody, { grace_period_seconds: grace });
-    return rotateKey(app, principal, audit, id, input.grace_period_seconds ?? 0);
+    return await rotateKey(app, principal, audit, id, input.grace_period_seconds ?? 0);
   });
   if (result.ok) return showOnce(request, { key: result.value, rotated: true });
   // Said once: in the rotate dialog when the key can still be rotated, else on the page (render).
@@ -578,6 +664,18 @@ export async function rotateApiKey(
     rotate: { id, error: inFormWords(result.message, ROTATE_LABELS) },
     status: result.status,
   });
+}
+
+/** The banner's Acknowledge: the owner has seen a key's leak; the banner stops naming it. */
+export async function acknowledgeLeakedKey(app: AppContext, request: Request, server: Server | null, id: string) {
+  const result = await attemptAs(
+    app,
+    request,
+    server,
+    async (principal, audit) => await acknowledgeLeak(app, principal, audit, id),
+  );
+  if (result.ok) return redirect(`${API_KEYS_PATH}?notice=acknowledged`);
+  return render(app, request, { error: result.message, status: result.status });
 }
 
 export const VERIFY_PATH = `${API_KEYS_PATH}/verify`;
@@ -645,7 +743,7 @@ function verifyBox(visit: Visit, verify: View["verify"]): Html {
 
 export async function verifyApiKey(app: AppContext, request: Request, server: Server | null, form: URLSearchParams) {
   const permissions = form.get("permissions") ?? "";
-  const result = await attemptAs(app, request, server, (principal, audit) => {
+  const result = await attemptAs(app, request, server, async (principal, audit) => {
     const asked = permissions
       .split(",")
       .map((p) => p.trim())
@@ -654,7 +752,7 @@ export async function verifyApiKey(app: AppContext, request: Request, server: Se
       key: form.get("key") ?? "",
       ...(asked.length ? { permissions: asked } : {}),
     });
-    return verifyKeyAudited(app, principal, audit, input);
+    return await verifyKeyAudited(app, principal, audit, input);
   });
   if (result.ok) return render(app, request, { verify: { permissions, result: result.value } });
   const error = inFormWords(result.message, VERIFY_LABELS);

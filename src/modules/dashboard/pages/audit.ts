@@ -85,26 +85,30 @@ export function diffRows(changes: { before?: unknown; after?: unknown } | null):
  * resource gone, or of a type with no name (integration secrets), has none: the id shows alone.
  * Keys are named whoever owns them: audit_log:read already shows every row's before and after.
  */
-function resourceNames(app: AppContext, principal: Principal, rows: { resource_type: string; resource_id: string }[]) {
+async function resourceNames(
+  app: AppContext,
+  principal: Principal,
+  rows: { resource_type: string; resource_id: string }[],
+) {
   const { tenantId, environmentId } = principal;
-  const nameOf = (type: string, id: string): string | null | undefined => {
+  const nameOf = async (type: string, id: string): Promise<string | null | undefined> => {
     try {
       switch (type as ResourceType) {
         case "secret":
-          return getKey(app.db, { tenantId, environmentId, ownerId: null }, id).name;
+          return (await getKey(app.db, { tenantId, environmentId, ownerId: null }, id)).name;
         case "user":
         case "service_account": {
-          const account = findUser(app.db, tenantId, id);
+          const account = await findUser(app.db, tenantId, id);
           return account?.name || account?.email;
         }
         case "customer": {
-          const customer = getCustomer(app.db, { tenantId, environmentId }, id);
+          const customer = await getCustomer(app.db, { tenantId, environmentId }, id);
           return customer.name || customer.external_id;
         }
         case "environment":
-          return findEnvironment(app.db, tenantId, id)?.name;
+          return (await findEnvironment(app.db, tenantId, id))?.name;
         case "tenant":
-          return id === tenantId ? findTenant(app.db, tenantId)?.name : null;
+          return id === tenantId ? (await findTenant(app.db, tenantId))?.name : null;
         default:
           return null;
       }
@@ -116,7 +120,7 @@ function resourceNames(app: AppContext, principal: Principal, rows: { resource_t
   for (const { resource_type: type, resource_id: id } of rows) {
     const key = `${type}:${id}`;
     if (names.has(key)) continue;
-    const name = nameOf(type, id);
+    const name = await nameOf(type, id);
     if (name) names.set(key, name);
   }
   return names;
@@ -233,7 +237,7 @@ export async function auditPage(app: AppContext, request: Request): Promise<Resp
   });
   const rows = result.ok ? result.value.rows.map(toAuditLogResponse) : [];
   const total = result.ok ? result.value.total : 0;
-  const names = resourceNames(app, visit.principal, rows);
+  const names = await resourceNames(app, visit.principal, rows);
   const filterBy = (name: FilterName, value: string) => `${AUDIT_PATH}?${new URLSearchParams({ [name]: value })}`;
   const tableRows = rows.map((row) => {
     const action = auditActionNamed(row.action);

@@ -145,8 +145,11 @@ export async function createPortalLink(
   form: URLSearchParams,
 ): Promise<Response> {
   const externalId = form.get("external_id") ?? "";
-  const result = await attemptAs(app, request, server, (_principal, audit) =>
-    openPortalSession(app, audit, externalId, server?.port),
+  const result = await attemptAs(
+    app,
+    request,
+    server,
+    async (_principal, audit) => await openPortalSession(app, audit, externalId, server?.port),
   );
   if (!result.ok) return render(app, request, { error: result.message, status: result.status });
   const { session, customer } = result.value;

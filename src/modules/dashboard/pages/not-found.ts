@@ -10,7 +10,7 @@ import { HOME_PATH } from "./sign-in";
  */
 export async function notFoundPage(app: AppContext, request: Request): Promise<Response> {
   const path = new URL(request.url).pathname;
-  const visit = visitIfSignedIn(app, request);
+  const visit = await visitIfSignedIn(app, request);
   const said = html`<p>There is no page at <code class="mono">${path}</code>.</p>`;
   const page = visit
     ? await signedInPage(

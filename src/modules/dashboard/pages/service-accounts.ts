@@ -83,7 +83,7 @@ async function render(app: AppContext, request: Request, view: View): Promise<Re
     { limit: PAGE_SIZE, offset },
   );
   const notice = NOTICES[query.get("notice") ?? ""];
-  const keyCounts = liveKeyCounts(
+  const keyCounts = await liveKeyCounts(
     app.db,
     { tenantId: principal.tenantId, environmentId: principal.environmentId },
     rows.map((account) => account.id),
@@ -109,12 +109,12 @@ async function render(app: AppContext, request: Request, view: View): Promise<Re
   );
   const byId = new Map(rows.map((r) => [r.id, r]));
   // A dialog's account may be on another page than this one.
-  const find = (id: string): UserRow | undefined => {
-    const found = byId.get(id) ?? findUser(app.db, principal.tenantId, id);
+  const find = async (id: string): Promise<UserRow | undefined> => {
+    const found = byId.get(id) ?? (await findUser(app.db, principal.tenantId, id));
     return found?.type === "service_account" ? found : undefined;
   };
-  const renaming = view.rename ? find(view.rename.id) : undefined;
-  const archiving = view.archive ? find(view.archive.id) : undefined;
+  const renaming = view.rename ? await find(view.rename.id) : undefined;
+  const archiving = view.archive ? await find(view.archive.id) : undefined;
   const create = view.create ?? { open: false };
   const content = html`${banner("notice", notice)}${banner("error", view.error)}
     <p class="lead">
@@ -225,9 +225,9 @@ export async function createServiceAccount(
 ): Promise<Response> {
   const name = field(form, "name");
   const roles = form.getAll("roles");
-  const result = await attemptAs(app, request, server, (principal, audit) => {
+  const result = await attemptAs(app, request, server, async (principal, audit) => {
     const input = checkLike(CreateUserBody, { type: "service_account" as const, roles, ...(name ? { name } : {}) });
-    return createAccount(app, principal, audit, input);
+    return await createAccount(app, principal, audit, input);
   });
   if (result.ok) return redirect(`${SERVICE_ACCOUNTS_PATH}?notice=created`);
   return render(app, request, { create: { open: true, name, roles, error: result.message }, status: result.status });
@@ -241,9 +241,9 @@ export async function renameServiceAccount(
   form: URLSearchParams,
 ): Promise<Response> {
   const name = form.get("name") ?? "";
-  const result = await attemptAs(app, request, server, (principal, audit) => {
+  const result = await attemptAs(app, request, server, async (principal, audit) => {
     const input = checkLike(UpdateUserBody, { name });
-    return renameAccount(app, principal, audit, id, input);
+    return await renameAccount(app, principal, audit, id, input);
   });
   if (result.ok) return redirect(`${SERVICE_ACCOUNTS_PATH}?notice=renamed`);
   return render(app, request, {
@@ -259,7 +259,12 @@ export async function archiveServiceAccount(
   server: Server | null,
   id: string,
 ): Promise<Response> {
-  const result = await attemptAs(app, request, server, (principal, audit) => archiveAccount(app, principal, audit, id));
+  const result = await attemptAs(
+    app,
+    request,
+    server,
+    async (principal, audit) => await archiveAccount(app, principal, audit, id),
+  );
   if (result.ok) return redirect(`${SERVICE_ACCOUNTS_PATH}?notice=archived`);
   return render(app, request, { error: result.message, status: result.status });
 }

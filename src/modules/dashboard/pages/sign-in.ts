@@ -88,9 +88,9 @@ export async function submitSignIn(app: AppContext, request: Request, form: URLS
   return response;
 }
 
-export function submitSignOut(app: AppContext, request: Request, server: Server | null): Response {
+export async function submitSignOut(app: AppContext, request: Request, server: Server | null): Promise<Response> {
   const { principal } = visitOf(request);
-  signOut(app, principal, auditContextOf(app, { principal, request, server }));
+  await signOut(app, principal, await auditContextOf(app, { principal, request, server }));
   return redirect(`${SIGN_IN_PATH}?reason=signed-out`, [
     clearCookie(request, SESSION_COOKIE),
     clearCookie(request, ENVIRONMENT_COOKIE),
@@ -113,10 +113,15 @@ function deadLink(title: string, message: string, status: number): Response {
 }
 
 /** GET of a one-time link's page: its form while the link can be used, else why not. */
-function linkPage(app: AppContext, request: Request, title: string, show: (token: string) => Html): Response {
+async function linkPage(
+  app: AppContext,
+  request: Request,
+  title: string,
+  show: (token: string) => Promise<Html>,
+): Promise<Response> {
   const token = new URL(request.url).searchParams.get("token") ?? "";
   try {
-    return htmlResponse(show(token));
+    return htmlResponse(await show(token));
   } catch (error) {
     const refusal = app.authenticator.refused(error, request);
     if (!(refusal instanceof ApiError)) throw refusal;
@@ -189,9 +194,9 @@ function newPasswordFields(): Html {
 const SETUP_TITLE = "Set up your account";
 const SET_PASSWORD_TITLE = "Choose your password";
 
-export function setupPage(app: AppContext, request: Request): Response {
-  return linkPage(app, request, SETUP_TITLE, (token) => {
-    const info = verifySetupToken(app.db, token);
+export function setupPage(app: AppContext, request: Request): Promise<Response> {
+  return linkPage(app, request, SETUP_TITLE, async (token) => {
+    const info = await verifySetupToken(app.db, token);
     // The placeholder is not their name: the field starts empty (left so, the name becomes the email).
     return setupForm(token, { email: info.email, name: info.name === DEFAULT_USER_NAME ? undefined : info.name });
   });
@@ -235,9 +240,9 @@ function setPasswordForm(token: string, email: string | null, resets: boolean, e
 
 const RESET_PASSWORD_TITLE = "Choose a new password";
 
-export function setPasswordPage(app: AppContext, request: Request): Response {
-  return linkPage(app, request, SET_PASSWORD_TITLE, (token) => {
-    const info = verifySetPasswordToken(app, token);
+export function setPasswordPage(app: AppContext, request: Request): Promise<Response> {
+  return linkPage(app, request, SET_PASSWORD_TITLE, async (token) => {
+    const info = await verifySetPasswordToken(app, token);
     return setPasswordForm(token, info.email, info.replaces_password);
   });
 }

@@ -149,13 +149,13 @@ async function render(app: AppContext, request: Request, view: View): Promise<Re
   );
   const byId = new Map(rows.map((r) => [r.id, r]));
   // A dialog's person may be on another page than this one.
-  const find = (id: string): UserRow | undefined => {
-    const found = byId.get(id) ?? findUser(app.db, principal.tenantId, id);
+  const find = async (id: string): Promise<UserRow | undefined> => {
+    const found = byId.get(id) ?? (await findUser(app.db, principal.tenantId, id));
     return found?.type === "user" ? found : undefined;
   };
-  const linking = view.link ? find(view.link.id) : undefined;
-  const roling = view.role ? find(view.role.id) : undefined;
-  const archiving = view.archive ? find(view.archive.id) : undefined;
+  const linking = view.link ? await find(view.link.id) : undefined;
+  const roling = view.role ? await find(view.role.id) : undefined;
+  const archiving = view.archive ? await find(view.archive.id) : undefined;
   const invite = view.invite ?? { open: false };
   // A refusal shows in its dialog; one whose dialog has no person to show (not found) on the page.
   const error =
@@ -356,15 +356,15 @@ function reveal(
 export async function inviteUser(app: AppContext, request: Request, server: Server | null, form: URLSearchParams) {
   const email = form.get("email") ?? "";
   const name = field(form, "name");
-  const result = await attemptAs(app, request, server, (principal, audit) => {
+  const result = await attemptAs(app, request, server, async (principal, audit) => {
     const input = checkLike(CreateUserBody, { type: "user" as const, email, ...(name ? { name } : {}) });
-    return createAccount(app, principal, audit, input);
+    return await createAccount(app, principal, audit, input);
   });
   if (!result.ok) {
     // Invited before and never came: what they need is a new link, not "email exists".
     const existing =
       result.error.message === USER_MESSAGES.emailTaken
-        ? findPersonByEmail(app.db, visitOf(request).principal.tenantId, email)
+        ? await findPersonByEmail(app.db, visitOf(request).principal.tenantId, email)
         : undefined;
     const invitedAlready = existing && isInvited(existing) ? existing : undefined;
     return render(app, request, {
@@ -380,8 +380,11 @@ export async function inviteUser(app: AppContext, request: Request, server: Serv
 
 /** "New link" (an invited person) or "Reset link" (a person with a password). */
 export async function makePersonLink(app: AppContext, request: Request, server: Server | null, id: string) {
-  const result = await attemptAs(app, request, server, (principal, audit): PersonLink =>
-    issuePersonLink(app, principal, audit, id),
+  const result = await attemptAs(
+    app,
+    request,
+    server,
+    async (principal, audit): Promise<PersonLink> => await issuePersonLink(app, principal, audit, id),
   );
   if (!result.ok) return render(app, request, { link: { id, error: result.message }, status: result.status });
   const { account, kind, token, expiresAt } = result.value;
@@ -401,16 +404,21 @@ export async function changePersonRole(
   form: URLSearchParams,
 ) {
   const chosen = form.get("role") ?? "";
-  const result = await attemptAs(app, request, server, (principal, audit) => {
+  const result = await attemptAs(app, request, server, async (principal, audit) => {
     const input = checkLike(UpdateRolesBody, { roles: [chosen] });
-    return setPersonRoles(app, principal, audit, id, input.roles);
+    return await setPersonRoles(app, principal, audit, id, input.roles);
   });
   if (result.ok) return redirect(`${USERS_PATH}?notice=role`);
   return render(app, request, { role: { id, chosen, error: result.error }, status: result.status });
 }
 
 export async function archivePerson(app: AppContext, request: Request, server: Server | null, id: string) {
-  const result = await attemptAs(app, request, server, (principal, audit) => archiveAccount(app, principal, audit, id));
+  const result = await attemptAs(
+    app,
+    request,
+    server,
+    async (principal, audit) => await archiveAccount(app, principal, audit, id),
+  );
   if (result.ok) return redirect(`${USERS_PATH}?notice=archived`);
   return render(app, request, { archive: { id, error: result.message }, status: result.status });
 }

@@ -1,3 +1,5 @@
+import type { Migration } from "../schema";
+
 // Imported as text so `bun build --compile` carries every migration inside the executable.
 import identity from "./migrations/001_identity.sql" with { type: "text" };
 import auditLog from "./migrations/002_audit_log.sql" with { type: "text" };
@@ -14,12 +16,7 @@ import sessionGeneration from "./migrations/012_session_generation.sql" with { t
 import listIndexes from "./migrations/013_list_indexes.sql" with { type: "text" };
 import people from "./migrations/014_people.sql" with { type: "text" };
 import customerContact from "./migrations/015_customer_contact.sql" with { type: "text" };
-
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
+import leakedKeys from "./migrations/016_leaked_keys.sql" with { type: "text" };
 
 function migration(name: string, sql: string): Migration {
   return { version: Number.parseInt(name, 10), name, sql };
@@ -42,4 +39,5 @@ export const MIGRATIONS: Migration[] = [
   migration("013_list_indexes", listIndexes),
   migration("014_people", people),
   migration("015_customer_contact", customerContact),
+  migration("016_leaked_keys", leakedKeys),
 ];

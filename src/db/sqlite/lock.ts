@@ -1,7 +1,7 @@
 import { closeSync, mkdirSync, openSync, readSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import Database from "better-sqlite3";
-import { MEMORY_DATABASE } from ".";
+import { MEMORY_DATABASE } from "./open";
 
 /** Another process holds the store: a server is running on it. */
 export class StoreLockedError extends Error {

@@ -1,0 +1,14 @@
+// Imported as text so `bun build --compile` carries every migration inside the executable.
+import type { Migration } from "../schema";
+import baseline from "./migrations/015_baseline.sql" with { type: "text" };
+import leakedKeys from "./migrations/016_leaked_keys.sql" with { type: "text" };
+
+/**
+ * PostgreSQL's migrations, numbered as SQLite's: the baseline is SQLite's 001 to 015 in one
+ * step; from 016 each number has a file for each engine. A test checks both lists end at the
+ * same version.
+ */
+export const POSTGRES_MIGRATIONS: Migration[] = [
+  { version: 15, name: "015_baseline", sql: baseline },
+  { version: 16, name: "016_leaked_keys", sql: leakedKeys },
+];

@@ -129,6 +129,7 @@ export async function createTollgate(options: CreateAppOptions): Promise<Tollgat
       },
       sessions: () => sessionCache.clear(),
     },
+    logger,
     options.credentialChanges,
   );
   const authenticator = new Authenticator({
@@ -209,7 +210,7 @@ export async function createTollgate(options: CreateAppOptions): Promise<Tollgat
     async close() {
       failures.close();
       leakReports.close();
-      changes.close();
+      await changes.close();
       await reads.close();
       await events.close();
       await lastUsed.close();

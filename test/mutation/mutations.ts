@@ -527,4 +527,26 @@ export const MUTATIONS: Mutation[] = [
     replace: "          true,",
     tests: ["test/leaked-keys.test.ts"],
   },
+  // The three below run their test on PostgreSQL only: TOLLGATE_TEST_STORE=postgres npx bun test/mutation/run.ts …
+  {
+    name: "a revoked key is not announced to the other instances (PostgreSQL)",
+    file: "src/db/postgres/migrations/017_change_notifications.sql",
+    find: "  PERFORM pg_notify('tollgate_changes', 'credentials');\n",
+    replace: "",
+    tests: ["test/multi-instance.test.ts"],
+  },
+  {
+    name: "an instance that cannot hear changes still trusts its caches (PostgreSQL)",
+    file: "src/modules/auth/change-watch.ts",
+    find: "    if (!this.source.hearing) {",
+    replace: "    if (false) {",
+    tests: ["test/multi-instance.test.ts"],
+  },
+  {
+    name: "the listening connection's loss goes unnoticed (PostgreSQL)",
+    file: "src/db/postgres/store.ts",
+    find: "        if (!closing) handlers.lost(error);",
+    replace: "        if (!closing) return;",
+    tests: ["test/multi-instance.test.ts"],
+  },
 ];

@@ -1,7 +1,9 @@
 // SPEC.md §15: several Tollgate instances on one PostgreSQL database. A key revoked through one
 // is refused by the other within 100 ms, heard through LISTEN/NOTIFY (migration 017,
 // auth/change-watch.ts); while an instance cannot hear (its listening connection killed), it
-// trusts no cache, so a key revoked during that gap is refused by it too.
+// trusts no cache, so a key revoked during that gap is refused by it too. Sign-in failures on an
+// email are counted in the store (sessions/stored-email-limit.ts), so SPEC §10's lock holds
+// across instances.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { PostgresStore } from "../src/db";
 import { createLogger } from "../src/http/logging";
@@ -140,6 +142,50 @@ describe.if(!onSqlite)("several instances on one PostgreSQL", () => {
     expect((await call(first, "DELETE", `${KEYS}/${next.id}`)).status).toBe(204);
     const revokedAt = performance.now();
     while (await accepted(second, next.key)) expect(performance.now() - revokedAt).toBeLessThan(BOUND_MS);
+  }, 30_000);
+
+  test("sign-in failures on an email are counted across instances: 3 on one and 2 on the other lock it on both", async () => {
+    // Each instance printed a setup link on start; the one printed last is the live one.
+    const link = /\/dashboard\/setup\?token=(tgp_[0-9a-f]{64})/.exec(second.stderrLines.join("\n"));
+    expect(link).not.toBeNull();
+    const email = "owner@example.com";
+    const password = "correct horse battery";
+    const signIn = async (server: ServerProcess, body: Record<string, string>) => {
+      const res = await fetch(`${server.baseUrl}/v1/auth/${"token" in body ? "setup" : "login"}`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, retryAfter: res.headers.get("retry-after") };
+    };
+    expect((await signIn(second, { token: link?.[1] as string, email, password })).status).toBe(200);
+    expect((await signIn(first, { email, password })).status).toBe(200);
+
+    for (const server of [first, first, first, second, second]) {
+      expect((await signIn(server, { email, password: "a wrong guess" })).status).toBe(401);
+    }
+    // Five in all: each instance alone counted fewer, yet both refuse even the right password.
+    for (const server of [first, second]) {
+      const refused = await signIn(server, { email, password });
+      expect(refused.status).toBe(429);
+      expect(Number(refused.retryAfter)).toBeGreaterThan(800);
+    }
+    const warnings = [...logEntries(first.lines), ...logEntries(second.lines)].filter(
+      (entry) => entry.msg === "sign-in limit reached" && entry.limit === "email",
+    );
+    expect(warnings).toHaveLength(1);
+
+    // At once on both: attempts in flight count, so no burst gets more than five guesses in all.
+    // An unknown email is counted like a known one.
+    const burst = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        signIn(i % 2 === 0 ? first : second, { email: "nobody@example.com", password: `guess ${i}` }),
+      ),
+    );
+    const guessed = burst.filter((r) => r.status === 401).length;
+    expect(guessed).toBeGreaterThan(0);
+    expect(guessed).toBeLessThanOrEqual(5);
+    expect(burst.filter((r) => r.status !== 401).every((r) => r.status === 429)).toBe(true);
   }, 30_000);
 });
 

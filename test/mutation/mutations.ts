@@ -527,10 +527,10 @@ export const MUTATIONS: Mutation[] = [
     replace: "          true,",
     tests: ["test/leaked-keys.test.ts"],
   },
-  // The three below run their test on PostgreSQL only: TOLLGATE_TEST_STORE=postgres npx bun test/mutation/run.ts …
+  // The four below run their test on PostgreSQL only: TOLLGATE_TEST_STORE=postgres npx bun test/mutation/run.ts …
   {
     name: "a revoked key is not announced to the other instances (PostgreSQL)",
-    file: "src/db/postgres/migrations/017_change_notifications.sql",
+    file: "src/db/postgres/migrations/017_several_instances.sql",
     find: "  PERFORM pg_notify('tollgate_changes', 'credentials');\n",
     replace: "",
     tests: ["test/multi-instance.test.ts"],
@@ -543,10 +543,17 @@ export const MUTATIONS: Mutation[] = [
     tests: ["test/multi-instance.test.ts"],
   },
   {
-    name: "the listening connection's loss goes unnoticed (PostgreSQL)",
-    file: "src/db/postgres/store.ts",
-    find: "        if (!closing) handlers.lost(error);",
-    replace: "        if (!closing) return;",
+    name: "each instance counts an email's sign-in failures alone (PostgreSQL)",
+    file: "src/app.ts",
+    find: "      db instanceof PostgresStore\n        ? new StoredEmailLimit(",
+    replace: "      false\n        ? new StoredEmailLimit(",
+    tests: ["test/multi-instance.test.ts"],
+  },
+  {
+    name: "sign-ins in flight on other instances do not count against the email (PostgreSQL)",
+    file: "src/modules/sessions/stored-email-limit.ts",
+    find: "      if ((failures?.count ?? 0) + pending >= this.limit) return { retryAfterSeconds: 1 };",
+    replace: "      if ((failures?.count ?? 0) >= this.limit) return { retryAfterSeconds: 1 };",
     tests: ["test/multi-instance.test.ts"],
   },
 ];

@@ -1,6 +1,0 @@
--- Change notifications: nothing to change on SQLite. PostgreSQL's 017 makes the triggers of the
--- credential and session counters also publish with pg_notify, so that several instances on one
--- database hear each other's changes at once (SPEC §15). A SQLite file has one server, and the
--- counters it reads on the request's path (005, 012) already tell it within a millisecond what
--- the CLI changed. The number exists here, with no statement, so that both engines' schemas
--- stay at the same version (test/migrations.test.ts holds them in step).

@@ -145,7 +145,7 @@ describe.if(!onSqlite)("several instances on one PostgreSQL", () => {
     while (await accepted(second, next.key)) expect(performance.now() - revokedAt).toBeLessThan(BOUND_MS);
   }, 30_000);
 
-  test("sign-in failures on an email are counted across instances: 3 on one and 2 on the other lock it on both", async () => {
+  test("a session ended on one instance is refused by the other; sign-in failures on an email are counted across instances: 3 on one and 2 on the other lock it on both", async () => {
     // Each instance printed a setup link on start; the one printed last is the live one.
     const link = /\/dashboard\/setup\?token=(tgp_[0-9a-f]{64})/.exec(second.stderrLines.join("\n"));
     expect(link).not.toBeNull();
@@ -157,10 +157,25 @@ describe.if(!onSqlite)("several instances on one PostgreSQL", () => {
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify(body),
       });
-      return { status: res.status, retryAfter: res.headers.get("retry-after") };
+      const answer = (await res.json()) as { token?: string };
+      return { status: res.status, retryAfter: res.headers.get("retry-after"), token: answer.token };
     };
     expect((await signIn(second, { token: link?.[1] as string, email, password })).status).toBe(200);
-    expect((await signIn(first, { email, password })).status).toBe(200);
+    const signedIn = await signIn(first, { email, password });
+    expect(signedIn.status).toBe(200);
+
+    // A session ended on one instance is refused by the other, which had it cached.
+    const me = (server: ServerProcess) =>
+      fetch(`${server.baseUrl}/v1/users/me`, { headers: { authorization: `Bearer ${signedIn.token}` } });
+    expect((await me(second)).status).toBe(200);
+    const signOut = await fetch(`${first.baseUrl}/v1/auth/logout`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${signedIn.token}` },
+    });
+    expect(signOut.status).toBe(204);
+    const signedOutAt = performance.now();
+    while ((await me(second)).status === 200) expect(performance.now() - signedOutAt).toBeLessThan(BOUND_MS);
+    expect((await me(second)).status).toBe(401);
 
     for (const server of [first, first, first, second, second]) {
       expect((await signIn(server, { email, password: "a wrong guess" })).status).toBe(401);

@@ -1,7 +1,7 @@
 import { Elysia } from "elysia";
 import type { Config } from "./config";
 import type { AppContext } from "./context";
-import { SqliteStore, type Store, openStore } from "./db";
+import { PostgresStore, SqliteStore, type Store, openStore } from "./db";
 import { StoreHealth } from "./db/health";
 import type { Migration } from "./db/schema";
 import { httpPlugin } from "./http";
@@ -37,6 +37,7 @@ import { FORWARD_AUTH_PATH, forwardAuthController } from "./modules/forward-auth
 import { LastUsedRecorder } from "./modules/secrets/last-used";
 import { findVerifiableKey } from "./modules/secrets/store";
 import { SIGN_IN_LIMITS, SignInLimiter } from "./modules/sessions/limiter";
+import { StoredEmailLimit } from "./modules/sessions/stored-email-limit";
 import { type PasswordHasher, Passwords } from "./modules/sessions/passwords";
 import { findVerifiableSession } from "./modules/sessions/store";
 import { signInController } from "./modules/sign-in";
@@ -129,6 +130,7 @@ export async function createTollgate(options: CreateAppOptions): Promise<Tollgat
       },
       sessions: () => sessionCache.clear(),
     },
+    logger,
     options.credentialChanges,
   );
   const authenticator = new Authenticator({
@@ -185,10 +187,15 @@ export async function createTollgate(options: CreateAppOptions): Promise<Tollgat
     sessionCache,
     passwords: new Passwords(options.passwords),
     leakReports,
-    signInLimiter: new SignInLimiter(logger, options.now, {
-      ...SIGN_IN_LIMITS,
-      maxFailuresPerAddress: config.auth.sign_in.max_failures_per_address,
-    }),
+    signInLimiter: new SignInLimiter(
+      logger,
+      options.now,
+      { ...SIGN_IN_LIMITS, maxFailuresPerAddress: config.auth.sign_in.max_failures_per_address },
+      // Several instances may share a PostgreSQL database: the email's count is shared with them.
+      db instanceof PostgresStore
+        ? new StoredEmailLimit(db, SIGN_IN_LIMITS.maxFailuresPerEmail, SIGN_IN_LIMITS.windowSeconds)
+        : null,
+    ),
     environments,
     lastUsed,
     authenticator,
@@ -209,7 +216,7 @@ export async function createTollgate(options: CreateAppOptions): Promise<Tollgat
     async close() {
       failures.close();
       leakReports.close();
-      changes.close();
+      await changes.close();
       await reads.close();
       await events.close();
       await lastUsed.close();

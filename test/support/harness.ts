@@ -84,12 +84,14 @@ export async function createHarness(
     config,
     store,
     logger,
-    // On PostgreSQL the watch would poll the store in the background for ever: a run leaves
-    // hundreds of harnesses open, and their polls, each reopening connections, slowed a whole
-    // run to connection timeouts. Only tests of changes made elsewhere ask for a poll.
+    // On PostgreSQL the watch would poll the store in the background for ever, and hold a
+    // listening connection: a run leaves hundreds of harnesses open, and their polls, each
+    // reopening connections, slowed a whole run to connection timeouts. A harness is alone on
+    // its database; only tests of changes made elsewhere ask for a poll.
     credentialChanges: {
       checkIntervalMs: options.changeCheckIntervalMs,
       pollMs: database === null ? undefined : (options.changePollMs ?? Number.POSITIVE_INFINITY),
+      listen: false,
     },
   });
   return {

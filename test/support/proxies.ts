@@ -9,6 +9,8 @@ import { isCi } from "./browser";
 import { tempDir } from "./temp";
 
 export const PROXY_CONFIGS = join(import.meta.dir, "..", "..", "docs", "proxies");
+/** The compose setup of several instances (PostgreSQL, two Tollgates, Caddy balancing). */
+export const COMPOSE_FILES = join(import.meta.dir, "..", "..", "docs", "compose");
 export const PROXY_INSTALL = "apt-get install -y --no-install-recommends caddy nginx";
 
 export interface Running {
@@ -93,6 +95,24 @@ export async function startCaddy(tollgatePort: number, upstreamPort: number): Pr
       TOLLGATE: `127.0.0.1:${tollgatePort}`,
       UPSTREAM: `127.0.0.1:${upstreamPort}`,
       // Caddy keeps its autosaved config and certificates here; never the user's own.
+      XDG_CONFIG_HOME: home,
+      XDG_DATA_HOME: home,
+      HOME: home,
+    },
+  );
+  await answering(port, proc, output);
+  return { port, stop: () => stopped(proc) };
+}
+
+/** Caddy with docs/compose/Caddyfile as it is, balancing between the Tollgates on these ports. */
+export async function startBalancingCaddy(tollgatePorts: number[]): Promise<Running> {
+  const port = await freePort();
+  const home = tempDir("caddy-");
+  const { proc, output } = spawnLogged(
+    [binaryOf("caddy"), "run", "--config", join(COMPOSE_FILES, "Caddyfile"), "--adapter", "caddyfile"],
+    {
+      LISTEN: `127.0.0.1:${port}`,
+      TOLLGATES: tollgatePorts.map((p) => `127.0.0.1:${p}`).join(" "),
       XDG_CONFIG_HOME: home,
       XDG_DATA_HOME: home,
       HOME: home,

@@ -89,7 +89,8 @@ export async function signInHarness(
     config,
     store,
     logger,
-    credentialChanges: database === null ? undefined : { pollMs: options.changePollMs ?? Number.POSITIVE_INFINITY },
+    credentialChanges:
+      database === null ? undefined : { pollMs: options.changePollMs ?? Number.POSITIVE_INFINITY, listen: false },
     clientAddress: (request) => request.headers.get(CLIENT_HEADER),
     now: () => clock.t,
     passwords: hasher,

@@ -13,6 +13,20 @@ const UNIQUE_VIOLATION = "23505";
 const INTEGRITY_CONSTRAINT_CLASS = "23";
 const QUERY_CANCELED = "57014";
 
+/** What a subscription made by PostgresStore.listen tells its owner. */
+export interface ListenHandlers {
+  /** A notification's payload. */
+  notified(payload: string): void;
+  /** PostgreSQL acknowledged the LISTEN: at first, and again after every reconnect. */
+  listening(): void;
+  /** The listening connection closed or failed to reopen: notifications sent until `listening` are lost. */
+  lost(error: Error | null): void;
+}
+
+export interface Subscription {
+  close(): Promise<void>;
+}
+
 export interface PostgresOptions {
   /** Connections in the pool. */
   max?: number;
@@ -30,8 +44,10 @@ export class PostgresStore implements Store {
   readonly engine = "postgres";
   readonly dialect: Dialect = POSTGRES_DIALECT;
   readonly sql: SQL;
+  readonly #url: string;
 
   constructor(url: string, options: PostgresOptions = {}) {
+    this.#url = url;
     this.sql = new SQL({
       url,
       bigint: true,
@@ -89,6 +105,40 @@ export class PostgresStore implements Store {
       })) as T;
     } catch (error) {
       if (sqlStateOf(error) === QUERY_CANCELED) throw overrun(budgetMs);
+      throw error;
+    }
+  }
+
+  /**
+   * Subscribes to `channel` on a connection of its own, outside the pool: Bun opens one for
+   * `listen` and reopens it (with backoff) when it drops, but says so only through the client's
+   * `onclose`, which a pool reports for every connection. A client that holds nothing else makes
+   * that report mean "the listening connection is gone". Its application_name carries the
+   * process id, so an operator (or a test) can find one instance's listener in pg_stat_activity.
+   */
+  async listen(channel: string, handlers: ListenHandlers): Promise<Subscription> {
+    let closing = false;
+    const client = new SQL({
+      url: this.#url,
+      max: 1,
+      idleTimeout: 0,
+      connection: { application_name: `tollgate-listen-${process.pid}` },
+      onclose: (error) => {
+        if (!closing) handlers.lost(error);
+      },
+    });
+    try {
+      const subscription = await client.listen(channel, handlers.notified, handlers.listening);
+      return {
+        async close() {
+          closing = true;
+          await subscription.unlisten();
+          await client.close({ timeout: 5 });
+        },
+      };
+    } catch (error) {
+      closing = true;
+      await client.close();
       throw error;
     }
   }

@@ -1,6 +1,7 @@
 import type { Logger } from "../../http/logging";
 import { sha256Hex } from "../auth/hash";
 import { clientKey } from "../auth/failure-limiter";
+import type { StoredEmailLimit } from "./stored-email-limit";
 
 export interface SignInLimits {
   /** Failures per email, from any address (SPEC §10): what guessing one account's password needs. */
@@ -37,10 +38,10 @@ interface Counter {
   warned: boolean;
 }
 
-/** One attempt that may go ahead; finish it exactly once. */
+/** One attempt that may go ahead; finish it exactly once (a promise when the count is in the store). */
 export interface SignInAttempt {
-  failed(): void;
-  succeeded(): void;
+  failed(): void | Promise<void>;
+  succeeded(): void | Promise<void>;
 }
 
 export type SignInAdmission = { attempt: SignInAttempt } | { retryAfterSeconds: number };
@@ -212,7 +213,10 @@ interface Slot {
  * holder can add to that count. Sign-up counts every attempt against its address, whatever the
  * outcome (each costs a hash).
  *
- * Kept in memory, per process: a restart forgets the counts. Each table holds at most
+ * Kept in memory, per process: a restart forgets the counts. With several instances on one
+ * PostgreSQL database (SPEC §15) the per-email count is kept in the store instead
+ * (StoredEmailLimit, through `admit`), so a guesser gets 5 tries in all, not 5 per instance; the
+ * address and pair counts stay per instance. Each table holds at most
  * `maxTracked` counters, never forgetting one at its limit (see CounterTable). Warnings name an
  * email by the first 12 hex digits of the SHA-256 of its normalised form, never as typed (a
  * password typed into the email field must not reach the log). The clock is injectable.
@@ -226,6 +230,8 @@ export class SignInLimiter {
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
     readonly limits: SignInLimits = SIGN_IN_LIMITS,
+    /** The per-email count in the store, shared by every instance on it; null: in memory. */
+    private readonly storedEmails: StoredEmailLimit | null = null,
   ) {
     const windowMs = limits.windowSeconds * 1000;
     this.#addresses = new CounterTable("address", limits.maxFailuresPerAddress, windowMs, limits.maxTracked);
@@ -236,23 +242,72 @@ export class SignInLimiter {
   /**
    * Admits one sign-in attempt for `email` from `address` (null: unknown, only the email
    * counts), or says how many seconds to wait. Synchronous, so concurrent attempts are counted
-   * in order.
+   * in order. Every count in this process's memory: `admit` is what a server calls.
    */
   begin(address: string | null, email: string): SignInAdmission {
     const digest = emailDigest(email);
-    const slots: Slot[] = [{ table: this.#emails, key: digest, fields: { email_sha256: digest.slice(0, 12) } }];
-    if (address !== null) {
-      const client = clientKey(address);
-      slots.push(
-        { table: this.#addresses, key: client, fields: { address: client } },
-        {
-          table: this.#pairs,
-          key: `${client} email:${digest}`,
-          fields: { address: client, email_sha256: digest.slice(0, 12) },
-        },
-      );
+    return this.#admit([this.#emailSlot(digest), ...this.#addressSlots(address, digest)], false);
+  }
+
+  /**
+   * `begin`, with the per-email count in the store when there is one (StoredEmailLimit): the
+   * address's counts first, in memory and in order, then the email's in the store.
+   */
+  async admit(address: string | null, email: string): Promise<SignInAdmission> {
+    const stored = this.storedEmails;
+    if (stored === null) return this.begin(address, email);
+    const digest = emailDigest(email);
+    const local = this.#admit(this.#addressSlots(address, digest), false);
+    if ("retryAfterSeconds" in local) return local;
+    let admission: Awaited<ReturnType<StoredEmailLimit["admit"]>>;
+    try {
+      admission = await stored.admit(digest, this.now());
+    } catch (error) {
+      local.attempt.succeeded();
+      throw error;
     }
-    return this.#admit(slots, false);
+    if ("retryAfterSeconds" in admission) {
+      local.attempt.succeeded();
+      return admission;
+    }
+    let finished = false;
+    const finish = async (failed: boolean) => {
+      if (finished) return;
+      finished = true;
+      if (failed) local.attempt.failed();
+      else local.attempt.succeeded();
+      const at = this.now();
+      const counted = await stored.finish(admission.attemptId, digest, failed, at);
+      // Logged by the instance that counted the failure reaching the limit, once a window.
+      if (counted?.failures === stored.limit) {
+        this.logger.warn("sign-in limit reached", {
+          limit: "email",
+          email_sha256: digest.slice(0, 12),
+          max_failures: stored.limit,
+          window_seconds: this.limits.windowSeconds,
+          retry_after_seconds: stored.secondsLeft(counted.windowStartedAt, at),
+        });
+      }
+    };
+    return { attempt: { failed: () => finish(true), succeeded: () => finish(false) } };
+  }
+
+  #emailSlot(digest: string): Slot {
+    return { table: this.#emails, key: digest, fields: { email_sha256: digest.slice(0, 12) } };
+  }
+
+  /** The counts an attempt from `address` on the email of `digest` adds to besides the email's own. */
+  #addressSlots(address: string | null, digest: string): Slot[] {
+    if (address === null) return [];
+    const client = clientKey(address);
+    return [
+      { table: this.#addresses, key: client, fields: { address: client } },
+      {
+        table: this.#pairs,
+        key: `${client} email:${digest}`,
+        fields: { address: client, email_sha256: digest.slice(0, 12) },
+      },
+    ];
   }
 
   /**

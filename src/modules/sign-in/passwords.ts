@@ -81,14 +81,14 @@ async function changeOwnPassword(
   const admission =
     principal.credential.kind === "session"
       ? deps.signInLimiter.beginForSession(facts.address, principal.credential.id)
-      : deps.signInLimiter.begin(facts.address, account.email);
+      : await deps.signInLimiter.admit(facts.address, account.email);
   if ("retryAfterSeconds" in admission) throw tooManyAttempts(admission.retryAfterSeconds);
   const { attempt } = admission;
   let revoked: string[];
   let signedIn: SignedIn | undefined;
   try {
     if (!(await deps.passwords.check(input.current_password, account.password_hash))) {
-      attempt.failed();
+      await attempt.failed();
       throw signInRefused(SignInOutcome.CurrentPasswordWrong);
     }
     const newHash = await deps.passwords.hash(input.new_password);
@@ -108,7 +108,7 @@ async function changeOwnPassword(
       return { revoked: hashes, signedIn: continueHere ? await startSession(deps, tx, account, facts) : undefined };
     }));
   } finally {
-    attempt.succeeded();
+    await attempt.succeeded();
   }
   deps.sessionCache.invalidate(revoked);
   return signedIn;

@@ -117,7 +117,7 @@ export async function signIn(
   input: { email: string; password: string },
   facts: RequestFacts,
 ): Promise<SignedIn> {
-  const admission = deps.signInLimiter.begin(facts.address, input.email);
+  const admission = await deps.signInLimiter.admit(facts.address, input.email);
   if ("retryAfterSeconds" in admission) throw tooManyAttempts(admission.retryAfterSeconds);
   const { attempt } = admission;
   try {
@@ -134,7 +134,7 @@ export async function signIn(
           })
         : undefined;
     if (signedIn) return signedIn;
-    attempt.failed();
+    await attempt.failed();
     const known = account ?? candidates[0];
     if (known) {
       // Whoever tried is not known to be the account's person: the actor is left unnamed.
@@ -152,7 +152,7 @@ export async function signIn(
     throw signInRefused(SignInOutcome.InvalidCredentials);
   } finally {
     // A success, or a failure of the store rather than of the person: not counted.
-    attempt.succeeded();
+    await attempt.succeeded();
   }
 }
 

@@ -1,0 +1,8 @@
+-- Several instances on one database: nothing to change on SQLite, whose file has one server.
+-- PostgreSQL's 017 makes the triggers of the credential and session counters also publish with
+-- pg_notify, so that instances sharing a database hear each other's changes at once, and keeps
+-- the per-email sign-in failures in tables every instance counts in (SPEC §15). Here the
+-- counters read on the request's path (005, 012) already tell the one server within a
+-- millisecond what the CLI changed, and its sign-in limits live in its memory. The number
+-- exists, with no statement, so that both engines' schemas stay at the same version
+-- (test/migrations.test.ts holds them in step).

@@ -13,7 +13,7 @@ import { generateApiKey } from "../src/modules/auth/key-format";
 import { DashboardClient } from "./support/dashboard-client";
 import { DEV_KEY, errorBody, errorOf, type Harness } from "./support/harness";
 import { issueTestKey } from "./support/keys";
-import { runToEnd, SOURCE_CLI, type ServerProcess, startServer } from "./support/process";
+import { runToEnd, SOURCE_CLI, type ServerProcess, startServer, storeEnv } from "./support/process";
 import { addPerson, type SignInHarness, signInHarness } from "./support/sign-in";
 import { tempDir } from "./support/temp";
 import { onSqlite } from "./support/test-store";
@@ -528,7 +528,7 @@ describe("the README's pattern for secret scanners", () => {
   });
 });
 
-describe.if(onSqlite)("real processes", () => {
+describe("real processes", () => {
   test("on a running server, the public endpoint, GitHub's and the CLI each revoke: the next request fails", async () => {
     const github = githubKeyPair();
     let server: ServerProcess | undefined;
@@ -578,13 +578,16 @@ describe.if(onSqlite)("real processes", () => {
       expect(forged.status).toBe(401);
       expect(await works(forgedKey)).toBe(200);
 
-      // The CLI beside the server: the server sees the credential generation move.
-      const env = { ...process.env, TOLLGATE_DATABASE_PATH: join(server.dir, "tollgate.db") };
+      // The CLI beside the server: the server sees the credential generation move (on SQLite on
+      // its next request; on PostgreSQL when the change's notification arrives, a moment later).
+      const env = { ...process.env, ...(await storeEnv(server.dir)) };
       const cli = await runToEnd([...SOURCE_CLI, "keys", "leaked", forgedKey], { env });
       expect(cli.code).toBe(0);
       expect(cli.stdout).toMatch(
         /^Revoked sec_\w+ \(sk_test_\w{4}\*\*\*\w{4}, "Not leaked"\) of tenant .*, as leaked\./,
       );
+      if (!onSqlite)
+        for (let waited = 0; waited < 2000 && (await works(forgedKey)) !== 401; waited += 20) await Bun.sleep(20);
       expect(await works(forgedKey)).toBe(401);
       const again = await runToEnd([...SOURCE_CLI, "keys", "leaked", forgedKey], { env });
       expect(again.code).toBe(0);
@@ -603,7 +606,7 @@ describe.if(onSqlite)("real processes", () => {
   });
 
   test("tollgate keys leaked: a malformed key is a usage error, an unknown one a failure, nothing written", async () => {
-    const env = { ...process.env, TOLLGATE_DATABASE_PATH: join(tempDir("leaked-cli-"), "t.db") };
+    const env = { ...process.env, ...(await storeEnv(tempDir("leaked-cli-"))) };
     const malformed = await runToEnd([...SOURCE_CLI, "keys", "leaked", "sk_live_123"], { env });
     expect(malformed.code).toBe(2);
     expect(malformed.stderr).toContain("That is not a Tollgate key");

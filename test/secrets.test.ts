@@ -878,7 +878,7 @@ describe("the revocation race", () => {
     const { api_key, id } = await newKey(h, { name: "fenced" });
     const original = secrets.findVerifiableKey;
     const lookup = spyOn(secrets, "findVerifiableKey").mockImplementationOnce(async (db, hash) => {
-      const row = original(db, hash); // the lookup reads the key while it is live...
+      const row = await original(db, hash); // the lookup reads the key while it is live...
       // ...and the revocation commits and evicts before that lookup fills the cache.
       await db.run("UPDATE secrets SET status = 'deleted' WHERE id = ?", id);
       h.context.keyCache.invalidate([sha256Hex(api_key)]);

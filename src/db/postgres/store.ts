@@ -2,6 +2,7 @@ import { SQL } from "bun";
 import { type Dialect, type Params, type Queries, type Store, ConstraintViolation, UniqueViolation } from "../store";
 import type { Migration } from "../schema";
 import { POSTGRES_DIALECT } from "./dialect";
+import { listenerApplicationName, poolApplicationName } from "./instances";
 import { migratePostgres } from "./migrate";
 import { translate } from "./parameters";
 
@@ -54,6 +55,7 @@ export class PostgresStore implements Store {
       max: options.max ?? 10,
       idleTimeout: options.idleTimeout ?? 0,
       prepare: true,
+      connection: { application_name: poolApplicationName() },
     });
   }
 
@@ -122,7 +124,7 @@ export class PostgresStore implements Store {
       url: this.#url,
       max: 1,
       idleTimeout: 0,
-      connection: { application_name: `tollgate-listen-${process.pid}` },
+      connection: { application_name: listenerApplicationName() },
       onclose: (error) => {
         if (!closing) handlers.lost(error);
       },

@@ -1,13 +1,18 @@
 // SPEC.md §15 and issue 28: every credential change made through one instance is obeyed by the
 // other instance on the same PostgreSQL database within milliseconds (migration 017's
 // notifications, auth/change-watch.ts), and events acknowledged by either instance survive
-// `kill -9` of one of them mid-stream, each stored once. test/multi-instance.test.ts has the
+// `kill -9` of one of them mid-stream, each stored once; both ingesting at once, no request fails
+// (their event batches move one count row: read committed, src/modules/events/store.ts).
+// test/multi-instance.test.ts has the
 // revoke measured both ways, the killed listening connection, sign-out and the shared sign-in lock.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { PostgresStore } from "../src/db";
+import type { EventRow } from "../src/modules/events/model";
+import { insertEventsInto } from "../src/modules/events/store";
 import { DEV_KEY } from "./support/harness";
 import { type ServerProcess, startServer } from "./support/process";
 import { tempDir } from "./support/temp";
-import { onSqlite } from "./support/test-store";
+import { newPostgresDatabase, onSqlite } from "./support/test-store";
 
 const KEYS = "/v1/secrets/api/keys";
 /** A hard bound per trial, far above the 100 ms promised, that a loaded 2-core machine does not break. */
@@ -20,9 +25,10 @@ const PASSWORD = "correct horse battery";
 
 /**
  * Trials per kind of change, 200 in all. Fewer password changes: each costs three argon2id
- * hashes (a quarter of a second each here), where the others cost a few milliseconds.
+ * hashes (a quarter of a second each on an idle 2-core machine, a second under load), where
+ * the others cost a few milliseconds.
  */
-const TRIALS = { revoke: 50, rotate: 45, archive: 45, role: 40, password: 20 } as const;
+const TRIALS = { revoke: 50, rotate: 50, archive: 45, role: 45, password: 10 } as const;
 type Kind = keyof typeof TRIALS;
 
 type Credential = { header: "X-API-Key" | "Authorization"; value: string };
@@ -60,6 +66,11 @@ async function inParallel<T>(count: number, parallel: number, make: (i: number) 
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
+}
+
+function median(samples: number[]): number {
+  const sorted = [...samples].sort((x, y) => x - y);
+  return percentile(sorted, 50);
 }
 
 function summary(samples: number[]): string {
@@ -144,17 +155,6 @@ describe.if(!onSqlite)("every credential change on one instance, obeyed by the o
     return status === 400;
   }
 
-  /**
-   * Asks B as fast as it answers, from A's answer to the change, until `stillAllowed` is false:
-   * the milliseconds that took. Then asks AFTER_REFUSAL more times: once refused, never again allowed.
-   */
-  async function firstRefusal(stillAllowed: () => Promise<boolean>, changedAt: number): Promise<number> {
-    while (await stillAllowed()) expect(performance.now() - changedAt).toBeLessThan(BOUND_MS);
-    const latency = performance.now() - changedAt;
-    for (let i = 0; i < AFTER_REFUSAL; i++) expect(await stillAllowed()).toBe(false);
-    return latency;
-  }
-
   test(
     "revoke, rotate (no grace), archive a service account, change a person's role, change a password: " +
       "200 trials, each refused by the other instance within 1 s, the median within 100 ms",
@@ -176,65 +176,98 @@ describe.if(!onSqlite)("every credential change on one instance, obeyed by the o
       const writer = await newPerson("writer@example.com", "all_writer");
 
       const latencies: Record<Kind, number[]> = { revoke: [], rotate: [], archive: [], role: [], password: [] };
+      const fromSent: Record<Kind, number[]> = { revoke: [], rotate: [], archive: [], role: [], password: [] };
       const used: Record<Kind, number> = { revoke: 0, rotate: 0, archive: 0, role: 0, password: 0 };
+      /**
+       * One trial: `allowed` (asked of B) must hold, then `change` is made on A, then B is asked
+       * as fast as it answers until `allowed` no longer holds, and AFTER_REFUSAL times more (once
+       * refused, never allowed again). Measured from A's answer to B's first refusal; and from
+       * the change's request sent, which also counts A's own work on it (the change committed
+       * somewhere between the two).
+       */
+      const trial = async (kind: Kind, allowed: () => Promise<boolean>, change: () => Promise<unknown>) => {
+        expect(await allowed()).toBe(true);
+        const sentAt = performance.now();
+        await change();
+        const answeredAt = performance.now();
+        while (await allowed()) expect(performance.now() - answeredAt).toBeLessThan(BOUND_MS);
+        const refusedAt = performance.now();
+        for (let n = 0; n < AFTER_REFUSAL; n++) expect(await allowed()).toBe(false);
+        latencies[kind].push(refusedAt - answeredAt);
+        fromSent[kind].push(refusedAt - sentAt);
+      };
+      // Each trial starts with B holding the credential in its cache (it was just accepted there).
       for (const kind of interleaved()) {
         const i = used[kind]++;
         if (kind === "revoke") {
           const { id, key } = revocable[i] as { id: string; key: string };
-          // B holds it in its cache.
-          expect(await accepted(b, apiKey(key))).toBe(true);
-          expect((await call(a, "DELETE", `${KEYS}/${id}`, DEV)).status).toBe(204);
-          latencies.revoke.push(await firstRefusal(() => accepted(b, apiKey(key)), performance.now()));
+          await trial(
+            kind,
+            () => accepted(b, apiKey(key)),
+            async () => expect((await call(a, "DELETE", `${KEYS}/${id}`, DEV)).status).toBe(204),
+          );
         } else if (kind === "rotate") {
           const { id, key } = rotatable[i] as { id: string; key: string };
-          expect(await accepted(b, apiKey(key))).toBe(true);
-          const rotated = await call(a, "POST", `${KEYS}/${id}/rotate`, DEV, { grace_period_seconds: 0 });
-          expect(rotated.status).toBe(201);
-          latencies.rotate.push(await firstRefusal(() => accepted(b, apiKey(key)), performance.now()));
-          expect(await accepted(b, apiKey(rotated.body.api_key))).toBe(true);
+          let replacement = "";
+          await trial(
+            kind,
+            () => accepted(b, apiKey(key)),
+            async () => {
+              const rotated = await call(a, "POST", `${KEYS}/${id}/rotate`, DEV, { grace_period_seconds: 0 });
+              expect(rotated.status).toBe(201);
+              replacement = rotated.body.api_key;
+            },
+          );
+          expect(await accepted(b, apiKey(replacement))).toBe(true);
         } else if (kind === "archive") {
           const account = archivable[i] as { id: string; key: string };
-          expect(await accepted(b, apiKey(account.key))).toBe(true);
-          expect((await call(a, "DELETE", `/v1/users/${account.id}`, DEV)).status).toBe(204);
-          latencies.archive.push(await firstRefusal(() => accepted(b, apiKey(account.key)), performance.now()));
-        } else if (kind === "role") {
-          // B has the session with all_writer in its cache.
-          expect(await mayWrite(b, writer.session)).toBe(true);
-          const demoted = await call(a, "PUT", `/v1/users/${writer.id}/roles`, DEV, { roles: ["all_reader"] });
-          expect(demoted.status).toBe(200);
-          latencies.role.push(await firstRefusal(() => mayWrite(b, writer.session), performance.now()));
-          // Back to all_writer for the next trial (a permission gained, not measured), seen by B in time too.
-          expect((await call(a, "PUT", `/v1/users/${writer.id}/roles`, DEV, { roles: ["all_writer"] })).status).toBe(
-            200,
+          await trial(
+            kind,
+            () => accepted(b, apiKey(account.key)),
+            async () => expect((await call(a, "DELETE", `/v1/users/${account.id}`, DEV)).status).toBe(204),
           );
+        } else if (kind === "role") {
+          const setRole = async (role: string) =>
+            expect((await call(a, "PUT", `/v1/users/${writer.id}/roles`, DEV, { roles: [role] })).status).toBe(200);
+          await trial(
+            kind,
+            () => mayWrite(b, writer.session),
+            () => setRole("all_reader"),
+          );
+          // Back to all_writer for the next trial (a permission gained, not measured), seen by B in time too.
+          await setRole("all_writer");
           const promotedAt = performance.now();
           while (!(await mayWrite(b, writer.session))) expect(performance.now() - promotedAt).toBeLessThan(BOUND_MS);
         } else {
           const person = changing[i] as { id: string; session: Credential };
-          expect(await accepted(b, person.session)).toBe(true);
-          const changed = await call(a, "POST", "/v1/auth/password", person.session, {
-            current_password: PASSWORD,
-            new_password: `${PASSWORD} ${i}`,
-          });
-          expect(changed.status).toBe(204);
-          latencies.password.push(await firstRefusal(() => accepted(b, person.session), performance.now()));
+          await trial(
+            kind,
+            () => accepted(b, person.session),
+            async () => {
+              const changed = await call(a, "POST", "/v1/auth/password", person.session, {
+                current_password: PASSWORD,
+                new_password: `${PASSWORD} ${i}`,
+              });
+              expect(changed.status).toBe(204);
+            },
+          );
         }
       }
 
       const all = Object.values(latencies).flat();
       expect(all).toHaveLength(200);
       for (const kind of Object.keys(latencies) as Kind[]) {
-        console.log(`changed on A, first refused by B, ${kind}: ${summary(latencies[kind])}`);
-      }
-      console.log(`changed on A, first refused by B, all kinds: ${summary(all)}`);
-      const median = (samples: number[]) =>
-        percentile(
-          [...samples].sort((x, y) => x - y),
-          50,
+        console.log(
+          `changed on A, first refused by B, ${kind}: ${summary(latencies[kind])}; ` +
+            `from the change's request sent: ${summary(fromSent[kind])}`,
         );
+      }
+      console.log(
+        `changed on A, first refused by B, all kinds: ${summary(all)}; ` +
+          `from the change's request sent: ${summary(Object.values(fromSent).flat())}`,
+      );
       expect(median(all)).toBeLessThanOrEqual(MEDIAN_MS);
-      for (const kind of Object.keys(latencies) as Kind[])
-        expect(median(latencies[kind])).toBeLessThanOrEqual(MEDIAN_MS);
+      for (const samples of Object.values(latencies)) expect(median(samples)).toBeLessThanOrEqual(MEDIAN_MS);
     },
     60_000,
   );
@@ -262,10 +295,68 @@ async function listedEvents(server: ServerProcess): Promise<{ ids: string[]; tot
   }
 }
 
-describe.if(!onSqlite)("kill -9 of one instance while both ingest (PostgreSQL)", () => {
+describe.if(!onSqlite)("two instances ingesting on one database (PostgreSQL)", () => {
+  test("two instances' event writers on one database: a large batch among the other's stream of single events is stored, the count exact", async () => {
+    // Each instance commits its batches through insertEventsInto on a pool of its own; every
+    // batch moves its environment's one count row.
+    const url = await newPostgresDatabase();
+    const [large, small] = [new PostgresStore(url, { max: 2 }), new PostgresStore(url, { max: 2 })];
+    try {
+      const now = new Date().toISOString();
+      await large.run("INSERT INTO tenants (id, name, created_at, updated_at) VALUES ('t1', 'one', ?, ?)", now, now);
+      await large.run(
+        "INSERT INTO environments (id, tenant_id, name, type, created_at, updated_at) VALUES ('e1', 't1', 'dev', 'development', ?, ?)",
+        now,
+        now,
+      );
+      const scope = (await large.value<number>(
+        "INSERT INTO event_scopes (tenant_id, environment_id) VALUES ('t1', 'e1') RETURNING key",
+      )) as number;
+      const row = (id: string): EventRow => ({
+        scope,
+        id,
+        event_name: "api_call",
+        external_customer_id: `cus_${id.length % 7}`,
+        customer_id: null,
+        timestamp: now,
+        source: null,
+        properties: "{}",
+        ingested_at: now,
+      });
+      const failures: unknown[] = [];
+      let stored = 0;
+      let largeDone = false;
+      const batches = (async () => {
+        const insert = insertEventsInto(large);
+        for (let batch = 0; batch < 20; batch++) {
+          const rows = Array.from({ length: 500 }, (_, i) => row(`large-${batch}-${i}`));
+          await insert(rows).then(
+            (n) => (stored += n),
+            (error) => failures.push(error),
+          );
+        }
+        largeDone = true;
+      })();
+      const stream = (async () => {
+        const insert = insertEventsInto(small);
+        for (let i = 0; !largeDone; i++)
+          await insert([row(`small-${i}`)]).then(
+            (n) => (stored += n),
+            (error) => failures.push(error),
+          );
+      })();
+      await Promise.all([batches, stream]);
+      expect(failures).toEqual([]);
+      expect(Number(await large.value("SELECT count(*) FROM events"))).toBe(stored);
+      expect(Number(await large.value("SELECT count FROM event_counts WHERE scope = ?", scope))).toBe(stored);
+    } finally {
+      await Promise.all([large.close(), small.close()]);
+    }
+  }, 30_000);
+
   test(
-    "every event acknowledged by either instance is stored exactly once, a request cut off by the kill " +
-      "sent again to the other included",
+    "kill -9 of one mid-stream: every event acknowledged by either instance is stored exactly once, a " +
+      "request cut off by the kill sent again to the other included, and no request fails",
     async () => {
       const dir = tempDir("ingest-");
       const [killed, survivor] = await Promise.all([startServer({ dir }), startServer({ dir })]);

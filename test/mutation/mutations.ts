@@ -592,4 +592,12 @@ export const MUTATIONS: Mutation[] = [
     tests: ["test/multi-instance-changes.test.ts"],
     engine: "postgres",
   },
+  {
+    name: "event batches commit serializable, and lose to another instance's stream of commits (PostgreSQL)",
+    file: "src/modules/events/store.ts",
+    find: '      { isolation: "read committed" },',
+    replace: "      {},",
+    tests: ["test/multi-instance-changes.test.ts"],
+    engine: "postgres",
+  },
 ];

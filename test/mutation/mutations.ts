@@ -607,4 +607,28 @@ export const MUTATIONS: Mutation[] = [
     tests: ["test/integrations.test.ts"],
     engine: "postgres",
   },
+  {
+    name: "an archived account is not announced to the other instances (PostgreSQL)",
+    file: "src/db/postgres/migrations/015_baseline.sql",
+    find: "CREATE TRIGGER users_credential_changed AFTER UPDATE OF status, type, roles, name, email ON users",
+    replace: "CREATE TRIGGER users_credential_changed AFTER UPDATE OF type, roles, name, email ON users",
+    tests: ["test/multi-instance-changes.test.ts"],
+    engine: "postgres",
+  },
+  {
+    name: "a person's new roles are not announced to the other instances (PostgreSQL)",
+    file: "src/db/postgres/migrations/015_baseline.sql",
+    find: "CREATE TRIGGER users_credential_changed AFTER UPDATE OF status, type, roles, name, email ON users",
+    replace: "CREATE TRIGGER users_credential_changed AFTER UPDATE OF status, type, name, email ON users",
+    tests: ["test/multi-instance-changes.test.ts"],
+    engine: "postgres",
+  },
+  {
+    name: "event batches commit serializable, and lose to another instance's stream of commits (PostgreSQL)",
+    file: "src/modules/events/store.ts",
+    find: '      { isolation: "read committed" },',
+    replace: "      {},",
+    tests: ["test/multi-instance-changes.test.ts"],
+    engine: "postgres",
+  },
 ];

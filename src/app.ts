@@ -23,7 +23,8 @@ import { customerPortalController } from "./modules/customers/portal";
 import { environmentsController } from "./modules/environments";
 import { integrationsController } from "./modules/integrations";
 import { leakedKeysController } from "./modules/leaked-keys";
-import { loadSigningSecrets, openSecretBox } from "./modules/integrations/start";
+import { openSecretBox, signingSecretsReloader } from "./modules/integrations/start";
+import { SigningSecrets } from "./modules/integrations/signing";
 import { eventsController } from "./modules/events";
 import { StoreReaders } from "./reads/pool";
 import { EventWriter } from "./modules/events/writer";
@@ -88,7 +89,8 @@ export async function createTollgate(options: CreateAppOptions): Promise<Tollgat
   await ensureConfigKeyPrincipals(db, config);
   // Before anything is served: a wrong master key stops the start here.
   const integrationSecrets = await openSecretBox(db, config);
-  const signingSecrets = await loadSigningSecrets({ db, box: integrationSecrets, logger });
+  const signingSecrets = new SigningSecrets();
+  const loadSigningSecrets = signingSecretsReloader({ db, box: integrationSecrets, logger }, signingSecrets);
 
   const keyCache = new KeyCache<VerifiedKey>({
     size: config.auth.api_key.cache_size,
@@ -129,10 +131,13 @@ export async function createTollgate(options: CreateAppOptions): Promise<Tollgat
         profiles.clear();
       },
       sessions: () => sessionCache.clear(),
+      integrationSecrets: loadSigningSecrets,
     },
     logger,
     options.credentialChanges,
   );
+  // Once the watch listens: what another instance changes from now on is heard, what it changed before is read here.
+  await loadSigningSecrets();
   const authenticator = new Authenticator({
     config,
     cache: keyCache,

@@ -361,12 +361,14 @@ describe("rotating the master key", () => {
       OLD_TOLLGATE_KEY: KEY,
     };
     const rotate = () => runToEnd([...SOURCE_CLI, "secrets", "rotate-key", "--from-env", "OLD_TOLLGATE_KEY"], { env });
-    // The SQLite file's lock tells the CLI a server holds it; PostgreSQL has no such lock.
-    if (onSqlite) {
-      const busy = await rotate();
-      expect(busy.code).toBe(1);
-      expect(busy.stderr).toContain("A server is running on");
-    }
+    // The SQLite file's lock tells the CLI a server holds it; on PostgreSQL, the server's connections.
+    const busy = await rotate();
+    expect(busy.code).toBe(1);
+    expect(busy.stderr).toContain(
+      onSqlite
+        ? "A server is running on"
+        : `Tollgate is running on this database (tollgate-${server.proc.pid}, tollgate-listen-${server.proc.pid} in pg_stat_activity): stop every instance first`,
+    );
     expect(await server.stop("SIGTERM")).toBe(0);
 
     const unset = await runToEnd([...SOURCE_CLI, "secrets", "rotate-key", "--from-env", "NO_SUCH_VARIABLE_SET"], {

@@ -241,7 +241,11 @@ describe.if(!onSqlite)("change notifications on PostgreSQL", () => {
     let sessionsOnly = 0;
     const watch = await CredentialChangeWatch.start(
       listener,
-      { keys: () => evicted?.(performance.now()), sessions: () => sessionsOnly++ },
+      {
+        keys: () => evicted?.(performance.now()),
+        sessions: () => sessionsOnly++,
+        integrationSecrets: async () => {},
+      },
       createLogger("silent"),
       { pollMs: Number.POSITIVE_INFINITY },
     );

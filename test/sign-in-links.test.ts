@@ -238,28 +238,44 @@ describe("the first person: a one-time setup link", () => {
     expect(await issueSetupLink(h.context.db, { baseUrl: "http://x", now: h.clock.t })).toBeNull();
   });
 
-  test("valid for one hour; a newer link replaces an older one; bad input changes nothing", async () => {
+  test("valid for one hour; each start's link works until one is used; bad input changes nothing", async () => {
     const h = await signInHarness();
-    const old = await setupLink(h);
+    // Two starts (two instances on one PostgreSQL database, or a restart): two live links.
+    const other = await setupLink(h);
     const link = await setupLink(h);
     const setup = (token: string, body: Record<string, unknown> = {}) =>
       h.call("POST", "/v1/auth/setup", {
         key: null,
         body: { token, email: "owner@example.com", password: PASSWORD, ...body },
       });
-    expect((await setup(tokenOf(old.url))).status).toBe(401);
     expect((await setup(tokenOf(link.url), { email: "not an email" })).status).toBe(400);
     expect((await setup(tokenOf(link.url), { password: "short" })).status).toBe(400);
+    expect((await setup(tokenOf(other.url), { password: "short" })).status).toBe(400);
     expect(await h.context.db.value("SELECT email FROM users WHERE id = ?", DEFAULT_TENANT)).toBeNull();
+    // Used, one link ends them all: someone can sign in now.
+    expect((await setup(tokenOf(other.url))).status).toBe(200);
+    const late = await setup(tokenOf(link.url), { email: "late@example.com" });
+    expect(late.status).toBe(401);
+    expect(errorOf(late).message).toBe("Invalid or expired setup link");
+  });
+
+  test("an expired setup link is refused and removed when the next is issued", async () => {
+    const h = await signInHarness();
+    const setup = (token: string) =>
+      h.call("POST", "/v1/auth/setup", {
+        key: null,
+        body: { token, email: "owner@example.com", password: PASSWORD },
+      });
 
     const expired = await setupLink(h);
     await h.context.db.run(
       "UPDATE password_tokens SET expires_at = ? WHERE token_hash = ?",
-      new Date(Date.now() - 1).toISOString(),
+      new Date(Math.min(Date.now(), h.clock.t) - 1).toISOString(),
       sha256Hex(tokenOf(expired.url)),
     );
     expect((await setup(tokenOf(expired.url))).status).toBe(401);
     const fresh = await setupLink(h);
+    expect(await h.context.db.value("SELECT count(*) FROM password_tokens WHERE purpose = 'setup'")).toBe(1);
     expect((await setup(tokenOf(fresh.url))).status).toBe(200);
   });
 

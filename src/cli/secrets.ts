@@ -1,4 +1,6 @@
 // `tollgate secrets …`: the master key integration credentials are sealed with (SPEC §12).
+import type { Queries } from "../db";
+import { lockAndListOtherTollgates } from "../db/postgres/instances";
 import { lockStore, StoreLockedError } from "../db/sqlite/lock";
 import { generateEncryptionKey, KEY_SETTING, parseEncryptionKey, SecretBox } from "../modules/integrations/cipher";
 import { RotationError, rotateMasterKey } from "../modules/integrations/rotate";
@@ -28,7 +30,8 @@ export const secretsRotateKey: CommandSpec = {
 Re-encrypt every integration secret under the master key configured now (secrets.encryption_key
 or TOLLGATE_SECRETS_ENCRYPTION_KEY), reading the key they are encrypted with from the
 environment variable named by --from-env. One transaction: every secret moves, or none does.
-Stop the server first (it holds the old key); start it with the new key afterwards.
+Stop the server first, every instance on a shared database (they hold the old key): the command
+refuses while one runs. Start them with the new key afterwards.
 
   --from-env <VARIABLE>  the environment variable holding the old key (hex or base64)
 ${CONFIG_OPTION}`,
@@ -49,14 +52,15 @@ export async function runSecretsRotateKey(parsed: ParsedCommand): Promise<number
     throw new CommandError(`Set the new key in ${KEY_SETTING} ("tollgate secrets generate-key" prints one).`);
   const from = new SecretBox(oldKey);
   const to = new SecretBox(newKey);
-  // A SQLite file is held meanwhile, so no server starts with the old key halfway through. On
-  // PostgreSQL, no lock can tell: the README says to stop every server first.
+  // No server may run meanwhile: it would go on with the old key. A SQLite file is held, so none
+  // starts halfway through; on PostgreSQL the rotation's transaction locks the secrets and
+  // refuses while another Tollgate is connected (instances.ts).
   const lock = config.database.url === "" ? holdStoppedStore(config.database.path) : null;
   try {
     const store = openExistingStore(config);
     try {
       await store.migrate();
-      const { rotated, current } = await rotateMasterKey(store, from, to);
+      const { rotated, current } = await rotateMasterKey(store, from, to, lock ? undefined : refuseBesideInstances);
       const already = current > 0 ? ` (${current} already under it)` : "";
       console.log(`Re-encrypted ${rotated} integration secrets under the new key${already}.`);
     } catch (err) {
@@ -69,6 +73,14 @@ export async function runSecretsRotateKey(parsed: ParsedCommand): Promise<number
     lock?.release();
   }
   return 0;
+}
+
+async function refuseBesideInstances(tx: Queries): Promise<void> {
+  const others = await lockAndListOtherTollgates(tx, "integration_secrets");
+  if (others.length === 0) return;
+  throw new CommandError(
+    `Tollgate is running on this database (${others.join(", ")} in pg_stat_activity): stop every instance first (they hold the old key), then run this again.`,
+  );
 }
 
 function holdStoppedStore(path: string): ReturnType<typeof lockStore> {

@@ -29,6 +29,18 @@ export interface Queries {
 
 export type Engine = "sqlite" | "postgres";
 
+export interface TransactionOptions {
+  /**
+   * "read committed" (PostgreSQL; SQLite runs one transaction at a time whatever is asked) for
+   * work that only writes, or whose reads decide nothing: inserts, `ON CONFLICT DO NOTHING`, a
+   * counter moved within one statement. Two such transactions writing one row then wait for
+   * each other instead of one failing. Serializable (the default), a long transaction that
+   * moves a row which another server moves many times a second (an environment's event count,
+   * under ingestion on two instances) can lose every one of its attempts.
+   */
+  isolation?: "serializable" | "read committed";
+}
+
 export interface Store extends Queries {
   readonly engine: Engine;
   /**
@@ -41,9 +53,10 @@ export interface Store extends Queries {
    * store calls may be awaited inside (no password hashing, no network): on SQLite the one
    * connection is held for the whole of it. On PostgreSQL the transaction is serializable and is
    * run again, from the start, when the database reports a conflict with another one; `work`
-   * must therefore have no effect outside the store before it resolves.
+   * must therefore have no effect outside the store before it resolves. `isolation` may relax
+   * that for work that decides nothing on what it reads (TransactionOptions).
    */
-  transaction<T>(work: (tx: Queries) => Promise<T>): Promise<T>;
+  transaction<T>(work: (tx: Queries) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /**
    * Runs a read under a time budget: past `budgetMs` the database stops it and the read rejects
    * with `overrun(budgetMs)`. Statements of the read that may scan many rows include

@@ -1,7 +1,16 @@
 import { SQL } from "bun";
-import { type Dialect, type Params, type Queries, type Store, ConstraintViolation, UniqueViolation } from "../store";
+import {
+  type Dialect,
+  type Params,
+  type Queries,
+  type Store,
+  type TransactionOptions,
+  ConstraintViolation,
+  UniqueViolation,
+} from "../store";
 import type { Migration } from "../schema";
 import { POSTGRES_DIALECT } from "./dialect";
+import { listenerApplicationName, poolApplicationName } from "./instances";
 import { migratePostgres } from "./migrate";
 import { translate } from "./parameters";
 
@@ -36,9 +45,9 @@ export interface PostgresOptions {
 
 /**
  * The PostgreSQL engine, through Bun's built-in client: a pool of connections; each transaction
- * runs serializable on one of them and is run again when PostgreSQL reports it lost a conflict
- * with another (40001, 40P01), so a read-check-write never acts on a state that changed under it,
- * on this server or another.
+ * runs serializable on one of them (unless its caller asks for read committed) and is run again
+ * when PostgreSQL reports it lost a conflict with another (40001, 40P01), so a read-check-write
+ * never acts on a state that changed under it, on this server or another.
  */
 export class PostgresStore implements Store {
   readonly engine = "postgres";
@@ -54,6 +63,7 @@ export class PostgresStore implements Store {
       max: options.max ?? 10,
       idleTimeout: options.idleTimeout ?? 0,
       prepare: true,
+      connection: { application_name: poolApplicationName() },
     });
   }
 
@@ -77,10 +87,11 @@ export class PostgresStore implements Store {
     return queriesOn(this.sql).run(text, ...params);
   }
 
-  async transaction<T>(work: (tx: Queries) => Promise<T>): Promise<T> {
+  async transaction<T>(work: (tx: Queries) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    const isolation = `isolation level ${options.isolation ?? "serializable"}`;
     for (let attempt = 1; ; attempt++) {
       try {
-        return (await this.sql.begin("isolation level serializable", (tx) => work(queriesOn(tx)))) as T;
+        return (await this.sql.begin(isolation, (tx) => work(queriesOn(tx)))) as T;
       } catch (error) {
         if (attempt < MAX_ATTEMPTS && RETRYABLE.has(sqlStateOf(error) ?? "")) {
           // Losers of one conflict would meet again if they all ran at once.
@@ -122,7 +133,7 @@ export class PostgresStore implements Store {
       url: this.#url,
       max: 1,
       idleTimeout: 0,
-      connection: { application_name: `tollgate-listen-${process.pid}` },
+      connection: { application_name: listenerApplicationName() },
       onclose: (error) => {
         if (!closing) handlers.lost(error);
       },

@@ -18,6 +18,7 @@ import people from "./migrations/014_people.sql" with { type: "text" };
 import customerContact from "./migrations/015_customer_contact.sql" with { type: "text" };
 import leakedKeys from "./migrations/016_leaked_keys.sql" with { type: "text" };
 import severalInstances from "./migrations/017_several_instances.sql" with { type: "text" };
+import sharedSigningSecrets from "./migrations/018_shared_signing_secrets.sql" with { type: "text" };
 
 function migration(name: string, sql: string): Migration {
   return { version: Number.parseInt(name, 10), name, sql };
@@ -42,4 +43,5 @@ export const MIGRATIONS: Migration[] = [
   migration("015_customer_contact", customerContact),
   migration("016_leaked_keys", leakedKeys),
   migration("017_several_instances", severalInstances),
+  migration("018_shared_signing_secrets", sharedSigningSecrets),
 ];

@@ -11,6 +11,12 @@ export interface CredentialChangeHandlers {
   keys(): void;
   /** Only sessions changed (a sign-out, a password change): the session cache alone. */
   sessions(): void;
+  /**
+   * An integration secret changed through another instance (PostgreSQL only: on a SQLite file
+   * the server is the only writer): reload the webhook signing secrets. Rejects when they could
+   * not be read, so that the watch asks again.
+   */
+  integrationSecrets(): Promise<void>;
 }
 
 /**
@@ -101,6 +107,19 @@ interface GenerationSource {
 /** The channel migration 017's triggers publish on; the payload names the counter that moved. */
 export const CHANGES_CHANNEL = "tollgate_changes";
 
+/** The payloads on CHANGES_CHANNEL (017, 018); any other means the credential counter. */
+const SESSIONS_CHANGED = "sessions";
+const INTEGRATION_SECRETS_CHANGED = "integration_secrets";
+
+/** PostgreSQL's counters: the two every engine has, and integration secrets' (018). */
+const POSTGRES_GENERATIONS = `SELECT (SELECT value FROM credential_generation WHERE id = 1) AS credentials,
+  (SELECT value FROM session_generation WHERE id = 1) AS sessions,
+  (SELECT value FROM integration_secret_generation WHERE id = 1) AS integration_secrets`;
+
+interface PostgresGenerations extends Generations {
+  integration_secrets: number;
+}
+
 /**
  * How often a PostgreSQL store's counters are polled, behind the notifications: a change is
  * seen by then even if its notification never came (a connection that died without a word,
@@ -143,14 +162,17 @@ function sqliteSourceOf(store: Store): GenerationSource {
  */
 class PostgresChanges implements GenerationSource {
   #latest: Generations;
+  /** The integration secrets' counter as of the last reload of the signing secrets that succeeded. */
+  #integrationSecretsLoaded: number;
   #hearing: boolean;
   /** When the listening connection was lost, while it is. */
   #lostAt: number | null = null;
   #subscription: Subscription | null = null;
   #poll: ReturnType<typeof setInterval> | null = null;
 
-  private constructor(latest: Generations, listening: boolean) {
+  private constructor(latest: PostgresGenerations, listening: boolean) {
     this.#latest = latest;
+    this.#integrationSecretsLoaded = latest.integration_secrets;
     // A Tollgate that does not listen is alone on its database by its caller's word.
     this.#hearing = !listening;
   }
@@ -162,14 +184,33 @@ class PostgresChanges implements GenerationSource {
     timing: ChangeWatchTiming,
   ): Promise<PostgresChanges> {
     const listening = timing.listen ?? true;
-    const changes = new PostgresChanges((await store.get<Generations>(GENERATIONS)) as Generations, listening);
+    const changes = new PostgresChanges(
+      (await store.get<PostgresGenerations>(POSTGRES_GENERATIONS)) as PostgresGenerations,
+      listening,
+    );
+    const reloadSigningSecrets = (generation?: number) =>
+      onChange.integrationSecrets().then(
+        () => {
+          if (generation !== undefined) changes.#integrationSecretsLoaded = generation;
+        },
+        (error: Error) =>
+          logger.warn("could not reload the webhook signing secrets; keeping those loaded until the next try", {
+            error: error.message,
+          }),
+      );
     if (listening) {
       changes.#subscription = await store.listen(CHANGES_CHANNEL, {
-        notified: (payload) => (payload === "sessions" ? onChange.sessions() : onChange.keys()),
+        notified: (payload) => {
+          if (payload === SESSIONS_CHANGED) onChange.sessions();
+          else if (payload === INTEGRATION_SECRETS_CHANGED) void reloadSigningSecrets();
+          else onChange.keys();
+        },
         listening: () => {
           changes.#hearing = true;
           onChange.keys();
+          // The first LISTEN is acknowledged before the start loads the signing secrets.
           if (changes.#lostAt === null) return;
+          void reloadSigningSecrets();
           logger.info("hearing credential changes again", {
             deaf_ms: Math.round(performance.now() - changes.#lostAt),
           });
@@ -188,9 +229,13 @@ class PostgresChanges implements GenerationSource {
     const pollMs = timing.pollMs ?? POSTGRES_POLL_MS;
     if (pollMs !== Number.POSITIVE_INFINITY) {
       changes.#poll = setInterval(() => {
-        store.get<Generations>(GENERATIONS).then(
+        store.get<PostgresGenerations>(POSTGRES_GENERATIONS).then(
           (read) => {
-            if (read) changes.#latest = read;
+            if (!read) return;
+            changes.#latest = read;
+            if (read.integration_secrets !== changes.#integrationSecretsLoaded) {
+              void reloadSigningSecrets(read.integration_secrets);
+            }
           },
           // A failed poll keeps the last answer; the next one tries again.
           () => {},

@@ -1,5 +1,5 @@
 // Re-encrypting every integration secret under a new master key (`tollgate secrets rotate-key`).
-import type { Store } from "../../db";
+import type { Queries, Store } from "../../db";
 import { type SecretBox, UnsealError, keyIdOfSealed } from "./cipher";
 import type { IntegrationSecretRow } from "./model";
 import { sealedTo } from "./service";
@@ -10,14 +10,17 @@ export class RotationError extends Error {}
  * Opens every row with `from` and seals it again with `to`, in one transaction: either every row
  * moves to the new key or none does. Rows already under `to` (a rotation run twice) are checked
  * and left alone. A row that opens under neither key stops the rotation, naming the row, never
- * its value.
+ * its value. `first` runs at the start of the transaction (the CLI's check that no server runs
+ * on the store); what it throws rolls everything back.
  */
 export function rotateMasterKey(
   store: Store,
   from: SecretBox,
   to: SecretBox,
+  first: (tx: Queries) => Promise<void> = async () => {},
 ): Promise<{ rotated: number; current: number }> {
   return store.transaction(async (tx) => {
+    await first(tx);
     const rows = await tx.all<Pick<IntegrationSecretRow, "id" | "tenant_id" | "environment_id" | "credentials">>(
       "SELECT id, tenant_id, environment_id, credentials FROM integration_secrets ORDER BY id",
     );

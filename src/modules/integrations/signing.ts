@@ -21,8 +21,10 @@ export interface SigningSecret {
  * map lookup, no row read, no decryption, whatever the size of the stored credentials. A refusal
  * cannot tell by its timing whether a tenant, environment or secret exists.
  *
- * Only this process changes integration secrets while it runs (`tollgate secrets rotate-key`
- * refuses to run beside a server, and nothing else writes them), so the map cannot go stale.
+ * On a SQLite file only this process changes integration secrets while it runs (`tollgate
+ * secrets rotate-key` refuses to run beside a server, and nothing else writes them). On
+ * PostgreSQL other instances may: their changes are heard (migration 018, change-watch.ts) and
+ * the map is reloaded whole (start.ts, signingSecretsReloader).
  */
 export class SigningSecrets {
   readonly #secrets = new Map<string, string>();
@@ -44,6 +46,12 @@ export class SigningSecrets {
 
   deleted(scope: Scope, provider: Provider): void {
     this.#secrets.delete(keyOf(scope, provider));
+  }
+
+  /** After a reload from the store: what `loaded` holds, instead of everything held so far. */
+  replaceWith(loaded: SigningSecrets): void {
+    this.#secrets.clear();
+    for (const [key, value] of loaded.#secrets) this.#secrets.set(key, value);
   }
 }
 

@@ -1,5 +1,6 @@
 // What a start needs of integration secrets: the master key checked against the store, and
-// the webhook signing secrets decrypted into memory.
+// the webhook signing secrets decrypted into memory (and reloaded when another instance
+// changes them).
 import type { Config } from "../../config";
 import { type Queries } from "../../db";
 import { KEY_SETTING, SecretBox, keyIdOfSealed, parseEncryptionKey } from "./cipher";
@@ -51,7 +52,7 @@ export async function openSecretBox(db: Queries, config: Config): Promise<Secret
  * The signing secrets of every stored secret, for webhook deliveries (signing.ts). A row that
  * does not open is logged (openCredentials) and left out: its deliveries are refused.
  */
-export async function loadSigningSecrets(deps: IntegrationDeps): Promise<SigningSecrets> {
+async function loadSigningSecrets(deps: IntegrationDeps): Promise<SigningSecrets> {
   const signing = new SigningSecrets();
   if (!deps.box) return signing;
   const rows = (await deps.db.all("SELECT * FROM integration_secrets ORDER BY id")) as IntegrationSecretRow[];
@@ -64,4 +65,34 @@ export async function loadSigningSecrets(deps: IntegrationDeps): Promise<Signing
     }
   }
   return signing;
+}
+
+/**
+ * Reloads `signing` from the store, for an instance that heard another change an integration
+ * secret (PostgreSQL, change-watch.ts). Reloads never overlap: one asked for while another runs
+ * is run once more after it, so the last change is always read. The promise rejects when the
+ * store could not be read (the signing secrets held are kept); the watch then asks again at its
+ * next poll.
+ */
+export function signingSecretsReloader(deps: IntegrationDeps, signing: SigningSecrets): () => Promise<void> {
+  let running: Promise<void> | null = null;
+  let again = false;
+  const reload = async () => {
+    try {
+      do {
+        again = false;
+        signing.replaceWith(await loadSigningSecrets(deps));
+      } while (again);
+    } finally {
+      running = null;
+    }
+  };
+  return () => {
+    if (running === null) {
+      running = reload();
+      return running;
+    }
+    again = true;
+    return running;
+  };
 }

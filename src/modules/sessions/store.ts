@@ -128,9 +128,10 @@ export interface IssuedPasswordToken {
 }
 
 /**
- * A one-time link token that sets an account's password. One live link per account and
- * purpose: issuing one retires the account's earlier unused ones (and a setup link retires
- * every earlier setup link). Used and expired tokens of the account are removed on the way.
+ * A one-time link token that sets an account's password. An invite's link retires the account's
+ * earlier ones. Setup links are each a start's (SPEC §10): several instances on one PostgreSQL
+ * database each print their own, so every live one works until one is used (then someone can
+ * sign in and none works) or its hour is over; issuing one removes the used and expired ones.
  */
 export async function issuePasswordToken(
   db: Queries,
@@ -156,13 +157,19 @@ export async function issuePasswordToken(
     expires_at: iso(now + input.ttlSeconds * 1000),
     used_at: null,
   };
-  if (input.purpose === "setup") await db.run("DELETE FROM password_tokens WHERE purpose = 'setup'");
-  await db.run(
-    "DELETE FROM password_tokens WHERE tenant_id = ? AND user_id = ? AND purpose = ?",
-    input.tenantId,
-    input.userId,
-    input.purpose,
-  );
+  if (input.purpose === "setup") {
+    await db.run(
+      "DELETE FROM password_tokens WHERE purpose = 'setup' AND (used_at IS NOT NULL OR expires_at <= ?)",
+      row.created_at,
+    );
+  } else {
+    await db.run(
+      "DELETE FROM password_tokens WHERE tenant_id = ? AND user_id = ? AND purpose = ?",
+      input.tenantId,
+      input.userId,
+      input.purpose,
+    );
+  }
   await db.run(
     `INSERT INTO password_tokens (id, token_hash, purpose, tenant_id, user_id, created_by, created_at, expires_at, used_at)
      VALUES (@id, @token_hash, @purpose, @tenant_id, @user_id, @created_by, @created_at, @expires_at, @used_at)`,

@@ -1,0 +1,6 @@
+-- Integration signing secrets shared by several instances: nothing to change on SQLite, whose
+-- file has one server, the only writer of integration secrets while it runs (`tollgate secrets
+-- rotate-key` refuses to run beside it). PostgreSQL's 018 adds a counter and a notification so
+-- that instances sharing a database reload their signing secrets when one of them changes a
+-- secret. The number exists, with no statement, so that both engines' schemas stay at the same
+-- version (test/migrations.test.ts holds them in step).

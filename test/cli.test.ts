@@ -48,7 +48,8 @@ describe("tollgate: usage", () => {
       expect(readdirSync(cwd)).toEqual([]);
     }
     expect((await cli(["-h"])).stdout).toContain("keys revoke");
-  });
+    // A dozen starts of the CLI from source, one after another: seconds each on a loaded 2-core machine.
+  }, 120_000);
 
   test.each([
     [["frobnicate"], 'Unknown command "frobnicate".'],

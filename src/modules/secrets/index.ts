@@ -9,6 +9,8 @@ import { type CreatedKey, createKey } from "./create";
 import { getKey, listKeys, scopeOf, toSecretResponse } from "./read";
 import { revokeKey } from "./revoke";
 import { rotateKey } from "./rotate";
+import { setKeyLimits } from "./limits";
+import { LimitsBody } from "../limits/model";
 
 const IdParams = t.Object({ id: t.String() });
 
@@ -85,6 +87,25 @@ export function secretsController(app: AppContext) {
         params: IdParams,
         response: { 204: t.Void(), ...errorResponses(401, 403, 404, 503) },
         detail: { summary: "Revoke an API key; it fails from the very next request" },
+      },
+    )
+    .put(
+      "/:id/limits",
+      async ({ principal, request, server, params, body }) => {
+        const audit = await auditContextOf(app, { principal, request, server });
+        return toSecretResponse(await setKeyLimits(app, principal, audit, params.id, body));
+      },
+      {
+        permission: "secret:write",
+        params: IdParams,
+        body: LimitsBody,
+        response: { 200: SecretSchema, ...errorResponses(400, 401, 403, 404, 503) },
+        detail: {
+          summary: "Set a key's rate limits and credits (Tollgate extension)",
+          description:
+            "A field present replaces that part: `ratelimits` the whole list, `credits` the balance and refill " +
+            "(`null` removes them: unlimited). Windows keep their count when a limit changes. A key cannot change its own.",
+        },
       },
     )
     .post(

@@ -17,6 +17,13 @@ export function lastRefillBoundary(refill: Pick<Refill, "interval" | "refill_day
     : new Date(monthlyBoundary(year, month - 1, day)).toISOString();
 }
 
+/** The first refill boundary after `now`, ms since the epoch: when a key out of credits can spend again. */
+export function nextRefillBoundary(refill: Pick<Refill, "interval" | "refill_day">, now: number): number {
+  const last = new Date(lastRefillBoundary(refill, now));
+  if (refill.interval === "daily") return last.getTime() + 24 * 3600 * 1000;
+  return monthlyBoundary(last.getUTCFullYear(), last.getUTCMonth() + 1, refill.refill_day ?? 1);
+}
+
 /** 00:00 UTC on `day` of the month, clamped to the month's last day. */
 function monthlyBoundary(year: number, month: number, day: number): number {
   const lastDay = new Date(Date.UTC(year, month + 1, 0)).getUTCDate();

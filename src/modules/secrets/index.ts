@@ -55,6 +55,8 @@ export function secretsController(app: AppContext) {
     .get(
       "",
       async ({ principal, query }) => {
+        // Balances spent in memory are written first, so the list shows them as they are.
+        await app.credits.flush();
         const page = pageOf(query);
         const { rows, total } = await listKeys(app.reads, scopeOf(principal), query, page);
         return listOf(rows.map(toSecretResponse), total, page);
@@ -68,7 +70,10 @@ export function secretsController(app: AppContext) {
     )
     .get(
       "/:id",
-      async ({ principal, params }) => toSecretResponse(await getKey(app.db, scopeOf(principal), params.id)),
+      async ({ principal, params }) => {
+        await app.credits.flush();
+        return toSecretResponse(await getKey(app.db, scopeOf(principal), params.id));
+      },
       {
         permission: "secret:read",
         params: IdParams,
@@ -93,6 +98,7 @@ export function secretsController(app: AppContext) {
       "/:id/limits",
       async ({ principal, request, server, params, body }) => {
         const audit = await auditContextOf(app, { principal, request, server });
+        await app.credits.flush();
         return toSecretResponse(await setKeyLimits(app, principal, audit, params.id, body));
       },
       {
@@ -112,6 +118,8 @@ export function secretsController(app: AppContext) {
       "/:id/rotate",
       async ({ principal, request, server, params, body, set }) => {
         const audit = await auditContextOf(app, { principal, request, server });
+        // The replacement takes over the balance as spent so far.
+        await app.credits.flush();
         const created = await rotateKey(app, principal, audit, params.id, body.grace_period_seconds ?? 0);
         set.status = 201;
         return createdKeyResponse(created);

@@ -168,6 +168,7 @@ export function usersController(app: AppContext) {
         // Every account found is of the caller's tenant: read it once for all of them.
         const tenant = await getTenant(app.db, principal.tenantId);
         const accounts = rows.map((row) => ({ ...row, tenant }));
+        await app.credits.flush();
         return listOf(
           await accountsWithLimits(app.db, principal.tenantId, principal.environmentId, accounts),
           total,
@@ -190,13 +191,15 @@ export function usersController(app: AppContext) {
     )
     .get(
       "/:id",
-      async ({ principal, params }) =>
-        accountWithLimits(
+      async ({ principal, params }) => {
+        await app.credits.flush();
+        return accountWithLimits(
           app.db,
           principal.tenantId,
           principal.environmentId,
           await getAccount(app.db, principal.tenantId, params.id),
-        ),
+        );
+      },
       {
         permission: "user:read",
         params: IdParams,
@@ -232,8 +235,16 @@ export function usersController(app: AppContext) {
     )
     .put(
       "/:id/limits",
-      async ({ principal, request, server, params, body }) =>
-        setAccountLimits(app, principal, await auditContextOf(app, { principal, request, server }), params.id, body),
+      async ({ principal, request, server, params, body }) => {
+        await app.credits.flush();
+        return setAccountLimits(
+          app,
+          principal,
+          await auditContextOf(app, { principal, request, server }),
+          params.id,
+          body,
+        );
+      },
       {
         permission: "user:write",
         params: IdParams,

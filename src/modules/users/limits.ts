@@ -67,7 +67,7 @@ export async function setAccountLimits(
 ): Promise<AccountResponse> {
   checkLimitsInput(input);
   if (principal.userId === id) throw invalidOperation(OWN_ACCOUNT_LIMITS);
-  return await deps.db.transaction(async (tx) => {
+  const updated = await deps.db.transaction(async (tx) => {
     const account = await getAccount(tx, principal.tenantId, id);
     if (account.type !== "service_account") throw invalidOperation(LIMITS_MESSAGES.notServiceAccount);
     if (account.status !== "published") throw invalidOperation(LIMITS_MESSAGES.archived);
@@ -81,4 +81,8 @@ export async function setAccountLimits(
     });
     return toAccountResponse(account, limits.after);
   });
+  // Every key of the account carries its limits in the cache: drop them all now rather than
+  // when the change watch next looks (it would, within a millisecond).
+  deps.keyCache.clear();
+  return updated;
 }

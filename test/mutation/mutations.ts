@@ -576,4 +576,33 @@ export const MUTATIONS: Mutation[] = [
     tests: ["test/multi-instance.test.ts"],
     engine: "postgres",
   },
+  {
+    name: "a rate-limit window admits one request more than its limit",
+    file: "src/modules/limits/windows.ts",
+    find: "      if (window.sum + request.cost > request.limit) {",
+    replace: "      if (window.sum > request.limit) {",
+    tests: ["test/limits-enforcement.test.ts"],
+  },
+  {
+    name: "changing a rate limit starts its window afresh",
+    file: "src/modules/limits/key-limits.ts",
+    find: "        window: `${row.environment_id}/${row.owner_id}/${limit.name}`,",
+    replace: "        window: `${row.environment_id}/${row.owner_id}/${limit.name}/${limit.limit}`,",
+    tests: ["test/limits-enforcement.test.ts"],
+  },
+  {
+    name: "a graceful stop forgets the last second of credits spent (SQLite)",
+    file: "src/modules/limits/ledger-buffered.ts",
+    find: "    clearInterval(this.#timer);\n    await this.flush();",
+    replace: "    clearInterval(this.#timer);",
+    tests: ["test/limits-durability.test.ts"],
+  },
+  {
+    name: "a spend does not check the balance covers it (PostgreSQL)",
+    file: "src/modules/limits/ledger-stored.ts",
+    find: "       WHERE ${OWNER} AND (credits_remaining IS NULL OR ${REFILLED} >= @cost)",
+    replace: "       WHERE ${OWNER}",
+    tests: ["test/limits-enforcement.test.ts", "test/limits-instances.test.ts"],
+    engine: "postgres",
+  },
 ];

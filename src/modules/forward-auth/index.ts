@@ -109,7 +109,10 @@ export function forwardAuthController(app: AppContext) {
       return refusal(error, set, nginx);
     }
     for (const [name, value] of Object.entries(identityOf(principal))) set.headers[name] = value;
-    if (principal?.limitHeaders) Object.assign(set.headers, principal.limitHeaders);
+    // Always both, empty when no limit applied, as the identity headers: a proxy that copies
+    // them (Caddy's copy_headers) then never passes on a placeholder or a client's own.
+    set.headers["ratelimit-policy"] = principal?.limitHeaders?.["ratelimit-policy"] ?? "";
+    set.headers.ratelimit = principal?.limitHeaders?.ratelimit ?? "";
     if (principal) notePrincipal(request, principal.userId);
     return "";
   };

@@ -173,6 +173,23 @@ describe("credits on Tollgate's own routes", () => {
     expect((await h.call("GET", ME, { key })).status).toBe(429);
   });
 
+  test("credits set by another process meanwhile are not undone by a late write of spends", async () => {
+    const { h } = await limitedHarness();
+    const { key, id } = await newKey(h, { credits: { remaining: 100 } });
+    for (let i = 0; i < 3; i++) expect((await h.call("GET", ME, { key })).status).toBe(200);
+    // `tollgate` beside the server (or another instance) resets the balance: a new version.
+    await h.context.db.run(
+      "UPDATE limits SET credits_remaining = 50, credits_version = credits_version + 1 WHERE owner_id = ?",
+      id,
+    );
+    // Spends held in memory (SQLite) are written now: for the old version, so dropped.
+    await h.context.credits.flush();
+    expect(await h.context.db.value("SELECT credits_remaining FROM limits WHERE owner_id = ?", id)).toBe(50);
+    // The server heard the change (the credential counter moved): it spends from the new balance.
+    expect((await h.call("GET", ME, { key })).status).toBe(200);
+    expect((await h.call("GET", `${KEYS}/${id}`)).body.credits.remaining).toBe(49);
+  });
+
   test("a daily refill sets remaining to the amount at 00:00 UTC, on first use after it; Retry-After says when", async () => {
     // The system clock, not the harness's: when credits were set is the store's time too.
     setSystemTime(new Date("2026-03-10T23:59:00.000Z"));

@@ -605,4 +605,11 @@ export const MUTATIONS: Mutation[] = [
     tests: ["test/limits-enforcement.test.ts", "test/limits-instances.test.ts"],
     engine: "postgres",
   },
+  {
+    name: "a late write of credits spent undoes a reset made meanwhile (SQLite)",
+    file: "src/modules/limits/ledger-buffered.ts",
+    find: "             WHERE tenant_id = ? AND environment_id = ? AND owner_id = ? AND credits_version = ?`,",
+    replace: "             WHERE tenant_id = ? AND environment_id = ? AND owner_id = ? AND ? > 0`,",
+    tests: ["test/limits-enforcement.test.ts"],
+  },
 ];

@@ -173,6 +173,16 @@ describe("credits on Tollgate's own routes", () => {
     expect((await h.call("GET", ME, { key })).status).toBe(429);
   });
 
+  test("unlimited credits (remaining null) pass every request, and verify says so", async () => {
+    const { h } = await limitedHarness();
+    const verifier = (await accountKey(h, ["key_verifier"])).key;
+    const { key, id } = await newKey(h, { credits: { remaining: null } });
+    for (let i = 0; i < 5; i++) expect((await h.call("GET", ME, { key })).status).toBe(200);
+    const verified = await h.call("POST", "/v1/keys/verify", { key: verifier, body: { key, credits: { cost: 1000 } } });
+    expect(verified.body).toMatchObject({ code: "VALID", credits: { remaining: null } });
+    expect((await h.call("GET", `${KEYS}/${id}`)).body.credits).toEqual({ remaining: null, refill: null });
+  });
+
   test("credits set by another process meanwhile are not undone by a late write of spends", async () => {
     const { h } = await limitedHarness();
     const { key, id } = await newKey(h, { credits: { remaining: 100 } });

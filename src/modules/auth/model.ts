@@ -50,7 +50,7 @@ export interface KeyCredits {
   ownerId: string;
   /** Moves on each change of the configuration: a balance of an older version is not spent. */
   version: number;
-  /** null: unlimited. */
+  /** Set with `remaining: null`: nothing to count or spend. */
   unlimited: boolean;
   refill: { interval: "daily" | "monthly"; amount: number; refill_day: number | null } | null;
 }

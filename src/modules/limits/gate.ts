@@ -54,6 +54,8 @@ export class Limiter implements LimitGate {
     }
     const credits = limits.credits;
     if (credits === null) return admission;
+    // Unlimited credits are nothing to spend: no balance is kept for them.
+    if (credits.unlimited) return { ...admission, credits: { remaining: null } };
     const spent = this.ledger.spend({
       tenantId: limits.tenantId,
       environmentId: limits.environmentId,

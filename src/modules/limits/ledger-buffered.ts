@@ -6,7 +6,7 @@ import type { LimitsRow } from "./model";
 import { dueRefillBoundary } from "./refill";
 
 /** How often spends are written to the store: a crash forgets at most this much of them. */
-export const FLUSH_INTERVAL_MS = 1000;
+const FLUSH_INTERVAL_MS = 1000;
 /** A balance unused this long, and written, is let go: read again from the store if used again. */
 const IDLE_MS = 60_000;
 

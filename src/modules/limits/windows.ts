@@ -139,10 +139,6 @@ export class RateLimitWindows {
     for (const [name, window] of this.#windows) if (window.isIdle(now)) this.#windows.delete(name);
   }
 
-  get size(): number {
-    return this.#windows.size;
-  }
-
   close(): void {
     clearInterval(this.#sweeper);
   }

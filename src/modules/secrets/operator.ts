@@ -177,17 +177,22 @@ export async function createOperatorKey(
       account = { id: existing.id, roles: JSON.parse(existing.roles) as string[] };
     }
     const roles = input.type === "publishable_key" ? [] : account.roles;
-    const created = await issueAudited(tx, audit, {
-      tenantId: input.tenantId,
-      environmentId: environment.id,
-      environmentType: environment.type,
-      userId: account.id,
-      createdBy: null,
-      name: input.name,
-      type: input.type,
-      roles,
-      expiresAt: input.expiresAt,
-    });
+    const created = await issueAudited(
+      tx,
+      audit,
+      {
+        tenantId: input.tenantId,
+        environmentId: environment.id,
+        environmentType: environment.type,
+        userId: account.id,
+        createdBy: null,
+        name: input.name,
+        type: input.type,
+        roles,
+        expiresAt: input.expiresAt,
+      },
+      { limits: {} },
+    );
     return { ...created, environment, roles };
   });
 }

@@ -10,7 +10,7 @@ import {
   operatorKeyLimits,
   withoutRateLimit,
   withRateLimit,
-} from "../modules/limits/operator";
+} from "../modules/secrets/limits-operator";
 import { appliedText, creditsText, parseDuration, rateLimitText } from "../modules/limits/words";
 import { type CommandSpec, checkedOption, type ParsedCommand, UsageError } from "./args";
 import { CONFIG_OPTION, configFrom } from "./config-option";

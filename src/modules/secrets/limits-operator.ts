@@ -4,12 +4,12 @@ import { checkLike } from "../../http/validation";
 import { AUDIT } from "../audit/actions";
 import { recordAudit } from "../audit/service";
 import type { EnvironmentRow } from "../environments/model";
-import type { SecretWithOwnerRow } from "../secrets/model";
-import { environmentOf, OperatorError, operatorAudit } from "../secrets/operator";
-import { WITH_OWNER } from "../secrets/read";
-import { type Limits, LimitsBody, type LimitsInput, LIMITS_MESSAGES, type RateLimit } from "./model";
-import { joinedLimits, limitsOf, readLimits } from "./read";
-import { checkLimitsInput, replaceLimits } from "./update";
+import { type Limits, LimitsBody, type LimitsInput, LIMITS_MESSAGES, type RateLimit } from "../limits/model";
+import { joinedLimits, limitsOf, readLimits } from "../limits/read";
+import { checkLimitsInput, replaceLimits } from "../limits/update";
+import type { SecretWithOwnerRow } from "./model";
+import { environmentOf, OperatorError, operatorAudit } from "./operator";
+import { WITH_OWNER } from "./read";
 
 // The CLI's `tollgate keys limits | set-limit | remove-limit | set-credits`: an operator on the
 // machine that holds the store, on any key of any tenant. A change goes through the same checks

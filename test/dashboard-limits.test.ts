@@ -106,7 +106,7 @@ describe("limits in the dashboard", () => {
       ...row(4, { name: "", limit: "" }),
     });
     expect(saved.status).toBe(303);
-    expect(saved.location).toBe(`${page}?notice=ratelimits`);
+    expect(saved.location).toBe(`${page}?notice=ratelimits#main`);
     expect((await browser.get(saved.location as string)).text).toContain("Rate limits saved");
     expect(await keyLimits(h, id)).toEqual({
       ratelimits: [
@@ -176,7 +176,7 @@ describe("limits in the dashboard", () => {
     expect(shown.text).toContain("Empty: the refill amount, 500.");
 
     const reset = await browser.submit(page, `/dashboard/api-keys/${id}/credits/reset`, { to: "" });
-    expect(reset.location).toBe(`${page}?notice=reset`);
+    expect(reset.location).toBe(`${page}?notice=reset#main`);
     expect((await keyLimits(h, id)).credits).toEqual({
       remaining: 500,
       refill: { interval: "monthly", amount: 500, refill_day: 31 },

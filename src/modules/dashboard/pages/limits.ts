@@ -37,6 +37,12 @@ export const BLANK_ROWS = 3;
 /** A window's units as the form offers them: the CLI's, and ms for a window in no whole second. */
 const UNITS = [...DURATION_UNITS, { suffix: "ms", ms: 1, word: "millisecond" }] as const;
 
+/**
+ * The API's rule for a limit's name as an input's `pattern`: anchored already, and compiled with
+ * the `v` flag, where a `-` in a class must be escaped.
+ */
+const NAME_INPUT_PATTERN = RATE_LIMIT_NAME_PATTERN.slice(1, -1).replace("-]", "\\-]");
+
 export type OwnerKind = "key" | "account";
 
 /** Whose limits a page is about, as it shows them. */
@@ -245,7 +251,7 @@ function rateLimitRow(row: RowValues, i: number): Html {
           name="name-${i}"
           type="text"
           maxlength="64"
-          pattern="${RATE_LIMIT_NAME_PATTERN.slice(1, -1)}"
+          pattern="${NAME_INPUT_PATTERN}"
           spellcheck="false"
           value="${row.name}"
           placeholder="requests"
@@ -313,7 +319,7 @@ function forms(visit: Visit, owner: Owner, view: View): Html {
         named” counts only when a verify call or a forward-auth rule names the limit. Fill in a new row to add one; tick
         Remove to drop one. A changed limit keeps its current count.
       </p>
-      <form method="post" action="${base}" class="stack">
+      <form method="post" action="${base}#ratelimits-title" class="stack">
         ${csrfField(visit)}${banner("error", view.ratelimitsError)}
         <input type="hidden" name="rows" value="${rows.length}" />
         ${rows.map(rateLimitRow)}
@@ -322,7 +328,7 @@ function forms(visit: Visit, owner: Owner, view: View): Html {
     </section>
     <section class="panel" aria-labelledby="credits-title">
       <h2 id="credits-title">Set credits</h2>
-      <form method="post" action="${creditsPath(owner.kind, owner.id)}" class="stack">
+      <form method="post" action="${creditsPath(owner.kind, owner.id)}#credits-title" class="stack">
         ${csrfField(visit)}${banner("error", view.creditsError)}
         <label for="credits-remaining">Remaining credits</label>
         <input
@@ -364,7 +370,7 @@ function forms(visit: Visit, owner: Owner, view: View): Html {
       counted
         ? html`<section class="panel" aria-labelledby="reset-title">
             <h2 id="reset-title">Reset credits</h2>
-            <form method="post" action="${creditsPath(owner.kind, owner.id)}/reset" class="stack">
+            <form method="post" action="${creditsPath(owner.kind, owner.id)}/reset#reset-title" class="stack">
               ${csrfField(visit)}${banner("error", view.resetError)}
               <label for="reset-to">Reset to</label>
               <input
@@ -493,6 +499,15 @@ function rowsFrom(form: URLSearchParams): RowValues[] {
   }));
 }
 
+/**
+ * Where a saved change leads: the page, its notice, and its top. Each form's address names its
+ * own heading (`…/credits#credits-title`), so a refusal, shown in the form, is where the browser
+ * scrolls to on a narrow screen; a redirect without a fragment would keep that one.
+ */
+function doneAddress(kind: OwnerKind, id: string, notice: string): string {
+  return `${limitsPath(kind, id)}?notice=${notice}#main`;
+}
+
 /** Saves a change of `kind`'s limits; a refusal shows the form again as sent, with the API's words. */
 async function save(
   app: AppContext,
@@ -509,7 +524,7 @@ async function save(
     const checked = checkLike(LimitsBody, input());
     return await KINDS[kind].set(app, principal, audit, id, checked);
   });
-  if (result.ok) return redirect(`${limitsPath(kind, id)}?notice=${notice}`);
+  if (result.ok) return redirect(doneAddress(kind, id, notice));
   const view = refused(inFormWords(result.message, labels));
   return render(app, request, kind, id, { ...view, status: result.status });
 }
@@ -608,7 +623,7 @@ export async function resetCredits(
     if (to !== undefined) checkLike(LimitsBody, { credits: { remaining: to } });
     return await KINDS[kind].reset(app, principal, audit, id, to);
   });
-  if (result.ok) return redirect(`${limitsPath(kind, id)}?notice=reset`);
+  if (result.ok) return redirect(doneAddress(kind, id, "reset"));
   return render(app, request, kind, id, {
     resetTo: typed,
     resetError: inFormWords(result.message, { "credits.remaining": "Reset to" }),

@@ -6,7 +6,7 @@ import type { Credits, LimitsInput } from "./model";
 // other (setKeyLimits / setAccountLimits, through resetKeyCredits / resetAccountCredits beside
 // them): checked, audited, and seen by every process at once.
 
-export const RESET_MESSAGES = {
+const RESET_MESSAGES = {
   unlimited: "These credits are unlimited: there is nothing to reset. Set a number of credits instead.",
   noRefill: "These credits have no refill amount to reset to: type the number of credits to reset to.",
 } as const;

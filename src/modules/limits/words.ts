@@ -11,16 +11,14 @@ export const DURATION_UNITS = [
   { suffix: "s", ms: 1000, word: "second" },
 ] as const;
 
-export type DurationUnit = (typeof DURATION_UNITS)[number];
-
 /** A window in its largest whole unit: 60000 is 1 minute, 90000 is 90 seconds; ms when none fits. */
-export function durationParts(ms: number): { count: number; unit: DurationUnit | null } {
+export function durationParts(ms: number): { count: number; unit: (typeof DURATION_UNITS)[number] | null } {
   const unit = DURATION_UNITS.find((u) => ms % u.ms === 0) ?? null;
   return { count: unit ? ms / unit.ms : ms, unit };
 }
 
 /** "per minute", "per 5 seconds", "per 1500 ms". */
-export function perDuration(ms: number): string {
+function perDuration(ms: number): string {
   const { count, unit } = durationParts(ms);
   if (unit === null) return `per ${count} ms`;
   return count === 1 ? `per ${unit.word}` : `per ${count} ${unit.word}s`;
@@ -46,7 +44,7 @@ export function parseDuration(text: string): number | null {
 }
 
 /** "daily at 00:00 UTC", "monthly on day 15". */
-export function refillText(refill: NonNullable<Credits["refill"]>): string {
+function refillText(refill: NonNullable<Credits["refill"]>): string {
   return refill.interval === "daily" ? "daily at 00:00 UTC" : `monthly on day ${refill.refill_day ?? 1}`;
 }
 

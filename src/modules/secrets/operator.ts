@@ -51,7 +51,11 @@ async function tenantExists(db: Queries, tenantId: string): Promise<boolean> {
 }
 
 /** An environment of the tenant by id or name; the tenant's default one when none is named. */
-export async function environmentOf(db: Queries, tenantId: string, environment: string | undefined): Promise<EnvironmentRow> {
+export async function environmentOf(
+  db: Queries,
+  tenantId: string,
+  environment: string | undefined,
+): Promise<EnvironmentRow> {
   if (!(await tenantExists(db, tenantId))) throw new OperatorError(await noTenant(db, tenantId));
   const row = (
     environment === undefined

@@ -32,7 +32,7 @@ import { SERVICE_ACCOUNTS_PATH } from "./service-accounts";
 // call the same services as PUT …/limits. A refusal is shown in the API's own words.
 
 /** Blank rows the rate limits form offers for new limits (within MAX_RATE_LIMITS in all). */
-export const BLANK_ROWS = 3;
+const BLANK_ROWS = 3;
 
 /** A window's units as the form offers them: the CLI's, and ms for a window in no whole second. */
 const UNITS = [...DURATION_UNITS, { suffix: "ms", ms: 1, word: "millisecond" }] as const;
@@ -131,7 +131,7 @@ const KINDS: Record<OwnerKind, OwnerKindSpec> = {
 };
 
 /** The page of an owner's limits; its forms post to `…/limits`, `…/credits` and `…/credits/reset`. */
-export function limitsPath(kind: OwnerKind, id: string): string {
+function limitsPath(kind: OwnerKind, id: string): string {
   return `${KINDS[kind].listPath}/${id}/limits`;
 }
 

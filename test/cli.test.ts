@@ -53,7 +53,10 @@ describe("tollgate: usage", () => {
 
   test.each([
     [["frobnicate"], 'Unknown command "frobnicate".'],
-    [["keys"], '"tollgate keys" needs a command: create, list, revoke, leaked or hash.'],
+    [
+      ["keys"],
+      '"tollgate keys" needs a command: create, list, revoke, leaked, hash, limits, set-limit, remove-limit or set-credits.',
+    ],
     [["keys", "rotate"], 'Unknown command "keys rotate".'],
     [["keys", "hash"], '"tollgate keys hash" needs the key.'],
     [["keys", "hash", "a", "b"], 'Unexpected argument "b" for "tollgate keys hash".'],

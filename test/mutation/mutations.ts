@@ -667,4 +667,32 @@ export const MUTATIONS: Mutation[] = [
     replace: "             WHERE tenant_id = ? AND environment_id = ? AND owner_id = ? AND ? > 0`,",
     tests: ["test/limits-enforcement.test.ts"],
   },
+  {
+    name: "the dashboard's Remove box keeps the rate limit",
+    file: "src/modules/dashboard/pages/limits.ts",
+    find: '    if (row.remove || (row.name.trim() === "" && row.limit.trim() === "")) continue;',
+    replace: '    if (row.name.trim() === "" && row.limit.trim() === "") continue;',
+    tests: ["test/dashboard-limits.test.ts"],
+  },
+  {
+    name: "Reset credits resets to the refill amount though a number was typed",
+    file: "src/modules/limits/reset.ts",
+    find: "  const remaining = to ?? credits.refill?.amount;",
+    replace: "  const remaining = credits.refill?.amount ?? to;",
+    tests: ["test/dashboard-limits.test.ts"],
+  },
+  {
+    name: "tollgate keys set-limit --named sets a limit applied to every request",
+    file: "src/cli/limits.ts",
+    find: "    auto_apply: parsed.values.named !== true,",
+    replace: "    auto_apply: true,",
+    tests: ["test/limits-cli.test.ts"],
+  },
+  {
+    name: "the CLI's limits changes skip the API's schema (a 21st limit is stored)",
+    file: "src/modules/secrets/limits-operator.ts",
+    find: "      checkLimitsInput(checkLike(LimitsBody, input));",
+    replace: "      checkLimitsInput(input);",
+    tests: ["test/limits-cli.test.ts"],
+  },
 ];

@@ -20,7 +20,7 @@ import { markRevoked } from "./revoke";
 /** A request the store cannot satisfy: an unknown tenant, environment or key. */
 export class OperatorError extends Error {}
 
-function operatorAudit(tenantId: string, environmentId: string, command: string): AuditContext {
+export function operatorAudit(tenantId: string, environmentId: string, command: string): AuditContext {
   return {
     tenantId,
     environmentId,
@@ -51,7 +51,11 @@ async function tenantExists(db: Queries, tenantId: string): Promise<boolean> {
 }
 
 /** An environment of the tenant by id or name; the tenant's default one when none is named. */
-async function environmentOf(db: Queries, tenantId: string, environment: string | undefined): Promise<EnvironmentRow> {
+export async function environmentOf(
+  db: Queries,
+  tenantId: string,
+  environment: string | undefined,
+): Promise<EnvironmentRow> {
   if (!(await tenantExists(db, tenantId))) throw new OperatorError(await noTenant(db, tenantId));
   const row = (
     environment === undefined

@@ -32,6 +32,8 @@ import {
 import { DASHBOARD_PATH, redirect, visitOf, type Server, type Visit } from "../session";
 import { Reveals } from "../reveal";
 import { rolesText } from "./service-accounts";
+import { limitsSummary } from "./limits-summary";
+import { joinedLimits, limitsOf } from "../../limits/read";
 import { VerifyKeyBody } from "../../verify/model";
 import { type Verification, verifyKeyAudited } from "../../verify/service";
 import { acknowledgeLeak, type LeaksToAcknowledge, leaksToAcknowledge } from "../../leaked-keys/acknowledge";
@@ -437,7 +439,11 @@ async function render(app: AppContext, request: Request, view: View): Promise<Re
         <td>${when(k.created_at)}</td>
         <td>${when(k.last_used_at)}</td>
         <td>${k.expires_at ? when(k.expires_at) : html`<span class="muted">Never</span>`}</td>
+        <td class="limits">${limitsSummary(limitsOf(joinedLimits(k), now))}</td>
         <td class="row-actions">
+          <a class="button small secondary" href="${API_KEYS_PATH}/${k.id}/limits" aria-label="Limits of ${k.name}"
+            >Limits</a
+          >
           ${
             may(visit, "secret:write")
               ? html`${
@@ -503,7 +509,7 @@ async function render(app: AppContext, request: Request, view: View): Promise<Re
     </div>
     ${table(
       "API keys",
-      ["Name", "Key", "Account", "Roles", "Status", "Created", "Last used", "Expires", "Actions"],
+      ["Name", "Key", "Account", "Roles", "Status", "Created", "Last used", "Expires", "Limits", "Actions"],
       tableRows,
       search ? `No ${KEY_STATUS_WORDS[status]} key${matching}.` : "No keys here yet.",
     )}

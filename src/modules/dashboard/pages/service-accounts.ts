@@ -5,6 +5,9 @@ import { CreateUserBody, type UserRow, UpdateUserBody } from "../../users/model"
 import { searchAccounts } from "../../users/search";
 import { archiveAccount, createAccount, findUser, renameAccount } from "../../users/service";
 import { attemptAs, field } from "../forms";
+import { readLimitsOfOwners } from "../../limits/read";
+import { NO_LIMITS } from "../../limits/model";
+import { limitsSummary } from "./limits-summary";
 import { checkLike } from "../../../http/validation";
 import { html, type Html, when } from "../html";
 import {
@@ -89,6 +92,11 @@ async function render(app: AppContext, request: Request, view: View): Promise<Re
     rows.map((account) => account.id),
   );
   const liveKeys = (account: UserRow) => keyCounts.get(account.id) ?? 0;
+  const limits = await readLimitsOfOwners(
+    app.db,
+    { tenantId: principal.tenantId, environmentId: principal.environmentId },
+    rows.map((account) => account.id),
+  );
   const tableRows = rows.map(
     (account) =>
       html`<tr>
@@ -97,7 +105,14 @@ async function render(app: AppContext, request: Request, view: View): Promise<Re
         <td>${statusBadge(account.status)}</td>
         <td class="num">${liveKeys(account)}</td>
         <td>${when(account.created_at)}</td>
+        <td class="limits">${limitsSummary(limits.get(account.id) ?? NO_LIMITS)}</td>
         <td class="row-actions">
+          <a
+            class="button small secondary"
+            href="${SERVICE_ACCOUNTS_PATH}/${account.id}/limits"
+            aria-label="Limits of ${account.name}"
+            >Limits</a
+          >
           ${
             account.status === "published" && may(visit, "user:write")
               ? html`<a class="button small secondary" href="${SERVICE_ACCOUNTS_PATH}?rename=${account.id}">Rename</a>
@@ -130,10 +145,10 @@ async function render(app: AppContext, request: Request, view: View): Promise<Re
           : null
       }
       <span class="muted small"
-        >${total} service account${total === 1 ? "" : "s"} · live keys counted in this environment</span
+        >${total} service account${total === 1 ? "" : "s"} · live keys, limits and credits in this environment</span
       >
     </div>
-    ${table("Service accounts", ["Name", "Roles", "Status", "Live keys", "Created", "Actions"], tableRows, "No service accounts yet.")}
+    ${table("Service accounts", ["Name", "Roles", "Status", "Live keys", "Created", "Limits", "Actions"], tableRows, "No service accounts yet.")}
     ${pager({ path: SERVICE_ACCOUNTS_PATH, query, offset, shown: rows.length, total, drop: ["notice", "create", "rename", "archive"] })}
     ${
       may(visit, "user:write")

@@ -410,6 +410,8 @@ function leakBanner(visit: Visit, leaks: LeaksToAcknowledge): Html | null {
 }
 
 async function render(app: AppContext, request: Request, view: View): Promise<Response> {
+  // Balances spent in memory are written first, so the Limits column shows them as they are.
+  await app.credits.flush();
   const visit = visitOf(request);
   const query = new URL(request.url).searchParams;
   const status = statusOf(query);
@@ -659,6 +661,8 @@ export async function rotateApiKey(
   id: string,
   form: URLSearchParams,
 ) {
+  // The replacement takes over the balance as spent so far.
+  await app.credits.flush();
   const result = await attemptAs(app, request, server, async (principal, audit) => {
     const grace = Number(form.get("grace_period_seconds") ?? "0");
     const input = checkLike(RotateKeyBody, { grace_period_seconds: grace });

@@ -394,6 +394,8 @@ function forms(visit: Visit, owner: Owner, view: View): Html {
 }
 
 async function render(app: AppContext, request: Request, kind: OwnerKind, id: string, view: View): Promise<Response> {
+  // Balances spent in memory are written first, so the page shows them as they are.
+  await app.credits.flush();
   const visit = visitOf(request);
   const owner = await KINDS[kind].load(app, visit, id);
   if (!owner) return notFoundPage(app, request);
@@ -520,6 +522,8 @@ async function save(
   notice: string,
   refused: (message: string) => View,
 ): Promise<Response> {
+  // The change is audited against the balance as spent so far.
+  await app.credits.flush();
   const result = await attemptAs(app, request, server, async (principal, audit) => {
     const checked = checkLike(LimitsBody, input());
     return await KINDS[kind].set(app, principal, audit, id, checked);

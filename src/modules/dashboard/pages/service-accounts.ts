@@ -75,6 +75,8 @@ interface View {
 }
 
 async function render(app: AppContext, request: Request, view: View): Promise<Response> {
+  // Balances spent in memory are written first, so the Limits column shows them as they are.
+  await app.credits.flush();
   const visit = visitOf(request);
   const { principal } = visit;
   const query = new URL(request.url).searchParams;

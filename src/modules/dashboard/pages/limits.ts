@@ -622,6 +622,7 @@ export async function resetCredits(
   const problem = countProblem([["Reset to", typed ?? ""]]);
   if (problem !== null) return render(app, request, kind, id, { resetTo: typed, resetError: problem, status: 400 });
   const to = typed === undefined ? undefined : Number(typed.trim());
+  await app.credits.flush();
   const result = await attemptAs(app, request, server, async (principal, audit) => {
     // Held to the API's rule for remaining credits (at most MAX_AMOUNT) before anything is read.
     if (to !== undefined) checkLike(LimitsBody, { credits: { remaining: to } });

@@ -410,7 +410,7 @@ function leakBanner(visit: Visit, leaks: LeaksToAcknowledge): Html | null {
 }
 
 async function render(app: AppContext, request: Request, view: View): Promise<Response> {
-  // Balances spent in memory are written first, so the Limits column shows them as they are.
+  // Balances spent in memory are written first, so the limits under each name show them as they are.
   await app.credits.flush();
   const visit = visitOf(request);
   const query = new URL(request.url).searchParams;
@@ -427,7 +427,7 @@ async function render(app: AppContext, request: Request, view: View): Promise<Re
   const tableRows = rows.map(
     (k) =>
       html`<tr>
-        <th scope="row">${k.name}</th>
+        <th scope="row">${k.name}${limitsSummary(limitsOf(joinedLimits(k), now))}</th>
         <td class="mono">${k.display_id}</td>
         <td>
           ${k.owner_name}<span class="muted small block"
@@ -441,7 +441,6 @@ async function render(app: AppContext, request: Request, view: View): Promise<Re
         <td>${when(k.created_at)}</td>
         <td>${when(k.last_used_at)}</td>
         <td>${k.expires_at ? when(k.expires_at) : html`<span class="muted">Never</span>`}</td>
-        <td class="limits">${limitsSummary(limitsOf(joinedLimits(k), now))}</td>
         <td class="row-actions">
           <a class="button small secondary" href="${API_KEYS_PATH}/${k.id}/limits" aria-label="Limits of ${k.name}"
             >Limits</a
@@ -511,7 +510,7 @@ async function render(app: AppContext, request: Request, view: View): Promise<Re
     </div>
     ${table(
       "API keys",
-      ["Name", "Key", "Account", "Roles", "Status", "Created", "Last used", "Expires", "Limits", "Actions"],
+      ["Name", "Key", "Account", "Roles", "Status", "Created", "Last used", "Expires", "Actions"],
       tableRows,
       search ? `No ${KEY_STATUS_WORDS[status]} key${matching}.` : "No keys here yet.",
     )}

@@ -75,7 +75,7 @@ interface View {
 }
 
 async function render(app: AppContext, request: Request, view: View): Promise<Response> {
-  // Balances spent in memory are written first, so the Limits column shows them as they are.
+  // Balances spent in memory are written first, so the limits under each name show them as they are.
   await app.credits.flush();
   const visit = visitOf(request);
   const { principal } = visit;
@@ -99,15 +99,19 @@ async function render(app: AppContext, request: Request, view: View): Promise<Re
     { tenantId: principal.tenantId, environmentId: principal.environmentId },
     rows.map((account) => account.id),
   );
+  // The name, the id, and the account's limits when it has some.
+  const nameCell = (account: UserRow) => {
+    const summary = limitsSummary(limits.get(account.id) ?? NO_LIMITS);
+    return html`${account.name}<span class="muted small block mono">${account.id}</span>${summary}`;
+  };
   const tableRows = rows.map(
     (account) =>
       html`<tr>
-        <th scope="row">${account.name}<span class="muted small block mono">${account.id}</span></th>
+        <th scope="row">${nameCell(account)}</th>
         <td>${rolesText(app.roles, JSON.parse(account.roles) as string[])}</td>
         <td>${statusBadge(account.status)}</td>
         <td class="num">${liveKeys(account)}</td>
         <td>${when(account.created_at)}</td>
-        <td class="limits">${limitsSummary(limits.get(account.id) ?? NO_LIMITS)}</td>
         <td class="row-actions">
           <a
             class="button small secondary"
@@ -150,7 +154,7 @@ async function render(app: AppContext, request: Request, view: View): Promise<Re
         >${total} service account${total === 1 ? "" : "s"} · live keys, limits and credits in this environment</span
       >
     </div>
-    ${table("Service accounts", ["Name", "Roles", "Status", "Live keys", "Created", "Limits", "Actions"], tableRows, "No service accounts yet.")}
+    ${table("Service accounts", ["Name", "Roles", "Status", "Live keys", "Created", "Actions"], tableRows, "No service accounts yet.")}
     ${pager({ path: SERVICE_ACCOUNTS_PATH, query, offset, shown: rows.length, total, drop: ["notice", "create", "rename", "archive"] })}
     ${
       may(visit, "user:write")

@@ -35,6 +35,14 @@ import {
   runKeysRemoveLimit,
   runKeysSetCredits,
   runKeysSetLimit,
+  runUsersLimits,
+  runUsersRemoveLimit,
+  runUsersSetCredits,
+  runUsersSetLimit,
+  usersLimits,
+  usersRemoveLimit,
+  usersSetCredits,
+  usersSetLimit,
 } from "./cli/limits";
 import { runSecretsGenerateKey, runSecretsRotateKey, secretsGenerateKey, secretsRotateKey } from "./cli/secrets";
 import { CommandError } from "./cli/store";
@@ -60,6 +68,8 @@ Commands:
   users create   create a user account that signs in (password from stdin or a prompt)
   users reset-password --email E
                  print a one-time link that sets a new password (a lost password, the admin's too)
+  users limits / users set-limit / users remove-limit / users set-credits
+                 a service account's rate limits and credits in an environment, shared by its keys
   secrets generate-key
                  print a new master key for integration secrets (secrets.encryption_key)
   secrets rotate-key --from-env OLD
@@ -86,6 +96,10 @@ const COMMANDS: Record<string, { spec: CommandSpec; run: Runner }> = {
   "keys set-credits": { spec: keysSetCredits, run: runKeysSetCredits },
   "users create": { spec: usersCreate, run: runUsersCreate },
   "users reset-password": { spec: usersResetPassword, run: runUsersResetPassword },
+  "users limits": { spec: usersLimits, run: runUsersLimits },
+  "users set-limit": { spec: usersSetLimit, run: runUsersSetLimit },
+  "users remove-limit": { spec: usersRemoveLimit, run: runUsersRemoveLimit },
+  "users set-credits": { spec: usersSetCredits, run: runUsersSetCredits },
   "secrets generate-key": { spec: secretsGenerateKey, run: runSecretsGenerateKey },
   "secrets rotate-key": { spec: secretsRotateKey, run: runSecretsRotateKey },
   healthcheck: { spec: healthcheckCommand, run: runHealthcheck },
@@ -112,7 +126,10 @@ async function run(argv: string[]): Promise<number | null> {
   }
   if (first === "users") {
     if (second === undefined || second.startsWith("-")) {
-      throw new UsageError('"tollgate users" needs a command: create or reset-password.', USAGE);
+      throw new UsageError(
+        '"tollgate users" needs a command: create, reset-password, limits, set-limit, remove-limit or set-credits.',
+        USAGE,
+      );
     }
     return dispatch(`users ${second}`, argv.slice(2));
   }

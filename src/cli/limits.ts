@@ -1,9 +1,13 @@
+import { DEFAULT_TENANT_ID } from "../config";
+import { isName, NAME_RULE as ACCOUNT_NAME_RULE } from "../http/schemas";
 import {
   type Limits,
+  type LimitsInput,
   MAX_AMOUNT,
   MAX_DURATION_MS,
   MIN_DURATION_MS,
   RATE_LIMIT_NAME_PATTERN,
+  type RateLimit,
 } from "../modules/limits/model";
 import {
   changeOperatorKeyLimits,
@@ -11,6 +15,12 @@ import {
   withoutRateLimit,
   withRateLimit,
 } from "../modules/secrets/limits-operator";
+import {
+  changeOperatorAccountLimits,
+  type OperatorAccountLimits,
+  operatorAccountLimits,
+  type OperatorAccountRef,
+} from "../modules/users/limits-operator";
 import { appliedText, creditsText, parseDuration, rateLimitText } from "../modules/limits/words";
 import { type CommandSpec, checkedOption, type ParsedCommand, UsageError } from "./args";
 import { CONFIG_OPTION, configFrom } from "./config-option";
@@ -40,6 +50,99 @@ function required(spec: CommandSpec, parsed: ParsedCommand, name: string, valid:
 }
 
 const KEY_ID = "the key id";
+
+/** The options of a set-limit command, for a key's or a service account's limit. */
+const SET_LIMIT_OPTIONS = (
+  owner: "key" | "account",
+) => `  --name <name>          the limit's name, such as requests or orders.write
+  --limit <n>            requests allowed per window (1 or more)
+  --duration <window>    the sliding window: 1s, 60s, 15m, 1h, 1d (1s to 30d)
+  --named                counted only when a verify call or a forward-auth rule names it
+                         (default: applied to every request of the ${owner === "key" ? "key" : "account's keys"})`;
+const SET_LIMIT_OPTION_TYPES = { name: "string", limit: "string", duration: "string", named: "boolean" } as const;
+
+/** The option of a remove-limit command, of "tollgate keys" or "tollgate users". */
+const REMOVE_LIMIT_OPTIONS = (group: "keys" | "users") =>
+  `  --name <name>          the limit's name, as "tollgate ${group} limits" prints it`;
+
+const SET_CREDITS_ARGUMENTS = "--remaining <n>|unlimited [--refill daily|monthly --amount <n> [--refill-day <d>]]";
+const SET_CREDITS_RULES = `A refill sets the
+remaining credits to its amount, daily at 00:00 UTC or monthly on --refill-day (1 to 31; the
+month's last day when it has fewer; default 1). Without --refill they do not refill. Audited;`;
+const SET_CREDITS_OPTIONS = `  --remaining <n>        credits left (0 or more), or unlimited (no credits: nothing is counted)
+  --refill <interval>    daily or monthly
+  --amount <n>           the credits a refill sets (with --refill)
+  --refill-day <d>       the day of the month of a monthly refill (default 1)`;
+const SET_CREDITS_OPTION_TYPES = {
+  remaining: "string",
+  refill: "string",
+  amount: "string",
+  "refill-day": "string",
+} as const;
+
+/** --name, held to the API's rule for a limit's name. */
+function limitNameFrom(spec: CommandSpec, parsed: ParsedCommand): string {
+  return required(spec, parsed, "name", (v) => NAME.test(v), NAME_RULE);
+}
+
+/** The rate limit --name, --limit, --duration and --named say. */
+function rateLimitFrom(spec: CommandSpec, parsed: ParsedCommand): RateLimit {
+  return {
+    name: limitNameFrom(spec, parsed),
+    limit: Number(required(spec, parsed, "limit", isCount(1), COUNT_RULE(1))),
+    duration_ms: parseDuration(required(spec, parsed, "duration", isDuration, DURATION_RULE)) as number,
+    auto_apply: parsed.values.named !== true,
+  };
+}
+
+/** The credits --remaining, --refill, --amount and --refill-day say; null for unlimited. */
+function creditsFrom(spec: CommandSpec, parsed: ParsedCommand): LimitsInput["credits"] {
+  const usage = (message: string) => new UsageError(message, spec.usage);
+  const remaining = required(
+    spec,
+    parsed,
+    "remaining",
+    (v) => v === "unlimited" || isCount(0)(v),
+    `${COUNT_RULE(0)}, or unlimited`,
+  );
+  const interval = checkedOption(
+    spec,
+    parsed,
+    "refill",
+    (v) => v === "daily" || v === "monthly",
+    "must be daily or monthly",
+  ) as "daily" | "monthly" | undefined;
+  const amount = checkedOption(spec, parsed, "amount", isCount(0), COUNT_RULE(0));
+  const day = checkedOption(
+    spec,
+    parsed,
+    "refill-day",
+    (v) => /^\d{1,2}$/.test(v) && Number(v) >= 1 && Number(v) <= 31,
+    "must be a day of the month, 1 to 31",
+  );
+  if (interval === undefined && (amount !== undefined || day !== undefined)) {
+    throw usage(`--${amount !== undefined ? "amount" : "refill-day"} goes with --refill.`);
+  }
+  if (interval !== undefined && amount === undefined)
+    throw usage("--refill needs --amount: the credits a refill sets.");
+  if (interval === "daily" && day !== undefined) throw usage("--refill-day goes with a monthly refill only.");
+  if (remaining === "unlimited" && interval !== undefined) {
+    throw usage("--refill needs a number for --remaining: unlimited credits have nothing to refill.");
+  }
+  return remaining === "unlimited"
+    ? null
+    : {
+        remaining: Number(remaining),
+        refill:
+          interval === undefined
+            ? null
+            : {
+                interval,
+                amount: Number(amount),
+                ...(interval === "monthly" ? { refill_day: Number(day ?? 1) } : {}),
+              },
+      };
+}
 
 export const keysLimits: CommandSpec = {
   name: "keys limits",
@@ -99,23 +202,14 @@ Set one of an API key's rate limits: at most <n> requests per <window>, replacin
 of that name or adding it. The window keeps its count. Audited; a running server applies it from
 the key's next request.
 
-  --name <name>          the limit's name, such as requests or orders.write
-  --limit <n>            requests allowed per window (1 or more)
-  --duration <window>    the sliding window: 1s, 60s, 15m, 1h, 1d (1s to 30d)
-  --named                counted only when a verify call or a forward-auth rule names it
-                         (default: applied to every request of the key)
+${SET_LIMIT_OPTIONS("key")}
 ${CONFIG_OPTION}`,
-  options: { config: "string", name: "string", limit: "string", duration: "string", named: "boolean" },
+  options: { config: "string", ...SET_LIMIT_OPTION_TYPES },
   positionals: [KEY_ID],
 };
 
 export async function runKeysSetLimit(parsed: ParsedCommand): Promise<number> {
-  const limit = {
-    name: required(keysSetLimit, parsed, "name", (v) => NAME.test(v), NAME_RULE),
-    limit: Number(required(keysSetLimit, parsed, "limit", isCount(1), COUNT_RULE(1))),
-    duration_ms: parseDuration(required(keysSetLimit, parsed, "duration", isDuration, DURATION_RULE)) as number,
-    auto_apply: parsed.values.named !== true,
-  };
+  const limit = rateLimitFrom(keysSetLimit, parsed);
   const id = parsed.positionals[0] as string;
   const { key } = await withWritableStore(configFrom(parsed), (db) =>
     changeOperatorKeyLimits(db, id, "tollgate keys set-limit", (limits) => withRateLimit(limits, limit)),
@@ -133,17 +227,19 @@ export const keysRemoveLimit: CommandSpec = {
 Remove one of an API key's rate limits. Audited; a running server stops counting it from the
 key's next request.
 
-  --name <name>          the limit's name, as "tollgate keys limits" prints it
+${REMOVE_LIMIT_OPTIONS("keys")}
 ${CONFIG_OPTION}`,
   options: { config: "string", name: "string" },
   positionals: [KEY_ID],
 };
 
 export async function runKeysRemoveLimit(parsed: ParsedCommand): Promise<number> {
-  const name = required(keysRemoveLimit, parsed, "name", (v) => NAME.test(v), NAME_RULE);
+  const name = limitNameFrom(keysRemoveLimit, parsed);
   const id = parsed.positionals[0] as string;
   const { key, after } = await withWritableStore(configFrom(parsed), (db) =>
-    changeOperatorKeyLimits(db, id, "tollgate keys remove-limit", (limits) => withoutRateLimit(limits, name, id)),
+    changeOperatorKeyLimits(db, id, "tollgate keys remove-limit", (limits) =>
+      withoutRateLimit(limits, name, `API key ${id}`),
+    ),
   );
   const left = after.ratelimits.length;
   console.log(`Removed rate limit ${name} of ${key.id} ("${key.name}"); ${left === 0 ? "none" : left} left.`);
@@ -152,79 +248,158 @@ export async function runKeysRemoveLimit(parsed: ParsedCommand): Promise<number>
 
 export const keysSetCredits: CommandSpec = {
   name: "keys set-credits",
-  usage: `Usage: tollgate keys set-credits <key id> --remaining <n>|unlimited [--refill daily|monthly --amount <n> [--refill-day <d>]]
+  usage: `Usage: tollgate keys set-credits <key id> ${SET_CREDITS_ARGUMENTS}
 
-Set an API key's credits: what it may still spend, and how they refill. A refill sets the
-remaining credits to its amount, daily at 00:00 UTC or monthly on --refill-day (1 to 31; the
-month's last day when it has fewer; default 1). Without --refill they do not refill. Audited;
+Set an API key's credits: what it may still spend, and how they refill. ${SET_CREDITS_RULES}
 a running server uses the new balance from the key's next request.
 
-  --remaining <n>        credits left (0 or more), or unlimited (no credits: nothing is counted)
-  --refill <interval>    daily or monthly
-  --amount <n>           the credits a refill sets (with --refill)
-  --refill-day <d>       the day of the month of a monthly refill (default 1)
+${SET_CREDITS_OPTIONS}
 ${CONFIG_OPTION}`,
-  options: {
-    config: "string",
-    remaining: "string",
-    refill: "string",
-    amount: "string",
-    "refill-day": "string",
-  },
+  options: { config: "string", ...SET_CREDITS_OPTION_TYPES },
   positionals: [KEY_ID],
 };
 
 export async function runKeysSetCredits(parsed: ParsedCommand): Promise<number> {
-  const usage = (message: string) => new UsageError(message, keysSetCredits.usage);
-  const remaining = required(
-    keysSetCredits,
-    parsed,
-    "remaining",
-    (v) => v === "unlimited" || isCount(0)(v),
-    `${COUNT_RULE(0)}, or unlimited`,
-  );
-  const interval = checkedOption(
-    keysSetCredits,
-    parsed,
-    "refill",
-    (v) => v === "daily" || v === "monthly",
-    "must be daily or monthly",
-  ) as "daily" | "monthly" | undefined;
-  const amount = checkedOption(keysSetCredits, parsed, "amount", isCount(0), COUNT_RULE(0));
-  const day = checkedOption(
-    keysSetCredits,
-    parsed,
-    "refill-day",
-    (v) => /^\d{1,2}$/.test(v) && Number(v) >= 1 && Number(v) <= 31,
-    "must be a day of the month, 1 to 31",
-  );
-  if (interval === undefined && (amount !== undefined || day !== undefined)) {
-    throw usage(`--${amount !== undefined ? "amount" : "refill-day"} goes with --refill.`);
-  }
-  if (interval !== undefined && amount === undefined)
-    throw usage("--refill needs --amount: the credits a refill sets.");
-  if (interval === "daily" && day !== undefined) throw usage("--refill-day goes with a monthly refill only.");
-  if (remaining === "unlimited" && interval !== undefined) {
-    throw usage("--refill needs a number for --remaining: unlimited credits have nothing to refill.");
-  }
-  const credits =
-    remaining === "unlimited"
-      ? null
-      : {
-          remaining: Number(remaining),
-          refill:
-            interval === undefined
-              ? null
-              : {
-                  interval,
-                  amount: Number(amount),
-                  ...(interval === "monthly" ? { refill_day: Number(day ?? 1) } : {}),
-                },
-        };
+  const credits = creditsFrom(keysSetCredits, parsed);
   const id = parsed.positionals[0] as string;
   const { key, after } = await withWritableStore(configFrom(parsed), (db) =>
     changeOperatorKeyLimits(db, id, "tollgate keys set-credits", () => ({ credits })),
   );
   console.log(`Credits of ${key.id} ("${key.name}"): ${creditsText(after.credits)}.`);
+  return 0;
+}
+
+// A service account's rate limits and credits, per environment and shared by its keys there
+// (SPEC §14): the same rules and audit as PUT /v1/users/{id}/limits.
+
+const ACCOUNT = "the service account";
+const ACCOUNT_OPTIONS = `  <service account>      its id (usr_…) or name, as "tollgate keys create --service-account" takes it
+  --environment <env>    the environment id or name: limits are per environment, so it is required
+                         unless the tenant has only one
+  --tenant <id>          the account's tenant (default: ${DEFAULT_TENANT_ID})`;
+const ACCOUNT_OPTION_TYPES = { tenant: "string", environment: "string" } as const;
+
+/** The account, tenant and environment a users limits command names. */
+function accountFrom(spec: CommandSpec, parsed: ParsedCommand): OperatorAccountRef {
+  const account = parsed.positionals[0] as string;
+  if (!isName(account)) throw new UsageError(`The service account ${ACCOUNT_NAME_RULE}.`, spec.usage);
+  return {
+    tenantId: tenantOption(spec, parsed) ?? DEFAULT_TENANT_ID,
+    account: account.trim(),
+    environment: environmentOption(spec, parsed),
+  };
+}
+
+/** Runs `spec`'s change of the account's limits that `parsed` names, audited as the command. */
+async function changeAccountLimits(
+  spec: CommandSpec,
+  parsed: ParsedCommand,
+  change: (limits: Limits, ref: OperatorAccountRef) => LimitsInput,
+) {
+  const ref = accountFrom(spec, parsed);
+  return await withWritableStore(configFrom(parsed), (db) =>
+    changeOperatorAccountLimits(db, ref, `tollgate ${spec.name}`, (limits) => change(limits, ref)),
+  );
+}
+
+/** `usr_… ("Worker") in Production`: the account and environment a change was made to. */
+const accountText = ({ account, environment }: OperatorAccountLimits) =>
+  `${account.id} ("${account.name}") in ${environment.name}`;
+
+export const usersLimits: CommandSpec = {
+  name: "users limits",
+  usage: `Usage: tollgate users limits <service account> [options]
+
+Print a service account's rate limits and credits in one environment, shared by its keys there
+(a key's own limit of the same name comes first: see "tollgate keys limits").
+
+${ACCOUNT_OPTIONS}
+${CONFIG_OPTION}`,
+  options: { config: "string", ...ACCOUNT_OPTION_TYPES },
+  positionals: [ACCOUNT],
+};
+
+export async function runUsersLimits(parsed: ParsedCommand): Promise<number> {
+  const ref = accountFrom(usersLimits, parsed);
+  const db = openExistingStore(configFrom(parsed));
+  try {
+    const { account, environment, limits } = await operatorAccountLimits(db, ref);
+    console.log(
+      `Service account ${account.name} (${account.id}) in ${environment.name} (${environment.id}) of tenant ${account.tenant_id}, shared by its keys there`,
+    );
+    console.log(limitsLines(limits, "").join("\n"));
+    return 0;
+  } finally {
+    await db.close();
+  }
+}
+
+export const usersSetLimit: CommandSpec = {
+  name: "users set-limit",
+  usage: `Usage: tollgate users set-limit <service account> --name <name> --limit <n> --duration <window> [options]
+
+Set one of a service account's rate limits in an environment, shared by its keys there: at most
+<n> requests per <window>, replacing its limit of that name or adding it. The window keeps its
+count. Audited; a running server applies it from the next request of the account's keys.
+
+${ACCOUNT_OPTIONS}
+${SET_LIMIT_OPTIONS("account")}
+${CONFIG_OPTION}`,
+  options: { config: "string", ...ACCOUNT_OPTION_TYPES, ...SET_LIMIT_OPTION_TYPES },
+  positionals: [ACCOUNT],
+};
+
+export async function runUsersSetLimit(parsed: ParsedCommand): Promise<number> {
+  const limit = rateLimitFrom(usersSetLimit, parsed);
+  const changed = await changeAccountLimits(usersSetLimit, parsed, (limits) => withRateLimit(limits, limit));
+  console.log(
+    `Set rate limit ${limit.name} of ${accountText(changed)}: ${rateLimitText(limit)}, counted ${appliedText(limit)}.`,
+  );
+  return 0;
+}
+
+export const usersRemoveLimit: CommandSpec = {
+  name: "users remove-limit",
+  usage: `Usage: tollgate users remove-limit <service account> --name <name> [options]
+
+Remove one of a service account's rate limits in an environment. Audited; a running server stops
+counting it from the next request of the account's keys.
+
+${ACCOUNT_OPTIONS}
+${REMOVE_LIMIT_OPTIONS("users")}
+${CONFIG_OPTION}`,
+  options: { config: "string", ...ACCOUNT_OPTION_TYPES, name: "string" },
+  positionals: [ACCOUNT],
+};
+
+export async function runUsersRemoveLimit(parsed: ParsedCommand): Promise<number> {
+  const name = limitNameFrom(usersRemoveLimit, parsed);
+  const changed = await changeAccountLimits(usersRemoveLimit, parsed, (limits, ref) =>
+    withoutRateLimit(limits, name, `Service account ${ref.account}`),
+  );
+  const left = changed.after.ratelimits.length;
+  console.log(`Removed rate limit ${name} of ${accountText(changed)}; ${left === 0 ? "none" : left} left.`);
+  return 0;
+}
+
+export const usersSetCredits: CommandSpec = {
+  name: "users set-credits",
+  usage: `Usage: tollgate users set-credits <service account> ${SET_CREDITS_ARGUMENTS} [options]
+
+Set a service account's credits in an environment, spent by its keys there that have none of
+their own: what they may still spend, and how they refill. ${SET_CREDITS_RULES}
+a running server uses the new balance from the next request of the account's keys.
+
+${ACCOUNT_OPTIONS}
+${SET_CREDITS_OPTIONS}
+${CONFIG_OPTION}`,
+  options: { config: "string", ...ACCOUNT_OPTION_TYPES, ...SET_CREDITS_OPTION_TYPES },
+  positionals: [ACCOUNT],
+};
+
+export async function runUsersSetCredits(parsed: ParsedCommand): Promise<number> {
+  const credits = creditsFrom(usersSetCredits, parsed);
+  const changed = await changeAccountLimits(usersSetCredits, parsed, () => ({ credits }));
+  console.log(`Credits of ${accountText(changed)}: ${creditsText(changed.after.credits)}.`);
   return 0;
 }

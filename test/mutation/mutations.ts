@@ -691,8 +691,15 @@ export const MUTATIONS: Mutation[] = [
   {
     name: "the CLI's limits changes skip the API's schema (a 21st limit is stored)",
     file: "src/modules/secrets/limits-operator.ts",
-    find: "      checkLimitsInput(checkLike(LimitsBody, input));",
-    replace: "      checkLimitsInput(input);",
+    find: "    checkLimitsInput(checkLike(LimitsBody, input));",
+    replace: "    checkLimitsInput(input);",
+    tests: ["test/limits-cli.test.ts"],
+  },
+  {
+    name: "tollgate users set-limit sets limits on a person's account",
+    file: "src/modules/users/limits-operator.ts",
+    find: '  if (account.type !== "service_account") throw new OperatorError(LIMITS_MESSAGES.notServiceAccount);',
+    replace: "",
     tests: ["test/limits-cli.test.ts"],
   },
 ];

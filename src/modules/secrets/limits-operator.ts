@@ -1,10 +1,18 @@
 import type { Queries, Store } from "../../db";
 import { ApiError } from "../../http/errors";
 import { checkLike } from "../../http/validation";
-import { AUDIT } from "../audit/actions";
+import type { AuditContext } from "../audit/model";
+import { AUDIT, type AuditAction } from "../audit/actions";
 import { recordAudit } from "../audit/service";
 import type { EnvironmentRow } from "../environments/model";
-import { type Limits, LimitsBody, type LimitsInput, LIMITS_MESSAGES, type RateLimit } from "../limits/model";
+import {
+  type Limits,
+  LimitsBody,
+  type LimitsInput,
+  type LimitsScope,
+  LIMITS_MESSAGES,
+  type RateLimit,
+} from "../limits/model";
 import { joinedLimits, limitsOf, readLimits } from "../limits/read";
 import { checkLimitsInput, replaceLimits } from "../limits/update";
 import type { SecretWithOwnerRow } from "./model";
@@ -12,9 +20,10 @@ import { environmentOf, OperatorError, operatorAudit } from "./operator";
 import { WITH_OWNER } from "./read";
 
 // The CLI's `tollgate keys limits | set-limit | remove-limit | set-credits`: an operator on the
-// machine that holds the store, on any key of any tenant. A change goes through the same checks
-// and the same replaceLimits as PUT /v1/secrets/api/keys/{id}/limits, audited with the actor
-// `system` named after the command; a server running on the store drops the key from its cache
+// machine that holds the store, on any key of any tenant (and the pieces the `users` ones share,
+// in ../users/limits-operator.ts). A change goes through the same checks and the same
+// replaceLimits as PUT /v1/secrets/api/keys/{id}/limits, audited with the actor `system` named
+// after the command; a server running on the store drops the key from its cache
 // when the triggers of migration 019 move the credential generation.
 
 /** A key by id; when the operator names a tenant or an environment, it must be there. */
@@ -58,7 +67,7 @@ export async function operatorKeyLimits(db: Queries, ref: OperatorKeyRef): Promi
   return { key, environment, limits: limitsOf(joinedLimits(key)), account };
 }
 
-/** The key's limits with `limit` set: the one of the same name replaced, or added after the others. */
+/** The owner's limits with `limit` set: the one of the same name replaced, or added after the others. */
 export function withRateLimit(limits: Limits, limit: RateLimit): LimitsInput {
   const replaced = limits.ratelimits.some((own) => own.name === limit.name);
   return {
@@ -68,21 +77,44 @@ export function withRateLimit(limits: Limits, limit: RateLimit): LimitsInput {
   };
 }
 
-/** The key's limits without the one named `name`, which it must have. */
-export function withoutRateLimit(limits: Limits, name: string, keyId: string): LimitsInput {
+/** The owner's limits without the one named `name`, which it must have; `owner` names it in the refusal. */
+export function withoutRateLimit(limits: Limits, name: string, owner: string): LimitsInput {
   if (!limits.ratelimits.some((own) => own.name === name)) {
     const names = limits.ratelimits.map((own) => own.name).join(", ");
     throw new OperatorError(
-      `API key ${keyId} has no rate limit ${name} (${names === "" ? "it has none" : `its limits: ${names}`})`,
+      `${owner} has no rate limit ${name} (${names === "" ? "it has none" : `its limits: ${names}`})`,
     );
   }
   return { ratelimits: limits.ratelimits.filter((own) => own.name !== name) };
 }
 
 /**
- * Changes a key's limits to what `change` makes of its current ones, in one transaction, held to
- * the API's rules (its schema, then checkLimitsInput): a refusal is the API's own sentence, and
- * nothing is written. Answers the key's limits before and after.
+ * In the caller's transaction: an owner's limits changed to what `change` makes of `current`,
+ * held to the API's rules (its schema, then checkLimitsInput), so that a refusal is the API's
+ * own sentence and nothing is written; audited as `action` on `resourceId`.
+ */
+export async function replaceOperatorLimits(
+  tx: Queries,
+  scope: LimitsScope,
+  current: Limits,
+  change: (limits: Limits) => LimitsInput,
+  audit: { context: AuditContext; action: AuditAction; resourceId: string },
+): Promise<{ before: Limits; after: Limits }> {
+  const input = change(current);
+  try {
+    checkLimitsInput(checkLike(LimitsBody, input));
+  } catch (error) {
+    if (error instanceof ApiError) throw new OperatorError(error.message);
+    throw error;
+  }
+  const { before, after } = await replaceLimits(tx, scope, input);
+  await recordAudit(tx, audit.context, { action: audit.action, resourceId: audit.resourceId, before, after });
+  return { before, after };
+}
+
+/**
+ * Changes a key's limits to what `change` makes of its current ones, in one transaction (see
+ * replaceOperatorLimits). Answers the key's limits before and after.
  */
 export async function changeOperatorKeyLimits(
   db: Store,
@@ -95,20 +127,11 @@ export async function changeOperatorKeyLimits(
     if (key.status === "deleted" || key.owner_status !== "published") {
       throw new OperatorError(LIMITS_MESSAGES.archived);
     }
-    const input = change(limitsOf(joinedLimits(key)));
-    try {
-      checkLimitsInput(checkLike(LimitsBody, input));
-    } catch (error) {
-      if (error instanceof ApiError) throw new OperatorError(error.message);
-      throw error;
-    }
     const scope = { tenantId: key.tenant_id, environmentId: key.environment_id, ownerId: key.id };
-    const { before, after } = await replaceLimits(tx, scope, input);
-    await recordAudit(tx, operatorAudit(key.tenant_id, key.environment_id, command), {
+    const { before, after } = await replaceOperatorLimits(tx, scope, limitsOf(joinedLimits(key)), change, {
+      context: operatorAudit(key.tenant_id, key.environment_id, command),
       action: AUDIT.secret.limits_updated,
       resourceId: key.id,
-      before,
-      after,
     });
     return { key, before, after };
   });

@@ -91,10 +91,14 @@ async function tenantFor(db: Queries, tenantId: string, createTenant: boolean): 
   }
 }
 
-/** A published service account of the tenant, by its id or its (unique) name. */
-async function existingServiceAccount(db: Queries, tenantId: string, ref: string): Promise<UserRow> {
+/**
+ * An account of the tenant by its id or its (unique) name: a service account, or with `anyType`
+ * an account of either type (a command that refuses a person says why, rather than not finding it).
+ */
+export async function accountByIdOrName(db: Queries, tenantId: string, ref: string, anyType = false): Promise<UserRow> {
+  const noun = anyType ? "account" : "service account";
   const matches = (await db.all(
-    "SELECT * FROM users WHERE tenant_id = ? AND type = 'service_account' AND (id = ? OR name = ?) ORDER BY id",
+    `SELECT * FROM users WHERE tenant_id = ? ${anyType ? "" : "AND type = 'service_account' "}AND (id = ? OR name = ?) ORDER BY id`,
     tenantId,
     ref,
     ref,
@@ -102,10 +106,16 @@ async function existingServiceAccount(db: Queries, tenantId: string, ref: string
   const account = matches.find((row) => row.id === ref) ?? (matches.length === 1 ? matches[0] : undefined);
   if (!account && matches.length > 1) {
     throw new OperatorError(
-      `${matches.length} service accounts are named "${ref}" in tenant ${tenantId} (${matches.map((m) => m.id).join(", ")}); name one by its id`,
+      `${matches.length} ${noun}s are named "${ref}" in tenant ${tenantId} (${matches.map((m) => m.id).join(", ")}); name one by its id`,
     );
   }
-  if (!account) throw new OperatorError(`No service account ${ref} in tenant ${tenantId}`);
+  if (!account) throw new OperatorError(`No ${noun} ${ref} in tenant ${tenantId}`);
+  return account;
+}
+
+/** A published service account of the tenant, by its id or its (unique) name. */
+async function existingServiceAccount(db: Queries, tenantId: string, ref: string): Promise<UserRow> {
+  const account = await accountByIdOrName(db, tenantId, ref);
   if (account.status !== "published") {
     throw new OperatorError(`Service account ${account.name} (${account.id}) is archived: a key of it would not work`);
   }

@@ -65,6 +65,8 @@ interface Server {
   base: string;
   pid: number;
   keys: string[];
+  /** A key with an auto-applied rate limit and credits (a checkout older than them has none: its first key then). */
+  limitedKey: string;
   /** Where its standard output (the log) goes, to count the lines each measurement wrote. */
   logFile: string;
   stop(): Promise<void>;
@@ -94,6 +96,7 @@ async function startServer(
     base: `http://127.0.0.1:${ready.port}`,
     pid: proc.pid,
     keys: ready.keys,
+    limitedKey: ready.limitedKey ?? ready.keys[0],
     logFile,
     stop: async () => {
       proc.kill("SIGTERM");
@@ -291,6 +294,17 @@ async function authSection(servers: Server[]) {
   await compare(servers, BARE, [
     { name: 'the bare route\'s constant behind { permission: "event:read" }, default key', path: "/bench/permission" },
     { name: "GET /v1/users/me, default config key", path: "/v1/users/me" },
+    {
+      name: "GET /v1/users/me, one stored key",
+      path: "/v1/users/me",
+      script: perServer((server) => script(`one-${server.label}`, { keys: [server.keys[0] as string] })),
+    },
+    {
+      // SPEC §14's goal: at least 0.9 of the same without limits (the row above).
+      name: "GET /v1/users/me, one stored key with an auto-applied rate limit and credits",
+      path: "/v1/users/me",
+      script: perServer((server) => script(`limited-${server.label}`, { keys: [server.limitedKey] })),
+    },
     {
       name: "GET /v1/users/me, 10,000 stored keys cycling (warm: all cached)",
       path: "/v1/users/me",

@@ -18,6 +18,8 @@ import { prepareEvents } from "../src/modules/events/service";
 import { scopeKeyFor } from "../src/modules/events/scopes";
 import { insertEventsIntoSqlite } from "../src/modules/events/store";
 import { issueKey } from "../src/modules/secrets/store";
+import { MAX_AMOUNT } from "../src/modules/limits/model";
+import { replaceLimits } from "../src/modules/limits/update";
 import { syntheticEvents } from "./synthetic";
 
 const readyFile = process.env.BENCH_READY_FILE;
@@ -72,6 +74,30 @@ const keys = await store.transaction(async (tx) => {
     issued.push(key.apiKey);
   }
   return issued;
+});
+
+// One more key, with an auto-applied rate limit and credits that the benchmark never exhausts:
+// the hot path holding a key to its limits (SPEC §14), beside keys[0] without any.
+const limitedKey = await store.transaction(async (tx) => {
+  const key = await issueKey(tx, {
+    tenantId: DEFAULT_TENANT_ID,
+    environmentId: env.id,
+    environmentType: env.type,
+    userId: DEFAULT_TENANT_ID,
+    createdBy: null,
+    name: "bench key with limits",
+    type: "private_key",
+    roles: ["super_admin"],
+  });
+  await replaceLimits(
+    tx,
+    { tenantId: DEFAULT_TENANT_ID, environmentId: env.id, ownerId: key.secret.id },
+    {
+      ratelimits: [{ name: "bench", limit: MAX_AMOUNT, duration_ms: 1000, auto_apply: true }],
+      credits: { remaining: MAX_AMOUNT },
+    },
+  );
+  return key.apiKey;
 });
 
 /** The seeding of events and lists writes SQLite's SQL (printf, strftime) straight into the file. */
@@ -160,7 +186,7 @@ tollgate.app
   // A POST that reads and parses its JSON body and does nothing else: the floor for ingestion.
   .post("/bench/bare-post", ({ body }) => (body ? "ok" : "empty"), { public: true })
   .listen({ hostname: "127.0.0.1", port: 0 });
-writeFileSync(readyFile, JSON.stringify({ port: tollgate.app.server?.port, keys, now: nowIso() }));
+writeFileSync(readyFile, JSON.stringify({ port: tollgate.app.server?.port, keys, limitedKey, now: nowIso() }));
 
 process.on("SIGTERM", async () => {
   await tollgate.app.stop();

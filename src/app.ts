@@ -48,6 +48,11 @@ import { usersController } from "./modules/users";
 import { ensureConfigKeyPrincipals } from "./modules/users/bootstrap";
 import { ProfileCache } from "./modules/users/profile-cache";
 import { roleCatalogOf } from "./modules/rbac/service";
+import { Limiter } from "./modules/limits/gate";
+import type { CreditLedger } from "./modules/limits/ledger";
+import { BufferedCreditLedger } from "./modules/limits/ledger-buffered";
+import { StoredCreditLedger } from "./modules/limits/ledger-stored";
+import { RateLimitWindows } from "./modules/limits/windows";
 
 // Resolved from this file, which sits at the root of the source tree: `bun build --compile`
 // keeps that layout for the thread entrypoints, listed beside main.ts in the build.
@@ -63,7 +68,7 @@ export interface CreateAppOptions {
   logger?: Logger;
   /** The client address of a request (default: the listening server's peer address; tests inject one). */
   clientAddress?: (request: Request) => string | null;
-  /** The clock of the failed-authentication and sign-in limits (tests inject one). */
+  /** The clock of the failed-authentication, sign-in and rate limits and of credit refills (tests inject one). */
   now?: () => number;
   /** How often credential changes made elsewhere are looked for (default: change-watch.ts; tests inject). */
   credentialChanges?: ChangeWatchTiming;
@@ -138,6 +143,12 @@ export async function createTollgate(options: CreateAppOptions): Promise<Tollgat
   );
   // Once the watch listens: what another instance changes from now on is heard, what it changed before is read here.
   await loadSigningSecrets();
+  // Rate-limit windows are this process's own (SPEC §15: per instance). Credits are shared by
+  // every instance on PostgreSQL, spent there by each request; SQLite's one server holds them.
+  const windows = new RateLimitWindows(options.now);
+  const credits: CreditLedger =
+    db instanceof PostgresStore ? new StoredCreditLedger(db) : new BufferedCreditLedger(db, logger, options.now);
+  const limiter = new Limiter(windows, credits, options.now);
   const authenticator = new Authenticator({
     config,
     cache: keyCache,
@@ -151,6 +162,7 @@ export async function createTollgate(options: CreateAppOptions): Promise<Tollgat
     sessionCache,
     findSession: (tokenHash) => findVerifiableSession(db, tokenHash),
     roles,
+    limits: limiter,
   });
   // A SQLite file has threads of its own: the event writer's and the readers' (an in-memory
   // store cannot be shared with a thread; PostgreSQL's work waits on the network, not here).
@@ -211,6 +223,8 @@ export async function createTollgate(options: CreateAppOptions): Promise<Tollgat
     integrationSecrets,
     signingSecrets,
     metrics,
+    limiter,
+    credits,
   };
 
   app = buildApp(context);
@@ -225,6 +239,9 @@ export async function createTollgate(options: CreateAppOptions): Promise<Tollgat
       await reads.close();
       await events.close();
       await lastUsed.close();
+      windows.close();
+      // After the requests: every spend they acknowledged is written before the store closes.
+      await credits.close();
       await db.close();
     },
   };

@@ -17,6 +17,8 @@ import type { SignInLimiter } from "./modules/sessions/limiter";
 import type { Passwords } from "./modules/sessions/passwords";
 import type { ProfileCache } from "./modules/users/profile-cache";
 import type { RoleCatalog } from "./modules/rbac/service";
+import type { LimitGate } from "./modules/auth/model";
+import type { CreditLedger } from "./modules/limits/ledger";
 
 /** The long-lived pieces one running Tollgate shares; built once in app.ts, handed to controllers. */
 export interface AppContext {
@@ -50,4 +52,8 @@ export interface AppContext {
   signingSecrets: SigningSecrets;
   /** Null when metrics.enabled is off. */
   metrics: Metrics | null;
+  /** Rate limits and credits of keys (SPEC §14): what verify and forward-auth hold a key to. */
+  limiter: LimitGate;
+  /** Credit balances; flushed before a response shows stored ones. */
+  credits: CreditLedger;
 }

@@ -26,6 +26,24 @@ import {
   runKeysList,
   runKeysRevoke,
 } from "./cli/keys";
+import {
+  keysLimits,
+  keysRemoveLimit,
+  keysSetCredits,
+  keysSetLimit,
+  runKeysLimits,
+  runKeysRemoveLimit,
+  runKeysSetCredits,
+  runKeysSetLimit,
+  runUsersLimits,
+  runUsersRemoveLimit,
+  runUsersSetCredits,
+  runUsersSetLimit,
+  usersLimits,
+  usersRemoveLimit,
+  usersSetCredits,
+  usersSetLimit,
+} from "./cli/limits";
 import { runSecretsGenerateKey, runSecretsRotateKey, secretsGenerateKey, secretsRotateKey } from "./cli/secrets";
 import { CommandError } from "./cli/store";
 import { runUsersCreate, runUsersResetPassword, usersCreate, usersResetPassword } from "./cli/users";
@@ -42,9 +60,16 @@ Commands:
   keys revoke    revoke an API key; it fails from the next request on
   keys leaked    revoke a key found where it should not be, as a leak its owner is told of
   keys hash      print the SHA-256 of a key, for auth.api_key.keys in config.yaml
+  keys limits    print a key's rate limits and credits
+  keys set-limit / keys remove-limit
+                 set (add or change) or remove one of a key's rate limits
+  keys set-credits
+                 set a key's credits and their refill (or unlimited)
   users create   create a user account that signs in (password from stdin or a prompt)
   users reset-password --email E
                  print a one-time link that sets a new password (a lost password, the admin's too)
+  users limits / users set-limit / users remove-limit / users set-credits
+                 a service account's rate limits and credits in an environment, shared by its keys
   secrets generate-key
                  print a new master key for integration secrets (secrets.encryption_key)
   secrets rotate-key --from-env OLD
@@ -65,8 +90,16 @@ const COMMANDS: Record<string, { spec: CommandSpec; run: Runner }> = {
   "keys revoke": { spec: keysRevoke, run: runKeysRevoke },
   "keys leaked": { spec: keysLeaked, run: runKeysLeaked },
   "keys hash": { spec: keysHash, run: runKeysHash },
+  "keys limits": { spec: keysLimits, run: runKeysLimits },
+  "keys set-limit": { spec: keysSetLimit, run: runKeysSetLimit },
+  "keys remove-limit": { spec: keysRemoveLimit, run: runKeysRemoveLimit },
+  "keys set-credits": { spec: keysSetCredits, run: runKeysSetCredits },
   "users create": { spec: usersCreate, run: runUsersCreate },
   "users reset-password": { spec: usersResetPassword, run: runUsersResetPassword },
+  "users limits": { spec: usersLimits, run: runUsersLimits },
+  "users set-limit": { spec: usersSetLimit, run: runUsersSetLimit },
+  "users remove-limit": { spec: usersRemoveLimit, run: runUsersRemoveLimit },
+  "users set-credits": { spec: usersSetCredits, run: runUsersSetCredits },
   "secrets generate-key": { spec: secretsGenerateKey, run: runSecretsGenerateKey },
   "secrets rotate-key": { spec: secretsRotateKey, run: runSecretsRotateKey },
   healthcheck: { spec: healthcheckCommand, run: runHealthcheck },
@@ -84,13 +117,19 @@ async function run(argv: string[]): Promise<number | null> {
   if (first === undefined || first.startsWith("-")) return dispatch("serve", argv);
   if (first === "keys") {
     if (second === undefined || second.startsWith("-")) {
-      throw new UsageError('"tollgate keys" needs a command: create, list, revoke, leaked or hash.', USAGE);
+      throw new UsageError(
+        '"tollgate keys" needs a command: create, list, revoke, leaked, hash, limits, set-limit, remove-limit or set-credits.',
+        USAGE,
+      );
     }
     return dispatch(`keys ${second}`, argv.slice(2));
   }
   if (first === "users") {
     if (second === undefined || second.startsWith("-")) {
-      throw new UsageError('"tollgate users" needs a command: create or reset-password.', USAGE);
+      throw new UsageError(
+        '"tollgate users" needs a command: create, reset-password, limits, set-limit, remove-limit or set-credits.',
+        USAGE,
+      );
     }
     return dispatch(`users ${second}`, argv.slice(2));
   }

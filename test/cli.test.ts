@@ -38,6 +38,10 @@ describe("tollgate: usage", () => {
       ["keys", "revoke"],
       ["keys", "hash"],
       ["users", "create"],
+      ["users", "limits"],
+      ["users", "set-limit"],
+      ["users", "remove-limit"],
+      ["users", "set-credits"],
       ["healthcheck"],
       ["version"],
     ];
@@ -47,14 +51,24 @@ describe("tollgate: usage", () => {
       expect(stdout).toStartWith(`Usage: tollgate ${command.join(" ")}`.trimEnd());
       expect(readdirSync(cwd)).toEqual([]);
     }
-    expect((await cli(["-h"])).stdout).toContain("keys revoke");
-    // A dozen starts of the CLI from source, one after another: seconds each on a loaded 2-core machine.
+    const overview = (await cli(["-h"])).stdout;
+    expect(overview).toContain("keys revoke");
+    expect(overview).toContain("users limits / users set-limit / users remove-limit / users set-credits");
+    // Some fifteen starts of the CLI from source, one after another: seconds each on a loaded 2-core machine.
   }, 120_000);
 
   test.each([
     [["frobnicate"], 'Unknown command "frobnicate".'],
-    [["keys"], '"tollgate keys" needs a command: create, list, revoke, leaked or hash.'],
+    [
+      ["keys"],
+      '"tollgate keys" needs a command: create, list, revoke, leaked, hash, limits, set-limit, remove-limit or set-credits.',
+    ],
     [["keys", "rotate"], 'Unknown command "keys rotate".'],
+    [
+      ["users"],
+      '"tollgate users" needs a command: create, reset-password, limits, set-limit, remove-limit or set-credits.',
+    ],
+    [["users", "limits"], '"tollgate users limits" needs the service account.'],
     [["keys", "hash"], '"tollgate keys hash" needs the key.'],
     [["keys", "hash", "a", "b"], 'Unexpected argument "b" for "tollgate keys hash".'],
     [["keys", "revoke"], '"tollgate keys revoke" needs the key id.'],

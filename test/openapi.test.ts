@@ -133,9 +133,11 @@ describe("OpenAPI document at /swagger/json", () => {
     const create = doc.paths["/v1/secrets/api/keys"].post;
     const body = create.requestBody.content["application/json"].schema;
     expect(Object.keys(body.properties).sort()).toEqual([
+      "credits",
       "description",
       "expires_at",
       "name",
+      "ratelimits",
       "service_account_id",
       "type",
     ]);

@@ -8,6 +8,8 @@ import { describeWithProxy, type Echo, type Running, startCaddy, startNginx, sta
 
 const RULES = [
   { path: "/public", public: true },
+  // SPEC §14: the key's "metered" limit counts these, and each costs 2 credits.
+  { path: "/metered", permission: "orders:read", ratelimits: [{ name: "metered" }], cost: 2 },
   { path: "/orders", methods: ["GET"], permission: "orders:read" },
   { path: "/orders", permission: "orders:write" },
 ];
@@ -36,8 +38,8 @@ for (const proxy of ["caddy", "nginx"] as const) {
         headers: { "X-API-Key": DEV_KEY, "Content-Type": "application/json", ...init.headers },
       });
 
-    /** A service account holding `roles` and a key for it, made through Tollgate's API. */
-    async function keyWith(roles: string[]) {
+    /** A service account holding `roles` and a key for it (with `limits`), made through Tollgate's API. */
+    async function keyWith(roles: string[], limits: Record<string, unknown> = {}) {
       const account = await (
         await api("/v1/users", {
           method: "POST",
@@ -47,7 +49,7 @@ for (const proxy of ["caddy", "nginx"] as const) {
       const key = await (
         await api("/v1/secrets/api/keys", {
           method: "POST",
-          body: JSON.stringify({ name: "k", service_account_id: (account as { id: string }).id }),
+          body: JSON.stringify({ name: "k", service_account_id: (account as { id: string }).id, ...limits }),
         })
       ).json();
       return key as { id: string; api_key: string };
@@ -139,6 +141,35 @@ for (const proxy of ["caddy", "nginx"] as const) {
 
     test("a traversal from a public path is judged as the path the upstream serves", async () => {
       expect((await through("/public/%2e%2e/orders/1")).status).toBe(401);
+    });
+
+    test("over its rate limit: the client gets 429 Rate limit exceeded with Retry-After and the RateLimit headers", async () => {
+      const { api_key } = await keyWith(["orders_reader"], {
+        ratelimits: [{ name: "metered", limit: 2, duration_ms: 60_000 }],
+      });
+      const headers = { "X-API-Key": api_key };
+      for (const left of [1, 0]) {
+        const res = await through("/metered/1", { headers });
+        expect(res.status).toBe(200);
+        expect(res.headers.get("ratelimit-policy")).toBe('"metered";q=2;w=60');
+        expect(res.headers.get("ratelimit")).toMatch(new RegExp(`^"metered";r=${left};t=(59|60)$`));
+      }
+      const refused = await through("/metered/1", { headers });
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+      expect(refused.headers.get("ratelimit")).toMatch(/^"metered";r=0;t=\d+$/);
+      expect(((await refused.json()) as { error: { message: string } }).error.message).toBe("Rate limit exceeded");
+    });
+
+    test("out of credits: 429 Usage limit exceeded; a key without limits gets no RateLimit headers", async () => {
+      const { api_key } = await keyWith(["orders_reader"], { credits: { remaining: 3 } });
+      const headers = { "X-API-Key": api_key };
+      const allowed = await through("/metered/1", { headers });
+      expect(allowed.status).toBe(200);
+      expect(allowed.headers.get("ratelimit")).toBeNull();
+      const refused = await through("/metered/1", { headers });
+      expect(refused.status).toBe(429);
+      expect(((await refused.json()) as { error: { message: string } }).error.message).toBe("Usage limit exceeded");
     });
 
     // Last: it uses up the failure budget of the loopback client behind the proxy.

@@ -21,6 +21,7 @@ const ME = "/v1/users/me";
 
 const SECRET_RESPONSE_FIELDS = [
   "created_at",
+  "credits",
   "description",
   "display_id",
   "environment_id",
@@ -29,6 +30,7 @@ const SECRET_RESPONSE_FIELDS = [
   "last_used_at",
   "name",
   "provider",
+  "ratelimits",
   "roles",
   "service_account_name",
   "status",

@@ -197,7 +197,7 @@ describe("POST /v1/users: the validation table (SPEC §4)", () => {
 });
 
 describe("POST /v1/users: created accounts", () => {
-  test("a service account: 201 with exactly the documented shape", async () => {
+  test("a service account: 201 with exactly the documented shape, plus its (empty) limits (SPEC §14)", async () => {
     const h = await createHarness();
     const res = await h.call("POST", USERS, {
       body: { type: "service_account", name: "Event Ingestion Worker", roles: ["event_ingestor"] },
@@ -214,6 +214,8 @@ describe("POST /v1/users: created accounts", () => {
       tenant: DEFAULT_TENANT_RESPONSE,
       created_at: expect.stringMatching(TIMESTAMP),
       updated_at: expect.stringMatching(TIMESTAMP),
+      ratelimits: [],
+      credits: null,
     });
     expect(res.body).not.toHaveProperty("password");
     expect(await getAccount(h, res.body.id)).toEqual(res.body);

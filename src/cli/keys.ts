@@ -36,7 +36,7 @@ export function tenantOption(spec: CommandSpec, parsed: ParsedCommand): string |
   return checkedOption(spec, parsed, "tenant", isTenantId, TENANT_RULE);
 }
 
-function environmentOption(spec: CommandSpec, parsed: ParsedCommand): string | undefined {
+export function environmentOption(spec: CommandSpec, parsed: ParsedCommand): string | undefined {
   return checkedOption(spec, parsed, "environment", isEnvironmentRef, ENVIRONMENT_RULE);
 }
 

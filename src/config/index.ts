@@ -7,6 +7,7 @@ import { parse as parseYaml } from "yaml";
 import { MEMORY_DATABASE } from "../db/sqlite/open";
 import { isAllowedHostEntry, parseCidr } from "../http/hosts";
 import { RESERVED_ROLE_IDS } from "../modules/rbac/roles";
+import { RATE_LIMIT_NAME_PATTERN } from "../modules/limits/model";
 import { KEY_SETTING, parseEncryptionKey } from "../modules/integrations/cipher";
 import { parseGithubPublicKey } from "./github-keys";
 import { type Config, ConfigKeySchema, ConfigSchema, DEFAULT_CONFIG, DEV_KEY_HASH } from "./schema";
@@ -263,6 +264,7 @@ function checkRoles(roles: Config["rbac"]["roles"]): void {
 
 const PERMISSION = /^[a-z][a-z0-9_.-]{0,63}:[a-z][a-z0-9_.-]{0,63}$/;
 const METHOD = /^[A-Z]{1,32}$/;
+const RATE_LIMIT_NAME = new RegExp(RATE_LIMIT_NAME_PATTERN);
 
 function checkForwardAuth({ trusted_proxies, rules }: Config["forward_auth"]): void {
   for (const entry of trusted_proxies) {
@@ -295,6 +297,17 @@ function checkForwardAuth({ trusted_proxies, rules }: Config["forward_auth"]): v
     }
     if (rule.host !== undefined && !isValidHost(rule.host)) {
       throw new ConfigError(`Invalid config: ${at}.host: "${rule.host}" is not a host name without a port`);
+    }
+    if (rule.public === true && (rule.ratelimits !== undefined || rule.cost !== undefined)) {
+      throw new ConfigError(
+        `Invalid config: ${at}: a public rule has no key to limit; ratelimits and cost need a permission`,
+      );
+    }
+    const badName = rule.ratelimits?.find((limit) => !RATE_LIMIT_NAME.test(limit.name));
+    if (badName !== undefined) {
+      throw new ConfigError(
+        `Invalid config: ${at}.ratelimits: "${badName.name}" is not a rate limit name: lower-case letters, digits, "_", "." or "-", starting with a letter`,
+      );
     }
   });
 }

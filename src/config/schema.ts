@@ -136,6 +136,21 @@ export const ConfigSchema = T.Object(
               // What the credential must allow (entity:action); or public: true, no credential needed.
               permission: T.Optional(T.String({ minLength: 3, maxLength: 255 })),
               public: T.Optional(T.Boolean()),
+              // SPEC §14: the key's named rate limits this request counts against, each with its cost
+              // (default 1), and the credits it spends (default 1). Auto-applied limits count anyway.
+              ratelimits: T.Optional(
+                T.Array(
+                  T.Object(
+                    {
+                      name: T.String({ minLength: 1, maxLength: 64 }),
+                      cost: T.Optional(T.Integer({ minimum: 0, maximum: 1_000_000 })),
+                    },
+                    strict,
+                  ),
+                  { maxItems: 20 },
+                ),
+              ),
+              cost: T.Optional(T.Integer({ minimum: 0, maximum: 1_000_000 })),
             },
             strict,
           ),

@@ -26,6 +26,8 @@ export class ApiError extends Error {
     readonly details?: ErrorDetails,
     /** A machine name for why, where one exists (the access outcome), for metrics. */
     readonly reason?: string,
+    /** Response headers that belong to this refusal (a 429's RateLimit headers). */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
     this.name = "ApiError";

@@ -92,6 +92,7 @@ export function httpPlugin(
       // An error that says when to come back (a 429) says it in the standard header too.
       const retryAfter = apiError.details?.retry_after_seconds;
       if (typeof retryAfter === "number") set.headers["retry-after"] = String(retryAfter);
+      if (apiError.headers) Object.assign(set.headers, apiError.headers);
       return envelope(apiError);
     })
     .onAfterResponse({ as: "global" }, ({ request, set, route, response }) => {

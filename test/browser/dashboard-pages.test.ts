@@ -239,6 +239,7 @@ describeInBrowser("the dashboard's pages, in Chromium", (suite) => {
       "API key verified",
       "API key reported leaked",
       "Leaked API key acknowledged",
+      "API key's limits changed",
     ]);
     // The newest row: the revocation, with the key's name beside its id.
     const newest = desktop.locator("main table > tbody > tr.entry").first();

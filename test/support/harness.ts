@@ -54,6 +54,8 @@ export interface HarnessOptions {
    * change-watch.ts). See OWN_EVICTIONS_ONLY.
    */
   changeCheckIntervalMs?: number;
+  /** The clock of the limits (failed attempts, sign-in, rate limits, credit refills); default the real one. */
+  now?: () => number;
 }
 
 /**
@@ -84,6 +86,7 @@ export async function createHarness(
     config,
     store,
     logger,
+    now: options.now,
     // On PostgreSQL the watch would poll the store in the background for ever, and hold a
     // listening connection: a run leaves hundreds of harnesses open, and their polls, each
     // reopening connections, slowed a whole run to connection timeouts. A harness is alone on

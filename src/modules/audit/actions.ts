@@ -48,11 +48,14 @@ export const AUDIT = {
     // unless the report only warns; then its owner's acknowledgement in the dashboard.
     leaked: "API key reported leaked",
     leak_acknowledged: "Leaked API key acknowledged",
+    // SPEC §14: its rate limits or credits set, changed or reset.
+    limits_updated: "API key's limits changed",
   }),
   service_account: actionsOf("service_account", {
     created: "Service account created",
     updated: "Service account renamed",
     archived: "Service account archived",
+    limits_updated: "Service account's limits changed",
   }),
   user: actionsOf("user", {
     created: "User created",

@@ -2,7 +2,7 @@ import type { Config } from "../../config";
 import { USER_ACCOUNT_ROLES } from "../rbac/roles";
 import { Grants, type RoleCatalog } from "../rbac/service";
 import { sha256Hex } from "./hash";
-import type { Credential, StoredKeyRecord, StoredSessionRecord, UserType } from "./model";
+import type { Credential, KeyLimits, StoredKeyRecord, StoredSessionRecord, UserType } from "./model";
 
 // The credentials the authenticator verifies, in the one shape its caches hold: config keys,
 // stored keys and §10 sessions, each built from what config or the store says of it.
@@ -21,6 +21,8 @@ export interface VerifiedKey {
   permissions: Grants;
   /** When this key was last handed to the LastUsedRecorder (ms), so it is noted once a minute. */
   lastNotedAt: number;
+  /** A stored key's rate limits and credits (SPEC §14); null for other credentials and keys without. */
+  limits: KeyLimits | null;
 }
 
 /** Config keys by SHA-256 hex: each acts as its user account, with full access. */
@@ -46,6 +48,7 @@ export function configKeysOf(config: Config, roles: RoleCatalog): Map<string, Ve
         expiresAtMs: null,
         permissions: roles.grantsOf(USER_ACCOUNT_ROLES),
         lastNotedAt: 0,
+        limits: null,
       },
     ]),
   );
@@ -65,6 +68,7 @@ export function toVerifiedKey(row: StoredKeyRecord, catalog: RoleCatalog): Verif
     // Publishable keys identify their owner but hold no permissions at all.
     permissions: row.type === "publishable_key" ? Grants.NONE : catalog.grantsOf(roles),
     lastNotedAt: 0,
+    limits: row.limits,
   };
 }
 
@@ -89,6 +93,7 @@ export function toVerifiedSession(row: StoredSessionRecord, catalog: RoleCatalog
     expiresAtMs: Date.parse(row.expires_at),
     permissions: catalog.grantsOf(roles),
     lastNotedAt: 0,
+    limits: null,
   };
 }
 

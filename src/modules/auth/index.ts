@@ -54,11 +54,13 @@ export function authPlugin({
     // Per declaration: the check runs at `parse` or `transform`, whichever comes first, once;
     // a route that declared two accesses has each checked, each under its own symbol.
     const PRINCIPAL = Symbol("principal");
-    const check = async ({ request }: { request: Request }) => {
+    const check = async ({ request, set }: { request: Request; set: { headers: Record<string, string | number> } }) => {
       if ((request as Checked<Principal>)[PRINCIPAL] !== undefined) return;
       const authorized = authenticator.authorize(request, access);
       const principal = authorized instanceof Promise ? await authorized : authorized;
       (request as Checked<Principal>)[PRINCIPAL] = principal;
+      // SPEC §14: a response a key's rate limit applied to says how much of it is left.
+      if (principal.limitHeaders) Object.assign(set.headers, principal.limitHeaders);
       notePrincipal(request, principal.userId);
     };
     return {

@@ -12,8 +12,13 @@ import type { KeyCache } from "./key-cache";
 import { isWellFormedApiKey } from "./key-format";
 import {
   type Access,
+  type Admission,
   AccessOutcome,
   accessDenied,
+  type LimitAsk,
+  type LimitGate,
+  limitRefusal,
+  type MaybePromise,
   type Principal,
   type StoredKeyRecord,
   type StoredSessionRecord,
@@ -21,6 +26,10 @@ import {
 import { isWellFormedOpaqueToken } from "./opaque-token";
 
 export type { VerifiedKey } from "./credentials";
+export type { MaybePromise } from "./model";
+
+/** What a key's own request to Tollgate's routes asks of its limits: the auto-applied ones, and 1 credit (SPEC §14). */
+export const OWN_REQUEST: LimitAsk = { named: [], credits: 1 };
 
 export const ENVIRONMENT_HEADER = "x-environment-id";
 /** `Authorization: Bearer <session token>`: read only when no API key header was sent. */
@@ -52,6 +61,8 @@ export interface AuthenticatorDeps {
   sessionCache: KeyCache<VerifiedKey>;
   /** The store lookup of a session on a cache miss, by SHA-256 hex. */
   findSession(tokenHash: string): Promise<StoredSessionRecord | undefined>;
+  /** Holds a key's requests to its rate limits and credits (SPEC §14). */
+  limits: LimitGate;
 }
 
 /**
@@ -165,7 +176,7 @@ export class Authenticator {
     this.deps.changes.check();
     const session = await this.verifySession(token);
     if (typeof session === "string") throw accessDenied(session);
-    return this.#principalOf(session, environment, access);
+    return this.#principalOf(session, environment, access, OWN_REQUEST);
   }
 
   /** The client address of a request, as the failed-attempt limits count it. */
@@ -217,6 +228,8 @@ export class Authenticator {
     presented: string | null,
     environment: string | null,
     permission: string,
+    /** The limits the matching rule names and the credits it costs. */
+    ask: LimitAsk,
     /** Asked only when the key is refused. */
     clientAddress: () => string | null,
   ): Promise<Principal> {
@@ -225,7 +238,7 @@ export class Authenticator {
       this.deps.changes.check();
       const key = await this.verifyApiKey(presented.trim());
       if (typeof key === "string") throw accessDenied(key);
-      const principal = await this.#principalOf(key, environment, { kind: "permission", permission });
+      const principal = await this.#principalOf(key, environment, { kind: "permission", permission }, ask);
       this.deps.recordOutcome?.(principal.credential.kind);
       return principal;
     } catch (error) {
@@ -293,7 +306,7 @@ export class Authenticator {
   ): MaybePromise<Principal> {
     const key = typeof found === "string" ? found : (refusalOf(found, Date.now()) ?? found);
     if (typeof key === "string") throw accessDenied(key);
-    return this.#principalOf(key, environment, access);
+    return this.#principalOf(key, environment, access, OWN_REQUEST);
   }
 
   #bearer(request: Request, access: Exclude<Access, { kind: "public" }>): Promise<Principal> {
@@ -308,20 +321,25 @@ export class Authenticator {
     key: VerifiedKey,
     requestedEnvironment: string | null,
     access: { kind: "authenticated" } | { kind: "permission"; permission: string },
+    ask: LimitAsk,
   ): MaybePromise<Principal> {
     const environmentId = this.#environmentFor(key, requestedEnvironment);
     if (environmentId instanceof Promise) {
-      return environmentId.then((resolved) => this.#principalIn(key, resolved, access));
+      return environmentId.then((resolved) => this.#principalIn(key, resolved, access, ask));
     }
-    return this.#principalIn(key, environmentId, access);
+    return this.#principalIn(key, environmentId, access, ask);
   }
 
-  /** The principal of `key` in `environmentId`, once the route's declared access is checked. */
+  /**
+   * The principal of `key` in `environmentId`, once the route's declared access is checked and
+   * then the key's limits (SPEC §14 order: the key, its permission, its rate limits, its credits).
+   */
   #principalIn(
     key: VerifiedKey,
     environmentId: string,
     access: { kind: "authenticated" } | { kind: "permission"; permission: string },
-  ): Principal {
+    ask: LimitAsk,
+  ): MaybePromise<Principal> {
     if (access.kind === "permission") {
       if (key.credential.type === "publishable_key") throw accessDenied(AccessOutcome.PublishableKeyRefused);
       if (!key.permissions.allows(access.permission)) {
@@ -332,7 +350,7 @@ export class Authenticator {
       }
     }
     this.noteUse(key);
-    return {
+    const principal: Principal = {
       tenantId: key.tenantId,
       environmentId,
       userId: key.userId,
@@ -340,6 +358,10 @@ export class Authenticator {
       credential: key.credential,
       permissions: key.permissions,
     };
+    if (key.limits === null) return principal;
+    const admission = this.deps.limits.admit(key.limits, ask);
+    if (admission instanceof Promise) return admission.then((admitted) => withinLimits(principal, admitted));
+    return withinLimits(principal, admission);
   }
 
   /** Records that a key was used (last_used_at), at most once a minute per key. */
@@ -372,8 +394,12 @@ export class Authenticator {
   }
 }
 
-/** A value now, or the promise of one: the hot path answers from caches without a promise. */
-export type MaybePromise<T> = T | Promise<T>;
+/** The principal, carrying the RateLimit headers for its response; or the 429 of the limit that refused it. */
+function withinLimits(principal: Principal, admission: Admission): Principal {
+  if (admission.refusal !== null) throw limitRefusal(admission);
+  principal.limitHeaders = admission.headers;
+  return principal;
+}
 
 /** The key found, if it is the one presented (constant-time); else the refusal. */
 function matching(key: VerifiedKey | undefined, hash: Buffer): VerifiedKey | AccessOutcome {

@@ -1,5 +1,6 @@
 import { Elysia, t } from "elysia";
 import type { AppContext } from "../../context";
+import type { Permission } from "../rbac/model";
 import { assetResponse, loadStatic } from "../portal-page/static-files";
 import { html } from "./html";
 import { ACCOUNT_PATH, ASSETS_PATH, banner, cardPage, htmlResponse } from "./layout";
@@ -16,6 +17,7 @@ import {
 import { AUDIT_PATH, auditPage } from "./pages/audit";
 import { createPortalLink, CUSTOMERS_PATH, customersPage, PORTAL_LINK_PATH } from "./pages/customers";
 import { EVENTS_PATH, eventsPage } from "./pages/events";
+import { limitsPage, type OwnerKind, resetCredits, saveCredits, saveRateLimits } from "./pages/limits";
 import { notFoundPage } from "./pages/not-found";
 import {
   archiveServiceAccount,
@@ -72,6 +74,12 @@ function refusalPage(request: Request, status: number, message: string): Respons
 }
 
 const IdParams = t.Object({ id: t.String({ maxLength: 64 }) });
+
+/** Whose limits have a page: the list it is under, and the permissions to read and to change them. */
+const LIMITS_OWNERS: [OwnerKind, string, Permission, Permission][] = [
+  ["key", API_KEYS_PATH, "secret:read", "secret:write"],
+  ["account", SERVICE_ACCOUNTS_PATH, "user:read", "user:write"],
+];
 
 /**
  * The dashboard (SPEC §11): server-rendered pages with plain forms (POST, then a redirect or the
@@ -139,6 +147,7 @@ export function dashboardController(app: AppContext) {
       { dashboard: "secret:write", params: IdParams },
     )
     .get(SERVICE_ACCOUNTS_PATH, ({ request }) => serviceAccountsPage(app, request), { dashboard: "user:read" })
+
     .post(
       SERVICE_ACCOUNTS_PATH,
       ({ request, server, body }) => createServiceAccount(app, request, server, body as URLSearchParams),
@@ -198,6 +207,33 @@ export function dashboardController(app: AppContext) {
     )
     .get(AUDIT_PATH, ({ request }) => auditPage(app, request), { dashboard: "audit_log:read" })
     .get(EVENTS_PATH, ({ request }) => eventsPage(app, request), { dashboard: "event:read" });
+  // The rate limits and credits of a key or a service account (SPEC §14): their page, for anyone
+  // who may read the list, and its three forms, for whoever may change them there.
+  for (const [kind, list, read, write] of LIMITS_OWNERS) {
+    controller
+      .get(`${list}/:id/limits`, ({ request, params }) => limitsPage(app, request, kind, params.id), {
+        dashboard: read,
+        params: IdParams,
+      })
+      .post(
+        `${list}/:id/limits`,
+        ({ request, server, params, body }) =>
+          saveRateLimits(app, request, server, kind, params.id, body as URLSearchParams),
+        { dashboard: write, params: IdParams },
+      )
+      .post(
+        `${list}/:id/credits`,
+        ({ request, server, params, body }) =>
+          saveCredits(app, request, server, kind, params.id, body as URLSearchParams),
+        { dashboard: write, params: IdParams },
+      )
+      .post(
+        `${list}/:id/credits/reset`,
+        ({ request, server, params, body }) =>
+          resetCredits(app, request, server, kind, params.id, body as URLSearchParams),
+        { dashboard: write, params: IdParams },
+      );
+  }
   for (const [name, { path, type }] of Object.entries(ASSETS)) {
     controller.get(
       `${ASSETS_PATH}/${name}`,

@@ -94,6 +94,7 @@ export function forwardAuthController(app: AppContext) {
       credentialOf(headers, keyHeader),
       headers.get(ENVIRONMENT_HEADER),
       rule.permission,
+      rule.limits,
       () => clientBehind(headers, peer),
     );
   }
@@ -108,6 +109,10 @@ export function forwardAuthController(app: AppContext) {
       return refusal(error, set, nginx);
     }
     for (const [name, value] of Object.entries(identityOf(principal))) set.headers[name] = value;
+    // Always both, empty when no limit applied, as the identity headers: a proxy that copies
+    // them (Caddy's copy_headers) then never passes on a placeholder or a client's own.
+    set.headers["ratelimit-policy"] = principal?.limitHeaders?.["ratelimit-policy"] ?? "";
+    set.headers.ratelimit = principal?.limitHeaders?.ratelimit ?? "";
     if (principal) notePrincipal(request, principal.userId);
     return "";
   };
@@ -116,7 +121,7 @@ export function forwardAuthController(app: AppContext) {
       .use(forwardAuthAccess())
       .get(FORWARD_AUTH_PATH, answer, {
         forwardAuth: true,
-        response: { 200: t.String(), ...errorResponses(401, 403) },
+        response: { 200: t.String(), ...errorResponses(401, 403, 429) },
         detail: {
           summary:
             "Forward-auth for reverse proxies (any method): may the forwarded request pass? 200 with identity headers, or 401/403/429",
@@ -180,6 +185,7 @@ function refusal(error: ApiError, set: { status?: unknown; headers: Record<strin
   if (error.status === 401) set.headers["www-authenticate"] = 'Bearer realm="tollgate"';
   const retryAfter = error.details?.retry_after_seconds;
   if (typeof retryAfter === "number") set.headers["retry-after"] = String(retryAfter);
+  if (error.headers) Object.assign(set.headers, error.headers);
   let status = error.status;
   if (nginx && status !== 401 && status !== 403) {
     set.headers["x-tollgate-status"] = String(status);

@@ -1,4 +1,5 @@
 import type { Config } from "../../config";
+import type { LimitAsk } from "../auth/model";
 
 export interface ForwardRule {
   /** Its place in forward_auth.rules, for logs and tests. */
@@ -8,6 +9,8 @@ export interface ForwardRule {
   matchesPath(path: string): boolean;
   /** What the credential must allow; null for a public rule. */
   permission: string | null;
+  /** What a request it allows asks of the key's limits (SPEC §14): the limits it names, and its cost in credits. */
+  limits: LimitAsk;
 }
 
 /**
@@ -23,6 +26,10 @@ export function compileRules(rules: Config["forward_auth"]["rules"]): RuleMatche
     methods: rule.methods ? new Set(rule.methods) : null,
     matchesPath: pathMatcher(normalizedRulePath(rule.path)),
     permission: rule.public ? null : (rule.permission as string),
+    limits: {
+      named: (rule.ratelimits ?? []).map((limit) => ({ name: limit.name, cost: limit.cost ?? 1 })),
+      credits: rule.cost ?? 1,
+    },
   }));
   return (host, method, path) => {
     let hostname: string | undefined;

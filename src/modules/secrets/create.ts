@@ -6,6 +6,8 @@ import { recordAudit } from "../audit/service";
 import { AccessOutcome, accessDenied, type KeyType, type Principal } from "../auth/model";
 import type { EnvironmentRow } from "../environments/model";
 import { findEnvironment } from "../environments/service";
+import type { LimitsInput } from "../limits/model";
+import { checkLimitsInput, handOverLimits, hasLimits, replaceLimits } from "../limits/update";
 import { type KeyDeps, SECRET_MESSAGES, type SecretWithOwnerRow } from "./model";
 import { toSecretResponse, WITH_OWNER } from "./read";
 import { type IssueKeyInput, issueKey } from "./store";
@@ -16,6 +18,9 @@ export interface CreateKeyInput {
   expires_at?: string | null;
   service_account_id?: string;
   description?: string | null;
+  /** Tollgate extensions (SPEC §14): the key's own rate limits and credits. */
+  ratelimits?: LimitsInput["ratelimits"];
+  credits?: LimitsInput["credits"];
 }
 
 export interface CreatedKey {
@@ -37,6 +42,8 @@ export async function createKey(
     throw validationError(SECRET_MESSAGES.integration, { type: SECRET_MESSAGES.integration });
   const type: KeyType = input.type ?? "private_key";
   const expiresAt = futureExpiry(input.expires_at);
+  const limits: LimitsInput = { ratelimits: input.ratelimits, credits: input.credits };
+  checkLimitsInput(limits);
   const { db } = deps;
   const created = await db.transaction(async (tx) => {
     const owner =
@@ -47,18 +54,23 @@ export async function createKey(
       throw accessDenied(AccessOutcome.PermissionMissing, { required: roles, roles: principal.credential.roles });
     }
     const environment = (await findEnvironment(tx, principal.tenantId, principal.environmentId)) as EnvironmentRow;
-    return await issueAudited(tx, audit, {
-      tenantId: principal.tenantId,
-      environmentId: environment.id,
-      environmentType: environment.type,
-      userId: owner?.id ?? principal.userId,
-      createdBy: principal.userId,
-      name: input.name.trim(),
-      description: input.description ?? null,
-      type,
-      roles,
-      expiresAt,
-    });
+    return await issueAudited(
+      tx,
+      audit,
+      {
+        tenantId: principal.tenantId,
+        environmentId: environment.id,
+        environmentType: environment.type,
+        userId: owner?.id ?? principal.userId,
+        createdBy: principal.userId,
+        name: input.name.trim(),
+        description: input.description ?? null,
+        type,
+        roles,
+        expiresAt,
+      },
+      { limits },
+    );
   });
   // A hash cannot be in the negative cache unless someone guessed the key, but forget it anyway.
   deps.keyCache.invalidate([created.secret.key_hash]);
@@ -87,14 +99,21 @@ async function serviceAccountFor(db: Queries, principal: Principal, id: string) 
   return account;
 }
 
-/** Issues a key and writes its `secret.created` row; a rotation names the key it replaces. */
+/**
+ * Issues a key with its limits and writes its `secret.created` row. A rotation names the key it
+ * replaces, whose limits the new key takes over; a creation may give limits of its own.
+ */
 export async function issueAudited(
   db: Queries,
   audit: AuditContext,
   input: IssueKeyInput,
-  rotatedFrom?: string,
+  from: { rotatedFrom: string } | { limits: LimitsInput },
 ): Promise<CreatedKey> {
   const { apiKey, secret } = await issueKey(db, input);
+  const scope = { tenantId: secret.tenant_id, environmentId: secret.environment_id, ownerId: secret.id };
+  const rotatedFrom = "rotatedFrom" in from ? from.rotatedFrom : undefined;
+  if ("rotatedFrom" in from) await handOverLimits(db, { ...scope, ownerId: from.rotatedFrom }, scope);
+  else if (hasLimits(from.limits)) await replaceLimits(db, scope, from.limits);
   const row = (await db.get(`${WITH_OWNER} WHERE s.id = ?`, secret.id)) as SecretWithOwnerRow;
   await recordAudit(db, audit, {
     action: AUDIT.secret.created,

@@ -9,6 +9,8 @@ import { type CreatedKey, createKey } from "./create";
 import { getKey, listKeys, scopeOf, toSecretResponse } from "./read";
 import { revokeKey } from "./revoke";
 import { rotateKey } from "./rotate";
+import { setKeyLimits } from "./limits";
+import { LimitsBody } from "../limits/model";
 
 const IdParams = t.Object({ id: t.String() });
 
@@ -53,6 +55,8 @@ export function secretsController(app: AppContext) {
     .get(
       "",
       async ({ principal, query }) => {
+        // Balances spent in memory are written first, so the list shows them as they are.
+        await app.credits.flush();
         const page = pageOf(query);
         const { rows, total } = await listKeys(app.reads, scopeOf(principal), query, page);
         return listOf(rows.map(toSecretResponse), total, page);
@@ -66,7 +70,10 @@ export function secretsController(app: AppContext) {
     )
     .get(
       "/:id",
-      async ({ principal, params }) => toSecretResponse(await getKey(app.db, scopeOf(principal), params.id)),
+      async ({ principal, params }) => {
+        await app.credits.flush();
+        return toSecretResponse(await getKey(app.db, scopeOf(principal), params.id));
+      },
       {
         permission: "secret:read",
         params: IdParams,
@@ -87,10 +94,32 @@ export function secretsController(app: AppContext) {
         detail: { summary: "Revoke an API key; it fails from the very next request" },
       },
     )
+    .put(
+      "/:id/limits",
+      async ({ principal, request, server, params, body }) => {
+        const audit = await auditContextOf(app, { principal, request, server });
+        await app.credits.flush();
+        return toSecretResponse(await setKeyLimits(app, principal, audit, params.id, body));
+      },
+      {
+        permission: "secret:write",
+        params: IdParams,
+        body: LimitsBody,
+        response: { 200: SecretSchema, ...errorResponses(400, 401, 403, 404, 503) },
+        detail: {
+          summary: "Set a key's rate limits and credits (Tollgate extension)",
+          description:
+            "A field present replaces that part: `ratelimits` the whole list, `credits` the balance and refill " +
+            "(`null` removes them: unlimited). Windows keep their count when a limit changes. A key cannot change its own.",
+        },
+      },
+    )
     .post(
       "/:id/rotate",
       async ({ principal, request, server, params, body, set }) => {
         const audit = await auditContextOf(app, { principal, request, server });
+        // The replacement takes over the balance as spent so far.
+        await app.credits.flush();
         const created = await rotateKey(app, principal, audit, params.id, body.grace_period_seconds ?? 0);
         set.status = 201;
         return createdKeyResponse(created);

@@ -6,6 +6,7 @@ import type { KeyType, UserType } from "../auth/model";
 import type { VerifiedKey } from "../auth/service";
 import type { Store } from "../../db";
 import { Int, Name, Timestamp } from "../../http/schemas";
+import { CreditsInput, LimitsFields, RateLimitsInput } from "../limits/model";
 
 export type SecretStatus = "published" | "archived" | "deleted";
 
@@ -79,6 +80,7 @@ export const SecretSchema = t.Object(
     status: t.Union([t.Literal("published"), t.Literal("archived"), t.Literal("deleted")]),
     created_at: t.String(),
     updated_at: t.String(),
+    ...LimitsFields,
   },
   { title: "SecretResponse" },
 );
@@ -106,6 +108,9 @@ export const CreateKeyBody = t.Object(
     expires_at: t.Optional(t.Nullable(Timestamp())),
     service_account_id: t.Optional(t.String({ minLength: 1, maxLength: 64 })),
     description: t.Optional(t.Nullable(t.String({ maxLength: 1000 }))),
+    // Tollgate extensions (SPEC §14); Flexprice clients never send them.
+    ratelimits: t.Optional(RateLimitsInput),
+    credits: t.Optional(t.Nullable(CreditsInput)),
   },
   { additionalProperties: false },
 );

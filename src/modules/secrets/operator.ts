@@ -20,7 +20,7 @@ import { markRevoked } from "./revoke";
 /** A request the store cannot satisfy: an unknown tenant, environment or key. */
 export class OperatorError extends Error {}
 
-function operatorAudit(tenantId: string, environmentId: string, command: string): AuditContext {
+export function operatorAudit(tenantId: string, environmentId: string, command: string): AuditContext {
   return {
     tenantId,
     environmentId,
@@ -51,7 +51,11 @@ async function tenantExists(db: Queries, tenantId: string): Promise<boolean> {
 }
 
 /** An environment of the tenant by id or name; the tenant's default one when none is named. */
-async function environmentOf(db: Queries, tenantId: string, environment: string | undefined): Promise<EnvironmentRow> {
+export async function environmentOf(
+  db: Queries,
+  tenantId: string,
+  environment: string | undefined,
+): Promise<EnvironmentRow> {
   if (!(await tenantExists(db, tenantId))) throw new OperatorError(await noTenant(db, tenantId));
   const row = (
     environment === undefined
@@ -87,10 +91,14 @@ async function tenantFor(db: Queries, tenantId: string, createTenant: boolean): 
   }
 }
 
-/** A published service account of the tenant, by its id or its (unique) name. */
-async function existingServiceAccount(db: Queries, tenantId: string, ref: string): Promise<UserRow> {
+/**
+ * An account of the tenant by its id or its (unique) name: a service account, or with `anyType`
+ * an account of either type (a command that refuses a person says why, rather than not finding it).
+ */
+export async function accountByIdOrName(db: Queries, tenantId: string, ref: string, anyType = false): Promise<UserRow> {
+  const noun = anyType ? "account" : "service account";
   const matches = (await db.all(
-    "SELECT * FROM users WHERE tenant_id = ? AND type = 'service_account' AND (id = ? OR name = ?) ORDER BY id",
+    `SELECT * FROM users WHERE tenant_id = ? ${anyType ? "" : "AND type = 'service_account' "}AND (id = ? OR name = ?) ORDER BY id`,
     tenantId,
     ref,
     ref,
@@ -98,10 +106,16 @@ async function existingServiceAccount(db: Queries, tenantId: string, ref: string
   const account = matches.find((row) => row.id === ref) ?? (matches.length === 1 ? matches[0] : undefined);
   if (!account && matches.length > 1) {
     throw new OperatorError(
-      `${matches.length} service accounts are named "${ref}" in tenant ${tenantId} (${matches.map((m) => m.id).join(", ")}); name one by its id`,
+      `${matches.length} ${noun}s are named "${ref}" in tenant ${tenantId} (${matches.map((m) => m.id).join(", ")}); name one by its id`,
     );
   }
-  if (!account) throw new OperatorError(`No service account ${ref} in tenant ${tenantId}`);
+  if (!account) throw new OperatorError(`No ${noun} ${ref} in tenant ${tenantId}`);
+  return account;
+}
+
+/** A published service account of the tenant, by its id or its (unique) name. */
+async function existingServiceAccount(db: Queries, tenantId: string, ref: string): Promise<UserRow> {
+  const account = await accountByIdOrName(db, tenantId, ref);
   if (account.status !== "published") {
     throw new OperatorError(`Service account ${account.name} (${account.id}) is archived: a key of it would not work`);
   }
@@ -177,17 +191,22 @@ export async function createOperatorKey(
       account = { id: existing.id, roles: JSON.parse(existing.roles) as string[] };
     }
     const roles = input.type === "publishable_key" ? [] : account.roles;
-    const created = await issueAudited(tx, audit, {
-      tenantId: input.tenantId,
-      environmentId: environment.id,
-      environmentType: environment.type,
-      userId: account.id,
-      createdBy: null,
-      name: input.name,
-      type: input.type,
-      roles,
-      expiresAt: input.expiresAt,
-    });
+    const created = await issueAudited(
+      tx,
+      audit,
+      {
+        tenantId: input.tenantId,
+        environmentId: environment.id,
+        environmentType: environment.type,
+        userId: account.id,
+        createdBy: null,
+        name: input.name,
+        type: input.type,
+        roles,
+        expiresAt: input.expiresAt,
+      },
+      { limits: {} },
+    );
     return { ...created, environment, roles };
   });
 }

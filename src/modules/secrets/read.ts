@@ -3,6 +3,7 @@ import { type Queries, type PageReader, type Paged } from "../../db";
 import { notFound } from "../../http/errors";
 import type { Page } from "../../http/pagination";
 import type { KeyType, Principal } from "../auth/model";
+import { joinedLimits, limitsColumns, limitsJoin, limitsOf } from "../limits/read";
 import {
   SECRET_MESSAGES,
   type SecretRow,
@@ -26,6 +27,7 @@ export function effectiveStatus(row: Pick<SecretWithOwnerRow, "status" | "owner_
 const EFFECTIVE_STATUS = "CASE WHEN s.status = 'published' AND u.status = 'archived' THEN 'archived' ELSE s.status END";
 
 export function toSecretResponse(row: SecretWithOwnerRow): SecretResponse {
+  const limits = limitsOf(joinedLimits(row));
   return {
     id: row.id,
     name: row.name,
@@ -43,11 +45,14 @@ export function toSecretResponse(row: SecretWithOwnerRow): SecretResponse {
     status: effectiveStatus(row),
     created_at: row.created_at,
     updated_at: row.updated_at,
+    ratelimits: limits.ratelimits,
+    credits: limits.credits,
   };
 }
 
-const OWNER_COLUMNS = "s.*, u.type AS owner_type, u.name AS owner_name, u.status AS owner_status";
-const OWNER_JOIN = "secrets s JOIN users u ON u.id = s.user_id";
+// With the key's own limits (SPEC §14), which every key response carries.
+const OWNER_COLUMNS = `s.*, u.type AS owner_type, u.name AS owner_name, u.status AS owner_status, ${limitsColumns("l")}`;
+const OWNER_JOIN = `secrets s JOIN users u ON u.id = s.user_id ${limitsJoin("l", "s")}`;
 export const WITH_OWNER = `SELECT ${OWNER_COLUMNS} FROM ${OWNER_JOIN}`;
 
 /** Where keys are looked for: one tenant and environment, and one owner's keys only when ownerId is set. */

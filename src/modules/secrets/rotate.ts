@@ -67,7 +67,7 @@ export async function rotateKey(
         // Never replaced before, so this is still the key's own expiry, not a grace deadline.
         expiresAt: old.expires_at,
       },
-      id,
+      { rotatedFrom: id },
     );
 
     const graceEnd = now + graceSeconds * 1000;

@@ -21,6 +21,8 @@ import { getTenant } from "../tenants/service";
 import { passwordLinkUrl } from "../sessions/store";
 import { issuePersonLink } from "./password-links";
 import { searchAccounts } from "./search";
+import { accountsWithLimits, accountWithLimits, setAccountLimits, toAccountResponse } from "./limits";
+import { LimitsBody, NO_LIMITS } from "../limits/model";
 import {
   archiveAccount,
   createAccount,
@@ -134,7 +136,8 @@ export function usersController(app: AppContext) {
           body,
         );
         set.status = 201;
-        if (setPassword === undefined) return toUserResponse(row);
+        // A new service account has no limits yet; it shows them as every service account response does.
+        if (setPassword === undefined) return toAccountResponse(row, NO_LIMITS);
         // On server.public_url, never on the request's Host header: whoever sends the request
         // chooses that, and the link goes to someone else.
         return {
@@ -164,8 +167,10 @@ export function usersController(app: AppContext) {
         const { rows, total } = await searchAccounts(app.reads, principal.tenantId, filters, page);
         // Every account found is of the caller's tenant: read it once for all of them.
         const tenant = await getTenant(app.db, principal.tenantId);
+        const accounts = rows.map((row) => ({ ...row, tenant }));
+        await app.credits.flush();
         return listOf(
-          rows.map((row) => toUserResponse({ ...row, tenant })),
+          await accountsWithLimits(app.db, principal.tenantId, principal.environmentId, accounts),
           total,
           page,
         );
@@ -186,7 +191,15 @@ export function usersController(app: AppContext) {
     )
     .get(
       "/:id",
-      async ({ principal, params }) => toUserResponse(await getAccount(app.db, principal.tenantId, params.id)),
+      async ({ principal, params }) => {
+        await app.credits.flush();
+        return accountWithLimits(
+          app.db,
+          principal.tenantId,
+          principal.environmentId,
+          await getAccount(app.db, principal.tenantId, params.id),
+        );
+      },
       {
         permission: "user:read",
         params: IdParams,
@@ -197,7 +210,10 @@ export function usersController(app: AppContext) {
     .put(
       "/:id",
       async ({ principal, request, server, params, body }) =>
-        toUserResponse(
+        accountWithLimits(
+          app.db,
+          principal.tenantId,
+          principal.environmentId,
           await renameAccount(
             app,
             principal,
@@ -214,6 +230,32 @@ export function usersController(app: AppContext) {
         detail: {
           summary: "Rename an account (the name is the only thing that changes)",
           description: "A user account (a person) is renamed only by a user account; a service account gets a 403.",
+        },
+      },
+    )
+    .put(
+      "/:id/limits",
+      async ({ principal, request, server, params, body }) => {
+        await app.credits.flush();
+        return setAccountLimits(
+          app,
+          principal,
+          await auditContextOf(app, { principal, request, server }),
+          params.id,
+          body,
+        );
+      },
+      {
+        permission: "user:write",
+        params: IdParams,
+        body: LimitsBody,
+        response: { 200: UserSchema, ...errorResponses(400, 401, 403, 404, 503) },
+        detail: {
+          summary: "Set a service account's rate limits and credits in this environment (Tollgate extension)",
+          description:
+            "Shared by the account's keys in the caller's environment; a key's own limit of the same name wins, and " +
+            "a key with credits of its own spends those, one without spends the account's. A field present replaces that part; " +
+            "`credits: null` removes them. A person's account is not limited (400).",
         },
       },
     )

@@ -4,6 +4,7 @@ import { Metadata, Name } from "../../http/schemas";
 import { paginationBodyFields } from "../../http/pagination";
 import type { UserType } from "../auth/model";
 import { type TenantRow, TenantSchema } from "../tenants/model";
+import { LimitsFields } from "../limits/model";
 
 export interface UserRow {
   id: string;
@@ -36,6 +37,9 @@ export const UserSchema = t.Object(
     tenant: TenantSchema,
     created_at: t.String(),
     updated_at: t.String(),
+    // Tollgate extensions (SPEC §14), on service accounts only: their limits in the caller's environment.
+    ratelimits: t.Optional(LimitsFields.ratelimits),
+    credits: t.Optional(LimitsFields.credits),
   },
   { title: "User" },
 );

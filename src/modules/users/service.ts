@@ -22,6 +22,7 @@ import type { TenantRow } from "../tenants/model";
 import { findTenant, toTenantResponse } from "../tenants/service";
 import { type MeSchema, USER_MESSAGES, type UserRow, type UserSchema, type UserWithTenantRow } from "./model";
 import type { ProfileCache, UserProfile } from "./profile-cache";
+import { NO_LIMITS } from "../limits/model";
 
 /**
  * The name the default tenant's first account has until its person chooses one (at setup): a
@@ -221,7 +222,8 @@ export async function createAccount(
     await recordAudit(tx, audit, {
       action: AUDIT[input.type].created,
       resourceId: id,
-      after: toUserResponse(created),
+      // As the response shows it: a service account with its limits, none yet (SPEC §14).
+      after: input.type === "service_account" ? { ...toUserResponse(created), ...NO_LIMITS } : toUserResponse(created),
     });
     if (input.type !== "user") return { row: created };
     const link = await issuePasswordToken(tx, {

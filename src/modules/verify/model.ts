@@ -1,5 +1,7 @@
 import { t } from "elysia";
 import { AccessOutcome } from "../auth/model";
+import { Int } from "../../http/schemas";
+import { RATE_LIMIT_NAME_PATTERN } from "../limits/model";
 
 /** What a verification found (SPEC §13), as Unkey names its codes. */
 export enum VerifyCode {
@@ -23,7 +25,12 @@ export const VERIFY_CODES: Partial<Record<AccessOutcome, VerifyCode>> = {
   [AccessOutcome.KeyExpired]: VerifyCode.Expired,
   [AccessOutcome.KeyInactive]: VerifyCode.Disabled,
   [AccessOutcome.PermissionMissing]: VerifyCode.InsufficientPermissions,
+  [AccessOutcome.RateLimited]: VerifyCode.RateLimited,
+  [AccessOutcome.UsageExceeded]: VerifyCode.UsageExceeded,
 };
+
+/** The most one verification may spend of a limit or of credits. */
+export const MAX_COST = 1_000_000;
 
 /** `entity:action`, in the names of Tollgate's roles and the operator's. */
 export const PERMISSION_PATTERN = "^[a-z][a-z0-9_.-]{0,63}:[a-z][a-z0-9_.-]{0,63}$";
@@ -36,6 +43,31 @@ export const VerifyKeyBody = t.Object(
         maxItems: 100,
         description: "Every one of these must be allowed by the key's roles (entity:action)",
       }),
+    ),
+    ratelimits: t.Optional(
+      t.Array(
+        t.Object(
+          {
+            name: t.String({ pattern: RATE_LIMIT_NAME_PATTERN }),
+            cost: t.Optional(Int({ minimum: 0, maximum: MAX_COST })),
+          },
+          { additionalProperties: false },
+        ),
+        {
+          maxItems: 20,
+          description:
+            "The key's named rate limits this request counts against (cost default 1); its auto-applied ones count anyway. A name the key has no limit of is not limited.",
+        },
+      ),
+    ),
+    credits: t.Optional(
+      t.Object(
+        { cost: t.Optional(Int({ minimum: 0, maximum: MAX_COST })) },
+        {
+          additionalProperties: false,
+          description: "Credits this request spends when the key has credits (default 1)",
+        },
+      ),
     ),
   },
   { additionalProperties: false },
@@ -58,8 +90,18 @@ export const VerifyKeyResponse = t.Object(
     roles: t.Optional(t.Array(t.String())),
     permissions: t.Optional(t.Array(t.String())),
     expires_at: t.Optional(t.Nullable(t.String())),
-    ratelimits: t.Optional(t.Array(t.Unknown())),
-    credits: t.Optional(t.Nullable(t.Unknown())),
+    ratelimits: t.Optional(
+      t.Array(
+        t.Object({
+          name: t.String(),
+          limit: t.Integer(),
+          remaining: t.Integer(),
+          reset: t.Integer({ description: "When the window next has room, ms since the epoch" }),
+          duration_ms: t.Integer(),
+        }),
+      ),
+    ),
+    credits: t.Optional(t.Nullable(t.Object({ remaining: t.Nullable(t.Integer()) }))),
   },
   { title: "VerifyKeyResponse" },
 );

@@ -3,7 +3,7 @@ import type { AppContext } from "../../context";
 import type { AuditContext } from "../audit/model";
 import { AUDIT } from "../audit/actions";
 import { recordAudit } from "../audit/service";
-import type { Principal } from "../auth/model";
+import type { Admission, Principal } from "../auth/model";
 import type { VerifiedKey } from "../auth/service";
 import { VERIFY_CODES, VerifyCode, type VerifyKeyBody, type VerifyKeyResponse } from "./model";
 
@@ -33,10 +33,22 @@ export async function verifyKey(app: AppContext, caller: Principal, input: Verif
   const missing = (input.permissions ?? []).some((permission) => !key.permissions.allows(permission));
   if (missing) return describe(app, key, VerifyCode.InsufficientPermissions);
   app.authenticator.noteUse(key);
-  return describe(app, key, VerifyCode.Valid);
+  // Then its rate limits and its credits (SPEC §13 order), all or nothing.
+  if (key.limits === null) return describe(app, key, VerifyCode.Valid);
+  const admission = await app.limiter.admit(key.limits, {
+    named: (input.ratelimits ?? []).map((limit) => ({ name: limit.name, cost: limit.cost ?? 1 })),
+    credits: input.credits?.cost ?? 1,
+  });
+  const code = admission.refusal === null ? VerifyCode.Valid : (VERIFY_CODES[admission.refusal] as VerifyCode);
+  return describe(app, key, code, admission);
 }
 
-async function describe(app: AppContext, key: VerifiedKey, code: VerifyCode): Promise<Verification> {
+async function describe(
+  app: AppContext,
+  key: VerifiedKey,
+  code: VerifyCode,
+  admission?: Admission,
+): Promise<Verification> {
   const profile = await app.profiles.get(app.db, key.tenantId, key.userId);
   return {
     valid: code === VerifyCode.Valid,
@@ -48,8 +60,8 @@ async function describe(app: AppContext, key: VerifiedKey, code: VerifyCode): Pr
     roles: key.credential.roles,
     permissions: key.permissions.list(),
     expires_at: key.credential.expiresAt,
-    ratelimits: [],
-    credits: null,
+    ratelimits: admission?.ratelimits ?? [],
+    credits: admission?.credits ?? null,
   };
 }
 

@@ -32,6 +32,8 @@ import {
 import { DASHBOARD_PATH, redirect, visitOf, type Server, type Visit } from "../session";
 import { Reveals } from "../reveal";
 import { rolesText } from "./service-accounts";
+import { limitsSummary } from "./limits-summary";
+import { joinedLimits, limitsOf } from "../../limits/read";
 import { VerifyKeyBody } from "../../verify/model";
 import { type Verification, verifyKeyAudited } from "../../verify/service";
 import { acknowledgeLeak, type LeaksToAcknowledge, leaksToAcknowledge } from "../../leaked-keys/acknowledge";
@@ -408,6 +410,8 @@ function leakBanner(visit: Visit, leaks: LeaksToAcknowledge): Html | null {
 }
 
 async function render(app: AppContext, request: Request, view: View): Promise<Response> {
+  // Balances spent in memory are written first, so the limits under each name show them as they are.
+  await app.credits.flush();
   const visit = visitOf(request);
   const query = new URL(request.url).searchParams;
   const status = statusOf(query);
@@ -423,7 +427,7 @@ async function render(app: AppContext, request: Request, view: View): Promise<Re
   const tableRows = rows.map(
     (k) =>
       html`<tr>
-        <th scope="row">${k.name}</th>
+        <th scope="row">${k.name}${limitsSummary(limitsOf(joinedLimits(k), now))}</th>
         <td class="mono">${k.display_id}</td>
         <td>
           ${k.owner_name}<span class="muted small block"
@@ -438,6 +442,9 @@ async function render(app: AppContext, request: Request, view: View): Promise<Re
         <td>${when(k.last_used_at)}</td>
         <td>${k.expires_at ? when(k.expires_at) : html`<span class="muted">Never</span>`}</td>
         <td class="row-actions">
+          <a class="button small secondary" href="${API_KEYS_PATH}/${k.id}/limits" aria-label="Limits of ${k.name}"
+            >Limits</a
+          >
           ${
             may(visit, "secret:write")
               ? html`${
@@ -653,6 +660,8 @@ export async function rotateApiKey(
   id: string,
   form: URLSearchParams,
 ) {
+  // The replacement takes over the balance as spent so far.
+  await app.credits.flush();
   const result = await attemptAs(app, request, server, async (principal, audit) => {
     const grace = Number(form.get("grace_period_seconds") ?? "0");
     const input = checkLike(RotateKeyBody, { grace_period_seconds: grace });

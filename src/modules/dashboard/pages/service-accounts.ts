@@ -5,6 +5,9 @@ import { CreateUserBody, type UserRow, UpdateUserBody } from "../../users/model"
 import { searchAccounts } from "../../users/search";
 import { archiveAccount, createAccount, findUser, renameAccount } from "../../users/service";
 import { attemptAs, field } from "../forms";
+import { readLimitsOfOwners } from "../../limits/read";
+import { NO_LIMITS } from "../../limits/model";
+import { limitsSummary } from "./limits-summary";
 import { checkLike } from "../../../http/validation";
 import { html, type Html, when } from "../html";
 import {
@@ -72,6 +75,8 @@ interface View {
 }
 
 async function render(app: AppContext, request: Request, view: View): Promise<Response> {
+  // Balances spent in memory are written first, so the limits under each name show them as they are.
+  await app.credits.flush();
   const visit = visitOf(request);
   const { principal } = visit;
   const query = new URL(request.url).searchParams;
@@ -89,15 +94,31 @@ async function render(app: AppContext, request: Request, view: View): Promise<Re
     rows.map((account) => account.id),
   );
   const liveKeys = (account: UserRow) => keyCounts.get(account.id) ?? 0;
+  const limits = await readLimitsOfOwners(
+    app.db,
+    { tenantId: principal.tenantId, environmentId: principal.environmentId },
+    rows.map((account) => account.id),
+  );
+  // The name, the id, and the account's limits when it has some.
+  const nameCell = (account: UserRow) => {
+    const summary = limitsSummary(limits.get(account.id) ?? NO_LIMITS);
+    return html`${account.name}<span class="muted small block mono">${account.id}</span>${summary}`;
+  };
   const tableRows = rows.map(
     (account) =>
       html`<tr>
-        <th scope="row">${account.name}<span class="muted small block mono">${account.id}</span></th>
+        <th scope="row">${nameCell(account)}</th>
         <td>${rolesText(app.roles, JSON.parse(account.roles) as string[])}</td>
         <td>${statusBadge(account.status)}</td>
         <td class="num">${liveKeys(account)}</td>
         <td>${when(account.created_at)}</td>
         <td class="row-actions">
+          <a
+            class="button small secondary"
+            href="${SERVICE_ACCOUNTS_PATH}/${account.id}/limits"
+            aria-label="Limits of ${account.name}"
+            >Limits</a
+          >
           ${
             account.status === "published" && may(visit, "user:write")
               ? html`<a class="button small secondary" href="${SERVICE_ACCOUNTS_PATH}?rename=${account.id}">Rename</a>
@@ -130,7 +151,7 @@ async function render(app: AppContext, request: Request, view: View): Promise<Re
           : null
       }
       <span class="muted small"
-        >${total} service account${total === 1 ? "" : "s"} · live keys counted in this environment</span
+        >${total} service account${total === 1 ? "" : "s"} · live keys, limits and credits in this environment</span
       >
     </div>
     ${table("Service accounts", ["Name", "Roles", "Status", "Live keys", "Created", "Actions"], tableRows, "No service accounts yet.")}

@@ -91,23 +91,9 @@ describe.if(!onSqlite)("docs/compose: the README's walk-through, its parts run f
     await Promise.all(instances.map((instance) => instance.stop()));
   });
 
-  const cli = (args: string[]) => runToEnd([...SOURCE_CLI, ...args], { env: environment, cwd: dir });
-  /** A command given one line on stdin, as a password is typed. */
-  const cliWithInput = async (args: string[], input: string) => {
-    const proc = Bun.spawn([...SOURCE_CLI, ...args], {
-      env: environment,
-      cwd: dir,
-      stdin: new Blob([input]),
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    const [stdout, stderr, code] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-      proc.exited,
-    ]);
-    return { stdout, stderr, code };
-  };
+  /** `tollgate <args>` as `docker compose run` would start it; `input` on its stdin, as a password is typed. */
+  const cli = (args: string[], input?: string) =>
+    runToEnd([...SOURCE_CLI, ...args], { env: environment, cwd: dir, input, timeoutMs: 60_000 });
 
   describeWithProxy("caddy", "behind docs/compose/Caddyfile", () => {
     let caddy: Running;
@@ -137,7 +123,7 @@ describe.if(!onSqlite)("docs/compose: the README's walk-through, its parts run f
       // Round robin: both answered.
       expect(served.every((n) => n > 0)).toBe(true);
 
-      const person = await cliWithInput(["users", "create", "--email", "you@example.com"], "correct horse battery\n");
+      const person = await cli(["users", "create", "--email", "you@example.com"], "correct horse battery\n");
       expect(person.code).toBe(0);
       const signIn = () =>
         through("/v1/auth/login", {

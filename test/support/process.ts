@@ -147,12 +147,18 @@ function parseLogLine(line: string): Record<string, unknown> | null {
  */
 export async function runToEnd(
   command: string[],
-  options: { cwd?: string; env?: Record<string, string | undefined>; timeoutMs?: number } = {},
+  options: {
+    cwd?: string;
+    env?: Record<string, string | undefined>;
+    timeoutMs?: number;
+    /** What the command reads on stdin, as typed (a password); nothing when absent. */
+    input?: string;
+  } = {},
 ) {
   const proc = Bun.spawn(command, {
     cwd: options.cwd,
     env: options.env ?? process.env,
-    stdin: "ignore",
+    stdin: options.input === undefined ? "ignore" : new Blob([options.input]),
     stdout: "pipe",
     stderr: "pipe",
   });

@@ -100,6 +100,34 @@ describe("rate limits on Tollgate's own routes", () => {
     }
   });
 
+  test("two auto-applied limits: both in each field, in order; the one that runs out refuses and the other is not counted", async () => {
+    const { h, clock } = await limitedHarness();
+    const { key } = await newKey(h, {
+      ratelimits: [
+        { name: "burst", limit: 2, duration_ms: 1000, auto_apply: true },
+        { name: "orders", limit: 1, duration_ms: 10_000 },
+        { name: "hourly", limit: 5, duration_ms: 3_600_000, auto_apply: true },
+      ],
+    });
+    for (const [burstLeft, hourlyLeft] of [
+      [1, 4],
+      [0, 3],
+    ]) {
+      const res = await h.call("GET", ME, { key });
+      expect(res.status).toBe(200);
+      expect(res.headers.get("ratelimit-policy")).toBe('"burst";q=2;w=1, "hourly";q=5;w=3600');
+      expect(res.headers.get("ratelimit")).toBe(`"burst";r=${burstLeft};t=1, "hourly";r=${hourlyLeft};t=3600`);
+    }
+    const refused = await h.call("GET", ME, { key });
+    expect(refused.status).toBe(429);
+    // All or none: the burst limit refused, so the hourly one still has 3 left.
+    expect(refused.headers.get("ratelimit")).toBe('"burst";r=0;t=1, "hourly";r=3;t=3600');
+    clock.advance(1000);
+    const later = await h.call("GET", ME, { key });
+    expect(later.status).toBe(200);
+    expect(later.headers.get("ratelimit")).toBe('"burst";r=1;t=1, "hourly";r=2;t=3599');
+  });
+
   test("64 parallel clients against a limit of 100 per second: exactly 100 admitted per window", async () => {
     const { h, clock } = await limitedHarness();
     const { key } = await newKey(h, { ratelimits: [{ name: "api", limit: 100, duration_ms: 1000, auto_apply: true }] });

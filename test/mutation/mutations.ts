@@ -639,6 +639,38 @@ export const MUTATIONS: Mutation[] = [
     tests: ["test/limits-enforcement.test.ts"],
   },
   {
+    name: "a key's own requests keep the rate limits it had when first used (the plan cached past a change)",
+    file: "src/modules/limits/gate.ts",
+    find: "    let plan = this.#autoPlans.get(limits);",
+    replace:
+      "    const stale = this as unknown as { byWindows?: Map<string, Plan> };\n" +
+      "    const windows = limits.ratelimits.map((limit) => limit.window).join();\n" +
+      "    let plan = (stale.byWindows ??= new Map()).get(windows);\n" +
+      "    if (plan === undefined) stale.byWindows.set(windows, (plan = planOf(limits.ratelimits, { named: [], credits: 0 })));",
+    tests: ["test/limits-enforcement.test.ts"],
+  },
+  {
+    name: "a key's own requests count against its limits that are not auto-applied, and skip those that are",
+    file: "src/modules/limits/gate.ts",
+    find: "    if (named === undefined && !limit.autoApply) continue;",
+    replace: "    if (named === undefined && limit.autoApply) continue;",
+    tests: ["test/limits-enforcement.test.ts"],
+  },
+  {
+    name: "the RateLimit field runs two limits together",
+    file: "src/modules/limits/gate.ts",
+    find: '    if (field !== "") field += ", ";\n    field += `"${state.name}";r=',
+    replace: '    field += `"${state.name}";r=',
+    tests: ["test/limits-enforcement.test.ts"],
+  },
+  {
+    name: "a request two limits allow is counted against the first only",
+    file: "src/modules/limits/windows.ts",
+    find: "      if (admitted) window.add(now, request.cost);",
+    replace: "      if (admitted && i === 0) window.add(now, request.cost);",
+    tests: ["test/limits-enforcement.test.ts"],
+  },
+  {
     name: "changing a rate limit starts its window afresh",
     file: "src/modules/limits/key-limits.ts",
     find: "        window: `${row.environment_id}/${row.owner_id}/${limit.name}`,",

@@ -48,6 +48,8 @@ export interface KeyRateLimit {
 /** The credits a key spends: its own, or its account's. The balance is the ledger's, not cached here. */
 export interface KeyCredits {
   ownerId: string;
+  /** The balance's name in a ledger held in memory: its environment and owner, built once per cached key. */
+  balance: string;
   /** Moves on each change of the configuration: a balance of an older version is not spent. */
   version: number;
   /** Set with `remaining: null`: nothing to count or spend. */

@@ -1,6 +1,7 @@
 import {
   type Admission,
   AccessOutcome,
+  type KeyCredits,
   type KeyLimits,
   type KeyRateLimit,
   type LimitAsk,
@@ -10,7 +11,16 @@ import {
 } from "../auth/model";
 import type { CreditLedger, SpendResult } from "./ledger";
 import { nextRefillBoundary } from "./refill";
-import type { RateLimitWindows } from "./windows";
+import type { RateLimitWindows, WindowAnswer, WindowRequest } from "./windows";
+
+/** The rate limits one request counts against, with what each costs it, and their RateLimit-Policy field. */
+interface Plan {
+  limits: KeyRateLimit[];
+  requests: WindowRequest[];
+  policy: string;
+}
+
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
 /**
  * A request against a key's limits (SPEC §14), in the order the SPEC gives: its rate limits
@@ -18,6 +28,12 @@ import type { RateLimitWindows } from "./windows";
  * a rate limit refuses spends no credits.
  */
 export class Limiter implements LimitGate {
+  /**
+   * The plan of a request to Tollgate's own routes (the auto-applied limits, cost 1), per cached
+   * key's limits: built once, not on every request. A changed configuration is a new KeyLimits.
+   */
+  readonly #autoPlans = new WeakMap<KeyLimits, Plan>();
+
   constructor(
     private readonly windows: RateLimitWindows,
     private readonly ledger: CreditLedger,
@@ -26,36 +42,24 @@ export class Limiter implements LimitGate {
 
   admit(limits: KeyLimits, ask: LimitAsk): MaybePromise<Admission> {
     const now = this.now();
-    const applied = appliedLimits(limits.ratelimits, ask);
-    const answer = this.windows.take(
-      applied.map(({ limit, cost }) => ({
-        window: limit.window,
-        limit: limit.limit,
-        durationMs: limit.durationMs,
-        cost,
-      })),
-      now,
-    );
-    const ratelimits: LimitState[] = applied.map(({ limit }, i) => ({
-      name: limit.name,
-      limit: limit.limit,
-      remaining: answer.states[i]?.remaining ?? 0,
-      reset: answer.states[i]?.resetAt ?? now,
-      duration_ms: limit.durationMs,
-    }));
-    const headers = rateLimitHeaders(ratelimits, now);
-    const admission: Admission = { refusal: null, ratelimits, credits: null, retryAfterSeconds: 0, headers };
-    if (!answer.admitted) {
-      return {
-        ...admission,
-        refusal: AccessOutcome.RateLimited,
-        retryAfterSeconds: Math.max(1, Math.ceil(answer.retryAfterMs / 1000)),
-      };
+    const plan = ask.named.length === 0 ? this.#autoPlan(limits) : planOf(limits.ratelimits, ask);
+    let ratelimits: LimitState[] = [];
+    let headers = NO_HEADERS;
+    if (plan.requests.length > 0) {
+      const answer = this.windows.take(plan.requests, now);
+      ratelimits = statesOf(plan, answer, now);
+      headers = { "ratelimit-policy": plan.policy, ratelimit: remainingField(ratelimits, now) };
+      if (!answer.admitted) {
+        const retryAfterSeconds = Math.max(1, Math.ceil(answer.retryAfterMs / 1000));
+        return { refusal: AccessOutcome.RateLimited, ratelimits, credits: null, retryAfterSeconds, headers };
+      }
     }
     const credits = limits.credits;
-    if (credits === null) return admission;
+    if (credits === null) return { refusal: null, ratelimits, credits: null, retryAfterSeconds: 0, headers };
     // Unlimited credits are nothing to spend: no balance is kept for them.
-    if (credits.unlimited) return { ...admission, credits: { remaining: null } };
+    if (credits.unlimited) {
+      return { refusal: null, ratelimits, credits: { remaining: null }, retryAfterSeconds: 0, headers };
+    }
     const spent = this.ledger.spend({
       tenantId: limits.tenantId,
       environmentId: limits.environmentId,
@@ -63,45 +67,91 @@ export class Limiter implements LimitGate {
       cost: ask.credits,
       now,
     });
-    const settle = (result: SpendResult): Admission => {
-      if (result.spent) return { ...admission, credits: { remaining: result.remaining } };
-      // Out of credits: a retry can pass once they refill, and not before; without a refill, never.
-      const refillIn = credits.refill === null ? 0 : nextRefillBoundary(credits.refill, now) - now;
-      return {
-        ...admission,
-        refusal: AccessOutcome.UsageExceeded,
-        credits: { remaining: result.remaining },
-        retryAfterSeconds: refillIn > 0 ? Math.max(1, Math.ceil(refillIn / 1000)) : 0,
-      };
-    };
-    return spent instanceof Promise ? spent.then(settle) : settle(spent);
+    if (spent instanceof Promise) return spent.then((result) => afterSpend(result, credits, ratelimits, headers, now));
+    return afterSpend(spent, credits, ratelimits, headers, now);
   }
+
+  #autoPlan(limits: KeyLimits): Plan {
+    let plan = this.#autoPlans.get(limits);
+    if (plan === undefined) {
+      plan = planOf(limits.ratelimits, { named: [], credits: 0 });
+      this.#autoPlans.set(limits, plan);
+    }
+    return plan;
+  }
+}
+
+/** The admission once the credits were spent, or found short. */
+function afterSpend(
+  result: SpendResult,
+  credits: KeyCredits,
+  ratelimits: LimitState[],
+  headers: Readonly<Record<string, string>>,
+  now: number,
+): Admission {
+  if (result.spent) {
+    return { refusal: null, ratelimits, credits: { remaining: result.remaining }, retryAfterSeconds: 0, headers };
+  }
+  // Out of credits: a retry can pass once they refill, and not before; without a refill, never.
+  const refillIn = credits.refill === null ? 0 : nextRefillBoundary(credits.refill, now) - now;
+  return {
+    refusal: AccessOutcome.UsageExceeded,
+    ratelimits,
+    credits: { remaining: result.remaining },
+    retryAfterSeconds: refillIn > 0 ? Math.max(1, Math.ceil(refillIn / 1000)) : 0,
+    headers,
+  };
 }
 
 /** The key's limits this request counts against, each with its cost: those it names, and the auto-applied ones (cost 1). */
-function appliedLimits(limits: KeyRateLimit[], ask: LimitAsk): { limit: KeyRateLimit; cost: number }[] {
-  const applied: { limit: KeyRateLimit; cost: number }[] = [];
-  for (const limit of limits) {
+function planOf(ratelimits: KeyRateLimit[], ask: LimitAsk): Plan {
+  const limits: KeyRateLimit[] = [];
+  const requests: WindowRequest[] = [];
+  for (const limit of ratelimits) {
     const named = ask.named.find((asked) => asked.name === limit.name);
-    if (named !== undefined) applied.push({ limit, cost: named.cost });
-    else if (limit.autoApply) applied.push({ limit, cost: 1 });
+    if (named === undefined && !limit.autoApply) continue;
+    limits.push(limit);
+    requests.push({ window: limit.window, limit: limit.limit, durationMs: limit.durationMs, cost: named?.cost ?? 1 });
   }
-  return applied;
+  return { limits, requests, policy: policyField(limits) };
 }
 
-/**
- * The IETF RateLimit-Policy and RateLimit fields (draft-ietf-httpapi-ratelimit-headers, structured
- * fields): per limit `"name";q=<limit>;w=<window seconds>` and `"name";r=<remaining>;t=<seconds
- * until the window has room again>`. None when no limit applied.
- */
-export function rateLimitHeaders(states: LimitState[], now: number): Record<string, string> {
-  if (states.length === 0) return {};
-  return {
-    "ratelimit-policy": states
-      .map((state) => `"${state.name}";q=${state.limit};w=${Math.max(1, Math.ceil(state.duration_ms / 1000))}`)
-      .join(", "),
-    ratelimit: states
-      .map((state) => `"${state.name}";r=${state.remaining};t=${Math.max(0, Math.ceil((state.reset - now) / 1000))}`)
-      .join(", "),
-  };
+function statesOf(plan: Plan, answer: WindowAnswer, now: number): LimitState[] {
+  const states: LimitState[] = new Array(plan.limits.length);
+  for (let i = 0; i < plan.limits.length; i++) {
+    const limit = plan.limits[i] as KeyRateLimit;
+    const state = answer.states[i];
+    states[i] = {
+      name: limit.name,
+      limit: limit.limit,
+      remaining: state?.remaining ?? 0,
+      reset: state?.resetAt ?? now,
+      duration_ms: limit.durationMs,
+    };
+  }
+  return states;
+}
+
+// The IETF RateLimit-Policy and RateLimit fields (draft-ietf-httpapi-ratelimit-headers,
+// structured fields): per limit `"name";q=<limit>;w=<window seconds>` and `"name";r=<remaining>;t=<seconds
+// until the window has room again>`.
+
+/** RateLimit-Policy: changes only with the configuration, so a plan builds it once. */
+function policyField(limits: KeyRateLimit[]): string {
+  let field = "";
+  for (const limit of limits) {
+    if (field !== "") field += ", ";
+    field += `"${limit.name}";q=${limit.limit};w=${Math.max(1, Math.ceil(limit.durationMs / 1000))}`;
+  }
+  return field;
+}
+
+/** RateLimit: what each limit has left after this request. */
+function remainingField(states: LimitState[], now: number): string {
+  let field = "";
+  for (const state of states) {
+    if (field !== "") field += ", ";
+    field += `"${state.name}";r=${state.remaining};t=${Math.max(0, Math.ceil((state.reset - now) / 1000))}`;
+  }
+  return field;
 }

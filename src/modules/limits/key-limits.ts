@@ -1,4 +1,5 @@
 import type { KeyLimits, KeyRateLimit } from "../auth/model";
+import { balanceKey } from "./ledger";
 import type { LimitsRow, RateLimit } from "./model";
 
 /**
@@ -32,6 +33,7 @@ export function keyLimitsOf(
       ? null
       : {
           ownerId: payer.owner_id,
+          balance: balanceKey(payer.environment_id, payer.owner_id),
           version: payer.credits_version,
           unlimited: payer.credits_remaining === null,
           refill:

@@ -51,7 +51,7 @@ export class BufferedCreditLedger implements CreditLedger {
   }
 
   spend(spend: CreditSpend): SpendResult | Promise<SpendResult> {
-    const key = balanceKey(spend.environmentId, spend.credits.ownerId);
+    const key = spend.credits.balance;
     const balance = this.#balances.get(key);
     // A balance of an older configuration than the key knows is stale: read the new one.
     if (balance !== undefined && balance.version >= spend.credits.version) return spendFrom(balance, spend);

@@ -108,29 +108,35 @@ export class RateLimitWindows {
    * its cost; then each counts it. Synchronous, so no other request comes between the check and
    * the count: within one process a window admits exactly its limit.
    */
-  take(requests: WindowRequest[], now = this.now()): WindowAnswer {
-    const windows = requests.map((request) => {
+  take(requests: readonly WindowRequest[], now = this.now()): WindowAnswer {
+    // Plain loops, no callbacks: this runs on every request of a limited key.
+    const windows: SlidingWindow[] = new Array(requests.length);
+    let retryAfterMs = 0;
+    for (let i = 0; i < requests.length; i++) {
+      const request = requests[i] as WindowRequest;
       let window = this.#windows.get(request.window);
       if (window === undefined) {
         window = new SlidingWindow();
         this.#windows.set(request.window, window);
       }
       window.slide(now, request.durationMs);
-      return window;
-    });
-    let retryAfterMs = 0;
-    requests.forEach((request, i) => {
-      const window = windows[i] as SlidingWindow;
       if (window.sum + request.cost > request.limit) {
         retryAfterMs = Math.max(retryAfterMs, window.waitFor(request.cost, request.limit, now));
       }
-    });
+      windows[i] = window;
+    }
     const admitted = retryAfterMs === 0;
-    if (admitted) requests.forEach((request, i) => windows[i]?.add(now, request.cost));
-    const states = requests.map((request, i) => {
+    const states: WindowState[] = new Array(requests.length);
+    for (let i = 0; i < requests.length; i++) {
+      const request = requests[i] as WindowRequest;
       const window = windows[i] as SlidingWindow;
-      return { limit: request.limit, remaining: Math.max(0, request.limit - window.sum), resetAt: window.resetAt(now) };
-    });
+      if (admitted) window.add(now, request.cost);
+      states[i] = {
+        limit: request.limit,
+        remaining: Math.max(0, request.limit - window.sum),
+        resetAt: window.resetAt(now),
+      };
+    }
     return { admitted, states, retryAfterMs };
   }
 

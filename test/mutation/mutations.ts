@@ -671,6 +671,14 @@ export const MUTATIONS: Mutation[] = [
     tests: ["test/limits-enforcement.test.ts"],
   },
   {
+    name: "a PostgreSQL transaction that lost a serialization conflict is not run again",
+    file: "src/db/postgres/store.ts",
+    find: "const MAX_ATTEMPTS = 30;",
+    replace: "const MAX_ATTEMPTS = 1;",
+    tests: ["test/parallel-creations.test.ts"],
+    engine: "postgres",
+  },
+  {
     name: "changing a rate limit starts its window afresh",
     file: "src/modules/limits/key-limits.ts",
     find: "        window: `${row.environment_id}/${row.owner_id}/${limit.name}`,",

@@ -9,7 +9,7 @@ import { findEnvironment } from "../environments/service";
 import type { LimitsInput } from "../limits/model";
 import { checkLimitsInput, handOverLimits, hasLimits, replaceLimits } from "../limits/update";
 import { type KeyDeps, SECRET_MESSAGES, type SecretWithOwnerRow } from "./model";
-import { toSecretResponse, WITH_OWNER } from "./read";
+import { toSecretResponse, withOwnerOf } from "./read";
 import { type IssueKeyInput, issueKey } from "./store";
 
 export interface CreateKeyInput {
@@ -114,7 +114,7 @@ export async function issueAudited(
   const rotatedFrom = "rotatedFrom" in from ? from.rotatedFrom : undefined;
   if ("rotatedFrom" in from) await handOverLimits(db, { ...scope, ownerId: from.rotatedFrom }, scope);
   else if (hasLimits(from.limits)) await replaceLimits(db, scope, from.limits);
-  const row = (await db.get(`${WITH_OWNER} WHERE s.id = ?`, secret.id)) as SecretWithOwnerRow;
+  const row = await withOwnerOf(db, secret);
   await recordAudit(db, audit, {
     action: AUDIT.secret.created,
     resourceId: secret.id,

@@ -55,6 +55,23 @@ const OWNER_COLUMNS = `s.*, u.type AS owner_type, u.name AS owner_name, u.status
 const OWNER_JOIN = `secrets s JOIN users u ON u.id = s.user_id ${limitsJoin("l", "s")}`;
 export const WITH_OWNER = `SELECT ${OWNER_COLUMNS} FROM ${OWNER_JOIN}`;
 
+/**
+ * A key just written, as WITH_OWNER would read it, from the row in hand: its owner and limits
+ * are read, the key's own row is not. On PostgreSQL a serializable read of it through the
+ * primary key locks the index page every key created meanwhile is written to, and parallel
+ * creations then fail each other until their retries run out.
+ */
+export async function withOwnerOf(db: Queries, secret: SecretRow): Promise<SecretWithOwnerRow> {
+  const owner = await db.get(
+    `SELECT u.type AS owner_type, u.name AS owner_name, u.status AS owner_status, ${limitsColumns("l")}
+     FROM users u LEFT JOIN limits l
+       ON l.tenant_id = @tenant_id AND l.environment_id = @environment_id AND l.owner_id = @id
+     WHERE u.id = @user_id`,
+    { id: secret.id, tenant_id: secret.tenant_id, environment_id: secret.environment_id, user_id: secret.user_id },
+  );
+  return { ...secret, ...(owner as object) } as SecretWithOwnerRow;
+}
+
 /** Where keys are looked for: one tenant and environment, and one owner's keys only when ownerId is set. */
 export interface KeyScope {
   tenantId: string;

@@ -56,14 +56,16 @@ export async function issueKey(db: Queries, input: IssueKeyInput): Promise<Issue
     created_at: now,
     updated_at: now,
   };
-  await db.run(
+  // The row as stored (every column, defaults included), from the INSERT: not read back (read.ts, withOwnerOf).
+  const stored = (await db.get(
     `INSERT INTO secrets (id, tenant_id, environment_id, user_id, created_by, name, description, type, provider,
        key_hash, display_id, roles, status, expires_at, last_used_at, created_at, updated_at)
      VALUES (@id, @tenant_id, @environment_id, @user_id, @created_by, @name, @description, @type, @provider,
-       @key_hash, @display_id, @roles, @status, @expires_at, @last_used_at, @created_at, @updated_at)`,
+       @key_hash, @display_id, @roles, @status, @expires_at, @last_used_at, @created_at, @updated_at)
+     RETURNING *`,
     secret,
-  );
-  return { apiKey, secret };
+  )) as SecretRow;
+  return { apiKey, secret: stored };
 }
 
 /**

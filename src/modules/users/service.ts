@@ -205,9 +205,12 @@ export async function createAccount(
     }
     const now = nowIso();
     const id = newId("usr");
-    await tx.run(
+    // The row as stored, from the INSERT itself: reading it back through the primary key would
+    // lock that index page against every account created meanwhile (PostgreSQL's serializable
+    // isolation), and parallel creations then fail each other until their retries run out.
+    const user = (await tx.get(
       `INSERT INTO users (id, tenant_id, type, name, email, roles, status, created_by, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, 'published', ?, ?, ?)`,
+         VALUES (?, ?, ?, ?, ?, ?, 'published', ?, ?, ?) RETURNING *`,
       id,
       principal.tenantId,
       input.type,
@@ -217,8 +220,8 @@ export async function createAccount(
       principal.userId,
       now,
       now,
-    );
-    const created = (await findUser(tx, principal.tenantId, id)) as UserWithTenantRow;
+    )) as UserRow;
+    const created: UserWithTenantRow = { ...user, tenant: (await findTenant(tx, principal.tenantId)) as TenantRow };
     await recordAudit(tx, audit, {
       action: AUDIT[input.type].created,
       resourceId: id,

@@ -646,14 +646,14 @@ export const MUTATIONS: Mutation[] = [
       "    const stale = this as unknown as { byWindows?: Map<string, Plan> };\n" +
       "    const windows = limits.ratelimits.map((limit) => limit.window).join();\n" +
       "    let plan = (stale.byWindows ??= new Map()).get(windows);\n" +
-      "    if (plan === undefined) stale.byWindows.set(windows, (plan = planOf(limits.ratelimits, { named: [], credits: 0 })));",
+      "    if (plan === undefined) stale.byWindows.set(windows, (plan = planOf(limits.ratelimits, [])));",
     tests: ["test/limits-enforcement.test.ts"],
   },
   {
     name: "a key's own requests count against its limits that are not auto-applied, and skip those that are",
     file: "src/modules/limits/gate.ts",
-    find: "    if (named === undefined && !limit.autoApply) continue;",
-    replace: "    if (named === undefined && limit.autoApply) continue;",
+    find: "    if (asked === undefined && !limit.autoApply) continue;",
+    replace: "    if (asked === undefined && limit.autoApply) continue;",
     tests: ["test/limits-enforcement.test.ts"],
   },
   {

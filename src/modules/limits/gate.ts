@@ -42,7 +42,7 @@ export class Limiter implements LimitGate {
 
   admit(limits: KeyLimits, ask: LimitAsk): MaybePromise<Admission> {
     const now = this.now();
-    const plan = ask.named.length === 0 ? this.#autoPlan(limits) : planOf(limits.ratelimits, ask);
+    const plan = ask.named.length === 0 ? this.#autoPlan(limits) : planOf(limits.ratelimits, ask.named);
     let ratelimits: LimitState[] = [];
     let headers = NO_HEADERS;
     if (plan.requests.length > 0) {
@@ -74,7 +74,7 @@ export class Limiter implements LimitGate {
   #autoPlan(limits: KeyLimits): Plan {
     let plan = this.#autoPlans.get(limits);
     if (plan === undefined) {
-      plan = planOf(limits.ratelimits, { named: [], credits: 0 });
+      plan = planOf(limits.ratelimits, []);
       this.#autoPlans.set(limits, plan);
     }
     return plan;
@@ -104,14 +104,14 @@ function afterSpend(
 }
 
 /** The key's limits this request counts against, each with its cost: those it names, and the auto-applied ones (cost 1). */
-function planOf(ratelimits: KeyRateLimit[], ask: LimitAsk): Plan {
+function planOf(ratelimits: KeyRateLimit[], named: LimitAsk["named"]): Plan {
   const limits: KeyRateLimit[] = [];
   const requests: WindowRequest[] = [];
   for (const limit of ratelimits) {
-    const named = ask.named.find((asked) => asked.name === limit.name);
-    if (named === undefined && !limit.autoApply) continue;
+    const asked = named.find((ask) => ask.name === limit.name);
+    if (asked === undefined && !limit.autoApply) continue;
     limits.push(limit);
-    requests.push({ window: limit.window, limit: limit.limit, durationMs: limit.durationMs, cost: named?.cost ?? 1 });
+    requests.push({ window: limit.window, limit: limit.limit, durationMs: limit.durationMs, cost: asked?.cost ?? 1 });
   }
   return { limits, requests, policy: policyField(limits) };
 }

@@ -51,7 +51,9 @@ export function toSecretResponse(row: SecretWithOwnerRow): SecretResponse {
 }
 
 // With the key's own limits (SPEC §14), which every key response carries.
-const OWNER_COLUMNS = `s.*, u.type AS owner_type, u.name AS owner_name, u.status AS owner_status, ${limitsColumns("l")}`;
+/** What WITH_OWNER adds to a key's own columns: its owner's (`u`) and its limits' (`l`). */
+const OWNER_FIELDS = `u.type AS owner_type, u.name AS owner_name, u.status AS owner_status, ${limitsColumns("l")}`;
+const OWNER_COLUMNS = `s.*, ${OWNER_FIELDS}`;
 const OWNER_JOIN = `secrets s JOIN users u ON u.id = s.user_id ${limitsJoin("l", "s")}`;
 export const WITH_OWNER = `SELECT ${OWNER_COLUMNS} FROM ${OWNER_JOIN}`;
 
@@ -63,7 +65,7 @@ export const WITH_OWNER = `SELECT ${OWNER_COLUMNS} FROM ${OWNER_JOIN}`;
  */
 export async function withOwnerOf(db: Queries, secret: SecretRow): Promise<SecretWithOwnerRow> {
   const owner = await db.get(
-    `SELECT u.type AS owner_type, u.name AS owner_name, u.status AS owner_status, ${limitsColumns("l")}
+    `SELECT ${OWNER_FIELDS}
      FROM users u LEFT JOIN limits l
        ON l.tenant_id = @tenant_id AND l.environment_id = @environment_id AND l.owner_id = @id
      WHERE u.id = @user_id`,

@@ -53,7 +53,12 @@ export async function findUser(db: Queries, tenantId: string, userId: string): P
   const user = (await db.get("SELECT * FROM users WHERE id = ? AND tenant_id = ?", userId, tenantId)) as
     UserRow | undefined;
   if (!user) return undefined;
-  return { ...user, tenant: (await findTenant(db, tenantId)) as TenantRow };
+  return await withTenant(db, user);
+}
+
+/** An account's row with its tenant's, as responses show it. */
+async function withTenant(db: Queries, user: UserRow): Promise<UserWithTenantRow> {
+  return { ...user, tenant: (await findTenant(db, user.tenant_id)) as TenantRow };
 }
 
 export function toUserResponse(row: UserWithTenantRow): Static<typeof UserSchema> {
@@ -221,7 +226,7 @@ export async function createAccount(
       now,
       now,
     )) as UserRow;
-    const created: UserWithTenantRow = { ...user, tenant: (await findTenant(tx, principal.tenantId)) as TenantRow };
+    const created = await withTenant(tx, user);
     await recordAudit(tx, audit, {
       action: AUDIT[input.type].created,
       resourceId: id,
